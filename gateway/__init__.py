@@ -1,0 +1,1 @@
+"""The front proxy: routing, streaming, WebSockets, shadowing, fallback, fault injection, admin API."""

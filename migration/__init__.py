@@ -1,0 +1,1 @@
+"""MigrationMetrics, ramp plans, analysis, the controller, its state store, reports and the operator CLI."""

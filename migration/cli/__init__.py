@@ -1,0 +1,1 @@
+"""The `cutover` command line."""
