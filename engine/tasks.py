@@ -1,0 +1,220 @@
+"""The task store: CRUD, filters, search and pagination over the shared SQLite file.
+
+Input is checked here too (the CLI passes raw JSON) with the same limits as ``TaskCreateRequest`` /
+``TaskUpdateRequest`` in contracts/API.md. Unknown keys are ignored, as pydantic does by default, so a backend
+may pass a request body straight through. Timestamps are stored as integer microseconds (sortable) and
+formatted on the way out; ids are uuid4 hex.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from engine.db import Database
+from engine.errors import InvalidInput, NotFound
+from engine.ids import uuid4_hex
+from engine.timefmt import Clock, format_utc, from_micros, to_micros, utc_now
+
+STATUSES = ("open", "in_progress", "done", "cancelled")
+PRIORITIES = ("low", "medium", "high", "urgent")
+OPEN_STATUSES = ("open", "in_progress")
+TITLE_MAX, DESCRIPTION_MAX, EFFORT_MAX = 200, 5000, 50
+LIMIT_MAX = 200
+
+_COLUMNS = (
+    "id, title, description, status, priority, tags, estimated_effort, created_us, updated_us"
+)
+
+
+def _text(data: Mapping[str, Any], key: str, low: int, high: int) -> str:
+    value = data[key]
+    if not isinstance(value, str):
+        raise InvalidInput(f"{key}: must be a string")
+    if not low <= len(value) <= high:
+        raise InvalidInput(f"{key}: length must be between {low} and {high} characters")
+    return value
+
+
+def _choice(data: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str:
+    value = data[key]
+    if value not in allowed:
+        raise InvalidInput(f"{key}: must be one of {', '.join(allowed)}")
+    return str(value)
+
+
+def _tags(data: Mapping[str, Any]) -> list[str]:
+    value = data["tags"]
+    if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
+        raise InvalidInput("tags: must be a list of strings")
+    return list(value)
+
+
+def _effort(data: Mapping[str, Any]) -> str | None:
+    if data["estimated_effort"] is None:
+        return None
+    return _text(data, "estimated_effort", 0, EFFORT_MAX)
+
+
+def _row_to_task(row: tuple[Any, ...]) -> dict[str, Any]:
+    return {
+        "id": row[0],
+        "title": row[1],
+        "description": row[2],
+        "status": row[3],
+        "priority": row[4],
+        "tags": json.loads(row[5]),
+        "estimated_effort": row[6],
+        "created_at": format_utc(from_micros(row[7])),
+        "updated_at": format_utc(from_micros(row[8])),
+    }
+
+
+class TaskStore:
+    """Tasks in the shared database; every write is one committed transaction."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock = utc_now,
+        new_id: Callable[[], str] = uuid4_hex,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._new_id = new_id
+
+    def create(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Create an ``open`` task from TaskCreateRequest fields (defaults filled in)."""
+        if not isinstance(data, Mapping):
+            raise InvalidInput("task data must be a JSON object")
+        if "title" not in data:
+            raise InvalidInput("title: field required")
+        full: dict[str, Any] = {
+            "description": "",
+            "priority": "medium",
+            "tags": [],
+            "estimated_effort": None,
+        }
+        full.update(data)
+        now = to_micros(self._clock())
+        row = (
+            self._new_id(),
+            _text(full, "title", 1, TITLE_MAX),
+            _text(full, "description", 0, DESCRIPTION_MAX),
+            "open",
+            _choice(full, "priority", PRIORITIES),
+            json.dumps(_tags(full)),
+            _effort(full),
+            now,
+            now,
+        )
+        with self._db.transaction() as conn:
+            conn.execute(f"INSERT INTO tasks ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", row)
+        return _row_to_task(row)
+
+    def get(self, task_id: str) -> dict[str, Any]:
+        """One task, or ``NotFound``."""
+        rows = self._db.query(f"SELECT {_COLUMNS} FROM tasks WHERE id = ?", (str(task_id),))
+        if not rows:
+            raise NotFound()
+        return _row_to_task(rows[0])
+
+    def update(self, task_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Change only the given fields; ``updated_at`` moves when at least one field is given."""
+        if not isinstance(changes, Mapping):
+            raise InvalidInput("changes must be a JSON object")
+        columns: dict[str, Any] = {}
+        checks: dict[str, Callable[[], Any]] = {
+            "title": lambda: _text(changes, "title", 1, TITLE_MAX),
+            "description": lambda: _text(changes, "description", 0, DESCRIPTION_MAX),
+            "status": lambda: _choice(changes, "status", STATUSES),
+            "priority": lambda: _choice(changes, "priority", PRIORITIES),
+            "tags": lambda: json.dumps(_tags(changes)),
+            "estimated_effort": lambda: _effort(changes),
+        }
+        for key, check in checks.items():
+            if key in changes:
+                columns[key] = check()
+        with self._db.transaction() as conn:
+            if not conn.execute("SELECT 1 FROM tasks WHERE id = ?", (str(task_id),)).fetchone():
+                raise NotFound()
+            if columns:
+                columns["updated_us"] = to_micros(self._clock())
+                assignments = ", ".join(f"{name} = ?" for name in columns)
+                conn.execute(
+                    f"UPDATE tasks SET {assignments} WHERE id = ?",
+                    (*columns.values(), str(task_id)),
+                )
+            row = conn.execute(f"SELECT {_COLUMNS} FROM tasks WHERE id = ?", (str(task_id),))
+            return _row_to_task(row.fetchone())
+
+    def delete(self, task_id: str) -> None:
+        """Delete a task, or ``NotFound``."""
+        with self._db.transaction() as conn:
+            if conn.execute("DELETE FROM tasks WHERE id = ?", (str(task_id),)).rowcount == 0:
+                raise NotFound()
+
+    def page(
+        self,
+        status: str | None = None,
+        priority: str | None = None,
+        tag: str | None = None,
+        q: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> dict[str, Any]:
+        """A page of tasks, newest first (then by id), with the total matching the filters."""
+        if status is not None and status not in STATUSES:
+            raise InvalidInput(f"status: must be one of {', '.join(STATUSES)}")
+        if priority is not None and priority not in PRIORITIES:
+            raise InvalidInput(f"priority: must be one of {', '.join(PRIORITIES)}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= LIMIT_MAX:
+            raise InvalidInput(f"limit: must be an integer between 1 and {LIMIT_MAX}")
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise InvalidInput("offset: must be an integer >= 0")
+        where, params = self._filters(status, priority, tag, q)
+        total = self._db.query(f"SELECT COUNT(*) FROM tasks{where}", params)[0][0]
+        rows = self._db.query(
+            f"SELECT {_COLUMNS} FROM tasks{where} ORDER BY created_us DESC, id LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        return {
+            "items": [_row_to_task(row) for row in rows],
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+        }
+
+    @staticmethod
+    def _filters(
+        status: str | None, priority: str | None, tag: str | None, q: str | None
+    ) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(status)
+        if priority is not None:
+            clauses.append("priority = ?")
+            params.append(priority)
+        if tag is not None:
+            clauses.append("EXISTS (SELECT 1 FROM json_each(tasks.tags) WHERE value = ?)")
+            params.append(tag)
+        if q is not None and q != "":
+            clauses.append("(contains_ci(title, ?) OR contains_ci(description, ?))")
+            params.extend([q, q])
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+    def counts(self) -> dict[str, int]:
+        """How many tasks are in each status (every status present, zeros included)."""
+        found = dict(self._db.query("SELECT status, COUNT(*) FROM tasks GROUP BY status"))
+        return {status: int(found.get(status, 0)) for status in STATUSES}
+
+    def open_tasks(self) -> list[dict[str, Any]]:
+        """Tasks still to do (``open`` or ``in_progress``), newest first."""
+        rows = self._db.query(
+            f"SELECT {_COLUMNS} FROM tasks WHERE status IN (?, ?) ORDER BY created_us DESC, id",
+            OPEN_STATUSES,
+        )
+        return [_row_to_task(row) for row in rows]

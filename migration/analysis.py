@@ -1,0 +1,334 @@
+"""The rollout decision, as a pure function: step state + both backends' windows + policy → verdict.
+
+:func:`analyse` does no I/O and reads no clock; the controller gathers the numbers and acts on the
+:class:`Verdict`. Every check reports its value, threshold, sample count and p-value, which the
+controller records with the event and exports as ``cutover_analysis_*`` gauges, so an operator can
+see *why* a step was held or rolled back.
+
+Checks (``hard`` ones roll back at the first failing evaluation, the others after
+``Policy.failure_limit`` consecutive failing evaluations):
+
+=====================  =====  ===========================================================
+check                  kind   fails when
+=====================  =====  ===========================================================
+unreachable            hard   most of the candidate's last attempts failed to connect
+error_rate_limit       hard   candidate error rate significantly above ``max_error_rate``
+error_rate             soft   candidate error rate significantly above baseline + margin
+latency_p95            soft   candidate p95 > max(baseline p95 x (1 + tol), baseline + slack)
+                              and Mann-Whitney says the candidate is slower (p < alpha)
+latency_limit          soft   significantly more than 5 % of candidate requests exceed
+                              ``max_p95_s`` and the candidate p95 is above the baseline's
+contract_violations    soft   candidate violation rate significantly above its limit
+shadow_mismatch        soft   mismatch rate significantly above its limit
+=====================  =====  ===========================================================
+
+Too few samples makes a check *inconclusive*: an inconclusive required check holds the step, never
+promotes it, never counts as a failure. At 100 % the baseline gets no traffic, so the checks that
+compare against it are *skipped* there and only the absolute limits apply.
+
+The hard error-rate limit is absolute on purpose: an outage that breaks both backends (a shared
+database, say) also rolls the candidate back — the side that needs no investigation to be safe.
+Contract and shadow checks are not required for promotion on live steps (shadowing and contract
+checks may be off for a route); on a shadow-only step the shadow comparison is what is judged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from migration.policy import Policy
+from migration.seams import RateSample
+from migration.sketch import LatencySketch
+from migration.stats import mann_whitney_greater, proportion_greater, two_proportion_greater
+
+__all__ = [
+    "CHECKS",
+    "BackendWindow",
+    "CheckResult",
+    "CheckStatus",
+    "Decision",
+    "Policy",
+    "StepProgress",
+    "Verdict",
+    "analyse",
+]
+
+CHECKS = (
+    "unreachable",
+    "error_rate_limit",
+    "error_rate",
+    "latency_p95",
+    "latency_limit",
+    "contract_violations",
+    "shadow_mismatch",
+)
+HARD_CHECKS = frozenset({"unreachable", "error_rate_limit"})
+
+
+class Decision(StrEnum):
+    """What the controller should do with the current step."""
+
+    PROMOTE = "promote"
+    HOLD = "hold"
+    INCONCLUSIVE = "inconclusive"
+    ROLLBACK = "rollback"
+
+
+class CheckStatus(StrEnum):
+    """Outcome of one check."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    INCONCLUSIVE = "inconclusive"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class BackendWindow:
+    """One backend's numbers over the analysis window."""
+
+    requests: int = 0
+    errors: int = 0
+    latency: LatencySketch | None = None
+    recent_attempts: int = 0
+    recent_connect_errors: int = 0
+    contract: RateSample = field(default_factory=lambda: RateSample(0, 0))
+
+    @property
+    def latency_count(self) -> int:
+        """Latency samples in the window."""
+        return 0 if self.latency is None else self.latency.count
+
+    def p95(self) -> float | None:
+        """p95 latency in seconds, ``None`` without samples."""
+        return None if self.latency is None else self.latency.quantile(0.95)
+
+
+@dataclass(frozen=True)
+class StepProgress:
+    """Where the migration stands in its current step (the state the decision depends on)."""
+
+    weight_bps: int
+    held_s: float
+    requests: int
+    hold_s: float
+    min_requests: int
+    consecutive_failures: int = 0
+
+    @property
+    def shadow_only(self) -> bool:
+        """A 0 % step: judged on shadow comparisons."""
+        return self.weight_bps == 0
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check's outcome and the numbers behind it."""
+
+    name: str
+    status: CheckStatus
+    candidate: float | None = None
+    baseline: float | None = None
+    threshold: float | None = None
+    samples: int = 0
+    baseline_samples: int = 0
+    p_value: float | None = None
+    detail: str = ""
+
+    @property
+    def hard(self) -> bool:
+        """Whether a failure of this check rolls back at once."""
+        return self.name in HARD_CHECKS
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The decision, why, and the numbers."""
+
+    decision: Decision
+    reasons: tuple[str, ...]
+    checks: tuple[CheckResult, ...]
+    consecutive_failures: int
+    hard_breach: bool = False
+
+    def check(self, name: str) -> CheckResult:
+        """The result of check ``name``."""
+        for result in self.checks:
+            if result.name == name:
+                return result
+        raise KeyError(name)
+
+    @property
+    def failed(self) -> tuple[CheckResult, ...]:
+        """The checks that failed."""
+        return tuple(c for c in self.checks if c.status is CheckStatus.FAIL)
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 1000:.1f} ms"
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.2f}%"
+
+
+def _few(name: str, got: int, need: int, who: str = "candidate") -> CheckResult:
+    return CheckResult(
+        name, CheckStatus.INCONCLUSIVE, samples=got, detail=f"{got}/{need} {who} samples"
+    )
+
+
+def _unreachable(cand: BackendWindow, policy: Policy) -> CheckResult:
+    n, failed = cand.recent_attempts, cand.recent_connect_errors
+    share = failed / n if n else None
+    if n < policy.unreachable_min_attempts:
+        return CheckResult(
+            "unreachable", CheckStatus.INCONCLUSIVE, share, None, policy.unreachable_fraction, n,
+            detail=f"{n}/{policy.unreachable_min_attempts} recent attempts",
+        )  # fmt: skip
+    status = CheckStatus.FAIL if failed >= policy.unreachable_fraction * n else CheckStatus.PASS
+    return CheckResult(
+        "unreachable", status, share, None, policy.unreachable_fraction, n,
+        detail=f"{failed} of the candidate's last {n} attempts failed to connect",
+    )  # fmt: skip
+
+
+def _error_rate_limit(cand: BackendWindow, policy: Policy) -> CheckResult:
+    if cand.requests < policy.min_samples:
+        return _few("error_rate_limit", cand.requests, policy.min_samples)
+    rate = cand.errors / cand.requests
+    _, p = proportion_greater(cand.errors, cand.requests, policy.max_error_rate)
+    failed = rate > policy.max_error_rate and p < policy.hard_alpha
+    return CheckResult(
+        "error_rate_limit", CheckStatus.FAIL if failed else CheckStatus.PASS, rate, None,
+        policy.max_error_rate, cand.requests, p_value=p,
+        detail=f"candidate error rate {_pct(rate)} vs hard limit {_pct(policy.max_error_rate)}",
+    )  # fmt: skip
+
+
+def _error_rate(
+    cand: BackendWindow, base: BackendWindow, policy: Policy, full: bool
+) -> CheckResult:
+    if cand.requests < policy.min_samples:
+        return _few("error_rate", cand.requests, policy.min_samples)
+    rate = cand.errors / cand.requests
+    if base.requests < policy.min_samples:
+        if full:
+            return CheckResult(
+                "error_rate", CheckStatus.SKIPPED, rate, samples=cand.requests,
+                detail="no baseline traffic at 100 %: only the hard limit applies",
+            )  # fmt: skip
+        return _few("error_rate", base.requests, policy.min_samples, "baseline")
+    base_rate = base.errors / base.requests
+    threshold = base_rate + policy.error_margin
+    _, p = two_proportion_greater(
+        cand.errors, cand.requests, base.errors, base.requests, policy.error_margin
+    )
+    failed = rate > threshold and p < policy.alpha
+    return CheckResult(
+        "error_rate", CheckStatus.FAIL if failed else CheckStatus.PASS, rate, base_rate,
+        threshold, cand.requests, base.requests, p,
+        f"candidate {_pct(rate)} vs baseline {_pct(base_rate)} + margin {_pct(policy.error_margin)}",
+    )  # fmt: skip
+
+
+def _latency_p95(
+    cand: BackendWindow, base: BackendWindow, policy: Policy, full: bool
+) -> CheckResult:
+    n, nb = cand.latency_count, base.latency_count
+    cp95, bp95 = cand.p95(), base.p95()
+    if n < policy.min_samples or cp95 is None or cand.latency is None:
+        return _few("latency_p95", n, policy.min_samples)
+    if nb < policy.min_samples or bp95 is None or base.latency is None:
+        if full:
+            return CheckResult(
+                "latency_p95", CheckStatus.SKIPPED, cp95, samples=n,
+                detail="no baseline traffic at 100 %: only the absolute limit applies",
+            )  # fmt: skip
+        return _few("latency_p95", nb, policy.min_samples, "baseline")
+    limit = max(bp95 * (1 + policy.p95_tolerance), bp95 + policy.p95_slack_s)
+    p = mann_whitney_greater(cand.latency, base.latency)
+    failed = cp95 > limit and p < policy.alpha
+    return CheckResult(
+        "latency_p95", CheckStatus.FAIL if failed else CheckStatus.PASS, cp95, bp95, limit, n, nb, p,
+        f"candidate p95 {_ms(cp95)} vs limit {_ms(limit)} (baseline {_ms(bp95)})",
+    )  # fmt: skip
+
+
+def _latency_limit(cand: BackendWindow, base: BackendWindow, policy: Policy) -> CheckResult:
+    n = cand.latency_count
+    if n < policy.min_samples or cand.latency is None:
+        return _few("latency_limit", n, policy.min_samples)
+    cp95, bp95 = cand.p95(), base.p95() if base.latency_count >= policy.min_samples else None
+    slow = cand.latency.count_above(policy.max_p95_s)
+    _, p = proportion_greater(slow, n, 0.05)
+    worse = bp95 is None or (cp95 is not None and cp95 > bp95)
+    failed = cp95 is not None and cp95 > policy.max_p95_s and p < policy.alpha and worse
+    return CheckResult(
+        "latency_limit", CheckStatus.FAIL if failed else CheckStatus.PASS, cp95, bp95,
+        policy.max_p95_s, n, base.latency_count, p,
+        f"candidate p95 {_ms(cp95)} vs absolute limit {_ms(policy.max_p95_s)}",
+    )  # fmt: skip
+
+
+def _rate_limit(name: str, sample: RateSample, limit: float, policy: Policy) -> CheckResult:
+    if sample.events < policy.min_rate_samples:
+        return _few(name, sample.events, policy.min_rate_samples, "checked")
+    rate = sample.bad / sample.events
+    _, p = proportion_greater(sample.bad, sample.events, limit)
+    failed = rate > limit and p < policy.alpha
+    return CheckResult(
+        name, CheckStatus.FAIL if failed else CheckStatus.PASS, rate, None, limit, sample.events,
+        p_value=p, detail=f"{sample.bad} of {sample.events} ({_pct(rate)}) vs limit {_pct(limit)}",
+    )  # fmt: skip
+
+
+def analyse(
+    progress: StepProgress,
+    baseline: BackendWindow,
+    candidate: BackendWindow,
+    shadow: RateSample,
+    policy: Policy,
+) -> Verdict:
+    """Judge the current step. Pure: same numbers in, same verdict out."""
+    full = progress.weight_bps >= 10_000
+    checks = (
+        _unreachable(candidate, policy),
+        _error_rate_limit(candidate, policy),
+        _error_rate(candidate, baseline, policy, full),
+        _latency_p95(candidate, baseline, policy, full),
+        _latency_limit(candidate, baseline, policy),
+        _rate_limit("contract_violations", candidate.contract,
+                    policy.max_contract_violation_rate, policy),
+        _rate_limit("shadow_mismatch", shadow, policy.max_shadow_mismatch_rate, policy),
+    )  # fmt: skip
+    required = (
+        {"shadow_mismatch"}
+        if progress.shadow_only
+        else {"error_rate_limit", "error_rate", "latency_p95", "latency_limit"}
+    )
+    failed = [c for c in checks if c.status is CheckStatus.FAIL]
+    hard = [c for c in failed if c.hard]
+    reasons = tuple(f"{c.name}: {c.detail}" for c in failed)
+    if hard:
+        return Verdict(Decision.ROLLBACK, reasons, checks, progress.consecutive_failures + 1, True)
+    if failed:
+        streak = progress.consecutive_failures + 1
+        if streak >= policy.failure_limit:
+            return Verdict(Decision.ROLLBACK, reasons, checks, streak)
+        note = f"soft failure {streak}/{policy.failure_limit}"
+        return Verdict(Decision.HOLD, (note, *reasons), checks, streak)
+    waiting = [c for c in checks if c.name in required and c.status is CheckStatus.INCONCLUSIVE]
+    if waiting:
+        why = tuple(f"{c.name}: too few samples ({c.detail})" for c in waiting)
+        return Verdict(Decision.INCONCLUSIVE, why, checks, progress.consecutive_failures)
+    pending = []
+    if progress.held_s < progress.hold_s:
+        pending.append(f"held {progress.held_s:.0f}/{progress.hold_s:.0f} s")
+    if progress.requests < progress.min_requests:
+        unit = "shadow comparisons" if progress.shadow_only else "candidate requests"
+        pending.append(f"{progress.requests}/{progress.min_requests} {unit}")
+    if pending:
+        return Verdict(Decision.HOLD, ("healthy; " + ", ".join(pending),), checks, 0)
+    return Verdict(Decision.PROMOTE, ("healthy; hold time and request minimum met",), checks, 0)

@@ -1,0 +1,118 @@
+"""Run the two llmstruct backends as child processes and wait until they answer.
+
+`cutover up` and `cutover demo` use this: the backends are real servers on loopback ports, each its own
+process (so each has its own RSS for the MigrationReport), stopped together when the stack stops.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+HEALTH_PATH = "/api/v1/system/health"
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """One backend to run: which stack, where it listens, and its LLMSTRUCT_* environment."""
+
+    name: str  # "fastapi" or "custom"
+    host: str
+    port: int
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def argv(self) -> list[str]:
+        module = {"fastapi": "fastapi_backend", "custom": "custom_backend"}[self.name]
+        return [sys.executable, "-m", module, "--host", self.host, "--port", str(self.port)]
+
+
+class BackendFailedError(RuntimeError):
+    """A backend exited or never became healthy; the message carries its output."""
+
+
+class BackendProcesses:
+    """Start several backends, wait for their health endpoints, stop them all."""
+
+    def __init__(self, specs: list[BackendSpec], log_dir: Path | None = None) -> None:
+        self.specs = specs
+        self.log_dir = log_dir
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._logs: dict[str, Path] = {}
+
+    def start(self) -> None:
+        for spec in self.specs:
+            env = {**os.environ, **spec.env}
+            if self.log_dir is not None:
+                self.log_dir.mkdir(parents=True, exist_ok=True)
+                log_path = self.log_dir / f"{spec.name}_backend.log"
+                self._logs[spec.name] = log_path
+                out = log_path.open("wb")
+            else:
+                out = None
+            self._procs[spec.name] = subprocess.Popen(
+                spec.argv(), env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+            if out is not None:
+                out.close()
+
+    def pid(self, name: str) -> int:
+        return self._procs[name].pid
+
+    def wait_healthy(self, timeout: float = 30.0) -> None:
+        """Block until every backend answers its health endpoint with 200."""
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=1.0) as client:
+            for spec in self.specs:
+                proc = self._procs[spec.name]
+                while True:
+                    if proc.poll() is not None:
+                        raise BackendFailedError(
+                            f"{spec.name} backend exited with {proc.returncode}: {self._tail(spec.name)}"
+                        )
+                    try:
+                        if client.get(spec.url + HEALTH_PATH).status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    if time.monotonic() > deadline:
+                        raise BackendFailedError(
+                            f"{spec.name} backend did not become healthy at {spec.url} "
+                            f"within {timeout:.0f}s: {self._tail(spec.name)}"
+                        )
+                    time.sleep(0.1)
+
+    def stop(self) -> None:
+        for proc in self._procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self._procs.values():
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self._procs.clear()
+
+    def _tail(self, name: str) -> str:
+        path = self._logs.get(name)
+        if path is None or not path.exists():
+            return "(no log)"
+        return path.read_text(errors="replace")[-2000:]
+
+    def __enter__(self) -> BackendProcesses:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,153 @@
+"""MigrationMetrics: what the gateway observed, per route x backend, in bounded sliding windows.
+
+The gateway calls :meth:`MigrationMetrics.observe` once per upstream attempt, the shadow component
+calls :meth:`observe_shadow` / :meth:`observe_contract`; the controller reads windows back through the
+:class:`~migration.seams.WindowSource` protocol, and the report builder reads them for seed 001's
+MigrationReport. Nothing here does I/O, and memory is fixed per route (two windows, a shadow window,
+two contract windows, two short attempt rings), whatever the traffic.
+
+What counts as an error (decided here, documented for the gateway): any attempt with an
+``error_kind`` (connect, timeout, reset, fault, ...) and any response with status >= 500. What feeds
+the latency sketch: answered attempts and timeouts (the client really waited that long); connect
+errors, resets and injected aborts carry no latency information — their near-zero durations would
+make a broken backend look fast.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from migration.seams import BACKENDS, RateSample
+from migration.windows import RecentAttempts, SlidingWindow, WindowStats
+
+__all__ = ["OTHER_ROUTE", "MigrationMetrics"]
+
+#: Routes beyond ``max_routes`` are folded into this name so memory stays bounded.
+OTHER_ROUTE = "_other"
+
+
+@dataclass
+class _RateWindow:
+    """Count of events and of "bad" events, in a sliding window (shadow mismatch, violations)."""
+
+    window: SlidingWindow
+    total: int = 0
+
+    def record(self, bad: bool) -> None:
+        self.total += 1
+        self.window.record(error=bad, kind=None, duration_s=None)
+
+    def sample(self, span_s: float) -> RateSample:
+        stats = self.window.stats(span_s)
+        return RateSample(events=stats.requests, bad=stats.errors)
+
+
+class _RouteMetrics:
+    """All windows of one route."""
+
+    def __init__(self, clock: Callable[[], float], size: int, bucket_s: float) -> None:
+        self.windows = {b: SlidingWindow(clock, size=size, bucket_s=bucket_s) for b in BACKENDS}
+        self.recent = {b: RecentAttempts(clock) for b in BACKENDS}
+        self.totals = dict.fromkeys(BACKENDS, 0)
+        self.shadow = _RateWindow(SlidingWindow(clock, size=size, bucket_s=bucket_s))
+        self.contract = {
+            b: _RateWindow(SlidingWindow(clock, size=size, bucket_s=bucket_s)) for b in BACKENDS
+        }
+
+
+class MigrationMetrics:
+    """Sliding-window statistics of both backends, per route; implements the gateway observer."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        window_buckets: int = 60,
+        bucket_s: float = 1.0,
+        max_routes: int = 256,
+    ) -> None:
+        self._clock = clock
+        self._size = window_buckets
+        self._bucket_s = bucket_s
+        self._max_routes = max_routes
+        self._routes: dict[str, _RouteMetrics] = {}
+
+    @property
+    def window_s(self) -> float:
+        """Longest span a read can cover."""
+        return self._size * self._bucket_s
+
+    def _route(self, route: str) -> _RouteMetrics:
+        found = self._routes.get(route)
+        if found is None:
+            if len(self._routes) >= self._max_routes and route != OTHER_ROUTE:
+                return self._route(OTHER_ROUTE)
+            found = self._routes[route] = _RouteMetrics(self._clock, self._size, self._bucket_s)
+        return found
+
+    def routes(self) -> list[str]:
+        """Routes that have been observed, sorted."""
+        return sorted(self._routes)
+
+    # -- writing (the gateway and shadow seams) --------------------------------------------------
+
+    def observe(
+        self, route: str, backend: str, status: int, duration_s: float, error_kind: str | None
+    ) -> None:
+        """Record one upstream attempt (``backend`` is "baseline" or "candidate")."""
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        metrics = self._route(route)
+        error = error_kind is not None or status >= 500
+        has_latency = error_kind is None or error_kind == "timeout"
+        metrics.windows[backend].record(
+            error=error, kind=error_kind, duration_s=duration_s if has_latency else None
+        )
+        metrics.recent[backend].record(error_kind == "connect")
+        metrics.totals[backend] += 1
+
+    def observe_shadow(self, route: str, mismatched: bool) -> None:
+        """Record one shadow comparison of the two backends' responses."""
+        self._route(route).shadow.record(mismatched)
+
+    def observe_contract(self, route: str, backend: str, violated: bool) -> None:
+        """Record one contract check of a response from ``backend``."""
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        self._route(route).contract[backend].record(violated)
+
+    # -- reading (the WindowSource seam) -------------------------------------------------------
+
+    def window(self, route: str, backend: str, span_s: float) -> WindowStats:
+        """Merged statistics of ``backend`` on ``route`` over the last ``span_s`` seconds."""
+        found = self._routes.get(route)
+        if found is None:
+            return WindowStats.empty()
+        return found.windows[backend].stats(span_s)
+
+    def recent_attempts(self, route: str, backend: str) -> tuple[int, int]:
+        """``(attempts, connect errors)`` among ``backend``'s last few attempts on ``route``."""
+        found = self._routes.get(route)
+        return (0, 0) if found is None else found.recent[backend].counts()
+
+    def shadow(self, route: str, span_s: float) -> RateSample:
+        """Shadow comparisons and mismatches over the last ``span_s`` seconds."""
+        found = self._routes.get(route)
+        return RateSample(0, 0) if found is None else found.shadow.sample(span_s)
+
+    def contract(self, route: str, backend: str, span_s: float) -> RateSample:
+        """Contract checks and violations of ``backend`` over the last ``span_s`` seconds."""
+        found = self._routes.get(route)
+        return RateSample(0, 0) if found is None else found.contract[backend].sample(span_s)
+
+    def total_requests(self, route: str, backend: str) -> int:
+        """Attempts ever observed (monotonic while the process lives; step progress counts it)."""
+        found = self._routes.get(route)
+        return 0 if found is None else found.totals[backend]
+
+    def total_shadow(self, route: str) -> int:
+        """Shadow comparisons ever observed on ``route``."""
+        found = self._routes.get(route)
+        return 0 if found is None else found.shadow.total

@@ -1,0 +1,77 @@
+"""The analysis policy: every threshold the rollout decision uses, with documented defaults.
+
+Frozen and validated at construction; :meth:`Policy.from_mapping` parses the ``policy`` section of a
+config file and names the field on any bad value, so a bad policy stops start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from migration.plan import parse_duration
+
+__all__ = ["Policy"]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Thresholds of the analysis. Defaults are documented per field; all are configurable.
+
+    The absolute limits come from the seeds: p95 above 200 ms is seed 001's migration trigger and
+    an error rate under 1 % is seed 000's target.
+    """
+
+    window_s: float = 10.0  #: span of the windows analysed; short so a regression is not diluted
+    min_samples: int = 100  #: per backend in the window before latency/error checks decide
+    alpha: float = 0.01  #: one-sided significance a soft check needs to fail
+    hard_alpha: float = 0.001  #: significance the hard error-rate limit needs
+    p95_tolerance: float = 0.20  #: candidate p95 may exceed baseline p95 by 20 % ...
+    p95_slack_s: float = 0.005  #: ... or by 5 ms, whichever is larger
+    max_p95_s: float = 0.200  #: seed 001: p95 above 200 ms is a reason to migrate, not to arrive
+    error_margin: float = 0.005  #: candidate error rate may exceed baseline's by 0.5 points
+    max_error_rate: float = 0.01  #: seed 000: < 1 % errors; past it (significantly) is hard
+    max_contract_violation_rate: float = 0.005  #: share of candidate responses off-contract
+    max_shadow_mismatch_rate: float = 0.01  #: share of shadow comparisons that differ
+    min_rate_samples: int = 50  #: shadow comparisons / contract checks before they decide
+    unreachable_min_attempts: int = 10  #: recent attempts needed to call a backend unreachable
+    unreachable_fraction: float = 0.9  #: share of those that failed to connect
+    failure_limit: int = 3  #: consecutive soft-failing evaluations before a rollback
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Policy:
+        """Parse a config mapping (YAML); durations may be strings (``"10s"``, ``"5ms"``).
+
+        Raises :class:`ValueError` naming the field for unknown fields and bad values.
+        """
+        known = {f.name: f for f in fields(cls)}
+        unknown = set(data) - set(known)
+        if unknown:
+            raise ValueError(f"policy: unknown field(s) {sorted(unknown)}")
+        values: dict[str, Any] = {}
+        for name, raw in data.items():
+            where = f"policy.{name}"
+            if isinstance(raw, bool):
+                raise ValueError(f"{where}: expected a number, got {raw!r}")
+            if name.endswith("_s") and isinstance(raw, str):
+                values[name] = parse_duration(raw, where)
+                continue
+            try:
+                values[name] = int(raw) if known[name].type == "int" else float(raw)
+            except (TypeError, ValueError):
+                raise ValueError(f"{where}: expected a number, got {raw!r}") from None
+        return cls(**values)
+
+    def __post_init__(self) -> None:
+        for name in ("window_s", "alpha", "hard_alpha", "max_error_rate", "unreachable_fraction"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"policy.{name}: must be > 0, got {getattr(self, name)!r}")
+        for name in ("alpha", "hard_alpha", "unreachable_fraction"):
+            if getattr(self, name) > 1:
+                raise ValueError(f"policy.{name}: must be <= 1, got {getattr(self, name)!r}")
+        if self.failure_limit < 1:
+            raise ValueError(f"policy.failure_limit: must be >= 1, got {self.failure_limit!r}")
+        for name in ("min_samples", "min_rate_samples", "unreachable_min_attempts"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"policy.{name}: must be >= 1, got {getattr(self, name)!r}")

@@ -1,0 +1,299 @@
+"""The pure rollout decision, tested with tables of plain values."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from statistics import NormalDist
+
+import pytest
+
+from migration.analysis import (
+    BackendWindow,
+    CheckStatus,
+    Decision,
+    Policy,
+    StepProgress,
+    analyse,
+)
+from migration.seams import RateSample
+from migration.sketch import LatencySketch
+
+POLICY = Policy()
+
+
+def lognormal(n: int, p95_s: float, sigma: float = 0.5) -> LatencySketch:
+    """``n`` evenly spread quantiles of a lognormal whose 95th percentile is ``p95_s``."""
+    z95 = NormalDist().inv_cdf(0.95)
+    mu = math.log(p95_s) - sigma * z95
+    dist = NormalDist(mu, sigma)
+    return LatencySketch.of(math.exp(dist.inv_cdf((i + 0.5) / n)) for i in range(n))
+
+
+def tail_scaled(n: int, p95_s: float, top: int, factor: float) -> LatencySketch:
+    """Like :func:`lognormal`, with only the ``top`` largest values multiplied by ``factor``."""
+    values = sorted(v for v, c in lognormal(n, p95_s).buckets() for _ in range(c))
+    return LatencySketch.of(values[:-top] + [v * factor for v in values[-top:]])
+
+
+def window(n: int = 1000, p95_s: float = 0.05, errors: int = 0, **extra: object) -> BackendWindow:
+    """A backend window of ``n`` requests."""
+    latency = lognormal(n, p95_s) if n else None
+    return BackendWindow(n, errors, latency, **extra)  # type: ignore[arg-type]
+
+
+def progress(**changes: object) -> StepProgress:
+    """A step at 10 % that has held long enough, unless told otherwise."""
+    values: dict[str, object] = {
+        "weight_bps": 1000,
+        "held_s": 120.0,
+        "requests": 1000,
+        "hold_s": 60.0,
+        "min_requests": 500,
+        "consecutive_failures": 0,
+    }
+    values.update(changes)
+    return StepProgress(**values)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    decision: Decision
+    failed: tuple[str, ...] = ()
+    progress: StepProgress = field(default_factory=progress)
+    baseline: BackendWindow = field(default_factory=window)
+    candidate: BackendWindow = field(default_factory=window)
+    shadow: RateSample = field(default_factory=lambda: RateSample(0, 0))
+    streak: int | None = None
+
+
+CASES = [
+    Case("healthy and held: promote", Decision.PROMOTE, streak=0),
+    Case("healthy, hold time not met", Decision.HOLD, progress=progress(held_s=30.0)),
+    Case("healthy, too few step requests", Decision.HOLD, progress=progress(requests=499)),
+    Case(
+        "regressed but too few candidate samples: inconclusive",
+        Decision.INCONCLUSIVE,
+        candidate=window(50, 0.5, errors=5),
+    ),
+    Case(
+        "too few baseline samples below 100 %: inconclusive",
+        Decision.INCONCLUSIVE,
+        baseline=window(20),
+    ),
+    Case(
+        "at 100 % without baseline traffic: absolute limits only",
+        Decision.PROMOTE,
+        progress=progress(weight_bps=10_000),
+        baseline=window(0),
+    ),
+    Case(
+        "2x p95: first soft failure holds",
+        Decision.HOLD,
+        ("latency_p95",),
+        candidate=window(1000, 0.10),
+        streak=1,
+    ),
+    Case(
+        "2x p95: third consecutive soft failure rolls back",
+        Decision.ROLLBACK,
+        ("latency_p95",),
+        progress=progress(consecutive_failures=2),
+        candidate=window(1000, 0.10),
+        streak=3,
+    ),
+    Case(
+        "p95 +15 % is inside the 20 % tolerance",
+        Decision.PROMOTE,
+        candidate=window(1000, 0.0575),
+    ),
+    Case(
+        "fast endpoint: +40 % but inside the 5 ms slack",
+        Decision.PROMOTE,
+        baseline=window(1000, 0.010),
+        candidate=window(1000, 0.014),
+    ),
+    Case(
+        "p95 over the limit from a few tail samples is not significant",
+        Decision.PROMOTE,
+        baseline=window(100, 0.05),
+        candidate=BackendWindow(100, 0, tail_scaled(100, 0.05, top=10, factor=1.3)),
+    ),
+    Case(
+        "+5 points of errors: hard limit rolls back at once",
+        Decision.ROLLBACK,
+        ("error_rate_limit", "error_rate"),
+        baseline=window(1000, errors=3),
+        candidate=window(1000, errors=53),
+        streak=1,
+    ),
+    Case(
+        "error blip on 200 requests is noise",
+        Decision.PROMOTE,
+        baseline=window(1000, errors=3),
+        candidate=window(200, errors=4),
+    ),
+    Case(
+        "errors within the margin pass",
+        Decision.PROMOTE,
+        baseline=window(1000, errors=3),
+        candidate=window(1000, errors=8),
+    ),
+    Case(
+        "error rate above baseline + margin but under the hard limit: soft failure",
+        Decision.HOLD,
+        ("error_rate",),
+        baseline=window(5000, errors=0),
+        candidate=window(5000, errors=45),
+    ),
+    Case(
+        "unreachable candidate: hard, even with few window samples",
+        Decision.ROLLBACK,
+        ("unreachable",),
+        candidate=window(30, recent_attempts=20, recent_connect_errors=20),
+    ),
+    Case(
+        "some connect errors are not unreachable",
+        Decision.PROMOTE,
+        candidate=window(1000, recent_attempts=20, recent_connect_errors=17),
+    ),
+    Case(
+        "p95 crosses the seed's 200 ms limit within tolerance: soft failure",
+        Decision.HOLD,
+        ("latency_limit",),
+        baseline=window(2000, 0.180),
+        candidate=window(2000, 0.215),
+    ),
+    Case(
+        "baseline already over 200 ms and candidate no worse: pass",
+        Decision.PROMOTE,
+        baseline=window(2000, 0.300),
+        candidate=window(2000, 0.290),
+    ),
+    Case(
+        "contract violations over the limit",
+        Decision.HOLD,
+        ("contract_violations",),
+        candidate=window(1000, contract=RateSample(200, 10)),
+    ),
+    Case(
+        "shadow mismatch 3 % of 100 is not significant over 1 %",
+        Decision.PROMOTE,
+        shadow=RateSample(100, 3),
+    ),
+    Case(
+        "shadow mismatch 10 % of 100 fails",
+        Decision.HOLD,
+        ("shadow_mismatch",),
+        shadow=RateSample(100, 10),
+    ),
+    Case(
+        "shadow-only step promotes on clean comparisons",
+        Decision.PROMOTE,
+        progress=progress(weight_bps=0),
+        baseline=window(1000),
+        candidate=window(0),
+        shadow=RateSample(600, 0),
+    ),
+    Case(
+        "shadow-only step without comparisons is inconclusive",
+        Decision.INCONCLUSIVE,
+        progress=progress(weight_bps=0),
+        candidate=window(0),
+        shadow=RateSample(10, 0),
+    ),
+    Case(
+        "inconclusive keeps the failure streak",
+        Decision.INCONCLUSIVE,
+        progress=progress(consecutive_failures=2),
+        candidate=window(10),
+        streak=2,
+    ),
+    Case(
+        "a healthy evaluation resets the streak",
+        Decision.HOLD,
+        progress=progress(consecutive_failures=2, held_s=1.0),
+        streak=0,
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_analysis_table(case: Case) -> None:
+    """Each row: plain numbers in, the expected decision and failing checks out."""
+    verdict = analyse(case.progress, case.baseline, case.candidate, case.shadow, POLICY)
+    assert verdict.decision is case.decision, verdict.reasons
+    assert tuple(c.name for c in verdict.failed) == case.failed
+    if case.streak is not None:
+        assert verdict.consecutive_failures == case.streak
+    assert verdict.reasons
+
+
+def test_hard_breach_flag_and_numbers() -> None:
+    """A hard breach says so and carries the value, threshold and sample count."""
+    verdict = analyse(
+        progress(),
+        window(1000, errors=3),
+        window(1000, errors=60),
+        RateSample(0, 0),
+        POLICY,
+    )
+    assert verdict.hard_breach
+    check = verdict.check("error_rate_limit")
+    assert check.status is CheckStatus.FAIL
+    assert check.candidate == pytest.approx(0.06)
+    assert check.threshold == POLICY.max_error_rate
+    assert check.samples == 1000
+    assert check.p_value is not None
+    assert check.p_value < POLICY.hard_alpha
+
+
+def test_latency_check_reports_both_backends() -> None:
+    """The p95 check carries both p95 values and the computed limit."""
+    verdict = analyse(progress(), window(1000, 0.05), window(1000, 0.10), RateSample(0, 0), POLICY)
+    check = verdict.check("latency_p95")
+    assert check.baseline == pytest.approx(0.05, rel=0.02)
+    assert check.candidate == pytest.approx(0.10, rel=0.02)
+    assert check.baseline is not None
+    assert check.threshold == pytest.approx(check.baseline * 1.2)
+    with pytest.raises(KeyError):
+        verdict.check("nope")
+
+
+def test_failure_limit_one_rolls_back_on_first_soft_failure() -> None:
+    """failure_limit=1 makes every failure immediate."""
+    policy = Policy(failure_limit=1)
+    verdict = analyse(progress(), window(), window(1000, 0.10), RateSample(0, 0), policy)
+    assert verdict.decision is Decision.ROLLBACK
+    assert not verdict.hard_breach
+
+
+@pytest.mark.parametrize(
+    ("changes", "field_name"),
+    [
+        ({"window_s": 0}, "window_s"),
+        ({"alpha": 1.5}, "alpha"),
+        ({"failure_limit": 0}, "failure_limit"),
+        ({"min_samples": 0}, "min_samples"),
+        ({"unreachable_fraction": 0}, "unreachable_fraction"),
+    ],
+)
+def test_policy_validation_names_the_field(changes: dict[str, float], field_name: str) -> None:
+    """A bad policy value is refused with the field's name."""
+    with pytest.raises(ValueError, match=f"policy.{field_name}"):
+        Policy(**changes)  # type: ignore[arg-type]
+
+
+def test_policy_from_mapping() -> None:
+    """Config mappings parse numbers and duration strings; bad fields are named."""
+    policy = Policy.from_mapping({"window_s": "30s", "p95_slack_s": "10ms", "failure_limit": "2"})
+    assert (policy.window_s, policy.p95_slack_s, policy.failure_limit) == (30.0, 0.01, 2)
+    with pytest.raises(ValueError, match=r"policy: unknown field\(s\) \['nope'\]"):
+        Policy.from_mapping({"nope": 1})
+    with pytest.raises(ValueError, match=r"policy\.alpha: expected a number"):
+        Policy.from_mapping({"alpha": "lots"})
+    with pytest.raises(ValueError, match=r"policy\.min_samples: expected a number"):
+        Policy.from_mapping({"min_samples": True})
+    with pytest.raises(ValueError, match=r"policy\.window_s"):
+        Policy.from_mapping({"window_s": "soon"})

@@ -1,0 +1,327 @@
+"""The controller on a fake clock: a whole ramp, rollbacks, gates, operator actions, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from migration.analysis import Decision, Policy
+from migration.controller import Evaluation, MigrationController, MigrationError
+from migration.decision_metrics import DecisionMetrics
+from migration.metrics import MigrationMetrics
+from migration.plan import Plan, Step
+from migration.state import Phase
+from migration.store import SQLiteStore, StateStore
+from migration.testing import FakeClock, InMemoryStore, RecordingWeights
+from tests.migration.sim import Traffic, drive
+
+ROUTE = "api"
+
+
+class Rig:
+    """A controller wired to real metrics, a fake clock, recording weights and a store."""
+
+    def __init__(
+        self,
+        store: StateStore | None = None,
+        clock: FakeClock | None = None,
+        rollback_mode: str = "zero",
+        weights: RecordingWeights | None = None,
+    ) -> None:
+        self.clock = clock or FakeClock()
+        self.metrics = MigrationMetrics(self.clock)
+        self.weights = weights or RecordingWeights()
+        self.store = store or InMemoryStore()
+        self.registry = CollectorRegistry()
+        self.controller = MigrationController(
+            store=self.store,
+            source=self.metrics,
+            weights=self.weights,
+            policy=Policy(),
+            clock=self.clock,
+            metrics=DecisionMetrics(self.registry),
+            interval_s=1.0,
+            rollback_mode=rollback_mode,  # type: ignore[arg-type]
+        )
+        self.traffic = Traffic(self.metrics, self.clock, self.weights)
+
+    def drive(self, seconds: int) -> list[Decision]:
+        return [e.verdict.decision for e in drive(self.controller, self.traffic, seconds)]
+
+    def state(self):  # type: ignore[no-untyped-def]
+        state = self.store.load(ROUTE)
+        assert state is not None
+        return state
+
+    def kinds(self) -> list[str]:
+        return [e.kind for e in self.store.events(ROUTE, limit=1000)]
+
+    def sample(self, name: str, **labels: str) -> float | None:
+        return self.registry.get_sample_value(name, labels)
+
+
+def plan(*steps: Step) -> Plan:
+    return Plan(ROUTE, steps)
+
+
+def test_whole_ramp_completes() -> None:
+    """Healthy traffic walks 10 → 50 → 100 %, each step held, and completes at 100 %."""
+    rig = Rig()
+    steps = [Step(w, hold_s=15, min_requests=100) for w in (1000, 5000, 10_000)]
+    rig.controller.start(plan(*steps))
+    rig.drive(120)
+    state = rig.state()
+    assert state.phase is Phase.COMPLETED
+    assert state.weight_bps == 10_000
+    assert [bps for _, bps in rig.weights.calls] == [1000, 5000, 10_000]
+    kinds = rig.kinds()
+    assert kinds[0] == "started"
+    assert kinds.count("promoted") == 2
+    assert kinds[-1] == "completed"
+    assert rig.sample("cutover_promotions_total", route=ROUTE) == 3
+    assert rig.sample("cutover_migration_phase", route=ROUTE) == 5
+    assert rig.sample("cutover_migration_step", route=ROUTE) == 2
+
+
+def test_step_is_held_for_time_and_requests() -> None:
+    """A step does not promote before its hold time, nor before its candidate request minimum."""
+    rig = Rig()
+    rig.controller.start(plan(Step(1000, hold_s=20, min_requests=100), Step(10_000)))
+    rig.drive(19)
+    assert rig.state().step_index == 0  # 19 s < 20 s
+    rig.drive(1)
+    assert rig.state().step_index == 1
+    rig2 = Rig()
+    rig2.controller.start(plan(Step(1000, hold_s=5, min_requests=300), Step(10_000)))
+    rig2.drive(14)  # 20 candidate requests per second
+    assert rig2.state().step_index == 0
+    assert rig2.state().step_requests == 280
+    rig2.drive(1)
+    assert rig2.state().step_index == 1
+
+
+def test_latency_regression_rolls_back_after_consecutive_failures() -> None:
+    """A 2x latency regression is held twice, then rolled back to 0 % with reasons and numbers."""
+    rig = Rig()
+    rig.controller.start(plan(Step(5000, hold_s=1e6, min_requests=10**6)))
+    rig.drive(15)
+    rig.traffic.latency_factor = 2.0
+    decisions = rig.drive(15)
+    assert Decision.ROLLBACK in decisions
+    first = decisions.index(Decision.ROLLBACK)
+    assert decisions[first - 2 : first] == [Decision.HOLD, Decision.HOLD]
+    assert first < 10
+    state = rig.state()
+    assert state.phase is Phase.ROLLED_BACK
+    assert state.weight_bps == 0
+    assert rig.weights.weights[ROUTE] == 0
+    event = rig.store.events(ROUTE)[-1]
+    assert event.kind == "rolled_back"
+    assert any(r.startswith("latency_p95") for r in event.reasons)
+    assert event.numbers["latency_p95"]["status"] == "fail"
+    assert event.numbers["latency_p95"]["candidate"] > event.numbers["latency_p95"]["threshold"]
+    assert rig.sample("cutover_rollbacks_total", route=ROUTE, reason="latency_p95") == 1
+    assert rig.sample("cutover_migration_phase", route=ROUTE) == 4
+    # It stays rolled back: no further evaluations, no weight changes, until an operator acts.
+    calls = len(rig.weights.calls)
+    rig.traffic.latency_factor = 1.0
+    assert rig.drive(30) == []
+    assert rig.state().phase is Phase.ROLLED_BACK
+    assert len(rig.weights.calls) == calls
+    resumed = rig.controller.resume(ROUTE)
+    assert (resumed.phase, resumed.weight_bps, resumed.step_requests) == (Phase.RUNNING, 5000, 0)
+
+
+def test_unreachable_candidate_rolls_back_at_first_evaluation() -> None:
+    """Connect errors on every attempt are a hard breach: rolled back at the next step()."""
+    rig = Rig()
+    rig.controller.start(plan(Step(5000, hold_s=1e6, min_requests=10**6)))
+    rig.drive(15)
+    rig.traffic.unreachable = True
+    assert rig.drive(1) == [Decision.ROLLBACK]
+    assert rig.state().weight_bps == 0
+    assert rig.sample("cutover_rollbacks_total", route=ROUTE, reason="unreachable") == 1
+
+
+def test_step_down_rollback_keeps_watching() -> None:
+    """With step_down, a rollback returns to the previous step's weight and is still analysed."""
+    rig = Rig(rollback_mode="step_down")
+    rig.controller.start(plan(Step(1000, hold_s=5, min_requests=10), Step(5000, hold_s=1e6)))
+    rig.drive(20)
+    assert rig.state().step_index == 1
+    rig.traffic.error_every = 10  # 10 % errors on the candidate: past the hard limit
+    for _ in range(10):
+        rig.drive(1)
+        if rig.state().phase is Phase.ROLLED_BACK:
+            break
+    state = rig.state()
+    assert (state.phase, state.step_index, state.weight_bps) == (Phase.ROLLED_BACK, 0, 1000)
+    rig.drive(10)  # still failing at 10 %: the next hard breach takes it to 0
+    assert rig.state().weight_bps == 0
+    assert rig.kinds().count("rolled_back") == 2
+
+
+def test_manual_gate_waits_for_an_operator() -> None:
+    """A gated step, once healthy and held, waits in awaiting_gate until promote()."""
+    rig = Rig()
+    rig.controller.start(plan(Step(1000, hold_s=5, min_requests=10, gate=True), Step(10_000)))
+    rig.drive(60)
+    state = rig.state()
+    assert (state.phase, state.step_index) == (Phase.AWAITING_GATE, 0)
+    assert rig.sample("cutover_migration_phase", route=ROUTE) == 3
+    promoted = rig.controller.promote(ROUTE)
+    assert (promoted.phase, promoted.step_index, promoted.weight_bps) == (
+        Phase.RUNNING,
+        1,
+        10_000,
+    )
+    assert "awaiting_gate" in rig.kinds()
+
+
+def test_gate_still_rolls_back() -> None:
+    """Analysis keeps running at a gate: a regression there still rolls back."""
+    rig = Rig()
+    rig.controller.start(plan(Step(5000, hold_s=5, min_requests=10, gate=True), Step(10_000)))
+    rig.drive(20)
+    assert rig.state().phase is Phase.AWAITING_GATE
+    rig.traffic.unreachable = True
+    rig.drive(1)
+    assert rig.state().phase is Phase.ROLLED_BACK
+
+
+def test_pause_stops_the_hold_clock_and_counting() -> None:
+    """Time and requests while paused do not count towards the hold."""
+    rig = Rig()
+    rig.controller.start(plan(Step(1000, hold_s=20, min_requests=10), Step(10_000)))
+    rig.drive(10)
+    paused = rig.controller.pause(ROUTE)
+    assert paused.held_s(rig.clock.now) == pytest.approx(10.0)
+    rig.drive(100)
+    assert rig.state().phase is Phase.PAUSED
+    resumed = rig.controller.resume(ROUTE)
+    assert resumed.held_s(rig.clock.now) == pytest.approx(10.0)
+    assert resumed.step_requests == 200
+    rig.drive(9)
+    assert rig.state().step_index == 0
+    rig.drive(2)
+    assert rig.state().step_index == 1
+
+
+def test_operator_errors_are_clear() -> None:
+    """Actions that do not fit the phase raise MigrationError naming route and phase."""
+    rig = Rig()
+    with pytest.raises(MigrationError, match="has no migration"):
+        rig.controller.pause(ROUTE)
+    rig.controller.start(plan(Step(1000)))
+    with pytest.raises(MigrationError, match="abort it before starting anew"):
+        rig.controller.start(plan(Step(1000)))
+    rig.controller.pause(ROUTE)
+    with pytest.raises(MigrationError, match="is paused; this action needs running"):
+        rig.controller.promote(ROUTE)
+    aborted = rig.controller.abort(ROUTE)
+    assert (aborted.phase, aborted.weight_bps) == (Phase.ABORTED, 0)
+    with pytest.raises(MigrationError, match="already aborted"):
+        rig.controller.abort(ROUTE)
+    restarted = rig.controller.start(plan(Step(2000)))
+    assert (restarted.phase, restarted.weight_bps) == (Phase.RUNNING, 2000)
+
+
+def test_manual_rollback_and_force_promote() -> None:
+    """promote() forces the next step; rollback() records a manual rollback."""
+    rig = Rig()
+    rig.controller.start(plan(Step(1000), Step(5000), Step(10_000)))
+    assert rig.controller.promote(ROUTE).weight_bps == 5000
+    rolled = rig.controller.rollback(ROUTE, reason="pager went off")
+    assert (rolled.phase, rolled.weight_bps) == (Phase.ROLLED_BACK, 0)
+    assert rig.store.events(ROUTE)[-1].reasons == ("manual rollback by operator: pager went off",)
+    assert rig.sample("cutover_rollbacks_total", route=ROUTE, reason="manual") == 1
+
+
+def test_promote_past_last_step_completes() -> None:
+    """Promoting the last step marks the migration completed."""
+    rig = Rig()
+    rig.controller.start(plan(Step(10_000)))
+    assert rig.controller.promote(ROUTE).phase is Phase.COMPLETED
+
+
+def test_failed_weight_push_is_retried() -> None:
+    """If the gateway refuses a weight, the store still holds it and the next step re-applies it."""
+    weights = RecordingWeights(fail=True)
+    rig = Rig(weights=weights)
+    state = rig.controller.start(plan(Step(1000)))
+    assert state.weight_bps == 1000
+    assert weights.calls == []
+    weights.fail = False
+    rig.controller.step()
+    assert weights.calls == [(ROUTE, 1000)]
+
+
+def test_restart_mid_step_resumes_exactly(tmp_path: Path) -> None:
+    """A new controller over the same SQLite file resumes the step, its hold and its count."""
+    path = tmp_path / "state" / "migration.db"
+    clock = FakeClock()
+    first = Rig(store=SQLiteStore(path), clock=clock)
+    first.controller.start(plan(Step(1000, hold_s=25, min_requests=500), Step(10_000)))
+    first.drive(12)
+    before = first.state()
+    assert before.step_index == 0
+    assert before.step_requests == 240
+    first.store.close()  # type: ignore[attr-defined]
+
+    clock.advance(3)  # the gateway was down for 3 s
+    second = Rig(store=SQLiteStore(path), clock=clock)
+    assert second.controller.recover() == [before]
+    assert second.weights.calls == [(ROUTE, 1000)]
+    after = second.state()
+    assert after == before
+    assert after.held_s(clock.now) == pytest.approx(15.0)  # downtime counts, see migration.state
+    assert second.store.events(ROUTE)[0].kind == "started"
+    second.drive(12)
+    state = second.state()
+    # 27 s >= 25 s held but 480 < 500 requests: still on the first step, counting from where it was.
+    assert (state.step_index, state.step_requests) == (0, 480)
+    second.drive(1)
+    assert second.state().step_index == 1
+    second.store.close()  # type: ignore[attr-defined]
+
+
+async def test_run_loop_steps_until_stopped() -> None:
+    """run() calls step() every interval and returns once the stop event is set."""
+    rig = Rig()
+    stop = asyncio.Event()
+    calls = 0
+
+    def step() -> list[Evaluation]:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            stop.set()
+        if calls == 2:
+            raise RuntimeError("one bad step must not kill the loop")
+        return []
+
+    rig.controller.step = step  # type: ignore[method-assign]  # count calls, stop on the third
+    rig.controller.interval_s = 0.001
+    await asyncio.wait_for(rig.controller.run(stop), timeout=5)
+    assert calls == 3
+
+
+def test_constructor_rejects_bad_settings() -> None:
+    """interval and rollback mode are validated."""
+    with pytest.raises(ValueError, match="interval_s"):
+        MigrationController(
+            store=InMemoryStore(),
+            source=MigrationMetrics(),
+            weights=RecordingWeights(),
+            interval_s=0,
+        )
+    with pytest.raises(ValueError, match="rollback_mode"):
+        MigrationController(
+            store=InMemoryStore(),
+            source=MigrationMetrics(),
+            weights=RecordingWeights(),
+            rollback_mode="sideways",  # type: ignore[arg-type]
+        )

@@ -1,0 +1,100 @@
+"""The MigrationReport: seed 001's comparison, factors without zero division, four renderers."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from migration.metrics import MigrationMetrics
+from migration.plan import Plan, Step
+from migration.report import Factors, build_report, render
+from migration.state import Event, MigrationState, Phase, Snapshot
+from migration.testing import FakeClock, InMemoryStore, StaticMemory
+
+
+def filled_metrics() -> MigrationMetrics:
+    """Baseline at 40 ms / 2 % errors on 90 req/s, candidate at 20 ms on 10 req/s, over 10 s."""
+    clock = FakeClock(1000.0)
+    metrics = MigrationMetrics(clock, window_buckets=10)
+    for second in range(10):
+        clock.now = 1000.0 + second
+        for i in range(90):
+            metrics.observe("tasks", "baseline", 500 if i < 2 else 200, 0.040, None)
+        for _ in range(10):
+            metrics.observe("tasks", "candidate", 200, 0.020, None)
+    clock.now = 1009.5  # still inside the tenth second: all ten buckets are in the window
+    return metrics
+
+
+def store_with_history() -> InMemoryStore:
+    store = InMemoryStore()
+    plan = Plan("tasks", (Step(1000), Step(10_000)))
+    state = MigrationState("tasks", plan, Phase.RUNNING, 0, 1000, 1000.0)
+    store.commit(state, [Event("tasks", 1000.0, "started", Phase.RUNNING, 0, 1000, ("plan",))])
+    for i in range(5):
+        store.commit(state, (), Snapshot("tasks", 1000.0 + i, 1000, "hold", 0.04, 0.02, 0.02, 0.0))
+    return store
+
+
+async def test_report_numbers_and_factors() -> None:
+    """p95, memory, throughput, error rate per backend and seed 001's improvement factors."""
+    memory = StaticMemory({"baseline": 400 * 2**20, "candidate": 100 * 2**20})
+    report = await build_report(
+        filled_metrics(),
+        route="tasks",
+        memory=memory,
+        store=store_with_history(),
+        clock=lambda: 5.0,
+    )
+    assert report.baseline.p95 == pytest.approx(0.040, rel=0.01)
+    assert report.candidate.p95 == pytest.approx(0.020, rel=0.01)
+    assert report.baseline.error_rate == pytest.approx(2 / 90)
+    assert report.baseline.throughput_rps == pytest.approx(90.0, rel=0.11)
+    assert report.factors.response_time == pytest.approx(2.0, rel=0.02)
+    assert report.factors.memory == pytest.approx(4.0)
+    # 10 % weight: 10 req/s per 10 % share vs 90 req/s per 90 % share is an even split.
+    assert report.factors.throughput == pytest.approx(1.0, rel=0.01)
+    assert "share-normalised" in report.factors.throughput_note
+    assert len(report.snapshots) == 5
+
+
+async def test_factors_survive_zero_and_missing() -> None:
+    """No candidate traffic and no memory give None factors, never ZeroDivisionError."""
+    report = await build_report(MigrationMetrics(FakeClock()), memory=StaticMemory({}))
+    assert report.factors == Factors(
+        None, None, None, "raw ratio of observed request rates (weight unknown or at 0/100 %)"
+    )
+    assert "n/a" in render(report, "table")
+
+
+async def test_all_routes_are_merged() -> None:
+    """Without a route, every route's windows are merged."""
+    metrics = filled_metrics()
+    metrics.observe("other", "candidate", 200, 0.02, None)
+    report = await build_report(metrics)
+    assert report.candidate.requests == 101
+    assert report.route is None
+
+
+async def test_renderers() -> None:
+    """table, json, markdown and html all render; json round-trips; html has three SVG charts."""
+    report = await build_report(
+        filled_metrics(), route="tasks", memory=StaticMemory({}), store=store_with_history()
+    )
+    table = render(report, "table")
+    assert "p95" in table
+    assert "improvement factors" in table
+    data = json.loads(render(report, "json"))
+    assert data["improvement_factors"]["response_time"] == pytest.approx(2.0, rel=0.02)
+    assert data["state"]["phase"] == "running"
+    markdown = render(report, "markdown")
+    assert "| p95 |" in markdown
+    assert "| started |" in markdown.replace(" | 10% |", " |")
+    page = render(report, "html")
+    assert page.count("<svg") == 3
+    for chunk in page.split("<svg")[1:]:
+        ET.fromstring("<svg" + chunk.split("</svg>")[0] + "</svg>")  # well-formed SVG
+    with pytest.raises(ValueError, match="format must be one of"):
+        render(report, "pdf")

@@ -1,0 +1,89 @@
+"""SQLiteStore (and the in-memory fake): atomic commits, WAL, bounded history, round trips."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from migration.plan import Plan, Step
+from migration.state import Event, MigrationState, Phase, Snapshot
+from migration.store import SQLiteStore, StateStore
+from migration.testing import InMemoryStore
+
+PLAN = Plan("api", (Step(0), Step(1000, 30.0, 50, gate=True), Step(10_000)))
+
+
+def state(**changes: object) -> MigrationState:
+    base = MigrationState(
+        "api", PLAN, Phase.RUNNING, 1, 1000, 100.0, 2.5, 101.0, 42, 1, "hold", 110.0
+    )
+    return base.with_(**changes)
+
+
+def event(kind: str, at: float = 1.0) -> Event:
+    return Event("api", at, kind, Phase.RUNNING, 1, 1000, ("why",), {"latency_p95": {"p": 0.5}})
+
+
+@pytest.fixture(params=["sqlite", "memory"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStore]:
+    if request.param == "memory":
+        yield InMemoryStore(max_snapshots=3, max_events=4)
+        return
+    sqlite_store = SQLiteStore(tmp_path / "m.db", max_snapshots=3, max_events=4)
+    yield sqlite_store
+    sqlite_store.close()
+
+
+def test_round_trip(store: StateStore) -> None:
+    """State, events and snapshots come back equal to what was committed."""
+    snap = Snapshot("api", 5.0, 1000, "hold", 0.04, 0.05, 0.0, 0.01, 100, 10)
+    store.commit(state(), [event("started")], snap)
+    assert store.load("api") == state()
+    assert store.load_all() == [state()]
+    assert store.events("api") == [event("started")]
+    assert store.events() == [event("started")]
+    assert store.snapshots("api") == [snap]
+    assert store.load("other") is None
+
+
+def test_history_is_bounded(store: StateStore) -> None:
+    """Snapshots and events keep only the newest N per route."""
+    for i in range(10):
+        snap = Snapshot("api", float(i), 1000, "hold")
+        store.commit(state(), [event(f"e{i}", float(i))], snap)
+    assert [s.at for s in store.snapshots("api")] == [7.0, 8.0, 9.0]
+    assert [e.kind for e in store.events("api")] == ["e6", "e7", "e8", "e9"]
+    assert [e.kind for e in store.events("api", limit=2)] == ["e8", "e9"]
+
+
+def test_sqlite_uses_wal_and_survives_reopen(tmp_path: Path) -> None:
+    """The file is in WAL mode and a second connection sees committed state."""
+    path = tmp_path / "nested" / "m.db"
+    first = SQLiteStore(path)
+    first.commit(state(phase=Phase.AWAITING_GATE), [event("awaiting_gate")])
+    first.close()
+    second = SQLiteStore(path)
+    loaded = second.load("api")
+    assert loaded is not None
+    assert loaded.phase is Phase.AWAITING_GATE
+    assert loaded.plan.steps[1].gate
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    second.close()
+
+
+def test_sqlite_commit_is_all_or_nothing(tmp_path: Path) -> None:
+    """If any part of a commit fails, neither the state nor its events are written."""
+    store = SQLiteStore(tmp_path / "m.db")
+    store.commit(state(step_requests=1))
+    bad = Event("api", 1.0, "x", Phase.RUNNING, 0, 0, (), {"not json": object()})
+    with pytest.raises(TypeError):
+        store.commit(state(step_requests=2), [bad])
+    loaded = store.load("api")
+    assert loaded is not None
+    assert loaded.step_requests == 1
+    assert store.events("api") == []
+    store.close()
