@@ -95,7 +95,7 @@ class ShadowObserver(Protocol):
 class WeightControl(Protocol):
     """The gateway's in-process weight setter: candidate share of ``route`` in basis points."""
 
-    def set_weight(self, route: str, bps: int) -> None: ...
+    def set_weight(self, route: str, bps: int, /) -> object: ...
 
 
 class WindowSource(Protocol):

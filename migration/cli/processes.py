@@ -7,6 +7,7 @@ process (so each has its own RSS for the MigrationReport), stopped together when
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -35,6 +36,13 @@ class BackendSpec:
     def argv(self) -> list[str]:
         module = {"fastapi": "fastapi_backend", "custom": "custom_backend"}[self.name]
         return [sys.executable, "-m", module, "--host", self.host, "--port", str(self.port)]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on ``host`` that was free a moment ago (the demo picks its ports this way)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
 
 
 class BackendFailedError(RuntimeError):

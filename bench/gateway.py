@@ -1,0 +1,369 @@
+"""Gateway overhead against nginx, in the same pinned setup: throughput, CPU per request, added p50.
+
+One tiny upstream (asyncio + httptools on uvloop, a fixed 316-byte JSON answer) serves three ways:
+``direct``, through ``nginx`` (a private config in a temp dir: one worker, upstream keep-alive, access
+log off — not the system service) and through the ``gateway`` (metrics, sticky hashing on an API key,
+header rewriting and streaming all on; the candidate weight is 50 % so both pools are used, both
+pointing at the same upstream). Proxy and upstream share CPU 0, wrk runs on CPU 1 (``taskset``),
+as in the calibration of the issue, and the three targets are measured interleaved, round by round, so
+drift on this shared machine hits all alike; the median round counts.
+
+Targets: gateway throughput ≥ 0.5x nginx at 32 connections; ≤ 80 µs of gateway CPU per proxied
+request (``utime+stime`` from ``/proc/<pid>/stat`` over a run ÷ requests); ≤ 0.1 ms added p50 at one
+connection over going direct.
+
+    python -m bench.gateway [--duration S] [--rounds R] [--connections N]
+
+Prints a markdown table, writes ``bench/results/gateway.json``; returns 0 when it ran (a missed
+target is reported, not a crash) and 1 when it could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from statistics import median
+from typing import Any, cast
+
+import httpx
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+RESULTS = REPOSITORY / "bench" / "results" / "gateway.json"
+TARGETS = {"throughput_ratio": 0.5, "cpu_us_per_request": 80.0, "added_p50_ms": 0.1}
+_PREFIX = b'{"id":"bench","status":"ok","pad":"'
+BODY = _PREFIX + b"p" * (316 - len(_PREFIX) - 2) + b'"}'  # 316 bytes, as in the calibration
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# --------------------------------------------------------------------------- the tiny upstream
+
+
+def run_upstream(port: int) -> None:
+    """Serve the fixed 316-byte JSON on 127.0.0.1:port with keep-alive (asyncio + httptools)."""
+    import asyncio
+
+    import httptools
+    import uvloop
+
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n" % len(
+        BODY
+    )
+    response = head + BODY
+
+    class Upstream(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.transport = cast(
+                asyncio.Transport, transport
+            )  # uvloop's TCPTransport is not a subclass
+            self.parser = httptools.HttpRequestParser(self)
+
+        def data_received(self, data: bytes) -> None:
+            try:
+                self.parser.feed_data(data)
+            except httptools.HttpParserError:
+                self.transport.close()
+
+        def on_message_complete(self) -> None:
+            self.transport.write(response)
+
+    async def main() -> None:
+        server = await asyncio.get_running_loop().create_server(
+            Upstream, "127.0.0.1", port, backlog=1024
+        )
+        await server.serve_forever()
+
+    uvloop.run(main())
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pinned(cpu: str, argv: list[str]) -> list[str]:
+    return ["taskset", "-c", cpu, *argv] if (os.cpu_count() or 1) >= 2 else argv
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    raise TimeoutError(f"{url} did not answer within {timeout}s")
+
+
+@contextmanager
+def process(
+    argv: list[str], ready_url: str, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(
+        argv, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        wait_http(ready_url, proc)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr:
+            proc.stderr.close()
+
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+master_process off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    upstream backend {{ server 127.0.0.1:{upstream}; keepalive 64; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        }}
+    }}
+}}
+"""
+
+GATEWAY_CONF = """
+upstreams:
+  baseline: {{url: "http://127.0.0.1:{upstream}", pool_size: 128}}
+  candidate: {{url: "http://127.0.0.1:{upstream}", pool_size: 128}}
+routes:
+  - name: api
+    paths: ["/api/*"]
+    weight_bps: 5000
+  - name: default
+    paths: ["/*"]
+    weight_bps: 5000
+listeners:
+  public: {{host: 127.0.0.1, port: {port}}}
+  admin: {{host: 127.0.0.1, port: {admin}}}
+access_log_sample_rate: 0.0
+"""
+
+
+# --------------------------------------------------------------------------- wrk
+
+
+def wrk(url: str, connections: int, duration: float) -> dict[str, float]:
+    """Run wrk on CPU 1; requests/s, request count and p50 (ms)."""
+    argv = pinned(
+        "1",
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{max(1, round(duration))}s",
+            "--latency",
+            "-H",
+            "X-API-Key: bench-client",
+            url,
+        ],
+    )
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk {url} failed: {done.stderr.strip() or done.stdout.strip()}")
+    out = done.stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    count = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)\b", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    p50_ms = float(p50.group(1)) * scale[p50.group(2)] if p50 else float("nan")
+    return {
+        "rps": rps,
+        "requests": count,
+        "p50_ms": p50_ms,
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+# --------------------------------------------------------------------------- the suite
+
+
+def measure(duration: float, rounds: int, connections: int) -> dict[str, Any]:
+    tmp = Path(tempfile.mkdtemp(prefix="cutover-bench-gw-"))
+    up_direct, up_nginx, up_gw = free_port(), free_port(), free_port()
+    nginx_port, gw_port, gw_admin = free_port(), free_port(), free_port()
+    (tmp / "nginx.conf").write_text(NGINX_CONF.format(tmp=tmp, upstream=up_nginx, port=nginx_port))
+    (tmp / "gateway.yaml").write_text(
+        GATEWAY_CONF.format(upstream=up_gw, port=gw_port, admin=gw_admin)
+    )
+    me = [sys.executable, "-m", "bench.gateway", "--upstream"]
+    env = {"PYTHONPATH": str(REPOSITORY)}
+    urls = {
+        "direct": f"http://127.0.0.1:{up_direct}/api/v1/items",
+        "nginx": f"http://127.0.0.1:{nginx_port}/api/v1/items",
+        "gateway": f"http://127.0.0.1:{gw_port}/api/v1/items",
+    }
+    runs: dict[str, list[dict[str, float]]] = {k: [] for k in urls}
+    single: dict[str, list[float]] = {"direct": [], "nginx": [], "gateway": []}
+    cpu_per_req: dict[str, list[float]] = {"nginx": [], "gateway": []}
+    with ExitStack() as stack:
+        stack.enter_context(
+            process(pinned("0", [*me, str(up_direct)]), f"http://127.0.0.1:{up_direct}/", env)
+        )
+        stack.enter_context(
+            process(pinned("0", [*me, str(up_nginx)]), f"http://127.0.0.1:{up_nginx}/", env)
+        )
+        stack.enter_context(
+            process(pinned("0", [*me, str(up_gw)]), f"http://127.0.0.1:{up_gw}/", env)
+        )
+        ngx = stack.enter_context(
+            process(
+                pinned("0", ["nginx", "-c", str(tmp / "nginx.conf"), "-p", str(tmp)]), urls["nginx"]
+            )
+        )
+        gw = stack.enter_context(
+            process(
+                pinned(
+                    "0",
+                    [
+                        sys.executable,
+                        "-m",
+                        "gateway",
+                        "--config",
+                        str(tmp / "gateway.yaml"),
+                        "--log-format",
+                        "json",
+                    ],
+                ),
+                urls["gateway"],
+                env,
+            )
+        )
+        for url in urls.values():  # warm-up: connection pools, allocator
+            wrk(url, connections, 1.0)
+        for _ in range(rounds):
+            pids = {"nginx": ngx.pid, "gateway": gw.pid}
+            for name, url in urls.items():
+                before = cpu_seconds(pids[name]) if name in pids else 0.0
+                result = wrk(url, connections, duration)
+                if result["requests"] == 0 or result["non_2xx"]:
+                    raise RuntimeError(
+                        f"{name}: {result['requests']} requests, {result['non_2xx']} non-2xx"
+                    )
+                if name in pids:
+                    used = cpu_seconds(pids[name]) - before
+                    cpu_per_req[name].append(used / result["requests"] * 1e6)
+                runs[name].append(result)
+            for name in single:
+                single[name].append(wrk(urls[name], 1, max(2.0, duration / 2))["p50_ms"])
+    shutil.rmtree(tmp, ignore_errors=True)
+    rps = {k: median(r["rps"] for r in v) for k, v in runs.items()}
+    p50_single = {k: median(v) for k, v in single.items()}
+    return {
+        "setup": {
+            "duration_s": duration,
+            "rounds": rounds,
+            "connections": connections,
+            "body_bytes": len(BODY),
+            "pinning": "proxy+upstream cpu0, wrk cpu1",
+        },
+        "rps": rps,
+        "p50_ms_32c": {k: median(r["p50_ms"] for r in v) for k, v in runs.items()},
+        "non_2xx": {k: sum(r["non_2xx"] for r in v) for k, v in runs.items()},
+        "throughput_ratio": rps["gateway"] / rps["nginx"],
+        "nginx_vs_direct": rps["nginx"] / rps["direct"],
+        "cpu_us_per_request": median(cpu_per_req["gateway"]),
+        "nginx_cpu_us_per_request": median(cpu_per_req["nginx"]),
+        "p50_ms_1c": p50_single,
+        "added_p50_ms": p50_single["gateway"] - p50_single["direct"],
+        "rounds": runs,
+    }
+
+
+def table(r: dict[str, Any]) -> str:
+    t = TARGETS
+    ok = {
+        "throughput_ratio": r["throughput_ratio"] >= t["throughput_ratio"],
+        "cpu_us_per_request": r["cpu_us_per_request"] <= t["cpu_us_per_request"],
+        "added_p50_ms": r["added_p50_ms"] <= t["added_p50_ms"],
+    }
+    mark = {True: "met", False: "MISSED"}
+    return "\n".join(
+        [
+            f"| measure ({r['setup']['connections']} conns unless noted) | direct | nginx | gateway | gateway/nginx | target |",
+            "| --- | --- | --- | --- | --- | --- |",
+            f"| req/s | {r['rps']['direct']:.0f} | {r['rps']['nginx']:.0f} | {r['rps']['gateway']:.0f} | {r['throughput_ratio']:.2f}x | >= 0.5x ({mark[ok['throughput_ratio']]}) |",
+            f"| p50 ms | {r['p50_ms_32c']['direct']:.3f} | {r['p50_ms_32c']['nginx']:.3f} | {r['p50_ms_32c']['gateway']:.3f} | | |",
+            f"| proxy CPU µs/request | | {r['nginx_cpu_us_per_request']:.1f} | {r['cpu_us_per_request']:.1f} | {r['cpu_us_per_request'] / r['nginx_cpu_us_per_request']:.1f}x | gateway <= 80 ({mark[ok['cpu_us_per_request']]}) |",
+            f"| p50 ms at 1 conn | {r['p50_ms_1c']['direct']:.3f} | {r['p50_ms_1c']['nginx']:.3f} | {r['p50_ms_1c']['gateway']:.3f} | gateway +{r['added_p50_ms']:.3f} ms over direct | <= +0.1 ms ({mark[ok['added_p50_ms']]}) |",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the suite; 0 when it ran, 1 when it could not."""
+    parser = argparse.ArgumentParser(prog="python -m bench.gateway")
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--upstream", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.upstream is not None:
+        run_upstream(args.upstream)
+        return 0
+    missing = [tool for tool in ("wrk", "nginx", "taskset") if shutil.which(tool) is None]
+    if missing:
+        print(f"cannot run: missing {', '.join(missing)} (apt-get install -y nginx wrk)")
+        return 1
+    try:
+        result = measure(args.duration, args.rounds, args.connections)
+    except (RuntimeError, TimeoutError, subprocess.CalledProcessError) as exc:
+        print(f"cannot run: {exc}")
+        return 1
+    print(table(result))
+    print(
+        f"\nnginx/direct = {result['nginx_vs_direct']:.2f}x; non-2xx responses: {result['non_2xx']}"
+    )
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2))
+    print(f"wrote {RESULTS.relative_to(REPOSITORY)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""``cutover contracts export|diff|check|replay``: the contract tooling's command line.
+
+Exit codes are the same for every subcommand: 0 pass, 1 a failure the tool was asked to find (drift,
+a breaking change, an incompatible candidate, a replay deviation), 2 a usage or configuration error
+(unreadable file, bad URL, refused writes). Heavy modules are imported inside the handlers so that
+``cutover --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from contracts.report import FORMATS
+
+DEFAULT_CONTRACT = "contracts/openapi.json"
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``contracts`` command group to the ``cutover`` parser."""
+    parser = subparsers.add_parser(
+        "contracts",
+        help="export, diff and check the API contract",
+        description="Export the OpenAPI contract, diff two versions, check a candidate live, replay traffic.",
+    )
+    group = parser.add_subparsers(dest="contracts_command", metavar="SUBCOMMAND")
+    parser.set_defaults(func=lambda _args: _usage(parser))
+    _add_export(group)
+    _add_diff(group)
+    _add_check(group)
+    _add_replay(group)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format", choices=FORMATS, default="text", help="report format (default: text)"
+    )
+    parser.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
+
+
+def _add_export(group: Any) -> None:
+    parser = group.add_parser("export", help="write contracts/openapi.json from the FastAPI app")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="do not write; exit 1 when the checked-in contract differs from the app's",
+    )
+    parser.set_defaults(func=run_export)
+
+
+def _add_diff(group: Any) -> None:
+    parser = group.add_parser(
+        "diff",
+        help="breaking changes between two OpenAPI 3.x documents",
+        description="Report breaking changes from BASE to REVISION (JSON or YAML files).",
+    )
+    parser.add_argument("base", metavar="BASE")
+    parser.add_argument("revision", metavar="REVISION")
+    parser.add_argument(
+        "--fail-on",
+        default="ERR",
+        metavar="LEVEL",
+        help="exit 1 on findings at or above ERR, WARN or INFO (default: ERR)",
+    )
+    _add_output_options(parser)
+    parser.set_defaults(func=_run_diff)
+
+
+def _add_check(group: Any) -> None:
+    parser = group.add_parser(
+        "check",
+        help="run every contract operation against baseline and candidate and compare",
+        description=(
+            "Send documented examples and schema-generated requests to both backends, validate both "
+            "responses against the contract and compare the candidate's with the baseline's. Without "
+            "--allow-writes only safe (GET/HEAD/OPTIONS) operations run; the others are reported as skipped."
+        ),
+    )
+    parser.add_argument("--baseline", required=True, metavar="URL")
+    parser.add_argument("--candidate", required=True, metavar="URL")
+    parser.add_argument("--contract", default=DEFAULT_CONTRACT, metavar="FILE")
+    parser.add_argument(
+        "--allow-writes",
+        action="store_true",
+        help="also run state-changing operations (create → read → update → delete)",
+    )
+    parser.add_argument(
+        "--api-key", metavar="KEY", help="sent as X-API-Key (default: $LLMSTRUCT_API_KEY)"
+    )
+    parser.add_argument(
+        "--max-examples",
+        type=int,
+        default=5,
+        metavar="N",
+        help="generated cases per operation (default 5; at least one request per operation is always sent)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed for generated cases (reproducible runs)"
+    )
+    parser.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="JSONPATH",
+        help="extra JSON path to ignore (repeatable)",
+    )
+    parser.add_argument(
+        "--rules", metavar="FILE", help="YAML/JSON comparison rules (see contracts.check.config)"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=30.0, help="per-request timeout in seconds"
+    )
+    parser.add_argument("--junit", metavar="FILE", help="also write JUnit XML here")
+    parser.add_argument("--markdown", metavar="FILE", help="also write a Markdown summary here")
+    _add_output_options(parser)
+    parser.set_defaults(func=_run_check)
+
+
+def _add_replay(group: Any) -> None:
+    parser = group.add_parser(
+        "replay",
+        help="replay recorded traffic against a candidate and report deviations",
+    )
+    parser.add_argument(
+        "file", metavar="FILE", help="JSON lines written by contracts.recording.Recorder"
+    )
+    parser.add_argument("--candidate", required=True, metavar="URL")
+    parser.add_argument(
+        "--contract", metavar="FILE", help="also validate responses against this contract"
+    )
+    parser.add_argument("--allow-writes", action="store_true", help="also replay non-safe methods")
+    parser.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help="replaces the redacted credentials (default: $LLMSTRUCT_API_KEY)",
+    )
+    parser.add_argument("--ignore", action="append", default=[], metavar="JSONPATH")
+    parser.add_argument("--rules", metavar="FILE", help="YAML/JSON comparison rules")
+    parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--junit", metavar="FILE")
+    parser.add_argument("--markdown", metavar="FILE")
+    _add_output_options(parser)
+    parser.set_defaults(func=_run_replay)
+
+
+def _run_diff(args: argparse.Namespace) -> int:
+    from contracts.diff import run_diff
+
+    return run_diff(args)
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from contracts.check import run_check
+
+    return run_check(args)
+
+
+def _run_replay(args: argparse.Namespace) -> int:
+    from contracts.replay import run_replay
+
+    return run_replay(args)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Write (or, with ``--check``, verify) the checked-in contract ``contracts/openapi.json``."""
+    try:
+        from contracts import export
+    except ImportError as exc:
+        print(f"cutover contracts export: cannot import contracts.export: {exc}", file=sys.stderr)
+        return 2
+    if not args.check:
+        print(f"wrote {export.write_openapi()}")
+        return 0
+    diff = export.drift_diff()
+    if not diff:
+        print(f"{export.OPENAPI_PATH} is up to date")
+        return 0
+    sys.stdout.writelines(diff[:200])
+    print(
+        f"\n{export.OPENAPI_PATH} is out of date: run `cutover contracts export` and commit it",
+        file=sys.stderr,
+    )
+    return 1

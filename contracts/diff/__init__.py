@@ -1,0 +1,70 @@
+"""``cutover contracts diff BASE REVISION``: breaking changes between two OpenAPI 3.x documents.
+
+``diff_documents`` is the pure entry point (two dicts in, findings out); ``run_diff`` is the command:
+load both files, diff, render, and map the outcome to the exit code (0 pass, 1 findings at or above
+``--fail-on``, 2 unusable input). The rules live in :mod:`contracts.diff.operations` and
+:mod:`contracts.diff.schemas`; ``$ref``/``allOf`` resolution in :mod:`contracts.diff.resolve`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from contracts.diff.load import SpecError, check_spec, load_spec
+from contracts.diff.operations import diff_operations, operations
+from contracts.diff.resolve import Resolver
+from contracts.report import Finding, Report, Severity, render
+
+__all__ = ["SpecError", "diff_documents", "diff_report", "run_diff"]
+
+
+def diff_documents(base: dict[str, Any], revision: dict[str, Any]) -> tuple[Finding, ...]:
+    """All findings between two OpenAPI documents (already loaded)."""
+    check_spec(base, "base")
+    check_spec(revision, "revision")
+    return tuple(diff_operations(base, revision))
+
+
+def diff_report(
+    base: dict[str, Any], revision: dict[str, Any], fail_on: Severity = Severity.ERR
+) -> Report:
+    """The findings wrapped in a :class:`Report` whose subjects are the revision's operations."""
+    findings = diff_documents(base, revision)
+    subjects = [
+        f"{m} {shown}" for (m, _), (shown, _, _) in operations(revision, Resolver(revision)).items()
+    ]
+    for finding in findings:
+        if finding.subject not in subjects:
+            subjects.append(finding.subject)
+    return Report(tool="diff", subjects=tuple(subjects), findings=findings, fail_on=fail_on)
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    """The command behind ``cutover contracts diff``."""
+    try:
+        fail_on = Severity.parse(args.fail_on)
+        base = load_spec(args.base)
+        revision = load_spec(args.revision)
+        report = diff_report(base, revision, fail_on)
+    except (SpecError, ValueError) as exc:
+        print(f"cutover contracts diff: {exc}", file=sys.stderr)
+        return 2
+    return emit_report(report, args.format, args.output)
+
+
+def emit_report(report: Report, fmt: str, output: str | None) -> int:
+    """Write the rendered report to ``output`` (or stdout) and return the report's exit code."""
+    text = render(report, fmt)
+    if output:
+        try:
+            with open(output, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as exc:
+            print(f"cannot write {output}: {exc}", file=sys.stderr)
+            return 2
+        print(render(report, "text").splitlines()[-1])
+    else:
+        sys.stdout.write(text)
+    return report.exit_code

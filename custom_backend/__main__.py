@@ -1,0 +1,42 @@
+"""``python -m custom_backend [--host H] [--port P] [--no-cache]``: serve the new stack (``LLMSTRUCT_*``).
+
+The server process keeps ``rich`` out: structlog imports it when it is installed, only for pretty console
+tracebacks, and it costs ~5 MB resident — memory is one of the figures this stack is compared on. Logs
+are JSON lines in production anyway; a terminal gets structlog's plain console renderer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the arguments, load the settings (a bad value stops here, naming it) and serve."""
+    parser = argparse.ArgumentParser(prog="python -m custom_backend", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8002)
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="answer every read from the engine (for measurements)",
+    )
+    args = parser.parse_args(argv)
+    sys.modules.setdefault("rich", None)  # type: ignore[arg-type]  # see the module docstring
+
+    from custom_backend.server import run
+    from custom_backend.settings import load_settings
+    from engine.config import SettingsError
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"invalid settings: {exc}", file=sys.stderr)
+        return 2
+    run(args.host, args.port, settings, cache=not args.no_cache)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

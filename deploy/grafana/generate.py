@@ -1,0 +1,510 @@
+"""Generate the "Cutover migration" Grafana dashboard from code.
+
+The checked-in ``dashboards/cutover-migration.json`` is this script's output. Writing the dashboard as
+code keeps panel layout, datasource references and PromQL in one reviewable place; the drift check
+(``python deploy/grafana/generate.py --check``, also run by ``tests/deploy``) fails when someone edits
+one without the other.
+
+Panels read the recording rules of ``deploy/prometheus/rules/recording.yml`` where one exists, so the
+dashboard and the alerts agree on what "p95" or "error ratio" mean. Rollbacks and promotions are
+Prometheus-backed annotations. A counter that the gateway creates on its first increment starts at 1,
+which ``changes()`` cannot see, so each annotation also marks a series that is new in its window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+Json = dict[str, Any]
+
+HERE = Path(__file__).resolve().parent
+OUTPUT = HERE / "dashboards" / "cutover-migration.json"
+
+#: Must match provisioning/datasources/prometheus.yml.
+DATASOURCE: Json = {"type": "prometheus", "uid": "cutover-prometheus"}
+#: Grafana 10.4 and 11.0 both write this version; newer 11.x migrate it on load without changes.
+SCHEMA_VERSION = 39
+ROUTE = 'route=~"$route"'
+BACKEND = 'backend=~"$backend"'
+BACKEND_COLORS = {"baseline": "blue", "candidate": "orange"}
+#: ``cutover_migration_phase`` codes in order (migration/state.py PHASE_CODES; the tests compare).
+PHASES = ("pending", "running", "paused", "awaiting_gate", "rolled_back", "completed", "aborted")
+
+
+class Layout:
+    """Hands out grid positions left to right, wrapping at Grafana's 24 columns."""
+
+    def __init__(self) -> None:
+        self.x = 0
+        self.y = 0
+        self.row_height = 0
+        self.next_id = 1
+
+    def place(self, width: int, height: int) -> tuple[int, Json]:
+        if self.x + width > 24:
+            self.newline()
+        pos = {"h": height, "w": width, "x": self.x, "y": self.y}
+        self.x += width
+        self.row_height = max(self.row_height, height)
+        panel_id = self.next_id
+        self.next_id += 1
+        return panel_id, pos
+
+    def newline(self) -> None:
+        self.y += self.row_height
+        self.x = 0
+        self.row_height = 0
+
+
+def target(expr: str, legend: str, ref: str = "A", instant: bool = False) -> Json:
+    """One PromQL query of a panel."""
+    return {
+        "datasource": DATASOURCE,
+        "editorMode": "code",
+        "expr": expr,
+        "instant": instant,
+        "legendFormat": legend,
+        "range": not instant,
+        "refId": ref,
+    }
+
+
+def backend_overrides() -> list[Json]:
+    """Fixed colours so baseline and candidate look the same on every panel."""
+    return [
+        {
+            "matcher": {"id": "byRegexp", "options": f".*{name}.*"},
+            "properties": [{"id": "color", "value": {"fixedColor": color, "mode": "fixed"}}],
+        }
+        for name, color in BACKEND_COLORS.items()
+    ]
+
+
+def panel(
+    layout: Layout,
+    title: str,
+    targets: list[Json],
+    *,
+    kind: str = "timeseries",
+    unit: str = "short",
+    width: int = 8,
+    height: int = 8,
+    description: str = "",
+    defaults: Json | None = None,
+    overrides: list[Json] | None = None,
+    options: Json | None = None,
+) -> Json:
+    """A panel of ``kind`` at the next free grid slot."""
+    panel_id, pos = layout.place(width, height)
+    refs = "ABCDEFGH"
+    return {
+        "datasource": DATASOURCE,
+        "description": description,
+        "fieldConfig": {
+            "defaults": {"unit": unit, **(defaults or {})},
+            "overrides": overrides or [],
+        },
+        "gridPos": pos,
+        "id": panel_id,
+        "options": options or {"legend": {"displayMode": "list", "placement": "bottom"}},
+        "targets": [{**t, "refId": refs[i]} for i, t in enumerate(targets)],
+        "title": title,
+        "type": kind,
+    }
+
+
+def row(layout: Layout, title: str) -> Json:
+    """A full-width row header."""
+    layout.newline()
+    panel_id, pos = layout.place(24, 1)
+    layout.newline()
+    return {
+        "collapsed": False,
+        "gridPos": pos,
+        "id": panel_id,
+        "panels": [],
+        "title": title,
+        "type": "row",
+    }
+
+
+def phase_mappings() -> list[Json]:
+    """Value mappings that name the numeric ``cutover_migration_phase`` codes."""
+    colors = {"rolled_back": "red", "completed": "green", "aborted": "dark-red", "running": "blue"}
+    return [
+        {
+            "options": {
+                str(code): {"color": colors.get(name, "text"), "index": code, "text": name}
+                for code, name in enumerate(PHASES)
+            },
+            "type": "value",
+        }
+    ]
+
+
+def rollout_panels(layout: Layout) -> list[Json]:
+    return [
+        row(layout, "Rollout"),
+        panel(
+            layout,
+            "Candidate weight per route",
+            [target(f"cutover_candidate_weight{{{ROUTE}}}", "{{route}}")],
+            unit="percentunit",
+            defaults={"min": 0, "max": 1},
+            description="Share of each route's traffic the gateway sends to the candidate.",
+        ),
+        panel(
+            layout,
+            "Migration phase per route",
+            [target(f"cutover_migration_phase{{{ROUTE}}}", "{{route}}")],
+            kind="state-timeline",
+            defaults={"mappings": phase_mappings()},
+            options={"showValue": "auto", "mergeValues": True},
+            description="Phase of each route's migration (pending, running, ... rolled_back).",
+        ),
+        panel(
+            layout,
+            "Plan step per route",
+            [target(f"cutover_migration_step{{{ROUTE}}}", "{{route}}")],
+            defaults={"decimals": 0},
+            description="Index (0-based) of the plan step each route is on.",
+        ),
+        panel(
+            layout,
+            "Analysis: measured value against threshold",
+            [
+                target(f"cutover_analysis_value{{{ROUTE}}}", "{{check}} {{backend}} {{route}}"),
+                target(f"cutover_analysis_threshold{{{ROUTE}}}", "threshold {{check}} {{route}}"),
+            ],
+            width=16,
+            overrides=backend_overrides(),
+            description="The controller's inputs at each evaluation: why it promoted, held or rolled back.",
+        ),
+        panel(
+            layout,
+            "Analysis samples per backend",
+            [target(f"cutover_analysis_samples{{{ROUTE}, {BACKEND}}}", "{{backend}} {{route}}")],
+            overrides=backend_overrides(),
+            description="Requests in the analysis window; too few make a check inconclusive.",
+        ),
+    ]
+
+
+def comparison_panels(layout: Layout) -> list[Json]:
+    """Baseline against candidate: one panel per measure, then the quantiles side by side."""
+    panels = [row(layout, "Baseline vs candidate")]
+    measures = [
+        ("Request rate", "cutover:request_rate:rate1m", "reqps"),
+        ("Error ratio (5xx)", "cutover:error_ratio:rate1m", "percentunit"),
+        ("p95 latency", "cutover:request_duration_seconds:p95_rate1m", "s"),
+    ]
+    for title, record, unit in measures:
+        panels.append(
+            panel(
+                layout,
+                title,
+                [target(f"{record}{{{ROUTE}, {BACKEND}}}", "{{backend}} {{route}}")],
+                unit=unit,
+                overrides=backend_overrides(),
+            )
+        )
+    for name in BACKEND_COLORS:
+        panels.append(
+            panel(
+                layout,
+                f"Latency quantiles — {name}",
+                [
+                    target(
+                        f'cutover:request_duration_seconds:{q}_rate1m{{{ROUTE}, backend="{name}"}}',
+                        f"{q} {{{{route}}}}",
+                    )
+                    for q in ("p50", "p95", "p99")
+                ],
+                unit="s",
+                width=12,
+            )
+        )
+    panels.append(
+        panel(
+            layout,
+            "Upstream errors by kind",
+            [
+                target(
+                    f"cutover:upstream_error_rate:rate1m{{{ROUTE}, {BACKEND}}}",
+                    "{{backend}} {{route}} {{kind}}",
+                )
+            ],
+            unit="reqps",
+            width=24,
+            overrides=backend_overrides(),
+        )
+    )
+    return panels
+
+
+def improvement_panels(layout: Layout) -> list[Json]:
+    stat_options: Json = {
+        "colorMode": "value",
+        "graphMode": "area",
+        "reduceOptions": {"calcs": ["lastNotNull"]},
+    }
+    return [
+        row(layout, "Improvement factors (seed 001)"),
+        panel(
+            layout,
+            "Response time (baseline p95 / candidate p95)",
+            [target(f"cutover:response_time_improvement:ratio_p95_rate1m{{{ROUTE}}}", "{{route}}")],
+            kind="stat",
+            unit="x",
+            options=stat_options,
+            description="Above 1: the candidate answers faster.",
+        ),
+        panel(
+            layout,
+            "Memory (baseline RSS / candidate RSS)",
+            [target("cutover:memory_improvement:ratio", "memory")],
+            kind="stat",
+            unit="x",
+            options=stat_options,
+            description="Above 1: the candidate needs less resident memory.",
+        ),
+        panel(
+            layout,
+            "Throughput (candidate req/s / baseline req/s)",
+            [target(f"cutover:throughput_ratio:rate1m{{{ROUTE}}}", "{{route}}")],
+            kind="stat",
+            unit="x",
+            options=stat_options,
+            description="Follows the weight split during a ramp; a capacity comparison only at equal shares.",
+        ),
+    ]
+
+
+def shadow_panels(layout: Layout) -> list[Json]:
+    return [
+        row(layout, "Shadow comparison and contracts"),
+        panel(
+            layout,
+            "Shadow match / mismatch ratio",
+            [
+                target(f"cutover:shadow_match_ratio:rate1m{{{ROUTE}}}", "matched {{route}}"),
+                target(f"cutover:shadow_mismatch_ratio:rate1m{{{ROUTE}}}", "mismatched {{route}}"),
+            ],
+            unit="percentunit",
+        ),
+        panel(
+            layout,
+            "Shadow outcomes",
+            [target(f"cutover:shadow_outcome_rate:rate1m{{{ROUTE}}}", "{{outcome}} {{route}}")],
+            unit="ops",
+        ),
+        panel(
+            layout,
+            "Top mismatching fields (dashboard range)",
+            [
+                target(
+                    "topk(10, sum by (route, field) "
+                    f"(increase(cutover_shadow_field_mismatches_total{{{ROUTE}}}[$__range])))",
+                    "{{route}} {{field}}",
+                    instant=True,
+                )
+            ],
+            kind="bargauge",
+            options={
+                "displayMode": "basic",
+                "orientation": "horizontal",
+                "reduceOptions": {"calcs": ["lastNotNull"]},
+            },
+        ),
+        panel(
+            layout,
+            "Contract violations",
+            [
+                target(
+                    f"cutover:contract_violation_rate:rate1m{{{ROUTE}, {BACKEND}}}",
+                    "{{backend}} {{route}} {{kind}}",
+                )
+            ],
+            unit="ops",
+            width=24,
+            overrides=backend_overrides(),
+        ),
+    ]
+
+
+def health_panels(layout: Layout) -> list[Json]:
+    return [
+        row(layout, "Backends and gateway health"),
+        panel(
+            layout,
+            "Backend resident memory",
+            [target(f"cutover:backend_resident_memory_bytes:sum{{{BACKEND}}}", "{{backend}}")],
+            unit="bytes",
+            overrides=backend_overrides(),
+        ),
+        panel(
+            layout,
+            "Shadow queue depth",
+            [target("sum(cutover_shadow_queue_depth)", "queued shadows")],
+        ),
+        panel(
+            layout,
+            "Shadow drops and fallbacks",
+            [
+                target(
+                    f"sum by (route) (rate(cutover_shadow_dropped_total{{{ROUTE}}}[$__rate_interval]))",
+                    "dropped {{route}}",
+                ),
+                target(f"cutover:fallback_rate:rate1m{{{ROUTE}}}", "fallback {{route}}"),
+            ],
+            unit="ops",
+        ),
+        panel(
+            layout,
+            "WebSocket connections",
+            [
+                target(
+                    f"sum by (route, backend) (cutover_websocket_connections{{{ROUTE}, {BACKEND}}})",
+                    "{{backend}} {{route}}",
+                )
+            ],
+            width=12,
+            overrides=backend_overrides(),
+        ),
+        panel(
+            layout,
+            "Scrape targets up",
+            [
+                target(
+                    'up{job=~"cutover-gateway|llmstruct-fastapi|llmstruct-custom"}',
+                    "{{job}} {{instance}}",
+                )
+            ],
+            width=12,
+        ),
+    ]
+
+
+def annotation(name: str, counter: str, color: str, title: str) -> Json:
+    """Marks where ``counter`` stepped: an increase, or a series new within the step."""
+    expr = (
+        f"sum by (route) (changes({counter}[$__interval]) > 0)"
+        f" or sum by (route) ({counter} unless {counter} offset $__interval)"
+    )
+    return {
+        "datasource": DATASOURCE,
+        "enable": True,
+        "expr": expr,
+        "iconColor": color,
+        "name": name,
+        "step": "",
+        "tagKeys": "route",
+        "textFormat": "",
+        "titleFormat": title,
+        "useValueForTime": False,
+    }
+
+
+def variable(name: str, label: str) -> Json:
+    """A multi-value template variable over one label of cutover_requests_total."""
+    query = f"label_values(cutover_requests_total, {name})"
+    return {
+        "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
+        "datasource": DATASOURCE,
+        "definition": query,
+        "includeAll": True,
+        "label": label,
+        "multi": True,
+        "name": name,
+        "options": [],
+        "query": {
+            "qryType": 1,
+            "query": query,
+            "refId": "PrometheusVariableQueryEditor-VariableQuery",
+        },
+        "refresh": 2,
+        "regex": "",
+        "sort": 1,
+        "type": "query",
+    }
+
+
+def build_dashboard() -> Json:
+    """The whole dashboard as a JSON-ready dict."""
+    layout = Layout()
+    panels = [
+        *rollout_panels(layout),
+        *comparison_panels(layout),
+        *improvement_panels(layout),
+        *shadow_panels(layout),
+        *health_panels(layout),
+    ]
+    return {
+        "annotations": {
+            "list": [
+                {
+                    "builtIn": 1,
+                    "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+                    "enable": True,
+                    "hide": True,
+                    "iconColor": "rgba(0, 211, 255, 1)",
+                    "name": "Annotations & Alerts",
+                    "type": "dashboard",
+                },
+                annotation("Rollbacks", "cutover_rollbacks_total", "red", "Rollback on {{route}}"),
+                annotation(
+                    "Promotions", "cutover_promotions_total", "green", "Promotion on {{route}}"
+                ),
+            ]
+        },
+        "description": "Baseline against candidate while Cutover moves traffic between them.",
+        "editable": True,
+        "graphTooltip": 1,
+        "links": [],
+        "panels": panels,
+        "refresh": "10s",
+        "schemaVersion": SCHEMA_VERSION,
+        "tags": ["cutover", "migration"],
+        "templating": {"list": [variable("route", "Route"), variable("backend", "Backend")]},
+        "time": {"from": "now-1h", "to": "now"},
+        "timepicker": {},
+        "timezone": "utc",
+        "title": "Cutover migration",
+        "uid": "cutover-migration",
+        "version": 1,
+    }
+
+
+def render() -> str:
+    """The dashboard file's exact text."""
+    return json.dumps(build_dashboard(), indent=2, ensure_ascii=False) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if the checked-in file differs"
+    )
+    parser.add_argument("--output", type=Path, default=OUTPUT, help=f"default {OUTPUT}")
+    args = parser.parse_args(argv)
+    text = render()
+    if args.check:
+        current = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
+        if current != text:
+            print(
+                f"{args.output} is out of date: run python {Path(__file__).name}", file=sys.stderr
+            )
+            return 1
+        return 0
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

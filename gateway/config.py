@@ -1,0 +1,439 @@
+"""Gateway configuration: one YAML file plus ``CUTOVER_*`` environment overrides, parsed once.
+
+The file is validated by pydantic-settings models (environment variables win over the file; nested
+fields use ``__``, e.g. ``CUTOVER_UPSTREAMS__CANDIDATE__URL``, ``CUTOVER_ADMIN_TOKEN``,
+``CUTOVER_LISTENERS__PUBLIC__PORT``; list fields such as ``routes`` take JSON) and then frozen into
+plain dataclasses, so the data path never touches pydantic. Any problem raises :class:`ConfigError`
+whose message names the field (``routes.0.weight_bps: ...``); ``cutover gateway`` turns it into exit
+code 2.
+
+Decisions where the issue left a choice:
+
+* Weights are **basis points** (``weight_bps``, 0..10000) in the file and in the data path; the admin
+  API and CLI take percent (a float) and convert.
+* Path patterns: ``*`` matches any run of characters, ``/`` included; a pattern without ``*`` must
+  match the path exactly. ``/api/v1/tasks*`` therefore covers ``/api/v1/tasks``, ``/api/v1/tasks/7``
+  and ``/api/v1/tasks?x`` (the query is not part of the path). Routes are tried in file order and the
+  first whose pattern and method match wins; put the catch-all (``/*``) last. No match is a 404.
+* Sticky key: the first present header of ``sticky.headers`` (case-insensitive), else the cookie
+  ``sticky.cookie``, else the client address when ``sticky.client_address`` is true; with no key the
+  choice is a fresh random draw per request.
+* ``pool_size`` is the number of idle keep-alive connections kept per upstream; active connections
+  are not capped (cap concurrency at the listener or load balancer in front).
+* Only ``http://`` upstreams: the gateway's own HTTP/1.1 client does not speak TLS.
+
+Sections owned by other parts live in the same file so an operator edits one document: each route's
+``shadow:`` block and the top-level ``shadow:`` settings are parsed by :mod:`gateway.shadow.config`
+here at start-up (errors name ``routes.N.shadow.FIELD``); ``recording:`` configures the traffic
+recorder that ``cutover contracts replay`` reads; ``migration:`` is kept as a plain mapping and
+validated by :mod:`migration.runtime` when the controller starts (the gateway makes no rollout
+decisions, so it does not interpret it).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from gateway.shadow.config import RouteShadowConfig, ShadowSettings
+
+BACKENDS: tuple[str, str] = ("baseline", "candidate")
+IDEMPOTENT_METHODS: frozenset[str] = frozenset({"GET", "HEAD", "OPTIONS"})
+OPTIONAL_FALLBACK_METHODS: frozenset[str] = frozenset({"PUT", "DELETE"})
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message names the offending field."""
+
+
+# --------------------------------------------------------------------------- frozen values
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamConfig:
+    """One upstream (baseline or candidate) and how the gateway talks to it."""
+
+    name: str
+    url: str
+    host: str
+    port: int
+    connect_timeout_s: float
+    read_timeout_s: float
+    total_timeout_s: float | None
+    pool_size: int
+
+    @property
+    def authority(self) -> str:
+        """``host:port`` as sent in the upstream ``Host`` header."""
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class StickyConfig:
+    """Where the sticky key of a request comes from, in priority order."""
+
+    headers: tuple[str, ...]
+    cookie: str | None
+    client_address: bool
+    #: ``headers`` as the data path looks them up: lower-case bytes.
+    header_keys: tuple[bytes, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        keys = tuple(h.lower().encode("latin-1") for h in self.headers)
+        object.__setattr__(self, "header_keys", keys)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteConfig:
+    """A named group of path patterns with its own candidate weight."""
+
+    name: str
+    paths: tuple[str, ...]
+    methods: frozenset[str]  # empty: every method
+    weight_bps: int
+    sticky: StickyConfig
+    fallback_methods: frozenset[str]  # idempotent methods retried on the baseline
+    shadow: RouteShadowConfig | None = None  # None: the shadow defaults (rate 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerConfig:
+    """A TCP address to listen on."""
+
+    host: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideConfig:
+    """Who may force a backend with ``X-Cutover-Backend``."""
+
+    token: str | None
+    token_header: str
+    trusted_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsConfig:
+    """Size limits that keep the gateway's memory bounded."""
+
+    max_request_body_bytes: int
+    replay_buffer_bytes: int
+    tap_body_limit_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingConfig:
+    """Where and how much traffic the recorder keeps for ``cutover contracts replay``."""
+
+    path: str
+    sample_rate: float
+    max_body_bytes: int
+    max_file_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    """The whole gateway configuration, immutable after start-up."""
+
+    baseline: UpstreamConfig
+    candidate: UpstreamConfig
+    routes: tuple[RouteConfig, ...]
+    public: ListenerConfig
+    admin: ListenerConfig
+    admin_token: str | None
+    override: OverrideConfig
+    limits: LimitsConfig
+    access_log_sample_rate: float
+    shadow: ShadowSettings | None = None
+    recording: RecordingConfig | None = None
+    migration: Mapping[str, Any] = field(default_factory=dict)
+
+    def upstream(self, backend: str) -> UpstreamConfig:
+        """The upstream called ``backend`` (``baseline`` or ``candidate``)."""
+        return self.candidate if backend == "candidate" else self.baseline
+
+
+# --------------------------------------------------------------------------- pydantic models
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class UpstreamModel(_Model):
+    url: str
+    connect_timeout_s: float = Field(default=2.0, gt=0)
+    read_timeout_s: float = Field(default=30.0, gt=0)
+    total_timeout_s: float | None = Field(default=300.0, gt=0)
+    pool_size: int = Field(default=64, ge=0, le=10_000)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme != "http" or not parts.hostname:
+            raise ValueError("must be an http:// URL with a host (TLS upstreams are not supported)")
+        if parts.path not in ("", "/") or parts.query:
+            raise ValueError("must not carry a path or query: requests keep their own path")
+        return value
+
+
+class UpstreamsModel(_Model):
+    baseline: UpstreamModel = UpstreamModel(url="http://127.0.0.1:8001")
+    candidate: UpstreamModel = UpstreamModel(url="http://127.0.0.1:8002")
+
+
+class StickyModel(_Model):
+    headers: list[str] = Field(default_factory=lambda: ["X-API-Key", "Authorization"])
+    cookie: str | None = None
+    client_address: bool = True
+
+
+class RouteModel(_Model):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    paths: list[str] = Field(min_length=1)
+    methods: list[str] = Field(default_factory=list)
+    weight_bps: int = Field(default=0, ge=0, le=10_000)
+    sticky: StickyModel = StickyModel()
+    fallback_methods: list[Literal["PUT", "DELETE"]] = Field(default_factory=list)
+    shadow: dict[str, Any] | None = None
+
+    @field_validator("paths")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            if not (pattern.startswith("/") or pattern == "*"):
+                raise ValueError(f"pattern {pattern!r} must start with '/' (or be '*')")
+        return value
+
+    @field_validator("methods")
+    @classmethod
+    def _methods(cls, value: list[str]) -> list[str]:
+        upper = [m.upper() for m in value]
+        for method in upper:
+            if not method.isalpha():
+                raise ValueError(f"{method!r} is not an HTTP method")
+        return upper
+
+
+class ListenerModel(_Model):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class ListenersModel(_Model):
+    public: ListenerModel = ListenerModel(port=8080)
+    admin: ListenerModel = ListenerModel(port=8081)
+
+
+class OverrideModel(_Model):
+    token: str | None = None
+    token_header: str = "X-Cutover-Override-Token"
+    trusted_cidrs: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{cidr!r} is not a CIDR: {exc}") from None
+        return value
+
+
+class LimitsModel(_Model):
+    max_request_body_bytes: int = Field(default=1 << 30, ge=0)
+    replay_buffer_bytes: int = Field(default=64 * 1024, ge=0, le=16 << 20)
+    tap_body_limit_bytes: int = Field(default=1 << 20, ge=0, le=64 << 20)
+
+
+class RecordingModel(_Model):
+    path: str = Field(min_length=1)
+    sample_rate: float = Field(default=0.01, ge=0.0, le=1.0)
+    max_body_bytes: int = Field(default=64 * 1024, ge=0)
+    max_file_bytes: int = Field(default=64 << 20, gt=0)
+
+
+def _default_routes() -> list[RouteModel]:
+    return [RouteModel(name="default", paths=["/*"])]
+
+
+class GatewaySettings(BaseSettings):
+    """The validated configuration tree; environment (``CUTOVER_*``) wins over the YAML file."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CUTOVER_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    upstreams: UpstreamsModel = UpstreamsModel()
+    routes: list[RouteModel] = Field(default_factory=_default_routes)
+    listeners: ListenersModel = ListenersModel()
+    admin_token: str | None = None
+    override: OverrideModel = OverrideModel()
+    limits: LimitsModel = LimitsModel()
+    access_log_sample_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    shadow: dict[str, Any] = Field(default_factory=dict)
+    recording: RecordingModel | None = None
+    migration: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("routes")
+    @classmethod
+    def _unique_names(cls, value: list[RouteModel]) -> list[RouteModel]:
+        seen: set[str] = set()
+        for route in value:
+            if route.name in seen:
+                raise ValueError(f"route name {route.name!r} is used twice")
+            seen.add(route.name)
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment first (it wins), then the values read from the YAML file."""
+        return (env_settings, init_settings)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def default_config_text() -> str:
+    """The embedded default configuration used by ``cutover up``."""
+    return resources.files("gateway").joinpath("default_config.yaml").read_text("utf-8")
+
+
+def load_config(path: str | Path | None = None) -> GatewayConfig:
+    """Read ``path`` (or the embedded default), apply ``CUTOVER_*`` overrides, freeze the result."""
+    if path is None:
+        text, source = default_config_text(), "embedded default"
+    else:
+        try:
+            text, source = Path(path).read_text("utf-8"), str(path)
+        except OSError as exc:
+            raise ConfigError(f"config file {path}: {exc.strerror or exc}") from None
+    return parse_config(text, source)
+
+
+def parse_config(text: str, source: str = "config") -> GatewayConfig:
+    """Validate YAML ``text``; a problem raises :class:`ConfigError` naming the field."""
+    try:
+        data = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping")
+    return build_config(data, source)
+
+
+def build_config(data: dict[str, Any], source: str = "config") -> GatewayConfig:
+    """Validate a mapping (as read from YAML) plus the environment into a :class:`GatewayConfig`."""
+    try:
+        settings = GatewaySettings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, source)) from None
+    # Imported here: gateway.shadow's package imports this module.
+    from gateway.shadow.config import ShadowConfigError
+
+    try:
+        return _freeze(settings)
+    except ShadowConfigError as exc:
+        raise ConfigError(f"invalid gateway configuration ({source}):\n  {exc}") from None
+
+
+def _format_errors(exc: ValidationError, source: str) -> str:
+    lines = [f"invalid gateway configuration ({source}):"]
+    for err in exc.errors():
+        field = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        message = str(err["msg"]).removeprefix("Value error, ")
+        lines.append(f"  {field}: {message}")
+    return "\n".join(lines)
+
+
+def _freeze_upstream(name: str, model: UpstreamModel) -> UpstreamConfig:
+    parts = urlsplit(model.url)
+    return UpstreamConfig(
+        name=name,
+        url=model.url,
+        host=parts.hostname or "",
+        port=parts.port or 80,
+        connect_timeout_s=model.connect_timeout_s,
+        read_timeout_s=model.read_timeout_s,
+        total_timeout_s=model.total_timeout_s,
+        pool_size=model.pool_size,
+    )
+
+
+def _freeze(s: GatewaySettings) -> GatewayConfig:
+    from gateway.shadow.config import parse_route_shadow, parse_shadow_settings
+
+    routes = tuple(
+        RouteConfig(
+            name=r.name,
+            paths=tuple(r.paths),
+            methods=frozenset(r.methods),
+            weight_bps=r.weight_bps,
+            sticky=StickyConfig(
+                headers=tuple(h.lower() for h in r.sticky.headers),
+                cookie=r.sticky.cookie,
+                client_address=r.sticky.client_address,
+            ),
+            fallback_methods=IDEMPOTENT_METHODS | frozenset(r.fallback_methods),
+            shadow=parse_route_shadow(r.shadow, f"routes.{i}.shadow") if r.shadow else None,
+        )
+        for i, r in enumerate(s.routes)
+    )
+    shadow = parse_shadow_settings(s.shadow, "shadow")
+    unknown = sorted(set(shadow.routes) - {r.name for r in routes})
+    if unknown:
+        raise ConfigError(f"shadow.routes.{unknown[0]}: no such route")
+    recording = (
+        RecordingConfig(
+            path=s.recording.path,
+            sample_rate=s.recording.sample_rate,
+            max_body_bytes=s.recording.max_body_bytes,
+            max_file_bytes=s.recording.max_file_bytes,
+        )
+        if s.recording is not None
+        else None
+    )
+    return GatewayConfig(
+        baseline=_freeze_upstream("baseline", s.upstreams.baseline),
+        candidate=_freeze_upstream("candidate", s.upstreams.candidate),
+        routes=routes,
+        public=ListenerConfig(s.listeners.public.host, s.listeners.public.port),
+        admin=ListenerConfig(s.listeners.admin.host, s.listeners.admin.port),
+        admin_token=s.admin_token or None,
+        override=OverrideConfig(
+            token=s.override.token or None,
+            token_header=s.override.token_header.lower(),
+            trusted_networks=tuple(
+                ipaddress.ip_network(c, strict=False) for c in s.override.trusted_cidrs
+            ),
+        ),
+        limits=LimitsConfig(
+            max_request_body_bytes=s.limits.max_request_body_bytes,
+            replay_buffer_bytes=s.limits.replay_buffer_bytes,
+            tap_body_limit_bytes=s.limits.tap_body_limit_bytes,
+        ),
+        access_log_sample_rate=s.access_log_sample_rate,
+        shadow=shadow,
+        recording=recording,
+        migration=dict(s.migration),
+    )

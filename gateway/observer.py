@@ -1,0 +1,75 @@
+"""Narrow seams for code that watches the gateway without touching its data path.
+
+* :class:`RequestObserver` — called once per upstream *attempt* (so the failed candidate attempt of a
+  fallback is seen as well as the baseline retry). The migration metrics windows implement it.
+* :class:`ResponseTap` — called after a primary response has been sent to the client, with the
+  exchange (bodies only when small and buffered). Shadowing implements it.
+
+Both are called synchronously on the event loop in the request's path, so implementations must be
+cheap and must not block: record a number, or put the exchange on a bounded queue and return. An
+exception from an observer or tap is logged and swallowed; it never reaches the client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class RequestObserver(Protocol):
+    """Sees every upstream attempt: route name, backend, status (502/504 for transport errors),
+    duration in seconds, and an error kind (``connect``, ``timeout``, ``reset``, ``protocol``,
+    ``fault_abort``) or None when the upstream answered."""
+
+    def observe(
+        self, route: str, backend: str, status: int, duration_s: float, error_kind: str | None
+    ) -> None: ...
+
+
+class NoopObserver:
+    """An observer that ignores everything (the default)."""
+
+    def observe(
+        self, route: str, backend: str, status: int, duration_s: float, error_kind: str | None
+    ) -> None:
+        """Do nothing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One completed primary exchange, as a response tap receives it.
+
+    Header names are lower-case; ``target`` is path plus query as the client sent it;
+    ``request_body`` is the buffered (replayable) body or None when it was streamed;
+    ``response_body`` is the full body when it was at most ``limits.tap_body_limit_bytes`` and
+    the tap asked for it, else None.
+    """
+
+    route: str
+    backend: str
+    method: str
+    target: str
+    request_headers: tuple[tuple[bytes, bytes], ...]
+    request_body: bytes | None
+    status: int
+    response_headers: tuple[tuple[bytes, bytes], ...]
+    response_body: bytes | None
+
+
+class ResponseTap(Protocol):
+    """Receives completed exchanges; ``wants`` is asked first so copies are made only on demand."""
+
+    def wants(self, route: str, method: str) -> bool: ...
+
+    def on_response(self, exchange: Exchange) -> None: ...
+
+
+class NoopTap:
+    """A tap that wants nothing (the default)."""
+
+    def wants(self, route: str, method: str) -> bool:
+        """Never."""
+        return False
+
+    def on_response(self, exchange: Exchange) -> None:
+        """Do nothing."""

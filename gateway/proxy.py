@@ -1,0 +1,493 @@
+"""The request handler of the public listener: choose a backend, forward, fall back, answer.
+
+Policy is delegated to pure modules (``routing`` picks the backend, ``faults`` decides injected
+faults, ``headers`` rewrites heads); this module moves bytes and keeps the books. Per request it
+builds one upstream head, writes it (with the body when that is small: such bodies are buffered so
+a fallback can replay them), waits for the response head, and then streams the body straight from
+the upstream socket into the client socket.
+
+Fallback (design page, "Fallback"): an idempotent request whose *candidate* attempt fails with a
+connect error, a timeout or a 5xx is sent once to the baseline, as long as its body was buffered.
+The decision is taken on the response *head*, before a byte reaches the client; once the client has
+bytes, a failure can only cut the connection. Every attempt — the failed candidate one included — is
+counted in the metrics and shown to each :class:`~gateway.observer.RequestObserver`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import random
+from collections.abc import Coroutine, Sequence
+from typing import Any
+
+import structlog
+
+from gateway.config import GatewayConfig
+from gateway.fastpath import FastExchange
+from gateway.faults import abort_body, decide
+from gateway.headers import client_response_head, upstream_request_head
+from gateway.http import BodyTooLarge, ClientGone, HttpConnection, Request
+from gateway.metrics import GatewayMetrics
+from gateway.observer import Exchange, RequestObserver, ResponseTap
+from gateway.routing import BASELINE, CANDIDATE, RouteTable
+from gateway.state import GatewayState
+from gateway.upstream import Sink, UpstreamConnection, UpstreamError, UpstreamPool
+from gateway.websocket import relay
+
+log = structlog.get_logger("gateway.access")
+
+_METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH")}
+_JSON = [(b"content-type", b"application/json")]
+_REASONS = {
+    400: b"Bad Request", 404: b"Not Found", 413: b"Content Too Large",
+    502: b"Bad Gateway", 504: b"Gateway Timeout",
+}  # fmt: skip
+
+
+class Ctx:
+    """What one request carries through its attempts (a plain slotted class: built per request)."""
+
+    __slots__ = (
+        "backend", "body", "fallback_methods", "fallback_ok", "method", "req", "request_id",
+        "route", "sender", "tap_wanted", "too_large", "upgrade",
+    )  # fmt: skip
+
+    def __init__(
+        self, req: Request, route: str, method: str, request_id: bytes, body: bytes | None,
+        backend: str, fallback_methods: frozenset[str],
+    ) -> None:  # fmt: skip
+        self.req = req
+        self.route = route
+        self.method = method
+        self.request_id = request_id
+        self.body = body  # buffered (replayable) body; None while it streams
+        self.backend = backend
+        self.fallback_methods = fallback_methods
+        self.fallback_ok = backend == CANDIDATE and method in fallback_methods and body is not None
+        self.upgrade: bytes | None = req.upgrade
+        self.too_large = False
+        self.sender: asyncio.Task[None] | None = None
+        self.tap_wanted: tuple[ResponseTap, ...] = ()
+
+
+class Proxy:
+    """Forward requests to the chosen upstream; the public listener's handler."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        state: GatewayState,
+        metrics: GatewayMetrics,
+        pools: dict[str, UpstreamPool],
+        observers: Sequence[RequestObserver] = (),
+        taps: Sequence[ResponseTap] = (),
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.state = state
+        self.metrics = metrics
+        self.pools = pools
+        self.observers = tuple(observers)
+        self.taps = tuple(taps)
+        self.rng = rng or random.Random()
+        self.table = RouteTable(config.routes, config.override)
+        self.loop = asyncio.get_running_loop()
+        self._authority = {name: pool.config.authority.encode() for name, pool in pools.items()}
+        self._strip = frozenset({config.override.token_header.encode("latin-1")})
+        self._limits = config.limits
+        # Request ids: a random per-process prefix and a counter — unique across replicas and
+        # restarts for all practical purposes, and ~6x cheaper than uuid4().
+        self._rid_prefix = os.urandom(8).hex().encode()
+        self._rid_counter = itertools.count(1)
+
+    # ----------------------------------------------------------------- entry point
+
+    def dispatch(self, req: Request) -> Coroutine[Any, Any, None] | None:
+        """Entry point from the server layer: serve ``req`` from callbacks, or return a coroutine.
+
+        A body-less request whose backend has an idle pooled connection, no fault and no tap is
+        served entirely from protocol callbacks (:mod:`gateway.fastpath`); everything else runs as
+        a task through :meth:`handle`. ``None`` means the request is answered or in flight.
+        """
+        if req.body is not None or req.upgrade is not None:
+            return self.handle(req)
+        x = self.prepare(req)
+        if x is None:
+            return None
+        if x.tap_wanted or self.state.faults[x.backend] is not None:
+            return self.run(x)
+        pool = self.pools[x.backend]
+        while pool.idle:
+            conn = pool.idle.pop()
+            if not conn.closed:
+                FastExchange(self, x, conn).start(self.request_head(x, x.backend))
+                return None
+        return self.run(x)
+
+    def prepare(self, req: Request) -> Ctx | None:
+        """Match the route and choose the backend; answers 404/413 itself (then returns None)."""
+        method = _METHODS.get(req.method) or req.method.decode("ascii", "replace")
+        target = req.target
+        cut = target.find(b"?")
+        index = self.table.match(method, (target if cut < 0 else target[:cut]).decode("latin-1"))
+        headers = dict(req.headers)
+        rid = headers.get(b"x-request-id") or b"%s%08x" % (
+            self._rid_prefix,
+            next(self._rid_counter),
+        )
+        if index is None:
+            self._local(req, "unmatched", 404, "no_route", b"gateway", rid)
+            return None
+        route = self.config.routes[index]
+        if (req.content_length or 0) > self._limits.max_request_body_bytes:
+            req.conn.close_after = True
+            self._local(req, route.name, 413, "request_body_too_large", b"gateway", rid)
+            return None
+        choice = self.table.choose(
+            index, self.state.weights[index], headers, req.client_host, self.rng.random
+        )
+        body = b"" if req.body is None else None
+        x = Ctx(req, route.name, method, rid, body, choice.backend, route.fallback_methods)
+        if self.taps:
+            x.tap_wanted = tuple(t for t in self.taps if t.wants(route.name, method))
+        return x
+
+    async def handle(self, req: Request) -> None:
+        """Serve a request on the task path (bodies, upgrades)."""
+        x = self.prepare(req)
+        if x is None:
+            return
+        small = (req.content_length or 0) <= self._limits.replay_buffer_bytes
+        if req.body is not None and not req.chunked and small:
+            try:
+                x.body = await req.body.read_all()
+            except ClientGone:
+                return
+            x.fallback_ok = x.backend == CANDIDATE and x.method in x.fallback_methods
+        await self.run(x)
+
+    async def run(self, x: Ctx) -> None:
+        """Serve a prepared request as a task: relay an upgrade, or forward with fallback."""
+        if x.upgrade is not None:
+            return await relay(self, x, x.backend)
+        try:
+            await self.serve(x, x.backend)
+        finally:
+            if x.sender is not None and not x.sender.done():
+                x.sender.cancel()
+                x.req.conn.close_after = True
+        return None
+
+    async def serve(self, x: Ctx, backend: str) -> None:
+        """One attempt on ``backend``; a failed candidate attempt falls back when allowed."""
+        t0 = self.loop.time()
+        try:
+            result = await self.send(x, backend)
+        except UpstreamError as err:
+            if x.too_large:
+                x.req.conn.close_after = True
+                return self._local(
+                    x.req, x.route, 413, "request_body_too_large", b"gateway", x.request_id
+                )
+            self._attempt_failed(x, backend, err, t0)
+            if not x.fallback_ok:
+                return self._error(x, backend, err)
+            return await self.fallback(x)
+        if isinstance(result, int):
+            self._aborted(x, backend, result, t0)
+            if x.fallback_ok and result >= 500:
+                return await self.fallback(x)
+            return self._abort_reply(x, backend, result)
+        if x.fallback_ok and result.status >= 500:
+            self.candidate_5xx(x, result, t0)
+            return await self.fallback(x)
+        await self._respond(x, backend, result, t0)
+        return None
+
+    def candidate_5xx(self, x: Ctx, conn: UpstreamConnection, t0: float) -> None:
+        """Book a candidate 5xx that is about to be replaced by the baseline's answer."""
+        duration = self.loop.time() - t0
+        self.metrics.record(x.route, CANDIDATE, conn.status, duration)
+        self._observe(x.route, CANDIDATE, conn.status, duration, None)
+        conn.finish()  # closes it unless the 5xx body was already complete
+
+    async def fallback(self, x: Ctx) -> None:
+        """Answer from the baseline after the candidate failed."""
+        self.metrics.fallback(x.route)
+        t0 = self.loop.time()
+        try:
+            result = await self.send(x, BASELINE)
+        except UpstreamError as err:
+            self._attempt_failed(x, BASELINE, err, t0)
+            return self._error(x, BASELINE, err)
+        if isinstance(result, int):
+            self._aborted(x, BASELINE, result, t0)
+            return self._abort_reply(x, BASELINE, result)
+        await self._respond(x, BASELINE, result, t0)
+        return None
+
+    def _abort_reply(self, x: Ctx, backend: str, status: int) -> None:
+        body = abort_body(backend, status, x.request_id.decode("latin-1"))
+        self._reply(x.req, status, b"Injected Fault", _JSON, body, backend.encode(), x.request_id)
+
+    # ----------------------------------------------------------------- one attempt
+
+    async def send(self, x: Ctx, backend: str) -> UpstreamConnection | int:
+        """Apply faults, then send the request and wait for the response head.
+
+        Returns the connection holding the head, or an injected abort status; raises
+        :class:`UpstreamError`. A reused keep-alive connection that turns out to be closed is
+        replaced once, transparently, when the body can be replayed.
+        """
+        spec = self.state.faults[backend]
+        if spec is not None:
+            action = decide(spec, self.rng)
+            if action.delay_s > 0:
+                await asyncio.sleep(action.delay_s)
+            if action.abort_status is not None:
+                return action.abort_status
+        pool = self.pools[backend]
+        total = pool.config.total_timeout_s
+        deadline = None if total is None else self.loop.time() + total
+        head = self.request_head(x, backend)
+        while True:
+            conn, reused = await pool.acquire()
+            conn.begin(x.method == "HEAD", deadline)
+            if x.body is not None:
+                conn.writelines([head, x.body]) if x.body else conn.write(head)
+                conn.request_sent()
+            else:
+                conn.write(head)
+                x.sender = self.loop.create_task(self._stream_body(x, conn))
+            try:
+                await conn.wait_head()
+            except UpstreamError as err:
+                conn.finish()
+                if reused and not conn.got_bytes and x.body is not None and err.kind == "reset":
+                    continue
+                raise
+            except BaseException:
+                conn.finish()
+                raise
+            return conn
+
+    def request_head(self, x: Ctx, backend: str) -> bytes:
+        """The request head for ``backend`` (its own ``Host``)."""
+        req = x.req
+        return upstream_request_head(
+            req.method,
+            req.target,
+            req.headers,
+            authority=self._authority[backend],
+            client_host=req.client_host,
+            request_id=x.request_id,
+            content_length=req.content_length if not req.chunked else None,
+            chunked=req.chunked,
+            upgrade=x.upgrade,
+            strip=self._strip,
+        )
+
+    async def _stream_body(self, x: Ctx, conn: UpstreamConnection) -> None:
+        """Copy a large or chunked request body upstream, honouring both sides' back-pressure."""
+        assert x.req.body is not None
+        body, chunked = x.req.body, x.req.chunked
+        limit, sent = self._limits.max_request_body_bytes, 0
+        try:
+            while chunk := await body.read():
+                sent += len(chunk)
+                if sent > limit:
+                    raise BodyTooLarge()
+                if chunked:
+                    conn.writelines([b"%x\r\n" % len(chunk), chunk, b"\r\n"])
+                else:
+                    conn.write(chunk)
+                await conn.drain()
+            if chunked:
+                conn.write(b"0\r\n\r\n")
+            conn.request_sent()
+        except BodyTooLarge:
+            x.too_large = True
+            conn.close()  # the pending head fails with a reset; the handler answers 413
+        except ClientGone:
+            conn.close()
+
+    async def _respond(self, x: Ctx, backend: str, conn: UpstreamConnection, t0: float) -> None:
+        """Send the upstream's response to the client, streaming its body."""
+        client = x.req.conn
+        status = conn.status
+        length = conn.content_length
+        early: list[bytes] = []
+        if conn.complete:  # the whole response is here already: frame it with a length
+            early = conn.take_early()
+            if length is None and (conn.chunked or conn.until_close):
+                length = sum(map(len, early))
+        streamed = length is None and not conn.complete
+        chunked = streamed and x.req.http11
+        keep_alive = x.req.keep_alive and (not streamed or chunked) and not client.close_after
+        if not keep_alive:
+            client.close_after = True
+        head = client_response_head(
+            status, conn.reason, conn.headers, backend=backend.encode(), request_id=x.request_id,
+            content_length=length, chunked=chunked, keep_alive=keep_alive,
+        )  # fmt: skip
+        capture: list[bytes] | None = None
+        if x.tap_wanted and (length is None or length <= self._limits.tap_body_limit_bytes):
+            capture = []
+        error: str | None = None
+        if conn.complete and not chunked:
+            client.writelines([head, *early])
+            if capture is not None:
+                capture.extend(early)
+        else:
+            client.write(head)
+            sink = self._sink(client, chunked, capture)
+            client.relay_from = conn.transport
+            if client.write_paused and conn.transport is not None:
+                conn.transport.pause_reading()
+            conn.attach_sink(sink)
+            try:
+                await conn.wait_done()
+            except UpstreamError as err:
+                error = err.kind
+                self.metrics.upstream_error(x.route, backend, err.kind)
+                client.abort()
+            finally:
+                client.relay_from = None
+            if chunked and error is None:
+                client.write(b"0\r\n\r\n")
+        conn.finish()
+        self.booked(x, backend, status, self.loop.time() - t0, error)
+        if x.tap_wanted and error is None:
+            self._tap(x, backend, status, conn.headers, capture)
+
+    def _sink(self, client: HttpConnection, chunked: bool, capture: list[bytes] | None) -> Sink:
+        """The function that writes each upstream body chunk to the client (and copies it)."""
+        limit = self._limits.tap_body_limit_bytes
+        if capture is None:
+            if not chunked:
+                return client.write
+
+            def chunk_writer(data: bytes) -> None:
+                client.writelines([b"%x\r\n" % len(data), data, b"\r\n"])
+
+            return chunk_writer
+        state = {"size": 0}
+
+        def capturing(data: bytes) -> None:
+            if chunked:
+                client.writelines([b"%x\r\n" % len(data), data, b"\r\n"])
+            else:
+                client.write(data)
+            if state["size"] >= 0:
+                state["size"] += len(data)
+                if state["size"] > limit:
+                    state["size"] = -1
+                    capture.clear()
+                    capture.append(b"\x00truncated")
+                else:
+                    capture.append(data)
+
+        return capturing
+
+    # ----------------------------------------------------------------- bookkeeping
+
+    def booked(self, x: Ctx, backend: str, status: int, duration: float, error: str | None) -> None:
+        """Metrics, observers and the sampled access log for one finished attempt."""
+        self.metrics.record(x.route, backend, status, duration)
+        for observer in self.observers:
+            try:
+                observer.observe(x.route, backend, status, duration, error)
+            except Exception as exc:
+                log.error("observer_failed", observer=type(observer).__name__, error=repr(exc))
+        rate = self.config.access_log_sample_rate
+        if rate and self.rng.random() < rate:
+            log.info(
+                "access",
+                request_id=x.request_id.decode("latin-1"),
+                route=x.route,
+                backend=backend,
+                method=x.method,
+                target=x.req.target.decode("latin-1"),
+                status=status,
+                duration_ms=round(duration * 1000, 3),
+                error=error,
+            )
+
+    def _tap(
+        self,
+        x: Ctx,
+        backend: str,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        capture: list[bytes] | None,
+    ) -> None:
+        body = None
+        if capture is not None and capture[:1] != [b"\x00truncated"]:
+            body = b"".join(capture)
+        exchange = Exchange(
+            route=x.route, backend=backend, method=x.method, target=x.req.target.decode("latin-1"),
+            request_headers=tuple(x.req.headers), request_body=x.body, status=status,
+            response_headers=tuple(headers), response_body=body,
+        )  # fmt: skip
+        for tap in x.tap_wanted:
+            try:
+                tap.on_response(exchange)
+            except Exception as exc:
+                log.error("tap_failed", tap=type(tap).__name__, error=repr(exc))
+
+    def _observe(
+        self, route: str, backend: str, status: int, duration: float, kind: str | None
+    ) -> None:
+        for observer in self.observers:
+            try:
+                observer.observe(route, backend, status, duration, kind)
+            except Exception as exc:
+                log.error("observer_failed", observer=type(observer).__name__, error=repr(exc))
+
+    def _attempt_failed(self, x: Ctx, backend: str, err: UpstreamError, t0: float) -> None:
+        duration = self.loop.time() - t0
+        self.metrics.upstream_error(x.route, backend, err.kind)
+        self.metrics.record(x.route, backend, err.status, duration)
+        self._observe(x.route, backend, err.status, duration, err.kind)
+        log.warning(
+            "upstream_failed", request_id=x.request_id.decode("latin-1"), route=x.route,
+            backend=backend, kind=err.kind, detail=str(err),
+        )  # fmt: skip
+
+    def _aborted(self, x: Ctx, backend: str, status: int, t0: float) -> None:
+        duration = self.loop.time() - t0
+        self.metrics.upstream_error(x.route, backend, "fault_abort")
+        self.metrics.record(x.route, backend, status, duration)
+        self._observe(x.route, backend, status, duration, "fault_abort")
+
+    def _error(self, x: Ctx, backend: str, err: UpstreamError) -> None:
+        body = b'{"error":"%s","backend":"%s","request_id":"%s"}' % (
+            err.error.encode(),
+            backend.encode(),
+            x.request_id,
+        )
+        self._reply(
+            x.req, err.status, _REASONS[err.status], _JSON, body, backend.encode(), x.request_id
+        )
+
+    def _local(
+        self, req: Request, route: str, status: int, error: str, backend: bytes, rid: bytes
+    ) -> None:
+        self.metrics.record(route, backend.decode(), status, None)
+        body = b'{"error":"%s","request_id":"%s"}' % (error.encode(), rid)
+        self._reply(req, status, _REASONS[status], _JSON, body, backend, rid)
+
+    def _reply(
+        self, req: Request, status: int, reason: bytes, headers: list[tuple[bytes, bytes]],
+        body: bytes, backend: bytes, rid: bytes,
+    ) -> None:  # fmt: skip
+        keep_alive = req.keep_alive and not req.conn.close_after
+        if not keep_alive:
+            req.conn.close_after = True
+        head = client_response_head(
+            status, reason, headers, backend=backend, request_id=rid,
+            content_length=len(body), chunked=False, keep_alive=keep_alive,
+        )  # fmt: skip
+        req.conn.writelines([head, body])

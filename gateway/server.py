@@ -1,0 +1,170 @@
+"""Run the gateway in-process: both listeners, the upstream pools, the admin API, in one event loop.
+
+``cutover up`` runs the gateway beside the migration controller::
+
+    gateway = Gateway(config, registry, observers=[windows], taps=[shadow])
+    gateway.admin.router.add("GET", "/migration/status", handler)   # before start()
+    await gateway.start()          # binds both listeners; returns at once
+    ...                            # other coroutines run in the same loop
+    await gateway.stop()
+
+or simply ``await serve(config, registry, ...)``, which runs until cancelled. ``cutover gateway``
+uses :func:`run` (uvloop, SIGINT/SIGTERM stop it gracefully).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import signal
+from collections.abc import Callable, Sequence
+
+import structlog
+from prometheus_client import CollectorRegistry
+
+from gateway.admin import AdminRouter, AdminServer
+from gateway.admin_routes import install_core_routes
+from gateway.config import BACKENDS, GatewayConfig
+from gateway.http import HttpConnection
+from gateway.metrics import GatewayMetrics
+from gateway.observer import RequestObserver, ResponseTap
+from gateway.proxy import Proxy
+from gateway.state import GatewayState
+from gateway.upstream import UpstreamPool
+
+log = structlog.get_logger("gateway")
+
+AdminExtension = Callable[[AdminRouter], None]
+BACKLOG = 2048
+
+
+class Gateway:
+    """The gateway's lifetime: build state and admin routes now, bind sockets on :meth:`start`."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        registry: CollectorRegistry | None = None,
+        *,
+        observers: Sequence[RequestObserver] = (),
+        taps: Sequence[ResponseTap] = (),
+        admin_extensions: Sequence[AdminExtension] = (),
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.metrics = GatewayMetrics(self.registry)
+        self.state = GatewayState(config, self.metrics)
+        self.observers = list(observers)
+        self.taps = list(taps)
+        self.rng = rng
+        self.router = AdminRouter()
+        install_core_routes(self.router, self.state, self.metrics, self.registry)
+        for extend in admin_extensions:
+            extend(self.router)
+        self.admin = AdminServer(self.router, config.admin_token)
+        self.pools: dict[str, UpstreamPool] = {}
+        self.proxy: Proxy | None = None
+        self._servers: list[asyncio.Server] = []
+        self._connections: set[HttpConnection] = set()
+        self._admin_connections: set[HttpConnection] = set()
+        self.public_port = config.public.port
+        self.admin_port = config.admin.port
+
+    async def start(self) -> None:
+        """Create the pools and bind both listeners (a bind failure raises ``OSError``)."""
+        loop = asyncio.get_running_loop()
+        self.pools = {b: UpstreamPool(self.config.upstream(b), loop) for b in BACKENDS}
+        self.proxy = Proxy(
+            self.config, self.state, self.metrics, self.pools, self.observers, self.taps, self.rng
+        )
+        proxy, conns, admin_conns = self.proxy, self._connections, self._admin_connections
+        try:
+            public = await loop.create_server(
+                lambda: HttpConnection(proxy.dispatch, conns),
+                self.config.public.host,
+                self.config.public.port,
+                backlog=BACKLOG,
+                reuse_address=True,
+            )
+            self._servers.append(public)
+            admin = await loop.create_server(
+                lambda: HttpConnection(self.admin.handle, admin_conns),
+                self.config.admin.host,
+                self.config.admin.port,
+                backlog=128,
+                reuse_address=True,
+            )
+            self._servers.append(admin)
+        except OSError:
+            await self.stop()
+            raise
+        self.public_port = public.sockets[0].getsockname()[1]
+        self.admin_port = admin.sockets[0].getsockname()[1]
+        self.state.ready = True
+        log.info(
+            "gateway_started",
+            public=f"{self.config.public.host}:{self.public_port}",
+            admin=f"{self.config.admin.host}:{self.admin_port}",
+            baseline=self.config.baseline.url,
+            candidate=self.config.candidate.url,
+            weights=self.state.get_weights(),
+        )
+
+    async def stop(self) -> None:
+        """Stop listening, close client connections and upstream pools."""
+        self.state.ready = False
+        servers, self._servers = self._servers, []
+        for server in servers:
+            server.close()
+        for conn in [*self._connections, *self._admin_connections]:
+            conn.abort()
+        for pool in self.pools.values():
+            pool.close()
+        for server in servers:
+            await server.wait_closed()
+        if servers:
+            log.info("gateway_stopped")
+
+    async def __aenter__(self) -> Gateway:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+async def serve(
+    config: GatewayConfig,
+    registry: CollectorRegistry | None = None,
+    *,
+    observers: Sequence[RequestObserver] = (),
+    taps: Sequence[ResponseTap] = (),
+    admin_extensions: Sequence[AdminExtension] = (),
+) -> None:
+    """Run a gateway until this coroutine is cancelled."""
+    gateway = Gateway(
+        config, registry, observers=observers, taps=taps, admin_extensions=admin_extensions
+    )
+    await gateway.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await gateway.stop()
+
+
+def run(config: GatewayConfig, registry: CollectorRegistry | None = None) -> None:
+    """Blocking entry point for ``cutover gateway``: uvloop, stop on SIGINT/SIGTERM."""
+    import uvloop
+
+    async def main() -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await serve(config, registry)
+
+    uvloop.run(main())

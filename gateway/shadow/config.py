@@ -1,0 +1,252 @@
+"""Shadow configuration: per-route ``shadow:`` blocks and the process-wide shadow settings.
+
+Parsed once at start-up from plain dicts (the gateway config embeds a ``shadow:`` mapping under each
+route) into frozen dataclasses. A bad value raises :class:`ShadowConfigError` whose message starts
+with the dotted name of the field, so start-up can stop with ``routes.tasks.shadow.percent: ...``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from contracts.jsonpath import PathPattern, PathSyntaxError
+
+#: RFC 9110 §9.2.1 safe methods: the only ones shadowed unless a route lists others explicitly.
+SAFE_METHODS: frozenset[str] = frozenset({"GET", "HEAD", "OPTIONS"})
+KNOWN_METHODS: frozenset[str] = SAFE_METHODS | {"POST", "PUT", "PATCH", "DELETE"}
+#: Headers never shown verbatim in samples (compared case-insensitively).
+DEFAULT_REDACT_HEADERS: tuple[str, ...] = (
+    "authorization",
+    "proxy-authorization",
+    "x-api-key",
+    "cookie",
+    "set-cookie",
+)
+
+
+class ShadowConfigError(ValueError):
+    """A shadow config value is invalid; the message starts with the field's dotted name."""
+
+
+@dataclass(frozen=True, slots=True)
+class RouteShadowConfig:
+    """How one route is shadowed. The default (``percent=0``) shadows nothing."""
+
+    percent: float = 0.0
+    """Share of eligible requests shadowed, 0–100."""
+    sticky_header: str | None = None
+    """When set, sampling hashes this request header's value (a client stays in or out); else random."""
+    methods: frozenset[str] = SAFE_METHODS
+    """Methods shadowed; listing POST/PUT/PATCH/DELETE here is the explicit opt-in."""
+    same_backend_percent: float = 10.0
+    """Share of shadows sent to the backend that served, to measure noise (Diffy's method)."""
+    ignore: tuple[str, ...] = ()
+    """Normalised JSON paths whose differences are ignored (``$.items[*].updated_at``)."""
+    unordered: tuple[str, ...] = ()
+    """JSON paths of arrays compared without regard to order."""
+    headers: tuple[str, ...] = ("content-type",)
+    """Response headers compared (lower-case); a difference makes the shadow mismatched."""
+    max_body_bytes: int = 65536
+    """Largest request body replayed; a request with a larger (or unreplayable) body is not shadowed."""
+    timeout_s: float = 2.0
+    """Strict deadline for one shadow request, connect to last byte."""
+
+    def with_percent(self, percent: float) -> RouteShadowConfig:
+        """Return a copy with a new sampling rate (validated like the config value)."""
+        return replace(self, percent=_percent(percent, "percent"))
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowSettings:
+    """Process-wide knobs for the shadow machinery (queues, evidence bounds, noise thresholds)."""
+
+    queue_size: int = 1024
+    workers: int = 8
+    """Shadows in flight at once. Shadow throughput is about workers ÷ backend latency; under
+    overload, shadow work gets roughly workers ÷ (workers + busy client connections) of the loop."""
+    validation_queue_size: int = 4096
+    queue_max_bytes: int = 64 << 20
+    """Body bytes each queue may hold; past it a new item is dropped like on a full queue."""
+    max_queue_age_s: float = 0.5
+    """A shadow that waited longer than this for a worker is dropped, not sent: the gateway is
+    overloaded (shed shadow work first), and a late shadow compares against changed data."""
+    samples_per_field: int = 5
+    max_fields_per_route: int = 64
+    metric_fields_per_route: int = 20
+    sample_body_bytes: int = 2048
+    noise_relative: float = 0.5
+    """A field is real only if its cross-backend rate exceeds the same-backend rate by this fraction…"""
+    noise_absolute: float = 0.05
+    """…and by this many (fractional) rate points."""
+    noise_min_probes: int = 5
+    """Same-backend comparisons needed on a route before noise is subtracted at all."""
+    window_bucket_s: float = 10.0
+    window_horizon_s: float = 3600.0
+    redact_headers: tuple[str, ...] = DEFAULT_REDACT_HEADERS
+    check_primaries: bool = True
+    """Check every primary response against the contract, not only shadowed ones. It makes the
+    gateway capture every response body (its callback fast path serves no tapped request)."""
+    routes: Mapping[str, RouteShadowConfig] = field(default_factory=dict)
+
+
+def _percent(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ShadowConfigError(f"{where}: must be a number between 0 and 100, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number) or not 0.0 <= number <= 100.0:
+        raise ShadowConfigError(f"{where}: must be between 0 and 100, got {value!r}")
+    return number
+
+
+def _positive_int(value: Any, where: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ShadowConfigError(f"{where}: must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _positive_float(value: Any, where: str, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ShadowConfigError(f"{where}: must be a number, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ShadowConfigError(f"{where}: must be {bound}, got {value!r}")
+    return float(value)
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise ShadowConfigError(f"{where}: must be a list of strings, got {value!r}")
+    items = tuple(value)
+    for i, item in enumerate(items):
+        if not isinstance(item, str) or not item:
+            raise ShadowConfigError(f"{where}[{i}]: must be a non-empty string, got {item!r}")
+    return items
+
+
+def _json_paths(value: Any, where: str) -> tuple[str, ...]:
+    paths = _strings(value, where)
+    for i, path in enumerate(paths):
+        try:
+            PathPattern.parse(path)
+        except PathSyntaxError as exc:
+            raise ShadowConfigError(f"{where}[{i}]: {exc}") from None
+    return paths
+
+
+def _methods(value: Any, where: str) -> frozenset[str]:
+    methods = frozenset(m.upper() for m in _strings(value, where))
+    unknown = sorted(methods - KNOWN_METHODS)
+    if unknown:
+        raise ShadowConfigError(
+            f"{where}: unknown method(s) {', '.join(unknown)}; choose from {', '.join(sorted(KNOWN_METHODS))}"
+        )
+    return methods
+
+
+def _check_keys(data: Mapping[str, Any], allowed: Iterable[str], where: str) -> None:
+    extra = sorted(set(data) - set(allowed))
+    if extra:
+        raise ShadowConfigError(
+            f"{where}.{extra[0]}: unknown field; allowed: {', '.join(sorted(allowed))}"
+        )
+
+
+_ROUTE_PARSERS: dict[str, Any] = {
+    "percent": _percent,
+    "sticky_header": lambda v, w: _header_name(v, w),
+    "methods": _methods,
+    "same_backend_percent": _percent,
+    "ignore": _json_paths,
+    "unordered": _json_paths,
+    "headers": lambda v, w: tuple(h.lower() for h in _strings(v, w)),
+    "max_body_bytes": lambda v, w: _positive_int(v, w, minimum=0),
+    "timeout_s": _positive_float,
+}
+
+
+def _header_name(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ShadowConfigError(f"{where}: must be a header name, got {value!r}")
+    return value.strip().lower()
+
+
+def parse_route_shadow(data: Mapping[str, Any] | None, where: str = "shadow") -> RouteShadowConfig:
+    """Parse one route's ``shadow:`` mapping; ``None`` or ``{}`` means the defaults (off)."""
+    if data is None:
+        return RouteShadowConfig()
+    if not isinstance(data, Mapping):
+        raise ShadowConfigError(f"{where}: must be a mapping, got {type(data).__name__}")
+    _check_keys(data, _ROUTE_PARSERS, where)
+    values = {key: _ROUTE_PARSERS[key](value, f"{where}.{key}") for key, value in data.items()}
+    return RouteShadowConfig(**values)
+
+
+_SETTINGS_INTS = (
+    "queue_size",
+    "workers",
+    "validation_queue_size",
+    "queue_max_bytes",
+    "samples_per_field",
+    "max_fields_per_route",
+    "metric_fields_per_route",
+    "sample_body_bytes",
+)
+_SETTINGS_FLOATS = (
+    "noise_relative",
+    "noise_absolute",
+    "window_bucket_s",
+    "window_horizon_s",
+    "max_queue_age_s",
+)
+
+
+def parse_shadow_settings(data: Mapping[str, Any] | None, where: str = "shadow") -> ShadowSettings:
+    """Parse the process-wide ``shadow:`` mapping; ``routes`` maps route name to a route block."""
+    if data is None:
+        return ShadowSettings()
+    if not isinstance(data, Mapping):
+        raise ShadowConfigError(f"{where}: must be a mapping, got {type(data).__name__}")
+    allowed = (
+        *_SETTINGS_INTS,
+        *_SETTINGS_FLOATS,
+        "noise_min_probes",
+        "redact_headers",
+        "check_primaries",
+        "routes",
+    )
+    _check_keys(data, allowed, where)
+    values: dict[str, Any] = {}
+    for key in _SETTINGS_INTS:
+        if key in data:
+            values[key] = _positive_int(data[key], f"{where}.{key}")
+    for key in _SETTINGS_FLOATS:
+        if key in data:
+            allow_zero = key.startswith("noise_")
+            values[key] = _positive_float(data[key], f"{where}.{key}", allow_zero=allow_zero)
+    if "noise_min_probes" in data:
+        values["noise_min_probes"] = _positive_int(
+            data["noise_min_probes"], f"{where}.noise_min_probes", minimum=0
+        )
+    if "check_primaries" in data:
+        if not isinstance(data["check_primaries"], bool):
+            raise ShadowConfigError(f"{where}.check_primaries: must be true or false")
+        values["check_primaries"] = data["check_primaries"]
+    if "redact_headers" in data:
+        names = _strings(data["redact_headers"], f"{where}.redact_headers")
+        values["redact_headers"] = tuple(h.lower() for h in names)
+    routes = data.get("routes") or {}
+    if not isinstance(routes, Mapping):
+        raise ShadowConfigError(f"{where}.routes: must be a mapping of route name to shadow block")
+    values["routes"] = {
+        str(name): parse_route_shadow(block, f"{where}.routes.{name}")
+        for name, block in routes.items()
+    }
+    settings = ShadowSettings(**values)
+    if settings.window_bucket_s > settings.window_horizon_s:
+        raise ShadowConfigError(f"{where}.window_bucket_s: must not exceed window_horizon_s")
+    return settings

@@ -1,0 +1,422 @@
+"""The migration's endpoints on the gateway admin API: status, plan commands, events and the report.
+
+Installed on the gateway's :class:`~gateway.admin.AdminRouter` by the composition root, after the
+:class:`~gateway.server.Gateway` is built (its ``state`` is the controller's weight control)::
+
+    install_migration_routes(gateway.router, controller, metrics,
+                             route_weights=gateway.state.get_weights, memory=scraper)
+
+Endpoints (``{route}`` is a gateway route name)::
+
+    GET  /migration                          every route: weight, phase, plan, windows, last decision
+    POST /migration/{route}/start            {"steps": [10, 50, 100] | "10,50,100", "hold": "60s" | 60,
+                                              "min_requests": 500, "gates": [step indexes, 0-based]}
+    POST /migration/{route}/promote|pause|resume|rollback|abort     optional {"reason": "..."}
+    GET  /migration/events?route=&limit=     event history, newest last
+    GET  /migration/report?route=&format=    json (default) | markdown | html | table
+
+Responses: ``GET /migration`` → ``{"window_s", "routes": [view]}``; each action →
+``{"action", "reason"?, "routes": [view]}`` (the routes it touched, after the action); a view is::
+
+    {"route", "weight": {"bps", "percent", "planned_bps"}, "phase": str | null,
+     "plan": null | {"steps": [{"index", "label", "weight_bps", "weight_percent", "hold_s",
+                                "min_requests", "gate"}], "step_index", "step_count", "hold_s",
+                     "held_s", "min_requests", "step_requests", "gates", "consecutive_failures",
+                     "updated_at"},
+     "backends": {"baseline"|"candidate": {"samples", "errors", "error_rate", "rps", "p50_ms",
+                  "p95_ms", "p99_ms", "contract_violation_rate", "contract_checks"}},
+     "shadow": {"comparisons", "mismatches", "mismatch_rate"},
+     "last_decision": null | {"decision", "current", <event fields>}}
+
+``weight.bps`` is the weight in force in the gateway, ``planned_bps`` the controller's. Windows
+cover the analysis span (``Policy.window_s``). Events: ``{"events": [{"route", "at", "time" (ISO
+UTC), "kind", "phase", "step_index", "weight_bps", "weight_percent", "reasons", "numbers"}]}``.
+
+The POSTs are registered ``mutating=True``, so the admin server demands the admin token and writes
+its ``admin_call`` audit line; each action adds a ``migration_action`` line naming the route, the
+action, the reason and the resulting phase. ``route`` may be ``all`` for ``start`` (every gateway
+route, refused as a whole if any of them has an active plan) unless a route is really named ``all``.
+
+Errors: an unknown route is 404; :class:`~migration.controller.MigrationError` (the action does not
+fit the phase) is 409; a bad plan or query value is 422 with ``[{"field", "message"}]`` details, the
+same shape as the core admin routes' validation errors. The controller takes no reason for pause,
+resume and abort; theirs is kept in the audit line and echoed in the response only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from gateway.admin import AdminError, AdminHandler, AdminRequest, AdminResponse, AdminRouter
+from migration.controller import MigrationController, MigrationError
+from migration.memory import MemorySource
+from migration.metrics import MigrationMetrics
+from migration.plan import Plan, PlanError, plans_from_config
+from migration.report import FORMATS, build_report, render
+from migration.seams import BACKENDS
+from migration.state import Event, MigrationState, Phase
+
+__all__ = ["ACTIONS", "MigrationAdmin", "install_migration_routes"]
+
+log = structlog.get_logger("gateway.audit")
+
+#: Operator actions besides ``start`` (each is ``POST /migration/{route}/{action}``).
+ACTIONS = ("promote", "pause", "resume", "rollback", "abort")
+ALL = "all"
+MAX_EVENTS = 10_000
+MAX_REASON = 500
+_ACTIVE = (Phase.RUNNING, Phase.PAUSED, Phase.AWAITING_GATE)
+_START_FIELDS = frozenset({"steps", "hold", "min_requests", "gates"})
+_CONTENT_TYPES = {
+    "json": b"application/json",
+    "markdown": b"text/markdown; charset=utf-8",
+    "html": b"text/html; charset=utf-8",
+    "table": b"text/plain; charset=utf-8",
+}
+
+
+def _invalid(field: str, message: str) -> AdminError:
+    return AdminError(422, "validation_error", [{"field": field, "message": message}])
+
+
+def _plan_error(exc: PlanError) -> AdminError:
+    """A :class:`PlanError` (``"field: message"``) as a 422 naming the field."""
+    field, sep, message = str(exc).partition(": ")
+    return _invalid(field, message) if sep else _invalid("steps", str(exc))
+
+
+# -- JSON views -----------------------------------------------------------------------------------
+
+#: Event kinds that carry a rollout decision (``decision_*`` too); the others are bookkeeping.
+_DECISION_KINDS = {
+    "promoted": "promote",
+    "completed": "promote",
+    "awaiting_gate": "promote",
+    "rolled_back": "rollback",
+}
+
+
+def _iso(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 3)
+
+
+def event_view(event: Event) -> dict[str, Any]:
+    """An event as JSON, with an ISO time and the weight in percent beside the raw fields."""
+    return event.to_dict() | {"time": _iso(event.at), "weight_percent": event.weight_bps / 100}
+
+
+def _decision_of(kind: str) -> str | None:
+    return (
+        kind.removeprefix("decision_")
+        if kind.startswith("decision_")
+        else _DECISION_KINDS.get(kind)
+    )
+
+
+def _last_decision(state: MigrationState | None, events: Sequence[Event]) -> dict[str, Any] | None:
+    """The newest decision event (automatic or an operator's promote/rollback), with its numbers.
+
+    The controller records a decision only when it changes, so ``current`` (the verdict of the last
+    evaluation, from the state) may be newer than the event that explains it.
+    """
+    for event in reversed(events):
+        decision = _decision_of(event.kind)
+        if decision is not None:
+            current = (state.last_decision or None) if state is not None else None
+            return {"decision": decision, "current": current} | event_view(event)
+    return None
+
+
+def _plan_view(state: MigrationState, now: float) -> dict[str, Any]:
+    steps = state.plan.steps
+    return {
+        "steps": [
+            {
+                "index": i,
+                "label": s.describe(),
+                "weight_bps": s.weight_bps,
+                "weight_percent": s.weight_bps / 100,
+                "hold_s": s.hold_s,
+                "min_requests": s.min_requests,
+                "gate": s.gate,
+            }
+            for i, s in enumerate(steps)
+        ],
+        "step_index": state.step_index,
+        "step_count": len(steps),
+        "hold_s": state.step.hold_s,
+        "held_s": round(state.held_s(now), 3),
+        "min_requests": state.step.min_requests,
+        "step_requests": state.step_requests,
+        "gates": [i for i, s in enumerate(steps) if s.gate],
+        "consecutive_failures": state.consecutive_failures,
+        "updated_at": state.updated_at,
+    }
+
+
+def route_view(
+    route: str,
+    live_bps: int | None,
+    state: MigrationState | None,
+    metrics: MigrationMetrics,
+    span_s: float,
+    events: Sequence[Event],
+    now: float,
+) -> dict[str, Any]:
+    """One route of ``GET /migration``: weights, phase, plan, windows, rates, last decision."""
+    bps = live_bps if live_bps is not None else (state.weight_bps if state else 0)
+    backends = {}
+    for backend in BACKENDS:
+        w = metrics.window(route, backend, span_s)
+        contract = metrics.contract(route, backend, span_s)
+        backends[backend] = {
+            "samples": w.requests,
+            "errors": w.errors,
+            "error_rate": w.error_rate,
+            "rps": round(w.throughput, 3),
+            "p50_ms": _ms(w.p(0.5)),
+            "p95_ms": _ms(w.p(0.95)),
+            "p99_ms": _ms(w.p(0.99)),
+            "contract_violation_rate": contract.rate,
+            "contract_checks": contract.events,
+        }
+    shadow = metrics.shadow(route, span_s)
+    return {
+        "route": route,
+        "weight": {
+            "bps": bps,
+            "percent": bps / 100,
+            "planned_bps": None if state is None else state.weight_bps,
+        },
+        "phase": None if state is None else state.phase.value,
+        "plan": None if state is None else _plan_view(state, now),
+        "backends": backends,
+        "shadow": {
+            "comparisons": shadow.events,
+            "mismatches": shadow.bad,
+            "mismatch_rate": shadow.rate,
+        },
+        "last_decision": _last_decision(state, events),
+    }
+
+
+class MigrationAdmin:
+    """The handlers, over the controller (state, store, policy), the windows and the route table."""
+
+    def __init__(
+        self,
+        controller: MigrationController,
+        metrics: MigrationMetrics,
+        route_weights: Callable[[], Mapping[str, int]],
+        memory: MemorySource | None = None,
+    ) -> None:
+        self.controller = controller
+        self.metrics = metrics
+        self.route_weights = route_weights
+        self.memory = memory
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def routes(self) -> list[str]:
+        """Gateway routes in config order, then stored routes the gateway no longer has."""
+        names = list(self.route_weights())
+        stored = sorted(s.route for s in self.controller.store.load_all())
+        return names + [r for r in stored if r not in names]
+
+    def _known(self, route: str) -> str:
+        known = self.routes()
+        if route not in known:
+            raise AdminError(404, "unknown_route", {"route": route, "routes": known})
+        return route
+
+    def _view(self, route: str, live: Mapping[str, int]) -> dict[str, Any]:
+        c = self.controller
+        return route_view(
+            route, live.get(route), c.status(route), self.metrics, c.policy.window_s,
+            c.store.events(route, limit=50), c.clock(),
+        )  # fmt: skip
+
+    # -- handlers ---------------------------------------------------------------------------------
+
+    async def overview(self, _: AdminRequest) -> AdminResponse:
+        """``GET /migration``."""
+        live = self.route_weights()
+        return AdminResponse.json(
+            {
+                "window_s": self.controller.policy.window_s,
+                "routes": [self._view(r, live) for r in self.routes()],
+            }
+        )
+
+    async def start(self, req: AdminRequest) -> AdminResponse:
+        """``POST /migration/{route}/start``."""
+        target, gateway_routes = req.params["route"], list(self.route_weights())
+        if target in gateway_routes:
+            routes = [target]
+        elif target == ALL and gateway_routes:
+            routes = gateway_routes
+        else:  # a plan needs a route the gateway can weigh, not only a stored one
+            raise AdminError(404, "unknown_route", {"route": target, "routes": gateway_routes})
+        plan = _parse_start(req.json(), routes[0])
+        busy = [
+            f"{r} is {s.phase.value}"
+            for r in routes
+            if (s := self.controller.status(r)) is not None and s.phase in _ACTIVE
+        ]
+        if len(routes) > 1 and busy:
+            raise AdminError(409, "migration_conflict", f"abort first: {'; '.join(busy)}")
+        for route in routes:
+            try:
+                state = self.controller.start(plan.for_route(route))
+            except MigrationError as exc:
+                raise AdminError(409, "migration_conflict", str(exc)) from None
+            self._audit(req, "start", route, None, state.phase.value)
+        live = self.route_weights()
+        return AdminResponse.json(
+            {"action": "start", "routes": [self._view(r, live) for r in routes]}
+        )
+
+    def action(self, name: str) -> AdminHandler:
+        """The handler of ``POST /migration/{route}/{name}``."""
+
+        async def handle(req: AdminRequest) -> AdminResponse:
+            route = self._known(req.params["route"])
+            reason = _parse_reason(req)
+            c = self.controller
+            try:
+                if name == "promote":
+                    state = c.promote(route, f"operator: {reason}" if reason else "operator")
+                elif name == "pause":
+                    state = c.pause(route)
+                elif name == "resume":
+                    state = c.resume(route)
+                elif name == "rollback":
+                    state = c.rollback(route, reason or "manual")
+                else:
+                    state = c.abort(route)
+            except MigrationError as exc:
+                raise AdminError(409, "migration_conflict", str(exc)) from None
+            self._audit(req, name, route, reason, state.phase.value)
+            view = self._view(route, self.route_weights())
+            return AdminResponse.json({"action": name, "reason": reason, "routes": [view]})
+
+        return handle
+
+    async def events(self, req: AdminRequest) -> AdminResponse:
+        """``GET /migration/events?route=&limit=``."""
+        route = req.query.get("route") or None
+        if route is not None:
+            self._known(route)
+        raw = req.query.get("limit", "100")
+        try:
+            limit = int(raw)
+        except ValueError:
+            raise _invalid("limit", f"{raw!r} is not a whole number") from None
+        if not 1 <= limit <= MAX_EVENTS:
+            raise _invalid("limit", f"must be within 1..{MAX_EVENTS}, got {limit}")
+        events = self.controller.store.events(route, limit=limit)
+        return AdminResponse.json({"events": [event_view(e) for e in events]})
+
+    async def report(self, req: AdminRequest) -> AdminResponse:
+        """``GET /migration/report?route=&format=``."""
+        route = req.query.get("route") or None
+        if route is not None:
+            self._known(route)
+        fmt = req.query.get("format", "json")
+        if fmt not in FORMATS:
+            raise _invalid("format", f"must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        report = await build_report(
+            self.metrics, route=route, memory=self.memory, store=self.controller.store
+        )
+        return AdminResponse(200, render(report, fmt).encode(), _CONTENT_TYPES[fmt])
+
+    def _audit(
+        self, req: AdminRequest, action: str, route: str, reason: str | None, phase: str
+    ) -> None:
+        log.info(
+            "migration_action", action=action, route=route, reason=reason, phase=phase,
+            actor=f"admin:{req.client_host}",
+        )  # fmt: skip
+
+
+def _parse_reason(req: AdminRequest) -> str | None:
+    """The optional ``{"reason": str}`` body of an action (an empty body is fine)."""
+    if not req.body.strip():
+        return None
+    data = req.json()
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise _invalid("(body)", 'expected a JSON object such as {"reason": "..."}')
+    unknown = sorted(set(data) - {"reason"})
+    if unknown:
+        raise _invalid(unknown[0], "unknown field (only 'reason' is accepted)")
+    reason = data.get("reason")
+    if reason is None:
+        return None
+    if not isinstance(reason, str) or not reason.strip():
+        raise _invalid("reason", "must be a non-empty string")
+    if len(reason) > MAX_REASON:
+        raise _invalid("reason", f"must be at most {MAX_REASON} characters")
+    return reason.strip()
+
+
+def _parse_start(data: Any, route: str) -> Plan:
+    """The start body as a :class:`~migration.plan.Plan` (plan.py's parsers; 422 on any problem)."""
+    if not isinstance(data, dict):
+        raise _invalid("(body)", 'expected a JSON object such as {"steps": [10, 50, 100]}')
+    unknown = sorted(set(data) - _START_FIELDS)
+    if unknown:
+        raise _invalid(unknown[0], f"unknown field (accepted: {', '.join(sorted(_START_FIELDS))})")
+    if "steps" not in data:
+        raise _invalid("steps", 'required, e.g. [10, 50, 100] or "shadow,10,50,100"')
+    config = {k: data[k] for k in ("steps", "hold", "min_requests") if k in data}
+    try:
+        (plan,) = plans_from_config({"route": route, **config})
+    except PlanError as exc:
+        raise _plan_error(exc) from None
+    gates = data.get("gates")
+    gates = [] if gates is None else gates
+    if not isinstance(gates, list):
+        raise _invalid("gates", "expected a list of step indexes (0-based)")
+    steps = list(plan.steps)
+    for i, index in enumerate(gates):
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise _invalid(f"gates[{i}]", f"{index!r} is not a step index")
+        if not 0 <= index < len(steps):
+            raise _invalid(f"gates[{i}]", f"step index {index} is outside 0..{len(steps) - 1}")
+        steps[index] = replace(steps[index], gate=True)
+    return replace(plan, steps=tuple(steps))
+
+
+def install_migration_routes(
+    router: AdminRouter,
+    controller: MigrationController,
+    metrics: MigrationMetrics,
+    *,
+    route_weights: Callable[[], Mapping[str, int]],
+    memory: MemorySource | None = None,
+) -> MigrationAdmin:
+    """Register the migration endpoints on ``router``; returns the handler object (for tests).
+
+    ``route_weights`` is the gateway's live weight table (``GatewayState.get_weights``): its keys
+    are the routes an operator may name, its values the weights actually in force. The state
+    store, the policy (its window span) and the clock come from ``controller``.
+    """
+    admin = MigrationAdmin(controller, metrics, route_weights, memory)
+    router.add("GET", "/migration", admin.overview)
+    router.add("GET", "/migration/events", admin.events)
+    router.add("GET", "/migration/report", admin.report)
+    router.add("POST", "/migration/{route}/start", admin.start, mutating=True)
+    for name in ACTIONS:
+        router.add("POST", f"/migration/{{route}}/{name}", admin.action(name), mutating=True)
+    return admin

@@ -1,0 +1,351 @@
+"""The operator's commands: ``cutover status``, ``cutover migrate ...``, ``cutover events``, ``cutover report``.
+
+Every command talks to a running gateway's admin API (:mod:`migration.admin_api`) through
+:class:`~migration.cli.client.AdminClient`: rich tables for people, ``--json`` (the API's own JSON)
+for scripts. Exit codes: 0 done, 1 the call failed (gateway unreachable, token wrong, action refused),
+2 bad arguments found before any call.
+
+``cutover migrate start ROUTE --gate 50`` names a gated step by its *weight*, as ``--steps`` lists
+them and as :func:`migration.plan.plan_from_cli` reads ``--gates``; the CLI turns it into the step
+index the API takes. ``ROUTE`` may be ``all`` for ``start`` (every gateway route).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from migration.cli.client import DEFAULT_ADMIN_URL, AdminCallError, AdminClient
+from migration.plan import PlanError, parse_steps, parse_weight
+from migration.report import FORMATS
+
+__all__ = ["register", "render_events", "render_status"]
+
+ACTIONS = ("promote", "pause", "resume", "rollback", "abort")
+PHASE_STYLES = {
+    "running": "green",
+    "paused": "yellow",
+    "awaiting_gate": "cyan",
+    "rolled_back": "bold red",
+    "completed": "bold green",
+    "aborted": "dim",
+}
+
+
+def _console() -> Console:
+    """A console on the *current* ``sys.stdout`` (so redirection and test capture both work)."""
+    return Console(file=sys.stdout, soft_wrap=False)
+
+
+def _fail(exc: AdminCallError) -> int:
+    print(f"cutover: {exc}", file=sys.stderr)
+    return exc.exit_code
+
+
+def _client(args: argparse.Namespace) -> AdminClient:
+    return AdminClient(args.admin_url, args.token)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+# -- rendering ------------------------------------------------------------------------------------
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.2f}%"
+
+
+def _pair(view: dict[str, Any], key: str, fmt: Callable[[Any], str]) -> str:
+    b, c = view["backends"]["baseline"], view["backends"]["candidate"]
+    return f"{fmt(b[key])} / {fmt(c[key])}"
+
+
+def _step(view: dict[str, Any]) -> str:
+    plan = view["plan"]
+    if plan is None:
+        return "—"
+    step = plan["steps"][plan["step_index"]]
+    gate = " ⏸gate" if step["gate"] else ""
+    return (
+        f"{plan['step_index'] + 1}/{plan['step_count']} {step['label']}{gate}\n"
+        f"{plan['held_s']:.0f}/{plan['hold_s']:g}s · {plan['step_requests']}/{plan['min_requests']} req"
+    )
+
+
+def _why(view: dict[str, Any]) -> Text:
+    last = view["last_decision"]
+    if last is None:
+        return Text("—")
+    style = "red" if last["decision"] == "rollback" else ""
+    head = last["current"] or last["decision"]
+    return Text(f"{head}: " + "; ".join(last["reasons"]), style=style)
+
+
+def render_status(data: dict[str, Any]) -> Table:
+    """``GET /migration`` as a table: one row per route."""
+    table = Table(title=f"Cutover migration — analysis window {data['window_s']:g} s", expand=True)
+    table.add_column("route", style="bold", no_wrap=True)
+    table.add_column("weight", justify="right", no_wrap=True)
+    table.add_column("phase", no_wrap=True)
+    table.add_column("step")
+    table.add_column("p95 ms\nbase / cand", justify="right")
+    table.add_column("errors\nbase / cand", justify="right")
+    table.add_column("req/s\nbase / cand", justify="right")
+    table.add_column("last decision — why", overflow="fold")
+    for view in data["routes"]:
+        phase = view["phase"]
+        table.add_row(
+            view["route"],
+            f"{view['weight']['percent']:g}%",
+            Text(phase or "—", style=PHASE_STYLES.get(phase or "", "dim")),
+            _step(view),
+            _pair(view, "p95_ms", _ms),
+            _pair(view, "error_rate", _pct),
+            _pair(view, "rps", lambda v: f"{v:.1f}"),
+            _why(view),
+        )
+    return table
+
+
+def render_events(events: list[dict[str, Any]]) -> Table:
+    """``GET /migration/events`` as a table, oldest first."""
+    table = Table(title="Migration events", expand=True)
+    for name in ("time (UTC)", "route", "event", "phase", "step", "weight"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("reasons", overflow="fold")
+    for e in events:
+        kind_style = "red" if e["kind"] in ("rolled_back", "aborted") else ""
+        table.add_row(
+            e["time"].replace("T", " ").removesuffix("Z"),
+            e["route"],
+            Text(e["kind"], style=kind_style),
+            Text(e["phase"], style=PHASE_STYLES.get(e["phase"], "")),
+            str(e["step_index"] + 1),
+            f"{e['weight_percent']:g}%",
+            "; ".join(e["reasons"]),
+        )
+    return table
+
+
+def _summary(action: str, view: dict[str, Any], reason: str | None) -> Text:
+    plan, weight = view["plan"], view["weight"]["percent"]
+    where = "" if plan is None else f", step {plan['step_index'] + 1}/{plan['step_count']}"
+    text = Text.assemble(
+        (view["route"], "bold"),
+        f": {action} → ",
+        (str(view["phase"]), PHASE_STYLES.get(str(view["phase"]), "")),
+        f"{where}, candidate weight {weight:g}%",
+    )
+    if reason:
+        text.append(f" (reason: {reason})")
+    return text
+
+
+# -- commands -------------------------------------------------------------------------------------
+
+
+def _status(args: argparse.Namespace) -> int:
+    try:
+        with _client(args) as client:
+            if not args.watch:
+                data = client.get_json("/migration")
+                if args.json:
+                    _print_json(data)
+                else:
+                    _console().print(render_status(data))
+                return 0
+            return _watch(client, args.interval, args.count)
+    except AdminCallError as exc:
+        return _fail(exc)
+
+
+def _watch(client: AdminClient, interval: float, count: int | None) -> int:
+    """Refresh the status table every ``interval`` s until Ctrl-C (or ``count`` refreshes)."""
+
+    def frame() -> Group:
+        stamp = Text(time.strftime("%H:%M:%S") + "  (Ctrl-C to stop)", style="dim")
+        return Group(render_status(client.get_json("/migration")), stamp)
+
+    shown, console = 1, _console()
+    try:
+        with Live(frame(), console=console, auto_refresh=False) as live:
+            while count is None or shown < count:
+                time.sleep(interval)
+                live.update(frame(), refresh=True)
+                shown += 1
+    except KeyboardInterrupt:
+        pass
+    if not console.is_terminal:
+        console.line()  # a terminal's Live ends its own last line; a pipe's does not
+    return 0
+
+
+def _gate_indexes(steps: str, gates: list[str]) -> list[int]:
+    """``--gate 50`` → the index of the 50 % step (PlanError when it is not a step)."""
+    weights = parse_steps(steps)
+    indexes = []
+    for raw in (g for item in gates for g in item.split(",") if g.strip()):
+        bps = parse_weight(raw, "--gate")
+        if bps not in weights:
+            raise PlanError(f"--gate: {raw!r} is not one of the steps ({steps})")
+        indexes.append(weights.index(bps))
+    return sorted(set(indexes))
+
+
+def _act(args: argparse.Namespace, action: str, body: dict[str, Any]) -> int:
+    try:
+        with _client(args) as client:
+            data = client.post_json(f"/migration/{quote(args.route, safe='')}/{action}", body)
+    except AdminCallError as exc:
+        return _fail(exc)
+    if args.json:
+        _print_json(data)
+    else:
+        console = _console()
+        for view in data["routes"]:
+            console.print(_summary(action, view, data.get("reason")))
+    return 0
+
+
+def _start(args: argparse.Namespace) -> int:
+    try:
+        gates = _gate_indexes(args.steps, args.gate or [])
+    except PlanError as exc:
+        print(f"cutover migrate start: {exc}", file=sys.stderr)
+        return 2
+    body = {"steps": args.steps, "hold": args.hold, "min_requests": args.min_requests}
+    return _act(args, "start", body | {"gates": gates})
+
+
+def _action(args: argparse.Namespace) -> int:
+    reason = getattr(args, "reason", None)
+    return _act(args, args.action, {"reason": reason} if reason else {})
+
+
+def _events(args: argparse.Namespace) -> int:
+    try:
+        with _client(args) as client:
+            data = client.get_json("/migration/events", {"route": args.route, "limit": args.limit})
+    except AdminCallError as exc:
+        return _fail(exc)
+    if args.json:
+        _print_json(data)
+    else:
+        _console().print(render_events(data["events"]))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    try:
+        with _client(args) as client:
+            text = client.get_text(
+                "/migration/report", {"route": args.route, "format": args.format}
+            )
+    except AdminCallError as exc:
+        return _fail(exc)
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"cutover report: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"wrote the {args.format} report to {args.output}", file=sys.stderr)
+    return 0
+
+
+# -- parser ---------------------------------------------------------------------------------------
+
+
+def _admin_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--admin-url",
+        default=None,
+        help=f"gateway admin API (env CUTOVER_ADMIN_URL, default {DEFAULT_ADMIN_URL})",
+    )
+    parser.add_argument("--token", default=None, help="admin token (env CUTOVER_ADMIN_TOKEN)")
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    """Add ``status``, ``migrate``, ``events`` and ``report`` to the ``cutover`` parser."""
+    status = subparsers.add_parser(
+        "status", help="every route's weight, phase, step, backend numbers and last decision"
+    )
+    status.add_argument("--json", action="store_true", help="print the admin API's JSON")
+    status.add_argument("--watch", action="store_true", help="live view until Ctrl-C")
+    status.add_argument("--interval", type=_positive, default=2.0, help="--watch refresh, seconds")
+    status.add_argument(
+        "--count", type=_count, default=None, help="--watch: stop after N refreshes"
+    )
+    _admin_flags(status)
+    status.set_defaults(func=_status)
+
+    migrate = subparsers.add_parser(
+        "migrate", help="start, promote, pause, resume, roll back, abort"
+    )
+    group = migrate.add_subparsers(dest="action", metavar="ACTION", required=True)
+    start = group.add_parser("start", help="begin a ramp plan on ROUTE (or all)")
+    start.add_argument("route", help="gateway route name, or 'all'")
+    start.add_argument("--steps", required=True, help="weights in percent, e.g. shadow,10,50,100")
+    start.add_argument("--hold", default="60s", help="minimum time per step (default 60s)")
+    start.add_argument("--min-requests", default="500", help="candidate requests per step")
+    start.add_argument(
+        "--gate", action="append", metavar="WEIGHT",
+        help="a step, by weight (repeat, or 50,100), that waits for 'cutover migrate promote'",
+    )  # fmt: skip
+    start.add_argument("--json", action="store_true", help="print the admin API's JSON")
+    _admin_flags(start)
+    start.set_defaults(func=_start)
+    for name in ACTIONS:
+        sub = group.add_parser(name, help=f"{name} ROUTE's migration")
+        sub.add_argument("route", help="gateway route name")
+        sub.add_argument("--reason", default=None, help="why (kept in the audit log)")
+        sub.add_argument("--json", action="store_true", help="print the admin API's JSON")
+        _admin_flags(sub)
+        sub.set_defaults(func=_action)
+
+    events = subparsers.add_parser("events", help="migration decisions and operator actions")
+    events.add_argument("--route", default=None, help="only this route")
+    events.add_argument("--limit", type=_count, default=50, help="newest N events (default 50)")
+    events.add_argument("--json", action="store_true", help="print the admin API's JSON")
+    _admin_flags(events)
+    events.set_defaults(func=_events)
+
+    report = subparsers.add_parser("report", help="the MigrationReport: both backends side by side")
+    report.add_argument("--route", default=None, help="one route (default: all routes merged)")
+    report.add_argument("--format", choices=FORMATS, default="table")
+    report.add_argument("--output", default=None, metavar="FILE", help="write here, not stdout")
+    _admin_flags(report)
+    report.set_defaults(func=_report)

@@ -1,0 +1,229 @@
+"""The composition root: one gateway process with shadowing, live contract checks and the controller.
+
+The gateway makes no rollout decisions and the migration package does no proxying; this module is
+where the two meet. It reads the ``migration:`` section of the gateway's config file, builds
+:class:`~migration.metrics.MigrationMetrics` (the gateway's request observer and the shadow
+component's result observer), the shadow service (a response tap), the optional traffic recorder
+(another tap), the controller over the SQLite state store, and installs the shadow and migration
+admin endpoints. ``cutover gateway``, ``cutover up`` and ``cutover demo`` all run this.
+
+``migration:`` keys (all optional)::
+
+    state_db: .cutover/migration.db   # SQLite file with plans, phases, weights and events
+    interval_s: 5                      # controller evaluation interval (issue default: 5 s)
+    rollback_mode: zero                # or step_down
+    policy: {window_s: 10s, ...}       # migration.policy.Policy fields
+    plan: {route: default, steps: [shadow, 10, 50, 100], hold: 60s, min_requests: 500}
+    memory_scrape: true                # read each backend's /metrics for the report
+
+A ``plan`` in the config starts only when its route has no migration in the store yet, so a
+restart resumes the stored one instead of starting over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+import structlog
+from prometheus_client import CollectorRegistry
+
+from gateway.config import ConfigError, GatewayConfig
+from gateway.observer import ResponseTap
+from gateway.recording import RecordingTap
+from gateway.server import Gateway
+from gateway.shadow import build_shadow_service, install_shadow_routes
+from gateway.shadow.service import ShadowService
+from gateway.tasks import TaskSet
+from migration.admin_api import install_migration_routes
+from migration.controller import MigrationController
+from migration.decision_metrics import DecisionMetrics
+from migration.memory import HttpMemoryScraper
+from migration.metrics import MigrationMetrics
+from migration.plan import Plan, PlanError, plans_from_config
+from migration.policy import Policy
+from migration.store import SQLiteStore
+
+log = structlog.get_logger("cutover")
+
+_KEYS = {"state_db", "interval_s", "rollback_mode", "policy", "plan", "memory_scrape", "contract"}
+
+
+@dataclass(frozen=True)
+class MigrationSettings:
+    """The parsed ``migration:`` section."""
+
+    state_db: Path
+    interval_s: float
+    rollback_mode: Literal["zero", "step_down"]
+    policy: Policy
+    plans: tuple[Plan, ...]
+    memory_scrape: bool
+    contract: str | None
+
+
+def parse_migration_settings(
+    data: Mapping[str, Any], routes: list[str], base_dir: Path | None = None
+) -> MigrationSettings:
+    """Validate the ``migration:`` mapping; errors raise :class:`ConfigError` naming the field."""
+    unknown = sorted(set(data) - _KEYS)
+    if unknown:
+        raise ConfigError(f"migration: unknown field(s) {unknown}; known: {sorted(_KEYS)}")
+    try:
+        interval_s = float(data.get("interval_s", 5.0))
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"migration.interval_s: expected seconds, got {data['interval_s']!r}"
+        ) from None
+    if interval_s <= 0:
+        raise ConfigError("migration.interval_s: must be > 0")
+    mode = data.get("rollback_mode", "zero")
+    if mode not in ("zero", "step_down"):
+        raise ConfigError(f"migration.rollback_mode: must be zero or step_down, got {mode!r}")
+    try:
+        policy = Policy.from_mapping(data.get("policy") or {})
+    except ValueError as exc:
+        raise ConfigError(f"migration.{exc}") from None
+    plans: tuple[Plan, ...] = ()
+    if data.get("plan"):
+        try:
+            plans = tuple(plans_from_config(data["plan"], routes))
+        except PlanError as exc:
+            raise ConfigError(f"migration.plan.{exc}") from None
+        for plan in plans:
+            if plan.route not in routes:
+                raise ConfigError(f"migration.plan.route: no gateway route named {plan.route!r}")
+    state_db = Path(str(data.get("state_db", ".cutover/migration.db")))
+    if not state_db.is_absolute() and base_dir is not None:
+        state_db = base_dir / state_db
+    contract = data.get("contract", "llmstruct")
+    return MigrationSettings(
+        state_db=state_db,
+        interval_s=interval_s,
+        rollback_mode=mode,
+        policy=policy,
+        plans=plans,
+        memory_scrape=bool(data.get("memory_scrape", True)),
+        contract=None if contract in (None, "", "none") else str(contract),
+    )
+
+
+def _load_validator(contract: str | None) -> Any:
+    """The compiled contract for live validation: the packaged llmstruct one, a file, or none."""
+    if contract is None:
+        return None
+    from contracts.validators import ContractValidator
+
+    if contract == "llmstruct":
+        return ContractValidator.from_path()
+    path = Path(contract)
+    if not path.is_file():
+        raise ConfigError(f"migration.contract: no such file {contract!r}")
+    return ContractValidator.from_path(path)
+
+
+class CutoverRuntime:
+    """Everything one gateway process runs, started and stopped together."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        registry: CollectorRegistry | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        base_dir: Path | None = None,
+    ) -> None:
+        self.config = config
+        self.registry = registry if registry is not None else CollectorRegistry()
+        routes = [r.name for r in config.routes]
+        self.settings = parse_migration_settings(config.migration, routes, base_dir)
+        self.metrics = MigrationMetrics(clock=clock)
+        self.shadow: ShadowService = build_shadow_service(
+            config,
+            self.registry,
+            config.shadow,
+            validator=_load_validator(self.settings.contract),
+            observers=[self.metrics],
+        )
+        taps: list[ResponseTap] = [self.shadow]
+        self.recorder: RecordingTap | None = None
+        if config.recording is not None:
+            self.recorder = RecordingTap(config.recording)
+            taps.append(self.recorder)
+        self._http = httpx.AsyncClient(timeout=2.0)
+        self.memory = (
+            HttpMemoryScraper(
+                self._http,
+                {b: config.upstream(b).url + "/metrics" for b in ("baseline", "candidate")},
+            )
+            if self.settings.memory_scrape
+            else None
+        )
+        self.gateway = Gateway(config, self.registry, observers=[self.metrics], taps=taps)
+        self.settings.state_db.parent.mkdir(parents=True, exist_ok=True)
+        self.store = SQLiteStore(self.settings.state_db)
+        self.controller = MigrationController(
+            store=self.store,
+            source=self.metrics,
+            weights=self.gateway.state,
+            policy=self.settings.policy,
+            clock=clock,
+            metrics=DecisionMetrics(self.registry),
+            interval_s=self.settings.interval_s,
+            rollback_mode=self.settings.rollback_mode,
+        )
+        install_shadow_routes(self.gateway.router, self.shadow)
+        install_migration_routes(
+            self.gateway.router,
+            self.controller,
+            self.metrics,
+            route_weights=self.gateway.state.get_weights,
+            memory=self.memory,
+        )
+        self._tasks = TaskSet("cutover")
+        self._stop = asyncio.Event()
+
+    async def start(self) -> None:
+        """Bind the listeners, start the shadow workers, resume or start plans, run the loop."""
+        await self.gateway.start()
+        self.shadow.start()
+        self.controller.recover()
+        for plan in self.settings.plans:
+            if self.store.load(plan.route) is None:
+                self.controller.start(plan)
+                log.info("plan_started_from_config", route=plan.route, plan=plan.to_dict())
+        self._tasks.spawn(self.controller.run(self._stop), name="migration-controller")
+
+    async def stop(self) -> None:
+        """Stop the loop, drain nothing further, close listeners and clients."""
+        self._stop.set()
+        await self._tasks.close()
+        await self.shadow.close()
+        await self.gateway.stop()
+        if self.recorder is not None:
+            self.recorder.close()
+        await self._http.aclose()
+        self.store.close()
+
+    async def __aenter__(self) -> CutoverRuntime:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+async def serve_forever(runtime: CutoverRuntime) -> None:
+    """Run ``runtime`` until this coroutine is cancelled (SIGINT/SIGTERM in the commands)."""
+    await runtime.start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        with contextlib.suppress(Exception):
+            await runtime.stop()

@@ -1,0 +1,129 @@
+"""Rules and panels select only metrics the code exports, with labels those metrics carry.
+
+The metric families are read from the gateway, shadow and migration metric classes themselves (each on
+a fresh registry), so a renamed metric or label fails here rather than as an empty panel in production.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from prometheus_client import CollectorRegistry
+from prometheus_client.metrics import MetricWrapperBase
+
+from gateway.metrics import GatewayMetrics
+from gateway.shadow.metrics import ShadowMetrics
+from migration.decision_metrics import DecisionMetrics
+from tests.deploy.conftest import RULE_FILES
+from tests.deploy.dashboard import checked_in, panel_queries
+from tests.deploy.promql import selectors
+
+#: Labels Prometheus attaches at scrape time (backend: the static label of the backend jobs).
+TARGET_LABELS = frozenset({"job", "instance", "backend"})
+#: Exported by the backends' process collector and by Prometheus itself.
+EXTERNAL: dict[str, frozenset[str]] = {
+    "process_resident_memory_bytes": frozenset(),
+    "up": frozenset(),
+}
+
+
+def exported_series() -> dict[str, frozenset[str]]:
+    """Series name -> label names, for every metric the Cutover metric classes register.
+
+    Ordinary prometheus_client metrics are read from their declaration; the gateway's hot-path
+    families come from a custom collector, which shows its label names once it has a sample, so one
+    request is recorded through its public ``record()`` first.
+    """
+    gateway = GatewayMetrics(CollectorRegistry())
+    gateway.record("r", "baseline", 200, 0.01)
+    holders: list[Any] = [
+        gateway,
+        ShadowMetrics(CollectorRegistry()),
+        DecisionMetrics(CollectorRegistry()),
+    ]
+    series: dict[str, frozenset[str]] = {}
+    for holder in holders:
+        if callable(getattr(holder, "collect", None)):
+            for family in holder.collect():
+                for sample in family.samples:
+                    series[sample.name] = series.get(sample.name, frozenset()) | set(sample.labels)
+        for metric in vars(holder).values():
+            if not isinstance(metric, MetricWrapperBase):
+                continue
+            # prometheus_client keeps these as private attributes; there is no public accessor.
+            name, labels, kind = metric._name, frozenset(metric._labelnames), metric._type
+            if kind == "counter":
+                series[f"{name}_total"] = labels
+            elif kind == "histogram":
+                series[f"{name}_bucket"] = labels | {"le"}
+                series[f"{name}_sum"] = labels
+                series[f"{name}_count"] = labels
+            else:
+                series[name] = labels
+    return series
+
+
+def recorded() -> set[str]:
+    names: set[str] = set()
+    for path in RULE_FILES:
+        for group in yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]:
+            names |= {rule["record"] for rule in group["rules"] if "record" in rule}
+    return names
+
+
+def rule_queries() -> list[tuple[str, str]]:
+    found = []
+    for path in RULE_FILES:
+        for group in yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]:
+            for rule in group["rules"]:
+                found.append((rule.get("record") or rule["alert"], rule["expr"]))
+    return found
+
+
+def check_queries(queries: list[tuple[str, str]]) -> list[str]:
+    known = {**exported_series(), **EXTERNAL}
+    own = recorded()
+    problems = []
+    for where, expr in queries:
+        for selector in selectors(expr):
+            if selector.name in own:
+                continue
+            if selector.name not in known:
+                problems.append(f"{where}: unknown metric {selector.name}")
+                continue
+            extra = selector.labels - known[selector.name] - TARGET_LABELS
+            if extra:
+                problems.append(f"{where}: {selector.name} has no label(s) {sorted(extra)}")
+    return problems
+
+
+def test_the_metric_classes_export_the_agreed_families() -> None:
+    """The families the issue names exist in code with the agreed labels."""
+    series = exported_series()
+    assert series["cutover_requests_total"] == {"route", "backend", "code_class"}
+    assert series["cutover_request_duration_seconds_bucket"] == {"route", "backend", "le"}
+    assert series["cutover_shadow_total"] == {"route", "outcome"}
+    assert series["cutover_rollbacks_total"] == {"route", "reason"}
+    assert series["cutover_analysis_value"] == {"route", "check", "backend"}
+
+
+def test_rules_select_only_exported_metrics_and_labels() -> None:
+    """Every series a recording or alerting rule selects is exported with the labels it matches on."""
+    assert check_queries(rule_queries()) == []
+
+
+def test_dashboard_selects_only_exported_or_recorded_series() -> None:
+    """Every panel and annotation query reads exported metrics or the repository's recording rules."""
+    assert check_queries(list(panel_queries(checked_in()))) == []
+
+
+def test_the_check_reports_unknown_metrics_and_labels() -> None:
+    """An unknown metric or label is reported, so the empty lists above are meaningful."""
+    problems = check_queries(
+        [("bad", 'rate(cutover_requsts_total[1m]) + cutover_shadow_total{backend="x", path="/"}')]
+    )
+    assert problems == [
+        "bad: unknown metric cutover_requsts_total",
+        "bad: cutover_shadow_total has no label(s) ['path']",
+    ]

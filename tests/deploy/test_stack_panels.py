@@ -1,0 +1,307 @@
+"""The real stack under a real Prometheus: recording rules and dashboard queries return labelled series.
+
+Both llmstruct backends (``python -m fastapi_backend`` / ``python -m custom_backend``) and the gateway
+(``cutover gateway --config``) run as processes on loopback ports; Prometheus scrapes them every second
+with the repository's rule files, under the same job names and ``backend`` labels as
+deploy/prometheus/prometheus.yml. Traffic goes through the gateway at a 50% ramp step with an abort
+fault on the candidate, which is how an operator rehearses a rollback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from websockets.sync.client import connect as websocket_connect
+
+from tests.deploy.conftest import RULE_FILES, PrometheusServer, ScrapeJob, run_prometheus
+from tests.deploy.dashboard import checked_in, panel_queries
+from tests.deploy.promql import substitute
+from tests.support.servers import free_port, python_argv, run_process
+
+pytestmark = [pytest.mark.integration, pytest.mark.prometheus]
+
+API_KEY = "deploy-test-key"
+ADMIN_TOKEN = "deploy-test-admin-token"
+ROUTES = ("tasks", "default")
+BACKENDS = ("baseline", "candidate")
+#: Generous: the machine's two cores are shared with the rest of the suite.
+STARTUP_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class Stack:
+    gateway: str
+    admin: str
+    prometheus: PrometheusServer
+
+
+def gateway_config(baseline_port: int, candidate_port: int, public: int, admin: int) -> str:
+    """Two routes, sticky on a test header so one client spreads over both backends."""
+    sticky = {"headers": ["X-Test-Client"], "client_address": False}
+    return yaml.safe_dump(
+        {
+            "upstreams": {
+                "baseline": {"url": f"http://127.0.0.1:{baseline_port}"},
+                "candidate": {"url": f"http://127.0.0.1:{candidate_port}"},
+            },
+            "routes": [
+                {"name": "tasks", "paths": ["/api/v1/tasks", "/api/v1/tasks/*"], "sticky": sticky},
+                {"name": "default", "paths": ["/*"], "sticky": sticky},
+            ],
+            "listeners": {
+                "public": {"host": "127.0.0.1", "port": public},
+                "admin": {"host": "127.0.0.1", "port": admin},
+            },
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Backends, gateway and Prometheus, started in order and stopped together."""
+    tmp = tmp_path_factory.mktemp("stack")
+    project = tmp / "project"
+    project.mkdir()
+    (project / "app.py").write_text("def hello() -> str:\n    return 'hi'\n", encoding="utf-8")
+    env = {
+        "LLMSTRUCT_API_KEY": API_KEY,
+        "LLMSTRUCT_PROJECT_ROOT": str(project),
+        "LLMSTRUCT_DATABASE": str(tmp / "llmstruct.db"),
+        "LLMSTRUCT_BRIDGE_MODE": "inprocess",
+        "CUTOVER_ADMIN_TOKEN": ADMIN_TOKEN,
+    }
+    baseline, candidate, public, admin = (free_port() for _ in range(4))
+    config = tmp / "gateway.yaml"
+    config.write_text(gateway_config(baseline, candidate, public, admin), encoding="utf-8")
+    health = "/api/v1/system/health"
+    with contextlib.ExitStack() as stack:
+        for module, port in (("fastapi_backend", baseline), ("custom_backend", candidate)):
+            argv = python_argv("-m", module, "--host", "127.0.0.1", "--port", str(port))
+            ready = f"http://127.0.0.1:{port}{health}"
+            stack.enter_context(run_process(argv, ready, env=env, timeout=STARTUP_TIMEOUT))
+        argv = python_argv("-m", "migration.cli.main", "gateway", "--config", str(config))
+        ready = f"http://127.0.0.1:{admin}/readyz"
+        stack.enter_context(run_process(argv, ready, env=env, timeout=STARTUP_TIMEOUT))
+        jobs = [
+            ScrapeJob("cutover-gateway", [f"127.0.0.1:{admin}"]),
+            ScrapeJob("llmstruct-fastapi", [f"127.0.0.1:{baseline}"], {"backend": "baseline"}),
+            ScrapeJob("llmstruct-custom", [f"127.0.0.1:{candidate}"], {"backend": "candidate"}),
+        ]
+        prometheus = stack.enter_context(run_prometheus(tmp / "prometheus", jobs, RULE_FILES))
+        yield Stack(f"http://127.0.0.1:{public}", f"http://127.0.0.1:{admin}", prometheus)
+
+
+def admin_put(stack: Stack, path: str, body: Mapping[str, Any]) -> None:
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    response = httpx.put(f"{stack.admin}{path}", json=body, headers=headers, timeout=5.0)
+    assert response.status_code == 200, response.text
+
+
+def drive(stack: Stack, clients: range) -> None:
+    """One GET per client on each route; every answer must be a success (fallback covers aborts)."""
+    with httpx.Client(base_url=stack.gateway, timeout=10.0) as client:
+        for i in clients:
+            headers = {"X-Test-Client": f"client-{i}", "X-API-Key": API_KEY}
+            for path in ("/api/v1/tasks", "/api/v1/system/health"):
+                response = client.get(path, headers=headers)
+                assert response.status_code == 200, (path, response.status_code, response.text)
+
+
+@pytest.fixture(scope="module")
+def ramped(stack: Stack) -> Stack:
+    """A 50% step on both routes with 30% of candidate attempts aborted, traffic seen by Prometheus.
+
+    Counters are created on first use, and a series whose first sample is already its final value shows
+    no rate; so a first burst creates every series, Prometheus is waited on until it holds them, and a
+    second burst gives the rates something to measure.
+    """
+    for route in ROUTES:
+        admin_put(stack, f"/routes/{route}/weight", {"percent": 50})
+    admin_put(stack, "/faults/candidate", {"abort_percent": 30, "abort_status": 503})
+    drive(stack, range(40))
+    stored = stack.prometheus.wait_for(
+        'count(cutover_requests_total{backend="candidate", code_class="5xx"})'
+        ' and count(cutover_fallbacks_total) and count(cutover_requests_total{backend="baseline"})'
+    )
+    assert stored, "Prometheus never stored the first burst"
+    drive(stack, range(40, 160))
+    return stack
+
+
+def labels_of(result: list[dict[str, Any]]) -> list[dict[str, str]]:
+    return [series["metric"] for series in result]
+
+
+#: Recording rule -> label sets it must return after the ramp (None: one series without labels).
+RECORDED: dict[str, set[frozenset[tuple[str, str]]] | None] = {
+    **{
+        name: {frozenset({("route", r), ("backend", b)}) for r in ROUTES for b in BACKENDS}
+        for name in (
+            "cutover:request_rate:rate1m",
+            "cutover:error_ratio:rate1m",
+            "cutover:request_duration_seconds:p50_rate1m",
+            "cutover:request_duration_seconds:p95_rate1m",
+            "cutover:request_duration_seconds:p99_rate1m",
+        )
+    },
+    "cutover:error_rate:rate1m": {
+        frozenset({("route", r), ("backend", "candidate")}) for r in ROUTES
+    },
+    "cutover:fallback_rate:rate1m": {frozenset({("route", r)}) for r in ROUTES},
+    "cutover:response_time_improvement:ratio_p95_rate1m": {
+        frozenset({("route", r)}) for r in ROUTES
+    },
+    "cutover:throughput_ratio:rate1m": {frozenset({("route", r)}) for r in ROUTES},
+    "cutover:backend_resident_memory_bytes:sum": {frozenset({("backend", b)}) for b in BACKENDS},
+    "cutover:memory_improvement:ratio": None,
+}
+
+
+def label_sets(prometheus: PrometheusServer, expr: str) -> set[frozenset[tuple[str, str]]]:
+    return {
+        frozenset((k, v) for k, v in m.items() if k != "__name__")
+        for m in labels_of(prometheus.vector(expr))
+    }
+
+
+@pytest.mark.parametrize("record", sorted(RECORDED))
+def test_recording_rule_returns_labelled_series(ramped: Stack, record: str) -> None:
+    """After the ramp, each traffic and memory recording rule has one series per route and backend."""
+    wanted = RECORDED[record]
+    expected: set[frozenset[tuple[str, str]]] = wanted if wanted is not None else {frozenset()}
+    query = f"{record} >= 0"  # drops NaN (a quantile or ratio with nothing to measure yet)
+    deadline = time.monotonic() + 30.0
+    while not expected <= (got := label_sets(ramped.prometheus, query)):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.25)
+    assert expected <= got, f"{record}: missing {expected - got}"
+
+
+def test_candidate_error_ratio_reflects_the_injected_fault(ramped: Stack) -> None:
+    """The candidate's 5xx ratio is well above zero and the baseline's stays at zero."""
+    ramped.prometheus.wait_for('cutover:error_ratio:rate1m{backend="candidate"} > 0')
+    ratios = {
+        (m["metric"]["route"], m["metric"]["backend"]): float(m["value"][1])
+        for m in ramped.prometheus.vector("cutover:error_ratio:rate1m")
+    }
+    for route in ROUTES:
+        assert 0.05 < ratios[(route, "candidate")] < 0.7
+        assert ratios[(route, "baseline")] == 0.0
+
+
+#: Series that need shadowing, contract checks, the migration controller or an open WebSocket; the
+#: first three are not run by `cutover gateway` yet (see the skipped test at the end of this file).
+NEEDS_CONTROLLER = re.compile(
+    r"cutover(_|:)(shadow|contract|migration|analysis|rollbacks|promotions|websocket)"
+)
+
+
+def test_traffic_panels_return_series(ramped: Stack) -> None:
+    """Every dashboard query that the gateway and backends alone feed returns at least one series."""
+    ramped.prometheus.wait_for("cutover:response_time_improvement:ratio_p95_rate1m > 0")
+    empty = []
+    for title, expr in panel_queries(checked_in()):
+        if NEEDS_CONTROLLER.search(expr):
+            continue
+        if not ramped.prometheus.vector(substitute(expr)):
+            empty.append(f"{title}: {expr}")
+    assert empty == []
+
+
+def test_candidate_weight_panel_shows_the_ramp_step(ramped: Stack) -> None:
+    """The weight gauge reads 0.5 on both routes after the 50% step."""
+    weights = {
+        m["metric"]["route"]: float(m["value"][1])
+        for m in ramped.prometheus.wait_for("cutover_candidate_weight")
+    }
+    assert weights == dict.fromkeys(ROUTES, 0.5)
+
+
+def migration_post(stack: Stack, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    response = httpx.post(f"{stack.admin}{path}", json=body, headers=headers, timeout=5.0)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def route_view(stack: Stack, route: str) -> dict[str, Any]:
+    overview = httpx.get(f"{stack.admin}/migration", timeout=5.0).json()
+    view: dict[str, Any] = next(v for v in overview["routes"] if v["route"] == route)
+    return view
+
+
+def at_weight(stack: Stack, route: str, bps: int) -> bool:
+    return bool(route_view(stack, route)["weight"]["bps"] == bps)
+
+
+def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    """Poll a condition the controller's loop makes true (its interval is seconds, not events)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.25)
+
+
+@pytest.mark.skip(
+    reason="`cutover gateway` does not yet run the shadow service or the migration controller: "
+    "gateway.server.run() passes no observers, taps or admin extensions and gateway.config "
+    "rejects a route's `shadow:` block, so /migration/* answers 404 and no cutover_shadow_*, "
+    "cutover_contract_*, cutover_migration_*, cutover_analysis_*, cutover_rollbacks_total or "
+    "cutover_promotions_total series exist. Written against migration/admin_api.py's endpoints "
+    "and a route-embedded `shadow: {percent: 100}` (gateway/shadow/wiring.py); enable once "
+    "gateway_config() below can carry that block"
+)
+def test_every_panel_and_rule_after_shadow_ramp_and_rollback(stack: Stack) -> None:
+    """Shadow phase, a promotion to 50% and a rollback leave no dashboard query and no rule empty."""
+    for route in ROUTES:
+        plan = {"steps": "shadow,50,100", "hold": "1s", "min_requests": 10}
+        migration_post(stack, f"/migration/{route}/start", plan)
+    drive(stack, range(200, 260))  # shadow step: every GET is shadowed to the candidate
+    for route in ROUTES:
+        wait_until(partial(at_weight, stack, route, 5000), f"{route} at 50%")
+    drive(stack, range(260, 320))
+    migration_post(stack, "/migration/tasks/rollback", {"reason": "deploy test"})
+    wait_until(lambda: route_view(stack, "tasks")["phase"] == "rolled_back", "tasks rolled back")
+    with websocket_connect(
+        stack.gateway.replace("http://", "ws://") + f"/api/v1/ws?api_key={API_KEY}"
+    ) as ws:
+        ws.send('{"type": "ping"}')
+        assert "pong" in str(ws.recv(timeout=5))
+        drive(stack, range(320, 380))
+        prometheus = stack.prometheus
+        prometheus.wait_for("cutover_websocket_connections > 0")
+        prometheus.wait_for("cutover_rollbacks_total")
+        empty = [
+            f"{title}: {expr}"
+            for title, expr in panel_queries(checked_in())
+            if not title.startswith("annotation")
+            and not prometheus.wait_for(substitute(expr), timeout=15.0)
+        ]
+    assert empty == []
+    for path in RULE_FILES:
+        for group in yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]:
+            for rule in group["rules"]:
+                if "record" in rule:
+                    assert prometheus.wait_for(rule["record"], timeout=15.0), rule["record"]
+    now = time.time()
+    for title, expr in panel_queries(checked_in()):
+        if title.startswith("annotation"):
+            answer = prometheus.client.get(
+                f"{prometheus.url}/api/v1/query_range",
+                params={"query": substitute(expr), "start": now - 300, "end": now, "step": "1s"},
+            ).json()
+            routes = {series["metric"].get("route") for series in answer["data"]["result"]}
+            assert routes >= ({"tasks"} if "Rollbacks" in title else set(ROUTES)), title
+    rolled_back = prometheus.vector('cutover_rollbacks_total{route="tasks"}')
+    assert {m["metric"]["reason"] for m in rolled_back} == {"manual"}

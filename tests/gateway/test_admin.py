@@ -1,0 +1,187 @@
+"""Admin API: health, readiness, metrics, status, token checks, validation, audit, extensions."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client import CollectorRegistry
+from structlog.testing import capture_logs
+
+from gateway.admin import AdminRequest, AdminResponse, AdminRouter
+from gateway.server import Gateway
+from tests.gateway.conftest import TOKEN, GatewayFactory, admin_client, client, config_for
+from tests.gateway.upstreams import Upstream
+
+pytestmark = pytest.mark.integration
+
+
+async def test_health_ready_and_metrics(make_gateway: GatewayFactory) -> None:
+    """Health and readiness answer without a token; /metrics is Prometheus text with our families."""
+    registry = CollectorRegistry()
+    gateway = await make_gateway(registry=registry)
+    async with client(gateway) as c:
+        await c.get("/json")
+    async with admin_client(gateway, token=None) as a:
+        assert (await a.get("/healthz")).json() == {"status": "ok"}
+        assert (await a.get("/readyz")).json() == {"ready": True}
+        metrics = await a.get("/metrics")
+    assert metrics.headers["content-type"].startswith("text/plain")
+    text = metrics.text
+    assert 'cutover_requests_total{backend="baseline",code_class="2xx",route="default"} 1.0' in text
+    assert 'cutover_request_duration_seconds_count{backend="baseline",route="default"} 1.0' in text
+    assert 'cutover_candidate_weight{route="default"} 0.0' in text
+
+
+async def test_not_ready_after_stop(upstreams: tuple[Upstream, Upstream]) -> None:
+    """Readiness is false until started and after stop."""
+    gateway = Gateway(config_for(upstreams[0].url, upstreams[1].url))
+    assert not gateway.state.ready
+    await gateway.start()
+    assert gateway.state.ready
+    await gateway.stop()
+    assert not gateway.state.ready
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [({}, 401), ({"Authorization": "Bearer wrong"}, 401), ({"Authorization": "Basic " + TOKEN}, 401),
+     ({"X-Admin-Token": TOKEN}, 200), ({"Authorization": f"Bearer {TOKEN}"}, 200)],
+)  # fmt: skip
+async def test_state_changes_need_the_token(
+    make_gateway: GatewayFactory, headers: dict[str, str], status: int
+) -> None:
+    """PUT /routes/{name}/weight needs the admin token as Bearer or X-Admin-Token."""
+    gateway = await make_gateway()
+    async with admin_client(gateway, token=None) as a:
+        r = await a.put("/routes/default/weight", json={"percent": 10}, headers=headers)
+    assert r.status_code == status
+    assert gateway.state.get_weight("default") == (1000 if status == 200 else 0)
+
+
+async def test_without_a_configured_token_changes_are_refused(make_gateway: GatewayFactory) -> None:
+    """No admin token configured: state-changing calls are 403, never open."""
+    gateway = await make_gateway(admin_token=None)
+    async with admin_client(gateway, token="anything") as a:
+        r = await a.put("/routes/default/weight", json={"percent": 10})
+    assert r.status_code == 403
+    assert r.json()["error"] == "admin_token_not_configured"
+
+
+async def test_weight_change_is_applied_exported_and_audited(make_gateway: GatewayFactory) -> None:
+    """A valid weight is applied at once, exported as a ratio, and logged as an audit event."""
+    registry = CollectorRegistry()
+    gateway = await make_gateway(registry=registry)
+    changes: list[tuple[str, int, int]] = []
+    gateway.state.on_weight_change(lambda route, old, new: changes.append((route, old, new)))
+    with capture_logs() as logs:
+        async with admin_client(gateway) as a:
+            r = await a.put("/routes/default/weight", json={"percent": 12.5})
+    assert r.json() == {
+        "route": "default",
+        "weight_bps": 1250,
+        "weight_percent": 12.5,
+        "previous_bps": 0,
+    }
+    assert changes == [("default", 0, 1250)]
+    assert registry.get_sample_value("cutover_candidate_weight", {"route": "default"}) == 0.125
+    events = {e["event"] for e in logs}
+    assert {"weight_changed", "admin_call"} <= events
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "field"),
+    [
+        ("/routes/default/weight", {"percent": 101}, 422, "percent"),
+        ("/routes/default/weight", {"percent": -1}, 422, "percent"),
+        ("/routes/default/weight", {"pct": 5}, 422, "percent"),
+        ("/routes/default/weight", {"percent": "a lot"}, 422, "percent"),
+        ("/routes/nope/weight", {"percent": 5}, 404, None),
+        ("/faults/candidate", {"abort_percent": 200}, 422, "abort_percent"),
+        ("/faults/primary", {"abort_percent": 1}, 404, None),
+    ],
+)
+async def test_validation(
+    make_gateway: GatewayFactory, path: str, body: dict[str, object], status: int, field: str | None
+) -> None:
+    """Bad bodies are 422 naming the field; unknown routes and backends are 404."""
+    gateway = await make_gateway()
+    async with admin_client(gateway) as a:
+        r = await a.put(path, json=body)
+    assert r.status_code == status
+    if field is not None:
+        assert field in {d["field"] for d in r.json()["detail"]}
+
+
+async def test_malformed_json_and_unknown_paths(make_gateway: GatewayFactory) -> None:
+    """Broken JSON is 400, an unknown path 404, a wrong method 405."""
+    gateway = await make_gateway()
+    async with admin_client(gateway) as a:
+        assert (await a.put("/routes/default/weight", content=b"{")).status_code == 400
+        assert (await a.get("/nowhere")).status_code == 404
+        assert (await a.post("/healthz")).status_code == 405
+
+
+async def test_faults_set_and_clear(make_gateway: GatewayFactory) -> None:
+    """PUT /faults/{backend} sets a fault, status shows it, DELETE clears it."""
+    gateway = await make_gateway()
+    async with admin_client(gateway) as a:
+        r = await a.put(
+            "/faults/candidate", json={"delay_ms": 5, "abort_percent": 10, "abort_status": 502}
+        )
+        assert r.status_code == 200
+        status = (await a.get("/status")).json()
+        assert status["backends"]["candidate"]["fault"]["abort_status"] == 502
+        assert gateway.state.get_fault("candidate") is not None
+        assert (await a.delete("/faults/candidate")).status_code == 200
+        assert gateway.state.get_fault("candidate") is None
+
+
+async def test_status_counts_per_backend(make_gateway: GatewayFactory) -> None:
+    """/status lists routes with weights and per-backend request counters."""
+    gateway = await make_gateway()
+    async with client(gateway) as c:
+        await c.get("/json")
+        await c.get("/status/500")
+    async with admin_client(gateway) as a:
+        status = (await a.get("/status")).json()
+    assert status["routes"][0]["name"] == "default"
+    assert status["routes"][0]["weight_percent"] == 0
+    assert status["backends"]["baseline"]["requests"] == 2
+    assert status["backends"]["baseline"]["responses_5xx"] == 1
+
+
+async def test_extension_endpoints(upstreams: tuple[Upstream, Upstream]) -> None:
+    """Other packages add admin endpoints at build time; mutating ones need the token."""
+    calls: list[str] = []
+
+    async def hello(req: AdminRequest) -> AdminResponse:
+        return AdminResponse.json({"hello": req.params["who"]})
+
+    async def poke(req: AdminRequest) -> AdminResponse:
+        calls.append(req.json()["x"])
+        return AdminResponse.json({"ok": True})
+
+    def extension(router: AdminRouter) -> None:
+        router.add("GET", "/hello/{who}", hello)
+        router.add("POST", "/poke", poke, mutating=True)
+
+    gateway = Gateway(config_for(upstreams[0].url, upstreams[1].url), admin_extensions=[extension])
+    await gateway.start()
+    try:
+        async with admin_client(gateway, token=None) as a:
+            assert (await a.get("/hello/you")).json() == {"hello": "you"}
+            assert (await a.post("/poke", json={"x": "no"})).status_code == 401
+        async with admin_client(gateway) as a:
+            assert (await a.post("/poke", json={"x": "yes"})).status_code == 200
+        assert calls == ["yes"]
+    finally:
+        await gateway.stop()
+    with pytest.raises(ValueError, match="already registered"):
+        gateway.router.add("GET", "/healthz", hello)
+
+
+async def test_admin_listener_is_separate(make_gateway: GatewayFactory) -> None:
+    """Admin paths on the public listener are proxied, not served."""
+    gateway = await make_gateway()
+    async with client(gateway) as c:
+        r = await c.get("/healthz")
+    assert r.headers["x-cutover-backend"] == "baseline"

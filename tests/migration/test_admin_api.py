@@ -1,0 +1,491 @@
+"""The migration admin endpoints, served by a real gateway admin listener on loopback.
+
+A :class:`~gateway.server.Gateway` is started in the test's event loop with both listeners on free
+ports (its upstreams are never called), a real :class:`MigrationController` over a tmp SQLite store
+pushes weights into the gateway's own state, and time is a :class:`FakeClock`. Requests go through
+the admin server's whole path: parsing, token check, routing, handler, audit log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client import CollectorRegistry
+from structlog.testing import capture_logs
+
+from gateway.config import build_config
+from gateway.server import Gateway
+from migration.admin_api import MigrationAdmin, install_migration_routes
+from migration.analysis import Policy
+from migration.controller import MigrationController
+from migration.metrics import MigrationMetrics
+from migration.plan import Plan, plan_from_cli
+from migration.store import SQLiteStore
+from migration.testing import FakeClock, StaticMemory
+from tests.support.servers import free_port
+
+TOKEN = "admin-secret"
+ROUTES = ("tasks", "default")
+
+
+@dataclass
+class Rig:
+    """A started gateway with the migration endpoints installed, and what drives them."""
+
+    gateway: Gateway
+    controller: MigrationController
+    metrics: MigrationMetrics
+    clock: FakeClock
+    store: SQLiteStore
+    admin: MigrationAdmin
+    logs: list[MutableMapping[str, Any]]
+
+    @property
+    def admin_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway.admin_port}"
+
+    def client(self, token: str | None = TOKEN) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.AsyncClient(base_url=self.admin_url, headers=headers, timeout=5.0)
+
+    def traffic(self, route: str, *, baseline: int, candidate: int, fail_candidate: bool) -> None:
+        """Requests spread over the last second (20 ms baseline, 25 ms candidate)."""
+        for i in range(max(baseline, candidate)):
+            if i < baseline:
+                self.metrics.observe(route, "baseline", 200, 0.020, None)
+            if i < candidate:
+                status = 500 if fail_candidate else 200
+                self.metrics.observe(route, "candidate", status, 0.025, None)
+        self.clock.advance(1.0)
+
+
+@contextlib.asynccontextmanager
+async def running_rig(tmp_path: Path, token: str | None = TOKEN) -> AsyncIterator[Rig]:
+    """Build and start a :class:`Rig`; stop it afterwards."""
+    clock = FakeClock()
+    metrics = MigrationMetrics(clock)
+    closed = free_port()  # nothing listens there: no test proxies a request
+    config = build_config(
+        {
+            "upstreams": {
+                "baseline": {"url": f"http://127.0.0.1:{closed}"},
+                "candidate": {"url": f"http://127.0.0.1:{closed}"},
+            },
+            "routes": [
+                {"name": "tasks", "paths": ["/api/v1/tasks*"]},
+                {"name": "default", "paths": ["/*"]},
+            ],
+            "listeners": {"public": {"port": 0}, "admin": {"port": 0}},
+            "admin_token": token,
+        }
+    )
+    gateway = Gateway(config, CollectorRegistry())
+    store = SQLiteStore(tmp_path / "migration.db")
+    controller = MigrationController(
+        store=store, source=metrics, weights=gateway.state,
+        policy=Policy(), clock=clock, interval_s=1.0,
+    )  # fmt: skip
+    memory = StaticMemory({"baseline": 200 * 2**20, "candidate": 50 * 2**20})
+    admin = install_migration_routes(
+        gateway.router, controller, metrics, route_weights=gateway.state.get_weights, memory=memory
+    )
+    with capture_logs() as logs:
+        await gateway.start()
+        try:
+            yield Rig(gateway, controller, metrics, clock, store, admin, logs)
+        finally:
+            await gateway.stop()
+            store.close()
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No CUTOVER_* variable from the outside leaks into the gateway config or the CLI."""
+    for key in list(os.environ):
+        if key.startswith("CUTOVER_"):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    """A running gateway with the migration endpoints."""
+    async with running_rig(tmp_path) as started:
+        yield started
+
+
+def route_of(body: dict[str, Any], name: str) -> dict[str, Any]:
+    """The view of route ``name`` in a ``GET /migration`` body."""
+    return next(r for r in body["routes"] if r["route"] == name)
+
+
+START = {"steps": "10,50,100", "hold": "30s", "min_requests": 100}
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+async def test_overview_lists_every_gateway_route_without_a_plan(rig: Rig) -> None:
+    """Before any plan, GET /migration shows each gateway route at its configured weight, idle."""
+    async with rig.client(token=None) as c:
+        response = await c.get("/migration")
+    assert response.status_code == 200
+    body = response.json()
+    assert [r["route"] for r in body["routes"]] == list(ROUTES)
+    assert body["window_s"] == Policy().window_s
+    tasks = route_of(body, "tasks")
+    assert tasks["weight"] == {"bps": 0, "percent": 0.0, "planned_bps": None}
+    assert tasks["phase"] is None
+    assert tasks["plan"] is None
+    assert tasks["last_decision"] is None
+    assert tasks["backends"]["candidate"]["samples"] == 0
+    assert tasks["backends"]["candidate"]["p95_ms"] is None
+
+
+async def test_overview_reports_window_numbers_and_rates(rig: Rig) -> None:
+    """Per-backend p95/error rate/req/s, shadow mismatch and contract-violation rates are shown."""
+    rig.traffic("tasks", baseline=50, candidate=50, fail_candidate=False)
+    rig.metrics.observe("tasks", "candidate", 503, 0.030, None)
+    for i in range(10):
+        rig.metrics.observe_shadow("tasks", mismatched=i < 2)
+        rig.metrics.observe_contract("tasks", "candidate", violated=i < 1)
+    async with rig.client(token=None) as c:
+        tasks = route_of((await c.get("/migration")).json(), "tasks")
+    base, cand = tasks["backends"]["baseline"], tasks["backends"]["candidate"]
+    assert base["samples"] == 50
+    assert cand["samples"] == 51
+    assert base["p95_ms"] == pytest.approx(20.0, rel=0.05)
+    assert cand["p95_ms"] == pytest.approx(25.0, rel=0.05)
+    assert cand["error_rate"] == pytest.approx(1 / 51)
+    assert base["error_rate"] == 0.0
+    assert cand["rps"] > 0
+    assert cand["contract_violation_rate"] == pytest.approx(0.1)
+    assert tasks["shadow"] == {"comparisons": 10, "mismatches": 2, "mismatch_rate": 0.2}
+
+
+# -- starting -----------------------------------------------------------------------------------
+
+
+async def test_start_needs_the_admin_token(rig: Rig) -> None:
+    """A start without (or with a wrong) token is 401 and changes nothing."""
+    for token in (None, "wrong"):
+        async with rig.client(token=token) as c:
+            response = await c.post("/migration/tasks/start", json=START)
+        assert response.status_code == 401
+        assert response.json()["error"] == "unauthorized"
+    assert rig.store.load("tasks") is None
+    assert rig.gateway.state.get_weight("tasks") == 0
+
+
+async def test_start_puts_the_first_step_in_force(rig: Rig) -> None:
+    """A start with string steps sets the gateway weight and answers the route's new view."""
+    async with rig.client() as c:
+        response = await c.post("/migration/tasks/start", json=START | {"gates": [2]})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["action"] == "start"
+    (view,) = body["routes"]
+    assert view["phase"] == "running"
+    assert view["weight"] == {"bps": 1000, "percent": 10.0, "planned_bps": 1000}
+    plan = view["plan"]
+    assert [s["weight_bps"] for s in plan["steps"]] == [1000, 5000, 10_000]
+    assert plan["step_index"] == 0
+    assert plan["hold_s"] == 30.0
+    assert plan["min_requests"] == 100
+    assert plan["gates"] == [2]
+    assert rig.gateway.state.get_weight("tasks") == 1000
+
+
+async def test_start_accepts_a_list_of_steps_and_numeric_hold(rig: Rig) -> None:
+    """Steps may be a JSON list (with 'shadow'), hold a number of seconds."""
+    body = {"steps": ["shadow", 10, "50%", 100], "hold": 90, "min_requests": "1_000"}
+    async with rig.client() as c:
+        response = await c.post("/migration/tasks/start", json=body)
+    assert response.status_code == 200, response.text
+    state = rig.store.load("tasks")
+    assert state is not None
+    assert [s.weight_bps for s in state.plan.steps] == [0, 1000, 5000, 10_000]
+    assert state.plan.steps[0].hold_s == 90.0
+    assert state.plan.steps[0].min_requests == 1000
+
+
+async def test_start_all_starts_every_gateway_route(rig: Rig) -> None:
+    """'all' starts the plan on each gateway route."""
+    async with rig.client() as c:
+        response = await c.post("/migration/all/start", json=START)
+    assert response.status_code == 200, response.text
+    assert [v["route"] for v in response.json()["routes"]] == list(ROUTES)
+    assert rig.gateway.state.get_weights() == {"tasks": 1000, "default": 1000}
+
+
+async def test_start_all_is_refused_whole_when_one_route_is_active(rig: Rig) -> None:
+    """'all' starts nothing if any route already runs a plan (409 naming it)."""
+    rig.controller.start(_plan("tasks"))
+    async with rig.client() as c:
+        response = await c.post("/migration/all/start", json=START)
+    assert response.status_code == 409
+    assert "tasks is running" in response.json()["detail"]
+    assert rig.store.load("default") is None
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"steps": [50, 10]}, "steps"),
+        ({"steps": "10,abc"}, "steps[1]"),
+        ({"steps": [10, True]}, "steps[1]"),
+        ({"steps": "", "hold": "1m"}, "steps[0]"),
+        ({"steps": "10,100", "hold": "soon"}, "hold"),
+        ({"steps": "10,100", "hold": -5}, "hold"),
+        ({"steps": "10,100", "min_requests": -1}, "min_requests"),
+        ({"steps": "10,100", "min_requests": 2.5}, "min_requests"),
+        ({"steps": "10,100", "gates": [2]}, "gates[0]"),
+        ({"steps": "10,100", "gates": ["1"]}, "gates[0]"),
+        ({"steps": "10,100", "gates": 1}, "gates"),
+        ({"steps": "10,100", "gates": 0}, "gates"),
+        ({"steps": "10,100", "speed": "fast"}, "speed"),
+        ({"hold": "60s"}, "steps"),
+        ([10, 50], "(body)"),
+        (None, "(body)"),
+    ],
+)
+async def test_start_with_a_bad_plan_is_422_naming_the_field(
+    rig: Rig, body: Any, field: str
+) -> None:
+    """Every bad start body is a 422 whose detail names the offending field; nothing starts."""
+    async with rig.client() as c:
+        response = await c.post("/migration/tasks/start", json=body)
+    assert response.status_code == 422, response.text
+    payload = response.json()
+    assert payload["error"] == "validation_error"
+    assert payload["detail"][0]["field"] == field
+    assert payload["detail"][0]["message"]
+    assert rig.store.load("tasks") is None
+
+
+async def test_malformed_json_is_400(rig: Rig) -> None:
+    """A body that is not JSON at all is the admin server's 400, not a 500."""
+    async with rig.client() as c:
+        response = await c.post("/migration/tasks/start", content=b"{steps:")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_json"
+
+
+async def test_unknown_route_is_404_everywhere(rig: Rig) -> None:
+    """Starting, acting on, or reading events/report of an unknown route is 404 listing routes."""
+    async with rig.client() as c:
+        calls = [
+            await c.post("/migration/nope/start", json=START),
+            await c.post("/migration/nope/promote"),
+            await c.post("/migration/nope/rollback", json={"reason": "x"}),
+            await c.get("/migration/events", params={"route": "nope"}),
+            await c.get("/migration/report", params={"route": "nope"}),
+        ]
+    for response in calls:
+        assert response.status_code == 404, response.text
+        assert response.json()["detail"] == {"route": "nope", "routes": list(ROUTES)}
+
+
+# -- operator actions ---------------------------------------------------------------------------
+
+
+def _plan(route: str) -> Plan:
+    return plan_from_cli(route, "10,50,100", "30s", "100")
+
+
+async def test_actions_that_do_not_fit_the_phase_are_409(rig: Rig) -> None:
+    """Promote without a plan, resume while running, a second start: each a 409 with the reason."""
+    async with rig.client() as c:
+        no_plan = await c.post("/migration/tasks/promote")
+        rig.controller.start(_plan("tasks"))
+        running = await c.post("/migration/tasks/resume")
+        again = await c.post("/migration/tasks/start", json=START)
+    for response in (no_plan, running, again):
+        assert response.status_code == 409, response.text
+        assert response.json()["error"] == "migration_conflict"
+    assert "start a plan first" in no_plan.json()["detail"]
+    assert "running" in running.json()["detail"]
+
+
+async def test_operator_walks_a_plan_through_every_action(rig: Rig) -> None:
+    """Pause, resume, promote, rollback (with reason), resume and abort each move the route."""
+    rig.controller.start(_plan("tasks"))
+    phases = []
+    async with rig.client() as c:
+        for action, body in [
+            ("pause", None),
+            ("resume", None),
+            ("promote", {"reason": "dashboards look fine"}),
+            ("rollback", {"reason": "p99 spikes in the logs"}),
+            ("resume", None),
+            ("abort", {"reason": "postponed"}),
+        ]:
+            response = await c.post(f"/migration/tasks/{action}", json=body)
+            assert response.status_code == 200, (action, response.text)
+            (view,) = response.json()["routes"]
+            phases.append((action, view["phase"], view["weight"]["bps"]))
+    assert phases == [
+        ("pause", "paused", 1000),
+        ("resume", "running", 1000),
+        ("promote", "running", 5000),
+        ("rollback", "rolled_back", 0),
+        ("resume", "running", 5000),
+        ("abort", "aborted", 0),
+    ]
+    assert rig.gateway.state.get_weight("tasks") == 0
+    reasons = [r for e in rig.store.events("tasks") for r in e.reasons]
+    assert "promoted by operator: dashboards look fine" in reasons
+    assert "manual rollback by operator: p99 spikes in the logs" in reasons
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"reason": ""}, "reason"), ({"reason": 5}, "reason"), ({"why": "x"}, "why"), ([], "(body)")],
+)
+async def test_bad_action_body_is_422(rig: Rig, body: Any, field: str) -> None:
+    """A reason that is not a non-empty string, or an unknown field, is a 422 naming it."""
+    rig.controller.start(_plan("tasks"))
+    async with rig.client() as c:
+        response = await c.post("/migration/tasks/rollback", json=body)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == field
+    state = rig.store.load("tasks")
+    assert state is not None
+    assert state.phase.value == "running"
+
+
+async def test_actions_are_audit_logged_with_actor_and_reason(rig: Rig) -> None:
+    """Each action writes a migration_action line (route, reason, phase, actor) and the admin_call."""
+    rig.controller.start(_plan("tasks"))
+    async with rig.client() as c:
+        await c.post("/migration/tasks/rollback", json={"reason": "bad canary"})
+        await c.post("/migration/tasks/abort", headers={"Authorization": "Bearer nope"})
+    actions = [e for e in rig.logs if e["event"] == "migration_action"]
+    assert actions == [
+        {
+            "event": "migration_action", "action": "rollback", "route": "tasks",
+            "reason": "bad canary", "phase": "rolled_back", "actor": "admin:127.0.0.1",
+            "log_level": "info",
+        }
+    ]  # fmt: skip
+    calls = [(e["path"], e["status"]) for e in rig.logs if e["event"] == "admin_call"]
+    assert calls == [("/migration/tasks/rollback", 200), ("/migration/tasks/abort", 401)]
+
+
+async def test_automatic_rollback_shows_its_reasons_and_numbers(rig: Rig) -> None:
+    """After the controller rolls back on errors, the overview's last decision says why, with numbers."""
+    rig.controller.start(_plan("tasks"))
+    rig.traffic("tasks", baseline=150, candidate=150, fail_candidate=True)
+    (evaluation,) = rig.controller.step()
+    assert evaluation.state.phase.value == "rolled_back"
+    async with rig.client(token=None) as c:
+        tasks = route_of((await c.get("/migration")).json(), "tasks")
+    assert tasks["phase"] == "rolled_back"
+    assert tasks["weight"]["bps"] == 0
+    last = tasks["last_decision"]
+    assert last["decision"] == "rollback"
+    assert last["kind"] == "rolled_back"
+    assert any(r.startswith("error_rate_limit") for r in last["reasons"])
+    assert last["numbers"]["error_rate_limit"]["status"] == "fail"
+    assert last["numbers"]["error_rate_limit"]["candidate"] == 1.0
+    assert tasks["backends"]["candidate"]["error_rate"] == 1.0
+
+
+# -- events and report --------------------------------------------------------------------------
+
+
+async def test_events_are_newest_last_filtered_and_limited(rig: Rig) -> None:
+    """GET /migration/events returns events oldest→newest, per route or all, at most `limit`."""
+    rig.controller.start(_plan("tasks"))
+    rig.clock.advance(1)
+    rig.controller.start(_plan("default"))
+    rig.clock.advance(1)
+    rig.controller.pause("tasks")
+    async with rig.client(token=None) as c:
+        every = (await c.get("/migration/events")).json()["events"]
+        tasks = (await c.get("/migration/events", params={"route": "tasks"})).json()["events"]
+        last = (await c.get("/migration/events", params={"limit": "1"})).json()["events"]
+    assert [(e["route"], e["kind"]) for e in every] == [
+        ("tasks", "started"),
+        ("default", "started"),
+        ("tasks", "paused"),
+    ]
+    assert [e["kind"] for e in tasks] == ["started", "paused"]
+    assert [e["kind"] for e in last] == ["paused"]
+    event = every[-1]
+    assert event["time"].endswith("Z")
+    assert event["at"] == rig.clock.now
+    assert event["phase"] == "paused"
+    assert event["step_index"] == 0
+    assert event["weight_bps"] == 1000
+    assert event["weight_percent"] == 10.0
+    assert event["reasons"] == ["paused by operator"]
+    assert event["numbers"] == {}
+
+
+@pytest.mark.parametrize("limit", ["0", "abc", "10001", "-3"])
+async def test_bad_event_limit_is_422(rig: Rig, limit: str) -> None:
+    """A limit that is not a whole number in 1..10000 is a 422 naming 'limit'."""
+    async with rig.client(token=None) as c:
+        response = await c.get("/migration/events", params={"limit": limit})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "limit"
+
+
+async def test_report_json_has_memory_factors_and_state(rig: Rig) -> None:
+    """The JSON report carries both backends, the scraped memory, factors and the route's state."""
+    rig.controller.start(_plan("tasks"))
+    rig.traffic("tasks", baseline=90, candidate=10, fail_candidate=False)
+    async with rig.client(token=None) as c:
+        response = await c.get("/migration/report", params={"route": "tasks"})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    report = response.json()
+    assert report["route"] == "tasks"
+    assert report["baseline"]["requests"] == 90
+    assert report["candidate"]["requests"] == 10
+    assert report["candidate"]["memory_bytes"] == 50 * 2**20
+    assert report["improvement_factors"]["memory"] == 4.0
+    assert report["state"]["phase"] == "running"
+    assert [e["kind"] for e in report["events"]] == ["started"]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content_type", "marker"),
+    [
+        ("markdown", "text/markdown; charset=utf-8", "## Migration report: all routes"),
+        ("html", "text/html; charset=utf-8", "<!doctype html>"),
+        ("table", "text/plain; charset=utf-8", "improvement factors:"),
+    ],
+)
+async def test_report_renders_each_format(
+    rig: Rig, fmt: str, content_type: str, marker: str
+) -> None:
+    """markdown, html and table come back rendered, with their content type."""
+    async with rig.client(token=None) as c:
+        response = await c.get("/migration/report", params={"format": fmt})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == content_type
+    assert marker in response.text
+
+
+async def test_report_with_an_unknown_format_is_422(rig: Rig) -> None:
+    """format=pdf is a 422 naming 'format'."""
+    async with rig.client(token=None) as c:
+        response = await c.get("/migration/report", params={"format": "pdf"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "format"
+
+
+async def test_without_a_configured_token_actions_are_refused(tmp_path: Path) -> None:
+    """A gateway with no admin token refuses every migration command (403), never runs it open."""
+    async with running_rig(tmp_path, token=None) as rig, rig.client(token="anything") as c:
+        response = await c.post("/migration/tasks/start", json=START)
+        assert rig.store.load("tasks") is None
+    assert response.status_code == 403

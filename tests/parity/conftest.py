@@ -1,0 +1,146 @@
+"""Both llmstruct backends in-process over one tmp project and one SQLite file.
+
+The FastAPI app runs with the in-process bridge (``bridge_mode="inprocess"``), the custom app with its own
+``Engine``: two engines on the same file, as two server processes would be. Each app gets a fresh
+``CollectorRegistry``; the body limit is small so the 413 cases stay cheap.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client import CollectorRegistry
+
+API_KEY = "parity-key"
+MAX_BODY = 4096
+
+PYPROJECT = """\
+[project]
+name = "parity-sample"
+version = "1.2.3"
+description = "A tiny project both backends scan"
+"""
+
+MODULE_A = '''\
+"""Module a."""
+
+
+class Greeter:
+    """Says hello."""
+
+    def greet(self, name: str) -> str:
+        return f"hello {name}"
+
+
+def add(a: int, b: int = 2) -> int:
+    return a + b
+'''
+
+MODULE_B = '''\
+"""Module b: uses a."""
+
+from pkg.a import add
+
+
+async def twice(value: int) -> int:
+    return add(value, value)
+'''
+
+
+def make_project(root: Path) -> Path:
+    """Write a small project: pyproject, a package, a syntax error, docs and a symlink out of the root."""
+    (root / "pkg").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(PYPROJECT)
+    (root / "pkg" / "__init__.py").write_text('"""The sample package."""\n')
+    (root / "pkg" / "a.py").write_text(MODULE_A)
+    (root / "pkg" / "b.py").write_text(MODULE_B)
+    (root / "broken.py").write_text("def broken(:\n    pass\n")
+    (root / "README.md").write_text("# sample\n\nTwo modules.\n")
+    (root / "config.yaml").write_text("key: value\n")
+    outside = root.parent / "outside"
+    outside.mkdir(exist_ok=True)
+    (outside / "secret.py").write_text("SECRET = 1\n")
+    os.symlink(outside, root / "escape")
+    return root
+
+
+@dataclass(frozen=True)
+class Backends:
+    """The two in-process clients and what they share."""
+
+    fastapi: httpx.AsyncClient
+    custom: httpx.AsyncClient
+    root: Path
+    database: Path
+    fastapi_app: Any
+    custom_app: Any
+
+    def pair(self) -> tuple[tuple[str, httpx.AsyncClient], ...]:
+        """``(name, client)`` for both, baseline first."""
+        return (("fastapi", self.fastapi), ("custom", self.custom))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A fresh sample project under ``tmp_path/project``."""
+    return make_project(tmp_path / "project")
+
+
+@pytest.fixture
+def settings(project: Path, tmp_path: Path) -> Any:
+    """Settings shared by both apps: same root, same database file, same key."""
+    from engine.settings import LlmstructSettings
+
+    return LlmstructSettings(
+        api_key=API_KEY,
+        project_root=project,
+        database=tmp_path / "shared.db",
+        bridge_mode="inprocess",
+        max_body_bytes=MAX_BODY,
+    )
+
+
+@pytest.fixture
+def logging_reset() -> Iterator[None]:
+    """Leave structlog's global configuration as it was."""
+    import structlog
+
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
+
+
+@pytest.fixture
+async def backends(settings: Any, logging_reset: None) -> AsyncIterator[Backends]:
+    """Both apps behind ``httpx.ASGITransport`` (no lifespan: the owned resources are closed here)."""
+    from custom_backend.app import create_app as create_custom_app
+    from fastapi_backend.app import create_app as create_fastapi_app
+
+    fastapi_app = create_fastapi_app(settings, registry=CollectorRegistry())
+    custom_app = create_custom_app(settings, registry=CollectorRegistry())
+    fastapi_client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=fastapi_app), base_url="http://testserver"
+    )
+    custom_client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=custom_app), base_url="http://testserver"
+    )
+    try:
+        yield Backends(
+            fastapi_client,
+            custom_client,
+            settings.project_root,
+            settings.database,
+            fastapi_app,
+            custom_app,
+        )
+    finally:
+        await fastapi_client.aclose()
+        await custom_client.aclose()
+        await fastapi_app.state.llmstruct_bridge.aclose()
+        custom_app.close()
