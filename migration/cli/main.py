@@ -16,6 +16,7 @@ from collections.abc import Sequence
 PROVIDERS: tuple[str, ...] = (
     "migration.cli.stack",
     "gateway.commands",
+    "gateway.shadow.commands",
     "contracts.commands",
     "migration.cli.operator",
 )

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +23,7 @@ import pytest
 import yaml
 from websockets.sync.client import connect as websocket_connect
 
+from migration.cli.processes import BackendProcesses, BackendSpec
 from tests.deploy.conftest import RULE_FILES, PrometheusServer, ScrapeJob, run_prometheus
 from tests.deploy.dashboard import checked_in, panel_queries
 from tests.deploy.promql import substitute
@@ -44,9 +46,16 @@ class Stack:
     prometheus: PrometheusServer
 
 
-def gateway_config(baseline_port: int, candidate_port: int, public: int, admin: int) -> str:
-    """Two routes, sticky on a test header so one client spreads over both backends."""
+def gateway_config(
+    baseline_port: int, candidate_port: int, public: int, admin: int, state_db: Path
+) -> str:
+    """Two routes, sticky on a test header, every safe request shadowed, the controller every second.
+
+    The policy is scaled to a test's traffic: a 5 s window and a few dozen samples instead of the
+    production minimums, so a plan can leave its shadow step within seconds.
+    """
     sticky = {"headers": ["X-Test-Client"], "client_address": False}
+    shadow = {"percent": 100}
     return yaml.safe_dump(
         {
             "upstreams": {
@@ -54,12 +63,22 @@ def gateway_config(baseline_port: int, candidate_port: int, public: int, admin: 
                 "candidate": {"url": f"http://127.0.0.1:{candidate_port}"},
             },
             "routes": [
-                {"name": "tasks", "paths": ["/api/v1/tasks", "/api/v1/tasks/*"], "sticky": sticky},
-                {"name": "default", "paths": ["/*"], "sticky": sticky},
+                {
+                    "name": "tasks",
+                    "paths": ["/api/v1/tasks", "/api/v1/tasks/*"],
+                    "sticky": sticky,
+                    "shadow": shadow,
+                },
+                {"name": "default", "paths": ["/*"], "sticky": sticky, "shadow": shadow},
             ],
             "listeners": {
                 "public": {"host": "127.0.0.1", "port": public},
                 "admin": {"host": "127.0.0.1", "port": admin},
+            },
+            "migration": {
+                "state_db": str(state_db),
+                "interval_s": 1,
+                "policy": {"window_s": "5s", "min_samples": 10, "min_rate_samples": 10},
             },
         }
     )
@@ -81,13 +100,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     }
     baseline, candidate, public, admin = (free_port() for _ in range(4))
     config = tmp / "gateway.yaml"
-    config.write_text(gateway_config(baseline, candidate, public, admin), encoding="utf-8")
-    health = "/api/v1/system/health"
+    config.write_text(
+        gateway_config(baseline, candidate, public, admin, tmp / "migration.db"), encoding="utf-8"
+    )
     with contextlib.ExitStack() as stack:
-        for module, port in (("fastapi_backend", baseline), ("custom_backend", candidate)):
-            argv = python_argv("-m", module, "--host", "127.0.0.1", "--port", str(port))
-            ready = f"http://127.0.0.1:{port}{health}"
-            stack.enter_context(run_process(argv, ready, env=env, timeout=STARTUP_TIMEOUT))
+        # Backend output goes to files: uvicorn's access log fills an unread pipe (64 KiB) after a
+        # few hundred requests and the backend then blocks on its next log line.
+        specs = [
+            BackendSpec("fastapi", "127.0.0.1", baseline, env),
+            BackendSpec("custom", "127.0.0.1", candidate, env),
+        ]
+        backends = stack.enter_context(BackendProcesses(specs, log_dir=tmp / "logs"))
+        backends.wait_healthy(STARTUP_TIMEOUT)
         argv = python_argv("-m", "migration.cli.main", "gateway", "--config", str(config))
         ready = f"http://127.0.0.1:{admin}/readyz"
         stack.enter_context(run_process(argv, ready, env=env, timeout=STARTUP_TIMEOUT))
@@ -199,8 +223,8 @@ def test_candidate_error_ratio_reflects_the_injected_fault(ramped: Stack) -> Non
         assert ratios[(route, "baseline")] == 0.0
 
 
-#: Series that need shadowing, contract checks, the migration controller or an open WebSocket; the
-#: first three are not run by `cutover gateway` yet (see the skipped test at the end of this file).
+#: Series that need shadowing, contract checks, the migration controller or an open WebSocket: the
+#: traffic-only test skips them; the shadow/ramp/rollback test at the end of this file covers them.
 NEEDS_CONTROLLER = re.compile(
     r"cutover(_|:)(shadow|contract|migration|analysis|rollbacks|promotions|websocket)"
 )
@@ -253,19 +277,25 @@ def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 60.0) 
         time.sleep(0.25)
 
 
-@pytest.mark.skip(
-    reason="`cutover gateway` does not yet run the shadow service or the migration controller: "
-    "gateway.server.run() passes no observers, taps or admin extensions and gateway.config "
-    "rejects a route's `shadow:` block, so /migration/* answers 404 and no cutover_shadow_*, "
-    "cutover_contract_*, cutover_migration_*, cutover_analysis_*, cutover_rollbacks_total or "
-    "cutover_promotions_total series exist. Written against migration/admin_api.py's endpoints "
-    "and a route-embedded `shadow: {percent: 100}` (gateway/shadow/wiring.py); enable once "
-    "gateway_config() below can carry that block"
-)
-def test_every_panel_and_rule_after_shadow_ramp_and_rollback(stack: Stack) -> None:
+def candidate_window_clean(stack: Stack) -> bool:
+    """No route's analysis window still holds the aborted candidate requests of ``ramped``."""
+    overview = httpx.get(f"{stack.admin}/migration", timeout=5.0).json()
+    return all(v["backends"]["candidate"]["errors"] == 0 for v in overview["routes"])
+
+
+def test_every_panel_and_rule_after_shadow_ramp_and_rollback(ramped: Stack) -> None:
     """Shadow phase, a promotion to 50% and a rollback leave no dashboard query and no rule empty."""
+    stack = ramped
+    response = httpx.delete(
+        f"{stack.admin}/faults/candidate",
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        timeout=5.0,
+    )
+    assert response.status_code == 200, response.text
+    wait_until(partial(candidate_window_clean, stack), "the aborts to leave the window", 15.0)
     for route in ROUTES:
-        plan = {"steps": "shadow,50,100", "hold": "1s", "min_requests": 10}
+        # The 50% step is gated so the controller cannot complete the plan before the rollback.
+        plan = {"steps": "shadow,50,100", "hold": "1s", "min_requests": 10, "gates": [1]}
         migration_post(stack, f"/migration/{route}/start", plan)
     drive(stack, range(200, 260))  # shadow step: every GET is shadowed to the candidate
     for route in ROUTES:

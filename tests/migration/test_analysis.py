@@ -68,8 +68,22 @@ class Case:
     streak: int | None = None
 
 
+def mixed(n: int, fast_p95_s: float, slow_share: float, slow_s: float) -> BackendWindow:
+    """Most requests faster than the baseline, a ``slow_share`` of them at ``slow_s``."""
+    slow = int(n * slow_share)
+    values = [v for v, c in lognormal(n - slow, fast_p95_s).buckets() for _ in range(c)]
+    return BackendWindow(n, 0, LatencySketch.of(values + [slow_s] * slow))
+
+
 CASES = [
     Case("healthy and held: promote", Decision.PROMOTE, streak=0),
+    Case(
+        "faster median but a slow quarter (p95 x3): soft failure",
+        Decision.HOLD,
+        failed=("latency_p95",),
+        candidate=mixed(1000, 0.02, 0.25, 0.15),
+        streak=1,
+    ),
     Case("healthy, hold time not met", Decision.HOLD, progress=progress(held_s=30.0)),
     Case("healthy, too few step requests", Decision.HOLD, progress=progress(requests=499)),
     Case(
