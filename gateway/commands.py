@@ -13,14 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from typing import Any
 
-import httpx
 import structlog
-
-DEFAULT_ADMIN_URL = "http://127.0.0.1:8081"
 
 
 def configure_logging(fmt: str = "auto") -> None:
@@ -62,24 +58,14 @@ def _run_gateway(args: argparse.Namespace) -> int:
 
 
 def _admin_call(args: argparse.Namespace, method: str, path: str, body: Any = None) -> int:
-    url = (args.admin_url or os.environ.get("CUTOVER_ADMIN_URL") or DEFAULT_ADMIN_URL).rstrip("/")
-    token = args.token or os.environ.get("CUTOVER_ADMIN_TOKEN")
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    from gateway.admin_client import AdminCallError, AdminClient
+
     try:
-        response = httpx.request(method, url + path, json=body, headers=headers, timeout=10.0)
-    except httpx.HTTPError as exc:
-        print(f"cutover: cannot reach the admin API at {url}: {exc}", file=sys.stderr)
-        return 1
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = response.text
-    if response.status_code >= 400:
-        print(
-            f"cutover: {method} {path} → {response.status_code}: {json.dumps(payload)}",
-            file=sys.stderr,
-        )
-        return 1
+        with AdminClient(args.admin_url, args.token) as client:
+            payload = client.call_json(method, path, body)
+    except AdminCallError as exc:
+        print(f"cutover: {exc}", file=sys.stderr)
+        return exc.exit_code
     print(json.dumps(payload, indent=2))
     return 0
 
@@ -110,7 +96,7 @@ def _admin_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--admin-url",
         default=None,
-        help=f"admin API (env CUTOVER_ADMIN_URL, default {DEFAULT_ADMIN_URL})",
+        help="admin API (env CUTOVER_ADMIN_URL, default http://127.0.0.1:8081)",
     )
     parser.add_argument("--token", default=None, help="admin token (env CUTOVER_ADMIN_TOKEN)")
 

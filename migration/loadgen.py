@@ -15,29 +15,14 @@ import asyncio
 import random
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import orjson
 
-from gateway.shadow.sender import ShadowResponse
+from gateway.shadow.sender import ShadowSender
 
 CLIENT_HEADER = "X-Client-ID"
-
-
-class Sender(Protocol):
-    """What the generator needs of an HTTP client (PoolSender's shape)."""
-
-    async def send(
-        self,
-        backend: str,
-        method: str,
-        target: str,
-        headers: Sequence[tuple[str, str]],
-        body: bytes | None,
-        timeout: float,  # noqa: ASYNC109 - the seam takes a per-request deadline
-    ) -> ShadowResponse: ...
 
 
 @dataclass(frozen=True)
@@ -118,7 +103,7 @@ class LoadGenerator:
 
     def __init__(
         self,
-        sender: Sender,
+        sender: ShadowSender,
         profile: LoadProfile,
         *,
         target: str = "gateway",

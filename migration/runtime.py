@@ -201,7 +201,9 @@ class CutoverRuntime:
         self._tasks.spawn(self.controller.run(self._stop), name="migration-controller")
 
     async def stop(self) -> None:
-        """Stop the loop, drain nothing further, close listeners and clients."""
+        """Stop the loop, close listeners, clients, the recording and the store (idempotent)."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         await self._tasks.close()
         await self.shadow.close()

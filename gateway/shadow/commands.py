@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 from rich.console import Console
 from rich.table import Table
 
-DEFAULT_ADMIN_URL = "http://127.0.0.1:8081"
+from gateway.admin_client import DEFAULT_ADMIN_URL, AdminCallError, AdminClient
 
 
 def _percent(value: float | None) -> str:
@@ -92,24 +90,8 @@ def detail_tables(payload: dict[str, Any]) -> list[Table]:
 
 
 def _call(args: argparse.Namespace, method: str, path: str, body: Any = None) -> Any:
-    url = (args.admin_url or os.environ.get("CUTOVER_ADMIN_URL") or DEFAULT_ADMIN_URL).rstrip("/")
-    token = args.token or os.environ.get("CUTOVER_ADMIN_TOKEN")
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    try:
-        response = httpx.request(method, url + path, json=body, headers=headers, timeout=10.0)
-    except httpx.HTTPError as exc:
-        raise _Failed(f"cannot reach the admin API at {url}: {exc}") from None
-    try:
-        payload = response.json()
-    except ValueError:
-        payload = response.text
-    if response.status_code >= 400:
-        raise _Failed(f"{method} {path} → {response.status_code}: {json.dumps(payload)}")
-    return payload
-
-
-class _Failed(Exception):
-    """An admin call that failed; the message is printed as is."""
+    with AdminClient(args.admin_url, args.token) as client:
+        return client.call_json(method, path, body)
 
 
 def run(args: argparse.Namespace, console: Console | None = None) -> int:
@@ -130,7 +112,7 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
         else:
             payload = _call(args, "GET", f"/shadow/{quote(args.route, safe='')}")
             tables = detail_tables(payload)
-    except _Failed as exc:
+    except AdminCallError as exc:
         print(f"cutover shadow: {exc}", file=sys.stderr)
         return 1
     if args.json:

@@ -1,7 +1,7 @@
 """The operator's commands: ``cutover status``, ``cutover migrate ...``, ``cutover events``, ``cutover report``.
 
 Every command talks to a running gateway's admin API (:mod:`migration.admin_api`) through
-:class:`~migration.cli.client.AdminClient`: rich tables for people, ``--json`` (the API's own JSON)
+:class:`~gateway.admin_client.AdminClient`: rich tables for people, ``--json`` (the API's own JSON)
 for scripts. Exit codes: 0 done, 1 the call failed (gateway unreachable, token wrong, action refused),
 2 bad arguments found before any call.
 
@@ -26,7 +26,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from migration.cli.client import DEFAULT_ADMIN_URL, AdminCallError, AdminClient
+from gateway.admin_client import DEFAULT_ADMIN_URL, AdminCallError, AdminClient
 from migration.plan import PlanError, parse_steps, parse_weight
 from migration.report import FORMATS
 

@@ -119,3 +119,38 @@ def test_gateway_command_missing_file(tmp_path: Path, capsys: pytest.CaptureFixt
     """A missing config file is exit code 2 with the path in the message."""
     assert _gateway_command(["gateway", "--config", str(tmp_path / "nope.yaml")]) == 2
     assert "nope.yaml" in capsys.readouterr().err
+
+
+def test_shadow_recording_and_migration_sections() -> None:
+    """A route's shadow block, the recorder and the opaque migration section are carried through."""
+    config = parse_config(
+        "routes: [{name: default, paths: ['/*'], shadow: {percent: 25}}]\n"
+        "shadow: {workers: 2}\n"
+        "recording: {path: /tmp/rec.jsonl}\n"
+        "migration: {interval_s: 1}\n"
+    )
+    assert config.routes[0].shadow is not None
+    assert config.routes[0].shadow.percent == 25
+    assert config.shadow is not None
+    assert config.shadow.workers == 2
+    assert config.recording is not None
+    assert config.recording.sample_rate == 0.01
+    assert config.migration == {"interval_s": 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        (
+            "routes: [{name: default, paths: ['/*'], shadow: {percent: 200}}]",
+            "routes.0.shadow.percent",
+        ),
+        ("shadow: {routes: {nope: {percent: 5}}}", "shadow.routes.nope"),
+        ("recording: {path: x, sample_rate: 2}", "recording.sample_rate"),
+    ],
+)
+def test_bad_shadow_or_recording_values_name_the_field(text: str, field: str) -> None:
+    """Errors in the sections other parts own still stop start-up naming the field."""
+    with pytest.raises(ConfigError) as err:
+        parse_config(text)
+    assert field in str(err.value)

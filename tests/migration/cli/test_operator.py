@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from gateway.admin import AdminRequest, AdminResponse
-from migration.cli.client import AdminCallError, AdminClient
+from gateway.admin_client import AdminCallError, AdminClient
 from migration.cli.main import build_parser, main
 from migration.plan import Plan, plan_from_cli
 from tests.migration.test_admin_api import TOKEN, Rig, _clean_env, running_rig

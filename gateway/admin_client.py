@@ -1,6 +1,7 @@
 """A small synchronous httpx client for the gateway admin API, with one-line operator errors.
 
-The operator CLI is a short-lived process making a handful of calls, so a blocking ``httpx.Client``
+Every admin command (``cutover weight``, ``fault``, ``shadow``, ``status``, ``migrate``, ``events``,
+``report``) goes through it. The operator CLI is a short-lived process making a handful of calls, so a blocking ``httpx.Client``
 is the simplest honest tool (the gateway's data path never uses it). Every failure becomes an
 :class:`AdminCallError` whose message is one line an operator can act on; the CLI prints it to
 stderr and exits with its ``exit_code``:
@@ -125,6 +126,10 @@ class AdminClient:
     def post_json(self, path: str, body: Any = None) -> Any:
         """``POST path`` with a JSON body and decode the JSON answer."""
         return self._decode(self.request("POST", path, body=body))
+
+    def call_json(self, method: str, path: str, body: Any = None) -> Any:
+        """Any method with an optional JSON body; the decoded JSON answer."""
+        return self._decode(self.request(method, path, body=body))
 
     def get_text(self, path: str, params: Mapping[str, str | int] | None = None) -> str:
         """``GET path`` as text (rendered reports)."""
