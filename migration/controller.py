@@ -174,9 +174,18 @@ class MigrationController:
     # -- operator actions -------------------------------------------------------------------------
 
     def recover(self) -> list[MigrationState]:
-        """Push every stored weight to the gateway (call once at start-up)."""
-        states = self.store.load_all()
-        for state in states:
+        """Push every stored weight to the gateway (call once at start-up, before traffic).
+
+        A running step's hold resumes from its last commit: downtime is not observation time.
+        """
+        states = []
+        for state in self.store.load_all():
+            if state.running_since is not None:
+                state = state.with_(
+                    held_before_s=state.held_s(state.updated_at), running_since=self.clock()
+                )
+                self.store.commit(state)
+            states.append(state)
             self._applied.pop(state.route, None)
             self._apply(state)
             if self.metrics is not None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -219,7 +220,8 @@ def main(options: DemoOptions) -> int:
     """Blocking entry point (uvloop), Ctrl-C stops everything cleanly."""
     import uvloop
 
-    console = Console()
+    # Wide enough for the URL line and the events table when the output goes to a log or CI.
+    console = Console(width=None if sys.stdout.isatty() else 160)
     with contextlib.suppress(KeyboardInterrupt):
         return uvloop.run(run_demo(options, console))
     return 130

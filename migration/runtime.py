@@ -191,9 +191,9 @@ class CutoverRuntime:
 
     async def start(self) -> None:
         """Bind the listeners, start the shadow workers, resume or start plans, run the loop."""
+        self.controller.recover()  # stored weights in force before the first request arrives
         await self.gateway.start()
         self.shadow.start()
-        self.controller.recover()
         for plan in self.settings.plans:
             if self.store.load(plan.route) is None:
                 self.controller.start(plan)

@@ -4,11 +4,12 @@ All frozen and JSON-round-trippable, so any store (SQLite now, Redis later) only
 
 Hold time across pauses and restarts (a decision the issue left to us): a step's hold counts
 wall-clock seconds while the migration is *running* — pauses and gates do not count. The running
-segment's start (``running_since``) is persisted, so a restart does not reset the hold and the time
-the gateway was down *does* count. That is safe because promotion also needs the step's minimum
-number of candidate requests (only counted while a controller runs) and a window with enough
-samples, and the windows start empty after a restart: a restarted gateway always observes fresh
-traffic before it promotes.
+segment's start (``running_since``) is persisted, so a restart does not reset the hold; the time the
+gateway was *down* does not count either, because nothing observed the candidate then:
+:meth:`~migration.controller.MigrationController.recover` closes the stored segment at the state's
+last commit (at most one interval before the crash) and opens a new one. Promotion also needs the
+step's minimum number of candidate requests and windows with enough samples, which start empty
+after a restart.
 """
 
 from __future__ import annotations

@@ -5,12 +5,23 @@ Both llmstruct backends (``python -m fastapi_backend`` / ``python -m custom_back
 with the repository's rule files, under the same job names and ``backend`` labels as
 deploy/prometheus/prometheus.yml. Traffic goes through the gateway at a 50% ramp step with an abort
 fault on the candidate, which is how an operator rehearses a rollback.
+
+The gateway's candidate upstream is ``tests.contracts.broken_candidate`` in front of the custom
+backend: it passes everything through except a few documented breakages, one of which
+(``GET /api/v1/system/status`` with ``task_counts.open`` as a string) the last test requests on
+purpose, so the shadow-mismatch, field-mismatch and contract-violation panels show real data. The
+candidate's memory is scraped from the custom backend itself. Every safe request is shadowed
+through a deliberately small shadow queue (one worker, four slots), so a concurrent burst really
+overflows it and the shadow-drop panel has data too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
 import re
+import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -27,7 +38,7 @@ from migration.cli.processes import BackendProcesses, BackendSpec
 from tests.deploy.conftest import RULE_FILES, PrometheusServer, ScrapeJob, run_prometheus
 from tests.deploy.dashboard import checked_in, panel_queries
 from tests.deploy.promql import substitute
-from tests.support.servers import free_port, python_argv, run_process
+from tests.support.servers import free_port, python_argv, wait_http
 
 pytestmark = [pytest.mark.integration, pytest.mark.prometheus]
 
@@ -56,6 +67,7 @@ def gateway_config(
     """
     sticky = {"headers": ["X-Test-Client"], "client_address": False}
     shadow = {"percent": 100}
+    queue = {"workers": 1, "queue_size": 4}
     return yaml.safe_dump(
         {
             "upstreams": {
@@ -75,6 +87,7 @@ def gateway_config(
                 "public": {"host": "127.0.0.1", "port": public},
                 "admin": {"host": "127.0.0.1", "port": admin},
             },
+            "shadow": queue,
             "migration": {
                 "state_db": str(state_db),
                 "interval_s": 1,
@@ -82,6 +95,26 @@ def gateway_config(
             },
         }
     )
+
+
+@contextlib.contextmanager
+def logged_process(
+    argv: list[str], ready_url: str, log: Path, env: Mapping[str, str] | None = None
+) -> Iterator[None]:
+    """Run a server with its output in ``log`` (never an unread pipe) until the block ends."""
+    with log.open("wb") as out:
+        full_env = {**os.environ, **(env or {})}
+        proc = subprocess.Popen(argv, env=full_env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_http(ready_url, timeout=STARTUP_TIMEOUT, proc=proc)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +131,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "LLMSTRUCT_BRIDGE_MODE": "inprocess",
         "CUTOVER_ADMIN_TOKEN": ADMIN_TOKEN,
     }
-    baseline, candidate, public, admin = (free_port() for _ in range(4))
+    baseline, custom, candidate, public, admin = (free_port() for _ in range(5))
     config = tmp / "gateway.yaml"
     config.write_text(
         gateway_config(baseline, candidate, public, admin, tmp / "migration.db"), encoding="utf-8"
@@ -108,17 +141,23 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         # few hundred requests and the backend then blocks on its next log line.
         specs = [
             BackendSpec("fastapi", "127.0.0.1", baseline, env),
-            BackendSpec("custom", "127.0.0.1", candidate, env),
+            BackendSpec("custom", "127.0.0.1", custom, env),
         ]
         backends = stack.enter_context(BackendProcesses(specs, log_dir=tmp / "logs"))
         backends.wait_healthy(STARTUP_TIMEOUT)
+        argv = python_argv(
+            "-m", "tests.contracts.broken_candidate", "--upstream", f"http://127.0.0.1:{custom}",
+            "--port", str(candidate),
+        )  # fmt: skip
+        ready = f"http://127.0.0.1:{candidate}/api/v1/system/health"
+        stack.enter_context(logged_process(argv, ready, tmp / "logs" / "broken_candidate.log"))
         argv = python_argv("-m", "migration.cli.main", "gateway", "--config", str(config))
         ready = f"http://127.0.0.1:{admin}/readyz"
-        stack.enter_context(run_process(argv, ready, env=env, timeout=STARTUP_TIMEOUT))
+        stack.enter_context(logged_process(argv, ready, tmp / "logs" / "gateway.log", env))
         jobs = [
             ScrapeJob("cutover-gateway", [f"127.0.0.1:{admin}"]),
             ScrapeJob("llmstruct-fastapi", [f"127.0.0.1:{baseline}"], {"backend": "baseline"}),
-            ScrapeJob("llmstruct-custom", [f"127.0.0.1:{candidate}"], {"backend": "candidate"}),
+            ScrapeJob("llmstruct-custom", [f"127.0.0.1:{custom}"], {"backend": "candidate"}),
         ]
         prometheus = stack.enter_context(run_prometheus(tmp / "prometheus", jobs, RULE_FILES))
         yield Stack(f"http://127.0.0.1:{public}", f"http://127.0.0.1:{admin}", prometheus)
@@ -277,6 +316,67 @@ def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 60.0) 
         time.sleep(0.25)
 
 
+def drive_broken_status(stack: Stack, clients: range) -> None:
+    """GET the one endpoint the broken candidate answers off-contract (200 with a wrong type)."""
+    with httpx.Client(base_url=stack.gateway, timeout=10.0) as client:
+        for i in clients:
+            headers = {"X-Test-Client": f"client-{i}", "X-API-Key": API_KEY}
+            response = client.get("/api/v1/system/status", headers=headers)
+            assert response.status_code == 200, response.text
+
+
+async def _burst(stack: Stack, count: int) -> list[int]:
+    limits = httpx.Limits(max_connections=count)
+    async with httpx.AsyncClient(base_url=stack.gateway, timeout=10.0, limits=limits) as client:
+        headers = {"X-API-Key": API_KEY}
+        answers = await asyncio.gather(
+            *(client.get("/api/v1/tasks", headers=headers | {"X-Test-Client": f"burst-{i}"})
+              for i in range(count))
+        )  # fmt: skip
+    return [a.status_code for a in answers]
+
+
+def burst(stack: Stack, count: int = 64) -> None:
+    """``count`` concurrent GETs: more shadows at once than the four-slot queue holds."""
+    assert set(asyncio.run(_burst(stack, count))) == {200}
+
+
+def baseline_client(stack: Stack) -> str:
+    """A sticky key the default route sends to the baseline (the broken candidate relays no
+    WebSocket, so the connection the WebSocket panel needs must be pinned to the baseline)."""
+    with httpx.Client(base_url=stack.gateway, timeout=10.0) as client:
+        for i in range(100):
+            key = f"ws-client-{i}"
+            headers = {"X-Test-Client": key, "X-API-Key": API_KEY}
+            response = client.get("/api/v1/system/health", headers=headers)
+            if response.headers["X-Cutover-Backend"] == "baseline":
+                return key
+    raise AssertionError("no sticky key maps to the baseline")
+
+
+_GROUPING = re.compile(r"\bby \(([^)]*)\)")
+_FILTERED = re.compile(r"\b(route|backend)=~?\"")
+
+
+def missing_labels(expr: str, series: list[dict[str, Any]], *, selector: bool = True) -> set[str]:
+    """Labels the query promises that a series lacks: its ``by (...)`` groups, and for a panel
+    ``selector`` without aggregation the route/backend it filters on. A route or backend label
+    must also hold one of the stack's names."""
+    wanted = {name.strip() for group in _GROUPING.findall(expr) for name in group.split(",")}
+    if selector and not _GROUPING.search(expr) and not expr.startswith(("sum(", "topk(")):
+        wanted |= set(_FILTERED.findall(expr))
+    wanted.discard("")
+    missing = set()
+    for item in series:
+        labels = item["metric"]
+        missing |= {name for name in wanted if name not in labels}
+        if labels.get("route", ROUTES[0]) not in ROUTES:
+            missing.add(f"route in {ROUTES} (got {labels['route']})")
+        if labels.get("backend", BACKENDS[0]) not in BACKENDS:
+            missing.add(f"backend in {BACKENDS} (got {labels['backend']})")
+    return missing
+
+
 def candidate_window_clean(stack: Stack) -> bool:
     """No route's analysis window still holds the aborted candidate requests of ``ramped``."""
     overview = httpx.get(f"{stack.admin}/migration", timeout=5.0).json()
@@ -304,26 +404,36 @@ def test_every_panel_and_rule_after_shadow_ramp_and_rollback(ramped: Stack) -> N
     migration_post(stack, "/migration/tasks/rollback", {"reason": "deploy test"})
     wait_until(lambda: route_view(stack, "tasks")["phase"] == "rolled_back", "tasks rolled back")
     with websocket_connect(
-        stack.gateway.replace("http://", "ws://") + f"/api/v1/ws?api_key={API_KEY}"
+        stack.gateway.replace("http://", "ws://") + f"/api/v1/ws?api_key={API_KEY}",
+        additional_headers={"X-Test-Client": baseline_client(stack)},
     ) as ws:
         ws.send('{"type": "ping"}')
         assert "pong" in str(ws.recv(timeout=5))
         drive(stack, range(320, 380))
+        drive_broken_status(stack, range(380, 440))
+        burst(stack)
         prometheus = stack.prometheus
         prometheus.wait_for("cutover_websocket_connections > 0")
         prometheus.wait_for("cutover_rollbacks_total")
-        empty = [
-            f"{title}: {expr}"
-            for title, expr in panel_queries(checked_in())
-            if not title.startswith("annotation")
-            and not prometheus.wait_for(substitute(expr), timeout=15.0)
-        ]
-    assert empty == []
+        empty, unlabelled = [], []
+        for title, expr in panel_queries(checked_in()):
+            if title.startswith("annotation"):
+                continue
+            series = prometheus.wait_for(substitute(expr), timeout=15.0)
+            if not series:
+                empty.append(f"{title}: {expr}")
+            elif missing := missing_labels(expr, series):
+                unlabelled.append(f"{title}: {expr}: no {missing}")
+    assert empty == [], "\n".join(empty)
+    assert unlabelled == [], "\n".join(unlabelled)
     for path in RULE_FILES:
         for group in yaml.safe_load(path.read_text(encoding="utf-8"))["groups"]:
             for rule in group["rules"]:
                 if "record" in rule:
-                    assert prometheus.wait_for(rule["record"], timeout=15.0), rule["record"]
+                    series = prometheus.wait_for(rule["record"], timeout=15.0)
+                    assert series, rule["record"]
+                    missing = missing_labels(rule["expr"], series, selector=False)
+                    assert not missing, f"{rule['record']}: no {missing}"
     now = time.time()
     for title, expr in panel_queries(checked_in()):
         if title.startswith("annotation"):

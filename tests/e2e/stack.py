@@ -193,10 +193,14 @@ class Load:
         return await self._task
 
 
-def profile(
-    task_ids: tuple[str, ...], rps: float = 120.0, write_share: float = 0.02
-) -> LoadProfile:
-    """The demo's mix at a rate two shared cores sustain alongside both backends and the gateway."""
+def profile(task_ids: tuple[str, ...], rps: float = 120.0, write_share: float = 0.0) -> LoadProfile:
+    """The demo's read mix at a rate two shared cores sustain alongside both backends and the gateway.
+
+    No writes by default: ``GET /api/v1/tasks`` lists newest first, so a task created between a
+    primary read and its shadow makes the pair differ. On a loaded machine the shadow lags enough
+    for that to hit a few percent of the comparisons, over the 1 % mismatch limit, and the plan
+    rolls back in its shadow step. The tests create their tasks explicitly instead.
+    """
     return LoadProfile(rps=rps, api_key=API_KEY, task_ids=task_ids, write_share=write_share)
 
 
@@ -239,7 +243,10 @@ class Admin:
             if predicate(view):
                 return view
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}; last view: {view}")
+                shadow = await self.get(f"/shadow/{ROUTE}")
+                raise AssertionError(
+                    f"timed out waiting for {what}; last view: {view}; shadow: {shadow}"
+                )
             await asyncio.sleep(0.2)
 
     async def aclose(self) -> None:

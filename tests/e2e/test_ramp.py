@@ -22,7 +22,9 @@ async def test_ramp_completes_and_every_view_shows_it(gateway_factory: GatewayFa
         load = Load(sender, profile(await seed_tasks(sender, 10)))
         plan = {"steps": "shadow,10,50,100", "hold": "2s", "min_requests": 50}
         await admin.send("POST", f"/migration/{ROUTE}/start", plan)
-        view = await admin.wait_view(lambda v: v["phase"] != "running", "the ramp to finish", within_s=60)
+        view = await admin.wait_view(
+            lambda v: v["phase"] != "running", "the ramp to finish", within_s=60
+        )
         stats = await load.stop()
         assert view["phase"] == "completed", view["last_decision"]
         assert view["weight"]["bps"] == 10_000

@@ -7,8 +7,10 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from typing import IO
 
 import httpx
 
@@ -20,13 +22,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_http(url: str, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_http(
+    url: str,
+    timeout: float = 20.0,
+    proc: subprocess.Popen[bytes] | None = None,
+    log: IO[bytes] | None = None,
+) -> None:
     """Poll ``url`` until it answers (any status) or fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+            out = ""
+            if log is not None:
+                log.seek(0)
+                out = log.read().decode(errors="replace")
             raise RuntimeError(
                 f"server exited with {proc.returncode} before {url} answered:\n{out}"
             )
@@ -46,23 +56,24 @@ def run_process(
     env: Mapping[str, str] | None = None,
     timeout: float = 30.0,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``argv`` (a server) until the block ends; it must answer ``ready_url`` first."""
+    """Run ``argv`` (a server) until the block ends; it must answer ``ready_url`` first.
+
+    Output goes to a temporary file, not a pipe: a pipe nobody reads fills up (64 KiB) and then
+    blocks the server on its next log line.
+    """
     full_env = {**os.environ, **(env or {})}
-    proc = subprocess.Popen(
-        list(argv), env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    try:
-        wait_http(ready_url, timeout=timeout, proc=proc)
-        yield proc
-    finally:
-        proc.terminate()
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(list(argv), env=full_env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
+            wait_http(ready_url, timeout=timeout, proc=proc, log=log)
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def python_argv(*args: str) -> list[str]:
