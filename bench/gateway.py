@@ -215,9 +215,14 @@ def wrk(url: str, connections: int, duration: float) -> dict[str, float]:
     }
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_times(pid: int) -> tuple[float, float]:
+    """``(user, system)`` CPU seconds of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
+def cpu_seconds(pid: int) -> float:
+    return sum(cpu_times(pid))
 
 
 # --------------------------------------------------------------------------- the suite
@@ -241,6 +246,7 @@ def measure(duration: float, rounds: int, connections: int) -> dict[str, Any]:
     runs: dict[str, list[dict[str, float]]] = {k: [] for k in urls}
     single: dict[str, list[float]] = {"direct": [], "nginx": [], "gateway": []}
     cpu_per_req: dict[str, list[float]] = {"nginx": [], "gateway": []}
+    gateway_split: dict[str, list[float]] = {"user": [], "system": []}
     with ExitStack() as stack:
         stack.enter_context(
             process(pinned("0", [*me, str(up_direct)]), f"http://127.0.0.1:{up_direct}/", env)
@@ -279,7 +285,8 @@ def measure(duration: float, rounds: int, connections: int) -> dict[str, Any]:
         for _ in range(rounds):
             pids = {"nginx": ngx.pid, "gateway": gw.pid}
             for name, url in urls.items():
-                before = cpu_seconds(pids[name]) if name in pids else 0.0
+                before_split = cpu_times(pids[name]) if name in pids else (0.0, 0.0)
+                before = sum(before_split)
                 result = wrk(url, connections, duration)
                 if result["requests"] == 0 or result["non_2xx"]:
                     raise RuntimeError(
@@ -288,6 +295,12 @@ def measure(duration: float, rounds: int, connections: int) -> dict[str, Any]:
                 if name in pids:
                     used = cpu_seconds(pids[name]) - before
                     cpu_per_req[name].append(used / result["requests"] * 1e6)
+                    if name == "gateway":
+                        after_split = cpu_times(pids[name])
+                        for key, a, b in zip(
+                            ("user", "system"), before_split, after_split, strict=True
+                        ):
+                            gateway_split[key].append((b - a) / result["requests"] * 1e6)
                 runs[name].append(result)
             for name in single:
                 single[name].append(wrk(urls[name], 1, max(2.0, duration / 2))["p50_ms"])
@@ -309,6 +322,7 @@ def measure(duration: float, rounds: int, connections: int) -> dict[str, Any]:
         "nginx_vs_direct": rps["nginx"] / rps["direct"],
         "cpu_us_per_request": median(cpu_per_req["gateway"]),
         "nginx_cpu_us_per_request": median(cpu_per_req["nginx"]),
+        "gateway_cpu_split_us": {k: median(v) for k, v in gateway_split.items()},
         "p50_ms_1c": p50_single,
         "added_p50_ms": p50_single["gateway"] - p50_single["direct"],
         "rounds": runs,
@@ -359,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nnginx/direct = {result['nginx_vs_direct']:.2f}x; non-2xx responses: {result['non_2xx']}"
     )
+    split = result["gateway_cpu_split_us"]
+    print(f"gateway CPU per request: user {split['user']:.1f} µs, system {split['system']:.1f} µs")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2))
     print(f"wrote {RESULTS.relative_to(REPOSITORY)}")

@@ -19,10 +19,13 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from gateway.headers import client_response_head
+from gateway.routing import BASELINE, CANDIDATE
 from gateway.upstream import UpstreamConnection, UpstreamError
 
 if TYPE_CHECKING:
     from gateway.proxy import Ctx, Proxy
+
+_BACKEND_BYTES = {BASELINE: BASELINE.encode(), CANDIDATE: CANDIDATE.encode()}
 
 
 class FastExchange:
@@ -41,14 +44,14 @@ class FastExchange:
 
     def start(self, head: bytes) -> None:
         """Send the request on the (reused) connection and wait for callbacks."""
-        conn, loop = self.conn, self.proxy.loop
+        conn = self.conn
         total = conn.pool.config.total_timeout_s
-        self.t0 = loop.time()
-        conn.begin(self.x.method == "HEAD", None if total is None else self.t0 + total)
+        self.t0 = t0 = self.proxy.loop.time()
+        conn.begin(self.x.method == "HEAD", None if total is None else t0 + total, t0)
         conn.listener = self
         self.x.req.conn.inflight = self
         conn.write(head)
-        conn.request_sent()
+        conn.request_sent(t0)
 
     # ----------------------------------------------------------------- upstream callbacks
 
@@ -71,7 +74,7 @@ class FastExchange:
                 conn.status,
                 conn.reason,
                 conn.headers,
-                backend=x.backend.encode(),
+                backend=_BACKEND_BYTES[x.backend],
                 request_id=x.request_id,
                 content_length=length,
                 chunked=chunked,

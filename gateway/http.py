@@ -36,6 +36,7 @@ LOW_WATER = 64 * 1024
 MAX_HEAD_BYTES = 64 * 1024
 IDLE_TIMEOUT_S = 75.0
 LINGER_S = 2.0
+_FRAMING = frozenset({b"content-length", b"transfer-encoding", b"expect", b"upgrade"})
 
 
 class BodyTooLarge(Exception):
@@ -273,6 +274,8 @@ class HttpConnection(asyncio.Protocol):
         req.keep_alive = bool(parser.should_keep_alive())
         expect = False
         for name, value in req.headers:
+            if name not in _FRAMING:  # one set probe for the common header instead of four ==
+                continue
             if name == b"content-length":
                 req.content_length = int(value)
             elif name == b"transfer-encoding":

@@ -34,20 +34,23 @@ def code_class(status: int) -> str:
     return _CLASSES[status // 100] if 100 <= status < 600 else "5xx"
 
 
-class _Histogram:
-    __slots__ = ("counts", "total")
+class _Series:
+    """One (route, backend): request counts by status class and the duration histogram."""
+
+    __slots__ = ("by_class", "counts", "timed", "total")
 
     def __init__(self) -> None:
+        self.by_class = [0] * 6  # index status // 100; index 0 is unused ("5xx" goes to 5)
         self.counts = [0] * (len(DURATION_BUCKETS) + 1)
         self.total = 0.0
+        self.timed = False
 
 
 class GatewayMetrics:
     """The gateway's metric families; :meth:`record` is the per-request entry point."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self._requests: dict[tuple[str, str, str], int] = {}
-        self._durations: dict[tuple[str, str], _Histogram] = {}
+        self._series: dict[tuple[str, str], _Series] = {}
         registry.register(self)
         self.upstream_errors = Counter(
             "cutover_upstream_errors_total",
@@ -78,14 +81,14 @@ class GatewayMetrics:
 
     def record(self, route: str, backend: str, status: int, duration_s: float | None) -> None:
         """Count one attempt (or local answer) and, when timed, its duration."""
-        key = (route, backend, _CLASSES[status // 100] if 100 <= status < 600 else "5xx")
-        self._requests[key] = self._requests.get(key, 0) + 1
+        series = self._series.get((route, backend))
+        if series is None:
+            series = self._series[(route, backend)] = _Series()
+        series.by_class[status // 100 if 100 <= status < 600 else 5] += 1
         if duration_s is not None:
-            hist = self._durations.get((route, backend))
-            if hist is None:
-                hist = self._durations[(route, backend)] = _Histogram()
-            hist.counts[bisect_left(DURATION_BUCKETS, duration_s)] += 1
-            hist.total += duration_s
+            series.counts[bisect_left(DURATION_BUCKETS, duration_s)] += 1
+            series.total += duration_s
+            series.timed = True
 
     def upstream_error(self, route: str, backend: str, kind: str) -> None:
         """Count an attempt that failed below HTTP."""
@@ -103,7 +106,12 @@ class GatewayMetrics:
 
     def request_counts(self) -> dict[tuple[str, str, str], int]:
         """``(route, backend, code_class) -> count`` snapshot."""
-        return dict(self._requests)
+        return {
+            (route, backend, _CLASSES[i]): count
+            for (route, backend), series in self._series.items()
+            for i, count in enumerate(series.by_class)
+            if count
+        }
 
     def describe(self) -> Iterator[Metric]:
         """Names for the registry's duplicate check (no samples)."""
@@ -119,14 +127,16 @@ class GatewayMetrics:
         requests = CounterMetricFamily(
             "cutover_requests", REQUESTS_HELP, labels=["route", "backend", "code_class"]
         )
-        for key, value in sorted(self._requests.items()):
+        for key, value in sorted(self.request_counts().items()):
             requests.add_metric(list(key), value)
         yield requests
         durations = HistogramMetricFamily(
             "cutover_request_duration_seconds", DURATION_HELP, labels=["route", "backend"]
         )
         bounds = [floatToGoString(b) for b in DURATION_BUCKETS] + ["+Inf"]
-        for (route, backend), hist in sorted(self._durations.items()):
+        for (route, backend), hist in sorted(self._series.items()):
+            if not hist.timed:
+                continue
             cumulative, buckets = 0, []
             for bound, count in zip(bounds, hist.counts, strict=True):
                 cumulative += count

@@ -97,6 +97,7 @@ class Proxy:
         self._authority = {name: pool.config.authority.encode() for name, pool in pools.items()}
         self._strip = frozenset({config.override.token_header.encode("latin-1")})
         self._limits = config.limits
+        self._routes = tuple((r.name, r.fallback_methods) for r in config.routes)
         # Request ids: a random per-process prefix and a counter — unique across replicas and
         # restarts for all practical purposes, and ~6x cheaper than uuid4().
         self._rid_prefix = os.urandom(8).hex().encode()
@@ -128,10 +129,11 @@ class Proxy:
 
     def prepare(self, req: Request) -> Ctx | None:
         """Match the route and choose the backend; answers 404/413 itself (then returns None)."""
-        method = _METHODS.get(req.method) or req.method.decode("ascii", "replace")
+        raw = req.method
+        method = _METHODS.get(raw) or raw.decode("ascii", "replace")
         target = req.target
         cut = target.find(b"?")
-        index = self.table.match(method, (target if cut < 0 else target[:cut]).decode("latin-1"))
+        index = self.table.match_raw(raw, target if cut < 0 else target[:cut])
         headers = dict(req.headers)
         rid = headers.get(b"x-request-id") or b"%s%08x" % (
             self._rid_prefix,
@@ -140,18 +142,18 @@ class Proxy:
         if index is None:
             self._local(req, "unmatched", 404, "no_route", b"gateway", rid)
             return None
-        route = self.config.routes[index]
-        if (req.content_length or 0) > self._limits.max_request_body_bytes:
+        name, fallback_methods = self._routes[index]
+        if req.content_length and req.content_length > self._limits.max_request_body_bytes:
             req.conn.close_after = True
-            self._local(req, route.name, 413, "request_body_too_large", b"gateway", rid)
+            self._local(req, name, 413, "request_body_too_large", b"gateway", rid)
             return None
         choice = self.table.choose(
             index, self.state.weights[index], headers, req.client_host, self.rng.random
         )
         body = b"" if req.body is None else None
-        x = Ctx(req, route.name, method, rid, body, choice.backend, route.fallback_methods)
+        x = Ctx(req, name, method, rid, body, choice.backend, fallback_methods)
         if self.taps:
-            x.tap_wanted = tuple(t for t in self.taps if t.wants(route.name, method))
+            x.tap_wanted = tuple(t for t in self.taps if t.wants(name, method))
         return x
 
     async def handle(self, req: Request) -> None:

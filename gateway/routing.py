@@ -155,6 +155,25 @@ class RouteTable:
         self._compiled = tuple((compile_patterns(r.paths).match, r.methods) for r in self.routes)
         self.index = {r.name: i for i, r in enumerate(self.routes)}
         self.buckets = BucketCache()
+        self._matched: dict[tuple[bytes, bytes], int | None] = {}
+        self.match_cache_size = 4096
+
+    def match_raw(self, method: bytes, path: bytes) -> int | None:
+        """:meth:`match` for the raw request line, memoised (most traffic repeats a few paths).
+
+        The table is immutable, so a cached answer never goes stale; the cache starts over when
+        it holds ``match_cache_size`` paths, which bounds memory under any path cardinality.
+        """
+        key = (method, path)
+        try:
+            return self._matched[key]
+        except KeyError:
+            pass
+        index = self.match(method.decode("latin-1"), path.decode("latin-1"))
+        if len(self._matched) >= self.match_cache_size:
+            self._matched.clear()
+        self._matched[key] = index
+        return index
 
     def match(self, method: str, path: str) -> int | None:
         """Index of the first route whose pattern and method set accept the request, or None."""

@@ -91,6 +91,7 @@ class UpstreamConnection(asyncio.Protocol):
         self._fresh_parser = True
         self._deadline: float | None = None
         self._last = 0.0
+        self._fed = False
         self._reset_exchange()
 
     def _reset_exchange(self) -> None:
@@ -113,8 +114,11 @@ class UpstreamConnection(asyncio.Protocol):
 
     # ----------------------------------------------------------------- exchange API
 
-    def begin(self, head_only: bool, deadline: float | None) -> None:
-        """Prepare for one request/response; call before writing the request."""
+    def begin(self, head_only: bool, deadline: float | None, now: float | None = None) -> None:
+        """Prepare for one request/response; call before writing the request.
+
+        ``now`` is the caller's reading of ``loop.time()`` when it has one (saves a clock read).
+        """
         self._reset_exchange()
         self.busy = True
         self.sending = True
@@ -125,7 +129,7 @@ class UpstreamConnection(asyncio.Protocol):
         self._fresh_parser = head_only
         self._head_only = head_only
         self._deadline = deadline
-        self._last = self.loop.time()
+        self._last = self.loop.time() if now is None else now
         self.pool.watch(self)
 
     def write(self, data: bytes) -> None:
@@ -133,10 +137,11 @@ class UpstreamConnection(asyncio.Protocol):
         if self.transport is not None and not self.closed:
             self.transport.write(data)
 
-    def request_sent(self) -> None:
+    def request_sent(self, now: float | None = None) -> None:
         """The whole request is written: the read timeout starts counting now."""
         self.sending = False
-        self._last = self.loop.time()
+        self._fed = False
+        self._last = self.loop.time() if now is None else now
 
     async def drain(self) -> None:
         """Wait while the socket's write buffer is above its high-water mark."""
@@ -211,7 +216,7 @@ class UpstreamConnection(asyncio.Protocol):
             self.close()  # bytes nobody asked for: the connection is no longer trustworthy
             return
         self.got_bytes = True
-        self._last = self.loop.time()
+        self._fed = True  # the sweep turns this into a timestamp: no clock read per chunk
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
@@ -328,7 +333,8 @@ class UpstreamConnection(asyncio.Protocol):
             self._unwatch()
         elif self._deadline is not None and now >= self._deadline:
             self._fail(UpstreamTimeout("total timeout"))
-        elif self.sending:
+        elif self.sending or self._fed:
+            self._fed = False
             self._last = now
         elif now - self._last >= read_timeout:
             self._fail(UpstreamTimeout("read timeout"))

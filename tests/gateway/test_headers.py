@@ -133,3 +133,50 @@ def test_connection_tokens() -> None:
         b"x-a",
         b"x-b",
     }
+
+
+def test_fields_named_by_connection_are_dropped_wherever_they_appear() -> None:
+    """A field listed in Connection is hop-by-hop whether it comes before or after Connection."""
+    headers = [(b"x-early", b"1"), (b"connection", b"X-Early, x-late"), (b"x-late", b"2")]
+    headers.append((b"x-kept", b"3"))
+    _, sent = up(headers)
+    names = [name for name, _ in sent]
+    assert not {b"x-early", b"x-late", b"connection"} & set(names)
+    assert (b"x-kept", b"3") in sent
+    _, returned = parse(
+        client_response_head(
+            200,
+            b"OK",
+            headers,
+            backend=b"baseline",
+            request_id=b"r",
+            content_length=0,
+            chunked=False,
+            keep_alive=True,
+        )
+    )
+    names = [name for name, _ in returned]
+    assert not {b"x-early", b"x-late"} & set(names)
+    assert (b"x-kept", b"3") in returned
+
+
+def test_memoised_heads_carry_each_requests_id_and_stay_bounded() -> None:
+    """A head built from the cache differs only by request id, and the cache never outgrows its cap."""
+    from gateway import headers as module
+
+    first = upstream_request_head(
+        b"GET", b"/m", [(b"accept", b"*/*")], authority=b"u:1", client_host="192.0.2.1",
+        request_id=b"rid-a", content_length=None, chunked=False,
+    )  # fmt: skip
+    again = upstream_request_head(
+        b"GET", b"/m", [(b"accept", b"*/*")], authority=b"u:1", client_host="192.0.2.1",
+        request_id=b"rid-b", content_length=None, chunked=False,
+    )  # fmt: skip
+    assert first.replace(b"rid-a", b"rid-b") == again
+    assert b"x-request-id: rid-b\r\n" in again
+    for i in range(module.HEAD_CACHE_SIZE + 5):
+        client_response_head(
+            200, b"OK", [(b"etag", b"%d" % i)], backend=b"candidate", request_id=b"r",
+            content_length=i, chunked=False, keep_alive=True,
+        )  # fmt: skip
+    assert len(module._RESPONSE_HEADS) <= module.HEAD_CACHE_SIZE

@@ -185,3 +185,18 @@ def test_override_trusted_rejects_garbage_addresses() -> None:
     override = OverrideConfig(None, "x-t", (ipaddress.ip_network("0.0.0.0/0"),))
     assert not override_trusted(override, {}, "not-an-ip")
     assert override_trusted(override, {}, "127.0.0.1")
+
+
+def test_raw_match_agrees_with_match_and_stays_bounded() -> None:
+    """The memoised byte-level lookup gives match()'s answers and never holds more than its size."""
+    table = RouteTable(
+        [route("writes", ("/api/v1/tasks*",), frozenset({"POST"})), route("default", ("/api/*",))],
+        NO_OVERRIDE,
+    )
+    table.match_cache_size = 8
+    cases = [("POST", "/api/v1/tasks"), ("GET", "/api/v1/tasks"), ("GET", "/other")]
+    cases += [("GET", f"/api/v1/tasks/{i}") for i in range(20)]
+    for _ in range(2):  # second pass answers from the cache
+        for method, path in cases:
+            assert table.match_raw(method.encode(), path.encode()) == table.match(method, path)
+            assert len(table._matched) <= 8
