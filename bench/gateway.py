@@ -23,19 +23,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from statistics import median
 from typing import Any, cast
 
-import httpx
+from bench.harness import free_port, pinned, process, wrk
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 RESULTS = REPOSITORY / "bench" / "results" / "gateway.json"
@@ -43,6 +40,8 @@ TARGETS = {"throughput_ratio": 0.5, "cpu_us_per_request": 80.0, "added_p50_ms": 
 _PREFIX = b'{"id":"bench","status":"ok","pad":"'
 BODY = _PREFIX + b"p" * (316 - len(_PREFIX) - 2) + b'"}'  # 316 bytes, as in the calibration
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+#: A sticky key, as real clients send one.
+HEADERS = ("X-API-Key: bench-client",)
 
 
 # --------------------------------------------------------------------------- the tiny upstream
@@ -86,52 +85,6 @@ def run_upstream(port: int) -> None:
 
 
 # --------------------------------------------------------------------------- processes
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def pinned(cpu: str, argv: list[str]) -> list[str]:
-    return ["taskset", "-c", cpu, *argv] if (os.cpu_count() or 1) >= 2 else argv
-
-
-def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
-        try:
-            httpx.get(url, timeout=1.0)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise TimeoutError(f"{url} did not answer within {timeout}s")
-
-
-@contextmanager
-def process(
-    argv: list[str], ready_url: str, env: dict[str, str] | None = None
-) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(
-        argv, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    try:
-        wait_http(ready_url, proc)
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
 
 
 NGINX_CONF = """
@@ -180,39 +133,6 @@ access_log_sample_rate: 0.0
 
 
 # --------------------------------------------------------------------------- wrk
-
-
-def wrk(url: str, connections: int, duration: float) -> dict[str, float]:
-    """Run wrk on CPU 1; requests/s, request count and p50 (ms)."""
-    argv = pinned(
-        "1",
-        [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{max(1, round(duration))}s",
-            "--latency",
-            "-H",
-            "X-API-Key: bench-client",
-            url,
-        ],
-    )
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"wrk {url} failed: {done.stderr.strip() or done.stdout.strip()}")
-    out = done.stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    count = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)\b", out)
-    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-    p50_ms = float(p50.group(1)) * scale[p50.group(2)] if p50 else float("nan")
-    return {
-        "rps": rps,
-        "requests": count,
-        "p50_ms": p50_ms,
-        "non_2xx": int(errors.group(1)) if errors else 0,
-    }
 
 
 def cpu_times(pid: int) -> tuple[float, float]:
@@ -281,13 +201,13 @@ def measure(duration: float, rounds: int, connections: int) -> dict[str, Any]:
             )
         )
         for url in urls.values():  # warm-up: connection pools, allocator
-            wrk(url, connections, 1.0)
+            wrk(url, connections, 1.0, HEADERS)
         for _ in range(rounds):
             pids = {"nginx": ngx.pid, "gateway": gw.pid}
             for name, url in urls.items():
                 before_split = cpu_times(pids[name]) if name in pids else (0.0, 0.0)
                 before = sum(before_split)
-                result = wrk(url, connections, duration)
+                result = wrk(url, connections, duration, HEADERS)
                 if result["requests"] == 0 or result["non_2xx"]:
                     raise RuntimeError(
                         f"{name}: {result['requests']} requests, {result['non_2xx']} non-2xx"
@@ -303,7 +223,7 @@ def measure(duration: float, rounds: int, connections: int) -> dict[str, Any]:
                             gateway_split[key].append((b - a) / result["requests"] * 1e6)
                 runs[name].append(result)
             for name in single:
-                single[name].append(wrk(urls[name], 1, max(2.0, duration / 2))["p50_ms"])
+                single[name].append(wrk(urls[name], 1, max(2.0, duration / 2), HEADERS)["p50_ms"])
     shutil.rmtree(tmp, ignore_errors=True)
     rps = {k: median(r["rps"] for r in v) for k, v in runs.items()}
     p50_single = {k: median(v) for k, v in single.items()}

@@ -31,26 +31,26 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from statistics import median
 from typing import Any, cast
 
 import orjson
 
+from bench.harness import free_port, pinned, process, wrk
+
 REPOSITORY = Path(__file__).resolve().parents[1]
 RESULTS = REPOSITORY / "bench" / "results" / "shadow.json"
 TARGETS = {"p99_ratio": 1.10, "throughput_ratio": 0.5, "validation_us": 10.0}
 PATH = "/api/v1/tasks"
 MODES = ("plain", "tapped", "shadowed")
+PYTHONPATH = {"PYTHONPATH": str(REPOSITORY)}
 
 
 def _task(i: int) -> dict[str, Any]:
@@ -164,47 +164,6 @@ def run_gateway(config_path: str, mode: str, workers: int) -> None:
     uvloop.run(main())
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def pinned(cpu: str, argv: list[str]) -> list[str]:
-    return ["taskset", "-c", cpu, *argv] if (os.cpu_count() or 1) >= 2 else argv
-
-
-def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
-        try:
-            httpx.get(url, timeout=1.0)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    raise TimeoutError(f"{url} did not answer within {timeout}s")
-
-
-@contextmanager
-def process(argv: list[str], ready_url: str) -> Iterator[subprocess.Popen[bytes]]:
-    env = {**os.environ, "PYTHONPATH": str(REPOSITORY)}
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_http(ready_url, proc)
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 GATEWAY_CONF = """
 upstreams:
   baseline: {{url: "http://127.0.0.1:{upstream}", pool_size: 128}}
@@ -220,27 +179,6 @@ listeners:
 
 
 # --------------------------------------------------------------------------- load
-
-
-def wrk(url: str, connections: int, duration: float) -> dict[str, float]:
-    """Closed-loop load from CPU 1: requests/s and request count."""
-    argv = pinned(
-        "1",
-        ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency", url],
-    )
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"wrk {url} failed: {done.stderr.strip() or done.stdout.strip()}")
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
-    count = re.search(r"(\d+) requests in", done.stdout)
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", done.stdout)
-    if rps is None or count is None:
-        raise RuntimeError(f"cannot read wrk output: {done.stdout}")
-    return {
-        "rps": float(rps.group(1)),
-        "requests": int(count.group(1)),
-        "non_2xx": int(errors.group(1)) if errors else 0,
-    }
 
 
 def open_loop(port: int, rate: float, duration: float) -> dict[str, float]:
@@ -466,30 +404,34 @@ def measure(
     with ExitStack() as stack:
         stack.enter_context(
             process(
-                pinned("0", [*me, "--upstream", str(upstream)]), f"http://127.0.0.1:{upstream}/"
+                pinned("0", [*me, "--upstream", str(upstream)]),
+                f"http://127.0.0.1:{upstream}/",
+                PYTHONPATH,
             )
         )
         for name, (port, admin) in ports.items():
             path = tmp / f"{name}.yaml"
             path.write_text(GATEWAY_CONF.format(upstream=upstream, port=port, admin=admin))
             argv = [*me, "--gateway", str(path), "--mode", name, "--workers", str(workers)]
-            stack.enter_context(process(pinned("0", argv), f"http://127.0.0.1:{port}{PATH}"))
+            stack.enter_context(
+                process(pinned("0", argv), f"http://127.0.0.1:{port}{PATH}", PYTHONPATH)
+            )
         urls = {name: f"http://127.0.0.1:{port}{PATH}" for name, (port, _) in ports.items()}
-        admin = f"http://127.0.0.1:{ports['shadowed'][1]}/shadow"
+        shadow_url = f"http://127.0.0.1:{ports['shadowed'][1]}/shadow"
         for url in urls.values():
             wrk(url, connections, 1.0)  # warm-up: pools, allocator
-        before = shadow_outcomes(admin)
+        before = shadow_outcomes(shadow_url)
         for _ in range(rounds):
             for name, url in urls.items():
                 saturated[name].append(wrk(url, connections, duration))
-        during_saturation = shadow_outcomes(admin, before)
+        during_saturation = shadow_outcomes(shadow_url, before)
         # A share of the *plain* gateway's saturation: the shadowed one's includes shed shadows.
         rate = round(load_fraction * median(r["rps"] for r in saturated["plain"]), -1)
-        before = shadow_outcomes(admin)
+        before = shadow_outcomes(shadow_url)
         for _ in range(rounds):
             for name, (port, _) in ports.items():
                 fixed[name].append(open_loop(port, rate, duration))
-        during_fixed = shadow_outcomes(admin, before)
+        during_fixed = shadow_outcomes(shadow_url, before)
     shutil.rmtree(tmp, ignore_errors=True)
     rps = {name: median(r["rps"] for r in runs) for name, runs in saturated.items()}
     p99 = {name: median(r["p99_ms"] for r in runs) for name, runs in fixed.items()}
