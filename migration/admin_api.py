@@ -45,21 +45,20 @@ resume and abort; theirs is kept in the audit line and echoed in the response on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
 from gateway.admin import AdminError, AdminHandler, AdminRequest, AdminResponse, AdminRouter
+from migration.admin_views import event_view, route_view
 from migration.controller import MigrationController, MigrationError
 from migration.memory import MemorySource
 from migration.metrics import MigrationMetrics
 from migration.plan import Plan, PlanError, plans_from_config
 from migration.report import FORMATS, build_report, render
-from migration.seams import BACKENDS
-from migration.state import Event, MigrationState, Phase
+from migration.state import Phase
 
 __all__ = ["ACTIONS", "MigrationAdmin", "install_migration_routes"]
 
@@ -88,125 +87,6 @@ def _plan_error(exc: PlanError) -> AdminError:
     """A :class:`PlanError` (``"field: message"``) as a 422 naming the field."""
     field, sep, message = str(exc).partition(": ")
     return _invalid(field, message) if sep else _invalid("steps", str(exc))
-
-
-# -- JSON views -----------------------------------------------------------------------------------
-
-#: Event kinds that carry a rollout decision (``decision_*`` too); the others are bookkeeping.
-_DECISION_KINDS = {
-    "promoted": "promote",
-    "completed": "promote",
-    "awaiting_gate": "promote",
-    "rolled_back": "rollback",
-}
-
-
-def _iso(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _ms(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds * 1000, 3)
-
-
-def event_view(event: Event) -> dict[str, Any]:
-    """An event as JSON, with an ISO time and the weight in percent beside the raw fields."""
-    return event.to_dict() | {"time": _iso(event.at), "weight_percent": event.weight_bps / 100}
-
-
-def _decision_of(kind: str) -> str | None:
-    return (
-        kind.removeprefix("decision_")
-        if kind.startswith("decision_")
-        else _DECISION_KINDS.get(kind)
-    )
-
-
-def _last_decision(state: MigrationState | None, events: Sequence[Event]) -> dict[str, Any] | None:
-    """The newest decision event (automatic or an operator's promote/rollback), with its numbers.
-
-    The controller records a decision only when it changes, so ``current`` (the verdict of the last
-    evaluation, from the state) may be newer than the event that explains it.
-    """
-    for event in reversed(events):
-        decision = _decision_of(event.kind)
-        if decision is not None:
-            current = (state.last_decision or None) if state is not None else None
-            return {"decision": decision, "current": current} | event_view(event)
-    return None
-
-
-def _plan_view(state: MigrationState, now: float) -> dict[str, Any]:
-    steps = state.plan.steps
-    return {
-        "steps": [
-            {
-                "index": i,
-                "label": s.describe(),
-                "weight_bps": s.weight_bps,
-                "weight_percent": s.weight_bps / 100,
-                "hold_s": s.hold_s,
-                "min_requests": s.min_requests,
-                "gate": s.gate,
-            }
-            for i, s in enumerate(steps)
-        ],
-        "step_index": state.step_index,
-        "step_count": len(steps),
-        "hold_s": state.step.hold_s,
-        "held_s": round(state.held_s(now), 3),
-        "min_requests": state.step.min_requests,
-        "step_requests": state.step_requests,
-        "gates": [i for i, s in enumerate(steps) if s.gate],
-        "consecutive_failures": state.consecutive_failures,
-        "updated_at": state.updated_at,
-    }
-
-
-def route_view(
-    route: str,
-    live_bps: int | None,
-    state: MigrationState | None,
-    metrics: MigrationMetrics,
-    span_s: float,
-    events: Sequence[Event],
-    now: float,
-) -> dict[str, Any]:
-    """One route of ``GET /migration``: weights, phase, plan, windows, rates, last decision."""
-    bps = live_bps if live_bps is not None else (state.weight_bps if state else 0)
-    backends = {}
-    for backend in BACKENDS:
-        w = metrics.window(route, backend, span_s)
-        contract = metrics.contract(route, backend, span_s)
-        backends[backend] = {
-            "samples": w.requests,
-            "errors": w.errors,
-            "error_rate": w.error_rate,
-            "rps": round(w.throughput, 3),
-            "p50_ms": _ms(w.p(0.5)),
-            "p95_ms": _ms(w.p(0.95)),
-            "p99_ms": _ms(w.p(0.99)),
-            "contract_violation_rate": contract.rate,
-            "contract_checks": contract.events,
-        }
-    shadow = metrics.shadow(route, span_s)
-    return {
-        "route": route,
-        "weight": {
-            "bps": bps,
-            "percent": bps / 100,
-            "planned_bps": None if state is None else state.weight_bps,
-        },
-        "phase": None if state is None else state.phase.value,
-        "plan": None if state is None else _plan_view(state, now),
-        "backends": backends,
-        "shadow": {
-            "comparisons": shadow.events,
-            "mismatches": shadow.bad,
-            "mismatch_rate": shadow.rate,
-        },
-        "last_decision": _last_decision(state, events),
-    }
 
 
 class MigrationAdmin:

@@ -38,7 +38,7 @@ from rich.text import Text
 from gateway.config import GatewayConfig, UpstreamConfig, build_config, default_config_text
 from gateway.faults import FaultSpec
 from gateway.shadow.sender import PoolSender
-from migration.admin_api import event_view
+from migration.admin_views import event_view
 from migration.cli.operator import render_events, render_status
 from migration.cli.processes import BackendProcesses, BackendSpec, free_port
 from migration.loadgen import CLIENT_HEADER, LoadGenerator, LoadProfile

@@ -1,0 +1,133 @@
+"""The JSON views of the migration admin API: a route's weights, plan, windows and last decision.
+
+Pure functions of the controller's state, the windows and the event history, kept apart from the
+handlers in :mod:`migration.admin_api` (which document the shapes) so both stay small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from migration.metrics import MigrationMetrics
+from migration.seams import BACKENDS
+from migration.state import Event, MigrationState
+
+__all__ = ["event_view", "route_view"]
+
+#: Event kinds that carry a rollout decision (``decision_*`` too); the others are bookkeeping.
+_DECISION_KINDS = {
+    "promoted": "promote",
+    "completed": "promote",
+    "awaiting_gate": "promote",
+    "rolled_back": "rollback",
+}
+
+
+def _iso(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 3)
+
+
+def event_view(event: Event) -> dict[str, Any]:
+    """An event as JSON, with an ISO time and the weight in percent beside the raw fields."""
+    return event.to_dict() | {"time": _iso(event.at), "weight_percent": event.weight_bps / 100}
+
+
+def _decision_of(kind: str) -> str | None:
+    return (
+        kind.removeprefix("decision_")
+        if kind.startswith("decision_")
+        else _DECISION_KINDS.get(kind)
+    )
+
+
+def _last_decision(state: MigrationState | None, events: Sequence[Event]) -> dict[str, Any] | None:
+    """The newest decision event (automatic or an operator's promote/rollback), with its numbers.
+
+    The controller records a decision only when it changes, so ``current`` (the verdict of the last
+    evaluation, from the state) may be newer than the event that explains it.
+    """
+    for event in reversed(events):
+        decision = _decision_of(event.kind)
+        if decision is not None:
+            current = (state.last_decision or None) if state is not None else None
+            return {"decision": decision, "current": current} | event_view(event)
+    return None
+
+
+def _plan_view(state: MigrationState, now: float) -> dict[str, Any]:
+    steps = state.plan.steps
+    return {
+        "steps": [
+            {
+                "index": i,
+                "label": s.describe(),
+                "weight_bps": s.weight_bps,
+                "weight_percent": s.weight_bps / 100,
+                "hold_s": s.hold_s,
+                "min_requests": s.min_requests,
+                "gate": s.gate,
+            }
+            for i, s in enumerate(steps)
+        ],
+        "step_index": state.step_index,
+        "step_count": len(steps),
+        "hold_s": state.step.hold_s,
+        "held_s": round(state.held_s(now), 3),
+        "min_requests": state.step.min_requests,
+        "step_requests": state.step_requests,
+        "gates": [i for i, s in enumerate(steps) if s.gate],
+        "consecutive_failures": state.consecutive_failures,
+        "updated_at": state.updated_at,
+    }
+
+
+def route_view(
+    route: str,
+    live_bps: int | None,
+    state: MigrationState | None,
+    metrics: MigrationMetrics,
+    span_s: float,
+    events: Sequence[Event],
+    now: float,
+) -> dict[str, Any]:
+    """One route of ``GET /migration``: weights, phase, plan, windows, rates, last decision."""
+    bps = live_bps if live_bps is not None else (state.weight_bps if state else 0)
+    backends = {}
+    for backend in BACKENDS:
+        w = metrics.window(route, backend, span_s)
+        contract = metrics.contract(route, backend, span_s)
+        backends[backend] = {
+            "samples": w.requests,
+            "errors": w.errors,
+            "error_rate": w.error_rate,
+            "rps": round(w.throughput, 3),
+            "p50_ms": _ms(w.p(0.5)),
+            "p95_ms": _ms(w.p(0.95)),
+            "p99_ms": _ms(w.p(0.99)),
+            "contract_violation_rate": contract.rate,
+            "contract_checks": contract.events,
+        }
+    shadow = metrics.shadow(route, span_s)
+    return {
+        "route": route,
+        "weight": {
+            "bps": bps,
+            "percent": bps / 100,
+            "planned_bps": None if state is None else state.weight_bps,
+        },
+        "phase": None if state is None else state.phase.value,
+        "plan": None if state is None else _plan_view(state, now),
+        "backends": backends,
+        "shadow": {
+            "comparisons": shadow.events,
+            "mismatches": shadow.bad,
+            "mismatch_rate": shadow.rate,
+        },
+        "last_decision": _last_decision(state, events),
+    }
