@@ -16,6 +16,7 @@ observers, access log — is the proxy's, shared with the task path.
 from __future__ import annotations
 
 from collections.abc import Coroutine
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from gateway.headers import client_response_head
@@ -46,7 +47,10 @@ class FastExchange:
         """Send the request on the (reused) connection and wait for callbacks."""
         conn = self.conn
         total = conn.pool.config.total_timeout_s
-        self.t0 = t0 = self.proxy.loop.time()
+        # Durations use perf_counter: uvloop's loop.time() has millisecond resolution, too coarse
+        # for the latency histograms of sub-millisecond upstreams. Deadlines stay on the loop clock.
+        self.t0 = perf_counter()
+        t0 = self.proxy.loop.time()
         conn.begin(self.x.method == "HEAD", None if total is None else t0 + total, t0)
         conn.listener = self
         self.x.req.conn.inflight = self
@@ -104,7 +108,7 @@ class FastExchange:
         x.req.conn.relay_from = None
         status = conn.status
         conn.finish()
-        proxy.booked(x, x.backend, status, proxy.loop.time() - self.t0, None)
+        proxy.booked(x, x.backend, status, perf_counter() - self.t0, None)
         self._release()
 
     def on_error(self, error: UpstreamError) -> None:
@@ -114,7 +118,7 @@ class FastExchange:
         if self.committed:
             self.flush()
             proxy.metrics.upstream_error(x.route, x.backend, error.kind)
-            proxy.booked(x, x.backend, conn.status, proxy.loop.time() - self.t0, error.kind)
+            proxy.booked(x, x.backend, conn.status, perf_counter() - self.t0, error.kind)
             x.req.conn.relay_from = None
             x.req.conn.abort()
             self._release()

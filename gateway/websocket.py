@@ -11,6 +11,7 @@ side's socket from being read. When either side closes, the other is closed too.
 from __future__ import annotations
 
 import asyncio
+from time import perf_counter
 from typing import TYPE_CHECKING
 
 from gateway.headers import client_response_head, header_value
@@ -25,7 +26,7 @@ async def relay(proxy: Proxy, x: Ctx, backend: str) -> None:
     client = x.req.conn
     client.close_after = True
     loop = asyncio.get_running_loop()
-    t0 = loop.time()
+    t0 = perf_counter()
     try:
         result = await proxy.send(x, backend)
     except UpstreamError as err:
@@ -40,8 +41,9 @@ async def relay(proxy: Proxy, x: Ctx, backend: str) -> None:
     conn: UpstreamConnection = result
     if conn.status != 101:
         return await proxy._respond(x, backend, conn, t0)
-    proxy.metrics.record(x.route, backend, 101, loop.time() - t0)
-    proxy._observe(x.route, backend, 101, loop.time() - t0, None)
+    duration = perf_counter() - t0
+    proxy.metrics.record(x.route, backend, 101, duration)
+    proxy._observe(x.route, backend, 101, duration, None)
     head = client_response_head(
         101,
         conn.reason,
