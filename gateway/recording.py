@@ -5,7 +5,8 @@ The sampling draw happens in :meth:`RecordingTap.wants`, before the gateway copi
 unsampled requests cost one random number. Writing is blocking file I/O, so sampled exchanges go
 through a bounded queue to one writer thread; when the queue is full the exchange is dropped and
 counted — recording never slows the data path. Redaction and the file-size bound are
-:class:`contracts.recording.Recorder`'s job.
+:class:`contracts.recording.Recorder`'s job. ``cutover_recorded_exchanges_total{outcome}`` shows what
+happened to each sampled exchange (written, file_full, queue_full, streamed).
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ import threading
 from pathlib import Path
 
 import structlog
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 from contracts.recording import Exchange as RecordedExchange
 from contracts.recording import Recorder
@@ -52,7 +57,12 @@ def to_recorded(exchange: Exchange) -> RecordedExchange:
 class RecordingTap:
     """Samples completed exchanges and appends them to the recording file off the event loop."""
 
-    def __init__(self, config: RecordingConfig, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        config: RecordingConfig,
+        rng: random.Random | None = None,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
         Path(config.path).parent.mkdir(parents=True, exist_ok=True)
         self.recorder = Recorder(
             config.path,
@@ -69,6 +79,8 @@ class RecordingTap:
             target=self._write_loop, name="cutover-recorder", daemon=True
         )
         self._thread.start()
+        if registry is not None:
+            registry.register(_RecordingCollector(self))
 
     def wants(self, route: str, method: str) -> bool:
         """Draw the sample: only sampled exchanges have their bodies copied."""
@@ -108,3 +120,23 @@ class RecordingTap:
             dropped=self.dropped,
             skipped_streamed=self.skipped_streamed,
         )
+
+
+class _RecordingCollector(Collector):
+    """Exports the tap's and the recorder's counters at scrape time (no work per request)."""
+
+    def __init__(self, tap: RecordingTap) -> None:
+        self.tap = tap
+
+    def collect(self) -> list[Metric]:
+        family = CounterMetricFamily(
+            "cutover_recorded_exchanges",
+            "Sampled exchanges by what the recorder did with them",
+            labels=["outcome"],
+        )
+        recorder = self.tap.recorder
+        family.add_metric(["written"], recorder.written)
+        family.add_metric(["file_full"], recorder.dropped_full)
+        family.add_metric(["queue_full"], self.tap.dropped)
+        family.add_metric(["streamed"], self.tap.skipped_streamed)
+        return [family]

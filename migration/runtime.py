@@ -154,7 +154,7 @@ class CutoverRuntime:
         taps: list[ResponseTap] = [self.shadow]
         self.recorder: RecordingTap | None = None
         if config.recording is not None:
-            self.recorder = RecordingTap(config.recording)
+            self.recorder = RecordingTap(config.recording, registry=self.registry)
             taps.append(self.recorder)
         self._http = httpx.AsyncClient(timeout=2.0)
         self.memory = (

@@ -6,6 +6,8 @@ import json
 import random
 from pathlib import Path
 
+from prometheus_client import CollectorRegistry
+
 from gateway.config import RecordingConfig
 from gateway.observer import Exchange
 from gateway.recording import RecordingTap, to_recorded
@@ -61,3 +63,16 @@ def test_writes_redacted_lines_and_skips_streamed_bodies(tmp_path: Path) -> None
     line = json.loads(lines[0])
     assert "secret" not in lines[0]
     assert line["response"]["body"] == {"ok": True}
+
+
+def test_counters_are_exported(tmp_path: Path) -> None:
+    """What happened to sampled exchanges shows in /metrics as cutover_recorded_exchanges_total."""
+    registry = CollectorRegistry()
+    tap = RecordingTap(_config(tmp_path), registry=registry)
+    tap.on_response(_exchange())
+    tap.on_response(_exchange(body=None))
+    tap.close()
+    value = registry.get_sample_value
+    assert value("cutover_recorded_exchanges_total", {"outcome": "written"}) == 1
+    assert value("cutover_recorded_exchanges_total", {"outcome": "streamed"}) == 1
+    assert value("cutover_recorded_exchanges_total", {"outcome": "queue_full"}) == 0
