@@ -40,7 +40,10 @@ async def test_kill_9_resumes_the_step_and_keeps_every_task(
         load = Load(sender, profile(task_ids))
         await admin.send("POST", f"/migration/{ROUTE}/start", PLAN)
         await admin.wait_view(lambda v: step_index(v) == 2, "step 2 (50 %)")
-        await admin.wait_view(lambda v: v["plan"]["step_requests"] > 0, "requests counted at 50 %")
+        await admin.wait_view(
+            lambda v: v["plan"]["step_requests"] > 0 and v["plan"]["held_s"] >= 3.0,
+            "requests counted and 3 s held at 50 %",
+        )
         stats = await load.stop()
         assert stats.failed == 0, stats.statuses
         written = await seed_tasks(sender, 5)  # the last writes before the crash
@@ -57,7 +60,10 @@ async def test_kill_9_resumes_the_step_and_keeps_every_task(
         assert after["weight"]["planned_bps"] == 5000
         assert after["weight"]["bps"] == 5000  # the weight in force in the new process
         assert after["plan"]["step_requests"] >= before["plan"]["step_requests"] > 0
-        assert after["plan"]["held_s"] >= before["plan"]["held_s"]
+        # The hold resumes from the last commit (about one 1 s evaluation before the kill; allow a
+        # busy machine a second more), not from zero; the downtime does not count (migration.state).
+        # (That downtime is excluded is pinned with a fake clock in tests/migration/test_controller.py.)
+        assert after["plan"]["held_s"] >= before["plan"]["held_s"] - 2.0
         assert after["plan"]["hold_s"] == 60.0
         status = await admin.get("/status")
         assert status["routes"][0]["weight_bps"] == 5000
