@@ -26,16 +26,14 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import orjson
-import yaml
 from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
-from gateway.config import GatewayConfig, UpstreamConfig, build_config, default_config_text
+from gateway.config import GatewayConfig, UpstreamConfig, build_config
 from gateway.faults import FaultSpec
 from gateway.shadow.sender import PoolSender
 from migration.admin_views import event_view
@@ -44,7 +42,7 @@ from migration.cli.processes import BackendProcesses, BackendSpec, free_port
 from migration.loadgen import CLIENT_HEADER, LoadGenerator, LoadProfile
 from migration.plan import plan_from_cli
 from migration.report import build_report, render_html, render_table
-from migration.runtime import CutoverRuntime
+from migration.runtime import CutoverRuntime, embedded_config_data
 
 ROUTE = "default"
 TERMINAL = {"completed", "rolled_back", "aborted"}
@@ -68,18 +66,17 @@ class DemoOptions:
 
 def demo_config(ports: dict[str, int], state_dir: Path, token: str) -> GatewayConfig:
     """The embedded default with the demo's ports, sticky clients and state directory."""
-    data: dict[str, Any] = yaml.safe_load(default_config_text())
-    data["upstreams"]["baseline"]["url"] = f"http://127.0.0.1:{ports['baseline']}"
-    data["upstreams"]["candidate"]["url"] = f"http://127.0.0.1:{ports['candidate']}"
-    data["listeners"] = {
-        "public": {"host": "127.0.0.1", "port": ports["public"]},
-        "admin": {"host": "127.0.0.1", "port": ports["admin"]},
-    }
-    data["admin_token"] = token
+    data = embedded_config_data(
+        baseline_port=ports["baseline"],
+        candidate_port=ports["candidate"],
+        public_port=ports["public"],
+        admin_port=ports["admin"],
+        admin_token=token,
+        state_dir=state_dir,
+    )
     route = data["routes"][0]
     route["sticky"]["headers"] = [CLIENT_HEADER, "X-API-Key", "Authorization"]
     route["shadow"] = {"percent": 20}
-    data["migration"] = {"state_db": str(state_dir / "migration.db"), "interval_s": 1}
     return build_config(data, "demo")
 
 

@@ -32,9 +32,10 @@ from typing import Any, Literal
 
 import httpx
 import structlog
+import yaml
 from prometheus_client import CollectorRegistry
 
-from gateway.config import ConfigError, GatewayConfig
+from gateway.config import ConfigError, GatewayConfig, default_config_text
 from gateway.observer import ResponseTap
 from gateway.recording import RecordingTap
 from gateway.server import Gateway
@@ -112,6 +113,29 @@ def parse_migration_settings(
         memory_scrape=bool(data.get("memory_scrape", True)),
         contract=None if contract in (None, "", "none") else str(contract),
     )
+
+
+def embedded_config_data(
+    *,
+    baseline_port: int,
+    candidate_port: int,
+    public_port: int,
+    admin_port: int,
+    admin_token: str,
+    state_dir: Path,
+) -> dict[str, Any]:
+    """The embedded default config (``cutover up``, ``cutover demo``) on the given loopback ports.
+
+    Returned as a plain mapping so a caller can adjust it before ``gateway.config.build_config``.
+    """
+    data: dict[str, Any] = yaml.safe_load(default_config_text())
+    data["upstreams"]["baseline"]["url"] = f"http://127.0.0.1:{baseline_port}"
+    data["upstreams"]["candidate"]["url"] = f"http://127.0.0.1:{candidate_port}"
+    data["listeners"]["public"]["port"] = public_port
+    data["listeners"]["admin"]["port"] = admin_port
+    data["admin_token"] = admin_token
+    data["migration"]["state_db"] = str(state_dir / "migration.db")
+    return data
 
 
 def _load_validator(contract: str | None) -> Any:

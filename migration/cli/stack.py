@@ -66,19 +66,19 @@ def _run_gateway(args: argparse.Namespace) -> int:
 
 
 def _up_config(args: argparse.Namespace, token: str) -> Any:
-    import yaml
-
-    from gateway.config import build_config, default_config_text, parse_config
+    from gateway.config import build_config, parse_config
+    from migration.runtime import embedded_config_data
 
     if args.config:
         return parse_config(Path(args.config).read_text("utf-8"), args.config)
-    data: dict[str, Any] = yaml.safe_load(default_config_text())
-    data["upstreams"]["baseline"]["url"] = f"http://127.0.0.1:{args.baseline_port}"
-    data["upstreams"]["candidate"]["url"] = f"http://127.0.0.1:{args.candidate_port}"
-    data["listeners"]["public"]["port"] = args.port
-    data["listeners"]["admin"]["port"] = args.admin_port
-    data["admin_token"] = token
-    data["migration"]["state_db"] = str(Path(args.state_dir) / "migration.db")
+    data = embedded_config_data(
+        baseline_port=args.baseline_port,
+        candidate_port=args.candidate_port,
+        public_port=args.port,
+        admin_port=args.admin_port,
+        admin_token=token,
+        state_dir=Path(args.state_dir),
+    )
     return build_config(data, "embedded default")
 
 
