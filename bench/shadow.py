@@ -2,11 +2,13 @@
 
 Setup (as ``bench.gateway``): one tiny upstream (asyncio + httptools on uvloop) answers every path
 with a typical 853-byte ``GET /api/v1/tasks`` list that conforms to the contract; it serves as both
-baseline and candidate. Two gateways run side by side on the same CPU as the upstream (CPU 0):
+baseline and candidate. Four gateways run side by side on the same CPU as the upstream (CPU 0):
 ``plain`` (no tap), ``tapped`` (a no-op tap that wants every exchange: the gateway's own cost of
-tapping — body capture, and its task path instead of its callback fast path) and ``shadowed``
-(100 % of GETs shadowed to the other backend, 10 % of those as same-backend noise probes, every
-primary and shadow response validated against the contract).
+tapping — body capture, and its task path instead of its callback fast path), ``shadowed`` (the
+product default: 100 % of GETs shadowed to the other backend, 10 % of those as same-backend noise
+probes, every primary and shadow response validated against the contract, all of it in the
+SCHED_IDLE sidecar process, which inherits CPU 0) and ``inline`` (the same work on the gateway's
+own event loop, ``shadow.isolation: inline``).
 Load comes from CPU 1. The gateways are measured back to back in each round; the median of
 the per-round ratios counts (drift of this shared machine between rounds cancels out).
 
@@ -15,9 +17,10 @@ the per-round ratios counts (drift of this shared machine between rounds cancels
   the *scheduled* send time, so a stall is not hidden by the generator waiting) at a quarter of
   the plain gateway's saturated rate (``--load``), same rate for all; target shadowed p99 ≤ 1.10x
   plain. (Not a share of the shadowed saturation: that figure includes shadows shed by the queue.)
-- component costs, in-process: the tap's hot-path call (``on_response``), a worker's full shadow
-  pipeline with an instant sender (compare + evidence + contract check), and contract validation
-  of one typical response (target ≤ 10 µs).
+- component costs, in-process: the inline tap's hot-path call (``on_response``), the sidecar
+  hand-off per exchange (tuple + pickled batch frame), a worker's full shadow pipeline with an
+  instant sender (compare + evidence + contract check), and contract validation of one typical
+  response (target ≤ 10 µs).
 
     python -m bench.shadow [--duration S] [--rounds R] [--connections N]
 
@@ -49,7 +52,7 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 RESULTS = REPOSITORY / "bench" / "results" / "shadow.json"
 TARGETS = {"p99_ratio": 1.10, "throughput_ratio": 0.5, "validation_us": 10.0}
 PATH = "/api/v1/tasks"
-MODES = ("plain", "tapped", "shadowed")
+MODES = ("plain", "tapped", "shadowed", "inline")
 PYTHONPATH = {"PYTHONPATH": str(REPOSITORY)}
 
 
@@ -115,41 +118,42 @@ class _NoopTap:
         return None
 
 
-def run_gateway(config_path: str, mode: str, workers: int) -> None:
+def run_gateway(config_path: str, mode: str, workers: int, priority: str | None) -> None:
     """A gateway from ``config_path``: ``plain`` (no tap), ``tapped`` (no-op tap) or ``shadowed``."""
     import signal
 
     import uvloop
     from prometheus_client import CollectorRegistry
 
-    from contracts.validators import ContractValidator
     from gateway.config import load_config
     from gateway.server import Gateway
     from gateway.shadow.admin import admin_extension
     from gateway.shadow.config import parse_shadow_settings
-    from gateway.shadow.wiring import build_shadow_service
+    from gateway.shadow.wiring import build_shadow
 
     config = load_config(config_path)
 
     async def main() -> None:
         registry = CollectorRegistry()
-        service = None
+        shadow: Any = None
         taps: list[Any] = [_NoopTap()] if mode == "tapped" else []
-        if mode == "shadowed":
+        if mode in ("shadowed", "inline"):
             settings = parse_shadow_settings(
                 {
                     "workers": workers,
+                    "isolation": "process" if mode == "shadowed" else "inline",
+                    **({"process_priority": priority} if priority else {}),
                     "routes": {"default": {"percent": 100, "same_backend_percent": 10}},
                 }
             )
-            validator = ContractValidator.from_path()
-            service = build_shadow_service(config, registry, settings, validator=validator)
-            taps = [service]
+            shadow = build_shadow(config, registry, settings, contract="llmstruct")
+            await shadow.open()
+            taps = [shadow]
         gateway = Gateway(
             config,
             registry,
             taps=taps,
-            admin_extensions=[admin_extension(service)] if service else [],
+            admin_extensions=[admin_extension(shadow)] if shadow else [],
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -158,8 +162,8 @@ def run_gateway(config_path: str, mode: str, workers: int) -> None:
         await gateway.start()
         await stop.wait()
         await gateway.stop()
-        if service is not None:
-            await service.close()
+        if shadow is not None:
+            await shadow.close()
 
     uvloop.run(main())
 
@@ -293,6 +297,7 @@ def component_costs(n: int = 20000) -> dict[str, float]:
     from gateway.shadow.config import RouteShadowConfig, ShadowSettings
     from gateway.shadow.sender import ShadowResponse
     from gateway.shadow.service import ShadowService
+    from gateway.shadow.sidecar_wire import Kind, encode, exchange_tuple
 
     validator = ContractValidator.from_path()
     operation = validator.operation_for("GET", PATH)
@@ -351,6 +356,12 @@ def component_costs(n: int = 20000) -> dict[str, float]:
         await svc.close()
         return spent / count * 1e6
 
+    def handoff_cost(batch: int = 1) -> float:
+        started = time.process_time()
+        for _ in range(n // batch):
+            encode(Kind.EXCHANGES, [exchange_tuple(exchange) for _ in range(batch)])
+        return (time.process_time() - started) / (n // batch * batch) * 1e6
+
     def validation_cost() -> float:
         started = time.process_time()
         for _ in range(n):
@@ -365,6 +376,7 @@ def component_costs(n: int = 20000) -> dict[str, float]:
             runs = {
                 "tap_us_unsampled": await tap_cost(0.0),
                 "tap_us_sampled": await tap_cost(100.0),
+                "handoff_us": handoff_cost(),
                 "worker_us_per_shadow_identical": await worker_cost("same", n // 2),
                 "worker_us_per_shadow_differing": await worker_cost("noisy", n // 20),
                 "validation_us": validation_cost(),
@@ -392,7 +404,12 @@ def shadow_outcomes(admin_url: str, since: dict[str, int] | None = None) -> dict
 
 
 def measure(
-    duration: float, rounds: int, connections: int, load_fraction: float, workers: int
+    duration: float,
+    rounds: int,
+    connections: int,
+    load_fraction: float,
+    workers: int,
+    priority: str | None = None,
 ) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="cutover-bench-shadow-"))
     upstream = free_port()
@@ -413,6 +430,8 @@ def measure(
             path = tmp / f"{name}.yaml"
             path.write_text(GATEWAY_CONF.format(upstream=upstream, port=port, admin=admin))
             argv = [*me, "--gateway", str(path), "--mode", name, "--workers", str(workers)]
+            if priority:
+                argv += ["--priority", priority]
             stack.enter_context(
                 process(pinned("0", argv), f"http://127.0.0.1:{port}{PATH}", PYTHONPATH)
             )
@@ -436,12 +455,14 @@ def measure(
     rps = {name: median(r["rps"] for r in runs) for name, runs in saturated.items()}
     p99 = {name: median(r["p99_ms"] for r in runs) for name, runs in fixed.items()}
     p50 = {name: median(r["p50_ms"] for r in runs) for name, runs in fixed.items()}
+
     # Ratios within a round (the two gateways measured back to back), then their median: drift
     # of the shared machine between rounds cancels out.
-    plain, shadowed = saturated["plain"], saturated["shadowed"]
-    tp_ratios = [s["rps"] / p["rps"] for p, s in zip(plain, shadowed, strict=True)]
-    plain, shadowed = fixed["plain"], fixed["shadowed"]
-    p99_ratios = [s["p99_ms"] / p["p99_ms"] for p, s in zip(plain, shadowed, strict=True)]
+    def ratios(runs: dict[str, list[dict[str, float]]], mode: str, key: str) -> list[float]:
+        return [s[key] / p[key] for p, s in zip(runs["plain"], runs[mode], strict=True)]
+
+    tp_ratios = ratios(saturated, "shadowed", "rps")
+    p99_ratios = ratios(fixed, "shadowed", "p99_ms")
     return {
         "setup": {
             "duration_s": duration,
@@ -451,6 +472,7 @@ def measure(
             "shadow": "100% of GETs, 10% same-backend probes, contract checks on, "
             "queue 1024, max queue age 0.5 s",
             "workers": workers,
+            "sidecar_priority": priority or _default_priority(),
             "pinning": "gateways+upstream cpu0, load cpu1",
         },
         "saturated_rps": rps,
@@ -461,9 +483,17 @@ def measure(
         "p99_ms": p99,
         "p99_ratio": median(p99_ratios),
         "p99_ratios": p99_ratios,
+        "inline_throughput_ratio": median(ratios(saturated, "inline", "rps")),
+        "inline_p99_ratio": median(ratios(fixed, "inline", "p99_ms")),
         "shadow_outcomes": {"saturated": during_saturation, "fixed_rate": during_fixed},
         "rounds": {"saturated": saturated, "fixed_rate": fixed},
     }
+
+
+def _default_priority() -> str:
+    from gateway.shadow.config import ShadowSettings
+
+    return ShadowSettings().process_priority
 
 
 def _compared(r: dict[str, Any], phase: str) -> int:
@@ -475,23 +505,24 @@ def table(r: dict[str, Any], comp: dict[str, float]) -> str:
     t = TARGETS
     mark = {True: "met", False: "MISSED"}
     lines = [
-        "| measure | plain gateway | no-op tap | shadowed gateway | shadowed/plain | target |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| measure | plain gateway | no-op tap | shadowed (sidecar) | shadowed/plain | target | inline shadowing | inline/plain |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     if r:
         rps, p50, p99, rate = r["saturated_rps"], r["p50_ms"], r["p99_ms"], r["offered_rps"]
         ok_tp = r["throughput_ratio"] >= t["throughput_ratio"]
         ok_p99 = r["p99_ratio"] <= t["p99_ratio"]
         lines += [
-            f"| saturated req/s ({r['setup']['connections']} conns) | {rps['plain']:.0f} | {rps['tapped']:.0f} | {rps['shadowed']:.0f} | {r['throughput_ratio']:.2f}x | >= 0.5x ({mark[ok_tp]}) |",
-            f"| p50 ms at {rate:.0f} req/s | {p50['plain']:.2f} | {p50['tapped']:.2f} | {p50['shadowed']:.2f} | {p50['shadowed'] / p50['plain']:.2f}x | |",
-            f"| p99 ms at {rate:.0f} req/s | {p99['plain']:.2f} | {p99['tapped']:.2f} | {p99['shadowed']:.2f} | {r['p99_ratio']:.2f}x | <= 1.10x ({mark[ok_p99]}) |",
+            f"| saturated req/s ({r['setup']['connections']} conns) | {rps['plain']:.0f} | {rps['tapped']:.0f} | {rps['shadowed']:.0f} | {r['throughput_ratio']:.2f}x | >= 0.5x ({mark[ok_tp]}) | {rps['inline']:.0f} | {r['inline_throughput_ratio']:.2f}x |",
+            f"| p50 ms at {rate:.0f} req/s | {p50['plain']:.2f} | {p50['tapped']:.2f} | {p50['shadowed']:.2f} | {p50['shadowed'] / p50['plain']:.2f}x | | {p50['inline']:.2f} | {p50['inline'] / p50['plain']:.2f}x |",
+            f"| p99 ms at {rate:.0f} req/s | {p99['plain']:.2f} | {p99['tapped']:.2f} | {p99['shadowed']:.2f} | {r['p99_ratio']:.2f}x | <= 1.10x ({mark[ok_p99]}) | {p99['inline']:.2f} | {r['inline_p99_ratio']:.2f}x |",
             f"| shadows compared / dropped, saturated | | | {_compared(r, 'saturated')} / {r['shadow_outcomes']['saturated'].get('dropped', 0)} | | |",
             f"| shadows compared / dropped, fixed rate | | | {_compared(r, 'fixed_rate')} / {r['shadow_outcomes']['fixed_rate'].get('dropped', 0)} | | |",
         ]
     ok_val = comp["validation_us"] <= t["validation_us"]
     lines += [
-        f"| tap call µs (hot path), not sampled / sampled | | | {comp['tap_us_unsampled']:.2f} / {comp['tap_us_sampled']:.2f} | | |",
+        f"| sidecar hand-off µs per exchange (hot path: tuple + one pickled frame, before the write) | | | {comp['handoff_us']:.2f} | | |",
+        f"| inline tap call µs (hot path), not sampled / sampled | | | {comp['tap_us_unsampled']:.2f} / {comp['tap_us_sampled']:.2f} | | |",
         f"| worker µs per shadow, identical / differing bodies (compare+evidence+checks, instant sender) | | | {comp['worker_us_per_shadow_identical']:.1f} / {comp['worker_us_per_shadow_differing']:.1f} | | |",
         f"| contract validation µs per response ({len(BODY)} B) | | | {comp['validation_us']:.2f} | | <= 10 ({mark[ok_val]}) |",
     ]
@@ -508,6 +539,12 @@ def main(argv: list[str] | None = None) -> int:
         "--load", type=float, default=0.25, help="fixed rate, as a share of plain saturation"
     )
     parser.add_argument("--workers", type=int, default=8, help="shadow worker tasks")
+    parser.add_argument(
+        "--priority",
+        choices=("idle", "low", "normal"),
+        default=None,
+        help="the sidecar's shadow.process_priority (default: the config default)",
+    )
     parser.add_argument("--component-only", action="store_true", help="skip the gateway runs")
     parser.add_argument("--upstream", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--gateway", default=None, help=argparse.SUPPRESS)
@@ -518,7 +555,7 @@ def main(argv: list[str] | None = None) -> int:
         run_upstream(args.upstream)
         return 0
     if args.gateway is not None:
-        run_gateway(args.gateway, args.mode, args.workers)
+        run_gateway(args.gateway, args.mode, args.workers, args.priority)
         return 0
     if args.open_loop is not None:
         port, rate, duration = args.open_loop.split(",")
@@ -534,7 +571,14 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 1
         try:
-            result = measure(args.duration, args.rounds, args.connections, args.load, args.workers)
+            result = measure(
+                args.duration,
+                args.rounds,
+                args.connections,
+                args.load,
+                args.workers,
+                args.priority,
+            )
         except (RuntimeError, TimeoutError, subprocess.CalledProcessError) as exc:
             print(f"cannot run: {exc}")
             return 1

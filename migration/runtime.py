@@ -39,8 +39,9 @@ from gateway.config import ConfigError, GatewayConfig, default_config_text
 from gateway.observer import ResponseTap
 from gateway.recording import RecordingTap
 from gateway.server import Gateway
-from gateway.shadow import build_shadow_service, install_shadow_routes
+from gateway.shadow import build_shadow, install_shadow_routes
 from gateway.shadow.service import ShadowService
+from gateway.shadow.sidecar_client import ShadowSidecar
 from gateway.tasks import TaskSet
 from migration.admin_api import install_migration_routes
 from migration.controller import MigrationController
@@ -138,18 +139,26 @@ def embedded_config_data(
     return data
 
 
-def _load_validator(contract: str | None) -> Any:
-    """The compiled contract for live validation: the packaged llmstruct one, a file, or none."""
-    if contract is None:
-        return None
+def _contract_source(contract: str | None) -> str | None:
+    """The contract for live validation — ``"llmstruct"`` (packaged), an absolute file path, or None.
+
+    A file is compiled once here so a bad one stops start-up naming the field; the shadow component
+    (often a sidecar process) compiles its own copy.
+    """
+    if contract is None or contract == "llmstruct":
+        return contract
     from contracts.validators import ContractValidator
 
-    if contract == "llmstruct":
-        return ContractValidator.from_path()
     path = Path(contract)
     if not path.is_file():
         raise ConfigError(f"migration.contract: no such file {contract!r}")
-    return ContractValidator.from_path(path)
+    try:
+        ContractValidator.from_path(path)
+    except Exception as exc:  # invalid JSON or not an OpenAPI document
+        raise ConfigError(
+            f"migration.contract: {contract!r} is not a usable contract: {exc}"
+        ) from None
+    return str(path.resolve())
 
 
 class CutoverRuntime:
@@ -168,11 +177,11 @@ class CutoverRuntime:
         routes = [r.name for r in config.routes]
         self.settings = parse_migration_settings(config.migration, routes, base_dir)
         self.metrics = MigrationMetrics(clock=clock)
-        self.shadow: ShadowService = build_shadow_service(
+        self.shadow: ShadowService | ShadowSidecar = build_shadow(
             config,
             self.registry,
             config.shadow,
-            validator=_load_validator(self.settings.contract),
+            contract=_contract_source(self.settings.contract),
             observers=[self.metrics],
         )
         taps: list[ResponseTap] = [self.shadow]
@@ -216,8 +225,8 @@ class CutoverRuntime:
     async def start(self) -> None:
         """Bind the listeners, start the shadow workers, resume or start plans, run the loop."""
         self.controller.recover()  # stored weights in force before the first request arrives
+        await self.shadow.open()  # the sidecar is ready before the first request can reach it
         await self.gateway.start()
-        self.shadow.start()
         for plan in self.settings.plans:
             if self.store.load(plan.route) is None:
                 self.controller.start(plan)

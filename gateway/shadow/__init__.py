@@ -1,18 +1,19 @@
 """Shadow comparison and live contract validation, plugged into the gateway as a response tap.
 
-Wiring (a few lines where the gateway is built)::
+Wiring (a few lines where the gateway is built; ``migration.runtime`` does this)::
 
-    service = build_shadow_service(config, registry, parse_shadow_settings(raw.get("shadow")),
-                                   validator=ContractValidator.from_path(), observers=[metrics])
-    gateway = Gateway(config, registry, taps=[service], admin_extensions=[admin_extension(service)])
-    await gateway.start()      # the service starts its workers on its first exchange
+    shadow = build_shadow(config, registry, config.shadow, contract="llmstruct", observers=[metrics])
+    gateway = Gateway(config, registry, taps=[shadow], admin_extensions=[admin_extension(shadow)])
+    await shadow.open()        # a sidecar process (shadow.isolation: process) or workers on this loop
+    await gateway.start()
     ...
     await gateway.stop()
-    await service.close()
+    await shadow.close()
 
-``service`` is the ``gateway.observer.ResponseTap`` (``wants`` / ``on_response``) and answers
-``rates(route, window_s, backend)`` for the rollout analysis; ``admin_extension`` registers
-``GET /shadow``, ``GET /shadow/{route}`` and ``PUT /shadow/{route}/rate`` (token required).
+Either component is the ``gateway.observer.ResponseTap`` (``wants`` / ``on_response``) and pushes
+outcomes to ``observers`` (the migration metrics); ``admin_extension`` registers ``GET /shadow``,
+``GET /shadow/{route}`` and ``PUT /shadow/{route}/rate`` (token required). By default the work runs
+in ``sidecar.py``, a low-priority process of its own; ``sidecar_client.py`` is the gateway's end.
 
 See ``service.py`` for the flow, ``policy.py`` for what is shadowed, ``noise.py`` for how noise is
 cancelled and ``evidence.py`` for what is kept.
@@ -29,7 +30,8 @@ from gateway.shadow.config import (
 from gateway.shadow.policy import BackendPair, ShadowDecision, decide
 from gateway.shadow.sender import PoolSender, ShadowResponse, ShadowSender
 from gateway.shadow.service import SHADOW_HEADER, ShadowRates, ShadowService, ShadowStats
-from gateway.shadow.wiring import build_shadow_service
+from gateway.shadow.sidecar_client import ShadowSidecar, SidecarUnavailable
+from gateway.shadow.wiring import build_shadow, build_shadow_service, shadow_routes
 
 __all__ = [
     "SHADOW_HEADER",
@@ -45,11 +47,15 @@ __all__ = [
     "ShadowSender",
     "ShadowService",
     "ShadowSettings",
+    "ShadowSidecar",
     "ShadowStats",
+    "SidecarUnavailable",
     "admin_extension",
+    "build_shadow",
     "build_shadow_service",
     "decide",
     "install_shadow_routes",
     "parse_route_shadow",
     "parse_shadow_settings",
+    "shadow_routes",
 ]

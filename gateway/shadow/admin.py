@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote
 
 import orjson
@@ -116,37 +116,69 @@ class ShadowAdmin:
         return AdminReply(200, {"route": route, "percent": config.percent})
 
 
+class ShadowAdminApi(Protocol):
+    """The admin views as the routes call them: answered in-process or by the shadow sidecar."""
+
+    async def summary(self) -> AdminReply: ...
+
+    async def detail(self, route: str) -> AdminReply: ...
+
+    async def set_rate(self, route: str, body: bytes) -> AdminReply: ...
+
+
+class LocalShadowAdmin:
+    """:class:`ShadowAdminApi` over a service on this loop (``shadow.isolation: inline``)."""
+
+    def __init__(self, service: ShadowService) -> None:
+        self._admin = ShadowAdmin(service)
+
+    async def summary(self) -> AdminReply:
+        """``GET /shadow``."""
+        return self._admin.summary()
+
+    async def detail(self, route: str) -> AdminReply:
+        """``GET /shadow/{route}``."""
+        return self._admin.detail(route)
+
+    async def set_rate(self, route: str, body: bytes) -> AdminReply:
+        """``PUT /shadow/{route}/rate``."""
+        return self._admin.set_rate(route, body)
+
+
 def _not_found(route: str, known: list[str]) -> AdminReply:
     return AdminReply(
         404, {"error": "unknown_route", "detail": f"no route {route!r}", "routes": known}
     )
 
 
-def install_shadow_routes(router: AdminRouter, service: ShadowService) -> None:
+def install_shadow_routes(router: AdminRouter, service: ShadowService | ShadowAdminApi) -> None:
     """Register the three shadow endpoints on the gateway's admin router.
 
-    ``PUT /shadow/{route}/rate`` is ``mutating``: the admin server checks the token (its own
-    ``AdminServer.authorized``) before the handler runs, and audits the call.
+    ``service`` is an inline :class:`ShadowService` or anything answering :class:`ShadowAdminApi`
+    (the sidecar client). ``PUT /shadow/{route}/rate`` is ``mutating``: the admin server checks the
+    token (its own ``AdminServer.authorized``) before the handler runs, and audits the call.
     """
-    admin = ShadowAdmin(service)
+    admin = LocalShadowAdmin(service) if isinstance(service, ShadowService) else service
 
     def answer(reply: AdminReply) -> AdminResponse:
         return AdminResponse(reply.status, reply.json())
 
     async def summary(_: AdminRequest) -> AdminResponse:
-        return answer(admin.summary())
+        return answer(await admin.summary())
 
     async def detail(req: AdminRequest) -> AdminResponse:
-        return answer(admin.detail(unquote(req.params["route"])))
+        return answer(await admin.detail(unquote(req.params["route"])))
 
     async def set_rate(req: AdminRequest) -> AdminResponse:
-        return answer(admin.set_rate(unquote(req.params["route"]), req.body))
+        return answer(await admin.set_rate(unquote(req.params["route"]), req.body))
 
     router.add("GET", "/shadow", summary)
     router.add("GET", "/shadow/{route}", detail)
     router.add("PUT", "/shadow/{route}/rate", set_rate, mutating=True)
 
 
-def admin_extension(service: ShadowService) -> Callable[[AdminRouter], None]:
+def admin_extension(
+    service: ShadowService | ShadowAdminApi,
+) -> Callable[[AdminRouter], None]:
     """The same as a ``Gateway(admin_extensions=[...])`` entry."""
     return lambda router: install_shadow_routes(router, service)

@@ -89,6 +89,15 @@ class ShadowSettings:
     check_primaries: bool = True
     """Check every primary response against the contract, not only shadowed ones. It makes the
     gateway capture every response body (its callback fast path serves no tapped request)."""
+    isolation: str = "process"
+    """``process``: shadows and contract checks run in a sidecar process (``sidecar.py``), off the
+    gateway's event loop and CPU; ``inline``: on the gateway's loop (tests, a single-process embed)."""
+    process_priority: str = "low"
+    """The sidecar's CPU priority: ``low`` (nice 10: the kernel prefers the gateway and the backends,
+    yet a busy host still leaves the shadows a share, so a dark launch gathers evidence), ``idle``
+    (SCHED_IDLE: spare CPU only — on a busy host shadows starve and are shed) or ``normal``."""
+    publish_interval_s: float = 0.5
+    """How often the sidecar reports its metrics and outcome counts to the gateway."""
     routes: Mapping[str, RouteShadowConfig] = field(default_factory=dict)
 
 
@@ -202,7 +211,12 @@ _SETTINGS_FLOATS = (
     "window_bucket_s",
     "window_horizon_s",
     "max_queue_age_s",
+    "publish_interval_s",
 )
+_SETTINGS_CHOICES: dict[str, tuple[str, ...]] = {
+    "isolation": ("process", "inline"),
+    "process_priority": ("idle", "low", "normal"),
+}
 
 
 def parse_shadow_settings(data: Mapping[str, Any] | None, where: str = "shadow") -> ShadowSettings:
@@ -217,6 +231,7 @@ def parse_shadow_settings(data: Mapping[str, Any] | None, where: str = "shadow")
         "noise_min_probes",
         "redact_headers",
         "check_primaries",
+        *_SETTINGS_CHOICES,
         "routes",
     )
     _check_keys(data, allowed, where)
@@ -232,6 +247,13 @@ def parse_shadow_settings(data: Mapping[str, Any] | None, where: str = "shadow")
         values["noise_min_probes"] = _positive_int(
             data["noise_min_probes"], f"{where}.noise_min_probes", minimum=0
         )
+    for key, choices in _SETTINGS_CHOICES.items():
+        if key in data:
+            if data[key] not in choices:
+                raise ShadowConfigError(
+                    f"{where}.{key}: must be one of {', '.join(choices)}, got {data[key]!r}"
+                )
+            values[key] = data[key]
     if "check_primaries" in data:
         if not isinstance(data["check_primaries"], bool):
             raise ShadowConfigError(f"{where}.check_primaries: must be true or false")

@@ -158,6 +158,10 @@ class ShadowService:
         self.shadow_queue.start()
         self.check_queue.start()
 
+    async def open(self) -> None:
+        """The same as :meth:`start`, awaitable like the sidecar client's ``open``."""
+        self.start()
+
     async def drain(self) -> None:
         """Wait until everything queued so far is done (tests, benchmarks, graceful shutdown)."""
         await self.shadow_queue.join()

@@ -79,12 +79,16 @@ def test_public_names_are_pinned() -> None:
             "ShadowSender",
             "ShadowService",
             "ShadowSettings",
+            "ShadowSidecar",
             "ShadowStats",
+            "SidecarUnavailable",
             "admin_extension",
+            "build_shadow",
             "build_shadow_service",
             "decide",
             "install_shadow_routes",
             "parse_route_shadow",
             "parse_shadow_settings",
+            "shadow_routes",
         ]
     )

@@ -89,3 +89,14 @@ def test_with_percent_validates() -> None:
     assert RouteShadowConfig().with_percent(40).percent == 40.0
     with pytest.raises(ShadowConfigError, match="percent"):
         RouteShadowConfig().with_percent(-1)
+
+
+def test_isolation_and_priority_are_choices() -> None:
+    """``isolation`` and ``process_priority`` accept their listed values and name the field otherwise."""
+    settings = parse_shadow_settings({"isolation": "inline", "process_priority": "low"})
+    assert (settings.isolation, settings.process_priority) == ("inline", "low")
+    assert parse_shadow_settings({}).isolation == "process"
+    with pytest.raises(ShadowConfigError, match=r"^shadow\.isolation: must be one of"):
+        parse_shadow_settings({"isolation": "thread"})
+    with pytest.raises(ShadowConfigError, match=r"^shadow\.process_priority: must be one of"):
+        parse_shadow_settings({"process_priority": "realtime"})

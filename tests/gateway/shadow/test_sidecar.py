@@ -1,0 +1,39 @@
+"""The sidecar process's own parts: outcome tally, priority, calls before and after start-up."""
+
+from __future__ import annotations
+
+import os
+
+from gateway.shadow.sidecar import OutcomeTally, SidecarEnd, lower_priority, main
+
+
+def test_tally_counts_and_resets() -> None:
+    """``take`` returns the counts since the last call and starts from zero again."""
+    tally = OutcomeTally()
+    tally.observe_shadow("items", True)
+    tally.observe_shadow("items", True)
+    tally.observe_contract("items", "candidate", False)
+    assert tally.take() == ({("items", True): 2}, {("items", "candidate", False): 1})
+    assert tally.take() == ({}, {})
+
+
+def test_normal_priority_changes_nothing() -> None:
+    """``normal`` leaves the scheduling policy and niceness alone."""
+    before = (os.sched_getscheduler(0), os.nice(0))
+    assert lower_priority("normal") == "normal"
+    assert (os.sched_getscheduler(0), os.nice(0)) == before
+
+
+async def test_calls_before_the_service_exists_answer_503() -> None:
+    """An admin call that arrives during start-up gets 503, an unknown call 400 once running."""
+    end = SidecarEnd()
+    reply = await end._call("summary", ())
+    assert reply.status == 503
+    end.service = object()  # type: ignore[assignment]
+    end.admin = object()  # type: ignore[assignment]
+    assert (await end._call("nonsense", ())).status == 400
+
+
+def test_usage_error_exits_2() -> None:
+    """Started without ``FD PRIORITY`` the sidecar prints its usage and exits 2."""
+    assert main([]) == 2
