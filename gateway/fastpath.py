@@ -7,6 +7,10 @@ protocol callbacks: the request head is written upstream while the client's byte
 parsed, and the upstream's head and body are written to the client from the upstream's
 ``data_received`` — one ``writelines`` per upstream read, so a small response leaves in one syscall.
 
+Response taps (shadowing, contract checks, the recorder) ride along: when a tap wants the exchange,
+the body chunks written to the client are also kept (up to ``limits.tap_body_limit_bytes``) and the
+taps get the exchange once the response is complete, as on the task path.
+
 Anything unusual leaves the fast path for the task path (:mod:`gateway.proxy`) at a point where
 that is still safe: a candidate 5xx or failure that may fall back, or a reused connection that turns
 out to be closed before answering (retried on a fresh connection). The bookkeeping — metrics,
@@ -32,7 +36,17 @@ _BACKEND_BYTES = {BASELINE: BASELINE.encode(), CANDIDATE: CANDIDATE.encode()}
 class FastExchange:
     """One request/response driven by :class:`UpstreamConnection` callbacks."""
 
-    __slots__ = ("chunked", "committed", "conn", "pending", "proxy", "t0", "x")
+    __slots__ = (
+        "capture",
+        "captured",
+        "chunked",
+        "committed",
+        "conn",
+        "pending",
+        "proxy",
+        "t0",
+        "x",
+    )
 
     def __init__(self, proxy: Proxy, x: Ctx, conn: UpstreamConnection) -> None:
         self.proxy = proxy
@@ -42,6 +56,8 @@ class FastExchange:
         self.committed = False
         self.chunked = False
         self.t0 = 0.0
+        self.capture: list[bytes] | None = None  # body kept for the taps
+        self.captured = 0
 
     def start(self, head: bytes) -> None:
         """Send the request on the (reused) connection and wait for callbacks."""
@@ -89,10 +105,31 @@ class FastExchange:
         client.relay_from = conn.transport
         if client.write_paused and conn.transport is not None:
             conn.transport.pause_reading()
-        conn.attach_sink(self._chunk if chunked else self.pending.append)
+        if x.tap_wanted and (length is None or length <= self.proxy.tap_body_limit):
+            self.capture = []
+            conn.attach_sink(self._chunk_kept if chunked else self._kept)
+        else:
+            conn.attach_sink(self._chunk if chunked else self.pending.append)
 
     def _chunk(self, data: bytes) -> None:
         self.pending += (b"%x\r\n" % len(data), data, b"\r\n")
+
+    def _kept(self, data: bytes) -> None:
+        self.pending.append(data)
+        self._keep(data)
+
+    def _chunk_kept(self, data: bytes) -> None:
+        self.pending += (b"%x\r\n" % len(data), data, b"\r\n")
+        self._keep(data)
+
+    def _keep(self, data: bytes) -> None:
+        capture = self.capture
+        if capture is not None:
+            self.captured += len(data)
+            if self.captured > self.proxy.tap_body_limit:
+                self.capture = None  # too large to copy: the taps get no body
+            else:
+                capture.append(data)
 
     def flush(self) -> None:
         if self.pending:
@@ -106,9 +143,14 @@ class FastExchange:
         self.flush()
         conn.listener = None
         x.req.conn.relay_from = None
-        status = conn.status
+        status, headers = conn.status, conn.headers
         conn.finish()
         proxy.booked(x, x.backend, status, perf_counter() - self.t0, None)
+        if x.tap_wanted:
+            capture = self.capture
+            proxy.tapped(
+                x, x.backend, status, headers, None if capture is None else b"".join(capture)
+            )
         self._release()
 
     def on_error(self, error: UpstreamError) -> None:

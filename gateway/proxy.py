@@ -98,6 +98,7 @@ class Proxy:
         self._authority = {name: pool.config.authority.encode() for name, pool in pools.items()}
         self._strip = frozenset({config.override.token_header.encode("latin-1")})
         self._limits = config.limits
+        self.tap_body_limit = self._limits.tap_body_limit_bytes
         self._routes = tuple((r.name, r.fallback_methods) for r in config.routes)
         # Request ids: a random per-process prefix and a counter — unique across replicas and
         # restarts for all practical purposes, and ~6x cheaper than uuid4().
@@ -109,8 +110,8 @@ class Proxy:
     def dispatch(self, req: Request) -> Coroutine[Any, Any, None] | None:
         """Entry point from the server layer: serve ``req`` from callbacks, or return a coroutine.
 
-        A body-less request whose backend has an idle pooled connection, no fault and no tap is
-        served entirely from protocol callbacks (:mod:`gateway.fastpath`); everything else runs as
+        A body-less request whose backend has an idle pooled connection and no fault is served
+        entirely from protocol callbacks (response taps included) (:mod:`gateway.fastpath`); everything else runs as
         a task through :meth:`handle`. ``None`` means the request is answered or in flight.
         """
         if req.body is not None or req.upgrade is not None:
@@ -118,7 +119,7 @@ class Proxy:
         x = self.prepare(req)
         if x is None:
             return None
-        if x.tap_wanted or self.state.faults[x.backend] is not None:
+        if self.state.faults[x.backend] is not None:
             return self.run(x)
         pool = self.pools[x.backend]
         while pool.idle:
@@ -429,6 +430,17 @@ class Proxy:
         body = None
         if capture is not None and capture[:1] != [b"\x00truncated"]:
             body = b"".join(capture)
+        self.tapped(x, backend, status, headers, body)
+
+    def tapped(
+        self,
+        x: Ctx,
+        backend: str,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes | None,
+    ) -> None:
+        """Hand the finished exchange to the taps that wanted it (their errors are logged only)."""
         exchange = Exchange(
             route=x.route, backend=backend, method=x.method, target=x.req.target.decode("latin-1"),
             request_headers=tuple(x.req.headers), request_body=x.body, status=status,

@@ -337,3 +337,25 @@ async def test_stale_pooled_connection_is_replaced(
             r = await c.post(path, content=b"replayable")
     assert r.status_code == 200
     assert upstreams[0].connections == 2
+
+
+async def test_repeated_heads_follow_weights_and_get_fresh_ids(
+    make_gateway: GatewayFactory,
+) -> None:
+    """A keep-alive client repeating one head still sees weight changes and a new request id."""
+    gateway = await make_gateway(routes=[{"name": "default", "paths": ["/*"], "weight_bps": 0}])
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.public_port)
+    head = b"GET /json HTTP/1.1\r\nHost: x\r\nX-API-Key: k\r\n\r\n"
+    answers = []
+    for weight in (0, 0, 10_000, 10_000, 0):
+        gateway.state.set_weight("default", weight)
+        writer.write(head)
+        answer = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        length = int(answer.split(b"content-length: ")[1].split(b"\r\n")[0])
+        await reader.readexactly(length)
+        answers.append(answer)
+    writer.close()
+    backends = [a.split(b"x-cutover-backend: ")[1].split(b"\r\n")[0] for a in answers]
+    assert backends == [b"baseline", b"baseline", b"candidate", b"candidate", b"baseline"]
+    ids = {a.split(b"x-request-id: ")[1].split(b"\r\n")[0] for a in answers}
+    assert len(ids) == 5
