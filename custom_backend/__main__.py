@@ -1,8 +1,7 @@
 """``python -m custom_backend [--host H] [--port P] [--no-cache]``: serve the new stack (``LLMSTRUCT_*``).
 
-The server process keeps ``rich`` out: structlog imports it when it is installed, only for pretty console
-tracebacks, and it costs ~5 MB resident — memory is one of the figures this stack is compared on. Logs
-are JSON lines in production anyway; a terminal gets structlog's plain console renderer.
+The server process keeps imports the serve path never uses out of memory (``custom_backend.lean``): memory
+is one of the figures this stack is compared on.
 """
 
 from __future__ import annotations
@@ -23,8 +22,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="answer every read from the engine (for measurements)",
     )
     args = parser.parse_args(argv)
-    sys.modules.setdefault("rich", None)  # type: ignore[arg-type]  # see the module docstring
 
+    from custom_backend.lean import keep_unused_imports_out
+
+    keep_unused_imports_out()
     from custom_backend.server import run
     from custom_backend.settings import load_settings
     from engine.config import SettingsError

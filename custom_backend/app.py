@@ -1,7 +1,7 @@
 """The custom backend's ASGI application (seed 001): no framework, the engine called in-process.
 
-``create_app`` builds everything once (routes, prepared error responses, the key checker, the metrics
-registry) so a request costs a dict lookup, the handler and one orjson encode. What the client sees
+``create_app`` builds everything once (routes, prepared error responses, the key checker, the metrics) so
+a request costs a dict lookup, the handler and one orjson encode. What the client sees
 reproduces the FastAPI baseline exactly, in the baseline's order of checks:
 
 1. body larger than ``max_body_bytes`` (declared or received) → 413, before routing (its middleware);
@@ -17,17 +17,18 @@ baseline's ``CORSMiddleware`` (outside its body limit) does.
 
 from __future__ import annotations
 
+import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
-
-import structlog
 
 from custom_backend.asgi import Receive, Scope, Send
 from custom_backend.auth import KeyChecker
 from custom_backend.body import BodyParseError
 from custom_backend.cors import CorsPolicy
 from custom_backend.handlers import Handlers
+from custom_backend.logs import Logger
 from custom_backend.metrics import AppMetrics
 from custom_backend.request import BodyTooLarge, ClientDisconnected, Request
 from custom_backend.responses import Response, detail, json_response, send_response
@@ -37,12 +38,16 @@ from custom_backend.websocket import WebSocketSession
 from engine.errors import EngineError, InvalidInput, NotFound
 
 if TYPE_CHECKING:
-    from prometheus_client import CollectorRegistry
-
     from custom_backend.settings import BackendSettings
     from engine.facade import Engine
 
 WS_PATH: Final = "/api/v1/ws"
+# Engine calls run in the loop's default executor (``asyncio.to_thread``); asyncio sizes it min(32, CPUs + 4),
+# 6 threads here. The engine serialises on its database lock and the hot reads are cached on the loop, so
+# more threads only add memory: measured after the bench's load (``bench/backends.py`` endpoints), 6
+# threads left 35.7-37.0 MiB resident, 2 threads 35.5-35.7 (a thread per concurrent cache miss each
+# growing its own malloc arena). Set at lifespan startup, so only a server running the app is affected.
+ENGINE_THREADS: Final = 2
 _NOT_FOUND: Final = detail(404, "Not Found")
 _TOO_LARGE: Final = detail(413, "Request body too large", ((b"connection", b"close"),))
 _SERVER_ERROR: Final = Response(
@@ -107,19 +112,19 @@ class CustomBackendApp:
         engine: Engine,
         *,
         owns_engine: bool,
-        registry: CollectorRegistry | None = None,
+        metrics: AppMetrics | None = None,
         cache: bool = True,
     ) -> None:
         self.settings = settings
         self.engine = engine
         self._owns_engine = owns_engine
-        self.metrics = AppMetrics(registry)
+        self.metrics = metrics if metrics is not None else AppMetrics()
         self.keys = KeyChecker(settings.api_key)
         self.cors = CorsPolicy(list(settings.cors_origins))
         self.handlers = Handlers(engine, cache=cache)
         self.router = build_router(self.handlers, self.metrics)
         self._max_body = settings.max_body_bytes
-        self._logger = structlog.get_logger("custom_backend")
+        self._logger = Logger()
         # A request line costs ~30 µs (JSON renderer; measured), a quarter of a cached request: lines are
         # written only at DEBUG. Engine errors and crashes are always logged.
         self._log_requests = settings.log_level == "DEBUG"
@@ -222,6 +227,9 @@ class CustomBackendApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                asyncio.get_running_loop().set_default_executor(
+                    ThreadPoolExecutor(ENGINE_THREADS, thread_name_prefix="custom-backend-engine")
+                )
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.close()
@@ -233,12 +241,13 @@ def create_app(
     settings: BackendSettings | None = None,
     engine: Engine | None = None,
     *,
-    registry: CollectorRegistry | None = None,
+    metrics: AppMetrics | None = None,
     cache: bool = True,
 ) -> CustomBackendApp:
     """Build the app; settings default to ``LLMSTRUCT_*`` from the environment, the engine to one over them.
 
     ``cache=False`` turns the exact read caches off (``custom_backend.cache``), to measure the engine raw.
+    Each app counts into its own ``AppMetrics`` unless one is passed in (tests read it back).
     """
     from custom_backend.settings import load_settings
     from engine.facade import Engine
@@ -248,6 +257,4 @@ def create_app(
     owns_engine = engine is None
     if engine is None:
         engine = Engine(settings)
-    return CustomBackendApp(
-        settings, engine, owns_engine=owns_engine, registry=registry, cache=cache
-    )
+    return CustomBackendApp(settings, engine, owns_engine=owns_engine, metrics=metrics, cache=cache)

@@ -5,18 +5,17 @@ machine, interleaved): granian answered the cached endpoints 12-25 % faster (lis
 9.1k vs 7.3k) and the engine-bound ones alike (project info 3.0k both), but it runs a supervisor plus a
 worker process, 75 MiB resident against uvicorn's 39 MiB — and memory is half of why this stack exists.
 uvicorn is also already a dependency and speaks the ASGI WebSocket protocol the app implements.
-Access lines are the app's own (structlog, DEBUG only), so uvicorn's access log is off.
+Access lines are the app's own (``custom_backend.logs``, DEBUG only), so uvicorn's access log is off.
 """
 
 from __future__ import annotations
 
-import logging
-import sys
 from typing import TYPE_CHECKING
 
-import structlog
-import uvicorn
+from uvicorn.config import Config
+from uvicorn.server import Server
 
+from custom_backend import logs
 from custom_backend.app import create_app
 
 if TYPE_CHECKING:
@@ -24,22 +23,8 @@ if TYPE_CHECKING:
 
 
 def configure_logging(level: str, json_lines: bool | None = None) -> None:
-    """structlog to stderr: readable in a terminal, JSON lines otherwise (design.md, "Conventions")."""
-    if json_lines is None:
-        json_lines = not sys.stderr.isatty()
-    renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer()
-    )
-    structlog.configure(
-        processors=[
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
-    )
+    """Log lines to stderr: readable in a terminal, JSON lines otherwise (design.md, "Conventions")."""
+    logs.configure(level, json_lines=json_lines)
 
 
 def run(
@@ -55,7 +40,7 @@ def run(
 
         settings = load_settings()
     configure_logging(settings.log_level)
-    config = uvicorn.Config(
+    config = Config(
         create_app(settings, cache=cache),
         host=host,
         port=port,
@@ -67,4 +52,4 @@ def run(
         lifespan="on",
         server_header=False,
     )
-    uvicorn.Server(config).run()
+    Server(config).run()

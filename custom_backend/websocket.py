@@ -22,6 +22,7 @@ from custom_backend.auth import KeyChecker, presented_key
 from custom_backend.validation import Issue, RequestInvalid
 
 if TYPE_CHECKING:
+    from custom_backend.logs import Logger
     from engine import Engine
 
 POLICY_VIOLATION: Final = 1008
@@ -86,7 +87,7 @@ class WebSocketSession:
         send: Send,
         engine: Engine,
         keys: KeyChecker,
-        logger: Any,
+        logger: Logger,
     ) -> None:
         self.scope = scope
         self._receive = receive

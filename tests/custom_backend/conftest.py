@@ -1,15 +1,15 @@
-"""Every test leaves structlog's global configuration as it found it."""
+"""Every test leaves the log configuration (``custom_backend.logs``) as it was at import."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-import structlog
+
+from custom_backend import logs
 
 
 @pytest.fixture(autouse=True)
-def _structlog_config() -> Iterator[None]:
-    saved = structlog.get_config()
+def _log_config() -> Iterator[None]:
     yield
-    structlog.configure(**saved)
+    logs.reset_defaults()

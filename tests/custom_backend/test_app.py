@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import structlog
-from prometheus_client import CollectorRegistry
-from structlog.testing import capture_logs
 
-from custom_backend.app import CustomBackendApp, create_app
+from custom_backend.app import ENGINE_THREADS, CustomBackendApp, create_app
 from custom_backend.asgi import Message
+from custom_backend.logs import capture_logs
 from custom_backend.settings import CustomSettings
 from engine import EngineError
 from engine.facade import Engine
@@ -45,7 +46,7 @@ def _settings(tmp_path: Path, **overrides: Any) -> CustomSettings:
 @pytest.fixture
 async def app(tmp_path: Path) -> AsyncIterator[CustomBackendApp]:
     """An app over an empty project."""
-    app = create_app(_settings(tmp_path), registry=CollectorRegistry())
+    app = create_app(_settings(tmp_path))
     yield app
     app.close()
 
@@ -105,7 +106,7 @@ async def test_engine_failures(
     settings = _settings(tmp_path)
     engine = FailingEngine(settings)
     engine.failure = failure
-    app = create_app(settings, engine, registry=CollectorRegistry())
+    app = create_app(settings, engine)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://t"
     ) as client:
@@ -120,7 +121,7 @@ async def test_engine_failures(
 
 async def test_lifespan_closes_an_owned_engine(tmp_path: Path) -> None:
     """Startup completes; shutdown closes the engine the app created."""
-    app = create_app(_settings(tmp_path), registry=CollectorRegistry())
+    app = create_app(_settings(tmp_path))
     messages: list[Message] = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
     sent = await _call(app, {"type": "lifespan"}, messages)
     assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
@@ -130,9 +131,8 @@ async def test_lifespan_closes_an_owned_engine(tmp_path: Path) -> None:
 
 async def test_request_lines_only_at_debug(tmp_path: Path) -> None:
     """At DEBUG each request is one structured line; at INFO nothing is logged for a success."""
-    structlog.reset_defaults()
     for level, expected in (("DEBUG", 1), ("INFO", 0)):
-        app = create_app(_settings(tmp_path, log_level=level), registry=CollectorRegistry())
+        app = create_app(_settings(tmp_path, log_level=level))
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://t"
         ) as client:
@@ -172,3 +172,19 @@ async def test_nan_in_an_invalid_body_is_a_clean_422(app: CustomBackendApp) -> N
     assert response.status_code == 422
     issue = response.json()["detail"][0]
     assert (issue["type"], issue["loc"], issue["input"]) == ("string_type", ["body", "title"], None)
+
+
+async def test_lifespan_sizes_the_engine_threads(tmp_path: Path) -> None:
+    """After startup, engine calls (``asyncio.to_thread``) run on the app's small named pool."""
+    app = create_app(_settings(tmp_path))
+    await _call(
+        app, {"type": "lifespan"}, [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    )
+
+    def name() -> str:
+        time.sleep(0.01)  # overlap the calls, so a larger pool would show more threads
+        return threading.current_thread().name
+
+    names = set(await asyncio.gather(*(asyncio.to_thread(name) for _ in range(8))))
+    assert all(name.startswith("custom-backend-engine") for name in names)
+    assert 1 <= len(names) <= ENGINE_THREADS

@@ -1,8 +1,8 @@
 """Both llmstruct backends in-process over one tmp project and one SQLite file.
 
 The FastAPI app runs with the in-process bridge (``bridge_mode="inprocess"``), the custom app with its own
-``Engine``: two engines on the same file, as two server processes would be. Each app gets a fresh
-``CollectorRegistry``; the body limit is small so the 413 cases stay cheap.
+``Engine``: two engines on the same file, as two server processes would be. Each app has its own
+metrics (a fresh ``CollectorRegistry`` for the baseline); the body limit is small so the 413 cases stay cheap.
 """
 
 from __future__ import annotations
@@ -108,12 +108,15 @@ def settings(project: Path, tmp_path: Path) -> Any:
 
 @pytest.fixture
 def logging_reset() -> Iterator[None]:
-    """Leave structlog's global configuration as it was."""
+    """Leave both backends' logging configuration as it was (structlog's; ``custom_backend.logs``)."""
     import structlog
+
+    from custom_backend import logs
 
     saved = structlog.get_config()
     yield
     structlog.configure(**saved)
+    logs.reset_defaults()
 
 
 @pytest.fixture
@@ -123,7 +126,7 @@ async def backends(settings: Any, logging_reset: None) -> AsyncIterator[Backends
     from fastapi_backend.app import create_app as create_fastapi_app
 
     fastapi_app = create_fastapi_app(settings, registry=CollectorRegistry())
-    custom_app = create_custom_app(settings, registry=CollectorRegistry())
+    custom_app = create_custom_app(settings)
     fastapi_client = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=fastapi_app), base_url="http://testserver"
     )
