@@ -13,7 +13,10 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.metrics import MetricWrapperBase
 
 from gateway.metrics import GatewayMetrics
+from gateway.shadow.config import ShadowSettings
 from gateway.shadow.metrics import ShadowMetrics
+from gateway.shadow.sidecar_client import ShadowSidecar
+from gateway.shadow.sidecar_wire import SidecarSpec
 from migration.decision_metrics import DecisionMetrics
 from tests.deploy.conftest import RULE_FILES
 from tests.deploy.dashboard import checked_in, panel_queries
@@ -37,10 +40,12 @@ def exported_series() -> dict[str, frozenset[str]]:
     """
     gateway = GatewayMetrics(CollectorRegistry())
     gateway.record("r", "baseline", 200, 0.01)
+    sidecar = ShadowSidecar(SidecarSpec(ShadowSettings(), {}, {}, None), CollectorRegistry())
     holders: list[Any] = [
         gateway,
         ShadowMetrics(CollectorRegistry()),
         DecisionMetrics(CollectorRegistry()),
+        sidecar,
     ]
     series: dict[str, frozenset[str]] = {}
     for holder in holders:
