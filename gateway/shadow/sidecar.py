@@ -1,7 +1,8 @@
 """The shadow sidecar process: shadowing and live contract checks away from the gateway's event loop.
 
-``python -m gateway.shadow.sidecar FD`` is started by :class:`~gateway.shadow.sidecar_client.ShadowSidecar`
-with its end of a socketpair as ``FD``. Why a process: a shadow costs about what the primary request
+``python -m gateway.shadow.sidecar FD PRIORITY LOG_FORMAT`` is started by
+:class:`~gateway.shadow.sidecar_client.ShadowSidecar` with its end of a socketpair as ``FD``, at the CPU
+priority and in the log format the gateway chose. Why a process: a shadow costs about what the primary request
 costs again (a second upstream call, the comparison, two contract checks). On the gateway's loop that
 work delays the next client's request; in a thread it would fight the data path for the GIL. Here it
 runs at a lower CPU priority (``shadow.process_priority``: ``low`` = nice 10 by default, ``idle`` =
@@ -194,16 +195,16 @@ async def serve(sock: socket.socket, priority: str = "normal") -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: ``python -m gateway.shadow.sidecar FD``."""
+    """Entry point: ``python -m gateway.shadow.sidecar FD PRIORITY LOG_FORMAT``."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 2 or not args[0].isdigit():
-        print("usage: python -m gateway.shadow.sidecar FD PRIORITY", file=sys.stderr)
+    if len(args) != 3 or not args[0].isdigit():
+        print("usage: python -m gateway.shadow.sidecar FD PRIORITY LOG_FORMAT", file=sys.stderr)
         return 2
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     applied = lower_priority(args[1])
     from gateway.commands import configure_logging
 
-    configure_logging("auto")  # stderr is the gateway's: the same choice as the gateway made
+    configure_logging(args[2])  # the gateway's choice: the two share stderr
     import uvloop
 
     return uvloop.run(serve(socket.socket(fileno=int(args[0])), applied))

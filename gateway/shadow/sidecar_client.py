@@ -42,6 +42,12 @@ from gateway.shadow.sidecar_wire import (
 log = structlog.get_logger("gateway.shadow")
 
 
+def _log_format() -> str:
+    """``console`` when this process renders logs for a terminal, else ``json``: the sidecar matches."""
+    processors = structlog.get_config().get("processors") or [None]
+    return "console" if isinstance(processors[-1], structlog.dev.ConsoleRenderer) else "json"
+
+
 class SidecarUnavailable(Exception):
     """The sidecar is not running (starting, restarting or closed) or did not answer in time."""
 
@@ -140,7 +146,7 @@ class ShadowSidecar:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             argv = [sys.executable, "-m", "gateway.shadow.sidecar", str(theirs.fileno())]
-            argv.append(self._spec.settings.process_priority)
+            argv += [self._spec.settings.process_priority, _log_format()]
             self._process = await asyncio.create_subprocess_exec(
                 *argv, pass_fds=(theirs.fileno(),), stdin=asyncio.subprocess.DEVNULL
             )

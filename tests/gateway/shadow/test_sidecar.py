@@ -35,5 +35,5 @@ async def test_calls_before_the_service_exists_answer_503() -> None:
 
 
 def test_usage_error_exits_2() -> None:
-    """Started without ``FD PRIORITY`` the sidecar prints its usage and exits 2."""
+    """Started without ``FD PRIORITY LOG_FORMAT`` the sidecar prints its usage and exits 2."""
     assert main([]) == 2

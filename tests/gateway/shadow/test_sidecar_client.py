@@ -11,12 +11,13 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 from prometheus_client import CollectorRegistry
 
 from gateway.server import Gateway
 from gateway.shadow.admin import admin_extension
 from gateway.shadow.config import ShadowConfigError, parse_shadow_settings
-from gateway.shadow.sidecar_client import ShadowSidecar
+from gateway.shadow.sidecar_client import ShadowSidecar, _log_format
 from gateway.shadow.wiring import build_shadow
 from tests.gateway.shadow.conftest import Upstreams
 from tests.gateway.shadow.test_gateway_wiring import TOKEN, gateway_config
@@ -165,3 +166,14 @@ async def test_idle_priority_runs_the_sidecar_under_sched_idle(upstreams: Upstre
     async for _, shadow in started(upstreams, registry, outcomes, process_priority="idle"):
         assert shadow.pid is not None
         assert os.sched_getscheduler(shadow.pid) == os.SCHED_IDLE
+
+
+def test_the_sidecar_logs_in_the_gateways_format() -> None:
+    """A console-rendering gateway starts a console-rendering sidecar; anything else gets JSON."""
+    try:
+        structlog.configure(processors=[structlog.dev.ConsoleRenderer()])
+        assert _log_format() == "console"
+        structlog.configure(processors=[structlog.processors.JSONRenderer()])
+        assert _log_format() == "json"
+    finally:
+        structlog.reset_defaults()
