@@ -228,8 +228,11 @@ class ShadowSidecar:
 
     def on_response(self, exchange: Exchange) -> None:
         """Queue the exchange for the next batch to the sidecar (one append; never awaits)."""
+        if self._transport is None or self._loop is None:  # not open, restarting or closed
+            self._dropped.labels(exchange.route).inc()
+            return
         self._pending.append(exchange_tuple(exchange))
-        if self._flush_handle is None and self._loop is not None:
+        if self._flush_handle is None:
             self._flush_handle = self._loop.call_soon(self._flush)
 
     def _flush(self) -> None:

@@ -14,6 +14,7 @@ import pytest
 import structlog
 from prometheus_client import CollectorRegistry
 
+from gateway.observer import Exchange
 from gateway.server import Gateway
 from gateway.shadow.admin import admin_extension
 from gateway.shadow.config import ShadowConfigError, parse_shadow_settings
@@ -177,3 +178,13 @@ def test_the_sidecar_logs_in_the_gateways_format() -> None:
         assert _log_format() == "json"
     finally:
         structlog.reset_defaults()
+
+
+def test_exchanges_before_open_are_dropped_and_counted(upstreams: Upstreams) -> None:
+    """A sidecar that is not running takes nothing into memory: each hand-off is a counted drop."""
+    registry = CollectorRegistry()
+    shadow = build_shadow(gateway_config(upstreams), registry, sidecar_settings())
+    exchange = Exchange("items", "baseline", "GET", "/items", (), None, 200, (), b"{}")
+    for _ in range(3):
+        shadow.on_response(exchange)
+    assert sample(registry, "cutover_shadow_handoff_dropped_total", route="items") == 3
