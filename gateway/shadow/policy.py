@@ -18,7 +18,7 @@ Rules (issue 4 §1):
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from gateway.shadow.config import RouteShadowConfig
@@ -81,6 +81,17 @@ def sampled(config: RouteShadowConfig, route: str, sticky_key: str | None, draw:
     if config.sticky_header is not None and sticky_key:
         return sticky_bucket(route, sticky_key) < config.percent * (BUCKETS / 100.0)
     return draw() * 100.0 < config.percent
+
+
+def wants_bodies(
+    routes: Mapping[str, RouteShadowConfig], check_all: bool, route: str, method: str
+) -> bool:
+    """Whether the gateway should buffer this exchange's bodies: a contract check of every
+    response (``check_all``) or a shadow may follow."""
+    if check_all:
+        return True
+    config = routes.get(route)
+    return config is not None and config.percent > 0 and method.upper() in config.methods
 
 
 def decide(

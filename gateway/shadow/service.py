@@ -48,7 +48,14 @@ from gateway.shadow.exchanges import (
     text_pairs,
 )
 from gateway.shadow.metrics import ShadowMetrics
-from gateway.shadow.policy import BackendPair, Draw, ShadowDecision, body_replayable, decide
+from gateway.shadow.policy import (
+    BackendPair,
+    Draw,
+    ShadowDecision,
+    body_replayable,
+    decide,
+    wants_bodies,
+)
 from gateway.shadow.samples import HeaderPairs, Sample, SampleBuilder
 from gateway.shadow.sender import ShadowResponse, ShadowSender
 from gateway.shadow.windows import Clock
@@ -177,10 +184,7 @@ class ShadowService:
 
     def wants(self, route: str, method: str) -> bool:
         """Ask the gateway to buffer bodies only where a shadow or a contract check may follow."""
-        if self._check_all:
-            return True
-        config = self._routes.get(route)
-        return config is not None and config.percent > 0 and method.upper() in config.methods
+        return wants_bodies(self._routes, self._check_all, route, method)
 
     def on_response(self, exchange: Exchange) -> None:
         """Queue the contract check and, if sampled, the shadow of a completed exchange."""

@@ -29,6 +29,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from gateway.observer import Exchange
 from gateway.shadow.admin import AdminReply
 from gateway.shadow.config import ShadowConfigError
+from gateway.shadow.policy import wants_bodies
 from gateway.shadow.sidecar_wire import (
     ExchangeTuple,
     FrameReader,
@@ -221,10 +222,7 @@ class ShadowSidecar:
 
     def wants(self, route: str, method: str) -> bool:
         """Ask the gateway to buffer bodies only where a shadow or a contract check may follow."""
-        if self._check_all:
-            return True
-        config = self._routes.get(route)
-        return config is not None and config.percent > 0 and method.upper() in config.methods
+        return wants_bodies(self._routes, self._check_all, route, method)
 
     def on_response(self, exchange: Exchange) -> None:
         """Queue the exchange for the next batch to the sidecar (one append; never awaits)."""
