@@ -231,8 +231,10 @@ class HttpConnection(asyncio.Protocol):
             tail = data[exc.args[0] :]
             if self._parsing is not None:
                 self._parsing.upgrade_tail = tail
-        except httptools.HttpParserCallbackError as exc:
-            too_large = isinstance(exc.__context__, HeadTooLarge)
+        except httptools.HttpParserCallbackError:
+            # The head outgrew its limit in a callback (HeadTooLarge); read from our own count,
+            # not from the error's __context__, which compiled callbacks do not set.
+            too_large = self._head_bytes > MAX_HEAD_BYTES
             self._reject(
                 431 if too_large else 400, "header_too_large" if too_large else "bad_request"
             )

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from typing import Protocol, cast
+from typing import ClassVar, Protocol, cast
 
 import httptools
 
@@ -30,31 +30,31 @@ from gateway.config import UpstreamConfig
 class UpstreamError(Exception):
     """An attempt that failed below HTTP; ``kind`` is a metric label, ``status`` the client answer."""
 
-    kind = "protocol"
-    status = 502
-    error = "upstream_protocol_error"
+    kind: ClassVar[str] = "protocol"
+    status: ClassVar[int] = 502
+    error: ClassVar[str] = "upstream_protocol_error"
 
 
 class UpstreamConnectError(UpstreamError):
     """The upstream refused or could not be reached."""
 
-    kind = "connect"
-    error = "upstream_connect_error"
+    kind: ClassVar[str] = "connect"
+    error: ClassVar[str] = "upstream_connect_error"
 
 
 class UpstreamTimeout(UpstreamError):
     """Connect, read or total timeout."""
 
-    kind = "timeout"
-    status = 504
-    error = "upstream_timeout"
+    kind: ClassVar[str] = "timeout"
+    status: ClassVar[int] = 504
+    error: ClassVar[str] = "upstream_timeout"
 
 
 class UpstreamReset(UpstreamError):
     """The upstream closed the connection before the response was complete."""
 
-    kind = "reset"
-    error = "upstream_reset"
+    kind: ClassVar[str] = "reset"
+    error: ClassVar[str] = "upstream_reset"
 
 
 Sink = Callable[[bytes], None]
