@@ -53,7 +53,8 @@ def exported_series() -> dict[str, frozenset[str]]:
             for family in holder.collect():
                 for sample in family.samples:
                     series[sample.name] = series.get(sample.name, frozenset()) | set(sample.labels)
-        for metric in vars(holder).values():
+        # dir(), not vars(): a mypyc-compiled class (make compile) keeps attributes in slots.
+        for metric in (getattr(holder, name, None) for name in dir(holder)):
             if not isinstance(metric, MetricWrapperBase):
                 continue
             # prometheus_client keeps these as private attributes; there is no public accessor.
