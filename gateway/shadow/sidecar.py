@@ -173,7 +173,10 @@ async def serve(sock: socket.socket, priority: str = "normal") -> int:
     loop = asyncio.get_running_loop()
     end = SidecarEnd()
     await loop.create_unix_connection(lambda: end, sock=sock)
-    spec = await end.spec
+    try:
+        spec = await end.spec
+    except ConnectionError:  # the gateway went away during start-up: nothing to do
+        return 0
     try:
         end.service = build_service(spec, end.registry, end.tally)
     except Exception as exc:  # a bad contract file or config: the gateway's start-up reports it

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import socket
 
-from gateway.shadow.sidecar import OutcomeTally, SidecarEnd, lower_priority, main
+from gateway.shadow.sidecar import OutcomeTally, SidecarEnd, lower_priority, main, serve
 
 
 def test_tally_counts_and_resets() -> None:
@@ -37,3 +38,10 @@ async def test_calls_before_the_service_exists_answer_503() -> None:
 def test_usage_error_exits_2() -> None:
     """Started without ``FD PRIORITY LOG_FORMAT`` the sidecar prints its usage and exits 2."""
     assert main([]) == 2
+
+
+async def test_a_gateway_gone_before_the_spec_ends_the_sidecar_quietly() -> None:
+    """EOF before any frame: ``serve`` returns 0 instead of raising."""
+    ours, theirs = socket.socketpair()
+    ours.close()
+    assert await serve(theirs) == 0
