@@ -122,7 +122,7 @@ class ShadowSidecar:
         self._up = Gauge(
             "cutover_shadow_sidecar_up", "1 while the shadow sidecar runs.", registry=registry
         )
-        self.restarts = 0
+        self._registry = registry
         self._restarts = Counter(
             "cutover_shadow_sidecar_restarts_total",
             "Times the shadow sidecar died and was started again.",
@@ -130,6 +130,12 @@ class ShadowSidecar:
         )
 
     # -- lifecycle ------------------------------------------------------------------------------
+
+    @property
+    def restarts(self) -> int:
+        """How often the sidecar died and was started again (``cutover_shadow_sidecar_restarts_total``)."""
+        value = self._registry.get_sample_value("cutover_shadow_sidecar_restarts_total")
+        return int(value or 0)
 
     @property
     def pid(self) -> int | None:
@@ -204,7 +210,6 @@ class ShadowSidecar:
         if was_up and not self._closing and self._loop is not None:
             code = self._process.returncode if self._process is not None else None
             log.error("shadow_sidecar_exited", returncode=code, restart_in_s=self._restart_delay_s)
-            self.restarts += 1
             self._restarts.inc()
             self._restart = self._loop.create_task(self._restart_later())
 
