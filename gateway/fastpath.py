@@ -24,6 +24,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from gateway.headers import client_response_head
+from gateway.observer import BodyCopy
 from gateway.routing import BASELINE, CANDIDATE
 from gateway.upstream import UpstreamConnection, UpstreamError
 
@@ -38,7 +39,6 @@ class FastExchange:
 
     __slots__ = (
         "capture",
-        "captured",
         "chunked",
         "committed",
         "conn",
@@ -56,8 +56,7 @@ class FastExchange:
         self.committed = False
         self.chunked = False
         self.t0 = 0.0
-        self.capture: list[bytes] | None = None  # body kept for the taps
-        self.captured = 0
+        self.capture: BodyCopy | None = None  # the body copied for the taps
 
     def start(self, head: bytes) -> None:
         """Send the request on the (reused) connection and wait for callbacks."""
@@ -106,7 +105,7 @@ class FastExchange:
         if client.write_paused and conn.transport is not None:
             conn.transport.pause_reading()
         if x.tap_wanted and (length is None or length <= self.proxy.tap_body_limit):
-            self.capture = []
+            self.capture = BodyCopy(self.proxy.tap_body_limit)
             conn.attach_sink(self._chunk_kept if chunked else self._kept)
         else:
             conn.attach_sink(self._chunk if chunked else self.pending.append)
@@ -116,20 +115,11 @@ class FastExchange:
 
     def _kept(self, data: bytes) -> None:
         self.pending.append(data)
-        self._keep(data)
+        self.capture.add(data)  # type: ignore[union-attr]  # set with this sink
 
     def _chunk_kept(self, data: bytes) -> None:
-        self.pending += (b"%x\r\n" % len(data), data, b"\r\n")
-        self._keep(data)
-
-    def _keep(self, data: bytes) -> None:
-        capture = self.capture
-        if capture is not None:
-            self.captured += len(data)
-            if self.captured > self.proxy.tap_body_limit:
-                self.capture = None  # too large to copy: the taps get no body
-            else:
-                capture.append(data)
+        self._chunk(data)
+        self.capture.add(data)  # type: ignore[union-attr]  # set with this sink
 
     def flush(self) -> None:
         if self.pending:
@@ -148,9 +138,7 @@ class FastExchange:
         proxy.booked(x, x.backend, status, perf_counter() - self.t0, None)
         if x.tap_wanted:
             capture = self.capture
-            proxy.tapped(
-                x, x.backend, status, headers, None if capture is None else b"".join(capture)
-            )
+            proxy.tapped(x, x.backend, status, headers, None if capture is None else capture.body())
         self._release()
 
     def on_error(self, error: UpstreamError) -> None:

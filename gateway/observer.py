@@ -56,6 +56,35 @@ class Exchange:
     response_body: bytes | None
 
 
+class BodyCopy:
+    """A response body copied for the taps as it streams to the client, up to ``limit`` bytes.
+
+    Past the limit the copy is dropped at once (bounded memory) and :meth:`body` is None: the taps
+    then get the exchange without its body, as they do for a body announced larger than the limit.
+    """
+
+    __slots__ = ("limit", "parts", "size")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self.parts: list[bytes] | None = []
+
+    def add(self, data: bytes) -> None:
+        """Copy one chunk (or give up on the copy once it is over the limit)."""
+        parts = self.parts
+        if parts is not None:
+            self.size += len(data)
+            if self.size > self.limit:
+                self.parts = None
+            else:
+                parts.append(data)
+
+    def body(self) -> bytes | None:
+        """The whole copy, or None when it outgrew the limit."""
+        return None if self.parts is None else b"".join(self.parts)
+
+
 class ResponseTap(Protocol):
     """Receives completed exchanges; ``wants`` is asked first so copies are made only on demand."""
 

@@ -31,7 +31,7 @@ from gateway.faults import abort_body, decide
 from gateway.headers import client_response_head, upstream_request_head
 from gateway.http import BodyTooLarge, ClientGone, HttpConnection, Request
 from gateway.metrics import GatewayMetrics
-from gateway.observer import Exchange, RequestObserver, ResponseTap
+from gateway.observer import BodyCopy, Exchange, RequestObserver, ResponseTap
 from gateway.routing import BASELINE, CANDIDATE, RouteTable
 from gateway.state import GatewayState
 from gateway.upstream import Sink, UpstreamConnection, UpstreamError, UpstreamPool
@@ -112,8 +112,8 @@ class Proxy:
         """Entry point from the server layer: serve ``req`` from callbacks, or return a coroutine.
 
         A body-less request whose backend has an idle pooled connection and no fault is served
-        entirely from protocol callbacks (response taps included) (:mod:`gateway.fastpath`); everything else runs as
-        a task through :meth:`handle`. ``None`` means the request is answered or in flight.
+        entirely from protocol callbacks, response taps included (:mod:`gateway.fastpath`);
+        everything else runs as a task through :meth:`handle`. ``None`` means the request is answered or in flight.
         """
         if req.body is not None or req.upgrade is not None:
             return self.handle(req)
@@ -338,14 +338,15 @@ class Proxy:
             status, conn.reason, conn.headers, backend=backend.encode(), request_id=x.request_id,
             content_length=length, chunked=chunked, keep_alive=keep_alive,
         )  # fmt: skip
-        capture: list[bytes] | None = None
-        if x.tap_wanted and (length is None or length <= self._limits.tap_body_limit_bytes):
-            capture = []
+        capture: BodyCopy | None = None
+        if x.tap_wanted and (length is None or length <= self.tap_body_limit):
+            capture = BodyCopy(self.tap_body_limit)
         error: str | None = None
         if conn.complete and not chunked:
             client.writelines([head, *early])
             if capture is not None:
-                capture.extend(early)
+                for data in early:
+                    capture.add(data)
         else:
             client.write(head)
             sink = self._sink(client, chunked, capture)
@@ -366,11 +367,12 @@ class Proxy:
         conn.finish()
         self.booked(x, backend, status, perf_counter() - t0, error)
         if x.tap_wanted and error is None:
-            self._tap(x, backend, status, conn.headers, capture)
+            self.tapped(
+                x, backend, status, conn.headers, None if capture is None else capture.body()
+            )
 
-    def _sink(self, client: HttpConnection, chunked: bool, capture: list[bytes] | None) -> Sink:
+    def _sink(self, client: HttpConnection, chunked: bool, capture: BodyCopy | None) -> Sink:
         """The function that writes each upstream body chunk to the client (and copies it)."""
-        limit = self._limits.tap_body_limit_bytes
         if capture is None:
             if not chunked:
                 return client.write
@@ -379,21 +381,13 @@ class Proxy:
                 client.writelines([b"%x\r\n" % len(data), data, b"\r\n"])
 
             return chunk_writer
-        state = {"size": 0}
 
         def capturing(data: bytes) -> None:
             if chunked:
                 client.writelines([b"%x\r\n" % len(data), data, b"\r\n"])
             else:
                 client.write(data)
-            if state["size"] >= 0:
-                state["size"] += len(data)
-                if state["size"] > limit:
-                    state["size"] = -1
-                    capture.clear()
-                    capture.append(b"\x00truncated")
-                else:
-                    capture.append(data)
+            capture.add(data)
 
         return capturing
 
@@ -420,19 +414,6 @@ class Proxy:
                 duration_ms=round(duration * 1000, 3),
                 error=error,
             )
-
-    def _tap(
-        self,
-        x: Ctx,
-        backend: str,
-        status: int,
-        headers: list[tuple[bytes, bytes]],
-        capture: list[bytes] | None,
-    ) -> None:
-        body = None
-        if capture is not None and capture[:1] != [b"\x00truncated"]:
-            body = b"".join(capture)
-        self.tapped(x, backend, status, headers, body)
 
     def tapped(
         self,
