@@ -1,14 +1,20 @@
 """What shadowing costs the client: p99 at a fixed load, saturated throughput, per-item CPU costs.
 
-Setup (as ``bench.gateway``): one tiny upstream (asyncio + httptools on uvloop) answers every path
-with a typical 853-byte ``GET /api/v1/tasks`` list that conforms to the contract; it serves as both
-baseline and candidate. Four gateways run side by side on the same CPU as the upstream (CPU 0):
+Setup (as ``bench.gateway``): tiny upstreams (asyncio + httptools on uvloop) answer every path
+with a typical 853-byte ``GET /api/v1/tasks`` list that conforms to the contract; one serves as the
+baseline, one as the candidate. Four gateways run side by side on CPU 0 with the baseline:
 ``plain`` (no tap), ``tapped`` (a no-op tap that wants every exchange: the gateway's own cost of
-tapping — body capture, and its task path instead of its callback fast path), ``shadowed`` (the
-product default: 100 % of GETs shadowed to the other backend, 10 % of those as same-backend noise
-probes, every primary and shadow response validated against the contract, all of it in the
-SCHED_IDLE sidecar process, which inherits CPU 0) and ``inline`` (the same work on the gateway's
-own event loop, ``shadow.isolation: inline``).
+tapping — body capture on its callback fast path), ``shadowed`` (the product default: 100 % of GETs
+shadowed to the other backend, 10 % of those as same-backend noise probes, every primary and shadow
+response validated against the contract, all of it in the sidecar process at its default priority)
+and ``inline`` (the same work on the gateway's own event loop, ``shadow.isolation: inline``).
+
+Topology (``--topology``): ``split`` (default, what a deployment looks like) keeps CPU 0 exactly as
+in the plain run — gateway and baseline — and puts what shadowing adds elsewhere: the candidate
+upstream on CPU 1 (in production it is another service) and the sidecar on CPU 1 via
+``shadow.process_cpus: [1]``, sharing that core with the load generator (whose timing it can only
+worsen). ``shared`` puts everything on CPU 0, the worst case: the sidecar and the candidate then
+add their CPU to the core that serves clients.
 Load comes from CPU 1. The gateways are measured back to back in each round; the median of
 the per-round ratios counts (drift of this shared machine between rounds cancels out).
 
@@ -22,7 +28,7 @@ the per-round ratios counts (drift of this shared machine between rounds cancels
   instant sender (compare + evidence + contract check), and contract validation of one typical
   response (target ≤ 10 µs).
 
-    python -m bench.shadow [--duration S] [--rounds R] [--connections N]
+    python -m bench.shadow [--duration S] [--rounds R] [--load F] [--topology split|shared] [--priority P]
 
 Prints a markdown table and writes ``bench/results/shadow.json``; returns 0 when it ran (a missed
 target is reported, not a crash), 1 when it could not run.
@@ -52,6 +58,7 @@ from gateway.build_hotpath import up_to_date
 REPOSITORY = Path(__file__).resolve().parents[1]
 RESULTS = REPOSITORY / "bench" / "results" / "shadow.json"
 TARGETS = {"p99_ratio": 1.10, "throughput_ratio": 0.5, "validation_us": 10.0}
+TOPOLOGIES = ("split", "shared")
 PATH = "/api/v1/tasks"
 MODES = ("plain", "tapped", "shadowed", "inline")
 PYTHONPATH = {"PYTHONPATH": str(REPOSITORY)}
@@ -119,7 +126,9 @@ class _NoopTap:
         return None
 
 
-def run_gateway(config_path: str, mode: str, workers: int, priority: str | None) -> None:
+def run_gateway(
+    config_path: str, mode: str, workers: int, priority: str | None, cpus: str | None
+) -> None:
     """A gateway from ``config_path``: ``plain`` (no tap), ``tapped`` (no-op tap) or ``shadowed``."""
     import signal
 
@@ -144,6 +153,7 @@ def run_gateway(config_path: str, mode: str, workers: int, priority: str | None)
                     "workers": workers,
                     "isolation": "process" if mode == "shadowed" else "inline",
                     **({"process_priority": priority} if priority else {}),
+                    **({"process_cpus": cpus} if cpus else {}),
                     "routes": {"default": {"percent": 100, "same_backend_percent": 10}},
                 }
             )
@@ -171,8 +181,8 @@ def run_gateway(config_path: str, mode: str, workers: int, priority: str | None)
 
 GATEWAY_CONF = """
 upstreams:
-  baseline: {{url: "http://127.0.0.1:{upstream}", pool_size: 128}}
-  candidate: {{url: "http://127.0.0.1:{upstream}", pool_size: 128}}
+  baseline: {{url: "http://127.0.0.1:{baseline}", pool_size: 128}}
+  candidate: {{url: "http://127.0.0.1:{candidate}", pool_size: 128}}
 routes:
   - name: default
     paths: ["/*"]
@@ -411,28 +421,35 @@ def measure(
     load_fraction: float,
     workers: int,
     priority: str | None = None,
+    topology: str = "split",
 ) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="cutover-bench-shadow-"))
-    upstream = free_port()
+    baseline, candidate = free_port(), free_port()
+    elsewhere = "1" if topology == "split" else "0"  # where shadowing's extra work runs
     ports = {name: (free_port(), free_port()) for name in MODES}
     me = [sys.executable, "-m", "bench.shadow"]
     saturated: dict[str, list[dict[str, float]]] = {name: [] for name in ports}
     fixed: dict[str, list[dict[str, float]]] = {name: [] for name in ports}
     rate = 0.0
     with ExitStack() as stack:
-        stack.enter_context(
-            process(
-                pinned("0", [*me, "--upstream", str(upstream)]),
-                f"http://127.0.0.1:{upstream}/",
-                PYTHONPATH,
+        for port, cpu in ((baseline, "0"), (candidate, elsewhere)):
+            stack.enter_context(
+                process(
+                    pinned(cpu, [*me, "--upstream", str(port)]),
+                    f"http://127.0.0.1:{port}/",
+                    PYTHONPATH,
+                )
             )
-        )
         for name, (port, admin) in ports.items():
             path = tmp / f"{name}.yaml"
-            path.write_text(GATEWAY_CONF.format(upstream=upstream, port=port, admin=admin))
+            path.write_text(
+                GATEWAY_CONF.format(baseline=baseline, candidate=candidate, port=port, admin=admin)
+            )
             argv = [*me, "--gateway", str(path), "--mode", name, "--workers", str(workers)]
             if priority:
                 argv += ["--priority", priority]
+            if topology == "split":
+                argv += ["--sidecar-cpus", elsewhere]
             stack.enter_context(
                 process(pinned("0", argv), f"http://127.0.0.1:{port}{PATH}", PYTHONPATH)
             )
@@ -474,7 +491,12 @@ def measure(
             "queue 1024, max queue age 0.5 s",
             "workers": workers,
             "sidecar_priority": priority or _default_priority(),
-            "pinning": "gateways+upstream cpu0, load cpu1",
+            "topology": topology,
+            "pinning": (
+                "gateways+baseline cpu0; load, candidate and sidecar cpu1"
+                if topology == "split"
+                else "gateways+baseline+candidate+sidecar cpu0, load cpu1"
+            ),
             "gateway_compiled": up_to_date(),  # make compile
         },
         "saturated_rps": rps,
@@ -547,17 +569,24 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="the sidecar's shadow.process_priority (default: the config default)",
     )
+    parser.add_argument(
+        "--topology",
+        choices=TOPOLOGIES,
+        default="split",
+        help="split: candidate and sidecar off the gateway's CPU (default); shared: all on CPU 0",
+    )
     parser.add_argument("--component-only", action="store_true", help="skip the gateway runs")
     parser.add_argument("--upstream", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--gateway", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--mode", choices=MODES, default="plain", help=argparse.SUPPRESS)
     parser.add_argument("--open-loop", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--sidecar-cpus", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.upstream is not None:
         run_upstream(args.upstream)
         return 0
     if args.gateway is not None:
-        run_gateway(args.gateway, args.mode, args.workers, args.priority)
+        run_gateway(args.gateway, args.mode, args.workers, args.priority, args.sidecar_cpus)
         return 0
     if args.open_loop is not None:
         port, rate, duration = args.open_loop.split(",")
@@ -580,6 +609,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.load,
                 args.workers,
                 args.priority,
+                args.topology,
             )
         except (RuntimeError, TimeoutError, subprocess.CalledProcessError) as exc:
             print(f"cannot run: {exc}")

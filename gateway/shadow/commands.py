@@ -54,7 +54,15 @@ def summary_table(payload: dict[str, Any]) -> Table:
             ", ".join(real[:4]) + (f" (+{len(real) - 4})" if len(real) > 4 else ""),
         )
     queue = payload.get("queue", {})
-    table.caption = f"shadow queue {queue.get('depth', 0)}/{queue.get('capacity', '?')}"
+    caption = f"shadow queue {queue.get('depth', 0)}/{queue.get('capacity', '?')}"
+    sidecar = payload.get("sidecar")
+    if sidecar:
+        cpus = sidecar.get("cpus")
+        caption += (
+            f" · sidecar pid {sidecar.get('pid')}, priority {sidecar.get('priority')}, "
+            f"CPUs {','.join(map(str, cpus)) if cpus else '?'}, restarts {sidecar.get('restarts', 0)}"
+        )
+    table.caption = caption
     return table
 
 

@@ -8,6 +8,7 @@ with the dotted name of the field, so start-up can stop with ``routes.tasks.shad
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -96,6 +97,10 @@ class ShadowSettings:
     """The sidecar's CPU priority: ``low`` (nice 10: the kernel prefers the gateway and the backends,
     yet a busy host still leaves the shadows a share, so a dark launch gathers evidence), ``idle``
     (SCHED_IDLE: spare CPU only — on a busy host shadows starve and are shed) or ``normal``."""
+    process_cpus: tuple[int, ...] | None = None
+    """The CPUs the sidecar may run on (``[2, 3]`` or ``"2-3"``); None: the gateway's own. Keep the
+    shadow work off the cores that serve clients: on a host where the sidecar shares the gateway's
+    core, 100 % shadowing adds its CPU to every client's queueing delay."""
     publish_interval_s: float = 0.5
     """How often the sidecar reports its metrics and outcome counts to the gateway."""
     routes: Mapping[str, RouteShadowConfig] = field(default_factory=dict)
@@ -123,6 +128,33 @@ def _positive_float(value: Any, where: str, allow_zero: bool = False) -> float:
         bound = ">= 0" if allow_zero else "> 0"
         raise ShadowConfigError(f"{where}: must be {bound}, got {value!r}")
     return float(value)
+
+
+def parse_cpus(value: Any, where: str, available: int | None = None) -> tuple[int, ...]:
+    """A CPU set as a list of ids or a cpuset string (``"0,2-3"``), each below ``available``."""
+    count = available if available is not None else (os.cpu_count() or 1)
+    ids: list[int] = []
+    if isinstance(value, str):
+        for part in value.split(","):
+            first, _, last = part.strip().partition("-")
+            if not first.isdigit() or (last and not last.isdigit()):
+                raise ShadowConfigError(
+                    f'{where}: must be CPU ids like [2, 3] or "2-3", got {value!r}'
+                )
+            ids.extend(range(int(first), int(last or first) + 1))
+    elif isinstance(value, list | tuple):
+        for item in value:
+            if isinstance(item, bool) or not isinstance(item, int) or item < 0:
+                raise ShadowConfigError(f"{where}: CPU ids must be integers >= 0, got {item!r}")
+            ids.append(item)
+    else:
+        raise ShadowConfigError(f'{where}: must be CPU ids like [2, 3] or "2-3", got {value!r}')
+    if not ids:
+        raise ShadowConfigError(f"{where}: must name at least one CPU")
+    beyond = sorted(i for i in set(ids) if i >= count)
+    if beyond:
+        raise ShadowConfigError(f"{where}: this host has CPUs 0-{count - 1}, not {beyond}")
+    return tuple(sorted(set(ids)))
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:
@@ -232,6 +264,7 @@ def parse_shadow_settings(data: Mapping[str, Any] | None, where: str = "shadow")
         "redact_headers",
         "check_primaries",
         *_SETTINGS_CHOICES,
+        "process_cpus",
         "routes",
     )
     _check_keys(data, allowed, where)
@@ -254,6 +287,8 @@ def parse_shadow_settings(data: Mapping[str, Any] | None, where: str = "shadow")
                     f"{where}.{key}: must be one of {', '.join(choices)}, got {data[key]!r}"
                 )
             values[key] = data[key]
+    if data.get("process_cpus") is not None:
+        values["process_cpus"] = parse_cpus(data["process_cpus"], f"{where}.process_cpus")
     if "check_primaries" in data:
         if not isinstance(data["check_primaries"], bool):
             raise ShadowConfigError(f"{where}.check_primaries: must be true or false")

@@ -6,9 +6,10 @@ priority and in the log format the gateway chose. Why a process: a shadow costs 
 costs again (a second upstream call, the comparison, two contract checks). On the gateway's loop that
 work delays the next client's request; in a thread it would fight the data path for the GIL. Here it
 runs at a lower CPU priority (``shadow.process_priority``: ``low`` = nice 10 by default, ``idle`` =
-SCHED_IDLE): the kernel runs the gateway and the backends first, so client latency stays put, and on
-a saturated machine it is the shadows that wait — past ``max_queue_age_s`` they are dropped and
-counted, never the clients.
+SCHED_IDLE): the kernel runs the gateway and the backends first, and on a saturated machine it is
+the shadows that wait — past ``max_queue_age_s`` they are dropped and counted, never the clients.
+Priority does not make a shared core free: the sidecar's CPU still lengthens the queue clients wait
+in, so ``shadow.process_cpus`` moves it to cores that do not serve clients.
 
 The process runs the same :class:`~gateway.shadow.service.ShadowService` as inline mode, on uvloop,
 with its own registry; every ``publish_interval_s`` it sends the gateway its metric families and the
@@ -33,6 +34,7 @@ from prometheus_client import CollectorRegistry
 
 from gateway.observer import Exchange
 from gateway.shadow.admin import AdminReply, ShadowAdmin
+from gateway.shadow.config import ShadowConfigError
 from gateway.shadow.sender import PoolSender
 from gateway.shadow.service import ShadowService
 from gateway.shadow.sidecar_wire import (
@@ -86,6 +88,18 @@ def lower_priority(priority: str) -> str:
         except OSError:
             pass
     return "normal"
+
+
+def pin_cpus(cpus: Sequence[int] | None) -> list[int]:
+    """Run on ``cpus`` (``shadow.process_cpus``; None: where the gateway runs); the CPUs in effect."""
+    if cpus is not None:
+        try:
+            os.sched_setaffinity(0, cpus)
+        except (AttributeError, OSError) as exc:  # not Linux, or outside this cgroup's cpuset
+            raise ShadowConfigError(
+                f"shadow.process_cpus: cannot run on CPUs {list(cpus)}: {exc}"
+            ) from None
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
 
 
 def build_service(
@@ -178,6 +192,7 @@ async def serve(sock: socket.socket, priority: str = "normal") -> int:
     except ConnectionError:  # the gateway went away during start-up: nothing to do
         return 0
     try:
+        cpus = pin_cpus(spec.settings.process_cpus)
         end.service = build_service(spec, end.registry, end.tally)
     except Exception as exc:  # a bad contract file or config: the gateway's start-up reports it
         end.send(Kind.READY, f"shadow sidecar: {exc}")
@@ -186,7 +201,7 @@ async def serve(sock: socket.socket, priority: str = "normal") -> int:
     end.admin = ShadowAdmin(end.service)
     end.service.start()
     end.send(Kind.READY, None)
-    log.info("shadow_sidecar_ready", pid=os.getpid(), priority=priority)
+    log.info("shadow_sidecar_ready", pid=os.getpid(), priority=priority, cpus=cpus)
     try:
         while not end.closed.done():
             await asyncio.wait([end.closed], timeout=spec.settings.publish_interval_s)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import socket
 import sys
 from collections.abc import Iterator, Sequence
@@ -311,12 +312,20 @@ class ShadowSidecar:
             reply.body["sidecar"] = {
                 "pid": self.pid,
                 "priority": self._spec.settings.process_priority,
+                "cpus": self._cpus(),
                 "restarts": self.restarts,
                 "buffered_bytes": (
                     self._transport.get_write_buffer_size() if self._transport else 0
                 ),
             }
         return reply
+
+    def _cpus(self) -> list[int] | None:
+        pid = self.pid
+        try:
+            return sorted(os.sched_getaffinity(pid)) if pid is not None else None
+        except (AttributeError, OSError):  # not Linux, or it exited just now
+            return None
 
     async def detail(self, route: str) -> AdminReply:
         """``GET /shadow/{route}``."""

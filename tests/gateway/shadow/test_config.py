@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from gateway.shadow.config import (
     SAFE_METHODS,
     RouteShadowConfig,
     ShadowConfigError,
+    parse_cpus,
     parse_route_shadow,
     parse_shadow_settings,
 )
@@ -100,3 +103,29 @@ def test_isolation_and_priority_are_choices() -> None:
         parse_shadow_settings({"isolation": "thread"})
     with pytest.raises(ShadowConfigError, match=r"^shadow\.process_priority: must be one of"):
         parse_shadow_settings({"process_priority": "realtime"})
+
+
+def test_process_cpus_take_a_list_or_a_cpuset_string() -> None:
+    """``process_cpus`` accepts ``[1, 3]`` or ``"0,2-3"``, sorted and without repeats; default None."""
+    assert parse_shadow_settings({}).process_cpus is None
+    assert parse_cpus([3, 1, 3], "f", available=4) == (1, 3)
+    assert parse_cpus("0,2-3", "f", available=4) == (0, 2, 3)
+    only = (os.cpu_count() or 1) - 1
+    assert parse_shadow_settings({"process_cpus": [only]}).process_cpus == (only,)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ([], "must name at least one CPU"),
+        ([-1], "integers >= 0"),
+        ([True], "integers >= 0"),
+        ("1-x", "CPU ids like"),
+        (2, "CPU ids like"),
+        ([4, 9], r"this host has CPUs 0-3, not \[4, 9\]"),
+    ],
+)
+def test_bad_process_cpus_name_the_field(value: object, message: str) -> None:
+    """A CPU set that is empty, malformed or beyond the host's CPUs stops start-up naming the field."""
+    with pytest.raises(ShadowConfigError, match=rf"^shadow\.process_cpus: .*{message}"):
+        parse_cpus(value, "shadow.process_cpus", available=4)

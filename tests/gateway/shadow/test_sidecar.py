@@ -5,7 +5,17 @@ from __future__ import annotations
 import os
 import socket
 
-from gateway.shadow.sidecar import OutcomeTally, SidecarEnd, lower_priority, main, serve
+import pytest
+
+from gateway.shadow.config import ShadowConfigError
+from gateway.shadow.sidecar import (
+    OutcomeTally,
+    SidecarEnd,
+    lower_priority,
+    main,
+    pin_cpus,
+    serve,
+)
 
 
 def test_tally_counts_and_resets() -> None:
@@ -45,3 +55,18 @@ async def test_a_gateway_gone_before_the_spec_ends_the_sidecar_quietly() -> None
     ours, theirs = socket.socketpair()
     ours.close()
     assert await serve(theirs) == 0
+
+
+def test_pin_cpus_none_keeps_the_inherited_cpus() -> None:
+    """Without ``process_cpus`` the sidecar runs wherever the gateway may run."""
+    assert pin_cpus(None) == sorted(os.sched_getaffinity(0))
+
+
+def test_pin_cpus_that_cannot_be_used_name_the_field() -> None:
+    """A CPU the kernel refuses (absent, or outside the cgroup's cpuset) fails the sidecar's start-up."""
+    before = os.sched_getaffinity(0)
+    with pytest.raises(
+        ShadowConfigError, match=r"^shadow\.process_cpus: cannot run on CPUs \[4095\]"
+    ):
+        pin_cpus((4095,))
+    assert os.sched_getaffinity(0) == before

@@ -169,6 +169,17 @@ async def test_idle_priority_runs_the_sidecar_under_sched_idle(upstreams: Upstre
         assert os.sched_getscheduler(shadow.pid) == os.SCHED_IDLE
 
 
+async def test_process_cpus_pin_the_sidecar_and_show_in_shadow(upstreams: Upstreams) -> None:
+    """``process_cpus`` sets the child's CPU affinity; ``/shadow`` reports the CPUs in effect."""
+    cpu = max(os.sched_getaffinity(0))
+    registry, outcomes = CollectorRegistry(), Outcomes()
+    async for _, shadow in started(upstreams, registry, outcomes, process_cpus=[cpu]):
+        assert shadow.pid is not None
+        assert os.sched_getaffinity(shadow.pid) == {cpu}
+        reply = await shadow.summary()
+        assert reply.body["sidecar"]["cpus"] == [cpu]
+
+
 def test_the_sidecar_logs_in_the_gateways_format() -> None:
     """A console-rendering gateway starts a console-rendering sidecar; anything else gets JSON."""
     try:
