@@ -308,7 +308,7 @@ def component_costs(n: int = 20000) -> dict[str, float]:
     from gateway.shadow.config import RouteShadowConfig, ShadowSettings
     from gateway.shadow.sender import ShadowResponse
     from gateway.shadow.service import ShadowService
-    from gateway.shadow.sidecar_wire import Kind, encode, exchange_tuple
+    from gateway.shadow.sidecar_wire import Kind, encode
 
     validator = ContractValidator.from_path()
     operation = validator.operation_for("GET", PATH)
@@ -370,7 +370,7 @@ def component_costs(n: int = 20000) -> dict[str, float]:
     def handoff_cost(batch: int = 1) -> float:
         started = time.process_time()
         for _ in range(n // batch):
-            encode(Kind.EXCHANGES, [exchange_tuple(exchange) for _ in range(batch)])
+            encode(Kind.EXCHANGES, [exchange.as_tuple() for _ in range(batch)])
         return (time.process_time() - started) / (n // batch * batch) * 1e6
 
     def validation_cost() -> float:

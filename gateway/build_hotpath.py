@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
-HOT_MODULES = ("fastpath", "headers", "http", "metrics", "proxy", "routing", "upstream")
+HOT_MODULES = ("fastpath", "headers", "http", "metrics", "observer", "proxy", "routing", "upstream")
 GROUP = "gateway.hotpath"  # the shared mypyc runtime lands in the package as hotpath__mypyc*.so
 SUFFIX = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
 

@@ -38,7 +38,6 @@ from gateway.shadow.sidecar_wire import (
     Publication,
     SidecarSpec,
     encode,
-    exchange_tuple,
 )
 
 log = structlog.get_logger("gateway.shadow")
@@ -235,7 +234,7 @@ class ShadowSidecar:
         if self._transport is None or self._loop is None:  # not open, restarting or closed
             self._dropped.labels(exchange.route).inc()
             return
-        self._pending.append(exchange_tuple(exchange))
+        self._pending.append(exchange.as_tuple())
         if self._flush_handle is None:
             self._flush_handle = self._loop.call_soon(self._flush)
 

@@ -21,7 +21,6 @@ from typing import Any
 
 from contracts.validators import ContractValidator
 from gateway.config import UpstreamConfig
-from gateway.observer import Exchange
 from gateway.shadow.config import RouteShadowConfig, ShadowSettings
 
 HEADER = struct.Struct(">IB")
@@ -74,22 +73,6 @@ def encode(kind: Kind, payload: object) -> bytes:
     """One frame."""
     data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
     return HEADER.pack(len(data), kind) + data
-
-
-def exchange_tuple(exchange: Exchange) -> ExchangeTuple:
-    """The exchange as a plain tuple (pickles several times faster than the dataclass)."""
-    x = exchange
-    return (
-        x.route,
-        x.backend,
-        x.method,
-        x.target,
-        x.request_headers,
-        x.request_body,
-        x.status,
-        x.response_headers,
-        x.response_body,
-    )
 
 
 def load_contract(contract: str | None) -> ContractValidator | None:

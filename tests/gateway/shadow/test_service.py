@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 
 import orjson
 import pytest
 
 from contracts.validators import ContractValidator
+from gateway.observer import Exchange
 from gateway.shadow.config import RouteShadowConfig, parse_route_shadow
 from gateway.shadow.sender import PoolSender, ShadowResponse
 from gateway.shadow.service import ShadowService
@@ -163,7 +163,11 @@ async def test_shadow_timeout_is_errored_not_raised(
     """A shadow slower than the route's timeout is counted as errored (reason ``timeout``)."""
     config = RouteShadowConfig(percent=100, same_backend_percent=0, timeout_s=0.2)
     service, registry = make_service(sender, {"slow": config}, scripted_draw([]))
-    slow = replace(await primary_exchange(sender, "slow", "/clock"), target="/slow")
+    x = await primary_exchange(sender, "slow", "/clock")
+    slow = Exchange(
+        x.route, x.backend, x.method, "/slow", x.request_headers, x.request_body,
+        x.status, x.response_headers, x.response_body,
+    )  # fmt: skip
     service.start()
     started = time.perf_counter()
     try:

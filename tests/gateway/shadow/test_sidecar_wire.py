@@ -16,7 +16,6 @@ from gateway.shadow.sidecar_wire import (
     SidecarSpec,
     WireError,
     encode,
-    exchange_tuple,
     load_contract,
 )
 
@@ -28,7 +27,7 @@ EXCHANGE = Exchange(
 
 def test_frames_reassemble_across_every_split() -> None:
     """A stream cut at any byte yields the same frames in order."""
-    stream = encode(Kind.EXCHANGES, [exchange_tuple(EXCHANGE)]) + encode(Kind.CALL, (1, "x", ()))
+    stream = encode(Kind.EXCHANGES, [EXCHANGE.as_tuple()]) + encode(Kind.CALL, (1, "x", ()))
     for cut in range(len(stream) + 1):
         reader = FrameReader()
         frames = reader.feed(stream[:cut]) + reader.feed(stream[cut:])
