@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
 from gateway.config import build_config
 from gateway.faults import FaultSpec
-from gateway.metrics import GatewayMetrics, code_class
+from gateway.metrics import DURATION_BUCKETS, GatewayMetrics, _bucket, code_class
 from gateway.state import GatewayState, UnknownBackend, UnknownRoute, percent_to_bps
 
 
@@ -119,3 +123,9 @@ def test_code_class(status: int, klass: str) -> None:
 def test_percent_to_bps() -> None:
     """Percent (float) converts to the nearest basis point."""
     assert [percent_to_bps(p) for p in (0, 0.01, 12.345, 100)] == [0, 1, 1234, 10_000]
+
+
+@given(st.one_of(st.floats(0.0, 60.0), st.sampled_from(DURATION_BUCKETS)))
+def test_bucket_index_is_bisect_left(duration: float) -> None:
+    """A duration lands in the histogram bucket ``bisect_left`` picks, bounds included (``le``)."""
+    assert _bucket(duration) == bisect_left(DURATION_BUCKETS, duration)
