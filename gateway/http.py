@@ -36,7 +36,9 @@ LOW_WATER = 64 * 1024
 MAX_HEAD_BYTES = 64 * 1024
 IDLE_TIMEOUT_S = 75.0
 LINGER_S = 2.0
-_FRAMING = frozenset({b"content-length", b"transfer-encoding", b"expect", b"upgrade"})
+_FRAMING = frozenset(
+    {b"content-length", b"transfer-encoding", b"expect", b"upgrade", b"connection"}
+)
 
 
 class BodyTooLarge(Exception):
@@ -283,13 +285,14 @@ class HttpConnection(asyncio.Protocol):
         parser = self._parser
         req = Request(self, parser.get_method(), self._url, self._headers)
         self._url, self._headers, self._head_bytes = b"", [], 0  # ready for the next message
-        req.http11 = parser.get_http_version() == "1.1"
-        req.keep_alive = bool(parser.should_keep_alive())
-        expect = False
+        req.keep_alive = keep_alive = bool(parser.should_keep_alive())
+        expect = connection = False
         for name, value in req.headers:
-            if name not in _FRAMING:  # one set probe for the common header instead of four ==
+            if name not in _FRAMING:  # one set probe for the common header instead of five ==
                 continue
-            if name == b"content-length":
+            if name == b"connection":
+                connection = True
+            elif name == b"content-length":
                 req.content_length = int(value)
             elif name == b"transfer-encoding":
                 req.chunked = b"chunked" in value.lower()
@@ -297,6 +300,9 @@ class HttpConnection(asyncio.Protocol):
                 expect = value.lower() == b"100-continue"
             elif name == b"upgrade" and parser.should_upgrade():
                 req.upgrade = value
+        # Without a Connection header llhttp keeps a request alive exactly when its version is
+        # 1.1 (1.0 needs "keep-alive"); get_http_version() formats a string, ~2k instructions.
+        req.http11 = keep_alive if not connection else parser.get_http_version() == "1.1"
         if req.chunked or req.content_length:
             req.body = BodyStream(self, expect and req.http11)
         self._parsing = req

@@ -10,6 +10,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
 
+from gateway.http import HttpConnection, Request
 from gateway.server import Gateway
 from tests.gateway.conftest import GatewayFactory, client, config_for
 from tests.gateway.upstreams import Upstream
@@ -321,6 +322,39 @@ async def test_http10_client_gets_a_closed_connection(make_gateway: GatewayFacto
     assert out.startswith(b"HTTP/1.1 200")
     assert out.endswith(b'{"parts":[1,2,3]}')
     json.loads(out.split(b"\r\n\r\n", 1)[1])
+
+
+@pytest.mark.parametrize(
+    ("head", "http11", "keep_alive"),
+    [
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", True, True),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", True, False),
+        (b"GET / HTTP/1.0\r\n\r\n", False, False),
+        (b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", False, True),
+    ],
+)
+async def test_request_version_with_and_without_a_connection_header(
+    head: bytes, http11: bool, keep_alive: bool
+) -> None:
+    """``http11`` (chunked answers allowed) and ``keep_alive`` are right for 1.0 and 1.1 clients."""
+    seen: list[tuple[bool, bool]] = []
+
+    def dispatch(req: Request) -> None:
+        seen.append((req.http11, req.keep_alive))
+        req.conn.write(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
+        req.conn.close()
+
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: HttpConnection(dispatch, set()), "127.0.0.1", 0)
+    try:
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(head)
+        await asyncio.wait_for(reader.read(-1), 5)
+        writer.close()
+    finally:
+        server.close()
+    assert seen == [(http11, keep_alive)]
 
 
 @pytest.mark.parametrize("path", ["/json", "/upload"])
