@@ -26,8 +26,8 @@ system-deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-# The gateway's per-request modules compiled with mypyc (gateway/build_hotpath.py); without a C compiler
-# or Python headers this says so and the gateway runs as plain Python.
+# The gateway's per-request modules and the shadow sidecar's per-exchange ones compiled with mypyc
+# (gateway/build_hotpath.py); without a C compiler or Python headers this says so and they run as plain Python.
 compile: install
 	$(PY) -m gateway.build_hotpath
 
@@ -54,4 +54,4 @@ bench: install system-deps compile
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache gateway/*.so
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache gateway/*.so gateway/shadow/*.so

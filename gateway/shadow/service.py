@@ -364,8 +364,12 @@ class ShadowService:
         """Every route the service knows, sorted."""
         return sorted(self._routes)
 
-    def set_rate(self, route: str, percent: float) -> RouteShadowConfig:
-        """Change a route's sampling rate now (KeyError: unknown route; ShadowConfigError: bad value)."""
+    def set_rate(self, route: str, percent: Any) -> RouteShadowConfig:
+        """Change a route's sampling rate now (KeyError: unknown route; ShadowConfigError: bad value).
+
+        ``percent`` is the admin body's raw JSON value: ``with_percent`` validates it (a compiled
+        ``float`` parameter would refuse a string with a TypeError before that).
+        """
         config = self._routes[route].with_percent(percent)
         self._routes[route] = config
         log.info("shadow_rate_set", route=route, percent=config.percent)

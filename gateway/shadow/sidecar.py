@@ -223,8 +223,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gateway.commands import configure_logging
 
     configure_logging(args[2])  # the gateway's choice: the two share stderr
+    import gc
+
     import uvloop
 
+    # Every module, class and function is loaded by now and lives as long as the process: freeze
+    # them out of the cyclic GC, whose full collections would otherwise walk them all again while
+    # shadows churn short-lived tuples (callgrind, 2500 shadows: 244k → 236k instructions per
+    # shadow, the full collection of ~18M instructions gone; a higher gen-0 threshold on top
+    # measured no further gain, so the thresholds stay the default).
+    gc.freeze()
     return uvloop.run(serve(socket.socket(fileno=int(args[0])), applied))
 
 

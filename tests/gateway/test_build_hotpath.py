@@ -42,3 +42,11 @@ def test_hot_modules_are_the_request_path() -> None:
     """Every module named exists next to the build script (a rename must update the list)."""
     for name in build_hotpath.HOT_MODULES:
         assert (build_hotpath.PACKAGE / f"{name}.py").is_file()
+
+
+def test_the_sidecar_per_exchange_modules_are_compiled() -> None:
+    """The shadow sidecar's per-exchange modules are in the compiled set, and so covered by ``stale()``."""
+    compiled = set(build_hotpath.HOT_MODULES)
+    for name in ("service", "workers", "sender", "policy", "evidence", "contract_check"):
+        assert f"shadow/{name}" in compiled
+    assert "shadow/sidecar" not in compiled  # ``python -m gateway.shadow.sidecar`` needs its .py
