@@ -288,7 +288,7 @@ class ShadowService:
                     exchange.backend, exchange.status, primary_headers, exchange.response_body
                 ),
                 b.response(decision.target, response.status, response.headers, response.body),
-                (d.describe() for d in differences[:10]),
+                [d.describe() for d in differences[:10]],
                 decision.same_backend,
             )
 
