@@ -34,24 +34,15 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent
 #: The gateway's per-request modules, then the shadow sidecar's per-exchange ones (paths under the package).
 HOT_MODULES = (
-    *("fastpath", "headers", "http", "metrics", "observer", "proxy", "routing", "upstream"),
+    "fastpath", "headers", "http", "metrics", "observer", "proxy", "routing", "upstream",
     *(
         f"shadow/{name}"
         for name in (
-            "contract_check",
-            "evidence",
-            "exchanges",
-            "metrics",
-            "noise",
-            "policy",
-            "samples",
-            "sender",
-            "service",
-            "windows",
-            "workers",
+            "contract_check", "evidence", "exchanges", "metrics", "noise", "policy", "samples",
+            "sender", "service", "windows", "workers",
         )
     ),
-)
+)  # fmt: skip
 GROUP = "gateway.hotpath"  # the shared mypyc runtime lands in the package as hotpath__mypyc*.so
 SUFFIX = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
 
