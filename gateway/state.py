@@ -3,13 +3,21 @@
 The migration controller runs in the same event loop and calls :meth:`GatewayState.set_weight`
 directly; the admin API calls the same methods. Every change is an audit event in the log and is
 pushed to ``on_weight_change`` listeners (the state store persists weights that way). The data path
-only reads two plain containers (a list of weights by route index, a dict of faults), so a change is
-visible to the very next request and costs nothing per request.
+only reads plain containers (lists of weights and of fallback deadlines by route index, a dict of
+faults), so a change is visible to the very next request and costs nothing per request.
+
+Fallback deadlines (issue #12, item 1): a candidate attempt that may fall back waits at most
+``fallback_after[route]`` seconds for its response head before the request goes to the baseline.
+A route with a fixed ``fallback_after_s`` keeps it; an ``auto`` route starts at
+:data:`AUTO_FALLBACK_AFTER_S` and then takes what the controller publishes with
+:meth:`GatewayState.set_fallback_after` (derived from the baseline's recent p99), clamped here to
+``[fallback_after_floor_s, candidate read timeout]`` so no published value can be absurd.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import structlog
 
@@ -20,8 +28,24 @@ from gateway.routing import BUCKETS
 
 log = structlog.get_logger("gateway.audit")
 
-WeightListener = Callable[[str, int, int], None]
-"""Called as ``listener(route, old_bps, new_bps)`` after a weight changed."""
+
+class WeightChange(NamedTuple):
+    """One weight change, as listeners receive it: who made it and why (the audit trail)."""
+
+    route: str
+    old_bps: int
+    new_bps: int
+    actor: str
+    reason: str | None
+
+
+#: The deadline of an ``auto`` route before the controller has published one (or without a
+#: controller, as in ``python -m gateway``): long enough for any healthy API answer seen in this
+#: project, far below the 30 s read timeout a hung candidate used to cost.
+AUTO_FALLBACK_AFTER_S = 5.0
+
+WeightListener = Callable[[WeightChange], None]
+"""Called as ``listener(change)`` after a weight changed (the migration store persists it)."""
 
 
 class UnknownRoute(KeyError):
@@ -45,6 +69,9 @@ class GatewayState:
         self.route_names: tuple[str, ...] = tuple(r.name for r in config.routes)
         self._index = {name: i for i, name in enumerate(self.route_names)}
         self.weights: list[int] = [r.weight_bps for r in config.routes]
+        self._read_timeout = config.candidate.read_timeout_s
+        #: Seconds a candidate attempt that may fall back waits for its head, by route index.
+        self.fallback_after: list[float] = [self._bounded(i, None) for i in range(len(self.weights))]
         self.faults: dict[str, FaultSpec | None] = dict.fromkeys(BACKENDS)
         self.ready = False
         self._metrics = metrics
@@ -52,6 +79,8 @@ class GatewayState:
         if metrics is not None:
             for name, bps in zip(self.route_names, self.weights, strict=True):
                 metrics.set_weight(name, bps)
+            for name, seconds in zip(self.route_names, self.fallback_after, strict=True):
+                metrics.set_fallback_after(name, seconds)
 
     # ----------------------------------------------------------------- weights
 
@@ -63,8 +92,14 @@ class GatewayState:
         """Current candidate weight of ``route`` in basis points."""
         return self.weights[self._route_index(route)]
 
-    def set_weight(self, route: str, weight_bps: int, *, actor: str = "api") -> int:
-        """Set ``route``'s candidate weight (0..10000 bps); returns the previous weight."""
+    def set_weight(
+        self, route: str, weight_bps: int, *, actor: str = "api", reason: str | None = None
+    ) -> int:
+        """Set ``route``'s candidate weight (0..10000 bps); returns the previous weight.
+
+        ``actor`` and ``reason`` go to the audit line and to the listeners: the migration
+        controller persists a manual weight with them and ignores its own (``actor="controller"``).
+        """
         index = self._route_index(route)
         if isinstance(weight_bps, bool) or not isinstance(weight_bps, int):
             raise TypeError("weight_bps must be an int")
@@ -74,10 +109,14 @@ class GatewayState:
         self.weights[index] = weight_bps
         if self._metrics is not None:
             self._metrics.set_weight(route, weight_bps)
-        log.info("weight_changed", route=route, old_bps=old, new_bps=weight_bps, actor=actor)
+        log.info(
+            "weight_changed", route=route, old_bps=old, new_bps=weight_bps, actor=actor,
+            reason=reason,
+        )  # fmt: skip
+        change = WeightChange(route, old, weight_bps, actor, reason)
         for listener in tuple(self._listeners):
             try:
-                listener(route, old, weight_bps)
+                listener(change)
             except Exception as exc:  # a listener must not undo a change that happened
                 log.error("weight_listener_failed", route=route, error=repr(exc))
         return old
@@ -92,6 +131,37 @@ class GatewayState:
             return self._index[route]
         except KeyError:
             raise UnknownRoute(route) from None
+
+    # ----------------------------------------------------------------- fallback deadlines
+
+    def set_fallback_after(self, route: str, seconds: float | None) -> None:
+        """Publish the ``auto`` fallback deadline of ``route`` (None: not known, use the default).
+
+        Ignored for a route with a fixed ``fallback_after_s``; clamped to the route's floor and the
+        candidate's read timeout. Called by the controller about once a second, so only a change of
+        more than 10 % is logged.
+        """
+        index = self._route_index(route)
+        if seconds is not None and (isinstance(seconds, bool) or not seconds > 0):
+            raise ValueError(f"fallback deadline must be a positive number, got {seconds!r}")
+        new = self._bounded(index, seconds)
+        old = self.fallback_after[index]
+        self.fallback_after[index] = new
+        if self._metrics is not None:
+            self._metrics.set_fallback_after(route, new)
+        if abs(new - old) > 0.1 * old:
+            log.info("fallback_after_changed", route=route, old_s=old, new_s=round(new, 3))
+
+    def get_fallback_after(self) -> dict[str, float]:
+        """The deadline in force per route, in seconds."""
+        return dict(zip(self.route_names, self.fallback_after, strict=True))
+
+    def _bounded(self, index: int, published: float | None) -> float:
+        route = self.config.routes[index]
+        if route.fallback_after_s is not None:
+            return min(route.fallback_after_s, self._read_timeout)
+        value = AUTO_FALLBACK_AFTER_S if published is None else published
+        return min(max(value, route.fallback_after_floor_s), self._read_timeout)
 
     # ----------------------------------------------------------------- faults
 

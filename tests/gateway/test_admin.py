@@ -71,7 +71,7 @@ async def test_weight_change_is_applied_exported_and_audited(make_gateway: Gatew
     registry = CollectorRegistry()
     gateway = await make_gateway(registry=registry)
     changes: list[tuple[str, int, int]] = []
-    gateway.state.on_weight_change(lambda route, old, new: changes.append((route, old, new)))
+    gateway.state.on_weight_change(lambda c: changes.append((c.route, c.old_bps, c.new_bps)))
     with capture_logs() as logs:
         async with admin_client(gateway) as a:
             r = await a.put("/routes/default/weight", json={"percent": 12.5})

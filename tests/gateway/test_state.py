@@ -12,7 +12,13 @@ from prometheus_client import CollectorRegistry
 from gateway.config import build_config
 from gateway.faults import FaultSpec
 from gateway.metrics import DURATION_BUCKETS, GatewayMetrics, _bucket, code_class
-from gateway.state import GatewayState, UnknownBackend, UnknownRoute, percent_to_bps
+from gateway.state import (
+    GatewayState,
+    UnknownBackend,
+    UnknownRoute,
+    WeightChange,
+    percent_to_bps,
+)
 
 
 def make_state(registry: CollectorRegistry | None = None) -> GatewayState:
@@ -30,13 +36,13 @@ def make_state(registry: CollectorRegistry | None = None) -> GatewayState:
 def test_weights_and_listeners() -> None:
     """set_weight returns the old value, notifies listeners, and get_weights reflects it."""
     state = make_state()
-    seen: list[tuple[str, int, int]] = []
-    unsubscribe = state.on_weight_change(lambda *change: seen.append(change))
+    seen: list[WeightChange] = []
+    unsubscribe = state.on_weight_change(seen.append)
     assert state.get_weights() == {"tasks": 100, "default": 0}
     assert state.set_weight("default", 5000, actor="controller") == 0
     unsubscribe()
     state.set_weight("default", 6000)
-    assert seen == [("default", 0, 5000)]
+    assert seen == [WeightChange("default", 0, 5000, "controller", None)]
     assert state.get_weight("default") == 6000
 
 
