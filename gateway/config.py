@@ -102,8 +102,16 @@ class RouteConfig:
     methods: frozenset[str]  # empty: every method
     weight_bps: int
     sticky: StickyConfig
-    fallback_methods: frozenset[str]  # idempotent methods retried on the baseline
+    fallback_methods: frozenset[str]  # idempotent methods retried on the other backend
     shadow: RouteShadowConfig | None = None  # None: the shadow defaults (rate 0)
+    #: ``both``: a failed candidate attempt is retried on the baseline and a baseline connect
+    #: error/timeout/reset on the candidate; ``to_baseline``: only the former; ``off``: neither.
+    fallback: Literal["both", "to_baseline", "off"] = "both"
+    #: Seconds a candidate attempt that may fall back waits for its response head; None = ``auto``
+    #: (the value the controller publishes, see :meth:`gateway.state.GatewayState.set_fallback_after`).
+    fallback_after_s: float | None = None
+    #: Lowest deadline an ``auto`` value may take.
+    fallback_after_floor_s: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +215,17 @@ class RouteModel(_Model):
     weight_bps: int = Field(default=0, ge=0, le=10_000)
     sticky: StickyModel = StickyModel()
     fallback_methods: list[Literal["PUT", "DELETE"]] = Field(default_factory=list)
+    fallback: Literal["both", "to_baseline", "off"] = "both"
+    fallback_after_s: float | Literal["auto"] = Field(default="auto")
+    fallback_after_floor_s: float = Field(default=1.0, gt=0, le=3600)
     shadow: dict[str, Any] | None = None
+
+    @field_validator("fallback_after_s")
+    @classmethod
+    def _fallback_after(cls, value: float | str) -> float | str:
+        if not isinstance(value, str) and not 0 < value <= 3600:
+            raise ValueError("must be 'auto' or a number of seconds within (0, 3600]")
+        return value
 
     @field_validator("paths")
     @classmethod
@@ -396,9 +414,20 @@ def _freeze(s: GatewaySettings) -> GatewayConfig:
             ),
             fallback_methods=IDEMPOTENT_METHODS | frozenset(r.fallback_methods),
             shadow=parse_route_shadow(r.shadow, f"routes.{i}.shadow") if r.shadow else None,
+            fallback=r.fallback,
+            fallback_after_s=None if r.fallback_after_s == "auto" else float(r.fallback_after_s),
+            fallback_after_floor_s=r.fallback_after_floor_s,
         )
         for i, r in enumerate(s.routes)
     )
+    read_timeout = s.upstreams.candidate.read_timeout_s
+    for i, route in enumerate(routes):  # an auto value is clamped to it instead
+        after = route.fallback_after_s
+        if after is not None and after > read_timeout:
+            raise ConfigError(
+                f"routes.{i}.fallback_after_s: {after} s is above the candidate's read timeout"
+                f" (upstreams.candidate.read_timeout_s = {read_timeout} s)"
+            )
     shadow = parse_shadow_settings(s.shadow, "shadow")
     unknown = sorted(set(shadow.routes) - {r.name for r in routes})
     if unknown:

@@ -12,8 +12,10 @@ the body chunks written to the client are also kept (up to ``limits.tap_body_lim
 taps get the exchange once the response is complete, as on the task path.
 
 Anything unusual leaves the fast path for the task path (:mod:`gateway.proxy`) at a point where
-that is still safe: a candidate 5xx or failure that may fall back, or a reused connection that turns
-out to be closed before answering (retried on a fresh connection). The bookkeeping — metrics,
+that is still safe: a candidate 5xx or failure that may fall back (a hung candidate's included: the
+pool's sweep fails the exchange at its fallback deadline), a dead or silent baseline on a route
+with ``fallback: both``, or a reused connection that turns out to be closed before answering
+(retried on a fresh connection). The bookkeeping — metrics,
 observers, access log — is the proxy's, shared with the task path.
 """
 
@@ -66,9 +68,17 @@ class FastExchange:
         # for the latency histograms of sub-millisecond upstreams. Deadlines stay on the loop clock.
         self.t0 = perf_counter()
         t0 = self.proxy.loop.time()
-        conn.begin(self.x.method == "HEAD", None if total is None else t0 + total, t0)
+        x = self.x
+        after = x.fallback_after if x.fallback_ok else 0.0
+        conn.begin(
+            x.method == "HEAD",
+            None if total is None else t0 + total,
+            t0,
+            x.route,
+            t0 + after if after > 0.0 else 0.0,
+        )
         conn.listener = self
-        self.x.req.conn.inflight = self
+        x.req.conn.inflight = self
         conn.write(head)
         conn.request_sent(t0)
 
@@ -76,7 +86,7 @@ class FastExchange:
 
     def on_head(self) -> None:
         conn, x = self.conn, self.x
-        if x.fallback_ok and conn.status >= 500:
+        if conn.status >= 500 and x.fallback_ok and x.backend == CANDIDATE:
             conn.listener = None
             self.proxy.candidate_5xx(x, conn, self.t0)
             self._to_task(self.proxy.fallback(x))
@@ -154,7 +164,7 @@ class FastExchange:
             self._release()
         elif error.kind == "reset" and not conn.got_bytes:
             self._to_task(proxy.serve(x, x.backend))  # a stale keep-alive connection: retry
-        elif x.fallback_ok:
+        elif x.fallback_ok and proxy.falls_back(x, error):
             proxy._attempt_failed(x, x.backend, error, self.t0)
             self._to_task(proxy.fallback(x))
         else:

@@ -13,10 +13,15 @@ consistent-enough snapshot. The rare families (errors, fallbacks, gauges) are or
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.utils import floatToGoString
 
 #: Upstream latencies of a gateway: sub-millisecond to tens of seconds. Typed as a variable-length
@@ -29,6 +34,11 @@ DURATION_BUCKETS: tuple[float, ...] = (
 _CLASSES = ("1xx", "1xx", "2xx", "3xx", "4xx", "5xx")
 REQUESTS_HELP = "Upstream attempts (and gateway-local answers) by route, backend and status class."
 DURATION_HELP = "Time from sending to the upstream to the end of its response, per attempt."
+INFLIGHT_HELP = "Upstream attempts in flight (request sent or being sent, response not complete)."
+OLDEST_HELP = (
+    "Age of the oldest upstream attempt in flight, 0 when none: a hung upstream shows here long"
+    " before any attempt finishes."
+)
 
 
 def code_class(status: int) -> str:
@@ -72,10 +82,20 @@ class GatewayMetrics:
         )
         self.fallbacks = Counter(
             "cutover_fallbacks_total",
-            "Candidate failures answered from the baseline instead.",
+            "Failed attempts answered by the other backend instead; `to` is the backend that answered"
+            " (baseline: the candidate failed; candidate: the baseline was unreachable or timed out).",
+            ["route", "to"],
+            registry=registry,
+        )
+        self.fallback_after = Gauge(
+            "cutover_fallback_after_seconds",
+            "Deadline for a candidate response head before an idempotent request falls back.",
             ["route"],
             registry=registry,
         )
+        #: ``backend -> (attempts in flight, age of the oldest in seconds)``, read at scrape time;
+        #: set by the proxy (:meth:`gateway.proxy.Proxy.inflight_totals`).
+        self.inflight_source: Callable[[str], tuple[int, float]] | None = None
         self.candidate_weight = Gauge(
             "cutover_candidate_weight",
             "Share of the route's traffic sent to the candidate, as a ratio 0..1.",
@@ -86,6 +106,34 @@ class GatewayMetrics:
             "cutover_websocket_connections",
             "Open relayed WebSocket connections.",
             ["route", "backend"],
+            registry=registry,
+        )
+        # Client side (gateway.http, issue #12): rare events, so ordinary metrics. ``listener`` is
+        # public or admin.
+        self.client_timeouts = Counter(
+            "cutover_client_timeouts",
+            "Client connections closed for sending too slowly: phase head (the request head took"
+            " longer than limits.header_timeout_s) or body (an idle gap or below the minimum rate).",
+            ["listener", "phase"],
+            registry=registry,
+        )
+        self.requests_rejected = Counter(
+            "cutover_requests_rejected",
+            "Requests answered 400/431/501 by the gateway and never forwarded, for their framing"
+            " (RFC 9112): reason names the fault (bad_transfer_encoding, missing_host, bad_chunk...).",
+            ["listener", "reason"],
+            registry=registry,
+        )
+        self.connections_refused = Counter(
+            "cutover_connections_refused",
+            "Client connections answered 503 and closed because limits.max_connections were open.",
+            ["listener"],
+            registry=registry,
+        )
+        self.client_connections = Gauge(
+            "cutover_client_connections",
+            "Open client connections per listener (read at scrape time).",
+            ["listener"],
             registry=registry,
         )
 
@@ -106,9 +154,29 @@ class GatewayMetrics:
         """Count an attempt that failed below HTTP."""
         self.upstream_errors.labels(route, backend, kind).inc()
 
-    def fallback(self, route: str) -> None:
-        """Count a fallback to the baseline."""
-        self.fallbacks.labels(route).inc()
+    def fallback(self, route: str, to: str = "baseline") -> None:
+        """Count a request answered by ``to`` after the other backend failed."""
+        self.fallbacks.labels(route, to).inc()
+
+    def set_fallback_after(self, route: str, seconds: float) -> None:
+        """Export a route's fallback deadline."""
+        self.fallback_after.labels(route).set(seconds)
+
+    def client_timeout(self, listener: str, phase: str) -> None:
+        """Count a client connection closed for slowness (``phase``: head or body)."""
+        self.client_timeouts.labels(listener, phase).inc()
+
+    def request_rejected(self, listener: str, reason: str) -> None:
+        """Count a request refused for its framing (a :data:`gateway.framing.REASONS` value)."""
+        self.requests_rejected.labels(listener, reason).inc()
+
+    def connection_refused(self, listener: str) -> None:
+        """Count a connection refused at ``limits.max_connections``."""
+        self.connections_refused.labels(listener).inc()
+
+    def watch_connections(self, listener: str, count: Callable[[], int]) -> None:
+        """Export ``count()`` (the listener's open connections) at scrape time."""
+        self.client_connections.labels(listener).set_function(lambda: float(count()))
 
     def set_weight(self, route: str, weight_bps: int) -> None:
         """Export a route's candidate weight as a ratio."""
@@ -133,6 +201,10 @@ class GatewayMetrics:
         yield HistogramMetricFamily(
             "cutover_request_duration_seconds", DURATION_HELP, labels=["route", "backend"]
         )
+        yield GaugeMetricFamily("cutover_upstream_inflight", INFLIGHT_HELP, labels=["backend"])
+        yield GaugeMetricFamily(
+            "cutover_upstream_inflight_oldest_seconds", OLDEST_HELP, labels=["backend"]
+        )
 
     def collect(self) -> Iterator[Metric]:
         """The per-request families as Prometheus metric families."""
@@ -155,3 +227,17 @@ class GatewayMetrics:
                 buckets.append((bound, cumulative))
             durations.add_metric([route, backend], buckets, hist.total)
         yield durations
+        source = self.inflight_source
+        if source is not None:
+            inflight = GaugeMetricFamily(
+                "cutover_upstream_inflight", INFLIGHT_HELP, labels=["backend"]
+            )
+            oldest = GaugeMetricFamily(
+                "cutover_upstream_inflight_oldest_seconds", OLDEST_HELP, labels=["backend"]
+            )
+            for backend in ("baseline", "candidate"):
+                count, age = source(backend)
+                inflight.add_metric([backend], count)
+                oldest.add_metric([backend], age)
+            yield inflight
+            yield oldest

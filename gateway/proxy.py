@@ -6,11 +6,23 @@ builds one upstream head, writes it (with the body when that is small: such bodi
 a fallback can replay them), waits for the response head, and then streams the body straight from
 the upstream socket into the client socket.
 
-Fallback (design page, "Fallback"): an idempotent request whose *candidate* attempt fails with a
-connect error, a timeout or a 5xx is sent once to the baseline, as long as its body was buffered.
-The decision is taken on the response *head*, before a byte reaches the client; once the client has
-bytes, a failure can only cut the connection. Every attempt — the failed candidate one included — is
-counted in the metrics and shown to each :class:`~gateway.observer.RequestObserver`.
+Fallback (design page, "Fallback"; issue #12 items 1 and 3), per route ``fallback``:
+
+* ``to_baseline`` and ``both``: an idempotent request whose *candidate* attempt fails with a
+  connect error, a timeout, a reset or a 5xx is sent once to the baseline. Its candidate attempt
+  also has a head deadline, ``fallback_after`` (:mod:`gateway.state`), so a hung candidate costs
+  the client that long, not the read timeout.
+* ``both`` (the default): an idempotent request whose *baseline* attempt fails with a connect
+  error, a timeout or a reset before any response head is sent once to the candidate — a dead
+  baseline must not turn into 502s while a healthy candidate idles. The baseline's own 5xx is its
+  answer and stands. This is nginx's ``proxy_next_upstream error timeout`` (its default), which
+  also never retries on a status unless told to.
+* ``off``: no second attempt in either direction.
+
+Only requests whose body was buffered can be replayed. The decision is taken on the response
+*head*, before a byte reaches the client; once the client has bytes, a failure can only cut the
+connection. Every attempt — the failed one included — is counted in the metrics and shown to each
+:class:`~gateway.observer.RequestObserver`.
 """
 
 from __future__ import annotations
@@ -34,7 +46,15 @@ from gateway.metrics import GatewayMetrics
 from gateway.observer import BodyCopy, Exchange, RequestObserver, ResponseTap
 from gateway.routing import BASELINE, CANDIDATE, RouteTable
 from gateway.state import GatewayState
-from gateway.upstream import Sink, UpstreamConnection, UpstreamError, UpstreamPool
+from gateway.upstream import (
+    Sink,
+    UpstreamConnectError,
+    UpstreamConnection,
+    UpstreamError,
+    UpstreamPool,
+    UpstreamReset,
+    UpstreamTimeout,
+)
 from gateway.websocket import relay
 
 log = structlog.get_logger("gateway.access")
@@ -51,13 +71,13 @@ class Ctx:
     """What one request carries through its attempts (a plain slotted class: built per request)."""
 
     __slots__ = (
-        "backend", "body", "fallback_methods", "fallback_ok", "method", "req", "request_id",
-        "route", "sender", "tap_wanted", "too_large", "upgrade",
+        "backend", "body", "fallback_after", "fallback_methods", "fallback_ok", "method", "req",
+        "request_id", "route", "sender", "tap_wanted", "too_large", "upgrade",
     )  # fmt: skip
 
     def __init__(
         self, req: Request, route: str, method: str, request_id: bytes, body: bytes | None,
-        backend: str, fallback_methods: frozenset[str],
+        backend: str, fallback_methods: frozenset[str], fallback_after: float,
     ) -> None:  # fmt: skip
         self.req = req
         self.route = route
@@ -65,8 +85,11 @@ class Ctx:
         self.request_id = request_id
         self.body = body  # buffered (replayable) body; None while it streams
         self.backend = backend
+        # The methods that may fall back *from this backend* (empty when the route forbids it) and
+        # the head deadline of a first attempt that may (0.0: none; only candidate attempts).
         self.fallback_methods = fallback_methods
-        self.fallback_ok = backend == CANDIDATE and method in fallback_methods and body is not None
+        self.fallback_after = fallback_after
+        self.fallback_ok = method in fallback_methods and body is not None
         self.upgrade: bytes | None = req.upgrade
         self.too_large = False
         self.sender: asyncio.Task[None] | None = None
@@ -100,7 +123,18 @@ class Proxy:
         self._limits = config.limits
         self.tap_body_limit = self._limits.tap_body_limit_bytes
         self.fast_exchanges = 0  # requests served from callbacks (tests read it)
-        self._routes = tuple((r.name, r.fallback_methods) for r in config.routes)
+        # Per route: its name and the methods that may fall back from the candidate and from the
+        # baseline (an empty set where the route's ``fallback`` forbids that direction).
+        none: frozenset[str] = frozenset()
+        self._routes = tuple(
+            (
+                r.name,
+                none if r.fallback == "off" else r.fallback_methods,
+                r.fallback_methods if r.fallback == "both" else none,
+            )
+            for r in config.routes
+        )
+        metrics.inflight_source = self.inflight_totals
         # Request ids: a random per-process prefix and a counter — unique across replicas and
         # restarts for all practical purposes, and ~6x cheaper than uuid4().
         self._rid_prefix = os.urandom(8).hex().encode()
@@ -146,7 +180,7 @@ class Proxy:
         if index is None:
             self._local(req, "unmatched", 404, "no_route", b"gateway", rid)
             return None
-        name, fallback_methods = self._routes[index]
+        name, from_candidate, from_baseline = self._routes[index]
         if req.content_length and req.content_length > self._limits.max_request_body_bytes:
             req.conn.close_after = True
             self._local(req, name, 413, "request_body_too_large", b"gateway", rid)
@@ -155,7 +189,20 @@ class Proxy:
             index, self.state.weights[index], headers, req.client_host, self.rng.random
         )
         body = b"" if req.body is None else None
-        x = Ctx(req, name, method, rid, body, choice.backend, fallback_methods)
+        backend = choice.backend
+        if backend == CANDIDATE:
+            x = Ctx(
+                req,
+                name,
+                method,
+                rid,
+                body,
+                backend,
+                from_candidate,
+                self.state.fallback_after[index],
+            )
+        else:
+            x = Ctx(req, name, method, rid, body, backend, from_baseline, 0.0)
         if self.taps:
             x.tap_wanted = tuple(t for t in self.taps if t.wants(name, method))
         return x
@@ -171,7 +218,7 @@ class Proxy:
                 x.body = await req.body.read_all()
             except ClientGone:
                 return
-            x.fallback_ok = x.backend == CANDIDATE and x.method in x.fallback_methods
+            x.fallback_ok = x.method in x.fallback_methods
         await self.run(x)
 
     async def run(self, x: Ctx) -> None:
@@ -187,7 +234,7 @@ class Proxy:
         return None
 
     async def serve(self, x: Ctx, backend: str) -> None:
-        """One attempt on ``backend``; a failed candidate attempt falls back when allowed."""
+        """One attempt on ``backend``; a failed attempt falls back when allowed."""
         t0 = perf_counter()
         try:
             result = await self.send(x, backend)
@@ -198,15 +245,15 @@ class Proxy:
                     x.req, x.route, 413, "request_body_too_large", b"gateway", x.request_id
                 )
             self._attempt_failed(x, backend, err, t0)
-            if not x.fallback_ok:
+            if not (x.fallback_ok and self.falls_back(x, err)):
                 return self._error(x, backend, err)
             return await self.fallback(x)
         if isinstance(result, int):
             self._aborted(x, backend, result, t0)
-            if x.fallback_ok and result >= 500:
+            if result >= 500 and x.fallback_ok and backend == CANDIDATE:
                 return await self.fallback(x)
             return self._abort_reply(x, backend, result)
-        if x.fallback_ok and result.status >= 500:
+        if result.status >= 500 and x.fallback_ok and backend == CANDIDATE:
             self.candidate_5xx(x, result, t0)
             return await self.fallback(x)
         await self._respond(x, backend, result, t0)
@@ -219,19 +266,31 @@ class Proxy:
         self._observe(x.route, CANDIDATE, conn.status, duration, None)
         conn.finish()  # closes it unless the 5xx body was already complete
 
+    @staticmethod
+    def falls_back(x: Ctx, err: UpstreamError) -> bool:
+        """Whether a failed first attempt (``x.fallback_ok`` assumed) goes to the other backend.
+
+        A candidate failure always does; a baseline one only when the baseline is unreachable or
+        silent (connect error, timeout, reset before the head) — a malformed answer is an answer.
+        """
+        return x.backend == CANDIDATE or isinstance(
+            err, (UpstreamConnectError, UpstreamTimeout, UpstreamReset)
+        )
+
     async def fallback(self, x: Ctx) -> None:
-        """Answer from the baseline after the candidate failed."""
-        self.metrics.fallback(x.route)
+        """Answer from the other backend after ``x.backend``'s attempt failed (one try, no deadline)."""
+        other = BASELINE if x.backend == CANDIDATE else CANDIDATE
+        self.metrics.fallback(x.route, other)
         t0 = perf_counter()
         try:
-            result = await self.send(x, BASELINE)
+            result = await self.send(x, other)
         except UpstreamError as err:
-            self._attempt_failed(x, BASELINE, err, t0)
-            return self._error(x, BASELINE, err)
+            self._attempt_failed(x, other, err, t0)
+            return self._error(x, other, err)
         if isinstance(result, int):
-            self._aborted(x, BASELINE, result, t0)
-            return self._abort_reply(x, BASELINE, result)
-        await self._respond(x, BASELINE, result, t0)
+            self._aborted(x, other, result, t0)
+            return self._abort_reply(x, other, result)
+        await self._respond(x, other, result, t0)
         return None
 
     def _abort_reply(self, x: Ctx, backend: str, status: int) -> None:
@@ -256,11 +315,20 @@ class Proxy:
                 return action.abort_status
         pool = self.pools[backend]
         total = pool.config.total_timeout_s
-        deadline = None if total is None else self.loop.time() + total
+        start = self.loop.time()
+        deadline = None if total is None else start + total
+        # The head deadline of a first candidate attempt that may fall back counts from now,
+        # connecting included (a hung upstream's full backlog stalls the connect instead).
+        after = x.fallback_after if x.fallback_ok and backend == x.backend else 0.0
+        head_by = start + after if after > 0.0 else 0.0
         head = self.request_head(x, backend)
         while True:
-            conn, reused = await pool.acquire()
-            conn.begin(x.method == "HEAD", deadline)
+            if head_by:
+                now = self.loop.time()
+                conn, reused = await pool.acquire(max(head_by - now, 0.001))
+            else:
+                conn, reused = await pool.acquire()
+            conn.begin(x.method == "HEAD", deadline, None, x.route, head_by)
             if x.body is not None:
                 conn.writelines([head, x.body]) if x.body else conn.write(head)
                 conn.request_sent()
@@ -390,6 +458,21 @@ class Proxy:
             capture.add(data)
 
         return capturing
+
+    # ----------------------------------------------------------------- in-flight evidence
+
+    def inflight(self, route: str, backend: str, older_than_s: float) -> tuple[int, int, float]:
+        """``(attempts in flight, those older than older_than_s, oldest age in s or 0.0)``.
+
+        For the controller, once a second (O(in flight)): a hung upstream finishes no attempt, so
+        only the ones still open can show it. Attempts waiting for a connection are not counted.
+        """
+        return self.pools[backend].inflight(self.loop.time(), older_than_s, route)
+
+    def inflight_totals(self, backend: str) -> tuple[int, float]:
+        """All routes' attempts in flight on ``backend`` and the oldest one's age (for /metrics)."""
+        count, _, oldest = self.pools[backend].inflight(self.loop.time(), float("inf"), None)
+        return count, oldest
 
     # ----------------------------------------------------------------- bookkeeping
 

@@ -71,7 +71,9 @@ class GatewayState:
         self.weights: list[int] = [r.weight_bps for r in config.routes]
         self._read_timeout = config.candidate.read_timeout_s
         #: Seconds a candidate attempt that may fall back waits for its head, by route index.
-        self.fallback_after: list[float] = [self._bounded(i, None) for i in range(len(self.weights))]
+        self.fallback_after: list[float] = [
+            self._bounded(i, None) for i in range(len(self.weights))
+        ]
         self.faults: dict[str, FaultSpec | None] = dict.fromkeys(BACKENDS)
         self.ready = False
         self._metrics = metrics

@@ -13,6 +13,14 @@ cleanly. Timeouts: connect (``asyncio.timeout`` around the connect), read (silen
 response bytes, counted from the end of the request body) and total (whole exchange) are enforced
 by one sweep per pool every :data:`TICK_S` while it has exchanges in flight — not a timer per
 exchange or per chunk — so they hold to within 50 ms.
+
+The same sweep enforces a second, shorter deadline on an exchange that may still fall back to the
+other backend: the *head* deadline (``routes[].fallback_after_s``), checked only while no response
+head has arrived. A hung upstream — stopped with SIGSTOP, its kernel still completing handshakes
+and buffering requests — then costs the client ``fallback_after_s`` instead of the read timeout;
+it is Envoy's ``per_try_timeout`` with ``retry_on: reset,connect-failure,5xx`` on an idempotent
+route. Each exchange records its route and start time (:meth:`UpstreamConnection.begin`), so
+:meth:`UpstreamPool.inflight` can report stuck attempts before any of them finishes.
 """
 
 from __future__ import annotations
@@ -53,6 +61,17 @@ class UpstreamTimeout(UpstreamError):
     error: ClassVar[str] = "upstream_timeout"
 
 
+class UpstreamFallbackDeadline(UpstreamTimeout):
+    """No response head within the route's fallback deadline: the request goes to the other backend.
+
+    A timeout in every respect (504 recorded against the backend, a failure in the analysis); its
+    own ``kind`` only tells an operator which of the two deadlines fired.
+    """
+
+    kind: ClassVar[str] = "fallback_deadline"
+    error: ClassVar[str] = "upstream_fallback_deadline"
+
+
 class UpstreamReset(UpstreamError):
     """The upstream closed the connection before the response was complete."""
 
@@ -72,11 +91,11 @@ class UpstreamConnection(asyncio.Protocol):
     """
 
     __slots__ = (
-        "_deadline", "_done", "_drain", "_early", "_fed", "_fresh_parser", "_head", "_head_only",
-        "_last", "_parser", "_sink", "_write_paused", "busy", "chunked", "closed", "complete",
-        "content_length", "error", "got_bytes", "headers", "keep_alive", "listener", "loop",
-        "on_close", "pool", "reason", "sending", "status", "transport", "tunnel", "until_close",
-        "upgrade_tail", "write_flow",
+        "_deadline", "_done", "_drain", "_early", "_fed", "_fresh_parser", "_head", "_head_by",
+        "_head_only", "_last", "_parser", "_sink", "_write_paused", "busy", "chunked", "closed",
+        "complete", "content_length", "error", "got_bytes", "headers", "keep_alive", "listener",
+        "loop", "on_close", "pool", "reason", "route", "sending", "started", "status", "transport",
+        "tunnel", "until_close", "upgrade_tail", "write_flow",
     )  # fmt: skip
 
     def __init__(self, pool: UpstreamPool) -> None:
@@ -96,7 +115,10 @@ class UpstreamConnection(asyncio.Protocol):
         self._drain: asyncio.Future[None] | None = None
         self._fresh_parser = True
         self._deadline: float | None = None
+        self._head_by = 0.0  # loop time by which the head must arrive; 0.0: no such deadline
         self._last = 0.0
+        self.route = ""  # the exchange's route, for in-flight reports
+        self.started = 0.0  # loop time the exchange began
         self._fed = False
         self._reset_exchange()
 
@@ -120,10 +142,20 @@ class UpstreamConnection(asyncio.Protocol):
 
     # ----------------------------------------------------------------- exchange API
 
-    def begin(self, head_only: bool, deadline: float | None, now: float | None = None) -> None:
+    def begin(
+        self,
+        head_only: bool,
+        deadline: float | None,
+        now: float | None = None,
+        route: str = "",
+        head_by: float = 0.0,
+    ) -> None:
         """Prepare for one request/response; call before writing the request.
 
         ``now`` is the caller's reading of ``loop.time()`` when it has one (saves a clock read).
+        ``head_by`` > 0 is a loop time by which the response head must have arrived, else the
+        exchange fails with :class:`UpstreamFallbackDeadline`; ``route`` is kept for
+        :meth:`UpstreamPool.inflight`.
         """
         self._reset_exchange()
         self.busy = True
@@ -135,7 +167,10 @@ class UpstreamConnection(asyncio.Protocol):
         self._fresh_parser = head_only
         self._head_only = head_only
         self._deadline = deadline
-        self._last = self.loop.time() if now is None else now
+        self._last = start = self.loop.time() if now is None else now
+        self.started = start
+        self.route = route
+        self._head_by = head_by
         self.pool.watch(self)
 
     def write(self, data: bytes) -> None:
@@ -339,6 +374,8 @@ class UpstreamConnection(asyncio.Protocol):
             self._unwatch()
         elif self._deadline is not None and now >= self._deadline:
             self._fail(UpstreamTimeout("total timeout"))
+        elif self._head_by and not self.status and now >= self._head_by:
+            self._fail(UpstreamFallbackDeadline("no response head within the fallback deadline"))
         elif self.sending or self._fed:
             self._fed = False
             self._last = now
@@ -374,22 +411,55 @@ class UpstreamPool:
         if self.active:
             self._sweeper = self.loop.call_later(TICK_S, self._sweep)
 
-    async def acquire(self) -> tuple[UpstreamConnection, bool]:
+    def inflight(
+        self, now: float, older_than_s: float, route: str | None
+    ) -> tuple[int, int, float]:
+        """``(exchanges in flight, those older than older_than_s, oldest age in s or 0.0)``.
+
+        O(in flight): for once-a-second readers (the controller, a scrape), never per request.
+        ``route`` None counts every route. Connections still connecting are not counted.
+        """
+        count = old = 0
+        oldest = 0.0
+        for conn in self.active:
+            if route is not None and conn.route != route:
+                continue
+            if conn.complete or conn.error is not None:
+                continue
+            age = now - conn.started
+            count += 1
+            if age > older_than_s:
+                old += 1
+            if age > oldest:
+                oldest = age
+        return count, old, oldest
+
+    async def acquire(self, head_within: float = 0.0) -> tuple[UpstreamConnection, bool]:
         """A connection ready for an exchange and whether it was reused from the pool."""
         while self.idle:
             conn = self.idle.pop()
             if not conn.closed:
                 return conn, True
-        return await self.connect(), False
+        return await self.connect(head_within), False
 
-    async def connect(self) -> UpstreamConnection:
-        """Open a new connection (connect timeout → 504, refusal → 502)."""
+    async def connect(self, head_within: float = 0.0) -> UpstreamConnection:
+        """Open a new connection (connect timeout → 504, refusal → 502).
+
+        ``head_within`` > 0 (a fallback deadline) shortens the connect timeout to it: an upstream
+        whose backlog is full (hung, SIGSTOP) must not hold a request that may go elsewhere.
+        """
+        limit = self.config.connect_timeout_s
+        cut = 0.0 < head_within < limit
         try:
-            async with asyncio.timeout(self.config.connect_timeout_s):
+            async with asyncio.timeout(head_within if cut else limit):
                 _, proto = await self.loop.create_connection(
                     lambda: UpstreamConnection(self), self.config.host, self.config.port
                 )
         except TimeoutError:
+            if cut:
+                raise UpstreamFallbackDeadline(
+                    "connect not done within the fallback deadline"
+                ) from None
             raise UpstreamTimeout("connect timeout") from None
         except OSError as exc:
             raise UpstreamConnectError(f"connect failed: {exc.strerror or exc}") from None

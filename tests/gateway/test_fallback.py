@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import random
+
 import pytest
 from prometheus_client import CollectorRegistry
 
@@ -55,7 +59,8 @@ async def test_candidate_5xx_falls_back_to_the_baseline(make_gateway: GatewayFac
     assert recorder.calls == [
         ("default", "candidate", 503, None), ("default", "baseline", 503, None),
     ] * 2  # fmt: skip
-    assert registry.get_sample_value("cutover_fallbacks_total", {"route": "default"}) == 2
+    labels = {"route": "default", "to": "baseline"}
+    assert registry.get_sample_value("cutover_fallbacks_total", labels) == 2
     labels = {"route": "default", "backend": "candidate", "code_class": "5xx"}
     assert registry.get_sample_value("cutover_requests_total", labels) == 2
 
@@ -184,3 +189,213 @@ async def test_failing_observer_never_hurts_the_client(make_gateway: GatewayFact
     gateway = await make_gateway(observers=(Broken(),))
     async with client(gateway) as c:
         assert (await c.get("/json")).status_code == 200
+
+
+# ------------------------------------------------------------------ hung candidate (issue #12, item 1)
+
+HUNG_ROUTE = {**ALL_CANDIDATE[0], "fallback_after_s": 0.3}
+
+
+async def test_hung_candidate_falls_back_at_the_deadline_on_the_fast_path(
+    make_gateway: GatewayFactory, upstreams: tuple[Upstream, Upstream]
+) -> None:
+    """A pooled candidate connection that stops answering costs fallback_after_s, not the read timeout."""
+    registry, recorder = CollectorRegistry(), Recorder()
+    gateway = await make_gateway(registry=registry, observers=(recorder,), routes=[HUNG_ROUTE])
+    assert gateway.proxy is not None
+    async with client(gateway) as c:
+        assert (await c.get("/json")).headers["x-cutover-backend"] == "candidate"  # fills the pool
+        upstreams[1].frozen = True
+        fast = gateway.proxy.fast_exchanges
+        r = await c.get("/json")
+    assert gateway.proxy.fast_exchanges == fast + 1
+    assert r.status_code == 200
+    assert r.headers["x-cutover-backend"] == "baseline"
+    assert 0.3 <= r.elapsed.total_seconds() < 1.0  # the read timeout is 2 s
+    assert recorder.calls[1:] == [
+        ("default", "candidate", 504, "fallback_deadline"), ("default", "baseline", 200, None),
+    ]  # fmt: skip
+    labels = {"route": "default", "backend": "candidate", "kind": "fallback_deadline"}
+    assert registry.get_sample_value("cutover_upstream_errors_total", labels) == 1
+    await upstreams[1].hang_cancelled.wait()  # the stuck attempt was closed, not left open
+
+
+async def test_hung_candidate_falls_back_at_the_deadline_on_the_task_path(
+    make_gateway: GatewayFactory, upstreams: tuple[Upstream, Upstream]
+) -> None:
+    """A request on a fresh candidate connection that gets no head goes to the baseline at the deadline."""
+    upstreams[1].frozen = True
+    gateway = await make_gateway(routes=[HUNG_ROUTE])
+    assert gateway.proxy is not None
+    async with client(gateway) as c:
+        r = await c.get("/json")
+    assert gateway.proxy.fast_exchanges == 0
+    assert r.status_code == 200
+    assert r.headers["x-cutover-backend"] == "baseline"
+    assert 0.3 <= r.elapsed.total_seconds() < 1.0
+
+
+async def test_the_published_auto_deadline_is_used(
+    make_gateway: GatewayFactory, upstreams: tuple[Upstream, Upstream]
+) -> None:
+    """An ``auto`` route takes the deadline the controller publishes (within its floor)."""
+    route = {**ALL_CANDIDATE[0], "fallback_after_floor_s": 0.1}
+    gateway = await make_gateway(routes=[route])
+    assert gateway.state.fallback_after == [2.0]  # the 5 s default, capped by the 2 s read timeout
+    gateway.state.set_fallback_after("default", 0.2)
+    upstreams[1].frozen = True
+    async with client(gateway) as c:
+        r = await c.get("/json")
+    assert r.headers["x-cutover-backend"] == "baseline"
+    assert 0.2 <= r.elapsed.total_seconds() < 0.9
+
+
+async def test_a_head_before_the_deadline_is_not_cut(make_gateway: GatewayFactory) -> None:
+    """The deadline is for the head only: a candidate answering in time keeps the request."""
+    gateway = await make_gateway(routes=[HUNG_ROUTE])
+    async with client(gateway) as c:
+        r = await c.get("/slow/100")
+        big = await c.get("/big/3000000")
+    assert r.headers["x-cutover-backend"] == "candidate"
+    assert big.headers["x-cutover-backend"] == "candidate"
+    assert len(big.content) == 3_000_000
+
+
+async def test_post_to_a_hung_candidate_waits_the_read_timeout(
+    make_gateway: GatewayFactory, upstreams: tuple[Upstream, Upstream]
+) -> None:
+    """A request that cannot fall back gets no fallback deadline: 504 after the read timeout."""
+    upstreams[1].frozen = True
+    gateway = await make_gateway(
+        routes=[HUNG_ROUTE],
+        upstreams={"candidate": {"url": upstreams[1].url, "read_timeout_s": 0.6}},
+    )
+    async with client(gateway) as c:
+        r = await c.post("/json", content=b"{}")
+    assert r.status_code == 504
+    assert r.json()["error"] == "upstream_timeout"
+    assert r.elapsed.total_seconds() >= 0.6
+
+
+# ------------------------------------------------------------------ dead baseline (issue #12, item 3)
+
+RANDOM_10 = {"name": "default", "paths": ["/*"], "weight_bps": 1_000,
+             "sticky": {"headers": [], "client_address": False}}  # fmt: skip
+
+
+async def test_dead_baseline_gets_are_answered_by_the_candidate(
+    upstreams: tuple[Upstream, Upstream],
+) -> None:
+    """At 10 %, a closed baseline port turns no GET into an error; POSTs to it stay 502."""
+    registry, recorder = CollectorRegistry(), Recorder()
+    config = config_for(f"http://127.0.0.1:{free_port()}", upstreams[1].url, routes=[RANDOM_10])
+    gateway = Gateway(config, registry, observers=[recorder], rng=random.Random(3))
+    await gateway.start()
+    try:
+        async with client(gateway) as c:
+            gets = [await c.get("/json") for _ in range(30)]
+            posts = [await c.post("/echo", content=b"{}") for _ in range(10)]
+    finally:
+        await gateway.stop()
+    assert {(r.status_code, r.headers["x-cutover-backend"]) for r in gets} == {(200, "candidate")}
+    to_baseline = [r for r in posts if r.headers["x-cutover-backend"] == "baseline"]
+    assert to_baseline
+    assert {r.status_code for r in to_baseline} == {502}
+    fallbacks = registry.get_sample_value(
+        "cutover_fallbacks_total", {"route": "default", "to": "candidate"}
+    )
+    assert fallbacks is not None
+    assert fallbacks >= 20
+    assert ("default", "baseline", 502, "connect") in recorder.calls
+
+
+@pytest.mark.parametrize("mode", ["off", "to_baseline"])
+async def test_dead_baseline_without_fallback_to_the_candidate_is_502(
+    upstreams: tuple[Upstream, Upstream], mode: str
+) -> None:
+    """``fallback: off`` or ``to_baseline`` keeps today's answer for a dead baseline: 502."""
+    route = {"name": "default", "paths": ["/*"], "fallback": mode}
+    config = config_for(f"http://127.0.0.1:{free_port()}", upstreams[1].url, routes=[route])
+    gateway = Gateway(config)
+    await gateway.start()
+    try:
+        async with client(gateway) as c:
+            r = await c.get("/json")
+    finally:
+        await gateway.stop()
+    assert r.status_code == 502
+    assert r.headers["x-cutover-backend"] == "baseline"
+
+
+async def test_fallback_off_keeps_the_candidate_failure(make_gateway: GatewayFactory) -> None:
+    """With ``fallback: off`` a candidate 503 on a GET reaches the client."""
+    gateway = await make_gateway(routes=[{**ALL_CANDIDATE[0], "fallback": "off"}])
+    async with client(gateway) as c:
+        r = await c.get("/status/503")
+    assert r.status_code == 503
+    assert r.headers["x-cutover-backend"] == "candidate"
+
+
+async def test_baseline_5xx_is_its_answer(make_gateway: GatewayFactory) -> None:
+    """A baseline 503 is not retried on the candidate: the control's own answer stands."""
+    registry = CollectorRegistry()
+    gateway = await make_gateway(registry=registry)
+    async with client(gateway) as c:
+        r = await c.get("/status/503")
+    assert r.status_code == 503
+    assert r.headers["x-cutover-backend"] == "baseline"
+    assert (
+        registry.get_sample_value(
+            "cutover_fallbacks_total", {"route": "default", "to": "candidate"}
+        )
+        is None
+    )
+
+
+async def test_hung_baseline_falls_back_after_its_read_timeout(
+    make_gateway: GatewayFactory, upstreams: tuple[Upstream, Upstream]
+) -> None:
+    """A silent baseline is retried on the candidate once its read timeout fires (no head deadline)."""
+    upstreams[0].frozen = True
+    gateway = await make_gateway(
+        upstreams={"baseline": {"url": upstreams[0].url, "read_timeout_s": 0.4}}
+    )
+    async with client(gateway) as c:
+        r = await c.get("/json")
+    assert r.status_code == 200
+    assert r.headers["x-cutover-backend"] == "candidate"
+    assert 0.4 <= r.elapsed.total_seconds() < 1.2
+
+
+# ------------------------------------------------------------------ in-flight evidence
+
+
+async def test_inflight_reports_stuck_attempts_and_metrics(
+    make_gateway: GatewayFactory, upstreams: tuple[Upstream, Upstream]
+) -> None:
+    """Attempts still waiting are counted per route and backend, with the oldest one's age."""
+    registry = CollectorRegistry()
+    gateway = await make_gateway(registry=registry, routes=ALL_CANDIDATE)
+    proxy = gateway.proxy
+    assert proxy is not None
+    assert proxy.inflight("default", "candidate", 0.0) == (0, 0, 0.0)
+    async with client(gateway) as c:
+        pending = asyncio.ensure_future(c.post("/hang", content=b"{}"))
+        await upstreams[1].hang_started.wait()
+        count, old, oldest = proxy.inflight("default", "candidate", 0.0)
+        assert (count, old) == (1, 1)
+        assert oldest > 0.0
+        assert proxy.inflight("default", "candidate", 60.0)[:2] == (1, 0)
+        assert proxy.inflight("other", "candidate", 0.0) == (0, 0, 0.0)
+        assert proxy.inflight("default", "baseline", 0.0) == (0, 0, 0.0)
+        assert registry.get_sample_value("cutover_upstream_inflight", {"backend": "candidate"}) == 1
+        age = registry.get_sample_value(
+            "cutover_upstream_inflight_oldest_seconds", {"backend": "candidate"}
+        )
+        assert age is not None
+        assert age > 0.0
+        pending.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pending
+    await upstreams[1].hang_cancelled.wait()
+    assert proxy.inflight("default", "candidate", 0.0) == (0, 0, 0.0)

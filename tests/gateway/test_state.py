@@ -13,6 +13,7 @@ from gateway.config import build_config
 from gateway.faults import FaultSpec
 from gateway.metrics import DURATION_BUCKETS, GatewayMetrics, _bucket, code_class
 from gateway.state import (
+    AUTO_FALLBACK_AFTER_S,
     GatewayState,
     UnknownBackend,
     UnknownRoute,
@@ -135,3 +136,33 @@ def test_percent_to_bps() -> None:
 def test_bucket_index_is_bisect_left(duration: float) -> None:
     """A duration lands in the histogram bucket ``bisect_left`` picks, bounds included (``le``)."""
     assert _bucket(duration) == bisect_left(DURATION_BUCKETS, duration)
+
+
+def test_fallback_deadlines_are_clamped_and_fixed_ones_kept() -> None:
+    """A published deadline is bounded by the floor and the read timeout; a fixed one ignores it."""
+    registry = CollectorRegistry()
+    config = build_config(
+        {
+            "upstreams": {"candidate": {"url": "http://127.0.0.1:8002", "read_timeout_s": 10.0}},
+            "routes": [
+                {"name": "auto", "paths": ["/a*"], "fallback_after_floor_s": 0.5},
+                {"name": "fixed", "paths": ["/*"], "fallback_after_s": 2.5},
+            ],
+        }
+    )
+    state = GatewayState(config, GatewayMetrics(registry))
+    assert state.get_fallback_after() == {"auto": AUTO_FALLBACK_AFTER_S, "fixed": 2.5}
+    for published, expected in (
+        (0.01, 0.5),
+        (1.2, 1.2),
+        (99.0, 10.0),
+        (None, AUTO_FALLBACK_AFTER_S),
+    ):
+        state.set_fallback_after("auto", published)
+        state.set_fallback_after("fixed", published)
+        assert state.fallback_after == [expected, 2.5]
+    assert registry.get_sample_value("cutover_fallback_after_seconds", {"route": "fixed"}) == 2.5
+    with pytest.raises(ValueError, match="positive"):
+        state.set_fallback_after("auto", 0.0)
+    with pytest.raises(UnknownRoute):
+        state.set_fallback_after("nope", 1.0)

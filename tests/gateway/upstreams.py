@@ -13,6 +13,11 @@ JSON answer and every way an upstream misbehaves:
 ``/chunked``         a chunked JSON answer in three chunks
 ``/eof``             an answer without Content-Length, ended by closing the connection
 ``/upload``          read the whole (possibly huge) body, answer its size and sha256
+``/cut``             a head announcing 1000 bytes, 100 of them, then a reset (fails mid-body)
+
+Setting :attr:`Upstream.frozen` makes every later request hang as ``/hang`` does, on connections
+old and new — what a process stopped with SIGSTOP looks like from outside, its kernel still
+accepting connections and buffering requests.
 
 A target containing ``close-next`` is answered normally, but the *next* request on the same
 connection is met with a reset, like a server whose keep-alive timeout fires as the request arrives.
@@ -43,6 +48,7 @@ class Upstream:
         self.hang_cancelled = asyncio.Event()
         self.hang_started = asyncio.Event()
         self.connections = 0
+        self.frozen = False
         self._server: asyncio.Server | None = None
 
     @property
@@ -100,7 +106,12 @@ class Upstream:
         if path == "/reset":
             writer.transport.abort()
             return None
-        if path == "/hang":
+        if path == "/cut":
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n" + b"x" * 100)
+            await writer.drain()
+            writer.transport.abort()
+            return None
+        if path == "/hang" or self.frozen:
             self.hang_started.set()
             try:
                 await reader.read()  # returns when the gateway closes its side
