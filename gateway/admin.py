@@ -13,10 +13,18 @@ Handlers take an :class:`AdminRequest` and return an :class:`AdminResponse` (or 
 :class:`AdminError`). ``mutating=True`` routes require the admin token (``Authorization: Bearer`` or
 ``X-Admin-Token``, compared with ``hmac.compare_digest``); when no token is configured they are
 refused with 403 rather than left open. Every call to a mutating route is an audit log event.
+
+Order of work for each call, so a hostile client cannot make the gateway buffer (issue #12): the
+route and the token are checked from the head alone — a mutating call without the token is a
+401/403 before any body byte is read — and the body is then read against :data:`MAX_ADMIN_BODY`
+while it arrives (:func:`read_bounded`; 413 the moment it is passed, chunked bodies included).
+The listener belongs on loopback; :func:`warn_if_exposed` logs ``admin_listener_exposed`` at
+start-up when it binds anything else (as Envoy's docs warn for its admin interface).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -29,7 +37,7 @@ import orjson
 import structlog
 from pydantic import BaseModel, ValidationError
 
-from gateway.http import ClientGone, Request
+from gateway.http import BodyStream, ClientGone, Request
 
 log = structlog.get_logger("gateway.audit")
 
@@ -148,9 +156,12 @@ class AdminRouter:
 class AdminServer:
     """The admin listener's request handler: read, authenticate, dispatch, answer."""
 
-    def __init__(self, router: AdminRouter, token: str | None) -> None:
+    def __init__(
+        self, router: AdminRouter, token: str | None, max_body: int = MAX_ADMIN_BODY
+    ) -> None:
         self.router = router
         self._token = token.encode() if token else None
+        self.max_body = max_body
 
     def authorized(self, headers: dict[bytes, bytes]) -> bool:
         """Whether the call carries the configured admin token."""
@@ -181,11 +192,7 @@ class AdminServer:
                 )
             body = b""
             if req.body is not None:
-                if (req.content_length or 0) > MAX_ADMIN_BODY:
-                    raise AdminError(413, "request_body_too_large")
-                body = await req.body.read_all()
-                if len(body) > MAX_ADMIN_BODY:
-                    raise AdminError(413, "request_body_too_large")
+                body = await read_bounded(req.body, req.content_length, self.max_body)
             call = AdminRequest(
                 method, raw_path, params, dict(parse_qsl(raw_query)), headers, body, req.client_host
             )
@@ -222,6 +229,56 @@ class AdminServer:
                 response.body,
             ]
         )
+
+
+async def read_bounded(stream: BodyStream, declared: int | None, limit: int) -> bytes:
+    """The body, or a 413 as soon as it is known to exceed ``limit`` bytes.
+
+    A declared ``Content-Length`` over the limit is refused before a byte is read; a chunked body
+    (or a lying length) is counted chunk by chunk as it arrives and refused the moment the count
+    passes the limit, so at most ``limit`` plus one socket read (and the stream's high-water mark)
+    is ever held — what nginx's ``client_max_body_size`` does. The unread rest is drained and
+    dropped by the connection's lingering close, never buffered.
+    """
+    if declared is not None and declared > limit:
+        raise AdminError(413, "request_body_too_large", {"limit_bytes": limit})
+    parts: list[bytes] = []
+    size = 0
+    while chunk := await stream.read():
+        size += len(chunk)
+        if size > limit:
+            raise AdminError(413, "request_body_too_large", {"limit_bytes": limit})
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a listener bound to ``host`` is reachable from this machine only.
+
+    ``""``, ``0.0.0.0`` and ``::`` are every interface; a host name other than ``localhost`` is
+    treated as exposed (resolving it here would make start-up depend on DNS).
+    """
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def warn_if_exposed(host: str, port: int, token_configured: bool) -> bool:
+    """Log a structured start-up warning when the admin listener binds beyond loopback."""
+    if is_loopback(host):
+        return False
+    structlog.get_logger("gateway.admin").warning(
+        "admin_listener_exposed",
+        host=host or "*",
+        port=port,
+        token_configured=token_configured,
+        hint="the admin API changes weights and faults; bind listeners.admin.host to 127.0.0.1, "
+        "or keep the port off public networks (NetworkPolicy, no published port)",
+    )
+    return True
 
 
 def _reason(status: int) -> bytes:

@@ -75,10 +75,11 @@ def test_environment_overrides_the_file(monkeypatch: pytest.MonkeyPatch) -> None
     ],
 )
 def test_errors_name_the_field(text: str, field: str) -> None:
-    """An invalid value stops parsing with a message that names its field."""
+    """An invalid value stops parsing with a one-line message that names its field."""
     with pytest.raises(ConfigError) as info:
         parse_config(text, "test.yaml")
-    assert f"  {field}: " in str(info.value)
+    assert f"(test.yaml): {field}: " in str(info.value)
+    assert "\n" not in str(info.value)
 
 
 def test_env_errors_name_the_field_too(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -154,3 +155,131 @@ def test_bad_shadow_or_recording_values_name_the_field(text: str, field: str) ->
     with pytest.raises(ConfigError) as err:
         parse_config(text)
     assert field in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("routes: [{name: a, paths: ['/*'], weight_bps: true}]", "routes.0.weight_bps"),
+        ("routes: [{name: a, paths: ['/*'], weight_bps: '50'}]", "routes.0.weight_bps"),
+        ("routes: [{name: a, paths: ['/*'], weight_bps: 50.0}]", "routes.0.weight_bps"),
+        ("access_log_sample_rate: '0.5'", "access_log_sample_rate"),
+        ("listeners: {public: {port: '8080'}}", "listeners.public.port"),
+        ("routes: [{name: a, paths: ['/*'], sticky: {client_address: 'yes'}}]",
+         "routes.0.sticky.client_address"),
+        ("upstreams: {baseline: {url: 'http://x:99999'}}", "upstreams.baseline.url"),
+        ("upstreams: {baseline: {url: 'http://x:8001', read_timeout_s: 1e308}}",
+         "upstreams.baseline.read_timeout_s"),
+        ("upstreams: {baseline: {url: 'http://x:8001', connect_timeout_s: .inf}}",
+         "upstreams.baseline.connect_timeout_s"),
+        ("upstreams: {candidate: {url: 'http://x:8002', total_timeout_s: .nan}}",
+         "upstreams.candidate.total_timeout_s"),
+    ],
+)  # fmt: skip
+def test_file_values_are_strict_and_bounded(text: str, field: str) -> None:
+    """A file value of the wrong type is not coerced (true is not 1, "50" is not 50); bounds hold."""
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "test.yaml")
+    assert f"(test.yaml): {field}: " in str(info.value)
+
+
+def test_environment_values_are_still_converted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Environment overrides are strings by nature: they convert as before, after a strict file."""
+    monkeypatch.setenv("CUTOVER_LISTENERS__PUBLIC__PORT", "9000")
+    monkeypatch.setenv("CUTOVER_ACCESS_LOG_SAMPLE_RATE", "0.5")
+    config = parse_config("listeners: {public: {port: 8000}}")
+    assert config.public.port == 9000
+    assert config.access_log_sample_rate == 0.5
+
+
+@pytest.mark.parametrize(
+    ("name", "closest"),
+    [
+        ("CUTOVER_UPSTREAMS__CANDIATE__URL", "CUTOVER_UPSTREAMS__CANDIDATE__URL"),
+        ("CUTOVER_LISTENER__ADMIN__HOST", "CUTOVER_LISTENERS__ADMIN__HOST"),
+        ("CUTOVER_ADMIN_TOKN", "CUTOVER_ADMIN_TOKEN"),
+        ("cutover_access_log_rate", "CUTOVER_ACCESS_LOG_SAMPLE_RATE"),
+    ],
+)
+def test_an_unknown_cutover_variable_names_the_closest_known_one(
+    monkeypatch: pytest.MonkeyPatch, name: str, closest: str
+) -> None:
+    """A misspelt CUTOVER_* variable stops start-up naming it and the closest known name."""
+    monkeypatch.setenv(name, "x")
+    with pytest.raises(ConfigError) as info:
+        parse_config("")
+    message = str(info.value)
+    assert f"environment variable {name}: unknown setting; did you mean {closest}?" in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "CUTOVER_ADMIN_URL",  # read by the operator CLI
+        "CUTOVER_ADMIN_TOKEN",  # a setting and a CLI variable
+        "CUTOVER_UPSTREAMS__BASELINE__POOL_SIZE",
+        "CUTOVER_LISTENERS",  # a whole section, as JSON
+        "CUTOVER_MIGRATION__INTERVAL_S",  # below a free-form section
+    ],
+)
+def test_known_and_documented_variables_are_accepted(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """Every name a setting or the CLI reads is accepted, sections and free-form keys included."""
+    values = {
+        "CUTOVER_UPSTREAMS__BASELINE__POOL_SIZE": "8",
+        "CUTOVER_LISTENERS": '{"public": {"port": 8080}}',
+        "CUTOVER_MIGRATION__INTERVAL_S": "2",
+    }
+    monkeypatch.setenv(name, values.get(name, "x"))
+    parse_config("upstreams: {baseline: {url: 'http://127.0.0.1:8001'}}")
+
+
+def test_python_m_gateway_exits_2_with_one_line(tmp_path: Path) -> None:
+    """``python -m gateway --config bad.yaml`` exits 2 with one line naming the field, no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("upstreams: {baseline: {url: 'http://127.0.0.1:99999'}}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CUTOVER_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway", "--config", str(bad)],
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "upstreams.baseline.url: " in lines[0]
+    assert "bad.yaml" in lines[0]
+
+
+def test_route_fallback_settings() -> None:
+    """``fallback``, ``fallback_after_s`` (auto or seconds) and the floor are parsed per route."""
+    config = parse_config(
+        "routes: [{name: a, paths: ['/a'], fallback: to_baseline, fallback_after_s: 1.5},"
+        " {name: b, paths: ['/*'], fallback_after_s: auto, fallback_after_floor_s: 0.25}]",
+        "test.yaml",
+    )
+    a, b = config.routes
+    assert (a.fallback, a.fallback_after_s, a.fallback_after_floor_s) == ("to_baseline", 1.5, 1.0)
+    assert (b.fallback, b.fallback_after_s, b.fallback_after_floor_s) == ("both", None, 0.25)
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("routes: [{name: a, paths: ['/*'], fallback: sometimes}]", "routes.0.fallback"),
+        ("routes: [{name: a, paths: ['/*'], fallback_after_s: 0}]", "routes.0.fallback_after_s"),
+        ("routes: [{name: a, paths: ['/*'], fallback_after_s: never}]", "routes.0.fallback_after_s"),
+        ("routes: [{name: a, paths: ['/*'], fallback_after_s: 31}]", "routes.0.fallback_after_s"),
+        ("routes: [{name: a, paths: ['/*'], fallback_after_floor_s: -1}]",
+         "routes.0.fallback_after_floor_s"),
+    ],
+)  # fmt: skip
+def test_bad_fallback_settings_name_the_field(text: str, field: str) -> None:
+    """A bad fallback mode or deadline (or one above the 30 s read timeout) names its field."""
+    with pytest.raises(ConfigError, match=rf"{field}\b"):
+        parse_config(text, "test.yaml")
