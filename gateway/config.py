@@ -32,7 +32,9 @@ decisions, so it does not interpret it).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -41,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -54,6 +56,14 @@ OPTIONAL_FALLBACK_METHODS: frozenset[str] = frozenset({"PUT", "DELETE"})
 
 class ConfigError(ValueError):
     """The configuration cannot be used; the message names the offending field."""
+
+
+#: Upper bounds of the upstream timeouts: a typo (or ``1e308``) must not become "wait forever".
+MAX_CONNECT_TIMEOUT_S = 300.0
+MAX_TIMEOUT_S = 86_400.0
+#: ``CUTOVER_*`` variables read by the operator CLI rather than by this configuration; they may be
+#: set where the gateway runs without being an error (``CUTOVER_ADMIN_TOKEN`` is both).
+CLI_ENV_VARS: frozenset[str] = frozenset({"CUTOVER_ADMIN_URL", "CUTOVER_ADMIN_TOKEN"})
 
 
 # --------------------------------------------------------------------------- frozen values
@@ -138,6 +148,18 @@ class LimitsConfig:
     max_request_body_bytes: int
     replay_buffer_bytes: int
     tap_body_limit_bytes: int
+    #: Slow clients (issue #12; see :mod:`gateway.http`): the whole request head, from its first
+    #: byte (from the accept for a connection's first request) → 408 and close.
+    header_timeout_s: float = 10.0
+    #: The longest silence while a request body is being read → 408 (if unanswered) and close.
+    body_idle_timeout_s: float = 10.0
+    #: Apache mod_reqtimeout ``MinRate``: after ``body_grace_s`` the body must average this rate
+    #: (0 turns the check off).
+    body_min_rate_bytes_s: float = 500.0
+    body_grace_s: float = 10.0
+    #: Open client connections on the public listener; beyond it a new one is answered 503 and
+    #: closed. None: half the process's open-file limit (the rest is left for upstream sockets).
+    max_connections: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,9 +203,9 @@ class _Model(BaseModel):
 
 class UpstreamModel(_Model):
     url: str
-    connect_timeout_s: float = Field(default=2.0, gt=0)
-    read_timeout_s: float = Field(default=30.0, gt=0)
-    total_timeout_s: float | None = Field(default=300.0, gt=0)
+    connect_timeout_s: float = Field(default=2.0, gt=0, le=MAX_CONNECT_TIMEOUT_S)
+    read_timeout_s: float = Field(default=30.0, gt=0, le=MAX_TIMEOUT_S)
+    total_timeout_s: float | None = Field(default=300.0, gt=0, le=MAX_TIMEOUT_S)
     pool_size: int = Field(default=64, ge=0, le=10_000)
 
     @field_validator("url")
@@ -194,6 +216,10 @@ class UpstreamModel(_Model):
             raise ValueError("must be an http:// URL with a host (TLS upstreams are not supported)")
         if parts.path not in ("", "/") or parts.query:
             raise ValueError("must not carry a path or query: requests keep their own path")
+        try:
+            parts.port  # noqa: B018 - urlsplit checks the range only when asked
+        except ValueError:
+            raise ValueError(f"{value!r}: the port must be a number within 0..65535") from None
         return value
 
 
@@ -275,6 +301,11 @@ class LimitsModel(_Model):
     max_request_body_bytes: int = Field(default=1 << 30, ge=0)
     replay_buffer_bytes: int = Field(default=64 * 1024, ge=0, le=16 << 20)
     tap_body_limit_bytes: int = Field(default=1 << 20, ge=0, le=64 << 20)
+    header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    body_idle_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    body_min_rate_bytes_s: float = Field(default=500.0, ge=0, le=1 << 30)
+    body_grace_s: float = Field(default=10.0, ge=0, le=3600)
+    max_connections: int | None = Field(default=None, ge=1, le=1_000_000)
 
 
 class RecordingModel(_Model):
@@ -361,27 +392,53 @@ def parse_config(text: str, source: str = "config") -> GatewayConfig:
 
 
 def build_config(data: dict[str, Any], source: str = "config") -> GatewayConfig:
-    """Validate a mapping (as read from YAML) plus the environment into a :class:`GatewayConfig`."""
+    """Validate a mapping (as read from YAML) plus the environment into a :class:`GatewayConfig`.
+
+    The file is validated strictly first (no coercion: ``weight_bps: true`` is not 1 and ``"50"``
+    is not 50), then the environment is laid over it; environment values are strings by nature,
+    so they are converted as pydantic-settings does. An unknown ``CUTOVER_*`` variable is an error
+    naming the closest known one (:mod:`gateway.config_env`).
+    """
+    from gateway.config_env import check_environment
+
     try:
+        check_environment(GatewaySettings, os.environ, allowed=CLI_ENV_VARS)
+        _file_model().model_validate(data, strict=True)  # the file alone: no env, no coercion
         settings = GatewaySettings(**data)
     except ValidationError as exc:
         raise ConfigError(_format_errors(exc, source)) from None
+    except ValueError as exc:
+        raise ConfigError(f"invalid gateway configuration ({source}): {exc}") from None
     # Imported here: gateway.shadow's package imports this module.
     from gateway.shadow.config import ShadowConfigError
 
     try:
         return _freeze(settings)
     except ShadowConfigError as exc:
-        raise ConfigError(f"invalid gateway configuration ({source}):\n  {exc}") from None
+        raise ConfigError(f"invalid gateway configuration ({source}): {exc}") from None
+
+
+@functools.cache
+def _file_model() -> type[BaseModel]:
+    """:class:`GatewaySettings`' fields on a plain model, which validates without the environment.
+
+    (``GatewaySettings.model_validate(..., strict=True)`` runs the settings ``__init__``, which
+    reads the environment and drops ``strict``.)
+    """
+    fields: dict[str, Any] = {
+        name: (info.annotation, info) for name, info in GatewaySettings.model_fields.items()
+    }
+    return create_model("GatewayFile", __config__=ConfigDict(extra="forbid"), **fields)
 
 
 def _format_errors(exc: ValidationError, source: str) -> str:
-    lines = [f"invalid gateway configuration ({source}):"]
+    """One line: ``invalid gateway configuration (FILE): field: message; field: message``."""
+    problems = []
     for err in exc.errors():
         field = ".".join(str(part) for part in err["loc"]) or "(top level)"
         message = str(err["msg"]).removeprefix("Value error, ")
-        lines.append(f"  {field}: {message}")
-    return "\n".join(lines)
+        problems.append(f"{field}: {message}")
+    return f"invalid gateway configuration ({source}): {'; '.join(problems)}"
 
 
 def _freeze_upstream(name: str, model: UpstreamModel) -> UpstreamConfig:
@@ -460,6 +517,11 @@ def _freeze(s: GatewaySettings) -> GatewayConfig:
             max_request_body_bytes=s.limits.max_request_body_bytes,
             replay_buffer_bytes=s.limits.replay_buffer_bytes,
             tap_body_limit_bytes=s.limits.tap_body_limit_bytes,
+            header_timeout_s=s.limits.header_timeout_s,
+            body_idle_timeout_s=s.limits.body_idle_timeout_s,
+            body_min_rate_bytes_s=s.limits.body_min_rate_bytes_s,
+            body_grace_s=s.limits.body_grace_s,
+            max_connections=s.limits.max_connections,
         ),
         access_log_sample_rate=s.access_log_sample_rate,
         shadow=shadow,

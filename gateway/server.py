@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 import structlog
 from prometheus_client import CollectorRegistry
 
-from gateway.admin import AdminRouter, AdminServer
+from gateway.admin import AdminRouter, AdminServer, warn_if_exposed
 from gateway.admin_routes import install_core_routes
 from gateway.config import BACKENDS, GatewayConfig
 from gateway.http import HttpConnection
@@ -111,6 +111,7 @@ class Gateway:
             candidate=self.config.candidate.url,
             weights=self.state.get_weights(),
         )
+        warn_if_exposed(self.config.admin.host, self.admin_port, self.config.admin_token is not None)
 
     async def stop(self) -> None:
         """Stop listening, close client connections and upstream pools."""
