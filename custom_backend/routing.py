@@ -5,7 +5,9 @@ The llmstruct API has eight static paths and two templates with a single trailin
 a template matches when the path starts with its prefix and the rest is one non-empty segment (Starlette's
 ``[^/]+``). Matching is separate from handling, as in Starlette: ``Router.match`` returns a value and the app
 decides what to send. The outcomes reproduce Starlette's router: full match, 405 (path known, method not),
-307 redirect for a trailing-slash variant of a known path (``redirect_slashes``), otherwise 404.
+307 redirect for a trailing-slash variant of a known path (``redirect_slashes``), otherwise 404. One
+deliberate difference, made in both stacks (``fastapi_backend.methods``): a 405's ``Allow`` lists every
+method of the path, sorted (RFC 9110 §15.5.6), where Starlette listed the first route's only.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ Methods = dict[str, Endpoint]
 
 @dataclass(slots=True)
 class _Methods:
-    """The endpoints of one path; ``allow`` is what a 405 lists (the first route's methods)."""
+    """The endpoints of one path; ``allow`` is what a 405 lists: all of them, sorted."""
 
     by_method: Methods
     allow: tuple[str, ...]
@@ -84,10 +86,7 @@ class Router:
         self._templates: list[_Template] = []
 
     def add(self, methods: str | tuple[str, ...], path: str, endpoint: Endpoint) -> None:
-        """Register one route: ``endpoint`` for ``methods`` on ``path`` (static, or one trailing ``{param}``).
-
-        Like Starlette, a 405 lists the methods of the *first* route registered on the path.
-        """
+        """Register one route: ``endpoint`` for ``methods`` on ``path`` (static, or one trailing ``{param}``)."""
         group = (methods,) if isinstance(methods, str) else methods
         if "{" not in path:
             entry = self._static.get(path)
@@ -105,6 +104,7 @@ class Router:
                 self._templates.append(_Template(prefix, entry))
         for method in group:
             entry.by_method[method] = endpoint
+        entry.allow = tuple(sorted(entry.by_method))
 
     def _lookup(self, path: str) -> tuple[_Methods, str | None] | None:
         methods = self._static.get(path)

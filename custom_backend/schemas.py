@@ -16,6 +16,7 @@ from custom_backend.validation import (
     StrField,
     StrListField,
 )
+from engine.tasks import OFFSET_MAX
 
 PRIORITIES: Final = ("low", "medium", "high", "urgent")
 TASK_STATUSES: Final = ("open", "in_progress", "done", "cancelled")
@@ -57,6 +58,6 @@ TASK_UPDATE: Final = ModelSpec(
 CONTEXT_MODE: Final = ChoiceField("mode", CONTEXT_MODES, kind="enum")
 MAX_TOKENS: Final = IntParam("max_tokens", default=8000, ge=1, le=1_000_000)
 LIMIT: Final = IntParam("limit", default=50, ge=1, le=200)
-OFFSET: Final = IntParam("offset", default=0, ge=0)
+OFFSET: Final = IntParam("offset", default=0, ge=0, le=OFFSET_MAX)
 STATUS_FILTER: Final = ChoiceField("status", TASK_STATUSES, kind="literal_error")
 PRIORITY_FILTER: Final = ChoiceField("priority", PRIORITIES, kind="literal_error")

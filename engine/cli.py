@@ -4,6 +4,11 @@ Exit codes (contracts/API.md): 0 success, 2 bad input (including a path outside 
 errors), 3 not found, 1 internal failure (including invalid ``LLMSTRUCT_*`` settings, which are the server's
 fault, not the caller's). The legacy backend spawns this once per request, so imports stay lazy and the
 settings are read through ``engine.config`` rather than pydantic-settings.
+
+``llmstruct --args-from-stdin`` reads the real argument list as a JSON array of strings from stdin: an
+argv entry is a C string, so a value holding NUL (``"\x00"`` in a path or a search, which the HTTP API
+accepts) cannot be passed on the command line at all (issue #12: the fuzz run found the legacy stack's
+500 there). The bridge uses it only for such values; everything else still travels in argv.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ if TYPE_CHECKING:
     from engine.facade import Engine
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INVALID, EXIT_NOT_FOUND = 0, 1, 2, 3
+ARGS_FROM_STDIN = "--args-from-stdin"
 
 
 class UsageError(InvalidInput):
@@ -159,10 +165,24 @@ def _fail(kind: str, message: str, code: int) -> int:
     return code
 
 
+def stdin_arguments(data: bytes) -> list[str]:
+    """The argument list sent on stdin: a JSON array of strings (anything else is a usage error)."""
+    try:
+        value = json.loads(data)
+    except ValueError as exc:
+        raise UsageError(f"{ARGS_FROM_STDIN}: stdin is not JSON: {exc}") from exc
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise UsageError(f"{ARGS_FROM_STDIN}: stdin must be a JSON array of strings")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``llmstruct`` console script; returns the exit code."""
     try:
-        result = run(build_parser().parse_args(argv))
+        args = list(sys.argv[1:] if argv is None else argv)
+        if args == [ARGS_FROM_STDIN]:
+            args = stdin_arguments(sys.stdin.buffer.read())
+        result = run(build_parser().parse_args(args))
     except NotFound as exc:
         return _fail(exc.kind, exc.message, EXIT_NOT_FOUND)
     except InvalidInput as exc:

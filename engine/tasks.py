@@ -22,6 +22,9 @@ PRIORITIES = ("low", "medium", "high", "urgent")
 OPEN_STATUSES = ("open", "in_progress")
 TITLE_MAX, DESCRIPTION_MAX, EFFORT_MAX = 200, 5000, 50
 LIMIT_MAX = 200
+# SQLite's INTEGER is a signed 64-bit value: an OFFSET beyond it cannot even be bound (OverflowError), so
+# both backends refuse it with a 422 before it reaches the store (issue #12, found by the fuzz run).
+OFFSET_MAX = 2**63 - 1
 
 _COLUMNS = (
     "id, title, description, status, priority, tags, estimated_effort, created_us, updated_us"
@@ -171,8 +174,8 @@ class TaskStore:
             raise InvalidInput(f"priority: must be one of {', '.join(PRIORITIES)}")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= LIMIT_MAX:
             raise InvalidInput(f"limit: must be an integer between 1 and {LIMIT_MAX}")
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            raise InvalidInput("offset: must be an integer >= 0")
+        if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= OFFSET_MAX:
+            raise InvalidInput(f"offset: must be an integer between 0 and {OFFSET_MAX}")
         where, params = self._filters(status, priority, tag, q)
         total = self._db.query(f"SELECT COUNT(*) FROM tasks{where}", params)[0][0]
         rows = self._db.query(

@@ -20,9 +20,11 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fastapi_backend.auth import API_KEY_STATE
 from fastapi_backend.bridge import Bridge, BridgeError, make_bridge
+from fastapi_backend.methods import method_aware_http_exception_handler
 from fastapi_backend.metrics import HttpMetrics
 from fastapi_backend.middleware import AccessLogMiddleware, BodyLimitMiddleware
 from fastapi_backend.routes import BRIDGE_STATE, project, system, tasks, websocket
@@ -77,6 +79,7 @@ def create_app(
     app.include_router(websocket.router)
     app.add_route("/metrics", metrics.endpoint, methods=["GET"], include_in_schema=False)
     app.add_exception_handler(BridgeError, bridge_error_handler)
+    app.add_exception_handler(StarletteHTTPException, method_aware_http_exception_handler)
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(

@@ -19,6 +19,7 @@ from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from engine.cli import ARGS_FROM_STDIN
 from fastapi_backend import cli_args
 
 if TYPE_CHECKING:
@@ -176,6 +177,17 @@ def _snippet(data: bytes) -> str:
     return text if len(text) <= _SNIPPET else text[:_SNIPPET] + "..."
 
 
+def stdin_payload(args: Sequence[str]) -> bytes | None:
+    """``None`` when argv can carry ``args``; else the JSON array ``llmstruct --args-from-stdin`` reads.
+
+    An argv entry is a NUL-terminated C string: ``exec`` refuses one holding ``"\x00"`` (Python raises
+    ``ValueError: embedded null byte``, a plain 500), yet JSON strings and query values may hold it.
+    """
+    if not any("\x00" in arg for arg in args):
+        return None
+    return json.dumps(list(args)).encode()
+
+
 async def _reap(process: asyncio.subprocess.Process) -> None:
     """Kill ``process`` if it still runs and wait for it, so no CLI outlives its request."""
     if process.returncode is None:
@@ -203,16 +215,23 @@ class CLIBridge:
         }
 
     async def _spawn(self, args: Sequence[str]) -> asyncio.subprocess.Process:
-        return await asyncio.create_subprocess_exec(
+        """Start the CLI; arguments argv cannot carry (NUL) go as JSON on stdin (``engine.cli``)."""
+        stdin_args = stdin_payload(args)
+        process = await asyncio.create_subprocess_exec(
             *self._command,
-            *args,
-            stdin=asyncio.subprocess.DEVNULL,
+            *(args if stdin_args is None else [ARGS_FROM_STDIN]),
+            stdin=asyncio.subprocess.DEVNULL if stdin_args is None else asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             cwd=_REPOSITORY,
             env=self._env,
             limit=_LINE_LIMIT,
         )
+        if stdin_args is not None:
+            assert process.stdin is not None
+            process.stdin.write(stdin_args)
+            process.stdin.close()
+        return process
 
     async def run(self, args: Sequence[str]) -> JsonDict:
         """Run one CLI command and return its JSON document.

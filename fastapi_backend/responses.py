@@ -14,7 +14,7 @@ from fastapi_backend.models import ErrorDetail
 
 _ERRORS: dict[int, tuple[str, str]] = {
     400: (
-        "Invalid input, e.g. a path outside the project root",
+        "Invalid input, e.g. a path outside the project root, or a body that is not text",
         "Path is outside the project root: ../etc",
     ),
     401: ("Missing or invalid API key", "Missing API key"),

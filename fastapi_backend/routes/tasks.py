@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from engine.tasks import OFFSET_MAX
 from fastapi_backend.auth import AuthenticatedRoute, document_api_key
 from fastapi_backend.bridge import Bridge
 from fastapi_backend.models import (
@@ -32,7 +33,7 @@ router = APIRouter(
     response_model=TaskResponse,
     status_code=201,
     operation_id="create_task",
-    responses=error_responses(401, 413, *BRIDGE_ERRORS),
+    responses=error_responses(400, 401, 413, *BRIDGE_ERRORS),
 )
 async def create_task(request: TaskCreateRequest, bridge: Bridge = BridgeDep) -> dict[str, Any]:
     """Create a task (status ``open``)."""
@@ -53,7 +54,8 @@ async def list_tasks(
         default=None, description="Case-insensitive search in title and description"
     ),
     limit: int = Query(default=50, ge=1, le=200),
-    offset: int = Query(default=0, ge=0),
+    # The store's bound (a signed 64-bit SQLite INTEGER): beyond it a 422, not a failed CLI call (502).
+    offset: int = Query(default=0, ge=0, le=OFFSET_MAX),
     bridge: Bridge = BridgeDep,
 ) -> dict[str, Any]:
     """One page of tasks, newest first (``created_at`` descending, then ``id``)."""
@@ -75,7 +77,7 @@ async def get_task(task_id: str, bridge: Bridge = BridgeDep) -> dict[str, Any]:
     "/{task_id}",
     response_model=TaskResponse,
     operation_id="update_task",
-    responses=error_responses(401, 404, 413, *BRIDGE_ERRORS),
+    responses=error_responses(400, 401, 404, 413, *BRIDGE_ERRORS),
 )
 async def update_task(
     task_id: str, request: TaskUpdateRequest, bridge: Bridge = BridgeDep

@@ -43,15 +43,16 @@ def test_static_and_template_matches() -> None:
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
-        ("PUT", "/items", ("POST",)),
-        ("PATCH", "/items/1", ("GET",)),
+        ("PUT", "/items", ("GET", "POST")),
+        ("PATCH", "/items/1", ("DELETE", "GET")),
         ("POST", "/metrics", ("GET", "HEAD")),
+        ("OPTIONS", "/items", ("GET", "POST")),
     ],
 )
-def test_method_not_allowed_lists_the_first_route(
+def test_method_not_allowed_lists_every_method_of_the_path(
     method: str, path: str, allow: tuple[str, ...]
 ) -> None:
-    """A known path with another method is a 405 listing the first registered route's methods."""
+    """A known path with another method is a 405 listing all of the path's methods, sorted (RFC 9110)."""
     assert _router().match(method, path) == MethodNotAllowed(allow)
 
 
