@@ -75,10 +75,14 @@ class AdminRequest:
             raise AdminError(400, "invalid_json", str(exc)) from None
 
     def parse(self, model: type[M]) -> M:
-        """The JSON body validated by ``model``; problems are a 422 naming each field."""
+        """The JSON body validated strictly by ``model``; problems are a 422 naming each field.
+
+        Strict: JSON already carries types, so nothing is coerced — ``{"percent": true}`` is not
+        1 % and ``{"percent": "50"}`` is not 50 % (issue #12); an integer is accepted for a float.
+        """
         data = self.json()
         try:
-            return model.model_validate(data)
+            return model.model_validate(data, strict=True)
         except ValidationError as exc:
             raise AdminError(422, "validation_error", validation_details(exc)) from None
 

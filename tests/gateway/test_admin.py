@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 from prometheus_client import CollectorRegistry
 from structlog.testing import capture_logs
 
-from gateway.admin import AdminRequest, AdminResponse, AdminRouter
+from gateway.admin import (
+    MAX_ADMIN_BODY,
+    AdminRequest,
+    AdminResponse,
+    AdminRouter,
+    is_loopback,
+    warn_if_exposed,
+)
 from gateway.server import Gateway
 from tests.gateway.conftest import TOKEN, GatewayFactory, admin_client, client, config_for
 from tests.gateway.upstreams import Upstream
@@ -185,3 +194,92 @@ async def test_admin_listener_is_separate(make_gateway: GatewayFactory) -> None:
     async with client(gateway) as c:
         r = await c.get("/healthz")
     assert r.headers["x-cutover-backend"] == "baseline"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/routes/default/weight", {"percent": True}, "percent"),
+        ("/routes/default/weight", {"percent": "50"}, "percent"),
+        ("/routes/default/weight", {"percent": 1e308}, "percent"),
+        ("/routes/default/weight", {"percent": -0.5}, "percent"),
+        ("/routes/default/weight", {"percent": None}, "percent"),
+        ("/faults/candidate", {"abort_percent": True}, "abort_percent"),
+        ("/faults/candidate", {"abort_status": "503"}, "abort_status"),
+        ("/faults/candidate", {"abort_status": 503.0}, "abort_status"),
+        ("/faults/candidate", {"delay_ms": 1e308}, "delay_ms"),
+    ],
+)
+async def test_admin_bodies_are_strict(
+    make_gateway: GatewayFactory, path: str, body: dict[str, object], field: str
+) -> None:
+    """No coercion in admin bodies: true is not 1 %, "50" is not 50 %; bounds hold (422 naming it)."""
+    gateway = await make_gateway()
+    async with admin_client(gateway) as a:
+        r = await a.put(path, json=body)
+    assert r.status_code == 422, r.text
+    assert field in {d["field"] for d in r.json()["detail"]}
+    assert gateway.state.get_weight("default") == 0
+    assert gateway.state.get_fault("candidate") is None
+
+
+async def test_an_integer_percent_is_still_a_number(make_gateway: GatewayFactory) -> None:
+    """JSON has one number type: 50 and 12.5 are both accepted as percent."""
+    gateway = await make_gateway()
+    async with admin_client(gateway) as a:
+        assert (await a.put("/routes/default/weight", json={"percent": 50})).status_code == 200
+        assert (await a.put("/routes/default/weight", json={"percent": 12.5})).status_code == 200
+    assert gateway.state.get_weight("default") == 1250
+
+
+async def test_body_limit_is_enforced_while_reading(make_gateway: GatewayFactory) -> None:
+    """A body over 1 MiB is 413 whether its length is declared or it arrives chunked."""
+    gateway = await make_gateway()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(MAX_ADMIN_BODY // 65536 + 2):
+            yield b" " * 65536
+
+    async with admin_client(gateway) as a:
+        declared = await a.put("/routes/default/weight", content=b" " * (MAX_ADMIN_BODY + 1))
+        chunked = await a.put("/routes/default/weight", content=chunks())
+        at_limit = await a.put(
+            "/routes/default/weight", content=b'{"percent": 5}'.ljust(MAX_ADMIN_BODY)
+        )
+    assert declared.status_code == 413
+    assert chunked.status_code == 413
+    assert chunked.json()["error"] == "request_body_too_large"
+    assert at_limit.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("host", "exposed"),
+    [("127.0.0.1", False), ("127.0.0.2", False), ("::1", False), ("[::1]", False),
+     ("localhost", False), ("0.0.0.0", True), ("", True), ("::", True), ("10.1.2.3", True),
+     ("admin.internal", True)],
+)  # fmt: skip
+def test_admin_exposure_warning(host: str, exposed: bool) -> None:
+    """Binding the admin listener beyond loopback logs one structured warning at start-up."""
+    assert is_loopback(host) is not exposed
+    with capture_logs() as logs:
+        assert warn_if_exposed(host, 8081, token_configured=True) is exposed
+    warnings = [e for e in logs if e["event"] == "admin_listener_exposed"]
+    assert len(warnings) == (1 if exposed else 0)
+    if exposed:
+        assert warnings[0]["log_level"] == "warning"
+        assert warnings[0]["port"] == 8081
+        assert warnings[0]["token_configured"] is True
+
+
+async def test_gateway_start_warns_when_admin_binds_all_interfaces(
+    upstreams: tuple[Upstream, Upstream],
+) -> None:
+    """A gateway started with listeners.admin.host 0.0.0.0 logs admin_listener_exposed."""
+    config = config_for(
+        upstreams[0].url, upstreams[1].url, listeners={"admin": {"host": "0.0.0.0", "port": 0}}
+    )
+    gateway = Gateway(config)
+    with capture_logs() as logs:
+        await gateway.start()
+        await gateway.stop()
+    assert [e["host"] for e in logs if e["event"] == "admin_listener_exposed"] == ["0.0.0.0"]
