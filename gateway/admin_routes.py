@@ -1,7 +1,8 @@
 """The admin endpoints the gateway itself provides (others are added by other packages).
 
-``PUT /routes/{name}/weight`` takes ``{"percent": 0..100}`` (a float; stored as basis points,
-rounded to the nearest). ``PUT /faults/{backend}`` takes the fields of
+``PUT /routes/{name}/weight`` takes ``{"percent": 0..100, "reason": "..."}`` (a float; stored as
+basis points, rounded to the nearest; the optional reason goes to the audit line and, with a
+migration controller, to the persisted ``weight_set``/``overridden`` event). ``PUT /faults/{backend}`` takes the fields of
 :class:`gateway.faults.FaultRequest`; ``DELETE /faults/{backend}`` clears them.
 """
 
@@ -26,6 +27,7 @@ class WeightRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     percent: float = Field(ge=0, le=100, allow_inf_nan=False)
+    reason: str | None = Field(default=None, min_length=1, max_length=500)
 
 
 def _counters(metrics: GatewayMetrics) -> dict[str, dict[str, Any]]:
@@ -105,7 +107,7 @@ def install_core_routes(
             )
         body = req.parse(WeightRequest)
         bps = percent_to_bps(body.percent)
-        old = state.set_weight(name, bps, actor=f"admin:{req.client_host}")
+        old = state.set_weight(name, bps, actor=f"admin:{req.client_host}", reason=body.reason)
         return AdminResponse.json(
             {"route": name, "weight_bps": bps, "weight_percent": bps / 100, "previous_bps": old}
         )

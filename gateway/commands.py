@@ -71,7 +71,10 @@ def _admin_call(args: argparse.Namespace, method: str, path: str, body: Any = No
 
 
 def _weight(args: argparse.Namespace) -> int:
-    return _admin_call(args, "PUT", f"/routes/{args.route}/weight", {"percent": args.percent})
+    body: dict[str, Any] = {"percent": args.percent}
+    if args.reason:
+        body["reason"] = args.reason
+    return _admin_call(args, "PUT", f"/routes/{args.route}/weight", body)
 
 
 def _fault(args: argparse.Namespace) -> int:
@@ -120,6 +123,11 @@ def register(subparsers: Any) -> None:
     weight = subparsers.add_parser("weight", help="set a route's candidate share (percent)")
     weight.add_argument("route", help="route name, e.g. default")
     weight.add_argument("percent", type=float, help="candidate share, 0..100 (fractions allowed)")
+    weight.add_argument(
+        "--reason",
+        default=None,
+        help="why (kept with the persisted weight; during a migration it pauses it: resume/abort)",
+    )
     _admin_flags(weight)
     weight.set_defaults(func=_weight)
 

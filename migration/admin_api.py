@@ -19,6 +19,7 @@ Responses: ``GET /migration`` → ``{"window_s", "routes": [view]}``; each actio
 ``{"action", "reason"?, "routes": [view]}`` (the routes it touched, after the action); a view is::
 
     {"route", "weight": {"bps", "percent", "planned_bps"}, "phase": str | null,
+     "conditions": ["baseline_degraded" | "candidate_stuck", ...],
      "plan": null | {"steps": [{"index", "label", "weight_bps", "weight_percent", "hold_s",
                                 "min_requests", "gate"}], "step_index", "step_count", "hold_s",
                      "held_s", "min_requests", "step_requests", "gates", "consecutive_failures",
@@ -27,6 +28,9 @@ Responses: ``GET /migration`` → ``{"window_s", "routes": [view]}``; each actio
                   "p95_ms", "p99_ms", "contract_violation_rate", "contract_checks"}},
      "shadow": {"comparisons", "mismatches", "mismatch_rate"},
      "last_decision": null | {"decision", "current", <event fields>}}
+
+``GET /migration`` also carries ``"state_store": {"ok", "failing_since", "errors",
+"pending_routes", "last_error", "promotions": "allowed" | "refused"}``.
 
 ``weight.bps`` is the weight in force in the gateway, ``planned_bps`` the controller's. Windows
 cover the analysis span (``Policy.window_s``). Events: ``{"events": [{"route", "at", "time" (ISO
@@ -52,7 +56,7 @@ from typing import Any
 import structlog
 
 from gateway.admin import AdminError, AdminHandler, AdminRequest, AdminResponse, AdminRouter
-from migration.admin_views import event_view, route_view
+from migration.admin_views import event_view, route_view, store_view
 from migration.controller import MigrationController, MigrationError
 from migration.memory import MemorySource
 from migration.metrics import MigrationMetrics
@@ -122,7 +126,7 @@ class MigrationAdmin:
         c = self.controller
         return route_view(
             route, live.get(route), c.status(route), self.metrics, c.policy.window_s,
-            c.store.events(route, limit=50), c.clock(),
+            c.store.events(route, limit=50), c.clock(), c.conditions(route),
         )  # fmt: skip
 
     # -- handlers ---------------------------------------------------------------------------------
@@ -130,9 +134,13 @@ class MigrationAdmin:
     async def overview(self, _: AdminRequest) -> AdminResponse:
         """``GET /migration``."""
         live = self.route_weights()
+        s = self.controller.store
         return AdminResponse.json(
             {
                 "window_s": self.controller.policy.window_s,
+                "state_store": store_view(
+                    s.failing, s.failing_since, s.errors, s.pending, s.last_error
+                ),
                 "routes": [self._view(r, live) for r in self.routes()],
             }
         )

@@ -87,6 +87,20 @@ def _plan_view(state: MigrationState, now: float) -> dict[str, Any]:
     }
 
 
+def store_view(
+    failing: bool, since: float | None, errors: int, pending: int, error: str
+) -> dict[str, Any]:
+    """The state store's health for ``GET /migration`` (``failing``: promotions are refused)."""
+    return {
+        "ok": not failing,
+        "failing_since": None if since is None else _iso(since),
+        "errors": errors,
+        "pending_routes": pending,
+        "last_error": error or None,
+        "promotions": "refused" if failing else "allowed",
+    }
+
+
 def route_view(
     route: str,
     live_bps: int | None,
@@ -95,8 +109,13 @@ def route_view(
     span_s: float,
     events: Sequence[Event],
     now: float,
+    conditions: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """One route of ``GET /migration``: weights, phase, plan, windows, rates, last decision."""
+    """One route of ``GET /migration``: weights, phase, plan, windows, rates, last decision.
+
+    ``conditions`` are what currently holds the route (``baseline_degraded``: the comparison is
+    invalid; ``candidate_stuck``: candidate attempts in flight past the latency limit).
+    """
     bps = live_bps if live_bps is not None else (state.weight_bps if state else 0)
     backends = {}
     for backend in BACKENDS:
@@ -122,6 +141,7 @@ def route_view(
             "planned_bps": None if state is None else state.weight_bps,
         },
         "phase": None if state is None else state.phase.value,
+        "conditions": list(conditions),
         "plan": None if state is None else _plan_view(state, now),
         "backends": backends,
         "shadow": {

@@ -11,7 +11,9 @@ Checks (``hard`` ones roll back at the first failing evaluation, the others afte
 =====================  =====  ===========================================================
 check                  kind   fails when
 =====================  =====  ===========================================================
-unreachable            hard   most of the candidate's last attempts failed to connect
+unreachable            hard   most of the candidate's last attempts failed to connect or timed out
+stuck                  hard   ``stuck_min`` or more candidate attempts in flight longer than
+                              :func:`stuck_after_s` while the baseline has none
 error_rate_limit       hard   candidate error rate significantly above ``max_error_rate``
 error_rate             soft   candidate error rate significantly above baseline + margin
 latency_p95            soft   candidate p95 > L = max(baseline p95 x (1 + tol), baseline + slack)
@@ -23,6 +25,19 @@ latency_limit          soft   significantly more than 5 % of candidate requests 
 contract_violations    soft   candidate violation rate significantly above its limit
 shadow_mismatch        soft   mismatch rate significantly above its limit
 =====================  =====  ===========================================================
+
+In-flight evidence (issue #12, item 1): a hung candidate finishes nothing, so the finished attempts
+alone say "too few samples" for as long as it hangs. An attempt still in flight after the latency
+limit (:func:`slow_after_s`) is slow by definition, whatever it ends as: it counts as a slow sample
+in both latency checks, it withholds promotion, and many of them with none on the baseline are the
+hard ``stuck`` failure (a whole backend hanging is an outage, not a regression to confirm three
+times).
+
+A broken control (item 3): while the baseline itself fails (``baseline_health``: most of its recent
+attempts unreachable, or its error rate significantly above ``baseline_max_error_rate``), comparing
+against it means nothing. The comparisons are skipped, soft failures do not count towards a rollback,
+and the verdict is HOLD (``Verdict.baseline_degraded``), never PROMOTE; the candidate's hard limits
+still apply. ``baseline_health`` is about the control, so it never appears in ``Verdict.failed``.
 
 Too few samples makes a check *inconclusive*: an inconclusive required check holds the step, never
 promotes it, never counts as a failure. At 100 % the baseline gets no traffic, so the checks that
@@ -46,6 +61,7 @@ from migration.stats import proportion_greater, two_proportion_greater
 
 __all__ = [
     "CHECKS",
+    "CONTROL_CHECK",
     "BackendWindow",
     "CheckResult",
     "CheckStatus",
@@ -54,18 +70,25 @@ __all__ = [
     "StepProgress",
     "Verdict",
     "analyse",
+    "fallback_after_s",
+    "slow_after_s",
+    "stuck_after_s",
 ]
 
 CHECKS = (
     "unreachable",
+    "stuck",
     "error_rate_limit",
     "error_rate",
     "latency_p95",
     "latency_limit",
     "contract_violations",
     "shadow_mismatch",
+    "baseline_health",
 )
-HARD_CHECKS = frozenset({"unreachable", "error_rate_limit"})
+HARD_CHECKS = frozenset({"unreachable", "stuck", "error_rate_limit"})
+#: The check that judges the baseline (the control), not the candidate.
+CONTROL_CHECK = "baseline_health"
 
 
 class Decision(StrEnum):
@@ -88,7 +111,12 @@ class CheckStatus(StrEnum):
 
 @dataclass(frozen=True)
 class BackendWindow:
-    """One backend's numbers over the analysis window."""
+    """One backend's numbers over the analysis window, and its attempts still in flight.
+
+    ``recent_connect_errors`` counts connect errors *and* timeouts among the last attempts (both
+    mean "no answer"). ``slow_inflight`` are in-flight attempts older than :func:`slow_after_s`,
+    ``stuck`` those older than :func:`stuck_after_s`, ``oldest_inflight_s`` the oldest one's age.
+    """
 
     requests: int = 0
     errors: int = 0
@@ -96,11 +124,26 @@ class BackendWindow:
     recent_attempts: int = 0
     recent_connect_errors: int = 0
     contract: RateSample = field(default_factory=lambda: RateSample(0, 0))
+    inflight: int = 0
+    slow_inflight: int = 0
+    stuck: int = 0
+    oldest_inflight_s: float = 0.0
 
     @property
     def latency_count(self) -> int:
-        """Latency samples in the window."""
-        return 0 if self.latency is None else self.latency.count
+        """Latency samples in the window, counting the slow in-flight attempts."""
+        return (0 if self.latency is None else self.latency.count) + self.slow_inflight
+
+    def count_above(self, limit_s: float) -> int:
+        """Samples slower than ``limit_s`` (the slow in-flight ones are, if ``limit_s`` is at most
+        the limit they were counted against, which the controller guarantees)."""
+        finished = 0 if self.latency is None else self.latency.count_above(limit_s)
+        return finished + self.slow_inflight
+
+    def p95_at_least(self, limit_s: float) -> bool:
+        """Whether the p95 over finished *and* in-flight attempts exceeds ``limit_s``."""
+        n = self.latency_count
+        return n > 0 and self.count_above(limit_s) > 0.05 * n
 
     def p95(self) -> float | None:
         """p95 latency in seconds, ``None`` without samples."""
@@ -153,6 +196,7 @@ class Verdict:
     checks: tuple[CheckResult, ...]
     consecutive_failures: int
     hard_breach: bool = False
+    baseline_degraded: bool = False
 
     def check(self, name: str) -> CheckResult:
         """The result of check ``name``."""
@@ -163,8 +207,10 @@ class Verdict:
 
     @property
     def failed(self) -> tuple[CheckResult, ...]:
-        """The checks that failed."""
-        return tuple(c for c in self.checks if c.status is CheckStatus.FAIL)
+        """The candidate's checks that failed (a degraded baseline is not the candidate's fault)."""
+        return tuple(
+            c for c in self.checks if c.status is CheckStatus.FAIL and c.name != CONTROL_CHECK
+        )
 
 
 def _ms(value: float | None) -> str:
@@ -181,6 +227,77 @@ def _few(name: str, got: int, need: int, who: str = "candidate") -> CheckResult:
     )
 
 
+def slow_after_s(baseline: BackendWindow, policy: Policy) -> float:
+    """Age past which an in-flight candidate attempt is slow for *both* latency checks.
+
+    The larger of the absolute limit and the relative one (baseline p95 x (1 + tolerance), or
+    + slack) when the baseline has enough samples: such an attempt lies above either threshold.
+    """
+    bp95 = baseline.p95()
+    if baseline.latency is None or baseline.latency.count < policy.min_samples or bp95 is None:
+        return policy.max_p95_s
+    relative = max(bp95 * (1 + policy.p95_tolerance), bp95 + policy.p95_slack_s)
+    return max(policy.max_p95_s, relative)
+
+
+def stuck_after_s(baseline: BackendWindow, policy: Policy) -> float:
+    """Age past which an in-flight attempt counts as stuck (the hard ``stuck`` check)."""
+    return max(slow_after_s(baseline, policy), policy.stuck_after_s)
+
+
+def fallback_after_s(baseline: BackendWindow, policy: Policy) -> float | None:
+    """The ``auto`` candidate fallback deadline: ``fallback_p99_factor`` x the baseline's p99.
+
+    ``None`` (unknown: the gateway keeps its default) with fewer than ``fallback_min_samples``
+    baseline samples; the gateway clamps the value to the route's floor and its read timeout.
+    """
+    if baseline.latency is None or baseline.latency.count < policy.fallback_min_samples:
+        return None
+    p99 = baseline.latency.quantile(0.99)
+    return None if p99 is None or p99 <= 0 else policy.fallback_p99_factor * p99
+
+
+def _stuck(cand: BackendWindow, base: BackendWindow, policy: Policy) -> CheckResult:
+    failed = cand.stuck >= policy.stuck_min and base.stuck == 0
+    if cand.stuck and base.stuck:
+        detail = f"{cand.stuck} candidate and {base.stuck} baseline attempts stuck: a shared cause"
+    else:
+        detail = (
+            f"{cand.stuck} candidate attempts in flight past the stuck limit (oldest "
+            f"{cand.oldest_inflight_s:.1f} s), {base.stuck} on the baseline"
+        )
+    return CheckResult(
+        "stuck", CheckStatus.FAIL if failed else CheckStatus.PASS, float(cand.stuck),
+        float(base.stuck), float(policy.stuck_min), cand.inflight, base.inflight, detail=detail,
+    )  # fmt: skip
+
+
+def _baseline_health(base: BackendWindow, policy: Policy) -> CheckResult:
+    n, failed = base.recent_attempts, base.recent_connect_errors
+    if n >= policy.unreachable_min_attempts and failed >= policy.unreachable_fraction * n:
+        return CheckResult(
+            CONTROL_CHECK, CheckStatus.FAIL, failed / n, None, policy.unreachable_fraction, n,
+            detail=f"{failed} of the baseline's last {n} attempts failed to connect or timed out",
+        )  # fmt: skip
+    if base.requests < policy.min_samples:
+        return _few(CONTROL_CHECK, base.requests, policy.min_samples, "baseline")
+    rate = base.errors / base.requests
+    _, p = proportion_greater(base.errors, base.requests, policy.baseline_max_error_rate)
+    degraded = rate > policy.baseline_max_error_rate and p < policy.alpha
+    return CheckResult(
+        CONTROL_CHECK, CheckStatus.FAIL if degraded else CheckStatus.PASS, rate, None,
+        policy.baseline_max_error_rate, base.requests, p_value=p,
+        detail=f"baseline error rate {_pct(rate)} vs {_pct(policy.baseline_max_error_rate)}",
+    )  # fmt: skip
+
+
+def _invalid(name: str, cand: BackendWindow, control: CheckResult) -> CheckResult:
+    return CheckResult(
+        name, CheckStatus.SKIPPED, samples=cand.requests,
+        detail=f"comparison invalid: baseline degraded ({control.detail})",
+    )  # fmt: skip
+
+
 def _unreachable(cand: BackendWindow, policy: Policy) -> CheckResult:
     n, failed = cand.recent_attempts, cand.recent_connect_errors
     share = failed / n if n else None
@@ -192,7 +309,7 @@ def _unreachable(cand: BackendWindow, policy: Policy) -> CheckResult:
     status = CheckStatus.FAIL if failed >= policy.unreachable_fraction * n else CheckStatus.PASS
     return CheckResult(
         "unreachable", status, share, None, policy.unreachable_fraction, n,
-        detail=f"{failed} of the candidate's last {n} attempts failed to connect",
+        detail=f"{failed} of the candidate's last {n} attempts failed to connect or timed out",
     )  # fmt: skip
 
 
@@ -239,8 +356,8 @@ def _latency_p95(
     cand: BackendWindow, base: BackendWindow, policy: Policy, full: bool
 ) -> CheckResult:
     n, nb = cand.latency_count, base.latency_count
-    cp95, bp95 = cand.p95(), base.p95()
-    if n < policy.min_samples or cp95 is None or cand.latency is None:
+    cp95, bp95 = cand.p95() or 0.0, base.p95()
+    if n < policy.min_samples:
         return _few("latency_p95", n, policy.min_samples)
     if nb < policy.min_samples or bp95 is None or base.latency is None:
         if full:
@@ -253,11 +370,11 @@ def _latency_p95(
     # A test of the tail, not of the whole distribution: a candidate that is faster for most
     # requests but slow for a quarter of them has a far worse p95, yet a rank test such as
     # Mann-Whitney calls it "not slower" (seen in the demo with a latency fault at the 50 % step).
-    cand_above, base_above = cand.latency.count_above(limit), base.latency.count_above(limit)
+    cand_above, base_above = cand.count_above(limit), base.latency.count_above(limit)
     _, p_quantile = proportion_greater(cand_above, n, 0.05)
     _, p_baseline = two_proportion_greater(cand_above, n, base_above, nb)
     p = max(p_quantile, p_baseline)
-    failed = cp95 > limit and p < policy.alpha
+    failed = (cp95 > limit or cand.p95_at_least(limit)) and p < policy.alpha
     return CheckResult(
         "latency_p95", CheckStatus.FAIL if failed else CheckStatus.PASS, cp95, bp95, limit, n, nb, p,
         f"candidate p95 {_ms(cp95)} vs limit {_ms(limit)} (baseline {_ms(bp95)})",
@@ -266,13 +383,15 @@ def _latency_p95(
 
 def _latency_limit(cand: BackendWindow, base: BackendWindow, policy: Policy) -> CheckResult:
     n = cand.latency_count
-    if n < policy.min_samples or cand.latency is None:
+    if n < policy.min_samples:
         return _few("latency_limit", n, policy.min_samples)
     cp95, bp95 = cand.p95(), base.p95() if base.latency_count >= policy.min_samples else None
-    slow = cand.latency.count_above(policy.max_p95_s)
+    slow = cand.count_above(policy.max_p95_s)
     _, p = proportion_greater(slow, n, 0.05)
-    worse = bp95 is None or (cp95 is not None and cp95 > bp95)
-    failed = cp95 is not None and cp95 > policy.max_p95_s and p < policy.alpha and worse
+    over = (cp95 is not None and cp95 > policy.max_p95_s) or cand.p95_at_least(policy.max_p95_s)
+    # Stuck attempts make the candidate worse than any baseline that finishes its requests.
+    worse = bp95 is None or cand.slow_inflight > base.slow_inflight or (cp95 or 0.0) > bp95
+    failed = over and p < policy.alpha and worse
     return CheckResult(
         "latency_limit", CheckStatus.FAIL if failed else CheckStatus.PASS, cp95, bp95,
         policy.max_p95_s, n, base.latency_count, p,
@@ -301,26 +420,37 @@ def analyse(
 ) -> Verdict:
     """Judge the current step. Pure: same numbers in, same verdict out."""
     full = progress.weight_bps >= 10_000
+    control = _baseline_health(baseline, policy)
+    degraded = control.status is CheckStatus.FAIL and not full
     checks = (
         _unreachable(candidate, policy),
+        _stuck(candidate, baseline, policy),
         _error_rate_limit(candidate, policy),
-        _error_rate(candidate, baseline, policy, full),
-        _latency_p95(candidate, baseline, policy, full),
+        _invalid("error_rate", candidate, control) if degraded
+        else _error_rate(candidate, baseline, policy, full),
+        _invalid("latency_p95", candidate, control) if degraded
+        else _latency_p95(candidate, baseline, policy, full),
         _latency_limit(candidate, baseline, policy),
         _rate_limit("contract_violations", candidate.contract,
                     policy.max_contract_violation_rate, policy),
         _rate_limit("shadow_mismatch", shadow, policy.max_shadow_mismatch_rate, policy),
+        control,
     )  # fmt: skip
     required = (
         {"shadow_mismatch"}
         if progress.shadow_only
         else {"error_rate_limit", "error_rate", "latency_p95", "latency_limit"}
     )
-    failed = [c for c in checks if c.status is CheckStatus.FAIL]
+    failed = [c for c in checks if c.status is CheckStatus.FAIL and c.name != CONTROL_CHECK]
     hard = [c for c in failed if c.hard]
     reasons = tuple(f"{c.name}: {c.detail}" for c in failed)
     if hard:
-        return Verdict(Decision.ROLLBACK, reasons, checks, progress.consecutive_failures + 1, True)
+        return Verdict(
+            Decision.ROLLBACK, reasons, checks, progress.consecutive_failures + 1, True, degraded
+        )
+    if degraded:
+        why = (f"baseline_degraded: {control.detail}; comparison invalid, holding", *reasons)
+        return Verdict(Decision.HOLD, why, checks, progress.consecutive_failures, False, True)
     if failed:
         streak = progress.consecutive_failures + 1
         if streak >= policy.failure_limit:
@@ -332,6 +462,11 @@ def analyse(
         why = tuple(f"{c.name}: too few samples ({c.detail})" for c in waiting)
         return Verdict(Decision.INCONCLUSIVE, why, checks, progress.consecutive_failures)
     pending = []
+    if candidate.slow_inflight and not progress.shadow_only:
+        pending.append(
+            f"{candidate.slow_inflight} candidate attempts in flight past the latency limit "
+            f"(oldest {candidate.oldest_inflight_s:.1f} s)"
+        )
     if progress.held_s < progress.hold_s:
         pending.append(f"held {progress.held_s:.0f}/{progress.hold_s:.0f} s")
     if progress.requests < progress.min_requests:

@@ -1,10 +1,28 @@
 """The migration controller: one evaluation per :meth:`MigrationController.step`, and operator actions.
 
-``step()`` gathers each running route's window statistics, asks the pure
-:func:`~migration.analysis.analyse` for a verdict, and acts: promote to the next step, wait at a gate,
-hold, or roll back. Every transition is one store commit (state + events + snapshot) made *before*
-the weight is pushed to the gateway, so the store is the truth; :meth:`recover` re-applies the stored
-weights after a restart, and each ``step()`` re-applies a weight the gateway failed to take.
+``step()`` gathers each running route's window statistics (and the attempts still in flight),
+asks the pure :func:`~migration.analysis.analyse` for a verdict, and acts: promote to the next step,
+wait at a gate, hold, or roll back. Every transition is one store commit (state + events + snapshot).
+
+The safe direction never waits for the disk (issue #12, item 2): a change that lowers or keeps the
+weight (rollback, step-down, abort, hold) is applied to the gateway *first* and then written through
+:class:`~migration.buffered_store.BufferedStore`, which keeps a failed write and retries it every
+tick. A change that raises the weight (promotion, start, resume) is written first and applied only
+once durable, and is refused while the store is failing (:class:`MigrationError` for an operator, a
+hold for the analysis): a promotion whose record could be lost would come back as a lower weight
+after a restart. :meth:`recover` re-applies the stored weights after a restart, and each ``step()``
+re-applies the stored weight of every route whose live weight differs (a weight the gateway failed
+to take, a restart, a change that bypassed the listener).
+
+Manual weights (item 4): the gateway reports every weight change to :meth:`weight_changed`. One
+made by anybody but the controller is persisted with an event naming the actor and the reason
+(``weight_set``); during an active migration it also pauses the migration (``overridden``), so the
+plan and the live weight never silently disagree — the operator resumes (the plan's weight comes
+back) or aborts.
+
+A broken control (item 3): while the analysis finds the baseline degraded the step holds, with one
+``baseline_degraded`` event per episode (and ``baseline_recovered`` at its end). While candidate
+attempts are in flight past the latency limit, the hold clock does not run.
 
 Gates: a step with ``gate: true`` waits, once healthy and held, in ``awaiting_gate`` for an operator's
 ``promote`` (the last step's gate approves completion). Analysis keeps running while it waits, so a
@@ -25,15 +43,34 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import structlog
 
-from migration.analysis import BackendWindow, Decision, Policy, StepProgress, Verdict, analyse
+from migration.analysis import (
+    BackendWindow,
+    Decision,
+    Policy,
+    StepProgress,
+    Verdict,
+    analyse,
+    fallback_after_s,
+    slow_after_s,
+    stuck_after_s,
+)
+from migration.buffered_store import BufferedStore, StoreUnavailable
 from migration.decision_metrics import DecisionMetrics
 from migration.plan import Plan
-from migration.seams import BASELINE, CANDIDATE, Clock, WeightControl, WindowSource
+from migration.seams import (
+    BASELINE,
+    CANDIDATE,
+    Clock,
+    FallbackDeadlines,
+    InflightSource,
+    WeightControl,
+    WindowSource,
+)
 from migration.state import Event, MigrationState, Phase, Snapshot
 from migration.store import StateStore
 
@@ -43,6 +80,8 @@ log = structlog.get_logger("cutover.migration")
 
 _ACTIVE = (Phase.RUNNING, Phase.PAUSED, Phase.AWAITING_GATE)
 _ANALYSED = (Phase.RUNNING, Phase.AWAITING_GATE, Phase.ROLLED_BACK)
+#: The actor the controller sets weights as; every other actor's change is a manual one.
+ACTOR = "controller"
 
 
 class MigrationError(Exception):
@@ -87,33 +126,66 @@ class MigrationController:
         metrics: DecisionMetrics | None = None,
         interval_s: float = 5.0,
         rollback_mode: Literal["zero", "step_down"] = "zero",
+        inflight: InflightSource | None = None,
+        deadlines: FallbackDeadlines | None = None,
     ) -> None:
         if interval_s <= 0:
             raise ValueError(f"interval_s must be > 0, got {interval_s}")
         if rollback_mode not in ("zero", "step_down"):
             raise ValueError(f"rollback_mode must be 'zero' or 'step_down', got {rollback_mode!r}")
-        self.store = store
+        self.store = store if isinstance(store, BufferedStore) else BufferedStore(store, clock)
         self.source = source
+        self.inflight = inflight
+        self.deadlines = deadlines
         self.weights = weights
         self.policy = policy or Policy()
         self.clock = clock
         self.metrics = metrics
         self.interval_s = interval_s
         self.rollback_mode = rollback_mode
-        self._applied: dict[str, int] = {}
         self._seen: dict[str, tuple[int, int]] = {}
+        self._conditions: dict[str, set[str]] = {}
 
     # -- plumbing ---------------------------------------------------------------------------------
 
-    def _apply(self, state: MigrationState) -> None:
-        if self._applied.get(state.route) == state.weight_bps:
-            return
+    def _live(self, route: str) -> int | None:
         try:
-            self.weights.set_weight(state.route, state.weight_bps)
-        except Exception:
-            log.exception("set_weight failed; retrying next step", route=state.route)
+            return self.weights.get_weight(route)
+        except Exception:  # a stored route the gateway no longer has
+            return None
+
+    def _apply(self, route: str, bps: int, *, reconcile: bool = False) -> None:
+        """Make the gateway's weight ``bps`` (a no-op when it already is)."""
+        live = self._live(route)
+        if live == bps:
             return
-        self._applied[state.route] = state.weight_bps
+        if reconcile:
+            log.warning("weight_reconciled", route=route, live_bps=live, stored_bps=bps)
+        try:
+            self.weights.set_weight(route, bps, actor=ACTOR)
+        except Exception:
+            log.exception("set_weight failed; retrying next step", route=route)
+
+    def conditions(self, route: str) -> list[str]:
+        """What currently stands in a route's way (``baseline_degraded``, ``candidate_stuck``)."""
+        return sorted(self._conditions.get(route, ()))
+
+    def _condition(self, route: str, name: str, on: bool) -> bool:
+        """Set or clear a condition; True when that changed it."""
+        held = self._conditions.setdefault(route, set())
+        if on == (name in held):
+            return False
+        held.add(name) if on else held.discard(name)
+        if self.metrics is not None:
+            self.metrics.condition(route, name, on)
+        return True
+
+    def _refuse_raise(self, route: str, what: str) -> None:
+        if self.store.failing:
+            raise MigrationError(
+                f"route {route!r}: {what} refused while the state store is failing "
+                f"({self.store.last_error}); rollbacks and pauses still work"
+            )
 
     def _counters(self, route: str) -> tuple[int, int]:
         return (self.source.total_requests(route, CANDIDATE), self.source.total_shadow(route))
@@ -125,7 +197,15 @@ class MigrationController:
         reasons: Sequence[str] = (),
         numbers: dict[str, Any] | None = None,
         snapshot: Snapshot | None = None,
+        *,
+        applied: bool = False,
     ) -> MigrationState:
+        """Record ``state`` and put its weight in force, the safe direction first.
+
+        Lowering (or keeping) the weight: applied, then written (buffered if the store fails).
+        Raising it: written durably, then applied; :class:`StoreUnavailable` if it cannot be.
+        ``applied``: the gateway already has this weight (an operator set it).
+        """
         now = self.clock()
         state = state.with_(updated_at=now)
         events: tuple[Event, ...] = ()
@@ -139,10 +219,18 @@ class MigrationController:
                 "migration event", route=state.route, kind=kind, phase=state.phase.value,
                 step=state.step_index, weight_bps=state.weight_bps, reasons=list(reasons),
             )  # fmt: skip
-        self.store.commit(state, events, snapshot)
-        self._apply(state)
+        live = self._live(state.route)
+        raising = not applied and live is not None and state.weight_bps > live
+        if raising:
+            self.store.commit_now(state, events, snapshot)
+            self._apply(state.route, state.weight_bps)
+        else:
+            if not applied:
+                self._apply(state.route, state.weight_bps)
+            self.store.commit(state, events, snapshot)
         if self.metrics is not None:
             self.metrics.state(state)
+            self.metrics.store(self.store.failing, self.store.errors, self.store.pending)
         return state
 
     def _enter_step(self, state: MigrationState, index: int, phase: Phase) -> MigrationState:
@@ -186,11 +274,48 @@ class MigrationController:
                 )
                 self.store.commit(state)
             states.append(state)
-            self._applied.pop(state.route, None)
-            self._apply(state)
+            self._apply(state.route, state.weight_bps)
             if self.metrics is not None:
                 self.metrics.state(state)
+        self._apply_manual({s.route for s in states})
         return states
+
+    def _apply_manual(self, migrated: set[str], *, reconcile: bool = False) -> None:
+        """Put the stored manual weights of routes without a migration in force."""
+        for route, bps in sorted(self.store.load_weights().items()):
+            if route not in migrated:
+                self._apply(route, bps, reconcile=reconcile)
+
+    def weight_changed(
+        self, route: str, old_bps: int, new_bps: int, actor: str, reason: str | None
+    ) -> None:
+        """The gateway's report of a weight change (``GatewayState.on_weight_change``).
+
+        The controller's own changes are ignored; any other is persisted with an event naming
+        the actor and the reason, and an active migration is paused (``overridden``). The weight
+        is already in force, so this never changes it; a store failure buffers the record.
+        """
+        if actor == ACTOR:
+            return
+        now = self.clock()
+        why = (
+            f"weight {old_bps / 100:g}% -> {new_bps / 100:g}% set by {actor}",
+            f"reason: {reason}" if reason else "no reason given",
+        )
+        numbers = {"actor": actor, "reason": reason, "old_bps": old_bps, "new_bps": new_bps}
+        state = self.store.load(route)
+        if state is None:
+            event = Event(route, now, "weight_set", Phase.PENDING, 0, new_bps, why, numbers)
+            self.store.save_weight(route, new_bps, (event,))
+        elif state.phase in _ACTIVE:
+            paused = state.with_(
+                phase=Phase.PAUSED, weight_bps=new_bps, held_before_s=state.held_s(now),
+                running_since=None,
+            )  # fmt: skip
+            note = (*why, "migration paused: resume re-applies the plan's weight, or abort")
+            self._commit(paused, "overridden", note, numbers, applied=True)
+        else:
+            self._commit(state.with_(weight_bps=new_bps), "weight_set", why, numbers, applied=True)
 
     def status(self, route: str) -> MigrationState | None:
         """The stored state of ``route``."""
@@ -203,15 +328,29 @@ class MigrationController:
             raise MigrationError(
                 f"route {plan.route!r} is {current.phase.value}; abort it before starting anew"
             )
+        self._refuse_raise(plan.route, "starting a plan")
         now = self.clock()
         fresh = MigrationState(plan.route, plan, Phase.PENDING, 0, 0, now)
         state = self._enter_step(fresh, 0, Phase.RUNNING)
-        return self._commit(state, "started", (f"plan {[s.describe() for s in plan.steps]}",))
+        return self._durably(state, "started", (f"plan {[s.describe() for s in plan.steps]}",))
+
+    def _durably(self, state: MigrationState, kind: str, reasons: Sequence[str]) -> MigrationState:
+        """An operator's transition that may raise the weight: refused if it cannot be recorded."""
+        try:
+            return self._commit(state, kind, reasons)
+        except StoreUnavailable as exc:
+            raise MigrationError(
+                f"route {state.route!r}: {kind} refused, the state store is failing ({exc})"
+            ) from None
 
     def promote(self, route: str, reason: str = "operator") -> MigrationState:
         """Pass a gate or force the next step now (skipping the rest of the hold)."""
         state = self._require(route, Phase.RUNNING, Phase.AWAITING_GATE)
-        return self._advance(state, (f"promoted by {reason}",), None)
+        self._refuse_raise(route, "promotion")
+        try:
+            return self._advance(state, (f"promoted by {reason}",), None)
+        except StoreUnavailable as exc:
+            raise MigrationError(f"route {route!r}: promotion refused ({exc})") from None
 
     def pause(self, route: str) -> MigrationState:
         """Stop analysis and the hold clock; the weight stays where it is."""
@@ -223,16 +362,18 @@ class MigrationController:
         return self._commit(paused, "paused", ("paused by operator",))
 
     def resume(self, route: str) -> MigrationState:
-        """Resume a paused migration, or retry the step a rollback left."""
+        """Resume a paused migration (at the plan's weight), or retry the step a rollback left."""
         state = self._require(route, Phase.PAUSED, Phase.ROLLED_BACK)
+        self._refuse_raise(route, "resuming")
         if state.phase is Phase.ROLLED_BACK:
             retried = self._enter_step(state, state.step_index, Phase.RUNNING)
-            return self._commit(retried, "resumed", ("retrying the step after a rollback",))
+            return self._durably(retried, "resumed", ("retrying the step after a rollback",))
         self._seen[route] = self._counters(route)  # requests during the pause do not count
         resumed = state.with_(
-            phase=Phase.RUNNING, running_since=self.clock(), consecutive_failures=0
-        )
-        return self._commit(resumed, "resumed", ("resumed by operator",))
+            phase=Phase.RUNNING, running_since=self.clock(), consecutive_failures=0,
+            weight_bps=state.step.weight_bps,  # undoes a manual override
+        )  # fmt: skip
+        return self._durably(resumed, "resumed", ("resumed by operator",))
 
     def rollback(self, route: str, reason: str = "manual") -> MigrationState:
         """Roll back now, as an automatic rollback would."""
@@ -293,15 +434,27 @@ class MigrationController:
     # -- the evaluation ---------------------------------------------------------------------------
 
     def step(self) -> list[Evaluation]:
-        """Evaluate every route under analysis once, and act on the verdicts."""
+        """Retry buffered writes, reconcile weights, evaluate every route under analysis once."""
+        self.store.flush()
         results = []
-        for state in self.store.load_all():
-            self._apply(state)
+        states = self.store.load_all()
+        for state in states:
+            self._apply(state.route, state.weight_bps, reconcile=True)
             if state.phase in _ANALYSED and not (
                 state.phase is Phase.ROLLED_BACK and state.weight_bps == 0
             ):
                 results.append(self._evaluate(state))
+        self._apply_manual({s.route for s in states}, reconcile=True)
+        if self.metrics is not None:
+            self.metrics.store(self.store.failing, self.store.errors, self.store.pending)
         return results
+
+    def _inflight(self, route: str, backend: str, slow_s: float, stuck_s: float) -> dict[str, Any]:
+        if self.inflight is None:
+            return {}
+        n, slow, oldest = self.inflight.inflight(route, backend, slow_s)
+        _, stuck, _ = self.inflight.inflight(route, backend, stuck_s)
+        return {"inflight": n, "slow_inflight": slow, "stuck": stuck, "oldest_inflight_s": oldest}
 
     def _evaluate(self, state: MigrationState) -> Evaluation:
         route, now, span = state.route, self.clock(), self.policy.window_s
@@ -314,15 +467,28 @@ class MigrationController:
         state = state.with_(step_requests=state.step_requests + delta)
 
         windows = {b: self.source.window(route, b, span) for b in (BASELINE, CANDIDATE)}
-        recent_n, recent_connect = self.source.recent_attempts(route, CANDIDATE)
-        baseline = BackendWindow(
-            windows[BASELINE].requests, windows[BASELINE].errors, windows[BASELINE].latency,
-            contract=self.source.contract(route, BASELINE, span),
-        )  # fmt: skip
-        candidate = BackendWindow(
-            windows[CANDIDATE].requests, windows[CANDIDATE].errors, windows[CANDIDATE].latency,
-            recent_n, recent_connect, self.source.contract(route, CANDIDATE, span),
-        )  # fmt: skip
+        finished = {
+            b: BackendWindow(
+                windows[b].requests,
+                windows[b].errors,
+                windows[b].latency,
+                *self.source.recent_attempts(route, b),
+                self.source.contract(route, b, span),
+            )
+            for b in (BASELINE, CANDIDATE)
+        }
+        slow_s = slow_after_s(finished[BASELINE], self.policy)
+        stuck_s = stuck_after_s(finished[BASELINE], self.policy)
+        baseline, candidate = (
+            replace(finished[b], **self._inflight(route, b, slow_s, stuck_s))
+            for b in (BASELINE, CANDIDATE)
+        )
+        if self.deadlines is not None:
+            self.deadlines.set_fallback_after(route, fallback_after_s(baseline, self.policy))
+        if candidate.slow_inflight and state.running_since is not None:
+            # Hold time never accrues while candidate attempts hang: drop the last interval.
+            state = state.with_(running_since=now)
+        self._condition(route, "candidate_stuck", candidate.slow_inflight > 0)
         progress = StepProgress(
             state.weight_bps, state.held_s(now), state.step_requests, state.step.hold_s,
             state.step.min_requests, state.consecutive_failures,
@@ -331,7 +497,7 @@ class MigrationController:
             progress, baseline, candidate, self.source.shadow(route, span), self.policy
         )
         if self.metrics is not None:
-            self.metrics.verdict(route, verdict, baseline.requests, candidate.requests)
+            self.metrics.verdict(route, verdict, baseline, candidate)
         snapshot = Snapshot(
             route, now, state.weight_bps, verdict.decision.value,
             baseline.p95(), candidate.p95(), windows[BASELINE].error_rate,
@@ -340,6 +506,12 @@ class MigrationController:
         numbers = _numbers(verdict)
         decision = verdict.decision
         state = state.with_(consecutive_failures=verdict.consecutive_failures)
+        episode = self._condition(route, "baseline_degraded", verdict.baseline_degraded)
+        if episode:  # once per episode, not once per evaluation
+            what = "baseline_degraded" if verdict.baseline_degraded else "baseline_recovered"
+            state = self._commit(state, what, verdict.reasons[:1], numbers)
+        if decision is Decision.PROMOTE and state.phase is Phase.RUNNING and self.store.failing:
+            return self._refused(state, verdict, numbers, snapshot)
 
         if decision is Decision.ROLLBACK:
             labels = [c.name for c in verdict.failed]
@@ -355,13 +527,29 @@ class MigrationController:
                 reasons = (*verdict.reasons, "gate: waiting for an operator to promote")
                 state = self._commit(gated, "awaiting_gate", reasons, numbers, snapshot)
             else:
-                state = self._advance(state, verdict.reasons, numbers, snapshot)
+                try:
+                    state = self._advance(state, verdict.reasons, numbers, snapshot)
+                except StoreUnavailable:
+                    return self._refused(state, verdict, numbers, snapshot)
         else:
             changed = decision.value != state.last_decision or bool(verdict.failed)
             state = state.with_(last_decision=decision.value)
             kind = f"decision_{decision.value}" if changed else None
             state = self._commit(state, kind, verdict.reasons, numbers, snapshot)
         return Evaluation(route, verdict, state)
+
+    def _refused(
+        self, state: MigrationState, verdict: Verdict, numbers: dict[str, Any], snapshot: Snapshot
+    ) -> Evaluation:
+        """A promotion the analysis allowed, refused because it could not be recorded."""
+        why = f"promotion refused: state store failing ({self.store.last_error})"
+        reasons = (why, *verdict.reasons)
+        changed = state.last_decision != "promotion_refused"
+        state = state.with_(last_decision="promotion_refused")
+        kind = "decision_hold" if changed else None
+        state = self._commit(state, kind, reasons, numbers, snapshot)
+        held = Verdict(Decision.HOLD, reasons, verdict.checks, 0, False, verdict.baseline_degraded)
+        return Evaluation(state.route, held, state)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Call :meth:`step` every ``interval_s`` until ``stop`` is set.

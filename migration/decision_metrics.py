@@ -7,6 +7,12 @@ bounded: ``route`` (configured route names), ``check`` (:data:`migration.analysi
 
 ``cutover_migration_phase`` codes (stable): 0 pending, 1 running, 2 paused, 3 awaiting_gate,
 4 rolled_back, 5 completed, 6 aborted.
+
+Faults (issue #12): the attempts in flight per backend (all, past the latency limit, the oldest
+one's age) are decision inputs too; ``cutover_migration_condition`` says what holds a route
+(``baseline_degraded``, ``candidate_stuck``); ``cutover_state_store_errors_total`` and
+``cutover_state_store_failing`` show a store that cannot be written (alert
+``CutoverStateStoreFailing``), while rollbacks go on and promotions are refused.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from migration.analysis import CheckResult, Verdict
+from migration.analysis import BackendWindow, CheckResult, Verdict
 from migration.seams import BASELINE, CANDIDATE
 from migration.state import PHASE_CODES, MigrationState
 
@@ -69,6 +75,48 @@ class DecisionMetrics:
             ["route", "reason"],
             registry=registry,
         )
+        self.inflight = Gauge(
+            "cutover_analysis_inflight",
+            "Upstream attempts in flight per backend at the last evaluation.",
+            ["route", "backend"],
+            registry=registry,
+        )
+        self.inflight_slow = Gauge(
+            "cutover_analysis_inflight_slow",
+            "Attempts in flight for longer than the analysis' latency limit (counted as slow).",
+            ["route", "backend"],
+            registry=registry,
+        )
+        self.inflight_oldest = Gauge(
+            "cutover_analysis_inflight_oldest_seconds",
+            "Age of the oldest attempt in flight per backend at the last evaluation.",
+            ["route", "backend"],
+            registry=registry,
+        )
+        self.conditions = Gauge(
+            "cutover_migration_condition",
+            "1 while a condition holds a route's migration (baseline_degraded, candidate_stuck).",
+            ["route", "condition"],
+            registry=registry,
+        )
+        self.store_errors = Counter(
+            "cutover_state_store_errors",
+            "Failed reads and writes of the migration state store (each retry counts).",
+            registry=registry,
+        )
+        self.store_failing = Gauge(
+            "cutover_state_store_failing",
+            "1 while the state store has writes it could not make (promotions are refused).",
+            registry=registry,
+        )
+        self.store_pending = Gauge(
+            "cutover_state_store_pending",
+            "Routes whose state is kept in memory until the state store takes it.",
+            registry=registry,
+        )
+        self._store_errors_seen = 0
+        self.store_failing.set(0)
+        self.store_pending.set(0)
         self.promotions = Counter(
             "cutover_promotions",
             "Step promotions per route (automatic or by an operator).",
@@ -82,12 +130,29 @@ class DecisionMetrics:
         self.step.labels(state.route).set(state.step_index)
         self.weight.labels(state.route).set(state.weight_bps)
 
-    def verdict(self, route: str, verdict: Verdict, baseline_n: int, candidate_n: int) -> None:
-        """Export every check's numbers from one evaluation."""
-        self.samples.labels(route, BASELINE).set(baseline_n)
-        self.samples.labels(route, CANDIDATE).set(candidate_n)
+    def verdict(
+        self, route: str, verdict: Verdict, baseline: BackendWindow, candidate: BackendWindow
+    ) -> None:
+        """Export every check's numbers and both backends' inputs from one evaluation."""
+        for backend, window in ((BASELINE, baseline), (CANDIDATE, candidate)):
+            self.samples.labels(route, backend).set(window.requests)
+            self.inflight.labels(route, backend).set(window.inflight)
+            self.inflight_slow.labels(route, backend).set(window.slow_inflight)
+            self.inflight_oldest.labels(route, backend).set(window.oldest_inflight_s)
         for check in verdict.checks:
             self._check(route, check)
+
+    def condition(self, route: str, name: str, on: bool) -> None:
+        """Export whether condition ``name`` holds ``route``."""
+        self.conditions.labels(route, name).set(1 if on else 0)
+
+    def store(self, failing: bool, errors: int, pending: int) -> None:
+        """Export the state store's health (``errors`` is the store's running total)."""
+        if errors > self._store_errors_seen:
+            self.store_errors.inc(errors - self._store_errors_seen)
+            self._store_errors_seen = errors
+        self.store_failing.set(1 if failing else 0)
+        self.store_pending.set(pending)
 
     def _check(self, route: str, check: CheckResult) -> None:
         if check.candidate is not None:

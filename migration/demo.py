@@ -33,7 +33,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
-from gateway.config import GatewayConfig, UpstreamConfig, build_config
+from gateway.config import ConfigError, GatewayConfig, UpstreamConfig, build_config
 from gateway.faults import FaultSpec
 from gateway.shadow.sender import PoolSender
 from migration.admin_views import event_view
@@ -224,5 +224,9 @@ def main(options: DemoOptions) -> int:
     # Wide enough for the URL line and the events table when the output goes to a log or CI.
     console = Console(width=None if sys.stdout.isatty() else 160)
     with contextlib.suppress(KeyboardInterrupt):
-        return uvloop.run(run_demo(options, console))
+        try:
+            return uvloop.run(run_demo(options, console))
+        except ConfigError as exc:  # e.g. a corrupt state file in --state-dir: one line, exit 2
+            print(f"cutover demo: {exc}", file=sys.stderr)
+            return 2
     return 130

@@ -26,6 +26,8 @@ __all__ = ["OTHER_ROUTE", "MigrationMetrics"]
 
 #: Routes beyond ``max_routes`` are folded into this name so memory stays bounded.
 OTHER_ROUTE = "_other"
+#: Attempt outcomes that mean the backend did not answer at all (``recent_attempts`` counts them).
+_NO_ANSWER = frozenset({"connect", "timeout"})
 
 
 @dataclass
@@ -105,7 +107,9 @@ class MigrationMetrics:
         metrics.windows[backend].record(
             error=error, kind=error_kind, duration_s=duration_s if has_latency else None
         )
-        metrics.recent[backend].record(error_kind == "connect")
+        # "Unreachable" is any attempt that got no answer: a hung backend times out, it does not
+        # refuse connections (issue #12, item 1).
+        metrics.recent[backend].record(error_kind in _NO_ANSWER)
         metrics.totals[backend] += 1
 
     def observe_shadow(self, route: str, mismatched: bool) -> None:
@@ -128,7 +132,7 @@ class MigrationMetrics:
         return found.windows[backend].stats(span_s)
 
     def recent_attempts(self, route: str, backend: str) -> tuple[int, int]:
-        """``(attempts, connect errors)`` among ``backend``'s last few attempts on ``route``."""
+        """``(attempts, connect errors or timeouts)`` among ``backend``'s last attempts on ``route``."""
         found = self._routes.get(route)
         return (0, 0) if found is None else found.recent[backend].counts()
 

@@ -38,6 +38,11 @@ class Policy:
     unreachable_min_attempts: int = 10  #: recent attempts needed to call a backend unreachable
     unreachable_fraction: float = 0.9  #: share of those that failed to connect
     failure_limit: int = 3  #: consecutive soft-failing evaluations before a rollback
+    stuck_after_s: float = 1.0  #: in-flight age (at least the latency limit) that counts as stuck
+    stuck_min: int = 5  #: stuck candidate attempts, with none on the baseline, that roll back
+    baseline_max_error_rate: float = 0.05  #: baseline error rate that invalidates the comparison
+    fallback_p99_factor: float = 3.0  #: auto candidate fallback deadline = this x baseline p99
+    fallback_min_samples: int = 20  #: baseline samples before an auto deadline is published
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Policy:
@@ -64,14 +69,20 @@ class Policy:
         return cls(**values)
 
     def __post_init__(self) -> None:
-        for name in ("window_s", "alpha", "hard_alpha", "max_error_rate", "unreachable_fraction"):
+        for name in (
+            "window_s", "alpha", "hard_alpha", "max_error_rate", "unreachable_fraction",
+            "stuck_after_s", "baseline_max_error_rate", "fallback_p99_factor",
+        ):  # fmt: skip
             if not getattr(self, name) > 0:
                 raise ValueError(f"policy.{name}: must be > 0, got {getattr(self, name)!r}")
-        for name in ("alpha", "hard_alpha", "unreachable_fraction"):
+        for name in ("alpha", "hard_alpha", "unreachable_fraction", "baseline_max_error_rate"):
             if getattr(self, name) > 1:
                 raise ValueError(f"policy.{name}: must be <= 1, got {getattr(self, name)!r}")
         if self.failure_limit < 1:
             raise ValueError(f"policy.failure_limit: must be >= 1, got {self.failure_limit!r}")
-        for name in ("min_samples", "min_rate_samples", "unreachable_min_attempts"):
+        for name in (
+            "min_samples", "min_rate_samples", "unreachable_min_attempts", "stuck_min",
+            "fallback_min_samples",
+        ):  # fmt: skip
             if getattr(self, name) < 1:
                 raise ValueError(f"policy.{name}: must be >= 1, got {getattr(self, name)!r}")

@@ -18,6 +18,12 @@ admin endpoints. ``cutover gateway``, ``cutover up`` and ``cutover demo`` all ru
 
 A ``plan`` in the config starts only when its route has no migration in the store yet, so a
 restart resumes the stored one instead of starting over.
+
+Wiring for issue #12: every weight change the gateway makes is reported to the controller
+(``GatewayState.on_weight_change``), which persists manual ones; the controller reads the proxy's
+in-flight attempts (:class:`ProxyInflight`) and publishes each route's ``auto`` fallback deadline to
+the gateway state. A state file that cannot be opened or read stops start-up with a
+:class:`~gateway.config.ConfigError` naming it (exit code 2 in the commands).
 """
 
 from __future__ import annotations
@@ -50,7 +56,7 @@ from migration.memory import HttpMemoryScraper
 from migration.metrics import MigrationMetrics
 from migration.plan import Plan, PlanError, plans_from_config
 from migration.policy import Policy
-from migration.store import SQLiteStore
+from migration.store import SQLiteStore, StateStoreError
 
 log = structlog.get_logger("cutover")
 
@@ -161,6 +167,20 @@ def _contract_source(contract: str | None) -> str | None:
     return str(path.resolve())
 
 
+class ProxyInflight:
+    """:class:`~migration.seams.InflightSource` over the gateway's proxy (built at ``start()``)."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self._gateway = gateway
+
+    def inflight(self, route: str, backend: str, older_than_s: float, /) -> tuple[int, int, float]:
+        """``(in flight, older than older_than_s, oldest age s)``; zeros before the proxy runs."""
+        proxy = self._gateway.proxy
+        if proxy is None:
+            return (0, 0, 0.0)
+        return proxy.inflight(route, backend, older_than_s)
+
+
 class CutoverRuntime:
     """Everything one gateway process runs, started and stopped together."""
 
@@ -199,8 +219,15 @@ class CutoverRuntime:
             else None
         )
         self.gateway = Gateway(config, self.registry, observers=[self.metrics], taps=taps)
-        self.settings.state_db.parent.mkdir(parents=True, exist_ok=True)
-        self.store = SQLiteStore(self.settings.state_db)
+        try:
+            self.settings.state_db.parent.mkdir(parents=True, exist_ok=True)
+            self.store = SQLiteStore(self.settings.state_db)
+        except StateStoreError as exc:
+            raise ConfigError(f"migration.state_db: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(
+                f"migration.state_db: state store {self.settings.state_db}: {exc.strerror or exc}"
+            ) from None
         self.controller = MigrationController(
             store=self.store,
             source=self.metrics,
@@ -210,7 +237,10 @@ class CutoverRuntime:
             metrics=DecisionMetrics(self.registry),
             interval_s=self.settings.interval_s,
             rollback_mode=self.settings.rollback_mode,
+            inflight=ProxyInflight(self.gateway),
+            deadlines=self.gateway.state,
         )
+        self.gateway.state.on_weight_change(lambda c: self.controller.weight_changed(*c))
         install_shadow_routes(self.gateway.router, self.shadow)
         install_migration_routes(
             self.gateway.router,

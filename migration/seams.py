@@ -6,7 +6,12 @@ gateway in is a few lines and every seam has a fake in :mod:`migration.testing`:
 * :class:`AttemptObserver` — the gateway reports every upstream attempt (implemented by
   :class:`~migration.metrics.MigrationMetrics`).
 * :class:`ShadowObserver` — the shadow comparer reports mismatches and contract checks (same).
-* :class:`WeightControl` — the controller sets a route's candidate weight (the gateway implements it).
+* :class:`WeightControl` — the controller sets and reads a route's candidate weight (the gateway's
+  state implements it); reading lets it re-apply the stored weight when the live one differs.
+* :class:`InflightSource` — attempts still waiting for an upstream (the proxy implements it): a hung
+  candidate finishes nothing, so only what is *in flight* shows it.
+* :class:`FallbackDeadlines` — where the controller publishes each route's ``auto`` candidate
+  fallback deadline (the gateway's state implements it).
 * :class:`WindowSource` — the controller reads window statistics (MigrationMetrics implements it;
   a Prometheus-backed source for replicas can come later).
 * :class:`Clock` — wall-clock seconds; the store persists these, tests pass a fake.
@@ -46,6 +51,8 @@ __all__ = [
     "CANDIDATE",
     "AttemptObserver",
     "Clock",
+    "FallbackDeadlines",
+    "InflightSource",
     "RateSample",
     "ShadowObserver",
     "WeightControl",
@@ -93,9 +100,34 @@ class ShadowObserver(Protocol):
 
 
 class WeightControl(Protocol):
-    """The gateway's in-process weight setter: candidate share of ``route`` in basis points."""
+    """The gateway's in-process weights: candidate share of ``route`` in basis points.
 
-    def set_weight(self, route: str, bps: int, /) -> object: ...
+    The controller sets weights as ``actor="controller"``, which is how its own changes are told
+    apart from an operator's when the gateway reports every change back.
+    """
+
+    def set_weight(self, route: str, bps: int, /, *, actor: str = ...) -> object: ...
+
+    def get_weight(self, route: str, /) -> int: ...
+
+
+class InflightSource(Protocol):
+    """Upstream attempts not finished yet, per route and backend.
+
+    ``inflight(route, backend, older_than_s)`` is ``(in flight, older than older_than_s, oldest
+    age in seconds)``; it scans the in-flight set, so it is called about once per evaluation,
+    never per request.
+    """
+
+    def inflight(
+        self, route: str, backend: str, older_than_s: float, /
+    ) -> tuple[int, int, float]: ...
+
+
+class FallbackDeadlines(Protocol):
+    """Publishes how long a candidate attempt may wait before its request falls back (None: unknown)."""
+
+    def set_fallback_after(self, route: str, seconds: float | None, /) -> None: ...
 
 
 class WindowSource(Protocol):

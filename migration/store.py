@@ -10,6 +10,15 @@ pruned beyond ``max_events`` per route; both bounds keep the file from growing w
 The store is synchronous: each commit is a few small rows, well under a millisecond on a local disk
 with ``synchronous=NORMAL`` (durable across a process crash; an OS crash may lose the last commit,
 which the controller then redoes from fresh windows).
+
+Failure (issue #12, item 2): the controller runs on the gateway's event loop, so a commit must never
+wait long for a lock: the busy timeout is :data:`BUSY_TIMEOUT_S` (a locked file fails fast and the
+controller retries on its next tick, with the safe weight already applied). A file that cannot be
+opened, read or written at start-up raises :class:`StateStoreError` with one line naming the file,
+which the commands turn into exit code 2 instead of a sqlite3 traceback.
+
+Manual weights (item 4) of routes without a migration live in ``route_weight``; a route with a
+migration keeps its weight in its state, the one truth the controller re-applies.
 """
 
 from __future__ import annotations
@@ -23,7 +32,14 @@ from typing import Protocol
 
 from migration.state import Event, MigrationState, Snapshot
 
-__all__ = ["SQLiteStore", "StateStore"]
+__all__ = ["BUSY_TIMEOUT_S", "SQLiteStore", "StateStore", "StateStoreError"]
+
+#: How long a commit waits for another connection's write lock before failing (and being retried).
+BUSY_TIMEOUT_S = 0.2
+
+
+class StateStoreError(Exception):
+    """The state file cannot be opened, read or written at start-up (the message is one line)."""
 
 
 class StateStore(Protocol):
@@ -43,6 +59,10 @@ class StateStore(Protocol):
     def events(self, route: str | None = None, limit: int = 100) -> list[Event]: ...
 
     def snapshots(self, route: str, limit: int = 1000) -> list[Snapshot]: ...
+
+    def save_weight(self, route: str, weight_bps: int, events: Sequence[Event] = ()) -> None: ...
+
+    def load_weights(self) -> dict[str, int]: ...
 
 
 _SCHEMA = """
@@ -69,7 +89,16 @@ CREATE TABLE IF NOT EXISTS migration_snapshot (
     snapshot_json TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS migration_snapshot_route ON migration_snapshot (route, id);
+CREATE TABLE IF NOT EXISTS route_weight (
+    route TEXT PRIMARY KEY,
+    weight_bps INTEGER NOT NULL
+);
 """
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 class SQLiteStore:
@@ -84,12 +113,23 @@ class SQLiteStore:
         self.max_snapshots = max_snapshots
         self.max_events = max_events
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            self.path, timeout=10.0, isolation_level=None, check_same_thread=False
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        try:
+            self._db = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise StateStoreError(f"state store {self.path}: {_one_line(exc)}") from None
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            # Read every row once: a file SQLite opens but whose rows we cannot parse is as
+            # unusable as a corrupt one, and is better refused now than at the first step().
+            self.load_all()
+            self.load_weights()
+        except (sqlite3.Error, ValueError, KeyError, TypeError) as exc:
+            self._db.close()
+            raise StateStoreError(f"state store {self.path}: {_one_line(exc)}") from None
 
     def close(self) -> None:
         """Close the connection."""
@@ -156,6 +196,36 @@ class SQLiteStore:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+
+    def save_weight(self, route: str, weight_bps: int, events: Sequence[Event] = ()) -> None:
+        """Store the manual weight of a route without a migration, with its events, atomically."""
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute(
+                    "INSERT INTO route_weight (route, weight_bps) VALUES (?, ?)"
+                    " ON CONFLICT(route) DO UPDATE SET weight_bps=excluded.weight_bps",
+                    (route, weight_bps),
+                )
+                for event in events:
+                    db.execute(
+                        "INSERT INTO migration_event (route, at, kind, event_json)"
+                        " VALUES (?, ?, ?, ?)",
+                        (event.route, event.at, event.kind, json.dumps(event.to_dict())),
+                    )
+                if events:
+                    self._prune(db, "migration_event", route, self.max_events)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def load_weights(self) -> dict[str, int]:
+        """Manual weights of routes without a migration (a migration's state carries its own)."""
+        with self._lock:
+            rows = self._db.execute("SELECT route, weight_bps FROM route_weight").fetchall()
+        return {str(route): int(bps) for route, bps in rows}
 
     @staticmethod
     def _prune(db: sqlite3.Connection, table: str, route: str, keep: int) -> None:

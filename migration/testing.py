@@ -2,7 +2,9 @@
 
 * :class:`FakeClock` — a clock you move by hand; pass it to windows and the controller alike.
 * :class:`RecordingWeights` — a :class:`~migration.seams.WeightControl` that remembers each call.
-* :class:`InMemoryStore` — a :class:`~migration.store.StateStore` in a dict (same semantics, no disk).
+* :class:`InMemoryStore` — a :class:`~migration.store.StateStore` in a dict (same semantics, no disk);
+  ``fail = True`` makes its writes raise, as a locked or full disk would.
+* :class:`FakeInflight` — a :class:`~migration.seams.InflightSource` with attempts you start by hand.
 * :class:`StaticMemory` — a :class:`~migration.memory.MemorySource` with fixed numbers.
 * :class:`RecordingObserver` — an attempt/shadow observer that keeps what the gateway reported.
 
@@ -13,13 +15,14 @@ window source with a :class:`FakeClock` instead of faking it.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from migration.state import Event, MigrationState, Snapshot
 
 __all__ = [
     "FakeClock",
+    "FakeInflight",
     "InMemoryStore",
     "RecordingObserver",
     "RecordingWeights",
@@ -44,17 +47,58 @@ class FakeClock:
 
 @dataclass
 class RecordingWeights:
-    """Remembers every ``set_weight`` call; ``fail`` makes the next calls raise."""
+    """Remembers every ``set_weight`` call; ``fail`` makes the next calls raise.
+
+    Routes never set read as weight 0, as a gateway's configured default would. ``actors`` keeps
+    who made each call, and :meth:`operator_sets` changes a weight as the admin API would (the
+    gateway applies it, then tells its listeners).
+    """
 
     calls: list[tuple[str, int]] = field(default_factory=list)
     weights: dict[str, int] = field(default_factory=dict)
+    actors: list[str] = field(default_factory=list)
     fail: bool = False
+    listeners: list[Callable[[str, int, int, str, str | None], None]] = field(default_factory=list)
 
-    def set_weight(self, route: str, bps: int) -> None:
+    def set_weight(self, route: str, bps: int, /, *, actor: str = "api") -> None:
         if self.fail:
             raise RuntimeError("gateway refused the weight")
         self.calls.append((route, bps))
+        self.actors.append(actor)
         self.weights[route] = bps
+
+    def get_weight(self, route: str, /) -> int:
+        return self.weights.get(route, 0)
+
+    def operator_sets(
+        self, route: str, bps: int, actor: str = "admin:127.0.0.1", reason: str | None = None
+    ) -> None:
+        """A manual change: applied at once, then reported to the listeners."""
+        old = self.weights.get(route, 0)
+        self.weights[route] = bps
+        for listener in self.listeners:
+            listener(route, old, bps, actor, reason)
+
+
+class FakeInflight:
+    """Attempts in flight per (route, backend), each with its start time on a :class:`FakeClock`."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.started: dict[tuple[str, str], list[float]] = {}
+
+    def start(self, route: str, backend: str, count: int = 1) -> None:
+        """``count`` attempts begin now and never finish (until :meth:`finish`)."""
+        self.started.setdefault((route, backend), []).extend([self.clock.now] * count)
+
+    def finish(self, route: str, backend: str) -> None:
+        """Every attempt of ``backend`` on ``route`` ends."""
+        self.started.pop((route, backend), None)
+
+    def inflight(self, route: str, backend: str, older_than_s: float, /) -> tuple[int, int, float]:
+        ages = [self.clock.now - at for at in self.started.get((route, backend), ())]
+        old = sum(1 for age in ages if age > older_than_s)
+        return len(ages), old, max(ages, default=0.0)
 
 
 class InMemoryStore:
@@ -68,6 +112,12 @@ class InMemoryStore:
         self.max_snapshots = max_snapshots
         self.max_events = max_events
         self.commits = 0
+        self.fail = False
+        self._weights: dict[str, int] = {}
+
+    def _write(self) -> None:
+        if self.fail:
+            raise OSError("database or disk is full")
 
     def load(self, route: str) -> MigrationState | None:
         return self._states.get(route)
@@ -81,14 +131,27 @@ class InMemoryStore:
         events: Sequence[Event] = (),
         snapshot: Snapshot | None = None,
     ) -> None:
+        self._write()
         self.commits += 1
         self._states[state.route] = state
-        for event in events:
-            self._events.setdefault(event.route, deque(maxlen=self.max_events)).append(event)
-            self._order.append(event)
+        self._add(events)
         if snapshot is not None:
             ring = self._snapshots.setdefault(snapshot.route, deque(maxlen=self.max_snapshots))
             ring.append(snapshot)
+
+    def _add(self, events: Sequence[Event]) -> None:
+        for event in events:
+            self._events.setdefault(event.route, deque(maxlen=self.max_events)).append(event)
+            self._order.append(event)
+
+    def save_weight(self, route: str, weight_bps: int, events: Sequence[Event] = ()) -> None:
+        self._write()
+        self.commits += 1
+        self._weights[route] = weight_bps
+        self._add(events)
+
+    def load_weights(self) -> dict[str, int]:
+        return dict(self._weights)
 
     def events(self, route: str | None = None, limit: int = 100) -> list[Event]:
         if route is None:

@@ -99,8 +99,19 @@ def _why(view: dict[str, Any]) -> Text:
 
 
 def render_status(data: dict[str, Any]) -> Table:
-    """``GET /migration`` as a table: one row per route."""
+    """``GET /migration`` as a table: one row per route.
+
+    A failing state store is the caption (promotions are refused, rollbacks still act), and what
+    holds a route (``baseline_degraded``, ``candidate_stuck``) is listed under its phase.
+    """
     table = Table(title=f"Cutover migration — analysis window {data['window_s']:g} s", expand=True)
+    store = data.get("state_store") or {}
+    if store and not store.get("ok", True):
+        table.caption = (
+            f"STATE STORE FAILING since {store['failing_since']} ({store['errors']} errors: "
+            f"{store['last_error']}): promotions refused, rollbacks still applied"
+        )
+        table.caption_style = "bold red"
     table.add_column("route", style="bold", no_wrap=True)
     table.add_column("weight", justify="right", no_wrap=True)
     table.add_column("phase", no_wrap=True)
@@ -111,10 +122,13 @@ def render_status(data: dict[str, Any]) -> Table:
     table.add_column("last decision — why", overflow="fold")
     for view in data["routes"]:
         phase = view["phase"]
+        phase_text = Text(phase or "—", style=PHASE_STYLES.get(phase or "", "dim"))
+        for condition in view.get("conditions", ()):
+            phase_text.append(f"\n⚠ {condition}", style="bold yellow")
         table.add_row(
             view["route"],
             f"{view['weight']['percent']:g}%",
-            Text(phase or "—", style=PHASE_STYLES.get(phase or "", "dim")),
+            phase_text,
             _step(view),
             _pair(view, "p95_ms", _ms),
             _pair(view, "error_rate", _pct),

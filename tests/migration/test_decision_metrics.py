@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry
 
-from migration.analysis import CheckResult, CheckStatus, Decision, Verdict
+from migration.analysis import BackendWindow, CheckResult, CheckStatus, Decision, Verdict
 from migration.decision_metrics import DecisionMetrics
 from migration.plan import Plan, Step
 from migration.state import MigrationState, Phase
@@ -24,7 +24,9 @@ def test_verdict_numbers_are_exported() -> None:
         ),
         1,
     )
-    metrics.verdict("tasks", verdict, baseline_n=4500, candidate_n=500)
+    baseline = BackendWindow(4500, inflight=3)
+    candidate = BackendWindow(500, inflight=12, slow_inflight=9, oldest_inflight_s=4.5)
+    metrics.verdict("tasks", verdict, baseline, candidate)
 
     def get(name: str, **labels: str) -> float | None:
         return registry.get_sample_value(name, labels)
@@ -45,6 +47,28 @@ def test_verdict_numbers_are_exported() -> None:
         get("cutover_analysis_value", route="tasks", check="shadow_mismatch", backend="candidate")
         is None
     )
+    assert get("cutover_analysis_inflight", route="tasks", backend="candidate") == 12
+    assert get("cutover_analysis_inflight_slow", route="tasks", backend="candidate") == 9
+    assert (
+        get("cutover_analysis_inflight_oldest_seconds", route="tasks", backend="candidate") == 4.5
+    )
+    assert get("cutover_analysis_inflight", route="tasks", backend="baseline") == 3
+
+
+def test_store_health_and_conditions() -> None:
+    """Store errors count the store's running total once; failing, pending and conditions are 0/1."""
+    registry = CollectorRegistry()
+    metrics = DecisionMetrics(registry)
+    assert registry.get_sample_value("cutover_state_store_failing") == 0
+    metrics.store(True, 3, 1)
+    metrics.store(True, 3, 1)
+    metrics.store(False, 5, 0)
+    metrics.condition("tasks", "baseline_degraded", True)
+    assert registry.get_sample_value("cutover_state_store_errors_total") == 5
+    assert registry.get_sample_value("cutover_state_store_failing") == 0
+    assert registry.get_sample_value("cutover_state_store_pending") == 0
+    labels = {"route": "tasks", "condition": "baseline_degraded"}
+    assert registry.get_sample_value("cutover_migration_condition", labels) == 1
 
 
 def test_state_and_counters() -> None:

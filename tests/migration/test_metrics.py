@@ -20,7 +20,7 @@ def test_errors_and_latency_classification() -> None:
     stats = metrics.window("r", "candidate", 10)
     assert (stats.requests, stats.errors, stats.connect_errors, stats.timeouts) == (5, 4, 1, 1)
     assert stats.latency.count == 3
-    assert metrics.recent_attempts("r", "candidate") == (5, 1)
+    assert metrics.recent_attempts("r", "candidate") == (5, 2)  # connect error and timeout
     assert metrics.total_requests("r", "candidate") == 5
     assert metrics.window("r", "baseline", 10).requests == 0
 
