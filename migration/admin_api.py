@@ -258,6 +258,57 @@ def _parse_reason(req: AdminRequest) -> str | None:
     return reason.strip()
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_weight(value: Any, field: str) -> None:
+    spelled = isinstance(value, str) and (value == "shadow" or value.endswith("%"))
+    if not (_is_number(value) or spelled):
+        raise _invalid(
+            field, f"{value!r} is not a weight: a number (percent 0..100), '25%' or 'shadow'"
+        )
+
+
+def _check_hold(value: Any, field: str) -> None:
+    if not (_is_number(value) or isinstance(value, str)):
+        raise _invalid(field, f"{value!r} is not a duration: seconds, or a string such as '60s'")
+
+
+def _check_count(value: Any, field: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _invalid(field, f"{value!r} is not a whole number")
+
+
+def _check_plan_types(data: Mapping[str, Any]) -> None:
+    """JSON types of a start body, strictly: no value is coerced (issue #12).
+
+    ``true`` is not 1 % and ``"50"`` in a list is not 50 %; strings that carry their unit stay
+    (``"50%"``, ``"shadow"``, a hold of ``"60s"``, and the CLI's ``"shadow,10,50,100"`` form of
+    ``steps``); ``min_requests`` is an integer. Ranges (0..100 %, a hold of at most 30 days, at
+    most 10**9 requests) are :mod:`migration.plan`'s, reported as 422 too.
+    """
+    steps = data.get("steps")
+    if isinstance(steps, list):
+        for i, item in enumerate(steps):
+            where = f"steps[{i}]"
+            if isinstance(item, dict):
+                if "weight" in item:
+                    _check_weight(item["weight"], f"{where}.weight")
+                if "hold" in item:
+                    _check_hold(item["hold"], f"{where}.hold")
+                if "min_requests" in item:
+                    _check_count(item["min_requests"], f"{where}.min_requests")
+            else:
+                _check_weight(item, where)
+    elif not isinstance(steps, str):
+        raise _invalid("steps", 'expected a list such as [10, 50, 100] or a string "10,50,100"')
+    if "hold" in data:
+        _check_hold(data["hold"], "hold")
+    if "min_requests" in data:
+        _check_count(data["min_requests"], "min_requests")
+
+
 def _parse_start(data: Any, route: str) -> Plan:
     """The start body as a :class:`~migration.plan.Plan` (plan.py's parsers; 422 on any problem)."""
     if not isinstance(data, dict):
@@ -267,6 +318,7 @@ def _parse_start(data: Any, route: str) -> Plan:
         raise _invalid(unknown[0], f"unknown field (accepted: {', '.join(sorted(_START_FIELDS))})")
     if "steps" not in data:
         raise _invalid("steps", 'required, e.g. [10, 50, 100] or "shadow,10,50,100"')
+    _check_plan_types(data)
     config = {k: data[k] for k in ("steps", "hold", "min_requests") if k in data}
     try:
         (plan,) = plans_from_config({"route": route, **config})

@@ -47,6 +47,10 @@ ALL_ROUTES = "*"
 MAX_BPS = 10_000
 DEFAULT_HOLD_S = 60.0
 DEFAULT_MIN_REQUESTS = 500
+#: Upper bounds: a hold of ``1e308`` s or a count of ``10**30`` is a typo, not a plan, and would
+#: only overflow the arithmetic and displays downstream.
+MAX_DURATION_S = 30 * 86_400.0
+MAX_COUNT = 1_000_000_000
 
 
 class PlanError(ValueError):
@@ -118,8 +122,13 @@ class Plan:
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 
 
-def parse_duration(text: str, field: str = "hold") -> float:
-    """``"90"``, ``"500ms"``, ``"60s"``, ``"5m"``, ``"1h30m"`` → seconds (>= 0)."""
+def parse_duration(text: str | float, field: str = "hold") -> float:
+    """``"90"``, ``"500ms"``, ``"60s"``, ``"5m"``, ``"1h30m"`` → seconds (0 .. 30 days).
+
+    ``true`` is not a duration (``str(True)`` would not parse anyway; checked first for the message).
+    """
+    if isinstance(text, bool):
+        raise PlanError(f"{field}: {text!r} is not a duration (use e.g. 90, 500ms, 60s, 5m, 1h30m)")
     raw = str(text).strip().lower()
     try:
         value = float(raw)
@@ -137,22 +146,28 @@ def parse_duration(text: str, field: str = "hold") -> float:
             ) from None
     if not math.isfinite(value) or value < 0:
         raise PlanError(f"{field}: {text!r} must be a finite duration >= 0")
+    if value > MAX_DURATION_S:
+        raise PlanError(f"{field}: {text!r} is longer than {MAX_DURATION_S / 86_400:g} days")
     return value
 
 
 def parse_count(text: str | int, field: str = "min_requests") -> int:
-    """A non-negative whole number (``"500"``, ``"1_000"``)."""
+    """A whole number within 0..10**9 (``"500"``, ``"1_000"``); ``true`` and ``5.5`` are not."""
+    if isinstance(text, bool):
+        raise PlanError(f"{field}: {text!r} is not a whole number")
     try:
         value = int(str(text).strip())
     except ValueError:
         raise PlanError(f"{field}: {text!r} is not a whole number") from None
-    if value < 0:
-        raise PlanError(f"{field}: {text!r} must be >= 0")
+    if not 0 <= value <= MAX_COUNT:
+        raise PlanError(f"{field}: {text!r} must be within 0..{MAX_COUNT}")
     return value
 
 
 def parse_weight(text: str | float, field: str = "steps") -> int:
     """A candidate weight in percent (``"10"``, ``"0.5"``, ``"25%"``, ``"shadow"``) → basis points."""
+    if isinstance(text, bool):
+        raise PlanError(f"{field}: {text!r} is not a weight (a percent 0..100, or 'shadow')")
     raw = str(text).strip().lower().removesuffix("%")
     if raw == "shadow":
         return 0

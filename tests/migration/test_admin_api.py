@@ -203,8 +203,8 @@ async def test_start_puts_the_first_step_in_force(rig: Rig) -> None:
 
 
 async def test_start_accepts_a_list_of_steps_and_numeric_hold(rig: Rig) -> None:
-    """Steps may be a JSON list (with 'shadow'), hold a number of seconds."""
-    body = {"steps": ["shadow", 10, "50%", 100], "hold": 90, "min_requests": "1_000"}
+    """Steps may be a JSON list (with 'shadow' and '50%'), hold a number of seconds."""
+    body = {"steps": ["shadow", 10, "50%", 100], "hold": 90, "min_requests": 1000}
     async with rig.client() as c:
         response = await c.post("/migration/tasks/start", json=body)
     assert response.status_code == 200, response.text
@@ -266,6 +266,36 @@ async def test_start_with_a_bad_plan_is_422_naming_the_field(
     assert payload["error"] == "validation_error"
     assert payload["detail"][0]["field"] == field
     assert payload["detail"][0]["message"]
+    assert rig.store.load("tasks") is None
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"steps": [10, "50"]}, "steps[1]"),
+        ({"steps": [True, 50]}, "steps[0]"),
+        ({"steps": [10, None]}, "steps[1]"),
+        ({"steps": [{"weight": "50"}]}, "steps[0].weight"),
+        ({"steps": [{"weight": 50, "hold": True}]}, "steps[0].hold"),
+        ({"steps": [{"weight": 50, "min_requests": "500"}]}, "steps[0].min_requests"),
+        ({"steps": {"a": 1}}, "steps"),
+        ({"steps": [10, 100], "hold": 1e308}, "hold"),
+        ({"steps": [10, 100], "hold": "1000h"}, "hold"),
+        ({"steps": [10, 100], "hold": True}, "hold"),
+        ({"steps": [10, 100], "hold": None}, "hold"),
+        ({"steps": [10, 100], "min_requests": True}, "min_requests"),
+        ({"steps": [10, 100], "min_requests": "500"}, "min_requests"),
+        ({"steps": [10, 100], "min_requests": 10**12}, "min_requests"),
+        ({"steps": [10, 1e308]}, "steps[1]"),
+        ({"steps": [-10, 100]}, "steps[0]"),
+    ],
+)
+async def test_start_values_are_strict_and_bounded(rig: Rig, body: Any, field: str) -> None:
+    """No coercion in a start body ("50" is not 50 %, true is not 1), and bounds hold: 422 naming it."""
+    async with rig.client() as c:
+        response = await c.post("/migration/tasks/start", json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["field"] == field
     assert rig.store.load("tasks") is None
 
 

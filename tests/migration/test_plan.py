@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from migration.plan import (
@@ -71,8 +73,27 @@ def test_parse_count_errors() -> None:
     assert parse_count("1_000") == 1000
     with pytest.raises(PlanError, match="min_requests: 'x' is not a whole number"):
         parse_count("x")
-    with pytest.raises(PlanError, match=">= 0"):
+    with pytest.raises(PlanError, match=r"within 0\.\.1000000000"):
         parse_count("-5")
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: parse_duration(1e308), "longer than 30 days"),
+        (lambda: parse_duration("31d"), "not a duration"),
+        (lambda: parse_duration("721h"), "longer than 30 days"),
+        (lambda: parse_duration(True), "True is not a duration"),
+        (lambda: parse_count(10**12), "within"),
+        (lambda: parse_count(True), "True is not a whole number"),
+        (lambda: parse_count(5.5), "not a whole number"),
+        (lambda: parse_weight(True), "True is not a weight"),
+    ],
+)
+def test_numbers_are_bounded_and_never_booleans(call: Callable[[], object], message: str) -> None:
+    """A hold of 1e308 s, a count of 10**12 or a boolean anywhere is a PlanError naming the value."""
+    with pytest.raises(PlanError, match=message):
+        call()
 
 
 def test_plan_from_cli() -> None:
