@@ -54,12 +54,14 @@ from migration.controller import MigrationController
 from migration.decision_metrics import DecisionMetrics
 from migration.memory import HttpMemoryScraper
 from migration.metrics import MigrationMetrics
-from migration.plan import Plan, PlanError, plans_from_config
+from migration.plan import Plan, PlanError, parse_duration, plans_from_config
 from migration.policy import Policy
 from migration.store import SQLiteStore, StateStoreError
 
 log = structlog.get_logger("cutover")
 
+#: The controller loop's tick: beyond an hour it could not react to anything.
+MAX_INTERVAL_S = 3600.0
 _KEYS = {"state_db", "interval_s", "rollback_mode", "policy", "plan", "memory_scrape", "contract"}
 
 
@@ -76,6 +78,15 @@ class MigrationSettings:
     contract: str | None
 
 
+def _flag(value: Any, field: str) -> bool:
+    """A boolean: ``true``/``false`` (or those words, as an environment override spells them)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ConfigError(f"{field}: expected true or false, got {value!r}")
+
+
 def parse_migration_settings(
     data: Mapping[str, Any], routes: list[str], base_dir: Path | None = None
 ) -> MigrationSettings:
@@ -83,14 +94,12 @@ def parse_migration_settings(
     unknown = sorted(set(data) - _KEYS)
     if unknown:
         raise ConfigError(f"migration: unknown field(s) {unknown}; known: {sorted(_KEYS)}")
-    try:
-        interval_s = float(data.get("interval_s", 5.0))
-    except (TypeError, ValueError):
-        raise ConfigError(
-            f"migration.interval_s: expected seconds, got {data['interval_s']!r}"
-        ) from None
-    if interval_s <= 0:
-        raise ConfigError("migration.interval_s: must be > 0")
+    try:  # a number, or a duration string ("5s"; environment overrides are strings)
+        interval_s = parse_duration(data.get("interval_s", 5.0), "migration.interval_s")
+    except PlanError as exc:
+        raise ConfigError(str(exc)) from None
+    if not 0 < interval_s <= MAX_INTERVAL_S:
+        raise ConfigError(f"migration.interval_s: must be within (0, {MAX_INTERVAL_S:g}] seconds")
     mode = data.get("rollback_mode", "zero")
     if mode not in ("zero", "step_down"):
         raise ConfigError(f"migration.rollback_mode: must be zero or step_down, got {mode!r}")
@@ -117,7 +126,7 @@ def parse_migration_settings(
         rollback_mode=mode,
         policy=policy,
         plans=plans,
-        memory_scrape=bool(data.get("memory_scrape", True)),
+        memory_scrape=_flag(data.get("memory_scrape", True), "migration.memory_scrape"),
         contract=None if contract in (None, "", "none") else str(contract),
     )
 

@@ -40,6 +40,33 @@ def test_bad_migration_section_names_the_field(data: dict[str, Any], field: str)
     assert field in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"interval_s": True}, "migration.interval_s"),
+        ({"interval_s": float("nan")}, "migration.interval_s"),
+        ({"interval_s": float("inf")}, "migration.interval_s"),
+        ({"interval_s": 1e308}, "migration.interval_s"),
+        ({"interval_s": 7200}, "migration.interval_s"),
+        ({"memory_scrape": "no"}, "migration.memory_scrape"),
+        ({"memory_scrape": 1}, "migration.memory_scrape"),
+        ({"plan": {"route": "default", "steps": [10, 100], "hold": 1e308}}, "migration.plan.hold"),
+    ],
+)
+def test_migration_values_are_strict_and_bounded(data: dict[str, Any], field: str) -> None:
+    """No boolean or non-finite interval, no 'no' as a flag, no endless hold: named errors."""
+    with pytest.raises(ConfigError) as err:
+        parse_migration_settings(data, ROUTES)
+    assert str(err.value).startswith(f"{field}: ")
+
+
+def test_migration_values_from_the_environment_are_strings() -> None:
+    """CUTOVER_MIGRATION__* overrides arrive as strings: seconds and true/false still parse."""
+    settings = parse_migration_settings({"interval_s": "2", "memory_scrape": "false"}, ROUTES)
+    assert settings.interval_s == 2.0
+    assert settings.memory_scrape is False
+
+
 def test_migration_defaults(tmp_path: Path) -> None:
     """Without a section: 5 s interval, roll back to zero, the packaged contract, no plan."""
     settings = parse_migration_settings({}, ROUTES, base_dir=tmp_path)
