@@ -160,6 +160,18 @@ class LimitsConfig:
     #: Open client connections on the public listener; beyond it a new one is answered 503 and
     #: closed. None: half the process's open-file limit (the rest is left for upstream sockets).
     max_connections: int | None = None
+    #: Slow clients (issue #12; see :mod:`gateway.http`): the whole request head, from its first
+    #: byte (from the accept for a connection's first request) → 408 and close.
+    header_timeout_s: float = 10.0
+    #: The longest silence while a request body is being read → 408 (if unanswered) and close.
+    body_idle_timeout_s: float = 10.0
+    #: Apache mod_reqtimeout ``MinRate``: after ``body_grace_s`` the body must average this rate
+    #: (0 turns the check off).
+    body_min_rate_bytes_s: float = 500.0
+    body_grace_s: float = 10.0
+    #: Open client connections on the public listener; beyond it a new one is answered 503 and
+    #: closed. None: half the process's open-file limit (the rest is left for upstream sockets).
+    max_connections: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,6 +313,11 @@ class LimitsModel(_Model):
     max_request_body_bytes: int = Field(default=1 << 30, ge=0)
     replay_buffer_bytes: int = Field(default=64 * 1024, ge=0, le=16 << 20)
     tap_body_limit_bytes: int = Field(default=1 << 20, ge=0, le=64 << 20)
+    header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    body_idle_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    body_min_rate_bytes_s: float = Field(default=500.0, ge=0, le=1 << 30)
+    body_grace_s: float = Field(default=10.0, ge=0, le=3600)
+    max_connections: int | None = Field(default=None, ge=1, le=1_000_000)
     header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
     body_idle_timeout_s: float = Field(default=10.0, gt=0, le=3600)
     body_min_rate_bytes_s: float = Field(default=500.0, ge=0, le=1 << 30)
@@ -517,6 +534,11 @@ def _freeze(s: GatewaySettings) -> GatewayConfig:
             max_request_body_bytes=s.limits.max_request_body_bytes,
             replay_buffer_bytes=s.limits.replay_buffer_bytes,
             tap_body_limit_bytes=s.limits.tap_body_limit_bytes,
+            header_timeout_s=s.limits.header_timeout_s,
+            body_idle_timeout_s=s.limits.body_idle_timeout_s,
+            body_min_rate_bytes_s=s.limits.body_min_rate_bytes_s,
+            body_grace_s=s.limits.body_grace_s,
+            max_connections=s.limits.max_connections,
             header_timeout_s=s.limits.header_timeout_s,
             body_idle_timeout_s=s.limits.body_idle_timeout_s,
             body_min_rate_bytes_s=s.limits.body_min_rate_bytes_s,

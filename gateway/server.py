@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import random
+import resource
 import signal
 from collections.abc import Callable, Sequence
 
@@ -26,7 +28,7 @@ from prometheus_client import CollectorRegistry
 from gateway.admin import AdminRouter, AdminServer, warn_if_exposed
 from gateway.admin_routes import install_core_routes
 from gateway.config import BACKENDS, GatewayConfig
-from gateway.http import HttpConnection
+from gateway.http import ClientLimits, Listener
 from gateway.metrics import GatewayMetrics
 from gateway.observer import RequestObserver, ResponseTap
 from gateway.proxy import Proxy
@@ -67,8 +69,7 @@ class Gateway:
         self.pools: dict[str, UpstreamPool] = {}
         self.proxy: Proxy | None = None
         self._servers: list[asyncio.Server] = []
-        self._connections: set[HttpConnection] = set()
-        self._admin_connections: set[HttpConnection] = set()
+        self.listeners: list[Listener] = []
         self.public_port = config.public.port
         self.admin_port = config.admin.port
 
@@ -79,10 +80,18 @@ class Gateway:
         self.proxy = Proxy(
             self.config, self.state, self.metrics, self.pools, self.observers, self.taps, self.rng
         )
-        proxy, conns, admin_conns = self.proxy, self._connections, self._admin_connections
+        limits = client_limits(self.config)
+        public_listener = Listener("public", self.proxy.dispatch, limits, self.metrics)
+        # The admin port keeps the timeouts but not the connection cap (an operator must always
+        # get in) nor the chunked-body buffering (it checks auth before reading any body).
+        admin_limits = dataclasses.replace(limits, max_connections=None, buffer_chunked_bytes=0)
+        admin_listener = Listener("admin", self.admin.handle, admin_limits, self.metrics)
+        self.listeners = [public_listener, admin_listener]
+        for listener in self.listeners:
+            self.metrics.watch_connections(listener.name, listener.connections.__len__)
         try:
             public = await loop.create_server(
-                lambda: HttpConnection(proxy.dispatch, conns),
+                public_listener.protocol,
                 self.config.public.host,
                 self.config.public.port,
                 backlog=BACKLOG,
@@ -90,7 +99,7 @@ class Gateway:
             )
             self._servers.append(public)
             admin = await loop.create_server(
-                lambda: HttpConnection(self.admin.handle, admin_conns),
+                admin_listener.protocol,
                 self.config.admin.host,
                 self.config.admin.port,
                 backlog=128,
@@ -111,7 +120,9 @@ class Gateway:
             candidate=self.config.candidate.url,
             weights=self.state.get_weights(),
         )
-        warn_if_exposed(self.config.admin.host, self.admin_port, self.config.admin_token is not None)
+        warn_if_exposed(
+            self.config.admin.host, self.admin_port, self.config.admin_token is not None
+        )
 
     async def stop(self) -> None:
         """Stop listening, close client connections and upstream pools."""
@@ -119,8 +130,8 @@ class Gateway:
         servers, self._servers = self._servers, []
         for server in servers:
             server.close()
-        for conn in [*self._connections, *self._admin_connections]:
-            conn.abort()
+        for listener in self.listeners:
+            listener.close()
         for pool in self.pools.values():
             pool.close()
         for server in servers:
@@ -134,6 +145,28 @@ class Gateway:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+def client_limits(config: GatewayConfig) -> ClientLimits:
+    """The public listener's client limits; ``max_connections`` unset: half the open-file limit.
+
+    Every client connection costs a descriptor and so may its upstream attempt; a cap at half the
+    soft ``RLIMIT_NOFILE`` leaves the other half for upstream sockets, so the gateway answers 503
+    itself instead of failing ``accept`` with EMFILE.
+    """
+    limits = config.limits
+    cap = limits.max_connections
+    if cap is None:
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        cap = max(64, soft // 2) if soft != resource.RLIM_INFINITY else None
+    return ClientLimits(
+        header_timeout_s=limits.header_timeout_s,
+        body_idle_timeout_s=limits.body_idle_timeout_s,
+        body_min_rate_bytes_s=limits.body_min_rate_bytes_s,
+        body_grace_s=limits.body_grace_s,
+        max_connections=cap,
+        buffer_chunked_bytes=limits.replay_buffer_bytes,
+    )
 
 
 async def serve(
