@@ -486,8 +486,9 @@ class MigrationController:
         if self.deadlines is not None:
             self.deadlines.set_fallback_after(route, fallback_after_s(baseline, self.policy))
         if candidate.slow_inflight and state.running_since is not None:
-            # Hold time never accrues while candidate attempts hang: drop the last interval.
-            state = state.with_(running_since=now)
+            # Hold time never accrues while candidate attempts hang: the segment closes at the
+            # last evaluation (the state's last commit) and the time since then is dropped.
+            state = state.with_(held_before_s=state.held_s(state.updated_at), running_since=now)
         self._condition(route, "candidate_stuck", candidate.slow_inflight > 0)
         progress = StepProgress(
             state.weight_bps, state.held_s(now), state.step_requests, state.step.hold_s,

@@ -27,7 +27,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gateway.admin_client import DEFAULT_ADMIN_URL, AdminCallError, AdminClient
-from migration.plan import PlanError, parse_steps, parse_weight
+from migration.plan import PlanError, parse_count, parse_steps, parse_weight
 from migration.report import FORMATS
 
 __all__ = ["register", "render_events", "render_status"]
@@ -241,10 +241,11 @@ def _act(args: argparse.Namespace, action: str, body: dict[str, Any]) -> int:
 def _start(args: argparse.Namespace) -> int:
     try:
         gates = _gate_indexes(args.steps, args.gate or [])
+        min_requests = parse_count(args.min_requests)  # the API takes a JSON number, not "500"
     except PlanError as exc:
         print(f"cutover migrate start: {exc}", file=sys.stderr)
         return 2
-    body = {"steps": args.steps, "hold": args.hold, "min_requests": args.min_requests}
+    body = {"steps": args.steps, "hold": args.hold, "min_requests": min_requests}
     return _act(args, "start", body | {"gates": gates})
 
 

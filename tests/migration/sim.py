@@ -7,7 +7,7 @@ from statistics import NormalDist
 
 from migration.controller import Evaluation, MigrationController
 from migration.metrics import MigrationMetrics
-from migration.testing import FakeClock, RecordingWeights
+from migration.testing import FakeClock, FakeInflight, RecordingWeights
 
 #: 97 evenly spread quantiles of a lognormal with median 20 ms (p95 ~ 45 ms).
 LATENCIES = [math.exp(NormalDist(math.log(0.02), 0.5).inv_cdf((i + 0.5) / 97)) for i in range(97)]
@@ -34,6 +34,8 @@ class Traffic:
         self.latency_factor = 1.0
         self.error_every = 0  # every n-th candidate request fails (0: none)
         self.unreachable = False
+        self.hung: FakeInflight | None = None  # set: candidate attempts start and never finish
+        self.baseline_down = False  # baseline attempts fail to connect
         self.shadow_mismatch_every = 0
         self._n = 0
         self._share = 0
@@ -49,12 +51,17 @@ class Traffic:
             if self._share >= 10_000:
                 self._share -= 10_000
                 self._candidate(latency)
+            elif self.baseline_down:
+                self.metrics.observe(self.route, "baseline", 502, 0.001, "connect")
             else:
                 self.metrics.observe(self.route, "baseline", 200, latency, None)
             every = self.shadow_mismatch_every
             self.metrics.observe_shadow(self.route, every > 0 and self._n % every == 0)
 
     def _candidate(self, latency: float) -> None:
+        if self.hung is not None:
+            self.hung.start(self.route, "candidate")
+            return
         if self.unreachable:
             self.metrics.observe(self.route, "candidate", 502, 0.001, "connect")
             return

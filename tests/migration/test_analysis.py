@@ -15,6 +15,9 @@ from migration.analysis import (
     Policy,
     StepProgress,
     analyse,
+    fallback_after_s,
+    slow_after_s,
+    stuck_after_s,
 )
 from migration.seams import RateSample
 from migration.sketch import LatencySketch
@@ -311,3 +314,103 @@ def test_policy_from_mapping() -> None:
         Policy.from_mapping({"min_samples": True})
     with pytest.raises(ValueError, match=r"policy\.window_s"):
         Policy.from_mapping({"window_s": "soon"})
+
+
+# -- issue #12: in-flight evidence, a broken control, the fallback deadline ----------------------
+
+
+def hung(finished: int = 0, slow: int = 40, stuck: int = 40, oldest: float = 3.0) -> BackendWindow:
+    """A candidate whose attempts stopped finishing: ``slow``/``stuck`` of them still in flight."""
+    return BackendWindow(
+        finished, 0, lognormal(finished, 0.05) if finished else None, inflight=slow,
+        slow_inflight=slow, stuck=stuck, oldest_inflight_s=oldest,
+    )  # fmt: skip
+
+
+FAULT_CASES = [
+    Case("hung candidate, nothing finished: stuck rolls back at once", Decision.ROLLBACK,
+         ("stuck",), candidate=hung()),
+    Case("few stuck attempts: not yet a hard failure, but no promotion", Decision.HOLD,
+         candidate=hung(finished=1000, slow=3, stuck=3)),
+    Case("both backends stuck: a shared cause, no hard failure", Decision.HOLD,
+         baseline=BackendWindow(1000, 0, lognormal(1000, 0.05), inflight=9, slow_inflight=9,
+                                stuck=9),
+         candidate=hung(finished=1000, slow=9, stuck=9)),
+    Case("slow in-flight attempts are slow samples: latency soft failure", Decision.HOLD,
+         ("latency_p95", "latency_limit"), candidate=hung(finished=200, slow=40, stuck=0)),
+    Case("dead baseline: comparison invalid, hold even when held long enough", Decision.HOLD,
+         baseline=window(1000, recent_attempts=20, recent_connect_errors=20)),
+    Case("baseline failing 30 %: hold, never promote", Decision.HOLD,
+         baseline=window(1000, errors=300)),
+    Case("baseline degraded: soft failures do not count towards a rollback", Decision.HOLD,
+         ("latency_limit",), baseline=window(1000, errors=300), candidate=window(1000, 0.5),
+         streak=2, progress=progress(consecutive_failures=2)),
+    Case("baseline degraded: the candidate's hard limit still rolls back", Decision.ROLLBACK,
+         ("error_rate_limit",), baseline=window(1000, errors=300),
+         candidate=window(1000, errors=100)),
+    Case("baseline at its usual 1 % errors: not degraded", Decision.PROMOTE,
+         baseline=window(1000, errors=10)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", FAULT_CASES, ids=[c.name for c in FAULT_CASES])
+def test_fault_decisions(case: Case) -> None:
+    """In-flight attempts and a degraded baseline lead to the tabled decision and failures."""
+    verdict = analyse(case.progress, case.baseline, case.candidate, case.shadow, POLICY)
+    assert verdict.decision is case.decision, verdict.reasons
+    assert tuple(c.name for c in verdict.failed) == case.failed, verdict.reasons
+    if case.streak is not None:
+        assert verdict.consecutive_failures == case.streak
+
+
+def test_stuck_attempts_withhold_promotion_with_a_reason() -> None:
+    """A healthy, held step with a candidate attempt hanging says so instead of promoting."""
+    verdict = analyse(progress(), window(), hung(finished=1000, slow=1, stuck=0), RateSample(0, 0),
+                      POLICY)  # fmt: skip
+    assert verdict.decision is Decision.HOLD
+    assert "1 candidate attempts in flight past the latency limit" in verdict.reasons[0]
+
+
+def test_degraded_baseline_is_flagged_and_skips_the_comparisons() -> None:
+    """The verdict flags a broken control; the comparisons are skipped, never failed."""
+    verdict = analyse(progress(), window(1000, errors=300), window(), RateSample(0, 0), POLICY)
+    assert verdict.baseline_degraded
+    assert verdict.reasons[0].startswith("baseline_degraded: baseline error rate 30.00%")
+    assert verdict.check("error_rate").status is CheckStatus.SKIPPED
+    assert verdict.check("latency_p95").status is CheckStatus.SKIPPED
+    assert verdict.check("baseline_health").status is CheckStatus.FAIL
+    assert verdict.failed == ()
+
+
+def test_timeouts_count_as_unreachable() -> None:
+    """The unreachable check reads "no answer" counts (connect errors and timeouts alike)."""
+    verdict = analyse(progress(), window(), window(30, recent_attempts=20, recent_connect_errors=19),
+                      RateSample(0, 0), POLICY)  # fmt: skip
+    assert verdict.decision is Decision.ROLLBACK
+    assert "failed to connect or timed out" in verdict.check("unreachable").detail
+
+
+@pytest.mark.parametrize(
+    ("baseline", "slow", "stuck"),
+    [
+        (BackendWindow(), 0.200, 1.0),  # no baseline: the absolute limit, then the stuck floor
+        (window(1000, 0.05), 0.200, 1.0),  # a fast baseline: the absolute limit is the larger
+        (window(1000, 0.5), 0.6, 1.0),  # a slow one: its p95 x 1.2
+        (window(1000, 1.0), 1.2, 1.2),  # slower still: stuck follows the latency limit
+    ],
+)
+def test_slow_and_stuck_limits(baseline: BackendWindow, slow: float, stuck: float) -> None:
+    """In-flight ages count from the larger of the absolute and the relative latency limit."""
+    assert slow_after_s(baseline, POLICY) == pytest.approx(slow, rel=0.05)
+    assert stuck_after_s(baseline, POLICY) == pytest.approx(stuck, rel=0.05)
+
+
+def test_fallback_deadline_follows_the_baseline_p99() -> None:
+    """The auto deadline is 3 x the baseline p99, unknown below 20 baseline samples."""
+    assert fallback_after_s(window(19), POLICY) is None
+    assert fallback_after_s(BackendWindow(), POLICY) is None
+    base = window(1000, 0.05)
+    assert base.latency is not None
+    p99 = base.latency.quantile(0.99)
+    assert p99 is not None
+    assert fallback_after_s(base, POLICY) == pytest.approx(3 * p99)

@@ -15,7 +15,7 @@ from migration.metrics import MigrationMetrics
 from migration.plan import Plan, Step
 from migration.state import Phase
 from migration.store import SQLiteStore, StateStore
-from migration.testing import FakeClock, InMemoryStore, RecordingWeights
+from migration.testing import FakeClock, FakeInflight, InMemoryStore, RecordingWeights
 from tests.migration.sim import Traffic, drive
 
 ROUTE = "api"
@@ -36,6 +36,8 @@ class Rig:
         self.weights = weights or RecordingWeights()
         self.store = store or InMemoryStore()
         self.registry = CollectorRegistry()
+        self.inflight = FakeInflight(self.clock)
+        self.deadlines: dict[str, float | None] = {}
         self.controller = MigrationController(
             store=self.store,
             source=self.metrics,
@@ -45,8 +47,14 @@ class Rig:
             metrics=DecisionMetrics(self.registry),
             interval_s=1.0,
             rollback_mode=rollback_mode,  # type: ignore[arg-type]
+            inflight=self.inflight,
+            deadlines=self,
         )
+        self.weights.listeners.append(self.controller.weight_changed)
         self.traffic = Traffic(self.metrics, self.clock, self.weights)
+
+    def set_fallback_after(self, route: str, seconds: float | None) -> None:
+        self.deadlines[route] = seconds
 
     def drive(self, seconds: int) -> list[Decision]:
         return [e.verdict.decision for e in drive(self.controller, self.traffic, seconds)]
@@ -327,3 +335,185 @@ def test_constructor_rejects_bad_settings() -> None:
             weights=RecordingWeights(),
             rollback_mode="sideways",  # type: ignore[arg-type]
         )
+
+
+# -- issue #12: the controller under faults ---------------------------------------------------------
+
+
+def failing_rig(*steps: Step) -> tuple[Rig, InMemoryStore]:
+    rig = Rig()
+    rig.controller.start(plan(*steps))
+    assert isinstance(rig.store, InMemoryStore)
+    return rig, rig.store
+
+
+def test_a_rollback_is_applied_while_the_store_fails_and_recorded_when_it_is_back() -> None:
+    """Weight 0 reaches the gateway at once; the event is written once the store takes it."""
+    rig, store = failing_rig(Step(5000, hold_s=600), Step(10_000))
+    rig.drive(5)
+    store.fail = True
+    rig.traffic.unreachable = True
+    rig.drive(2)
+    assert rig.weights.weights[ROUTE] == 0
+    assert rig.controller.store.load(ROUTE).phase is Phase.ROLLED_BACK  # type: ignore[union-attr]
+    assert rig.state().phase is Phase.RUNNING  # not in the store yet
+    assert "rolled_back" not in rig.kinds()
+    assert rig.controller.store.failing
+    assert rig.sample("cutover_state_store_failing") == 1
+    errors = rig.sample("cutover_state_store_errors_total")
+    assert errors is not None
+    assert errors >= 1
+    assert [e.kind for e in rig.controller.store.events(ROUTE)][-1] == "rolled_back"
+
+    store.fail = False
+    rig.drive(1)
+    assert rig.state().phase is Phase.ROLLED_BACK
+    assert rig.state().weight_bps == 0
+    assert rig.kinds()[-1] == "rolled_back"
+    assert rig.sample("cutover_state_store_failing") == 0
+    assert not rig.controller.store.failing
+
+
+def test_promotions_are_refused_while_the_store_fails() -> None:
+    """A healthy, held step stays put (decision says why) until the store writes again."""
+    rig, store = failing_rig(Step(1000, hold_s=10, min_requests=100), Step(5000))
+    store.fail = True
+    evaluations = drive(rig.controller, rig.traffic, 20)
+    assert rig.weights.weights[ROUTE] == 1000
+    last = evaluations[-1]
+    assert last.verdict.decision is Decision.HOLD
+    assert last.verdict.reasons[0].startswith("promotion refused: state store failing")
+    assert last.state.last_decision == "promotion_refused"
+
+    store.fail = False
+    rig.drive(2)
+    assert rig.state().step_index == 1
+    assert rig.weights.weights[ROUTE] == 5000
+    assert "decision_hold" in rig.kinds()  # the refusal is on record too
+
+
+def test_operators_cannot_raise_a_weight_while_the_store_fails_but_can_roll_back() -> None:
+    """promote/start/resume answer MigrationError; rollback acts at once."""
+    rig, store = failing_rig(Step(1000, hold_s=600), Step(5000))
+    store.fail = True
+    rig.drive(1)
+    with pytest.raises(MigrationError, match="state store is failing"):
+        rig.controller.promote(ROUTE)
+    with pytest.raises(MigrationError, match="state store is failing"):
+        rig.controller.start(Plan("other", (Step(1000),)))
+    state = rig.controller.rollback(ROUTE, "drill")
+    assert state.phase is Phase.ROLLED_BACK
+    assert rig.weights.weights[ROUTE] == 0
+    with pytest.raises(MigrationError, match="state store is failing"):
+        rig.controller.resume(ROUTE)
+
+
+def test_a_manual_weight_is_persisted_with_actor_and_reason_and_survives_a_restart(
+    tmp_path: Path,
+) -> None:
+    """A weight set outside any migration is stored, on record, and re-applied after a restart."""
+    path, clock = tmp_path / "migration.db", FakeClock()
+    first = Rig(store=SQLiteStore(path), clock=clock)
+    first.weights.operator_sets(ROUTE, 3000, "admin:127.0.0.1", "load test")
+    [event] = first.store.events(ROUTE)
+    assert event.kind == "weight_set"
+    assert event.weight_bps == 3000
+    assert event.reasons == ("weight 0% -> 30% set by admin:127.0.0.1", "reason: load test")
+    assert event.numbers["actor"] == "admin:127.0.0.1"
+    first.store.close()  # type: ignore[attr-defined]
+
+    second = Rig(store=SQLiteStore(path), clock=clock)  # a new gateway starts at 0 %
+    second.controller.recover()
+    assert second.weights.weights[ROUTE] == 3000
+    assert second.weights.actors == ["controller"]
+    second.store.close()  # type: ignore[attr-defined]
+
+
+def test_a_manual_weight_pauses_a_running_migration_and_resume_restores_the_plan() -> None:
+    """The plan never silently diverges: overridden + paused at the manual weight, then resume."""
+    rig = Rig()
+    rig.controller.start(plan(Step(1000, hold_s=600), Step(5000)))
+    rig.drive(3)
+    rig.weights.operator_sets(ROUTE, 9800, reason="hotfix traffic")
+    state = rig.state()
+    assert (state.phase, state.weight_bps) == (Phase.PAUSED, 9800)
+    assert rig.kinds()[-1] == "overridden"
+    rig.drive(5)
+    assert rig.weights.weights[ROUTE] == 9800  # the operator's weight stands while paused
+    resumed = rig.controller.resume(ROUTE)
+    assert (resumed.phase, resumed.weight_bps) == (Phase.RUNNING, 1000)
+    assert rig.weights.weights[ROUTE] == 1000
+
+
+def test_the_stored_weight_is_reapplied_when_the_live_one_differs() -> None:
+    """A weight changed behind the controller's back (no listener) is reconciled next step."""
+    rig = Rig()
+    rig.controller.start(plan(Step(1000, hold_s=600)))
+    rig.weights.weights[ROUTE] = 7000
+    rig.controller.step()
+    assert rig.weights.weights[ROUTE] == 1000
+
+
+def test_a_hung_candidate_is_rolled_back_within_two_evaluations() -> None:
+    """Attempts that never finish are stuck after 1 s: a hard failure, without any finished one."""
+    rig = Rig()
+    rig.controller.start(plan(Step(5000, hold_s=600), Step(10_000)))
+    rig.drive(20)
+    rig.traffic.hung = rig.inflight
+    decisions = rig.drive(2)
+    assert decisions[-1] is Decision.ROLLBACK
+    assert rig.state().phase is Phase.ROLLED_BACK
+    assert rig.weights.weights[ROUTE] == 0
+    event = rig.store.events(ROUTE)[-1]
+    assert event.numbers["stuck"]["status"] == "fail"
+    assert rig.sample("cutover_rollbacks_total", route=ROUTE, reason="stuck") == 1
+    oldest = rig.sample(
+        "cutover_analysis_inflight_oldest_seconds", route=ROUTE, backend="candidate"
+    )
+    assert oldest is not None
+    assert oldest > 1.0
+
+
+def test_hold_time_does_not_accrue_while_a_candidate_attempt_hangs() -> None:
+    """One attempt stuck past the latency limit stops the hold clock and blocks promotion."""
+    rig = Rig()
+    rig.controller.start(plan(Step(5000, hold_s=30, min_requests=10), Step(10_000)))
+    rig.drive(10)
+    rig.inflight.start(ROUTE, "candidate")
+    rig.drive(40)
+    state = rig.state()
+    assert state.step_index == 0
+    assert state.held_s(rig.clock.now) == pytest.approx(10.0, abs=1.0)
+    assert rig.controller.conditions(ROUTE) == ["candidate_stuck"]
+    rig.inflight.finish(ROUTE, "candidate")
+    rig.drive(25)
+    assert rig.state().step_index == 1
+    assert rig.controller.conditions(ROUTE) == []
+
+
+def test_a_degraded_baseline_holds_with_one_event_per_episode() -> None:
+    """A dead control: hold, one baseline_degraded event, no promotion; recovered afterwards."""
+    rig = Rig()
+    rig.controller.start(plan(Step(1000, hold_s=5, min_requests=10), Step(5000)))
+    rig.traffic.baseline_down = True
+    rig.drive(15)
+    assert rig.state().step_index == 0
+    assert rig.kinds().count("baseline_degraded") == 1
+    assert rig.controller.conditions(ROUTE) == ["baseline_degraded"]
+    labels = {"route": ROUTE, "condition": "baseline_degraded"}
+    assert rig.registry.get_sample_value("cutover_migration_condition", labels) == 1
+    rig.traffic.baseline_down = False
+    rig.drive(15)
+    assert rig.kinds().count("baseline_recovered") == 1
+    assert rig.state().step_index == 1
+
+
+def test_the_auto_fallback_deadline_is_published_from_the_baseline_p99() -> None:
+    """Each evaluation publishes 3 x the baseline's p99 once it has enough samples."""
+    rig = Rig()
+    rig.controller.start(plan(Step(1000, hold_s=600)))
+    rig.drive(3)
+    window = rig.metrics.window(ROUTE, "baseline", 10.0)
+    p99 = window.p(0.99)
+    assert p99 is not None
+    assert rig.deadlines[ROUTE] == pytest.approx(3 * p99)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from migration.plan import Plan, Step
 from migration.state import Event, MigrationState, Phase, Snapshot
-from migration.store import SQLiteStore, StateStore
+from migration.store import SQLiteStore, StateStore, StateStoreError
 from migration.testing import InMemoryStore
 
 PLAN = Plan("api", (Step(0), Step(1000, 30.0, 50, gate=True), Step(10_000)))
@@ -86,4 +87,57 @@ def test_sqlite_commit_is_all_or_nothing(tmp_path: Path) -> None:
     assert loaded is not None
     assert loaded.step_requests == 1
     assert store.events("api") == []
+    store.close()
+
+
+def test_a_corrupt_file_is_refused_in_one_line_naming_it(tmp_path: Path) -> None:
+    """Garbage where the database should be: StateStoreError naming the file, no sqlite3 error."""
+    path = tmp_path / "migration.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StateStoreError) as caught:
+        SQLiteStore(path)
+    message = str(caught.value)
+    assert message == f"state store {path}: file is not a database"
+    assert "\n" not in message
+    assert caught.value.__cause__ is None
+
+
+def test_an_unparseable_row_is_refused_at_open(tmp_path: Path) -> None:
+    """A row SQLite reads but we cannot parse stops the open, not the first controller step."""
+    path = tmp_path / "migration.db"
+    SQLiteStore(path).close()
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO migration_state VALUES ('api', 'running', 0, 0, '{\"x\": 1}', 0)")
+    db.commit()
+    db.close()
+    with pytest.raises(StateStoreError, match=r"migration\.db: "):
+        SQLiteStore(path)
+
+
+def test_manual_weights_round_trip_with_their_events(tmp_path: Path) -> None:
+    """save_weight stores a route's weight and its event in one transaction."""
+    store = SQLiteStore(tmp_path / "m.db")
+    event = Event("api", 1.0, "weight_set", Phase.PENDING, 0, 3000, ("by admin",))
+    store.save_weight("api", 3000, [event])
+    store.save_weight("api", 2500)
+    assert store.load_weights() == {"api": 2500}
+    assert store.events("api") == [event]
+    store.close()
+
+
+def test_a_locked_file_fails_fast(tmp_path: Path) -> None:
+    """Another connection's write lock fails a commit within the short busy timeout."""
+    path = tmp_path / "m.db"
+    store = SQLiteStore(path)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    state = MigrationState("api", Plan("api", (Step(1000),)), Phase.RUNNING, 0, 1000, 0.0)
+    started = time.monotonic()
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        store.commit(state)
+    assert time.monotonic() - started < 1.0
+    other.execute("ROLLBACK")
+    store.commit(state)
+    assert store.load("api") == state
+    other.close()
     store.close()
