@@ -46,6 +46,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from gateway.redact import DEFAULT_HEADERS as DEFAULT_REDACT_HEADERS
+from gateway.redact import DEFAULT_QUERY_PARAMS as DEFAULT_REDACT_QUERY_PARAMS
+from gateway.redact import redact_target
+
 if TYPE_CHECKING:
     from gateway.shadow.config import RouteShadowConfig, ShadowSettings
 
@@ -160,18 +164,6 @@ class LimitsConfig:
     #: Open client connections on the public listener; beyond it a new one is answered 503 and
     #: closed. None: half the process's open-file limit (the rest is left for upstream sockets).
     max_connections: int | None = None
-    #: Slow clients (issue #12; see :mod:`gateway.http`): the whole request head, from its first
-    #: byte (from the accept for a connection's first request) → 408 and close.
-    header_timeout_s: float = 10.0
-    #: The longest silence while a request body is being read → 408 (if unanswered) and close.
-    body_idle_timeout_s: float = 10.0
-    #: Apache mod_reqtimeout ``MinRate``: after ``body_grace_s`` the body must average this rate
-    #: (0 turns the check off).
-    body_min_rate_bytes_s: float = 500.0
-    body_grace_s: float = 10.0
-    #: Open client connections on the public listener; beyond it a new one is answered 503 and
-    #: closed. None: half the process's open-file limit (the rest is left for upstream sockets).
-    max_connections: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +174,21 @@ class RecordingConfig:
     sample_rate: float
     max_body_bytes: int
     max_file_bytes: int
+    #: Masked in every recorded exchange (from the top-level ``redact:`` section).
+    redact_headers: frozenset[str] = DEFAULT_REDACT_HEADERS
+    redact_query_params: frozenset[str] = DEFAULT_REDACT_QUERY_PARAMS
+
+
+@dataclass(frozen=True, slots=True)
+class RedactConfig:
+    """Credentials masked wherever requests are written down (access log, recordings)."""
+
+    query_params: frozenset[str] = DEFAULT_REDACT_QUERY_PARAMS  # lower-case names
+    headers: frozenset[str] = DEFAULT_REDACT_HEADERS  # lower-case names
+
+    def target(self, target: str) -> str:
+        """``target`` with the credential query parameters masked (:func:`redact_target`)."""
+        return redact_target(target, self.query_params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +207,7 @@ class GatewayConfig:
     shadow: ShadowSettings | None = None
     recording: RecordingConfig | None = None
     migration: Mapping[str, Any] = field(default_factory=dict)
+    redact: RedactConfig = RedactConfig()
 
     def upstream(self, backend: str) -> UpstreamConfig:
         """The upstream called ``backend`` (``baseline`` or ``candidate``)."""
@@ -318,11 +326,6 @@ class LimitsModel(_Model):
     body_min_rate_bytes_s: float = Field(default=500.0, ge=0, le=1 << 30)
     body_grace_s: float = Field(default=10.0, ge=0, le=3600)
     max_connections: int | None = Field(default=None, ge=1, le=1_000_000)
-    header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
-    body_idle_timeout_s: float = Field(default=10.0, gt=0, le=3600)
-    body_min_rate_bytes_s: float = Field(default=500.0, ge=0, le=1 << 30)
-    body_grace_s: float = Field(default=10.0, ge=0, le=3600)
-    max_connections: int | None = Field(default=None, ge=1, le=1_000_000)
 
 
 class RecordingModel(_Model):
@@ -330,6 +333,21 @@ class RecordingModel(_Model):
     sample_rate: float = Field(default=0.01, ge=0.0, le=1.0)
     max_body_bytes: int = Field(default=64 * 1024, ge=0)
     max_file_bytes: int = Field(default=64 << 20, gt=0)
+
+
+class RedactModel(_Model):
+    """Names masked *in addition to* the built-in lists, so adding one never drops ``api_key``."""
+
+    query_params: list[str] = Field(default_factory=list, max_length=256)
+    headers: list[str] = Field(default_factory=list, max_length=256)
+
+    @field_validator("query_params", "headers")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not name.strip() or len(name) > 128:
+                raise ValueError(f"{name!r} is not a parameter or header name")
+        return value
 
 
 def _default_routes() -> list[RouteModel]:
@@ -353,6 +371,7 @@ class GatewaySettings(BaseSettings):
     shadow: dict[str, Any] = Field(default_factory=dict)
     recording: RecordingModel | None = None
     migration: dict[str, Any] = Field(default_factory=dict)
+    redact: RedactModel = RedactModel()
 
     @field_validator("routes")
     @classmethod
@@ -506,12 +525,19 @@ def _freeze(s: GatewaySettings) -> GatewayConfig:
     unknown = sorted(set(shadow.routes) - {r.name for r in routes})
     if unknown:
         raise ConfigError(f"shadow.routes.{unknown[0]}: no such route")
+    redact = RedactConfig(
+        query_params=DEFAULT_REDACT_QUERY_PARAMS
+        | frozenset(q.strip().lower() for q in s.redact.query_params),
+        headers=DEFAULT_REDACT_HEADERS | frozenset(h.strip().lower() for h in s.redact.headers),
+    )
     recording = (
         RecordingConfig(
             path=s.recording.path,
             sample_rate=s.recording.sample_rate,
             max_body_bytes=s.recording.max_body_bytes,
             max_file_bytes=s.recording.max_file_bytes,
+            redact_headers=redact.headers,
+            redact_query_params=redact.query_params,
         )
         if s.recording is not None
         else None
@@ -539,14 +565,10 @@ def _freeze(s: GatewaySettings) -> GatewayConfig:
             body_min_rate_bytes_s=s.limits.body_min_rate_bytes_s,
             body_grace_s=s.limits.body_grace_s,
             max_connections=s.limits.max_connections,
-            header_timeout_s=s.limits.header_timeout_s,
-            body_idle_timeout_s=s.limits.body_idle_timeout_s,
-            body_min_rate_bytes_s=s.limits.body_min_rate_bytes_s,
-            body_grace_s=s.limits.body_grace_s,
-            max_connections=s.limits.max_connections,
         ),
         access_log_sample_rate=s.access_log_sample_rate,
         shadow=shadow,
         recording=recording,
         migration=dict(s.migration),
+        redact=redact,
     )

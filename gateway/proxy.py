@@ -492,7 +492,7 @@ class Proxy:
                 route=x.route,
                 backend=backend,
                 method=x.method,
-                target=x.req.target.decode("latin-1"),
+                target=self.config.redact.target(x.req.target.decode("latin-1")),
                 status=status,
                 duration_ms=round(duration * 1000, 3),
                 error=error,

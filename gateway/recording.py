@@ -5,7 +5,8 @@ The sampling draw happens in :meth:`RecordingTap.wants`, before the gateway copi
 unsampled requests cost one random number. Writing is blocking file I/O, so sampled exchanges go
 through a bounded queue to one writer thread; when the queue is full the exchange is dropped and
 counted — recording never slows the data path. Redaction and the file-size bound are
-:class:`contracts.recording.Recorder`'s job. ``cutover_recorded_exchanges_total{outcome}`` shows what
+:class:`contracts.recording.Recorder`'s job; the header and query-parameter lists it masks are the
+config's ``redact:`` section (:mod:`gateway.redact`), the same ones the access log uses. ``cutover_recorded_exchanges_total{outcome}`` shows what
 happened to each sampled exchange (written, file_full, queue_full, streamed).
 """
 
@@ -69,6 +70,8 @@ class RecordingTap:
             sample_rate=1.0,  # sampled here, before any body is copied
             max_body_bytes=config.max_body_bytes,
             max_file_bytes=config.max_file_bytes,
+            redact_headers=config.redact_headers,
+            redact_query_names=config.redact_query_params,
         )
         self.sample_rate = config.sample_rate
         self._rng = rng or random.Random()

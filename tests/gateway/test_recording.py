@@ -76,3 +76,23 @@ def test_counters_are_exported(tmp_path: Path) -> None:
     assert value("cutover_recorded_exchanges_total", {"outcome": "written"}) == 1
     assert value("cutover_recorded_exchanges_total", {"outcome": "streamed"}) == 1
     assert value("cutover_recorded_exchanges_total", {"outcome": "queue_full"}) == 0
+
+
+def test_recordings_mask_the_configured_lists(tmp_path: Path) -> None:
+    """The config's ``redact:`` names reach the recorder, added to the built-in ones."""
+    from gateway.config import build_config
+
+    config = build_config(
+        {
+            "recording": {"path": str(tmp_path / "rec.jsonl"), "sample_rate": 1.0},
+            "redact": {"query_params": ["limit", "api_key"], "headers": ["Accept"]},
+        }
+    ).recording
+    assert config is not None
+    tap = RecordingTap(config)
+    tap.on_response(_exchange())
+    tap.close()
+    line = json.loads(Path(config.path).read_text())
+    assert line["query"] == "limit=%5BREDACTED%5D&api_key=%5BREDACTED%5D"
+    assert ["accept", "[REDACTED]"] in line["request"]["headers"]
+    assert ["x-api-key", "[REDACTED]"] in line["request"]["headers"]  # the defaults stay
