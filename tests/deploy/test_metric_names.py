@@ -112,6 +112,9 @@ def test_the_metric_classes_export_the_agreed_families() -> None:
     assert series["cutover_shadow_total"] == {"route", "outcome"}
     assert series["cutover_rollbacks_total"] == {"route", "reason"}
     assert series["cutover_analysis_value"] == {"route", "check", "backend"}
+    assert series["cutover_state_store_errors_total"] == frozenset()
+    assert series["cutover_state_store_failing"] == frozenset()
+    assert series["cutover_analysis_inflight_oldest_seconds"] == {"route", "backend"}
 
 
 def test_rules_select_only_exported_metrics_and_labels() -> None:

@@ -24,6 +24,7 @@ REQUIRED_ALERTS = {
     "CutoverShadowDropping",
     "CutoverGatewayDown",
     "CutoverBackendDown",
+    "CutoverStateStoreFailing",
 }
 
 
