@@ -223,3 +223,16 @@ def test_grafana_datasource_reaches_the_prometheus_service() -> None:
     assert list(urls_in(datasource["url"])) == [("prometheus", 9090, "/")]
     assert "prometheus" in compose()["services"]
     assert "127.0.0.1:9090:9090" in compose()["services"]["prometheus"]["ports"]
+
+
+def test_the_admin_port_is_published_on_loopback_only(clean_env: None) -> None:
+    """No service publishes the gateway admin port (or a backend) beyond the host's 127.0.0.1."""
+    config = parse_config((DEPLOY / "compose" / "gateway.yaml").read_text(encoding="utf-8"))
+    private = {config.admin.port, 8001, 8002}
+    for name, service in compose()["services"].items():
+        for mapping in service.get("ports", []):
+            parts = str(mapping).split(":")
+            container_port = int(parts[-1].split("/")[0])
+            if container_port in private:
+                assert len(parts) == 3, f"{name}: {mapping}"
+                assert parts[0] == "127.0.0.1", f"{name}: {mapping}"

@@ -152,3 +152,32 @@ def test_no_secret_values_in_manifests() -> None:
         for variable in container.get("env", []):
             if variable["name"] in {"LLMSTRUCT_API_KEY", "CUTOVER_ADMIN_TOKEN"}:
                 assert "secretKeyRef" in variable["valueFrom"]
+
+
+def test_network_policy_admits_only_prometheus_to_admin_and_backends() -> None:
+    """The public port is open; admin and both backends accept Prometheus only (issue #12 item 7)."""
+    policy = one("NetworkPolicy")
+    labels = one("Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    named = container_ports()
+    rules: dict[str, list[Any]] = {}
+    for rule in policy["spec"]["ingress"]:
+        for port in rule["ports"]:
+            assert port["port"] in named, port
+            rules[port["port"]] = rule.get("from", [])
+    assert set(rules) == {"http", "admin", "baseline", "candidate"}
+    assert rules["http"] == []  # from anywhere
+    for name in ("admin", "baseline", "candidate"):
+        (peer,) = rules[name]
+        assert peer["namespaceSelector"]["matchLabels"] == {
+            "kubernetes.io/metadata.name": "monitoring"
+        }
+        assert peer["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "prometheus"}
+    # Only the metrics Service exposes the admin port, and only to what the policy admits.
+    exposing = [
+        s["metadata"]["name"]
+        for s in documents()
+        if s["kind"] == "Service" and any(p["targetPort"] == "admin" for p in s["spec"]["ports"])
+    ]
+    assert exposing == ["cutover-metrics"]
