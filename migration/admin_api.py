@@ -205,10 +205,9 @@ class MigrationAdmin:
         if route is not None:
             self._known(route)
         raw = req.query.get("limit", "100")
-        try:
-            limit = int(raw)
-        except ValueError:
-            raise _invalid("limit", f"{raw!r} is not a whole number") from None
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 6):  # int() takes " 5", "5_0", "+5"
+            raise _invalid("limit", f"{raw!r} is not a whole number")
+        limit = int(raw)
         if not 1 <= limit <= MAX_EVENTS:
             raise _invalid("limit", f"must be within 1..{MAX_EVENTS}, got {limit}")
         events = self.controller.store.events(route, limit=limit)

@@ -459,7 +459,7 @@ async def test_events_are_newest_last_filtered_and_limited(rig: Rig) -> None:
     assert event["numbers"] == {}
 
 
-@pytest.mark.parametrize("limit", ["0", "abc", "10001", "-3"])
+@pytest.mark.parametrize("limit", ["0", "abc", "10001", "-3", "1_0", " 5", "+5", "１０", "9" * 30])
 async def test_bad_event_limit_is_422(rig: Rig, limit: str) -> None:
     """A limit that is not a whole number in 1..10000 is a 422 naming 'limit'."""
     async with rig.client(token=None) as c:
