@@ -154,3 +154,35 @@ def push_chunked(
 def admin_get(gw: GatewayProcess, path: str) -> httpx.Response:
     """A plain admin call, to show the process still serves."""
     return httpx.get(gw.admin_url + path, timeout=5)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tests.faults.admin_support [MIB]``: the README's RSS figure for the admin port."""
+    import time
+
+    mib = int((argv if argv is not None else sys.argv[1:] or ["400"])[0])
+    cases = [
+        ("GET", "/healthz", ""),
+        ("PUT", "/routes/default/weight", ""),
+        ("PUT", "/routes/default/weight", f"Authorization: Bearer {TOKEN}\r\n"),
+    ]
+    with gateway_process() as gw:
+        for method, path, headers in cases:
+            before = gw.memory_kib("VmRSS")
+            if not gw.reset_peak():
+                before = max(before, gw.memory_kib("VmHWM"))
+            started = time.monotonic()
+            push = push_chunked(gw.admin_port, method, path, mib * MIB, headers=headers)
+            took = time.monotonic() - started
+            peak = gw.memory_kib("VmHWM")
+            print(
+                f"{method} {path} token={'yes' if headers else 'no'}: status {push.status}, "
+                f"sent {push.sent / MIB:.0f} MiB chunked in {took:.2f} s, RSS before "
+                f"{before / 1024:.1f} MiB, peak {peak / 1024:.1f} MiB "
+                f"(+{(peak - before) / 1024:.1f} MiB)"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
