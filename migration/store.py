@@ -193,7 +193,8 @@ class SQLiteStore:
                     )
                     self._prune(db, "migration_snapshot", state.route, self.max_snapshots)
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # an I/O error may already have rolled it back
+                    db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
 
@@ -217,7 +218,8 @@ class SQLiteStore:
                 if events:
                     self._prune(db, "migration_event", route, self.max_events)
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # an I/O error may already have rolled it back
+                    db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
 

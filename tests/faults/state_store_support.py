@@ -1,0 +1,155 @@
+"""A real ``cutover gateway`` process over two simple upstream processes, and ways to break its store.
+
+The state store faults are made from outside the gateway, as they happen in production:
+
+* a **locked file** — another connection holds SQLite's write lock (``BEGIN EXCLUSIVE``);
+* a **full disk** — ``RLIMIT_FSIZE`` of the running gateway set to the size its files have now
+  (``prlimit``), so the next append to the database or its WAL fails with ``EFBIG`` as a full disk
+  fails with ``ENOSPC``; the gateway's output then goes to /dev/null, which the limit does not touch;
+* a **corrupt** or **unreadable** file at start-up.
+
+A read-only state directory cannot be made here: the tests run as root, which ignores file modes,
+and SQLite in WAL mode keeps writing the files it already has open whatever the directory's mode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import resource
+import sqlite3
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from migration.cli.processes import free_port
+from tests.e2e.stack import ADMIN_TOKEN, ROUTE, BackendPorts, GatewayProcess, gateway_yaml
+from tests.faults.upstream_support import UpstreamProcess, upstream_process
+
+__all__ = ["ADMIN_TOKEN", "ROUTE", "Stack", "exclusive_lock", "fill_disk", "stack", "steady_load"]
+
+
+class Stack:
+    """The gateway process, its state file and an admin client."""
+
+    def __init__(self, gateway: GatewayProcess, state_db: Path, upstreams: list[UpstreamProcess]):
+        self.gateway = gateway
+        self.state_db = state_db
+        self.upstreams = upstreams
+        self.admin = httpx.Client(
+            base_url=gateway.admin_url, timeout=5.0,
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        )  # fmt: skip
+
+    def call(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
+        response = self.admin.request(method, path, json=body)
+        assert response.status_code == expect, (method, path, response.status_code, response.text)
+        return response.json()
+
+    def overview(self) -> dict[str, Any]:
+        data: dict[str, Any] = self.call("GET", "/migration")
+        return data
+
+    def view(self) -> dict[str, Any]:
+        view: dict[str, Any] = next(v for v in self.overview()["routes"] if v["route"] == ROUTE)
+        return view
+
+    def live_bps(self) -> int:
+        status = self.call("GET", "/status")
+        return int(next(r for r in status["routes"] if r["name"] == ROUTE)["weight_bps"])
+
+    def metric(self, name: str) -> float | None:
+        text = self.admin.get("/metrics").text
+        for line in text.splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+        return None
+
+    def wait(self, predicate: Any, what: str, within_s: float = 20.0) -> float:
+        """Poll ``predicate()`` every 50 ms; returns the seconds it took."""
+        started = time.monotonic()
+        while not predicate():
+            if time.monotonic() - started > within_s:
+                raise AssertionError(f"timed out waiting for {what}:\n{self.gateway.tail()}")
+            time.sleep(0.05)
+        return time.monotonic() - started
+
+    def stored_events(self) -> list[str]:
+        """Event kinds in the state file itself (a separate connection, as an auditor would)."""
+        with contextlib.closing(sqlite3.connect(self.state_db, timeout=5.0)) as db:
+            return [kind for (kind,) in db.execute("SELECT kind FROM migration_event ORDER BY id")]
+
+
+@contextlib.contextmanager
+def stack(tmp_path: Path, *, quiet: bool = False) -> Iterator[Stack]:
+    """Two ``ok`` upstreams and a started ``cutover gateway`` (``quiet``: output to /dev/null)."""
+    with upstream_process("baseline") as base, upstream_process("candidate") as cand:
+        public, admin = free_port(), free_port()
+        state_db = tmp_path / "state" / "migration.db"
+        config = tmp_path / "gateway.yaml"
+        ports = BackendPorts(base.port, cand.port)
+        config.write_text(gateway_yaml(ports, public, admin, state_db, shadow_percent=0), "utf-8")
+        log = Path("/dev/null") if quiet else tmp_path / "gateway.log"
+        gateway = GatewayProcess(config, public, admin, log)
+        gateway.start()
+        running = Stack(gateway, state_db, [base, cand])
+        try:
+            yield running
+        finally:
+            running.admin.close()
+            gateway.stop()
+
+
+@contextlib.contextmanager
+def steady_load(url: str, threads: int = 4) -> Iterator[Counter[int]]:
+    """GET requests in a loop from ``threads`` threads until the block ends; counts statuses."""
+    seen: Counter[int] = Counter()
+    stop = threading.Event()
+
+    def loop(n: int) -> None:
+        with httpx.Client(base_url=url, timeout=30.0) as client:
+            while not stop.is_set():
+                try:
+                    seen[client.get(f"/load/{n}").status_code] += 1
+                except httpx.HTTPError:
+                    seen[0] += 1
+
+    workers = [threading.Thread(target=loop, args=(n,), daemon=True) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    try:
+        yield seen
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=35)
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold SQLite's write lock on ``path`` from another connection until the block ends."""
+    db = sqlite3.connect(path, isolation_level=None, timeout=5.0)
+    db.execute("BEGIN EXCLUSIVE")
+    try:
+        yield
+    finally:
+        db.execute("ROLLBACK")
+        db.close()
+
+
+@contextlib.contextmanager
+def fill_disk(pid: int, state_db: Path) -> Iterator[None]:
+    """The disk is full for ``pid``: no file may grow beyond its size now (``prlimit FSIZE``)."""
+    files = [state_db, Path(f"{state_db}-wal"), Path(f"{state_db}-shm")]
+    size = max(f.stat().st_size for f in files if f.exists())
+    before = resource.prlimit(pid, resource.RLIMIT_FSIZE)
+    # The soft limit only: lowering the hard one could not be undone without CAP_SYS_RESOURCE.
+    resource.prlimit(pid, resource.RLIMIT_FSIZE, (size, before[1]))
+    try:
+        yield
+    finally:
+        resource.prlimit(pid, resource.RLIMIT_FSIZE, before)
