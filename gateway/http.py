@@ -252,7 +252,7 @@ _ERRORS = {400: "bad_request", 431: "header_too_large", 501: "not_implemented"}
 def error_response(status: int, error: str, extra: bytes = b"", reason: str = "") -> bytes:
     """A complete JSON error answer that closes the connection (``reason``: why, when refused)."""
     body = b'{"error":"%s"}' % error.encode()
-    if reason and reason != error:
+    if reason:
         body = b'{"error":"%s","reason":"%s"}' % (error.encode(), reason.encode())
     return (
         b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
@@ -342,7 +342,7 @@ class HttpConnection(asyncio.Protocol):
         "_active", "_begun", "_busy", "_chunk_bytes", "_chunk_state", "_chunks", "_deferred", "_done_count",
         "_head_bytes", "_head_epoch", "_head_mark", "_head_t0", "_headers", "_idle_mark",
         "_idle_t0", "_in_head", "_lingering", "_parser", "_parsing", "_pending", "_pending_answer",
-        "_pipeline", "_reading_paused", "_refusal", "_stopped", "_task", "_upgraded", "_url",
+        "_pipeline", "_reading_paused", "_ready", "_refusal", "_stopped", "_task", "_upgraded", "_url",
         "_wrote", "client_host", "close_after", "closed", "dispatch", "inflight", "listener",
         "loop", "relay_from", "timed_body", "transport", "tunnel", "write_paused",
     )  # fmt: skip
@@ -363,6 +363,7 @@ class HttpConnection(asyncio.Protocol):
         self._parsing: Request | None = None
         self._active: Request | None = None
         self._deferred: Request | None = None
+        self._ready = False  # _deferred's body is complete: dispatch once the read is parsed
         self._task: asyncio.Task[None] | None = None
         self._busy = False
         self.inflight: Inflight | None = None
@@ -420,6 +421,7 @@ class HttpConnection(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
+            self._release_ready()
             self._upgraded = True
             tail = data[exc.args[0] :]
             if self._parsing is not None:
@@ -427,17 +429,30 @@ class HttpConnection(asyncio.Protocol):
         except httptools.HttpParserCallbackError:
             # Refused in a callback (framing, HeadTooLarge); read from our own state, not from the
             # error's __context__, which compiled callbacks do not set.
+            self._release_ready()  # a complete request before the refused one goes first
             if not self._stopped:
                 refusal = self._refusal
                 if refusal is None:
                     refusal = Rejection(400, "bad_request", "callback failed")
                 self._refuse(refusal.status, refusal.reason)
         except httptools.HttpParserError as exc:
+            self._release_ready()
             if not self._stopped:  # not the bytes after a request that closes the connection
                 self._refuse(400, reason_for_parse_error(str(exc)))
         else:
             if self._chunk_state:
                 self._count_chunk_framing(len(data))
+            self._release_ready()
+
+    def _release_ready(self) -> None:
+        """Dispatch a held chunked request whose body ended in the read just parsed.
+
+        Held until the read is parsed so that its chunk framing is counted first.
+        """
+        if self._ready:
+            self._ready = False
+            if self._deferred is not None:
+                self._release(self._deferred)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -549,10 +564,10 @@ class HttpConnection(asyncio.Protocol):
         if req is not None:
             if req.body is not None:
                 req.body.finish()
-                self._chunk_state = 0
+                self._chunk_state = 3 if self._chunk_state == 2 else 0  # count this read, then stop
                 if req is self._deferred:
                     req.chunked, req.content_length = False, req.body.received
-                    self._release(req)
+                    self._ready = True
             if not req.keep_alive:
                 self._stopped = True  # §9.6: anything after a closing request is not read
 
@@ -743,7 +758,9 @@ class HttpConnection(asyncio.Protocol):
                 else:
                     self._answer_and_close(answer)
                 if self._task is not None and not self._task.done():
-                    self._task.cancel()  # the client's fault, not the upstream's
+                    # The client's fault, not the upstream's: stop the handler. Next loop pass,
+                    # so a task created in this read has started (and awaits its handler).
+                    self.loop.call_soon(self._task.cancel)
                 if self.inflight is not None:
                     self.inflight.cancel()
                     self.inflight = None
@@ -762,8 +779,13 @@ class HttpConnection(asyncio.Protocol):
             self._chunk_state, self._chunk_bytes, self._chunks = 2, 0, 0
             return
         self._chunk_bytes += size
+        self._chunk_state = 2 if self._chunk_state == 2 else 0
         if self._chunk_bytes - self._chunks * CHUNK_FRAME_ALLOWANCE > MAX_CHUNK_OVERHEAD:
             self._chunk_state = 0
+            if self._ready:  # the held request ended in this read: refused, never dispatched
+                self._ready = False
+                self._deferred = self._active = None
+                self._busy = False
             self._refuse(400, "chunk_extension_too_large")
 
     def check_timeouts(self, now: float, tick: float) -> None:
