@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 APT_PACKAGES := prometheus redis-server nginx wrk gcc
 
-.PHONY: run demo up test lint fmt bench install system-deps compile clean
+.PHONY: run demo up test fuzz lint fmt bench install system-deps compile clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ up: install compile
 
 test: install system-deps lint compile
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# The seeded, bounded schemathesis run alone (it is part of `make test` too); see README "Fuzzing".
+fuzz: install
+	$(PY) -m pytest -q -p no:cacheprovider tests/fuzz
 
 lint: install
 	$(VENV)/bin/ruff format --check .
