@@ -227,17 +227,14 @@ class GatewayMetrics:
                 buckets.append((bound, cumulative))
             durations.add_metric([route, backend], buckets, hist.total)
         yield durations
-        source = self.inflight_source
-        if source is not None:
-            inflight = GaugeMetricFamily(
-                "cutover_upstream_inflight", INFLIGHT_HELP, labels=["backend"]
-            )
-            oldest = GaugeMetricFamily(
-                "cutover_upstream_inflight_oldest_seconds", OLDEST_HELP, labels=["backend"]
-            )
-            for backend in ("baseline", "candidate"):
-                count, age = source(backend)
-                inflight.add_metric([backend], count)
-                oldest.add_metric([backend], age)
-            yield inflight
-            yield oldest
+        source = self.inflight_source  # None before the proxy exists: nothing is in flight
+        inflight = GaugeMetricFamily("cutover_upstream_inflight", INFLIGHT_HELP, labels=["backend"])
+        oldest = GaugeMetricFamily(
+            "cutover_upstream_inflight_oldest_seconds", OLDEST_HELP, labels=["backend"]
+        )
+        for backend in ("baseline", "candidate"):
+            count, age = (0, 0.0) if source is None else source(backend)
+            inflight.add_metric([backend], count)
+            oldest.add_metric([backend], age)
+        yield inflight
+        yield oldest
