@@ -185,6 +185,10 @@ async def test_body_over_the_limit_is_413(
     assert all(req["body_size"] <= 1000 for req in upstreams[0].seen.requests)
 
 
+#: No second attempt: a baseline failure reaches the client as is (``fallback: both`` would retry it).
+NO_FALLBACK = [{"name": "default", "paths": ["/*"], "fallback": "off"}]
+
+
 @pytest.mark.parametrize(
     ("path", "status", "error"),
     [("/reset", 502, "upstream_reset"), ("/slow/3000", 504, "upstream_timeout")],
@@ -194,7 +198,7 @@ async def test_upstream_failures_become_json_errors(
 ) -> None:
     """A reset is 502 and a read timeout 504, each with a small JSON body."""
     registry = CollectorRegistry()
-    gateway = await make_gateway(registry=registry)
+    gateway = await make_gateway(registry=registry, routes=NO_FALLBACK)
     async with client(gateway) as c:
         r = await c.get(path)
     assert r.status_code == status
@@ -210,7 +214,7 @@ async def test_upstream_failures_become_json_errors(
 async def test_connection_refused_is_502(upstreams: tuple[Upstream, Upstream]) -> None:
     """An upstream that refuses connections gives 502 upstream_connect_error."""
     dead = f"http://127.0.0.1:{free_port()}"
-    gateway = Gateway(config_for(dead, upstreams[1].url))
+    gateway = Gateway(config_for(dead, upstreams[1].url, routes=NO_FALLBACK))
     await gateway.start()
     try:
         async with client(gateway) as c:
