@@ -73,7 +73,9 @@ def decode_body(body: bytes, content_type: str | None) -> Any:
             "ctx": {"error": exc.msg},
         }
         raise RequestInvalid([issue]) from exc
-    except (UnicodeDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:
+        # Bytes that are not text, nesting deeper than the recursion limit, an integer of more digits
+        # than ``sys.get_int_max_str_digits()``: FastAPI answers every such failure with its 400.
         raise BodyParseError from exc
 
 

@@ -11,6 +11,7 @@ module against pydantic itself.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -25,6 +26,7 @@ _RUST_WHITESPACE: Final = (
 )
 # pydantic-core's lax str -> int: ASCII digits, single underscores between digits, optional ".000".
 _INT_STRING: Final = re.compile(r"[+-]?[0-9](?:_?[0-9])*(?:\.0+)?", re.ASCII)
+_PLAIN_INT: Final = re.compile(r"-?[1-9][0-9]*", re.ASCII)
 
 
 class RequestInvalid(Exception):
@@ -58,6 +60,18 @@ def string_type(loc: Loc, value: Any) -> Issue:
     }
 
 
+def _is_unicode(value: str) -> bool:
+    """pydantic-core reads a ``str`` field as Rust UTF-8: a lone surrogate fails as ``string_unicode``.
+
+    (Items of a ``list[str]`` are not checked that way by pydantic; the engine refuses them instead.)
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
@@ -79,6 +93,16 @@ class StrField:
             return None
         if type(value) is not str:
             issues.append(string_type(loc, value))
+            return value
+        if not _is_unicode(value):
+            issues.append(
+                {
+                    "type": "string_unicode",
+                    "loc": list(loc),
+                    "msg": "Input should be a valid string, unable to parse raw data as a unicode string",
+                    "input": value,
+                }
+            )
             return value
         if self.min_length is not None and len(value) < self.min_length:
             issues.append(
@@ -226,12 +250,32 @@ def model_attributes_type(loc: Loc, value: Any) -> Issue:
     }
 
 
+class IntTooLong(ValueError):
+    """More digits than Python's ``int`` parses (pydantic's ``int_parsing_size``)."""
+
+
 def parse_int(text: str) -> int | None:
-    """pydantic's lax ``int`` from a string, or None when it would report ``int_parsing``."""
+    """pydantic's lax ``int`` from a string, or None when it would report ``int_parsing``.
+
+    Beyond ``sys.get_int_max_str_digits()`` digits (4300) pydantic-core hands the string to Python's
+    ``int``, which refuses it: a plain ``-?[1-9][0-9]*`` is then ``int_parsing_size`` (``IntTooLong``
+    here); any other spelling (``+``, ``_``, leading zeros) is judged by its digits without them, and is
+    ``int_parsing`` when those are still too many. Pinned against pydantic in the tests.
+    """
     stripped = text.strip(_RUST_WHITESPACE)
     if _INT_STRING.fullmatch(stripped) is None:
         return None
-    return int(stripped.partition(".")[0])
+    number = stripped.partition(".")[0]
+    try:
+        return int(number)
+    except ValueError:
+        if _PLAIN_INT.fullmatch(number) is not None:
+            raise IntTooLong(number) from None
+    sign = "-" if number.startswith("-") else ""
+    digits = number.lstrip("+-").replace("_", "").lstrip("0") or "0"
+    if len(digits) > sys.get_int_max_str_digits():
+        return None
+    return int(sign + digits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +292,18 @@ class IntParam:
         if raw is None:
             return self.default
         loc = [source, self.name]
-        value = parse_int(raw)
+        try:
+            value = parse_int(raw)
+        except IntTooLong:
+            issues.append(
+                {
+                    "type": "int_parsing_size",
+                    "loc": loc,
+                    "msg": "Unable to parse input string as an integer, exceeded maximum size",
+                    "input": raw,
+                }
+            )
+            return self.default
         if value is None:
             issues.append(
                 {

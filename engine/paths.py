@@ -143,6 +143,16 @@ def _checked(pattern: object, field: str) -> str:
     return pattern
 
 
+def _fs_encodable(text: str) -> bool:
+    """Whether ``text`` names a file at all: a lone surrogate outside surrogateescape's range cannot be
+    encoded for the OS (``os.fsencode`` raises), so ``realpath`` would crash instead of refusing it."""
+    try:
+        os.fsencode(text)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def confine(root: Path, raw: str) -> Path:
     """Resolve a user-given relative path inside ``root`` or raise ``PathOutsideRoot``.
 
@@ -152,7 +162,7 @@ def confine(root: Path, raw: str) -> Path:
     if not isinstance(raw, str):
         raise InvalidInput("paths must be strings")
     text = raw.replace("\\", "/")
-    if "\x00" in text:
+    if "\x00" in text or not _fs_encodable(text):
         raise InvalidInput(f"Invalid path: {raw!r}")
     if text.startswith("/") or os.path.isabs(text) or re.match(r"^[A-Za-z]:", text):
         raise PathOutsideRoot(raw)

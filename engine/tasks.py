@@ -31,13 +31,23 @@ _COLUMNS = (
 )
 
 
+def _unicode(value: str, key: str) -> str:
+    """Refuse a lone surrogate (``"\\ud800"`` is valid JSON, not Unicode text): SQLite cannot store it
+    and neither backend could encode it back (issue #12: a 500 on both before this check)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{key}: must be valid Unicode text (no lone surrogates)") from None
+    return value
+
+
 def _text(data: Mapping[str, Any], key: str, low: int, high: int) -> str:
     value = data[key]
     if not isinstance(value, str):
         raise InvalidInput(f"{key}: must be a string")
     if not low <= len(value) <= high:
         raise InvalidInput(f"{key}: length must be between {low} and {high} characters")
-    return value
+    return _unicode(value, key)
 
 
 def _choice(data: Mapping[str, Any], key: str, allowed: tuple[str, ...]) -> str:
@@ -51,7 +61,7 @@ def _tags(data: Mapping[str, Any]) -> list[str]:
     value = data["tags"]
     if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
         raise InvalidInput("tags: must be a list of strings")
-    return list(value)
+    return [_unicode(tag, "tags") for tag in value]
 
 
 def _effort(data: Mapping[str, Any]) -> str | None:

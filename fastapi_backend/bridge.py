@@ -180,12 +180,25 @@ def _snippet(data: bytes) -> str:
 def stdin_payload(args: Sequence[str]) -> bytes | None:
     """``None`` when argv can carry ``args``; else the JSON array ``llmstruct --args-from-stdin`` reads.
 
-    An argv entry is a NUL-terminated C string: ``exec`` refuses one holding ``"\x00"`` (Python raises
-    ``ValueError: embedded null byte``, a plain 500), yet JSON strings and query values may hold it.
+    An argv entry is a NUL-terminated C string: ``exec`` refuses one holding ``"\x00"`` under asyncio
+    (``ValueError: embedded null byte``, a plain 500) and uvloop, which uvicorn runs, cut it at the NUL
+    (``--paths=\x00`` became ``--paths=``: a scan of the whole root). JSON strings and query values may
+    hold NUL, and a JSON string a lone surrogate, which argv cannot encode either.
     """
-    if not any("\x00" in arg for arg in args):
+    if all(_argv_safe(arg) for arg in args):
         return None
     return json.dumps(list(args)).encode()
+
+
+def _argv_safe(arg: str) -> bool:
+    """No NUL, and encodable for the OS (a lone surrogate outside surrogateescape's range is not)."""
+    if "\x00" in arg:
+        return False
+    try:
+        os.fsencode(arg)
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 async def _reap(process: asyncio.subprocess.Process) -> None:

@@ -199,3 +199,37 @@ def test_python_dash_m_engine_runs_the_cli(project: Path, db_path: Path) -> None
     )
     assert done.returncode == 3
     assert json.loads(done.stderr)["error"]["type"] == "not_found"
+
+
+def cli_stdin(project: Path, db: Path, stdin: bytes) -> subprocess.CompletedProcess[bytes]:
+    """Run ``python -m engine.cli --args-from-stdin`` with ``stdin`` as its input."""
+    env = {**os.environ, "LLMSTRUCT_PROJECT_ROOT": str(project), "LLMSTRUCT_DATABASE": str(db)}
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", "--args-from-stdin"],
+        input=stdin,
+        capture_output=True,
+        env=env,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_arguments_from_stdin_carry_nul(project: Path, db_path: Path) -> None:
+    """--args-from-stdin takes the argument list as JSON, so a value holding NUL arrives whole."""
+    done = cli_stdin(project, db_path, json.dumps(["scan", "--paths=a\x00b"]).encode())
+    assert done.returncode == 2, done.stderr
+    assert json.loads(done.stderr)["error"]["message"] == "Invalid path: 'a\\x00b'"
+    listed = cli_stdin(project, db_path, json.dumps(["tasks", "list", "--q=\x00"]).encode())
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)["total"] == 0
+
+
+@pytest.mark.parametrize("stdin", [b"", b"not json", b'{"a": 1}', b'["tasks", 1]'])
+def test_arguments_from_stdin_must_be_a_string_array(
+    project: Path, db_path: Path, stdin: bytes
+) -> None:
+    """Anything but a JSON array of strings on stdin is a usage error (exit 2), never a traceback."""
+    done = cli_stdin(project, db_path, stdin)
+    assert done.returncode == 2, done.stderr
+    assert json.loads(done.stderr)["error"]["type"] == "invalid_input"

@@ -156,12 +156,26 @@ def test_same_created_at_orders_by_id(project: Path, db_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"limit": 0}, {"limit": 201}, {"offset": -1}, {"status": "x"}, {"priority": "x"}],
+    [
+        {"limit": 0},
+        {"limit": 201},
+        {"offset": -1},
+        {"offset": 2**63},
+        {"offset": 10**30},
+        {"status": "x"},
+        {"priority": "x"},
+    ],
 )
 def test_list_refuses_bad_paging_and_enums(engine: Engine, kwargs: dict[str, object]) -> None:
-    """limit 1..200, offset >= 0, known enums only."""
+    """limit 1..200, offset 0..2**63-1 (SQLite's INTEGER), known enums only."""
     with pytest.raises(InvalidInput):
         engine.list_tasks(**kwargs)  # type: ignore[arg-type]
+
+
+def test_list_accepts_the_largest_offset(engine: Engine) -> None:
+    """An offset of 2**63-1 is the store's bound and still answers (an empty page)."""
+    page = engine.list_tasks(offset=2**63 - 1)
+    assert (page["items"], page["offset"]) == ([], 2**63 - 1)
 
 
 def test_two_engines_share_the_file(project: Path, db_path: Path) -> None:

@@ -20,6 +20,7 @@ from fastapi_backend.bridge import (
     CLIBridge,
     interpret_exit,
     make_bridge,
+    stdin_payload,
 )
 from fastapi_backend.inprocess_bridge import InProcessBridge
 
@@ -116,6 +117,38 @@ async def test_real_cli_path_outside_root_is_invalid_input(settings: LlmstructSe
     """A scan path escaping the root comes back as a 400 with the engine's message."""
     with pytest.raises(BridgeInvalidInput, match=re.escape("outside the project root: ../x")):
         await CLIBridge(settings).scan(["../x"], ["**/*.py"], [])
+
+
+def test_stdin_payload_only_for_arguments_argv_cannot_carry() -> None:
+    """Plain arguments stay in argv; a NUL anywhere sends the whole list as JSON on stdin."""
+    assert stdin_payload(["scan", "--paths=a"]) is None
+    assert json.loads(stdin_payload(["scan", "--paths=a\x00b"]) or b"") == [
+        "scan",
+        "--paths=a\x00b",
+    ]
+
+
+async def _nul_calls(bridge: CLIBridge) -> tuple[str, int, str]:
+    """A scan of a NUL path (refused), a search for NUL (no match), a NUL task id (not found)."""
+    with pytest.raises(BridgeInvalidInput) as refused:
+        await bridge.scan(["\x00"], ["**/*.py"], [])
+    listing = await bridge.list_tasks(None, None, "a\x00b", "\x00", 50, 0)
+    with pytest.raises(BridgeNotFound) as missing:
+        await bridge.get_task("id\x00")
+    return refused.value.detail, listing["total"], missing.value.detail
+
+
+async def test_real_cli_gets_nul_arguments_whole(settings: LlmstructSettings) -> None:
+    """Values holding NUL reach the CLI intact (via stdin): the engine's 400/200/404, never a 500."""
+    assert await _nul_calls(CLIBridge(settings)) == ("Invalid path: '\\x00'", 0, "Task not found")
+
+
+def test_real_cli_gets_nul_arguments_whole_under_uvloop(settings: LlmstructSettings) -> None:
+    """Under uvloop (what uvicorn runs) a NUL argument was cut at the NUL: ``--paths=`` scanned the root."""
+    import uvloop
+
+    result = uvloop.run(_nul_calls(CLIBridge(settings)))
+    assert result == ("Invalid path: '\\x00'", 0, "Task not found")
 
 
 async def test_real_cli_internal_failure_is_502(
