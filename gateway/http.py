@@ -410,14 +410,14 @@ class HttpConnection(asyncio.Protocol):
             )
 
     def data_received(self, data: bytes) -> None:
-        if self._lingering or self._stopped:
-            return  # after a close: ignored (§9.6), drained so the answer is not reset away
         if self._upgraded:
             if self.tunnel is not None:
                 self.tunnel(data)
             else:
                 self._pending.append(data)
             return
+        if self._lingering or self._stopped:
+            return  # after a close: ignored (§9.6), drained so the answer is not reset away
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
@@ -568,7 +568,7 @@ class HttpConnection(asyncio.Protocol):
                 if req is self._deferred:
                     req.chunked, req.content_length = False, req.body.received
                     self._ready = True
-            if not req.keep_alive:
+            if not req.keep_alive and req.upgrade is None:
                 self._stopped = True  # §9.6: anything after a closing request is not read
 
     # ----------------------------------------------------------------- writing
