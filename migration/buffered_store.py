@@ -143,8 +143,10 @@ class BufferedStore:
         self._try(route)
 
     def _try(self, route: str) -> None:
-        if self.failing and len(self._pending) > 1:
-            return  # older writes first: flush() keeps the order, one failed try per tick
+        if self.failing:
+            # Only flush() retries while failing: one failed try (one busy timeout on a locked
+            # file, with the gateway's event loop waiting) per tick, and older writes go first.
+            return
         try:
             self._write(route, self._pending[route])
         except Exception as exc:

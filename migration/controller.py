@@ -43,7 +43,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import structlog
@@ -56,14 +56,12 @@ from migration.analysis import (
     Verdict,
     analyse,
     fallback_after_s,
-    slow_after_s,
-    stuck_after_s,
 )
 from migration.buffered_store import BufferedStore, StoreUnavailable
 from migration.decision_metrics import DecisionMetrics
+from migration.evidence import read_windows
 from migration.plan import Plan
 from migration.seams import (
-    BASELINE,
     CANDIDATE,
     Clock,
     FallbackDeadlines,
@@ -95,6 +93,10 @@ class Evaluation:
     route: str
     verdict: Verdict
     state: MigrationState
+
+
+def _rate(window: BackendWindow) -> float | None:
+    return window.errors / window.requests if window.requests else None
 
 
 def _numbers(verdict: Verdict) -> dict[str, Any]:
@@ -295,8 +297,8 @@ class MigrationController:
         the actor and the reason, and an active migration is paused (``overridden``). The weight
         is already in force, so this never changes it; a store failure buffers the record.
         """
-        if actor == ACTOR:
-            return
+        if actor == ACTOR or old_bps == new_bps:
+            return  # its own change, or one that changed nothing
         now = self.clock()
         why = (
             f"weight {old_bps / 100:g}% -> {new_bps / 100:g}% set by {actor}",
@@ -449,13 +451,6 @@ class MigrationController:
             self.metrics.store(self.store.failing, self.store.errors, self.store.pending)
         return results
 
-    def _inflight(self, route: str, backend: str, slow_s: float, stuck_s: float) -> dict[str, Any]:
-        if self.inflight is None:
-            return {}
-        n, slow, oldest = self.inflight.inflight(route, backend, slow_s)
-        _, stuck, _ = self.inflight.inflight(route, backend, stuck_s)
-        return {"inflight": n, "slow_inflight": slow, "stuck": stuck, "oldest_inflight_s": oldest}
-
     def _evaluate(self, state: MigrationState) -> Evaluation:
         route, now, span = state.route, self.clock(), self.policy.window_s
         cand_total, shadow_total = self._counters(route)
@@ -466,23 +461,7 @@ class MigrationController:
         self._seen[route] = (cand_total, shadow_total)
         state = state.with_(step_requests=state.step_requests + delta)
 
-        windows = {b: self.source.window(route, b, span) for b in (BASELINE, CANDIDATE)}
-        finished = {
-            b: BackendWindow(
-                windows[b].requests,
-                windows[b].errors,
-                windows[b].latency,
-                *self.source.recent_attempts(route, b),
-                self.source.contract(route, b, span),
-            )
-            for b in (BASELINE, CANDIDATE)
-        }
-        slow_s = slow_after_s(finished[BASELINE], self.policy)
-        stuck_s = stuck_after_s(finished[BASELINE], self.policy)
-        baseline, candidate = (
-            replace(finished[b], **self._inflight(route, b, slow_s, stuck_s))
-            for b in (BASELINE, CANDIDATE)
-        )
+        baseline, candidate = read_windows(self.source, self.inflight, route, self.policy)
         if self.deadlines is not None:
             self.deadlines.set_fallback_after(route, fallback_after_s(baseline, self.policy))
         if candidate.slow_inflight and state.running_since is not None:
@@ -501,8 +480,8 @@ class MigrationController:
             self.metrics.verdict(route, verdict, baseline, candidate)
         snapshot = Snapshot(
             route, now, state.weight_bps, verdict.decision.value,
-            baseline.p95(), candidate.p95(), windows[BASELINE].error_rate,
-            windows[CANDIDATE].error_rate, baseline.requests, candidate.requests,
+            baseline.p95(), candidate.p95(), _rate(baseline), _rate(candidate),
+            baseline.requests, candidate.requests,
         )  # fmt: skip
         numbers = _numbers(verdict)
         decision = verdict.decision

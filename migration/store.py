@@ -35,7 +35,7 @@ from migration.state import Event, MigrationState, Snapshot
 __all__ = ["BUSY_TIMEOUT_S", "SQLiteStore", "StateStore", "StateStoreError"]
 
 #: How long a commit waits for another connection's write lock before failing (and being retried).
-BUSY_TIMEOUT_S = 0.2
+BUSY_TIMEOUT_S = 0.05
 
 
 class StateStoreError(Exception):

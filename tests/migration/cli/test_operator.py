@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -251,3 +252,26 @@ def test_migrate_without_an_action_is_a_usage_error(capsys: pytest.CaptureFixtur
 
 def _plan(rig: Rig) -> Plan:
     return plan_from_cli("tasks", "10,50,100", "30s", "100")
+
+
+async def test_status_table_shows_a_failing_store_and_what_holds_a_route(
+    rig: Rig, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A state store that cannot be written is the caption; a held route lists its conditions."""
+    monkeypatch.setenv("COLUMNS", "200")
+    rig.controller.start(_plan(rig))
+    for _ in range(150):
+        rig.metrics.observe("tasks", "baseline", 502, 0.001, "connect")
+    rig.traffic("tasks", baseline=0, candidate=150, fail_candidate=False)
+    lock = sqlite3.connect(tmp_path / "migration.db", isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")
+    try:
+        rig.controller.step()
+        assert await cli(rig, "status", token=None) == 0
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    out = capsys.readouterr().out
+    assert "STATE STORE FAILING" in out
+    assert "promotions refused, rollbacks still applied" in out
+    assert "⚠ baseline_degraded" in out
