@@ -266,6 +266,12 @@ class RouteModel(_Model):
     fallback_after_floor_s: float = Field(default=1.0, gt=0, le=3600)
     shadow: dict[str, Any] | None = None
 
+    @field_validator("fallback", mode="before")
+    @classmethod
+    def _fallback_off(cls, value: object) -> object:
+        # YAML 1.1 reads an unquoted ``off`` as the boolean false: take it as written.
+        return "off" if value is False else value
+
     @field_validator("fallback_after_s")
     @classmethod
     def _fallback_after(cls, value: float | str) -> float | str:

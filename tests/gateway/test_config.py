@@ -268,6 +268,12 @@ def test_route_fallback_settings() -> None:
     assert (b.fallback, b.fallback_after_s, b.fallback_after_floor_s) == ("both", None, 0.25)
 
 
+def test_unquoted_fallback_off_means_off() -> None:
+    """``fallback: off`` unquoted (YAML 1.1 reads it as false) is the ``off`` mode, not an error."""
+    config = parse_config("routes: [{name: a, paths: ['/*'], fallback: off}]", "test.yaml")
+    assert config.routes[0].fallback == "off"
+
+
 @pytest.mark.parametrize(
     ("text", "field"),
     [
