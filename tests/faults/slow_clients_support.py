@@ -6,6 +6,8 @@ nothing, and prints how long each lived and what it was answered.
 ``python -m tests.faults.slow_clients_support --cap 4`` holds four connections and prints what curl
 sees beyond ``max_connections``, then what curl and httpx see from a listener that leaves a
 connection in the kernel backlog instead (the alternative, HAProxy's ``maxconn`` way).
+``python -m tests.faults.slow_clients_support --many 300`` opens 300 slow-body connections at once
+(the issue's reproduction) and prints how many are still open every 5 s.
 """
 
 from __future__ import annotations
@@ -101,7 +103,22 @@ async def beyond_cap(port: int, cap: int) -> None:
     backlog.close()
 
 
-async def main(cap: int | None) -> None:
+async def many(port: int, count: int) -> None:
+    """Print how many of ``count`` one-byte-every-2-s uploads are still open, every 5 s."""
+    head = b"POST /in HTTP/1.1\r\nHost: gw\r\nContent-Length: 1000\r\n\r\n"
+    t0 = time.monotonic()
+    tasks = [asyncio.create_task(trickle(port, head, b"a" * 1000, 2.0)) for _ in range(count)]
+    while True:
+        done, _ = await asyncio.wait(tasks, timeout=5.0)
+        open_now = count - len(done)
+        print(f"after {time.monotonic() - t0:5.1f} s: {open_now} of {count} still open")
+        if not open_now:
+            statuses = {status for _, status in (t.result() for t in tasks)}
+            print(f"answers: {sorted(s.decode() for s in statuses)}")
+            return
+
+
+async def main(cap: int | None, count: int | None) -> None:
     upstream = Recorder()
     await upstream.start()
     limits = {} if cap is None else {"max_connections": cap}
@@ -109,7 +126,9 @@ async def main(cap: int | None) -> None:
     gateway = Gateway(config, CollectorRegistry(), rng=random.Random(1))
     await gateway.start()
     try:
-        if cap is None:
+        if count is not None:
+            await many(gateway.public_port, count)
+        elif cap is None:
             await trickles(gateway.public_port)
         else:
             await beyond_cap(gateway.public_port, cap)
@@ -121,4 +140,6 @@ async def main(cap: int | None) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cap", type=int, default=None, help="max_connections to measure")
-    asyncio.run(main(parser.parse_args().cap))
+    parser.add_argument("--many", type=int, default=None, help="slow uploads to open at once")
+    args = parser.parse_args()
+    asyncio.run(main(args.cap, args.many))

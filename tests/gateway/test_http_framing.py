@@ -124,6 +124,14 @@ async def test_bad_chunk_after_the_buffered_part_aborts_the_upstream_exchange(ri
     assert json.loads(out[0].body)["reason"] == "bad_chunk"
     assert rig.upstream.targets == []  # no complete request reached it
     assert not rig.upstream.received.endswith(b"0\r\n\r\n")
+    errors = [
+        sample
+        for family in rig.registry.collect()
+        if family.name == "cutover_upstream_errors"
+        for sample in family.samples
+        if sample.value
+    ]
+    assert errors == []  # the client's fault is not booked against the upstream
 
 
 PIPELINED = [
