@@ -2,8 +2,9 @@
 
 ``PUT /routes/{name}/weight`` takes ``{"percent": 0..100, "reason": "..."}`` (a float; stored as
 basis points, rounded to the nearest; the optional reason goes to the audit line and, with a
-migration controller, to the persisted ``weight_set``/``overridden`` event). ``PUT /faults/{backend}`` takes the fields of
-:class:`gateway.faults.FaultRequest`; ``DELETE /faults/{backend}`` clears them.
+migration controller, to the persisted ``weight_set``/``overridden`` event).
+``PUT /faults/{backend}`` takes the fields of :class:`gateway.faults.FaultRequest`;
+``DELETE /faults/{backend}`` clears them.
 """
 
 from __future__ import annotations

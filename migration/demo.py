@@ -43,6 +43,7 @@ from migration.loadgen import CLIENT_HEADER, LoadGenerator, LoadProfile
 from migration.plan import plan_from_cli
 from migration.report import build_report, render_html, render_table
 from migration.runtime import CutoverRuntime, embedded_config_data
+from migration.store import SQLiteStore, StateStoreError
 
 ROUTE = "default"
 TERMINAL = {"completed", "rolled_back", "aborted"}
@@ -127,6 +128,10 @@ async def run_demo(options: DemoOptions, console: Console) -> int:
         log_dir=state_dir / "logs",
     )
     console.print(f"[bold]cutover demo[/] — state in {state_dir}")
+    try:  # a bad state file stops the demo before any backend starts, as it stops `cutover up`
+        SQLiteStore(state_dir / "migration.db").close()
+    except StateStoreError as exc:
+        raise ConfigError(f"migration.state_db: {exc}") from None
     backends.start()
     try:
         await asyncio.to_thread(backends.wait_healthy, 60.0)

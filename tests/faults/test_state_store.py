@@ -111,6 +111,19 @@ def test_cutover_up_refuses_a_corrupt_state_file_the_same_way(tmp_path: Path) ->
     assert not (tmp_path / "logs").exists()  # no backend was started
 
 
+def test_cutover_demo_refuses_a_corrupt_state_file_the_same_way(tmp_path: Path) -> None:
+    """``cutover demo --state-dir`` with a corrupt file: exit 2, one line, no backend started."""
+    (tmp_path / "migration.db").write_bytes(b"not a database" * 100)
+    argv = [*CUTOVER, "demo", "--state-dir", str(tmp_path), "--no-live"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        f"cutover demo: migration.state_db: state store {tmp_path / 'migration.db'}: "
+        "file is not a database"
+    ]
+    assert not (tmp_path / "logs").exists()
+
+
 def test_a_manual_weight_survives_kill_9(tmp_path: Path) -> None:
     """``cutover weight`` is persisted with its actor and reason; a restarted gateway restores it."""
     with stack(tmp_path) as running:
