@@ -72,6 +72,16 @@ def _is_unicode(value: str) -> bool:
     return True
 
 
+def string_unicode(loc: Loc, value: str) -> Issue:
+    """The value is a ``str`` holding a lone surrogate (not UTF-8 encodable)."""
+    return {
+        "type": "string_unicode",
+        "loc": list(loc),
+        "msg": "Input should be a valid string, unable to parse raw data as a unicode string",
+        "input": value,
+    }
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
@@ -95,14 +105,7 @@ class StrField:
             issues.append(string_type(loc, value))
             return value
         if not _is_unicode(value):
-            issues.append(
-                {
-                    "type": "string_unicode",
-                    "loc": list(loc),
-                    "msg": "Input should be a valid string, unable to parse raw data as a unicode string",
-                    "input": value,
-                }
-            )
+            issues.append(string_unicode(loc, value))
             return value
         if self.min_length is not None and len(value) < self.min_length:
             issues.append(
@@ -172,6 +175,9 @@ class ChoiceField:
         if value is None and self.nullable:
             return None
         if type(value) is str and value in self.choices:
+            return value
+        if type(value) is str and not _is_unicode(value):
+            issues.append(string_unicode(loc, value))
             return value
         expected = expected_choices(self.choices)
         issues.append(

@@ -68,6 +68,15 @@ def test_undecodable_bytes_are_a_parse_error() -> None:
         decode_body(b'{"a": "\xff\xfe\xfd"}', "application/json")
 
 
+@pytest.mark.parametrize(
+    "raw", [b'{"title": ' + b"9" * 5000 + b"}", b'{"tags": [-' + b"1" * 4301 + b"]}"]
+)
+def test_integer_beyond_the_digit_limit_is_a_parse_error(raw: bytes) -> None:
+    """More digits than ``int_max_str_digits`` make ``json`` fail with a ValueError: FastAPI's 400."""
+    with pytest.raises(BodyParseError):
+        decode_body(raw, "application/json")
+
+
 def test_awkward_values_still_encode() -> None:
     """Wide integers stay exact and lone surrogates are escaped when a 422 echoes them back."""
     from custom_backend.responses import dumps

@@ -65,6 +65,13 @@ def test_confine_rejects_non_strings(tmp_path: Path) -> None:
         confine(tmp_path, 3)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("raw", ["\x00", "a\x00b", "\ud800", "pkg/\udfff.py"])
+def test_confine_refuses_what_names_no_file(tmp_path: Path, raw: str) -> None:
+    """NUL and a lone surrogate the OS cannot encode are an invalid path (400), never a crash."""
+    with pytest.raises(InvalidInput, match=r"^Invalid path: "):
+        confine(tmp_path, raw)
+
+
 def test_walk_skips_symlinked_file_pointing_outside(tmp_path: Path) -> None:
     """A symlinked file whose target is outside the root is never listed (so never read)."""
     root = tmp_path / "root"

@@ -83,10 +83,13 @@ def test_update_changes_only_given_fields(clocked: Engine) -> None:
         {"title": "t", "tags": "a"},
         {"title": "t", "description": "d" * 5001},
         {"title": "t", "estimated_effort": "e" * 51},
+        {"title": "\ud800"},
+        {"title": "t", "tags": ["ok", "\udfff"]},
+        {"title": "t", "description": "x\ud800"},
     ],
 )
 def test_create_validates(engine: Engine, data: dict[str, object]) -> None:
-    """Out-of-contract values are refused with InvalidInput."""
+    """Out-of-contract values (lone surrogates included: SQLite cannot store them) are InvalidInput."""
     with pytest.raises(InvalidInput):
         engine.create_task(data)
 
