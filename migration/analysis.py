@@ -274,19 +274,24 @@ def _stuck(cand: BackendWindow, base: BackendWindow, policy: Policy) -> CheckRes
 
 def _baseline_health(base: BackendWindow, policy: Policy) -> CheckResult:
     n, failed = base.recent_attempts, base.recent_connect_errors
+    # The numbers are the baseline's: ``baseline`` and ``baseline_samples``, never the candidate's.
     if n >= policy.unreachable_min_attempts and failed >= policy.unreachable_fraction * n:
         return CheckResult(
-            CONTROL_CHECK, CheckStatus.FAIL, failed / n, None, policy.unreachable_fraction, n,
+            CONTROL_CHECK, CheckStatus.FAIL, None, failed / n, policy.unreachable_fraction,
+            baseline_samples=n,
             detail=f"{failed} of the baseline's last {n} attempts failed to connect or timed out",
         )  # fmt: skip
     if base.requests < policy.min_samples:
-        return _few(CONTROL_CHECK, base.requests, policy.min_samples, "baseline")
+        return CheckResult(
+            CONTROL_CHECK, CheckStatus.INCONCLUSIVE, baseline_samples=base.requests,
+            detail=f"{base.requests}/{policy.min_samples} baseline samples",
+        )  # fmt: skip
     rate = base.errors / base.requests
     _, p = proportion_greater(base.errors, base.requests, policy.baseline_max_error_rate)
     degraded = rate > policy.baseline_max_error_rate and p < policy.alpha
     return CheckResult(
-        CONTROL_CHECK, CheckStatus.FAIL if degraded else CheckStatus.PASS, rate, None,
-        policy.baseline_max_error_rate, base.requests, p_value=p,
+        CONTROL_CHECK, CheckStatus.FAIL if degraded else CheckStatus.PASS, None, rate,
+        policy.baseline_max_error_rate, baseline_samples=base.requests, p_value=p,
         detail=f"baseline error rate {_pct(rate)} vs {_pct(policy.baseline_max_error_rate)}",
     )  # fmt: skip
 

@@ -159,8 +159,8 @@ class MigrationController:
     def _apply(self, route: str, bps: int, *, reconcile: bool = False) -> None:
         """Make the gateway's weight ``bps`` (a no-op when it already is)."""
         live = self._live(route)
-        if live == bps:
-            return
+        if live is None or live == bps:
+            return  # in force already, or a stored route the gateway no longer has
         if reconcile:
             log.warning("weight_reconciled", route=route, live_bps=live, stored_bps=bps)
         try:

@@ -378,7 +378,9 @@ def test_degraded_baseline_is_flagged_and_skips_the_comparisons() -> None:
     assert verdict.reasons[0].startswith("baseline_degraded: baseline error rate 30.00%")
     assert verdict.check("error_rate").status is CheckStatus.SKIPPED
     assert verdict.check("latency_p95").status is CheckStatus.SKIPPED
-    assert verdict.check("baseline_health").status is CheckStatus.FAIL
+    control = verdict.check("baseline_health")
+    assert control.status is CheckStatus.FAIL
+    assert (control.candidate, control.baseline, control.baseline_samples) == (None, 0.3, 1000)
     assert verdict.failed == ()
 
 
