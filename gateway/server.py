@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import random
 import resource
 import signal
@@ -80,11 +79,9 @@ class Gateway:
         self.proxy = Proxy(
             self.config, self.state, self.metrics, self.pools, self.observers, self.taps, self.rng
         )
-        limits = client_limits(self.config)
+        limits = client_limits(self.config, public=True)
         public_listener = Listener("public", self.proxy.dispatch, limits, self.metrics)
-        # The admin port keeps the timeouts but not the connection cap (an operator must always
-        # get in) nor the chunked-body buffering (it checks auth before reading any body).
-        admin_limits = dataclasses.replace(limits, max_connections=None, buffer_chunked_bytes=0)
+        admin_limits = client_limits(self.config, public=False)
         admin_listener = Listener("admin", self.admin.handle, admin_limits, self.metrics)
         self.listeners = [public_listener, admin_listener]
         for listener in self.listeners:
@@ -147,16 +144,20 @@ class Gateway:
         await self.stop()
 
 
-def client_limits(config: GatewayConfig) -> ClientLimits:
-    """The public listener's client limits; ``max_connections`` unset: half the open-file limit.
+def client_limits(config: GatewayConfig, *, public: bool) -> ClientLimits:
+    """A listener's client limits; ``max_connections`` unset: half the open-file limit.
 
     Every client connection costs a descriptor and so may its upstream attempt; a cap at half the
     soft ``RLIMIT_NOFILE`` leaves the other half for upstream sockets, so the gateway answers 503
-    itself instead of failing ``accept`` with EMFILE.
+    itself instead of failing ``accept`` with EMFILE. The admin listener keeps the timeouts but
+    not the cap (an operator must always get in) nor the buffering of small chunked bodies (it
+    checks the token before it reads any body).
     """
     limits = config.limits
     cap = limits.max_connections
-    if cap is None:
+    if not public:
+        cap = None
+    elif cap is None:
         soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
         cap = max(64, soft // 2) if soft != resource.RLIM_INFINITY else None
     return ClientLimits(
@@ -165,7 +166,7 @@ def client_limits(config: GatewayConfig) -> ClientLimits:
         body_min_rate_bytes_s=limits.body_min_rate_bytes_s,
         body_grace_s=limits.body_grace_s,
         max_connections=cap,
-        buffer_chunked_bytes=limits.replay_buffer_bytes,
+        buffer_chunked_bytes=limits.replay_buffer_bytes if public else 0,
     )
 
 

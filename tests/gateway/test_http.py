@@ -7,20 +7,19 @@ tests call it directly with chosen times against a connection on a fake transpor
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from typing import Any
 
 import pytest
 
 from gateway.http import ClientGone, ClientLimits, HttpConnection, Listener, Request
 
-LIMITS = ClientLimits(
-    header_timeout_s=10.0,
-    body_idle_timeout_s=10.0,
-    body_min_rate_bytes_s=500.0,
-    body_grace_s=10.0,
-    idle_timeout_s=75.0,
-)
+LIMITS: dict[str, Any] = {
+    "header_timeout_s": 10.0,
+    "body_idle_timeout_s": 10.0,
+    "body_min_rate_bytes_s": 500.0,
+    "body_grace_s": 10.0,
+    "idle_timeout_s": 75.0,
+}
 TICK = 1.0
 
 
@@ -95,7 +94,7 @@ async def connect(**limits: Any) -> tuple[HttpConnection, FakeTransport, Events,
         req.conn.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
 
     events = Events()
-    listener = Listener("public", handle, dataclasses.replace(LIMITS, **limits), events)
+    listener = Listener("public", handle, ClientLimits(**{**LIMITS, **limits}), events)
     conn = listener.protocol()
     transport = FakeTransport()
     conn.connection_made(transport)  # type: ignore[arg-type]
