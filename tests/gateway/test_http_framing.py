@@ -6,6 +6,7 @@ JSON reason) and what reached the upstream (nothing at all for a refused request
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from collections.abc import AsyncIterator
@@ -185,3 +186,23 @@ async def test_pipelined_requests_are_answered_in_order(
         assert json.loads(response.body)["target"] == target.decode()
     assert out[-1].headers.get(b"connection") == b"close"
     assert rig.upstream.targets == targets
+
+
+async def test_held_chunked_body_gets_its_100_continue_from_the_gateway(rig: Rig) -> None:
+    """A small chunked request with Expect: 100-continue is told to go on before it is dispatched."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", rig.gateway.public_port)
+    try:
+        writer.write(
+            POST
+            + b"Transfer-Encoding: chunked\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+        )
+        interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert interim.startswith(b"HTTP/1.1 100 Continue")
+        assert rig.upstream.received == b""  # held: nothing forwarded yet
+        writer.write(b"5\r\nhello\r\n0\r\n\r\n")
+        out = split_responses(await asyncio.wait_for(reader.read(-1), 5))
+    finally:
+        writer.close()
+    assert [r.status for r in out] == [200]
+    assert rig.upstream.bodies == [b"hello"]
+    assert b"expect" not in rig.upstream.heads[0].lower()
