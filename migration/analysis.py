@@ -13,7 +13,8 @@ check                  kind   fails when
 =====================  =====  ===========================================================
 unreachable            hard   most of the candidate's last attempts failed to connect or timed out
 stuck                  hard   ``stuck_min`` or more candidate attempts in flight longer than
-                              :func:`stuck_after_s` while the baseline has none
+                              :func:`stuck_after_s` while the baseline has none (not at
+                              100 %, where the baseline serves nothing to compare with)
 error_rate_limit       hard   candidate error rate significantly above ``max_error_rate``
 error_rate             soft   candidate error rate significantly above baseline + margin
 latency_p95            soft   candidate p95 > L = max(baseline p95 x (1 + tol), baseline + slack)
@@ -257,7 +258,12 @@ def fallback_after_s(baseline: BackendWindow, policy: Policy) -> float | None:
     return None if p99 is None or p99 <= 0 else policy.fallback_p99_factor * p99
 
 
-def _stuck(cand: BackendWindow, base: BackendWindow, policy: Policy) -> CheckResult:
+def _stuck(cand: BackendWindow, base: BackendWindow, policy: Policy, full: bool) -> CheckResult:
+    if full:  # "none on the baseline" means nothing when the baseline serves nothing
+        return CheckResult(
+            "stuck", CheckStatus.SKIPPED, float(cand.stuck), samples=cand.inflight,
+            detail="no baseline traffic at 100 %: stuck attempts count as slow samples only",
+        )  # fmt: skip
     failed = cand.stuck >= policy.stuck_min and base.stuck == 0
     if cand.stuck and base.stuck:
         detail = f"{cand.stuck} candidate and {base.stuck} baseline attempts stuck: a shared cause"
@@ -429,7 +435,7 @@ def analyse(
     degraded = control.status is CheckStatus.FAIL and not full
     checks = (
         _unreachable(candidate, policy),
-        _stuck(candidate, baseline, policy),
+        _stuck(candidate, baseline, policy, full),
         _error_rate_limit(candidate, policy),
         _invalid("error_rate", candidate, control) if degraded
         else _error_rate(candidate, baseline, policy, full),

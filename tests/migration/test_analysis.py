@@ -330,6 +330,9 @@ def hung(finished: int = 0, slow: int = 40, stuck: int = 40, oldest: float = 3.0
 FAULT_CASES = [
     Case("hung candidate, nothing finished: stuck rolls back at once", Decision.ROLLBACK,
          ("stuck",), candidate=hung()),
+    Case("at 100 % stuck attempts are slow samples only (no baseline to compare)",
+         Decision.HOLD, progress=progress(weight_bps=10_000), baseline=BackendWindow(),
+         candidate=hung(finished=1000, slow=9, stuck=9)),
     Case("few stuck attempts: not yet a hard failure, but no promotion", Decision.HOLD,
          candidate=hung(finished=1000, slow=3, stuck=3)),
     Case("both backends stuck: a shared cause, no hard failure", Decision.HOLD,
