@@ -32,7 +32,10 @@ Handled here, so no handler can get them wrong (issue #12, RFC 9112):
   the handler first reads the body and stops while the gateway itself paused reading), and the
   keep-alive idle timeout. A timeout is answered 408 when a request was started and no response byte
   was sent, then closed. Timeouts hold to within one tick.
-* ``Expect: 100-continue`` is answered when the handler first reads the body; the request body is
+* ``ClientLimits.max_connections``: a connection beyond it is answered 503 with ``Retry-After`` and
+  closed at once rather than left unanswered in the kernel backlog (measured in the README).
+* ``Expect: 100-continue`` is answered when the handler first reads the body (by the gateway itself
+  when it holds a small chunked body); the request body is
   buffered only up to a high-water mark before the socket stops being read (bounded memory); a client
   that disconnects cancels its handler task.
 
@@ -188,9 +191,11 @@ class Listener:
             self.events.request_rejected(self.name, reason)
 
     def close(self) -> None:
-        """Abort every connection and stop the sweep."""
+        """Abort every connection (lingering ones too) and stop the sweep."""
         for conn in list(self.connections):
             conn.abort()
+            if conn.transport is not None:
+                conn.transport.abort()  # one answered and draining has ``closed`` set already
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
@@ -204,12 +209,13 @@ class HttpConnection(asyncio.Protocol):
     """
 
     __slots__ = (
-        "_active", "_begun", "_busy", "_chunk_bytes", "_chunk_state", "_chunks", "_deferred", "_done_count",
-        "_head_bytes", "_head_epoch", "_head_mark", "_head_t0", "_headers", "_idle_mark",
-        "_idle_t0", "_in_head", "_lingering", "_parser", "_parsing", "_pending", "_pending_answer",
-        "_pipeline", "_reading_paused", "_ready", "_refusal", "_stopped", "_task", "_upgraded", "_url",
-        "_wrote", "client_host", "close_after", "closed", "dispatch", "inflight", "listener",
-        "loop", "relay_from", "timed_body", "transport", "tunnel", "write_paused",
+        "_active", "_begun", "_busy", "_chunk_bytes", "_chunk_state", "_chunks", "_deferred",
+        "_done_count", "_head_bytes", "_head_epoch", "_head_mark", "_head_t0", "_headers",
+        "_idle_mark", "_idle_t0", "_in_head", "_lingering", "_parser", "_parsing", "_pending",
+        "_pending_answer", "_pipeline", "_reading_paused", "_ready", "_refusal", "_stopped",
+        "_task", "_upgraded", "_url", "_wrote", "client_host", "close_after", "closed", "dispatch",
+        "inflight", "listener", "loop", "relay_from", "timed_body", "transport", "tunnel",
+        "write_paused",
     )  # fmt: skip
 
     def __init__(self, listener: Listener) -> None:
@@ -254,7 +260,8 @@ class HttpConnection(asyncio.Protocol):
         self._idle_mark = -1
         self._idle_t0 = 0.0
         # Chunk framing bytes of a chunked body in flight: 0 not counting, 1 the read carrying the
-        # head (its split is unknown: not counted), 2 counting.
+        # head (its split is unknown: not counted), 2 counting, 3 the body ended in this read
+        # (counted, then 0).
         self._chunk_state = 0
         self._chunk_bytes = 0
         self._chunks = 0
