@@ -465,9 +465,10 @@ class Proxy:
         """``(attempts in flight, those older than older_than_s, oldest age in s or 0.0)``.
 
         For the controller, once a second (O(in flight)): a hung upstream finishes no attempt, so
-        only the ones still open can show it. Attempts waiting for a connection are not counted.
+        only the ones still open can show it. Attempts waiting for a connection are not counted,
+        nor those whose response head has arrived (a long body or a WebSocket is not a hang).
         """
-        return self.pools[backend].inflight(self.loop.time(), older_than_s, route)
+        return self.pools[backend].inflight(self.loop.time(), older_than_s, route, True)
 
     def inflight_totals(self, backend: str) -> tuple[int, float]:
         """All routes' attempts in flight on ``backend`` and the oldest one's age (for /metrics)."""

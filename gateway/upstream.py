@@ -412,19 +412,21 @@ class UpstreamPool:
             self._sweeper = self.loop.call_later(TICK_S, self._sweep)
 
     def inflight(
-        self, now: float, older_than_s: float, route: str | None
+        self, now: float, older_than_s: float, route: str | None, awaiting_head: bool = False
     ) -> tuple[int, int, float]:
         """``(exchanges in flight, those older than older_than_s, oldest age in s or 0.0)``.
 
         O(in flight): for once-a-second readers (the controller, a scrape), never per request.
         ``route`` None counts every route. Connections still connecting are not counted.
+        ``awaiting_head``: only exchanges with no response head yet (the controller's evidence of
+        a hang: a body streaming slowly to a slow client, or a WebSocket, has answered).
         """
         count = old = 0
         oldest = 0.0
         for conn in self.active:
             if route is not None and conn.route != route:
                 continue
-            if conn.complete or conn.error is not None:
+            if conn.complete or conn.error is not None or (awaiting_head and conn.status):
                 continue
             age = now - conn.started
             count += 1

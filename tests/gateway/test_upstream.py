@@ -89,6 +89,9 @@ async def test_inflight_counts_open_exchanges_by_route_and_age() -> None:
         assert pool.inflight(20.0, 1.0, None) == (3, 2, 10.0)
         conns[0].data_received(b"HTTP/1.1 204 No Content\r\n\r\n")  # complete: no longer in flight
         assert pool.inflight(20.0, 1.0, "api") == (1, 0, 0.5)
+        conns[2].data_received(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc")  # head only
+        assert pool.inflight(20.0, 1.0, "other") == (1, 1, 5.0)  # still streaming its body
+        assert pool.inflight(20.0, 1.0, "other", awaiting_head=True) == (0, 0, 0.0)  # answered
     finally:
         pool.close()
 
