@@ -289,3 +289,20 @@ def test_bad_fallback_settings_name_the_field(text: str, field: str) -> None:
     """A bad fallback mode or deadline (or one above the 30 s read timeout) names its field."""
     with pytest.raises(ConfigError, match=rf"{field}\b"):
         parse_config(text, "test.yaml")
+
+
+def test_slow_client_limits_have_defaults_and_bounds() -> None:
+    """limits.* for slow clients default to 10 s / 500 B/s / no cap and refuse unbounded values."""
+    limits = parse_config("").limits
+    assert (limits.header_timeout_s, limits.body_idle_timeout_s) == (10.0, 10.0)
+    assert (limits.body_min_rate_bytes_s, limits.body_grace_s) == (500.0, 10.0)
+    assert limits.max_connections is None
+    for text, field in [
+        ("limits: {header_timeout_s: .inf}", "limits.header_timeout_s"),
+        ("limits: {body_idle_timeout_s: 0}", "limits.body_idle_timeout_s"),
+        ("limits: {body_min_rate_bytes_s: -1.0}", "limits.body_min_rate_bytes_s"),
+        ("limits: {max_connections: 0}", "limits.max_connections"),
+    ]:
+        with pytest.raises(ConfigError) as info:
+            parse_config(text, "test.yaml")
+        assert f"(test.yaml): {field}: " in str(info.value)
