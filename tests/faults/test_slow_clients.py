@@ -170,7 +170,9 @@ async def test_slow_chunked_body_is_cut_too(start: Start) -> None:
 
 async def test_steady_upload_above_the_minimum_rate_is_not_cut(start: Start) -> None:
     """An upload at ~1 kB/s, slower than every timeout but above 200 B/s, completes."""
-    gateway, upstream, registry = await start()
+    gateway, upstream, registry = await start(
+        body_idle_timeout_s=1.0
+    )  # margin for a loaded machine
     size = 1500
     reader, writer = await asyncio.open_connection("127.0.0.1", gateway.public_port)
     writer.write(
