@@ -178,7 +178,9 @@ async def test_steady_upload_above_the_minimum_rate_is_not_cut(start: Start) -> 
     writer.write(
         b"POST /in HTTP/1.1\r\nHost: gw\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % size
     )
-    for _ in range(size // 50):  # 50 bytes every 0.05 s: ~1.5 s in all, 5x the head/idle limits
+    for _ in range(
+        size // 50
+    ):  # 50 bytes every 0.05 s: ~1.5 s in all, longer than grace + head and idle limits
         await asyncio.sleep(0.05)
         writer.write(b"b" * 50)
     out = await asyncio.wait_for(reader.read(-1), 5)
