@@ -283,6 +283,11 @@ class CutoverRuntime:
         if self.recorder is not None:
             self.recorder.close()
         await self._http.aclose()
+        if not self.controller.store.flush():  # a last try for decisions the store refused
+            log.error(
+                "state_store_unflushed", pending_routes=self.controller.store.pending,
+                error=self.controller.store.last_error,
+            )  # fmt: skip
         self.store.close()
 
     async def __aenter__(self) -> CutoverRuntime:
