@@ -118,16 +118,13 @@ def split_responses(data: bytes) -> list[Response]:
     return out
 
 
-async def exchange(port: int, *parts: bytes, pause_s: float = 0.0, limit_s: float = 5.0) -> bytes:
-    """Write ``parts`` to ``port`` (``pause_s`` apart), then read until the server closes."""
+async def exchange(port: int, data: bytes, limit_s: float = 5.0) -> bytes:
+    """Write ``data`` to ``port`` in one go, then read until the server closes."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
-        for i, part in enumerate(parts):
-            if i and pause_s:
-                await asyncio.sleep(pause_s)
-            writer.write(part)
-            with contextlib.suppress(ConnectionError):
-                await writer.drain()
+        writer.write(data)
+        with contextlib.suppress(ConnectionError):
+            await writer.drain()
         return await asyncio.wait_for(_read_to_eof(reader), limit_s)
     finally:
         writer.close()
