@@ -7,8 +7,9 @@ settings are read through ``engine.config`` rather than pydantic-settings.
 
 ``llmstruct --args-from-stdin`` reads the real argument list as a JSON array of strings from stdin: an
 argv entry is a C string, so a value holding NUL (``"\x00"`` in a path or a search, which the HTTP API
-accepts) cannot be passed on the command line at all (issue #12: the fuzz run found the legacy stack's
-500 there). The bridge uses it only for such values; everything else still travels in argv.
+accepts) cannot be passed on the command line at all, nor can a lone surrogate the OS cannot encode
+(issue #12: the fuzz run found the legacy stack's 500, and under uvloop an argument cut at the NUL). The
+bridge uses it only for such values; everything else still travels in argv.
 """
 
 from __future__ import annotations
