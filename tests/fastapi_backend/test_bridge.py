@@ -143,6 +143,13 @@ async def test_real_cli_gets_nul_arguments_whole(settings: LlmstructSettings) ->
     assert await _nul_calls(CLIBridge(settings)) == ("Invalid path: '\\x00'", 0, "Task not found")
 
 
+async def test_real_cli_scan_stream_gets_nul_arguments_whole(settings: LlmstructSettings) -> None:
+    """The WebSocket's streamed scan takes the same stdin path: a NUL path is the engine's 400."""
+    with pytest.raises(BridgeInvalidInput, match=re.escape("Invalid path: 'a\\x00'")):
+        async for _ in CLIBridge(settings).scan_events(["a\x00"], ["**/*.py"], []):
+            pass
+
+
 def test_real_cli_gets_nul_arguments_whole_under_uvloop(settings: LlmstructSettings) -> None:
     """Under uvloop (what uvicorn runs) a NUL argument was cut at the NUL: ``--paths=`` scanned the root."""
     import uvloop
