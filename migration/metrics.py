@@ -28,6 +28,9 @@ __all__ = ["OTHER_ROUTE", "MigrationMetrics"]
 OTHER_ROUTE = "_other"
 #: Attempt outcomes that mean the backend did not answer at all (``recent_attempts`` counts them).
 _NO_ANSWER = frozenset({"connect", "timeout"})
+#: Error kinds that are timeouts to the analysis: the gateway's cut of a hung candidate at its
+#: fallback deadline (``gateway.upstream.UpstreamFallbackDeadline``) is one, with a latency.
+_TIMEOUT_KINDS = {"fallback_deadline": "timeout"}
 
 
 @dataclass
@@ -102,6 +105,8 @@ class MigrationMetrics:
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         metrics = self._route(route)
+        if error_kind is not None:
+            error_kind = _TIMEOUT_KINDS.get(error_kind, error_kind)
         error = error_kind is not None or status >= 500
         has_latency = error_kind is None or error_kind == "timeout"
         metrics.windows[backend].record(

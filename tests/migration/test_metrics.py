@@ -25,6 +25,15 @@ def test_errors_and_latency_classification() -> None:
     assert metrics.window("r", "baseline", 10).requests == 0
 
 
+def test_fallback_deadline_is_a_timeout() -> None:
+    """A candidate cut at its fallback deadline counts as a timeout: unreachable, with its latency."""
+    metrics = MigrationMetrics(FakeClock(0.0))
+    metrics.observe("r", "candidate", 504, 1.0, "fallback_deadline")
+    stats = metrics.window("r", "candidate", 10)
+    assert (stats.errors, stats.timeouts, stats.latency.count) == (1, 1, 1)
+    assert metrics.recent_attempts("r", "candidate") == (1, 1)
+
+
 def test_shadow_and_contract_rates() -> None:
     """Shadow mismatches and contract violations are counted per window and in total."""
     metrics = MigrationMetrics(FakeClock(0.0))
