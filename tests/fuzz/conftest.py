@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import yaml
@@ -25,8 +26,12 @@ HEALTH = "/api/v1/system/health"
 HOST = "127.0.0.1"
 
 
-def gateway_config(baseline: int, candidate: int, public: int, admin: int) -> str:
-    """One catch-all route at 50 %; no sticky key, so each request is a fresh draw."""
+def gateway_config(baseline: int, candidate: int, public: int, admin: int, state_db: Path) -> str:
+    """One catch-all route at 50 %; no sticky key, so each request is a fresh draw.
+
+    The state store is the test's own file: the default ``.cutover/migration.db`` in the working
+    directory would be shared with anything else run there, and a stored weight would override the 50 %.
+    """
     return yaml.safe_dump(
         {
             "upstreams": {
@@ -45,6 +50,7 @@ def gateway_config(baseline: int, candidate: int, public: int, admin: int) -> st
                 "public": {"host": HOST, "port": public},
                 "admin": {"host": HOST, "port": admin},
             },
+            "migration": {"state_db": str(state_db)},
         }
     )
 
@@ -94,7 +100,9 @@ def gateway(backends: Backends, tmp_path_factory: pytest.TempPathFactory) -> Ite
     public, admin = free_port(), free_port()
     config = base / "gateway.yaml"
     config.write_text(
-        gateway_config(backends.baseline_port, backends.candidate_port, public, admin)
+        gateway_config(
+            backends.baseline_port, backends.candidate_port, public, admin, base / "migration.db"
+        )
     )
     process = GatewayProcess(config, public, admin, base / "gateway.log")
     process.start()
