@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, seed, settings
 from hypothesis import strategies as st
 
 from contracts.export import OPENAPI_PATH
+from tests.fuzz.conftest import API_KEY
 
 # Fixed in CI; a deeper local run: FUZZ_EXAMPLES=300 FUZZ_SEED=7 make fuzz (quote both with a finding).
 SEED: Final = int(os.environ.get("FUZZ_SEED", "20261206"))
@@ -38,9 +39,14 @@ HOSTILE_STRINGS: Final = (
 )
 HOSTILE_INTEGERS: Final = (2**63 - 1, 2**63, 2**64, 10**30, -(2**63) - 1)
 
+#: Every security scheme of the contract carries the key, so schemathesis knows requests are authenticated:
+#: a mutated Authorization header next to a valid X-API-Key is not counted as invalid input, and its
+#: ignored_auth check sends requests without credentials (each must be a 401).
+AUTH_SCHEMES: Final = {"APIKeyHeader": {"api_key": API_KEY}, "HTTPBearer": {"bearer": API_KEY}}
 CONFIG: Final = schemathesis.Config.from_dict(
     {
         "seed": SEED,
+        "auth": {"openapi": AUTH_SCHEMES},
         "dictionaries": {
             "hostile-strings": {"values": list(HOSTILE_STRINGS)},
             "hostile-integers": {"values": list(HOSTILE_INTEGERS)},
