@@ -96,7 +96,12 @@ def hostile_list_items(context: schemathesis.HookContext, body: Any) -> st.Searc
 
 
 def fuzz(test: Any) -> Any:
-    """Seeded and bounded: ``EXAMPLES`` random cases per operation, no deadline, no example database."""
+    """Seeded and bounded: ``EXAMPLES`` random cases per operation, no example database.
+
+    No per-example deadline and no health checks: on a shared two-core machine a CLI call or a slow draw
+    would fail them at random. The bound is the example count; each request has its own timeout
+    (``legacy.TIMEOUT_S``) and each test pytest-timeout's 120 s.
+    """
     bounded = settings(
         max_examples=EXAMPLES,
         deadline=None,
