@@ -8,14 +8,13 @@ import pytest
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from custom_backend import schemas
+from custom_backend.integers import IntTooLong, parse_int
 from custom_backend.validation import (
     ChoiceField,
     IntParam,
-    IntTooLong,
     ModelSpec,
     RequestInvalid,
     expected_choices,
-    parse_int,
 )
 from fastapi_backend import models
 
