@@ -3,20 +3,27 @@
 The state store faults are made from outside the gateway, as they happen in production:
 
 * a **locked file** — another connection holds SQLite's write lock (``BEGIN EXCLUSIVE``);
-* a **full disk** — ``RLIMIT_FSIZE`` of the running gateway set to the size its files have now
+* a **full disk**, twice: for real — the state directory on a small tmpfs of its own, filled with a
+  filler file until ``ENOSPC`` (needs ``mount``, so root; skipped elsewhere) — and as the process
+  sees it — ``RLIMIT_FSIZE`` of the running gateway set to the size its files have now
   (``prlimit``), so the next append to the database or its WAL fails with ``EFBIG`` as a full disk
   fails with ``ENOSPC``; the gateway's output then goes to /dev/null, which the limit does not touch;
 * a **corrupt** or **unreadable** file at start-up.
 
-A read-only state directory cannot be made here: the tests run as root, which ignores file modes,
-and SQLite in WAL mode keeps writing the files it already has open whatever the directory's mode.
+A read-only state directory cannot be made here: the tests run as root, which ignores file modes;
+SQLite in WAL mode keeps writing the files it already has open whatever the directory's mode; and
+the kernel refuses to remount a filesystem read-only while a process has a file open for writing
+(``mount point is busy``), which the gateway always has.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import resource
 import sqlite3
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -25,12 +32,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from migration.cli.processes import free_port
 from tests.e2e.stack import ADMIN_TOKEN, ROUTE, BackendPorts, GatewayProcess, gateway_yaml
 from tests.faults.upstream_support import UpstreamProcess, upstream_process
 
-__all__ = ["ADMIN_TOKEN", "ROUTE", "Stack", "exclusive_lock", "fill_disk", "stack", "steady_load"]
+__all__ = [
+    "ADMIN_TOKEN", "ROUTE", "Stack", "exclusive_lock", "fill_disk", "full_filesystem",
+    "own_filesystem", "stack", "steady_load",
+]  # fmt: skip
 
 
 class Stack:
@@ -85,11 +96,11 @@ class Stack:
 
 
 @contextlib.contextmanager
-def stack(tmp_path: Path, *, quiet: bool = False) -> Iterator[Stack]:
+def stack(tmp_path: Path, *, quiet: bool = False, state_dir: Path | None = None) -> Iterator[Stack]:
     """Two ``ok`` upstreams and a started ``cutover gateway`` (``quiet``: output to /dev/null)."""
     with upstream_process("baseline") as base, upstream_process("candidate") as cand:
         public, admin = free_port(), free_port()
-        state_db = tmp_path / "state" / "migration.db"
+        state_db = (state_dir or tmp_path / "state") / "migration.db"
         config = tmp_path / "gateway.yaml"
         ports = BackendPorts(base.port, cand.port)
         config.write_text(gateway_yaml(ports, public, admin, state_db, shadow_percent=0), "utf-8")
@@ -153,3 +164,38 @@ def fill_disk(pid: int, state_db: Path) -> Iterator[None]:
         yield
     finally:
         resource.prlimit(pid, resource.RLIMIT_FSIZE, before)
+
+
+@contextlib.contextmanager
+def own_filesystem(directory: Path, size: str = "16m") -> Iterator[Path]:
+    """A small tmpfs mounted at ``directory`` for the block (skips the test where mount is refused)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    argv = ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(directory)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a filesystem here: {done.stderr.strip()}")
+    try:
+        yield directory
+    finally:
+        subprocess.run(["umount", "-l", str(directory)], capture_output=True, check=False)
+
+
+@contextlib.contextmanager
+def full_filesystem(directory: Path) -> Iterator[None]:
+    """Fill the filesystem holding ``directory`` until a write fails with ENOSPC; free it after."""
+    filler = directory / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for block in (1 << 16, 512):  # large blocks, then the last bytes
+            with contextlib.suppress(OSError):
+                while os.write(fd, b"\0" * block):
+                    pass
+        with pytest.raises(OSError, match="No space left") as caught:
+            os.write(fd, b"\0")
+        assert caught.value.errno == errno.ENOSPC, caught.value
+    finally:
+        os.close(fd)
+    try:
+        yield
+    finally:
+        filler.unlink()

@@ -18,6 +18,8 @@ from tests.faults.state_store_support import (
     Stack,
     exclusive_lock,
     fill_disk,
+    full_filesystem,
+    own_filesystem,
     stack,
     steady_load,
 )
@@ -66,6 +68,15 @@ def test_a_full_disk_does_not_delay_a_rollback(tmp_path: Path) -> None:
     with stack(tmp_path, quiet=True) as running:
         assert running.gateway.proc is not None
         roll_back_under(running, fill_disk(running.gateway.proc.pid, running.state_db))
+
+
+def test_a_really_full_filesystem_does_not_delay_a_rollback(tmp_path: Path) -> None:
+    """The state directory's own filesystem filled to ENOSPC: the same, from a real full disk."""
+    with (
+        own_filesystem(tmp_path / "state") as state_dir,
+        stack(tmp_path, state_dir=state_dir) as running,
+    ):
+        roll_back_under(running, full_filesystem(state_dir))
 
 
 def start_with_state(tmp_path: Path, state_db: Path) -> subprocess.CompletedProcess[str]:
