@@ -9,7 +9,8 @@ admin endpoints. ``cutover gateway``, ``cutover up`` and ``cutover demo`` all ru
 
 ``migration:`` keys (all optional)::
 
-    state_db: .cutover/migration.db   # SQLite file with plans, phases, weights and events
+    state_db: .cutover/migration.db   # SQLite file with plans, phases, weights and events,
+                                      # or postgresql://user@host/db (password: PGPASSWORD)
     interval_s: 5                      # controller evaluation interval (issue default: 5 s)
     rollback_mode: zero                # or step_down
     policy: {window_s: 10s, ...}       # migration.policy.Policy fields
@@ -56,7 +57,8 @@ from migration.memory import HttpMemoryScraper
 from migration.metrics import MigrationMetrics
 from migration.plan import Plan, PlanError, parse_duration, plans_from_config
 from migration.policy import Policy
-from migration.store import SQLiteStore, StateStoreError
+from migration.store import StateStoreError, open_store
+from migration.store_postgres import connection_params, is_postgres_url, redact_url
 
 log = structlog.get_logger("cutover")
 
@@ -69,7 +71,7 @@ _KEYS = {"state_db", "interval_s", "rollback_mode", "policy", "plan", "memory_sc
 class MigrationSettings:
     """The parsed ``migration:`` section."""
 
-    state_db: Path
+    state_db: Path | str  # an SQLite file, or a PostgreSQL URL (never shown unredacted)
     interval_s: float
     rollback_mode: Literal["zero", "step_down"]
     policy: Policy
@@ -85,6 +87,23 @@ def _flag(value: Any, field: str) -> bool:
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
     raise ConfigError(f"{field}: expected true or false, got {value!r}")
+
+
+def _state_db(value: Any, base_dir: Path | None) -> Path | str:
+    """An SQLite path (relative to ``base_dir``), or a PostgreSQL URL checked for syntax now."""
+    text = str(value).strip()
+    if is_postgres_url(text):
+        try:
+            connection_params(text)
+        except StateStoreError as exc:
+            raise ConfigError(f"migration.state_db: {exc}") from None
+        return text
+    if "://" in text:  # mysql://, sqlite://...: a typo here would silently become a file name
+        raise ConfigError(
+            f"migration.state_db: expected a file path or a postgresql:// URL, got {redact_url(text)!r}"
+        )
+    path = Path(text)
+    return base_dir / path if not path.is_absolute() and base_dir is not None else path
 
 
 def parse_migration_settings(
@@ -116,9 +135,7 @@ def parse_migration_settings(
         for plan in plans:
             if plan.route not in routes:
                 raise ConfigError(f"migration.plan.route: no gateway route named {plan.route!r}")
-    state_db = Path(str(data.get("state_db", ".cutover/migration.db")))
-    if not state_db.is_absolute() and base_dir is not None:
-        state_db = base_dir / state_db
+    state_db = _state_db(data.get("state_db", ".cutover/migration.db"), base_dir)
     contract = data.get("contract", "llmstruct")
     return MigrationSettings(
         state_db=state_db,
@@ -228,14 +245,16 @@ class CutoverRuntime:
             else None
         )
         self.gateway = Gateway(config, self.registry, observers=[self.metrics], taps=taps)
+        state_db = self.settings.state_db
         try:
-            self.settings.state_db.parent.mkdir(parents=True, exist_ok=True)
-            self.store = SQLiteStore(self.settings.state_db)
+            if isinstance(state_db, Path):
+                state_db.parent.mkdir(parents=True, exist_ok=True)
+            self.store = open_store(state_db)
         except StateStoreError as exc:
             raise ConfigError(f"migration.state_db: {exc}") from None
         except OSError as exc:
             raise ConfigError(
-                f"migration.state_db: state store {self.settings.state_db}: {exc.strerror or exc}"
+                f"migration.state_db: state store {state_db}: {exc.strerror or exc}"
             ) from None
         self.controller = MigrationController(
             store=self.store,

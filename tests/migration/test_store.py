@@ -1,18 +1,20 @@
-"""SQLiteStore (and the in-memory fake): atomic commits, WAL, bounded history, round trips."""
+"""What is SQLite's own in SQLiteStore: WAL, the busy timeout, a corrupt file at open.
+
+What every store promises (round trips, bounds, atomicity, schema versions) is in
+``test_store_contract.py``, run against SQLite, PostgreSQL and the in-memory fake.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from migration.plan import Plan, Step
-from migration.state import Event, MigrationState, Phase, Snapshot
-from migration.store import SQLiteStore, StateStore, StateStoreError
-from migration.testing import InMemoryStore
+from migration.state import Event, MigrationState, Phase
+from migration.store import SQLiteStore, StateStoreError
 
 PLAN = Plan("api", (Step(0), Step(1000, 30.0, 50, gate=True), Step(10_000)))
 
@@ -26,38 +28,6 @@ def state(**changes: object) -> MigrationState:
 
 def event(kind: str, at: float = 1.0) -> Event:
     return Event("api", at, kind, Phase.RUNNING, 1, 1000, ("why",), {"latency_p95": {"p": 0.5}})
-
-
-@pytest.fixture(params=["sqlite", "memory"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStore]:
-    if request.param == "memory":
-        yield InMemoryStore(max_snapshots=3, max_events=4)
-        return
-    sqlite_store = SQLiteStore(tmp_path / "m.db", max_snapshots=3, max_events=4)
-    yield sqlite_store
-    sqlite_store.close()
-
-
-def test_round_trip(store: StateStore) -> None:
-    """State, events and snapshots come back equal to what was committed."""
-    snap = Snapshot("api", 5.0, 1000, "hold", 0.04, 0.05, 0.0, 0.01, 100, 10)
-    store.commit(state(), [event("started")], snap)
-    assert store.load("api") == state()
-    assert store.load_all() == [state()]
-    assert store.events("api") == [event("started")]
-    assert store.events() == [event("started")]
-    assert store.snapshots("api") == [snap]
-    assert store.load("other") is None
-
-
-def test_history_is_bounded(store: StateStore) -> None:
-    """Snapshots and events keep only the newest N per route."""
-    for i in range(10):
-        snap = Snapshot("api", float(i), 1000, "hold")
-        store.commit(state(), [event(f"e{i}", float(i))], snap)
-    assert [s.at for s in store.snapshots("api")] == [7.0, 8.0, 9.0]
-    assert [e.kind for e in store.events("api")] == ["e6", "e7", "e8", "e9"]
-    assert [e.kind for e in store.events("api", limit=2)] == ["e8", "e9"]
 
 
 def test_sqlite_uses_wal_and_survives_reopen(tmp_path: Path) -> None:
@@ -112,17 +82,6 @@ def test_an_unparseable_row_is_refused_at_open(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(StateStoreError, match=r"migration\.db: "):
         SQLiteStore(path)
-
-
-def test_manual_weights_round_trip_with_their_events(tmp_path: Path) -> None:
-    """save_weight stores a route's weight and its event in one transaction."""
-    store = SQLiteStore(tmp_path / "m.db")
-    event = Event("api", 1.0, "weight_set", Phase.PENDING, 0, 3000, ("by admin",))
-    store.save_weight("api", 3000, [event])
-    store.save_weight("api", 2500)
-    assert store.load_weights() == {"api": 2500}
-    assert store.events("api") == [event]
-    store.close()
 
 
 def test_a_locked_file_fails_fast(tmp_path: Path) -> None:

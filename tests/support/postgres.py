@@ -1,0 +1,162 @@
+"""A real PostgreSQL server for tests: Debian's package, ``initdb`` into a temporary directory.
+
+:class:`PostgresServer` runs ``initdb`` (password authentication over TCP, so a wrong password is
+refused as in production; trust on the unix socket, which lives in the same temporary directory)
+and starts ``postgres`` on a free port of 127.0.0.1. ``initdb`` refuses to run as root, so as root
+both run as the ``postgres`` system user the package creates (``runuser -u postgres --``), with the
+directory chowned to it. The server runs in its own process group, so a fault test can SIGSTOP or
+SIGKILL all of it (postmaster and backends) at once. Durability is off (``fsync=off``): these
+servers die with the test.
+
+``postgres_server`` is the session fixture (one server for the whole run, about 1 s to start);
+``fresh_schema_url`` hands each test a URL whose ``search_path`` is a schema of its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.support.servers import free_port
+
+__all__ = ["PASSWORD", "USER", "PostgresServer", "fresh_schema_url", "postgres_server"]
+
+USER = "cutover"
+PASSWORD = "s3cret-pg-pass"
+STARTUP_TIMEOUT_S = 20.0
+
+
+def _bin_dir() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
+    return Path(found[-1]).parent if found else None
+
+
+class PostgresServer:
+    """One ``postgres`` in a temporary directory; :meth:`start` / :meth:`stop` / signals."""
+
+    def __init__(self, base: Path | None = None) -> None:
+        bin_dir = _bin_dir()
+        if bin_dir is None:
+            pytest.skip("PostgreSQL is not installed (Debian package postgresql; make deps)")
+        self.bin = bin_dir
+        self.dir = Path(tempfile.mkdtemp(prefix="cutover-pg-", dir=base))
+        self.data = self.dir / "data"
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._as_root = os.geteuid() == 0
+        (self.dir / "pwfile").write_text(PASSWORD + "\n", "utf-8")
+        if self._as_root:
+            shutil.chown(self.dir, "postgres", "postgres")
+            shutil.chown(self.dir / "pwfile", "postgres", "postgres")
+        self._run(
+            str(self.bin / "initdb"), "-D", str(self.data), "-U", USER,
+            f"--pwfile={self.dir / 'pwfile'}", "--auth-host=scram-sha-256", "--auth-local=trust",
+            "--no-sync", "-E", "UTF8",
+        )  # fmt: skip
+
+    def _argv(self, *argv: str) -> list[str]:
+        return ["runuser", "-u", "postgres", "--", *argv] if self._as_root else list(argv)
+
+    def _run(self, *argv: str) -> None:
+        done = subprocess.run(self._argv(*argv), capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"{argv[0]} failed: {done.stdout}{done.stderr}")
+
+    def url(self, *, password: str = PASSWORD, options: str = "") -> str:
+        """A TCP URL to the ``postgres`` database (``options``: e.g. a search_path)."""
+        query = f"?options={options}" if options else ""
+        return f"postgresql://{USER}:{password}@127.0.0.1:{self.port}/postgres{query}"
+
+    def start(self) -> None:
+        """Start the server and wait until it accepts connections."""
+        log = open(self.dir / "postgres.log", "ab")  # noqa: SIM115 - the child owns it
+        self.proc = subprocess.Popen(
+            self._argv(
+                str(self.bin / "postgres"), "-D", str(self.data), "-p", str(self.port),
+                "-k", str(self.dir), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+                "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+            ),
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        log.close()
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            try:
+                psycopg.connect(self.url(), connect_timeout=2).close()
+                return
+            except psycopg.OperationalError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"postgres did not start:\n{self.log_tail()}") from None
+                time.sleep(0.05)
+
+    def log_tail(self, lines: int = 20) -> str:
+        path = self.dir / "postgres.log"
+        text = path.read_text("utf-8", "replace") if path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def postmaster_pid(self) -> int:
+        """The postmaster's pid (under runuser, not ``proc.pid``)."""
+        return int((self.data / "postmaster.pid").read_text("utf-8").split()[0])
+
+    def signal(self, sig: signal.Signals) -> None:
+        """Send ``sig`` to every process of the server (postmaster and backends)."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, sig)
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown; SIGKILL if it does not go)."""
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError, FileNotFoundError):
+            self.signal(signal.SIGCONT)
+            os.kill(self.postmaster_pid(), signal.SIGINT)  # fast shutdown
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.signal(signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)  # backends orphaned by a killed postmaster
+        self.proc = None
+
+    def close(self) -> None:
+        """Stop and remove the directory."""
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def create_schema(self) -> str:
+        """A new empty schema; its name."""
+        name = "t_" + uuid.uuid4().hex[:12]
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {name}")
+        return name
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the test session."""
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def fresh_schema_url(postgres_server: PostgresServer) -> str:
+    """A URL whose tables land in a schema no other test uses."""
+    schema = postgres_server.create_schema()
+    return postgres_server.url(options=f"-csearch_path%3D{schema}")
