@@ -35,7 +35,8 @@ hard ``stuck`` failure (a whole backend hanging is an outage, not a regression t
 times).
 
 A broken control (item 3): while the baseline itself fails (``baseline_health``: most of its recent
-attempts unreachable, or its error rate significantly above ``baseline_max_error_rate``), comparing
+attempts unreachable, ``stuck_min`` of them in flight past the stuck limit, or its error rate
+significantly above ``baseline_max_error_rate``), comparing
 against it means nothing. The comparisons are skipped, soft failures do not count towards a rollback,
 and the verdict is HOLD (``Verdict.baseline_degraded``), never PROMOTE; the candidate's hard limits
 still apply. ``baseline_health`` is about the control, so it never appears in ``Verdict.failed``.
@@ -286,6 +287,15 @@ def _baseline_health(base: BackendWindow, policy: Policy) -> CheckResult:
             CONTROL_CHECK, CheckStatus.FAIL, None, failed / n, policy.unreachable_fraction,
             baseline_samples=n,
             detail=f"{failed} of the baseline's last {n} attempts failed to connect or timed out",
+        )  # fmt: skip
+    if base.stuck >= policy.stuck_min:
+        # A hung baseline finishes nothing: until its read timeouts fire (30 s by default) its
+        # window still holds the answers from before the hang and reads as healthy.
+        return CheckResult(
+            CONTROL_CHECK, CheckStatus.FAIL, None, float(base.stuck), float(policy.stuck_min),
+            baseline_samples=base.inflight,
+            detail=f"{base.stuck} baseline attempts in flight past the stuck limit (oldest "
+            f"{base.oldest_inflight_s:.1f} s)",
         )  # fmt: skip
     if base.requests < policy.min_samples:
         return CheckResult(

@@ -353,6 +353,10 @@ FAULT_CASES = [
          candidate=window(1000, errors=100)),
     Case("baseline at its usual 1 % errors: not degraded", Decision.PROMOTE,
          baseline=window(1000, errors=10)),
+    Case("hung baseline, its window still full of old answers: hold, never promote",
+         Decision.HOLD, baseline=window(1000, inflight=9, slow_inflight=9, stuck=9)),
+    Case("a few baseline attempts past the stuck limit: not degraded", Decision.PROMOTE,
+         baseline=window(1000, inflight=4, slow_inflight=4, stuck=4)),
 ]  # fmt: skip
 
 
@@ -384,6 +388,17 @@ def test_degraded_baseline_is_flagged_and_skips_the_comparisons() -> None:
     control = verdict.check("baseline_health")
     assert control.status is CheckStatus.FAIL
     assert (control.candidate, control.baseline, control.baseline_samples) == (None, 0.3, 1000)
+    assert verdict.failed == ()
+
+
+def test_a_hung_baseline_is_a_degraded_control() -> None:
+    """Baseline attempts stuck in flight flag the control as degraded, with their count."""
+    baseline = window(1000, inflight=9, slow_inflight=9, stuck=9, oldest_inflight_s=2.5)
+    verdict = analyse(progress(), baseline, window(), RateSample(0, 0), POLICY)
+    assert verdict.baseline_degraded
+    assert verdict.reasons[0].startswith(
+        "baseline_degraded: 9 baseline attempts in flight past the stuck limit (oldest 2.5 s)"
+    )
     assert verdict.failed == ()
 
 
