@@ -4,8 +4,10 @@
 refused as in production; trust on the unix socket, which lives in the same temporary directory)
 and starts ``postgres`` on a free port of 127.0.0.1. ``initdb`` refuses to run as root, so as root
 both run as the ``postgres`` system user the package creates (``runuser -u postgres --``), with the
-directory chowned to it. The server runs in its own process group, so a fault test can SIGSTOP or
-SIGKILL all of it (postmaster and backends) at once. Durability is off (``fsync=off``): these
+directory chowned to it. The server's processes are found from its ``postmaster.pid`` (each backend
+is a session leader of its own, so no process group holds them all), so a fault test can SIGSTOP or
+SIGKILL all of it at once. ``fsync=off``: a commit reaches the page cache, not the disk, so it
+survives a killed server (``synchronous_commit`` stays on for that), not an OS crash; these
 servers die with the test.
 
 ``postgres_server`` is the session fixture (one server for the whole run, about 1 s to start);
@@ -41,6 +43,15 @@ STARTUP_TIMEOUT_S = 20.0
 def _bin_dir() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
     return Path(found[-1]).parent if found else None
+
+
+def _alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text("utf-8")
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 class PostgresServer:
@@ -86,7 +97,7 @@ class PostgresServer:
             self._argv(
                 str(self.bin / "postgres"), "-D", str(self.data), "-p", str(self.port),
                 "-k", str(self.dir), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-                "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                "-c", "full_page_writes=off",
             ),
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
@@ -110,10 +121,41 @@ class PostgresServer:
         """The postmaster's pid (under runuser, not ``proc.pid``)."""
         return int((self.data / "postmaster.pid").read_text("utf-8").split()[0])
 
+    def pids(self) -> list[int]:
+        """The postmaster and its children (each backend is a session leader of its own)."""
+        postmaster = self.postmaster_pid()
+        found = [postmaster]
+        for stat in glob.glob("/proc/[0-9]*/stat"):
+            with contextlib.suppress(OSError):
+                fields = Path(stat).read_text("utf-8").rsplit(")", 1)[1].split()
+                if int(fields[1]) == postmaster:  # fields: state, ppid, ...
+                    found.append(int(Path(stat).parent.name))
+        return found
+
     def signal(self, sig: signal.Signals) -> None:
-        """Send ``sig`` to every process of the server (postmaster and backends)."""
+        """Send ``sig`` to every process of the server (postmaster, backends, runuser)."""
         assert self.proc is not None
-        os.killpg(self.proc.pid, sig)
+        for pid in self.pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, sig)
+
+    def kill(self) -> None:
+        """SIGKILL every process of the server, as a crash would (:meth:`start` recovers)."""
+        assert self.proc is not None
+        pids = self.pids()
+        self.signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        # A killed postmaster orphaned under a PID 1 that reaps nothing stays a zombie whose pid
+        # still "exists"; the lock files naming it would stop the restart.
+        (self.data / "postmaster.pid").unlink(missing_ok=True)
+        for lock in self.dir.glob(".s.PGSQL.*"):
+            lock.unlink(missing_ok=True)
+        self.proc = None
 
     def stop(self) -> None:
         """Stop the server (fast shutdown; SIGKILL if it does not go)."""
@@ -127,8 +169,6 @@ class PostgresServer:
             except subprocess.TimeoutExpired:
                 self.signal(signal.SIGKILL)
                 self.proc.wait(timeout=10)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)  # backends orphaned by a killed postmaster
         self.proc = None
 
     def close(self) -> None:
