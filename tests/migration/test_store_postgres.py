@@ -18,7 +18,7 @@ from migration.runtime import parse_migration_settings
 from migration.state import Event, MigrationState, Phase
 from migration.store_postgres import PostgresStore, connection_params, redact_url
 from migration.store_sql import StateStoreError
-from tests.support.postgres import PostgresServer
+from tests.support.postgres import PASSWORD, USER, PostgresServer, postgres_server  # noqa: F401
 
 STATE = MigrationState("api", Plan("api", (Step(1000),)), Phase.RUNNING, 0, 1000, 0.0)
 
@@ -134,3 +134,20 @@ def test_a_killed_server_fails_calls_fast_and_is_reconnected_after_restart(
     own_server.start()
     assert store.load("api") == STATE
     store.close()
+
+
+def test_the_password_can_come_from_pgpassword(
+    postgres_server: PostgresServer,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A URL without a password works with libpq's PGPASSWORD, so the config need not hold it."""
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)
+    schema = postgres_server.create_schema()
+    url = f"postgresql://{USER}@127.0.0.1:{postgres_server.port}/postgres"
+    store = PostgresStore(f"{url}?options=-csearch_path%3D{schema}")
+    store.save_weight("api", 100)
+    assert store.load_weights() == {"api": 100}
+    store.close()
+    monkeypatch.delenv("PGPASSWORD")
+    with pytest.raises(StateStoreError, match="password"):
+        PostgresStore(url)
