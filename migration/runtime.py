@@ -4,7 +4,8 @@ The gateway makes no rollout decisions and the migration package does no proxyin
 where the two meet. It reads the ``migration:`` section of the gateway's config file, builds
 :class:`~migration.metrics.MigrationMetrics` (the gateway's request observer and the shadow
 component's result observer), the shadow service (a response tap), the optional traffic recorder
-(another tap), the controller over the SQLite state store, and installs the shadow and migration
+(another tap), the controller over the state store (an SQLite file, or PostgreSQL when
+``state_db`` is a ``postgresql://`` URL), and installs the shadow and migration
 admin endpoints. ``cutover gateway``, ``cutover up`` and ``cutover demo`` all run this.
 
 ``migration:`` keys (all optional)::

@@ -7,6 +7,7 @@ schema each stop start-up with exit code 2 and one line that never shows the pas
 
 from __future__ import annotations
 
+import os
 import signal
 import statistics
 import subprocess
@@ -92,12 +93,17 @@ def test_a_frozen_postgres_costs_no_client_and_delays_no_rollback(
     assert max(during) < 1.0  # one bounded stall (CALL_TIMEOUT_S), never a frozen data plane
 
 
-def start_gateway(tmp_path: Path, state_db: str) -> subprocess.CompletedProcess[str]:
+def start_gateway(
+    tmp_path: Path, state_db: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     config = tmp_path / "gateway.yaml"
     ports = BackendPorts(free_port(), free_port())
     write_config(config, ports, free_port(), free_port(), state_db)
     argv = [*CUTOVER, "gateway", "--config", str(config)]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    environ = {**os.environ, **(env or {})}
+    return subprocess.run(
+        argv, capture_output=True, text=True, timeout=60, check=False, env=environ
+    )
 
 
 def one_line(done: subprocess.CompletedProcess[str]) -> str:
@@ -127,6 +133,14 @@ def test_an_unreachable_database_stops_start_up_in_one_line(tmp_path: Path) -> N
     line = one_line(start_gateway(tmp_path, f"postgresql://cutover:{PASSWORD}@127.0.0.1:{port}/db"))
     assert "Connection refused" in line
     assert f"postgresql://cutover:***@127.0.0.1:{port}/db" in line
+
+
+def test_the_url_from_the_environment_is_checked_the_same_way(tmp_path: Path) -> None:
+    """CUTOVER_MIGRATION__STATE_DB overrides the file's state_db; a bad one is refused alike."""
+    url = f"postgresql://cutover:{PASSWORD}@127.0.0.1:{free_port()}/db"
+    done = start_gateway(tmp_path, "unused.db", {"CUTOVER_MIGRATION__STATE_DB": url})
+    assert "Connection refused" in one_line(done)
+    assert not (tmp_path / "unused.db").exists()
 
 
 def test_a_wrong_password_stops_start_up_in_one_line(
