@@ -35,6 +35,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"invalid settings: {exc}", file=sys.stderr)
         return 2
+    from engine.db import check_database
+    from engine.errors import EngineError
+
+    assert settings.database is not None  # load_settings resolves it
+    try:  # a database that refuses or does not answer stops the start, in one line
+        check_database(settings.database)
+    except EngineError as exc:
+        print(f"cannot start: LLMSTRUCT_DATABASE: {exc.message}", file=sys.stderr)
+        return 1
     run(args.host, args.port, settings, cache=not args.no_cache)
     return 0
 

@@ -8,6 +8,10 @@ disagree during a migration, so these caches are validated on every hit instead:
   the baseline's process or the CLI — so an answer computed from the database is reused only while nothing
   was committed since. The version is read *before* the answer is computed, so a commit racing with the
   computation can only make the entry look older than it is (it is then dropped), never fresher.
+- On PostgreSQL (``LLMSTRUCT_DATABASE=postgresql://…``) there is no ``data_version``: every write transaction
+  of the engine bumps the one row of its ``data_version`` table first (``engine.pgdb``), and
+  ``open_data_version`` reads that counter instead, with one indexed one-row query on a private connection.
+  The bump commits with the write, so a reader that sees the new row sees the new counter too.
 - ``TreeSignature``: ``(path, mtime_ns, size)`` of every file the engine's census can count (the walk
   skips the engine's default excluded directory names, which the census skips too), for ``project/info``,
   whose file statistics read every file. Stat-ing is an order of magnitude cheaper than reading.
@@ -23,7 +27,7 @@ import os
 import sqlite3
 from collections.abc import Hashable
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 from custom_backend.responses import Response
 
@@ -41,6 +45,23 @@ _SKIPPED_DIRS: Final = frozenset(
         ".llmstruct",
     }
 )
+
+
+class VersionSource(Protocol):
+    """A change counter of the shared store (``current`` is None when it cannot answer at once)."""
+
+    def current(self) -> int | None: ...
+
+    def close(self) -> None: ...
+
+
+def open_data_version(location: Path | str) -> VersionSource:
+    """``DataVersion`` for a SQLite file, ``engine.pgdb.PostgresDataVersion`` for a PostgreSQL URL."""
+    if isinstance(location, Path):
+        return DataVersion(location)
+    from engine.pgdb import PostgresDataVersion
+
+    return PostgresDataVersion(location)
 
 
 class DataVersion:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from custom_backend import schemas
 from custom_backend.body import MISSING, decode_body, required_body_missing
-from custom_backend.cache import DataVersion, ResponseCache, TreeSignature, file_stamp
+from custom_backend.cache import ResponseCache, TreeSignature, file_stamp, open_data_version
 from custom_backend.responses import Response, detail, json_response, no_content
 from custom_backend.validation import Issue, RequestInvalid, check_choice
 from engine.errors import NotFound
@@ -56,7 +56,7 @@ class Handlers:
         self.engine = engine
         self._health = json_response(200, engine.health())
         self.cache_enabled = cache
-        self._version = DataVersion(engine.database_path) if cache else None
+        self._version = open_data_version(engine.database_path) if cache else None
         self._tree = TreeSignature(engine.root)
         self._pyproject = engine.root / "pyproject.toml"
         self._tasks = ResponseCache()

@@ -38,7 +38,7 @@ class BackendSettings(Protocol):
     def project_root(self) -> Path: ...
 
     @property
-    def database(self) -> Path | None: ...
+    def database(self) -> Path | str | None: ...
 
     @property
     def max_body_bytes(self) -> int: ...
@@ -56,7 +56,7 @@ class CustomSettings:
 
     api_key: str = "dev-key"
     project_root: Path = DEFAULT_PROJECT_ROOT
-    database: Path | None = None
+    database: Path | str | None = None  # a SQLite file, or a postgresql:// URL
     max_body_bytes: int = 1_048_576
     cors_origins: tuple[str, ...] = ("*",)
     log_level: str = "INFO"

@@ -33,18 +33,18 @@ class HasEngineSettings(Protocol):
     def project_root(self) -> Path: ...
 
     @property
-    def database(self) -> Path | None: ...
+    def database(self) -> Path | str | None: ...
 
 
 class EngineConfig(NamedTuple):
-    """The resolved, absolute project root and database file.
+    """The resolved, absolute project root and database (a SQLite file, or a ``postgresql://`` URL).
 
     An immutable ``NamedTuple`` rather than a frozen dataclass: importing ``dataclasses`` pulls in ``inspect``
     (~10 ms), paid on every CLI call.
     """
 
     project_root: Path
-    database: Path
+    database: Path | str
 
 
 def resolve_project_root(value: str | Path | None) -> Path:
@@ -57,14 +57,27 @@ def resolve_project_root(value: str | Path | None) -> Path:
     return root
 
 
-def resolve_database(value: str | Path | None, project_root: Path) -> Path:
+def resolve_database(value: str | Path | None, project_root: Path) -> Path | str:
     """The SQLite file: default ``<root>/.llmstruct/llmstruct.db``; a relative path is taken from the root.
 
     Relative to the root rather than the working directory because the CLI subprocess and the two backends
-    need not share a working directory, and they must share the file.
+    need not share a working directory, and they must share the file. A ``postgresql://`` (or
+    ``postgres://``) URL is returned as a string once its syntax is checked (``engine.pgdb``); a bad one
+    raises ``ValueError`` whose message shows the URL with its password redacted.
     """
     if value is None or str(value).strip() == "":
         return project_root / DATABASE_RELATIVE
+    if isinstance(value, str) and value.strip().lower().startswith(
+        ("postgresql://", "postgres://")
+    ):
+        from engine.pgdb import engine_params, redact_url
+
+        url = value.strip()
+        try:
+            engine_params(url)
+        except ValueError as exc:
+            raise ValueError(f"not a valid PostgreSQL URL ({redact_url(url)}): {exc}") from None
+        return url
     path = Path(value).expanduser()
     if not path.is_absolute():
         path = project_root / path

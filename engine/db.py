@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from engine.errors import EngineError
 
@@ -80,11 +80,33 @@ def _enable_wal(conn: sqlite3.Connection) -> None:
         delay = min(delay * 2, 0.2)
 
 
+class Store(Protocol):
+    """What the scanner and the task store use: :class:`Database` or ``engine.pgdb.PostgresDatabase``.
+
+    The connection handed out by ``transaction``/``snapshot`` has sqlite3's ``execute`` (returning a
+    cursor with ``fetchone``/``fetchall``/``rowcount``) and ``executemany``, with ``?`` placeholders.
+    """
+
+    dialect: str
+    location: str
+
+    def transaction(self) -> Any: ...
+
+    def snapshot(self) -> Any: ...
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    def close(self) -> None: ...
+
+
 class Database:
     """A lock-guarded SQLite connection with the engine's schema."""
 
+    dialect = "sqlite"
+
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.location = str(path)
         self._lock = threading.RLock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -152,3 +174,24 @@ class Database:
         """Close the connection (idempotent)."""
         with self._lock:
             self._conn.close()
+
+
+def open_database(location: Path | str) -> Store:
+    """The store at ``location``: a SQLite file (a ``Path``) or a ``postgresql://`` URL (a ``str``).
+
+    Both have the same methods (``transaction``, ``snapshot``, ``query``, ``close``) and a ``dialect``;
+    the PostgreSQL driver is imported only when it is used (the CLI's start-up time on SQLite).
+    """
+    if isinstance(location, Path):
+        return Database(location)
+    from engine.pgdb import PostgresDatabase
+
+    return PostgresDatabase(location)
+
+
+def check_database(location: Path | str) -> None:
+    """Open and close the store once: a backend's start-up check (unreachable, refused, unwritable).
+
+    Raises ``EngineError`` with a one-line message; a URL in it has its password redacted.
+    """
+    open_database(location).close()

@@ -1,6 +1,7 @@
 """``Engine``: the one object both backends and the CLI call; plain JSON-ready dicts in and out.
 
-It wires the scanner, the context builder and the task store to one SQLite file and one project root, and
+It wires the scanner, the context builder and the task store to one database (a SQLite file, or PostgreSQL
+by URL: ``engine.pgdb``) and one project root, and
 knows nothing about HTTP. Thread-safe: the database is lock-guarded and the rest holds no mutable state.
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 
 from engine.config import HasEngineSettings, engine_config
 from engine.context import build_context, check_request
-from engine.db import Database
+from engine.db import open_database
 from engine.errors import InvalidInput
 from engine.ids import uuid4_hex
 from engine.paths import confine, is_inside
@@ -52,9 +53,15 @@ class Engine:
     ) -> None:
         config = engine_config(settings)
         self.root = config.project_root
+        # A SQLite file (``Path``) or a ``postgresql://`` URL (``str``; show it via ``database_location``).
         self.database_path = config.database
-        self._db = Database(config.database)
-        self._own_files = _database_excludes(self.root, config.database)
+        self._db = open_database(config.database)
+        self.database_location = self._db.location  # printable: a URL's password is redacted
+        self._own_files = (
+            _database_excludes(self.root, config.database)
+            if isinstance(config.database, Path)
+            else []
+        )
         self._scanner = Scanner(self.root, self._db, clock, always_exclude=self._own_files)
         self._tasks = TaskStore(self._db, clock, new_id or uuid4_hex)
 

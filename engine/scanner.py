@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.analysis import ANALYSIS_VERSION, analyze, is_python, language_for
-from engine.db import Database
+from engine.db import Store
 from engine.errors import InvalidInput
 from engine.ids import uuid4_hex
 from engine.paths import FileFilter, confine, walk_files
@@ -78,7 +78,7 @@ class Scanner:
     def __init__(
         self,
         root: Path,
-        db: Database,
+        db: Store,
         clock: Clock = utc_now,
         always_exclude: Sequence[str] = (),
     ) -> None:
@@ -198,7 +198,8 @@ class Scanner:
         """Save new analyses and make this scan "the last scan", in one transaction."""
         with self._db.transaction() as conn:
             conn.executemany(
-                "INSERT OR REPLACE INTO file_cache (key, result, used_us) VALUES (?, ?, ?)",
+                "INSERT INTO file_cache (key, result, used_us) VALUES (?, ?, ?) ON CONFLICT (key)"
+                " DO UPDATE SET result = excluded.result, used_us = excluded.used_us",
                 [(key, _compact(result), finished_us) for key, result in fresh.items()],
             )
             conn.executemany(
@@ -210,8 +211,9 @@ class Scanner:
                 "INSERT INTO last_scan_files (path, cache_key) VALUES (?, ?)", sorted(keys.items())
             )
             conn.execute(
-                "INSERT OR REPLACE INTO last_scan (slot, scan_id, finished_us, response)"
-                " VALUES (1, ?, ?, ?)",
+                "INSERT INTO last_scan (slot, scan_id, finished_us, response) VALUES (1, ?, ?, ?)"
+                " ON CONFLICT (slot) DO UPDATE SET scan_id = excluded.scan_id,"
+                " finished_us = excluded.finished_us, response = excluded.response",
                 (response["scan_id"], finished_us, _compact(response)),
             )
             (count,) = conn.execute("SELECT COUNT(*) FROM file_cache").fetchone()

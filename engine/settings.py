@@ -34,7 +34,9 @@ class LlmstructSettings(BaseSettings):
 
     api_key: str = Field(default="dev-key", min_length=1)
     project_root: Path = DEFAULT_PROJECT_ROOT
-    database: Path | None = None
+    database: Path | str | None = (
+        None  # a postgresql:// URL stays a str (a Path would fold its "//")
+    )
     cli_timeout: float = Field(default=30.0, gt=0)
     max_concurrent: int = Field(default=10, ge=1)
     bridge_mode: Literal["subprocess", "inprocess"] = "subprocess"
@@ -65,7 +67,7 @@ class LlmstructSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _default_database(self) -> LlmstructSettings:
-        """Fill ``database`` (always a ``Path`` after validation) from the root when it was not set."""
+        """Fill ``database`` (a ``Path``, or a checked URL ``str``, after validation) from the root."""
         try:
             database = resolve_database(self.database, self.project_root)
         except ValueError as exc:
@@ -74,8 +76,8 @@ class LlmstructSettings(BaseSettings):
         return self
 
     @property
-    def database_path(self) -> Path:
-        """``database`` typed as a plain ``Path`` (it is never ``None`` after validation)."""
+    def database_path(self) -> Path | str:
+        """``database`` without ``None`` (never ``None`` after validation): a file, or a URL."""
         assert self.database is not None
         return self.database
 
@@ -87,4 +89,9 @@ def load_settings(**overrides: Any) -> LlmstructSettings:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = str(first["loc"][0]) if first["loc"] else "settings"
-        raise SettingsError(field, f"{first['msg']} (got {first.get('input')!r})") from exc
+        message = str(first["msg"])
+        if not first["loc"] and "database: " in message:
+            # The model validator's: its message already shows the value (a URL redacted), and the
+            # input would be every field at once, a database URL's password included.
+            raise SettingsError("database", message.split("database: ", 1)[1]) from None
+        raise SettingsError(field, f"{message} (got {first.get('input')!r})") from exc

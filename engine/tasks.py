@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from engine.db import Database
+from engine.db import Store
 from engine.errors import InvalidInput, NotFound
 from engine.ids import uuid4_hex
 from engine.timefmt import Clock, format_utc, from_micros, to_micros, utc_now
@@ -70,6 +70,13 @@ def _effort(data: Mapping[str, Any]) -> str | None:
     return _text(data, "estimated_effort", 0, EFFORT_MAX)
 
 
+def _no_nul(values: Any) -> None:
+    """Refuse U+0000 in stored text on PostgreSQL (its ``text`` cannot hold it), naming the field."""
+    for key, value in zip(("title", "description", "estimated_effort"), values, strict=True):
+        if isinstance(value, str) and "\x00" in value:
+            raise InvalidInput(f"{key}: must not contain NUL characters (U+0000)")
+
+
 def _row_to_task(row: tuple[Any, ...]) -> dict[str, Any]:
     return {
         "id": row[0],
@@ -89,13 +96,16 @@ class TaskStore:
 
     def __init__(
         self,
-        db: Database,
+        db: Store,
         clock: Clock = utc_now,
         new_id: Callable[[], str] = uuid4_hex,
     ) -> None:
         self._db = db
         self._clock = clock
         self._new_id = new_id
+        # PostgreSQL (engine.pgdb) has no contains_ci: it searches case-folded copies kept beside the
+        # text (Python's casefold, so both stores find the same tasks), and its text cannot hold NUL.
+        self._pg = db.dialect == "postgresql"
 
     def create(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Create an ``open`` task from TaskCreateRequest fields (defaults filled in)."""
@@ -122,8 +132,17 @@ class TaskStore:
             now,
             now,
         )
+        if self._pg:
+            _no_nul(row[1:3] + row[6:7])
         with self._db.transaction() as conn:
-            conn.execute(f"INSERT INTO tasks ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", row)
+            if self._pg:
+                conn.execute(
+                    f"INSERT INTO tasks ({_COLUMNS}, title_cf, description_cf)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (*row, row[1].casefold(), row[2].casefold()),
+                )
+            else:
+                conn.execute(f"INSERT INTO tasks ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", row)
         return _row_to_task(row)
 
     def get(self, task_id: str) -> dict[str, Any]:
@@ -149,6 +168,11 @@ class TaskStore:
         for key, check in checks.items():
             if key in changes:
                 columns[key] = check()
+        if self._pg:
+            _no_nul([columns.get(key) for key in ("title", "description", "estimated_effort")])
+            for key in ("title", "description"):
+                if key in columns:
+                    columns[f"{key}_cf"] = columns[key].casefold()
         with self._db.transaction() as conn:
             if not conn.execute("SELECT 1 FROM tasks WHERE id = ?", (str(task_id),)).fetchone():
                 raise NotFound()
@@ -186,7 +210,7 @@ class TaskStore:
             raise InvalidInput(f"limit: must be an integer between 1 and {LIMIT_MAX}")
         if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= OFFSET_MAX:
             raise InvalidInput(f"offset: must be an integer between 0 and {OFFSET_MAX}")
-        where, params = self._filters(status, priority, tag, q)
+        where, params = self._filters(status, priority, tag, q, self._pg)
         total = self._db.query(f"SELECT COUNT(*) FROM tasks{where}", params)[0][0]
         rows = self._db.query(
             f"SELECT {_COLUMNS} FROM tasks{where} ORDER BY created_us DESC, id LIMIT ? OFFSET ?",
@@ -201,7 +225,7 @@ class TaskStore:
 
     @staticmethod
     def _filters(
-        status: str | None, priority: str | None, tag: str | None, q: str | None
+        status: str | None, priority: str | None, tag: str | None, q: str | None, pg: bool
     ) -> tuple[str, list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
@@ -211,10 +235,22 @@ class TaskStore:
         if priority is not None:
             clauses.append("priority = ?")
             params.append(priority)
-        if tag is not None:
+        if tag is not None and pg:
+            # Element by element as JSON text, encoded as the column was: no unescaping, so a tag
+            # holding U+0000 (stored escaped) is matched too, which PostgreSQL's json functions refuse.
+            clauses.append(
+                "EXISTS (SELECT 1 FROM json_array_elements(tasks.tags::json) e WHERE e::text = ?)"
+            )
+            params.append(json.dumps(tag))
+        elif tag is not None:
             clauses.append("EXISTS (SELECT 1 FROM json_each(tasks.tags) WHERE value = ?)")
             params.append(tag)
-        if q is not None and q != "":
+        if q is not None and q != "" and pg and "\x00" in q:
+            clauses.append("FALSE")  # no stored text contains NUL (refused on the way in)
+        elif q is not None and q != "" and pg:
+            clauses.append("(strpos(title_cf, ?) > 0 OR strpos(description_cf, ?) > 0)")
+            params.extend([q.casefold(), q.casefold()])
+        elif q is not None and q != "":
             clauses.append("(contains_ci(title, ?) OR contains_ci(description, ?))")
             params.extend([q, q])
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params

@@ -1,4 +1,8 @@
-"""The task store through the Engine: CRUD, filters, search, pagination, timestamps, sharing."""
+"""The task store through the Engine: CRUD, filters, search, pagination, timestamps, sharing.
+
+Every test that touches the store runs on both stores (``db_path`` is a SQLite file or a URL to a fresh
+schema of the session's real PostgreSQL server): one behaviour, two dialects (issue #13, item 8).
+"""
 
 from __future__ import annotations
 
@@ -11,14 +15,25 @@ from pathlib import Path
 import pytest
 
 from engine.config import EngineConfig
-from engine.errors import InvalidInput, NotFound
+from engine.errors import EngineError, InvalidInput, NotFound
 from engine.facade import Engine
 from engine.timefmt import format_utc
 from tests.engine.conftest import StepClock
+from tests.support.postgres import PASSWORD, PostgresServer
+from tests.support.postgres import postgres_server as postgres_server  # the fixture
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_path(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """The store: a SQLite file outside the project, or a PostgreSQL schema no other test uses."""
+    if request.param == "sqlite":
+        return tmp_path / "state" / "llmstruct.db"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.url(options=f"-csearch_path%3D{server.create_schema()}")
 
 
 @pytest.fixture
-def clocked(project: Path, db_path: Path) -> Iterator[Engine]:
+def clocked(project: Path, db_path: Path | str) -> Iterator[Engine]:
     """An Engine whose clock moves one second per reading."""
     eng = Engine(EngineConfig(project_root=project, database=db_path), clock=StepClock())
     yield eng
@@ -144,7 +159,7 @@ def test_list_filters_search_order_and_pages(clocked: Engine) -> None:
     assert clocked.list_tasks(q="login", limit=1)["total"] == 2
 
 
-def test_same_created_at_orders_by_id(project: Path, db_path: Path) -> None:
+def test_same_created_at_orders_by_id(project: Path, db_path: Path | str) -> None:
     """Tasks created in the same microsecond are ordered by id."""
     moment = datetime(2026, 1, 1, tzinfo=UTC)
     ids = iter(["b" * 32, "a" * 32, "c" * 32])
@@ -181,7 +196,7 @@ def test_list_accepts_the_largest_offset(engine: Engine) -> None:
     assert (page["items"], page["offset"]) == ([], 2**63 - 1)
 
 
-def test_two_engines_share_the_file(project: Path, db_path: Path) -> None:
+def test_two_engines_share_the_file(project: Path, db_path: Path | str) -> None:
     """A task written through one Engine is read, changed and counted through another."""
     one = Engine(EngineConfig(project, db_path))
     two = Engine(EngineConfig(project, db_path))
@@ -196,7 +211,8 @@ def test_two_engines_share_the_file(project: Path, db_path: Path) -> None:
             "done": 1,
             "cancelled": 0,
         }
-        assert db_path.with_name(db_path.name + "-wal").exists()
+        if isinstance(db_path, Path):
+            assert db_path.with_name(db_path.name + "-wal").exists()
     finally:
         one.close()
         two.close()
@@ -227,3 +243,69 @@ def test_ids_are_uuid4() -> None:
         value = uuid.UUID(hex=uuid4_hex())
         assert value.version == 4
         assert value.variant == uuid.RFC_4122
+
+
+def test_two_engines_writing_at_once_lose_nothing(project: Path, db_path: Path | str) -> None:
+    """Two Engines (two backends) creating, updating and deleting at once: every write lands once."""
+    one = Engine(EngineConfig(project, db_path))
+    two = Engine(EngineConfig(project, db_path))
+    errors: list[BaseException] = []
+
+    def work(eng: Engine, n: int) -> None:
+        try:
+            for i in range(10):
+                task = eng.create_task({"title": f"{n}-{i}"})
+                eng.update_task(task["id"], {"status": "done"})
+                if i % 2:
+                    eng.delete_task(task["id"])
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(eng, n)) for n, eng in enumerate([one, two] * 2)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert one.status()["task_counts"]["done"] == two.list_tasks()["total"] == 20
+    finally:
+        one.close()
+        two.close()
+
+
+def test_tags_and_search_with_nul(engine: Engine) -> None:
+    """A tag holding U+0000 is stored on both stores, the others still match; NUL finds no text."""
+    task = engine.create_task({"title": "t", "tags": ["a\x00b", "c"]})
+    assert engine.get_task(task["id"])["tags"] == ["a\x00b", "c"]
+    assert [t["id"] for t in engine.list_tasks(tag="c")["items"]] == [task["id"]]
+    assert engine.list_tasks(q="\x00")["total"] == 0
+
+
+def test_postgres_refuses_nul_text(project: Path, postgres_server: PostgresServer) -> None:
+    """PostgreSQL text cannot hold U+0000: a title or description with one is invalid input."""
+    url = postgres_server.url(options=f"-csearch_path%3D{postgres_server.create_schema()}")
+    eng = Engine(EngineConfig(project, url))
+    try:
+        with pytest.raises(InvalidInput, match=r"^title: must not contain NUL"):
+            eng.create_task({"title": "a\x00"})
+        task = eng.create_task({"title": "ok"})
+        with pytest.raises(InvalidInput, match=r"^description: must not contain NUL"):
+            eng.update_task(task["id"], {"description": "\x00"})
+        assert eng.get_task(task["id"])["description"] == ""
+    finally:
+        eng.close()
+
+
+def test_postgres_refuses_a_newer_schema(project: Path, postgres_server: PostgresServer) -> None:
+    """A database written by a newer llmstruct (schema version above ours) is refused, not used."""
+    import psycopg
+
+    schema = postgres_server.create_schema()
+    url = postgres_server.url(options=f"-csearch_path%3D{schema}")
+    Engine(EngineConfig(project, url)).close()
+    with psycopg.connect(postgres_server.url(), autocommit=True) as conn:
+        conn.execute(f"UPDATE {schema}.data_version SET schema_version = 99")
+    with pytest.raises(EngineError, match="schema version 99 is newer") as caught:
+        Engine(EngineConfig(project, url))
+    assert PASSWORD not in str(caught.value)
