@@ -147,6 +147,7 @@ class TaskStore:
 
     def get(self, task_id: str) -> dict[str, Any]:
         """One task, or ``NotFound``."""
+        self._check_id(task_id)
         rows = self._db.query(f"SELECT {_COLUMNS} FROM tasks WHERE id = ?", (str(task_id),))
         if not rows:
             raise NotFound()
@@ -156,6 +157,7 @@ class TaskStore:
         """Change only the given fields; ``updated_at`` moves when at least one field is given."""
         if not isinstance(changes, Mapping):
             raise InvalidInput("changes must be a JSON object")
+        self._check_id(task_id)
         columns: dict[str, Any] = {}
         checks: dict[str, Callable[[], Any]] = {
             "title": lambda: _text(changes, "title", 1, TITLE_MAX),
@@ -188,9 +190,15 @@ class TaskStore:
 
     def delete(self, task_id: str) -> None:
         """Delete a task, or ``NotFound``."""
+        self._check_id(task_id)
         with self._db.transaction() as conn:
             if conn.execute("DELETE FROM tasks WHERE id = ?", (str(task_id),)).rowcount == 0:
                 raise NotFound()
+
+    def _check_id(self, task_id: str) -> None:
+        """An id PostgreSQL cannot even compare (U+0000) names no task: ``NotFound``, as on SQLite."""
+        if self._pg and "\x00" in str(task_id):
+            raise NotFound()
 
     def page(
         self,

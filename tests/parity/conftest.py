@@ -1,4 +1,4 @@
-"""Both llmstruct backends in-process over one tmp project and one SQLite file.
+"""Both llmstruct backends in-process over one tmp project and one store (a SQLite file by default).
 
 The FastAPI app runs with the in-process bridge (``bridge_mode="inprocess"``), the custom app with its own
 ``Engine``: two engines on the same file, as two server processes would be. Each app has its own
@@ -16,6 +16,9 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry
+
+from tests.support.postgres import PostgresServer
+from tests.support.postgres import postgres_server as postgres_server  # the fixture
 
 API_KEY = "parity-key"
 MAX_BODY = 4096
@@ -77,7 +80,7 @@ class Backends:
     fastapi: httpx.AsyncClient
     custom: httpx.AsyncClient
     root: Path
-    database: Path
+    database: Path | str
     fastapi_app: Any
     custom_app: Any
 
@@ -92,15 +95,25 @@ def project(tmp_path: Path) -> Path:
     return make_project(tmp_path / "project")
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """The store both apps share, each test twice (issue #13, item 8): a SQLite file, then a PostgreSQL
+    schema of the test's own on the session's real server (``tests.support.postgres``)."""
+    if request.param == "sqlite":
+        return tmp_path / "shared.db"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.url(options=f"-csearch_path%3D{server.create_schema()}")
+
+
 @pytest.fixture
-def settings(project: Path, tmp_path: Path) -> Any:
-    """Settings shared by both apps: same root, same database file, same key."""
+def settings(project: Path, database: Path | str) -> Any:
+    """Settings shared by both apps: same root, same database, same key."""
     from engine.settings import LlmstructSettings
 
     return LlmstructSettings(
         api_key=API_KEY,
         project_root=project,
-        database=tmp_path / "shared.db",
+        database=database,
         bridge_mode="inprocess",
         max_body_bytes=MAX_BODY,
     )

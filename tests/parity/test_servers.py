@@ -2,6 +2,8 @@
 
 The in-process suite covers every case; this one proves the same holds through uvicorn, sockets and the
 WebSocket handshake: a few HTTP answers, the scan stream, the 1008 refusal and the candidate's /metrics.
+Twice: over one SQLite file, and over one PostgreSQL database (issue #13, item 8) with the baseline in
+its default subprocess bridge, so every baseline request is an ``llmstruct`` CLI opening the URL.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.parity.conftest import API_KEY, make_project
 from tests.parity.normalize import Answer, normalise
+from tests.support.postgres import PostgresServer
+from tests.support.postgres import postgres_server as postgres_server  # the fixture
 from tests.support.servers import free_port, python_argv, run_process
 
 pytestmark = pytest.mark.integration
@@ -25,16 +29,23 @@ pytestmark = pytest.mark.integration
 KEY = {"x-api-key": API_KEY}
 
 
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def servers(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
     """Base URLs (``http://127.0.0.1:PORT``) of both servers over one project and one database."""
     base = tmp_path_factory.mktemp("servers")
     root = make_project(base / "project")
+    database, bridge = str(Path(base) / "shared.db"), "inprocess"
+    if request.param == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        database = server.url(options=f"-csearch_path%3D{server.create_schema()}")
+        bridge = "subprocess"
     env = {
         "LLMSTRUCT_API_KEY": API_KEY,
         "LLMSTRUCT_PROJECT_ROOT": str(root),
-        "LLMSTRUCT_DATABASE": str(Path(base) / "shared.db"),
-        "LLMSTRUCT_BRIDGE_MODE": "inprocess",
+        "LLMSTRUCT_DATABASE": database,
+        "LLMSTRUCT_BRIDGE_MODE": bridge,
         "LLMSTRUCT_LOG_LEVEL": "WARNING",
         "LLMSTRUCT_MAX_BODY_BYTES": "4096",
     }
@@ -147,3 +158,21 @@ async def test_candidate_metrics(servers: dict[str, str]) -> None:
     assert response.headers["content-type"].startswith("text/plain")
     assert "process_resident_memory_bytes" in response.text
     assert 'llmstruct_http_requests_total{method="GET",status_class="2xx"}' in response.text
+
+
+async def test_task_written_through_one_server_is_read_through_the_other(
+    servers: dict[str, str],
+) -> None:
+    """A baseline write (its own process, or the CLI) shows at once in the candidate's cached reads."""
+    async with (
+        httpx.AsyncClient(base_url=servers["fastapi"], headers=KEY, timeout=30) as baseline,
+        httpx.AsyncClient(base_url=servers["custom"], headers=KEY, timeout=30) as candidate,
+    ):
+        task = (await baseline.post("/api/v1/tasks", json={"title": "Across"})).json()
+        url = f"/api/v1/tasks/{task['id']}"
+        for _ in range(2):  # the second read is a cache hit
+            assert (await candidate.get(url)).json() == task
+        changed = await baseline.patch(url, json={"status": "done"})
+        assert (await candidate.get(url)).json() == changed.json()
+        assert (await baseline.delete(url)).status_code == 204
+        assert (await candidate.get(url)).status_code == 404
