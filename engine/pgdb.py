@@ -61,17 +61,18 @@ def is_postgres_url(value: str) -> bool:
 
 
 def engine_params(url: str) -> dict[str, Any]:
-    """libpq parameters for ``url``; ``ValueError`` (redacted, one line) when it is malformed."""
+    """libpq parameters for ``url``; ``ValueError`` (one line, URL redacted) when it is malformed."""
     try:
-        params = connection_params(url)
-        own = pg_conninfo.conninfo_to_dict(url).get("options", "")
-    except (StateStoreError, psycopg.Error) as exc:
-        raise ValueError(_scrub(one_line(exc), _password(url))) from None
-    params["application_name"] = pg_conninfo.conninfo_to_dict(url).get(
-        "application_name", "llmstruct"
-    )
+        params = connection_params(url)  # the migration store's checks and timeouts
+        given = pg_conninfo.conninfo_to_dict(url)
+    except StateStoreError as exc:
+        raise ValueError(str(exc)) from None
+    except psycopg.Error as exc:
+        reason = _scrub(one_line(exc), _password(url))
+        raise ValueError(f"not a valid PostgreSQL URL ({redact_url(url)}): {reason}") from None
+    params["application_name"] = given.get("application_name", "llmstruct")
     # Ours after the migration store's defaults, the URL's own options last (they win).
-    params["options"] = f"{_SESSION} {own or ''}".strip()
+    params["options"] = f"{_SESSION} {given.get('options') or ''}".strip()
     return params
 
 
@@ -101,7 +102,7 @@ class PostgresDatabase:
         try:
             self._params = engine_params(url)
         except ValueError as exc:
-            raise EngineError(f"Cannot open the database {self.location}: {exc}") from None
+            raise EngineError(str(exc)) from None
         self._lock = threading.RLock()
         self._conn: psycopg.Connection[Any] | None = None
         try:
