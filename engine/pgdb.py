@@ -106,16 +106,9 @@ class PostgresDatabase:
         self._lock = threading.RLock()
         self._conn: psycopg.Connection[Any] | None = None
         try:
-            with self.transaction(bump=False) as conn:
-                conn.execute(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})")
-                for statement in SCHEMA:
-                    conn.execute(statement)
-                conn.execute(
-                    "INSERT INTO data_version (slot, n, schema_version) VALUES (1, 0, ?)"
-                    " ON CONFLICT (slot) DO NOTHING",
-                    (SCHEMA_VERSION,),
-                )
-                (found,) = conn.execute("SELECT schema_version FROM data_version").fetchone()
+            found = self._schema_version()
+            if found is None:
+                found = self._create_schema()
         except EngineError as exc:
             self.close()
             raise EngineError(f"Cannot open the database {self.location}: {exc.message}") from None
@@ -125,6 +118,31 @@ class PostgresDatabase:
                 f"Cannot open the database {self.location}: schema version {found} is newer than"
                 f" this llmstruct's ({SCHEMA_VERSION}); upgrade it"
             )
+
+    def _schema_version(self) -> int | None:
+        """The stored schema version, or None before the schema exists.
+
+        Checked first so that a start on an existing database (the CLI's, paid on every baseline
+        request) runs two reads and no DDL.
+        """
+        if not self.query("SELECT to_regclass('data_version') IS NOT NULL")[0][0]:
+            return None
+        found = self.query("SELECT schema_version FROM data_version WHERE slot = 1")
+        return int(found[0][0]) if found else None
+
+    def _create_schema(self) -> int:
+        """Create the tables once, whoever starts first (an advisory lock orders concurrent starts)."""
+        with self.transaction(bump=False) as conn:
+            conn.execute(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})")
+            for statement in SCHEMA:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO data_version (slot, n, schema_version) VALUES (1, 0, ?)"
+                " ON CONFLICT (slot) DO NOTHING",
+                (SCHEMA_VERSION,),
+            )
+            (found,) = conn.execute("SELECT schema_version FROM data_version").fetchone()
+        return int(found)
 
     def _error(self, exc: BaseException) -> EngineError:
         if isinstance(exc, psycopg.OperationalError):
