@@ -10,6 +10,8 @@ import pytest
 
 from engine.config import EngineConfig
 from engine.facade import Engine
+from tests.support.postgres import PostgresServer
+from tests.support.postgres import postgres_server as postgres_server  # the fixture
 
 SAMPLE_MODULE = '''"""Billing helpers.
 
@@ -92,8 +94,18 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "state" / "llmstruct.db"
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def either_store(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """For modules whose tests depend on the store (``db_path = either_store``): a SQLite file outside
+    the project, or a PostgreSQL schema no other test uses (issue #13, item 8)."""
+    if request.param == "sqlite":
+        return tmp_path / "state" / "llmstruct.db"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.url(options=f"-csearch_path%3D{server.create_schema()}")
+
+
 @pytest.fixture
-def engine(project: Path, db_path: Path) -> Iterator[Engine]:
+def engine(project: Path, db_path: Path | str) -> Iterator[Engine]:
     """An Engine on the tmp project and tmp database, closed afterwards."""
     eng = Engine(EngineConfig(project_root=project, database=db_path))
     yield eng

@@ -1,4 +1,7 @@
-"""Scans through the Engine: errors per file, excludes, includes, the content-hash cache, confinement."""
+"""Scans through the Engine: errors per file, excludes, includes, the content-hash cache, confinement.
+
+Every scan stores its analyses and "the last scan", so each test runs on both stores (``either_store``).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,13 @@ from engine.config import EngineConfig
 from engine.errors import InvalidInput, PathOutsideRoot
 from engine.facade import Engine
 from tests.engine.conftest import write
+
+
+@pytest.fixture
+def db_path(either_store: Path | str) -> Path | str:
+    """A SQLite file, then a PostgreSQL schema."""
+    return either_store
+
 
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
 
@@ -71,7 +81,7 @@ def test_paths_limit_the_scan(engine: Engine) -> None:
     assert engine.scan(paths=["app/users.py"])["files_scanned"] == 1
 
 
-def test_rescan_hits_the_cache_across_engines(project: Path, db_path: Path) -> None:
+def test_rescan_hits_the_cache_across_engines(project: Path, db_path: Path | str) -> None:
     """A second Engine (a new CLI process) reuses the cached analyses; an edited file is re-analysed."""
     config = EngineConfig(project_root=project, database=db_path)
     first = Engine(config)

@@ -20,16 +20,12 @@ from engine.facade import Engine
 from engine.timefmt import format_utc
 from tests.engine.conftest import StepClock
 from tests.support.postgres import PASSWORD, PostgresServer
-from tests.support.postgres import postgres_server as postgres_server  # the fixture
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_path(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
-    """The store: a SQLite file outside the project, or a PostgreSQL schema no other test uses."""
-    if request.param == "sqlite":
-        return tmp_path / "state" / "llmstruct.db"
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.url(options=f"-csearch_path%3D{server.create_schema()}")
+@pytest.fixture
+def db_path(either_store: Path | str) -> Path | str:
+    """Every test here runs on both stores."""
+    return either_store
 
 
 @pytest.fixture
