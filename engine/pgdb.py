@@ -154,6 +154,21 @@ class PostgresDatabase:
             self._conn = psycopg.connect(**self._params, autocommit=True)
         return self._conn
 
+    def _first(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        """Run the first statement of a call, once more on a new connection if the kept one is dead.
+
+        A server restarted or failed over since the last call leaves a connection that fails on first
+        use; nothing ran on it yet, so running the statement again is safe (what a pool's pre-ping does).
+        """
+        fresh = self._conn is None or self._conn.closed
+        try:
+            return self._connection().execute(sql, params)
+        except psycopg.OperationalError:
+            if fresh or self._conn is None or not self._conn.broken:  # a timeout is not retried
+                raise
+            self._drop()
+            return self._connection().execute(sql, params)
+
     def _drop(self) -> None:
         if self._conn is not None:
             with suppress(Exception):
@@ -164,8 +179,7 @@ class PostgresDatabase:
     def _block(self, begin: str, bump: bool) -> Iterator[_Conn]:
         with self._lock:
             try:
-                raw = self._connection()
-                raw.execute(begin)
+                raw = self._first(begin).connection
                 if bump:  # first: its row lock serialises writers as BEGIN IMMEDIATE does
                     raw.execute("UPDATE data_version SET n = n + 1 WHERE slot = 1")
             except psycopg.Error as exc:
@@ -204,9 +218,9 @@ class PostgresDatabase:
         """Run one read statement and return every row."""
         with self._lock:
             try:
-                rows: list[tuple[Any, ...]] = (
-                    self._connection().execute(sql.replace("?", "%s"), tuple(params)).fetchall()
-                )
+                rows: list[tuple[Any, ...]] = self._first(
+                    sql.replace("?", "%s"), tuple(params)
+                ).fetchall()
                 return rows
             except psycopg.Error as exc:
                 raise self._error(exc) from None

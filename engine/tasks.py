@@ -24,6 +24,7 @@ TITLE_MAX, DESCRIPTION_MAX, EFFORT_MAX = 200, 5000, 50
 LIMIT_MAX = 200
 # SQLite's INTEGER is a signed 64-bit value: an OFFSET beyond it cannot even be bound (OverflowError), so
 # both backends refuse it with a 422 before it reaches the store (issue #12, found by the fuzz run).
+# PostgreSQL's BIGINT has the same bound, so the limit is the same on both stores.
 OFFSET_MAX = 2**63 - 1
 
 _COLUMNS = (
