@@ -95,13 +95,17 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def either_store(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+def either_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | str]:
     """For modules whose tests depend on the store (``db_path = either_store``): a SQLite file outside
-    the project, or a PostgreSQL schema no other test uses (issue #13, item 8)."""
+    the project, or a PostgreSQL schema no other test uses (issue #13, item 8). Afterwards the schema
+    must hold the engine's tables: a URL taken for a file path would pass unnoticed otherwise."""
     if request.param == "sqlite":
-        return tmp_path / "state" / "llmstruct.db"
+        yield tmp_path / "state" / "llmstruct.db"
+        return
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.url(options=f"-csearch_path%3D{server.create_schema()}")
+    schema = server.create_schema()
+    yield server.url(options=f"-csearch_path%3D{schema}")
+    assert server.has_table(schema, "tasks"), "the engine did not use PostgreSQL"
 
 
 @pytest.fixture

@@ -96,13 +96,17 @@ def project(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | str]:
     """The store both apps share, each test twice (issue #13, item 8): a SQLite file, then a PostgreSQL
-    schema of the test's own on the session's real server (``tests.support.postgres``)."""
+    schema of the test's own on the session's real server (``tests.support.postgres``), which must hold
+    the engine's tables afterwards (a URL taken for a file path would pass unnoticed otherwise)."""
     if request.param == "sqlite":
-        return tmp_path / "shared.db"
+        yield tmp_path / "shared.db"
+        return
     server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.url(options=f"-csearch_path%3D{server.create_schema()}")
+    schema = server.create_schema()
+    yield server.url(options=f"-csearch_path%3D{schema}")
+    assert server.has_table(schema, "tasks"), "the backends did not use PostgreSQL"
 
 
 @pytest.fixture

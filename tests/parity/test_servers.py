@@ -36,10 +36,12 @@ def servers(
     """Base URLs (``http://127.0.0.1:PORT``) of both servers over one project and one database."""
     base = tmp_path_factory.mktemp("servers")
     root = make_project(base / "project")
-    database, bridge = str(Path(base) / "shared.db"), "inprocess"
+    database, bridge, schema = str(Path(base) / "shared.db"), "inprocess", ""
+    server: PostgresServer | None = None
     if request.param == "postgresql":
-        server: PostgresServer = request.getfixturevalue("postgres_server")
-        database = server.url(options=f"-csearch_path%3D{server.create_schema()}")
+        server = request.getfixturevalue("postgres_server")
+        schema = server.create_schema()
+        database = server.url(options=f"-csearch_path%3D{schema}")
         bridge = "subprocess"
     env = {
         "LLMSTRUCT_API_KEY": API_KEY,
@@ -65,6 +67,8 @@ def servers(
         ),
     ):
         yield urls
+    if server is not None:
+        assert server.has_table(schema, "tasks"), "the servers did not use PostgreSQL"
 
 
 REQUESTS: list[tuple[str, str, dict[str, Any]]] = [

@@ -183,6 +183,14 @@ class PostgresServer:
             conn.execute(f"CREATE SCHEMA {name}")
         return name
 
+    def has_table(self, schema: str, table: str) -> bool:
+        """Whether ``schema.table`` exists (a test proves its store really is this server)."""
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT to_regclass(%s) IS NOT NULL", (f"{schema}.{table}",)
+            ).fetchone()
+            return row is not None and bool(row[0])
+
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
