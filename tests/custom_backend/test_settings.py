@@ -64,3 +64,20 @@ def test_server_refuses_to_start_on_bad_settings() -> None:
     )
     assert proc.returncode == 2
     assert "LLMSTRUCT_MAX_BODY_BYTES" in proc.stderr
+
+
+def test_a_postgres_url_means_the_same_to_both_loaders(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A postgresql:// URL stays the URL for both (not a path); a bad one names the variable, redacted."""
+    from engine.settings import load_settings as load_llmstruct
+
+    url = "postgresql://app:pw-xyz-secret@db.example:5432/llmstruct?sslmode=require"
+    monkeypatch.setenv("LLMSTRUCT_DATABASE", url)
+    assert load_settings().database == LlmstructSettings().database == url
+    monkeypatch.setenv("LLMSTRUCT_DATABASE", "postgres://app:pw-xyz-secret@db:70000/x")
+    for loader in (load_settings, load_llmstruct):
+        with pytest.raises(SettingsError) as caught:
+            loader()
+        assert str(caught.value) == (
+            "LLMSTRUCT_DATABASE: not a valid PostgreSQL URL (postgres://app:***@db:70000/x):"
+            " bad port '70000'"
+        )
