@@ -1,14 +1,9 @@
 """The controller's half of the fault matrix: a gateway process mid-migration, load, one upstream to break.
 
-An upstream here starts healthy and turns faulty on ``SIGUSR1``, so the migration has finished
+An upstream here starts healthy and turns faulty on ``SIGUSR1`` (``slow:MS``, ``5xx`` or ``cut``:
+:mod:`tests.faults.upstream_support` started with a ``then`` mode), so the migration has finished
 samples from both backends before the fault (the analysis needs a baseline to compare with) and the
-fault's start is one known instant::
-
-    python -m tests.faults.controller_support NAME PORT FAULT     # FAULT: slow:MS | 5xx | cut
-
-The responses are those of :mod:`tests.faults.upstream_support` (whose modes are fixed at start-up);
-``killed`` (``kill -9``) and ``hung`` (``SIGSTOP``) need no mode and use its
-:class:`~tests.faults.upstream_support.UpstreamProcess`. The gateway, its config and the load are
+fault's start is one known instant; ``killed`` (``kill -9``) and ``hung`` (``SIGSTOP``) need no mode. The gateway, its config and the load are
 those of the end-to-end stack (:mod:`tests.e2e.stack`): a ``cutover gateway`` process with the
 controller every second and the analysis scaled to a test, and the demo's open-loop GET mix.
 """
@@ -17,13 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -42,7 +34,7 @@ from tests.e2e.stack import (
     gateway_yaml,
     profile,
 )
-from tests.faults.upstream_support import UpstreamProcess, _wait_listening
+from tests.faults.upstream_support import UpstreamProcess, switch, upstream_process
 
 #: The gateway's read timeout for both upstreams in these tests (the default is 30 s).
 READ_TIMEOUT_S = 5.0
@@ -57,21 +49,11 @@ __all__ = [
 ]
 
 
-@contextlib.contextmanager
-def switchable_upstream(name: str, fault: str) -> Iterator[UpstreamProcess]:
+def switchable_upstream(
+    name: str, fault: str
+) -> contextlib.AbstractContextManager[UpstreamProcess]:
     """An upstream serving 200s until ``SIGUSR1`` turns it to ``fault``; continued, then killed."""
-    port = free_port()
-    argv = [sys.executable, "-m", "tests.faults.controller_support", name, str(port), fault]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    up = UpstreamProcess(name, port, proc)
-    try:
-        _wait_listening(up, 10.0)
-        yield up
-    finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGCONT)  # harmless if it was never stopped
-            proc.kill()
-        proc.wait(timeout=10)
+    return upstream_process(name, "ok", then=fault)
 
 
 def break_upstream(up: UpstreamProcess, fault: str) -> None:
@@ -81,7 +63,7 @@ def break_upstream(up: UpstreamProcess, fault: str) -> None:
     elif fault == "hung":
         up.stop()
     else:
-        os.kill(up.proc.pid, signal.SIGUSR1)
+        switch(up)
 
 
 @dataclass
@@ -187,47 +169,3 @@ async def migration(
             if admin is not None:
                 await admin.aclose()
             gateway.stop()
-
-
-# --------------------------------------------------------------------------- the server process
-
-
-async def _serve(name: str, port: int, fault: str) -> None:
-    mode = ["ok"]
-    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, mode.__setitem__, 0, fault)
-    body = json.dumps({"backend": name}).encode()
-
-    async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                for line in head.split(b"\r\n")[1:]:
-                    key, _, value = line.partition(b":")
-                    if key.strip().lower() == b"content-length" and int(value):
-                        await reader.readexactly(int(value))
-                now = mode[0]
-                if now.startswith("slow:"):
-                    await asyncio.sleep(int(now[5:]) / 1000)
-                if now == "cut":  # a head announcing 1000 bytes, 100 of them, then a reset
-                    writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n" + b"x" * 100)
-                    await writer.drain()
-                    writer.transport.abort()
-                    return
-                status = b"503 Service Unavailable" if now == "5xx" else b"200 OK"
-                writer.write(
-                    b"HTTP/1.1 %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
-                    % (status, len(body), body)
-                )
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(client, "127.0.0.1", port, backlog=128)
-    async with server:
-        await server.serve_forever()
-
-
-if __name__ == "__main__":
-    asyncio.run(_serve(sys.argv[1], int(sys.argv[2]), sys.argv[3]))

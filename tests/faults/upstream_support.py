@@ -1,7 +1,8 @@
 """A real upstream process for the proxy's fault matrix, and the signals that break it.
 
-``python -m tests.faults.upstream_support NAME PORT MODE`` serves HTTP/1.1 keep-alive on
-127.0.0.1:PORT with one behaviour for every request, whatever its path:
+``python -m tests.faults.upstream_support NAME PORT MODE [FAULT]`` serves HTTP/1.1 keep-alive on
+127.0.0.1:PORT with one behaviour for every request, whatever its path (with FAULT, MODE until
+``SIGUSR1`` switches it to FAULT, so a fault starts at one known instant):
 
 ``ok``       200 with a small JSON body naming the upstream
 ``slow:MS``  the same after MS milliseconds
@@ -57,11 +58,15 @@ class UpstreamProcess:
 
 @contextlib.contextmanager
 def upstream_process(
-    name: str, mode: str = "ok", timeout: float = 10.0
+    name: str, mode: str = "ok", timeout: float = 10.0, then: str | None = None
 ) -> Iterator[UpstreamProcess]:
-    """Run one upstream until the block ends; a stopped one is continued before it is killed."""
+    """Run one upstream until the block ends; a stopped one is continued before it is killed.
+
+    ``then``: the mode ``SIGUSR1`` switches it to (:func:`switch`).
+    """
     port = free_port()
     argv = [sys.executable, "-m", "tests.faults.upstream_support", name, str(port), mode]
+    argv += [] if then is None else [then]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     up = UpstreamProcess(name, port, proc)
     try:
@@ -73,6 +78,11 @@ def upstream_process(
                 os.kill(proc.pid, signal.SIGCONT)
             proc.kill()
         proc.wait(timeout=10)
+
+
+def switch(up: UpstreamProcess) -> None:
+    """Turn a running upstream started with ``then`` to that mode (``SIGUSR1``)."""
+    os.kill(up.proc.pid, signal.SIGUSR1)
 
 
 def _wait_listening(up: UpstreamProcess, timeout: float) -> None:
@@ -91,9 +101,11 @@ def _wait_listening(up: UpstreamProcess, timeout: float) -> None:
 # --------------------------------------------------------------------------- the server process
 
 
-async def _serve(name: str, port: int, mode: str) -> None:
-    delay = int(mode.split(":", 1)[1]) / 1000 if mode.startswith("slow:") else 0.0
-    body = json.dumps({"backend": name, "mode": mode}).encode()
+async def _serve(name: str, port: int, first: str, then: str | None) -> None:
+    mode = [first]
+    if then is not None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, mode.__setitem__, 0, then)
+    body = json.dumps({"backend": name}).encode()
 
     async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -106,14 +118,15 @@ async def _serve(name: str, port: int, mode: str) -> None:
                         length = int(value)
                 if length:
                     await reader.readexactly(length)
-                if delay:
-                    await asyncio.sleep(delay)
-                if mode == "cut":
+                now = mode[0]
+                if now.startswith("slow:"):
+                    await asyncio.sleep(int(now[5:]) / 1000)
+                if now == "cut":
                     writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n" + b"x" * 100)
                     await writer.drain()
                     writer.transport.abort()
                     return
-                status = b"503 Service Unavailable" if mode == "5xx" else b"200 OK"
+                status = b"503 Service Unavailable" if now == "5xx" else b"200 OK"
                 writer.write(
                     b"HTTP/1.1 %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
                     % (status, len(body), body)
@@ -124,10 +137,10 @@ async def _serve(name: str, port: int, mode: str) -> None:
         finally:
             writer.close()
 
-    server = await asyncio.start_server(client, "127.0.0.1", port, backlog=64)
+    server = await asyncio.start_server(client, "127.0.0.1", port, backlog=128)
     async with server:
         await server.serve_forever()
 
 
 if __name__ == "__main__":
-    asyncio.run(_serve(sys.argv[1], int(sys.argv[2]), sys.argv[3]))
+    asyncio.run(_serve(sys.argv[1], int(sys.argv[2]), sys.argv[3], (sys.argv[4:] or [None])[0]))
