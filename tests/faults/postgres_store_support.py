@@ -7,24 +7,19 @@ and kill it), the gateway and its two upstreams are the ones of :mod:`tests.faul
 from __future__ import annotations
 
 import contextlib
-import threading
-import time
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import psycopg
 import yaml
 
 from migration.cli.processes import free_port
 from tests.e2e.stack import BackendPorts, GatewayProcess, gateway_yaml
-from tests.faults.state_store_support import Stack
+from tests.faults.state_store_support import Stack, TimedLoad, steady_load
 from tests.faults.upstream_support import UpstreamProcess, upstream_process
 from tests.support.postgres import PostgresServer
 
-__all__ = ["PgStack", "TimedLoad", "pg_stack", "postgres", "timed_load", "write_config"]
+__all__ = ["PgStack", "TimedLoad", "pg_stack", "postgres", "steady_load", "write_config"]
 
 
 class PgStack(Stack):
@@ -81,44 +76,3 @@ def pg_stack(tmp_path: Path, server: PostgresServer) -> Iterator[PgStack]:
         finally:
             running.admin.close()
             gateway.stop()
-
-
-@dataclass
-class TimedLoad:
-    """Statuses (0: a transport error) and the longest request, overall and in a marked span."""
-
-    statuses: Counter[int] = field(default_factory=Counter)
-    longest_s: float = 0.0
-    durations: list[float] = field(default_factory=list)
-
-
-@contextlib.contextmanager
-def timed_load(url: str, threads: int = 4) -> Iterator[TimedLoad]:
-    """GETs in a loop from ``threads`` threads until the block ends, each one timed."""
-    seen = TimedLoad()
-    stop = threading.Event()
-    lock = threading.Lock()
-
-    def loop(n: int) -> None:
-        with httpx.Client(base_url=url, timeout=30.0) as client:
-            while not stop.is_set():
-                started = time.monotonic()
-                try:
-                    status = client.get(f"/load/{n}").status_code
-                except httpx.HTTPError:
-                    status = 0
-                took = time.monotonic() - started
-                with lock:
-                    seen.statuses[status] += 1
-                    seen.durations.append(took)
-                    seen.longest_s = max(seen.longest_s, took)
-
-    workers = [threading.Thread(target=loop, args=(n,), daemon=True) for n in range(threads)]
-    for worker in workers:
-        worker.start()
-    try:
-        yield seen
-    finally:
-        stop.set()
-        for worker in workers:
-            worker.join(timeout=35)

@@ -28,6 +28,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +40,16 @@ from tests.e2e.stack import ADMIN_TOKEN, ROUTE, BackendPorts, GatewayProcess, ga
 from tests.faults.upstream_support import UpstreamProcess, upstream_process
 
 __all__ = [
-    "ADMIN_TOKEN", "ROUTE", "Stack", "exclusive_lock", "fill_disk", "full_filesystem",
-    "own_filesystem", "stack", "steady_load",
+    "ADMIN_TOKEN",
+    "ROUTE",
+    "Stack",
+    "TimedLoad",
+    "exclusive_lock",
+    "fill_disk",
+    "full_filesystem",
+    "own_filesystem",
+    "stack",
+    "steady_load",
 ]  # fmt: skip
 
 
@@ -115,19 +124,35 @@ def stack(tmp_path: Path, *, quiet: bool = False, state_dir: Path | None = None)
             gateway.stop()
 
 
+@dataclass
+class TimedLoad:
+    """Statuses (0: a transport error) and the longest request, overall and in a marked span."""
+
+    statuses: Counter[int] = field(default_factory=Counter)
+    longest_s: float = 0.0
+    durations: list[float] = field(default_factory=list)
+
+
 @contextlib.contextmanager
-def steady_load(url: str, threads: int = 4) -> Iterator[Counter[int]]:
-    """GET requests in a loop from ``threads`` threads until the block ends; counts statuses."""
-    seen: Counter[int] = Counter()
+def steady_load(url: str, threads: int = 4) -> Iterator[TimedLoad]:
+    """GETs in a loop from ``threads`` threads until the block ends, each one timed."""
+    seen = TimedLoad()
     stop = threading.Event()
+    lock = threading.Lock()
 
     def loop(n: int) -> None:
         with httpx.Client(base_url=url, timeout=30.0) as client:
             while not stop.is_set():
+                started = time.monotonic()
                 try:
-                    seen[client.get(f"/load/{n}").status_code] += 1
+                    status = client.get(f"/load/{n}").status_code
                 except httpx.HTTPError:
-                    seen[0] += 1
+                    status = 0
+                took = time.monotonic() - started
+                with lock:
+                    seen.statuses[status] += 1
+                    seen.durations.append(took)
+                    seen.longest_s = max(seen.longest_s, took)
 
     workers = [threading.Thread(target=loop, args=(n,), daemon=True) for n in range(threads)]
     for worker in workers:

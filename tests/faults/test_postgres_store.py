@@ -25,7 +25,7 @@ from tests.faults.postgres_store_support import (
     PgStack,
     pg_stack,
     postgres,
-    timed_load,
+    steady_load,
     write_config,
 )
 from tests.faults.state_store_support import ROUTE
@@ -61,7 +61,7 @@ def test_a_frozen_postgres_costs_no_client_and_delays_no_rollback(
     with postgres() as server, pg_stack(tmp_path, server) as running:
         running.call("POST", f"/migration/{ROUTE}/start", PLAN)
         assert running.live_bps() == 5000
-        with timed_load(running.gateway.public_url) as load:
+        with steady_load(running.gateway.public_url) as load:
             running.wait(
                 lambda: running.view()["backends"]["candidate"]["samples"] >= 30, "traffic"
             )

@@ -53,8 +53,8 @@ def roll_back_under(running: Stack, broken: object) -> None:
         running.wait(lambda: running.overview()["state_store"]["ok"], "the store back")
         assert running.stored_events()[-1] == "rolled_back"
         assert running.metric("cutover_state_store_failing") == 0
-    assert seen[0] == 0  # no client error while all this happened
-    assert sum(c for s, c in seen.items() if s >= 500) == 0
+    assert seen.statuses[0] == 0  # no client error while all this happened
+    assert sum(c for s, c in seen.statuses.items() if s >= 500) == 0
 
 
 def test_a_locked_state_file_does_not_delay_a_rollback(tmp_path: Path) -> None:
