@@ -6,13 +6,46 @@ config file and names the field on any bad value, so a bad policy stops start-up
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
 from migration.plan import parse_duration
 
-__all__ = ["Policy"]
+__all__ = ["MAX_WINDOW_S", "Policy"]
+
+#: The longest analysis window: :class:`~migration.metrics.MigrationMetrics` keeps 60 one-second buckets.
+MAX_WINDOW_S = 60.0
+#: The longest any other duration of the policy may be.
+MAX_DURATION_S = 3600.0
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+
+
+def _number(raw: object, whole: bool, where: str) -> float | int:
+    """A config number, strictly: YAML gives int/float, the environment gives strings.
+
+    ``True`` is not 1, ``3.7`` is not the whole number 3, and NaN or infinities are no numbers.
+    """
+    kind = "a whole number" if whole else "a number"
+    value: float | int
+    if isinstance(raw, str) and whole and _WHOLE.fullmatch(raw.strip()):
+        value = int(raw)
+    elif isinstance(raw, str) and not whole:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"{where}: expected {kind}, got {raw!r}") from None
+    elif (isinstance(raw, int) and not isinstance(raw, bool)) or (
+        isinstance(raw, float) and not whole
+    ):
+        value = raw
+    else:
+        raise ValueError(f"{where}: expected {kind}, got {raw!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{where}: expected a finite number, got {raw!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -57,15 +90,12 @@ class Policy:
         values: dict[str, Any] = {}
         for name, raw in data.items():
             where = f"policy.{name}"
-            if isinstance(raw, bool):
-                raise ValueError(f"{where}: expected a number, got {raw!r}")
-            if name.endswith("_s") and isinstance(raw, str):
+            if name.endswith("_s") and isinstance(raw, str) and not _is_plain_number(raw):
                 values[name] = parse_duration(raw, where)
                 continue
-            try:
-                values[name] = int(raw) if known[name].type == "int" else float(raw)
-            except (TypeError, ValueError):
-                raise ValueError(f"{where}: expected a number, got {raw!r}") from None
+            whole = known[name].type == "int"
+            number = _number(raw, whole, where)
+            values[name] = int(number) if whole else float(number)
         return cls(**values)
 
     def __post_init__(self) -> None:
@@ -78,6 +108,12 @@ class Policy:
         for name in ("alpha", "hard_alpha", "unreachable_fraction", "baseline_max_error_rate"):
             if getattr(self, name) > 1:
                 raise ValueError(f"policy.{name}: must be <= 1, got {getattr(self, name)!r}")
+        for f in fields(self):
+            if f.name.endswith("_s"):
+                limit = MAX_WINDOW_S if f.name == "window_s" else MAX_DURATION_S
+                value = getattr(self, f.name)
+                if not math.isfinite(value) or value > limit:
+                    raise ValueError(f"policy.{f.name}: must be at most {limit:g} s, got {value!r}")
         if self.failure_limit < 1:
             raise ValueError(f"policy.failure_limit: must be >= 1, got {self.failure_limit!r}")
         for name in (
@@ -86,3 +122,12 @@ class Policy:
         ):  # fmt: skip
             if getattr(self, name) < 1:
                 raise ValueError(f"policy.{name}: must be >= 1, got {getattr(self, name)!r}")
+
+
+def _is_plain_number(text: str) -> bool:
+    """True for a string that is a number without a unit (``"10"``, ``"0.5"``): seconds."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

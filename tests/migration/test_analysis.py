@@ -310,10 +310,36 @@ def test_policy_from_mapping() -> None:
         Policy.from_mapping({"nope": 1})
     with pytest.raises(ValueError, match=r"policy\.alpha: expected a number"):
         Policy.from_mapping({"alpha": "lots"})
-    with pytest.raises(ValueError, match=r"policy\.min_samples: expected a number"):
+    with pytest.raises(ValueError, match=r"policy\.min_samples: expected a whole number"):
         Policy.from_mapping({"min_samples": True})
     with pytest.raises(ValueError, match=r"policy\.window_s"):
         Policy.from_mapping({"window_s": "soon"})
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"min_samples": 3.7}, r"policy\.min_samples: expected a whole number, got 3\.7"),
+        ({"failure_limit": "2.5"}, r"policy\.failure_limit: expected a whole number"),
+        ({"alpha": "nan"}, r"policy\.alpha: expected a finite number"),
+        ({"max_error_rate": float("inf")}, r"policy\.max_error_rate: expected a finite number"),
+        ({"stuck_after_s": "nan"}, r"policy\.stuck_after_s: expected a finite number"),
+        ({"window_s": 1e308}, r"policy\.window_s: must be at most 60 s"),
+        ({"window_s": "2m"}, r"policy\.window_s: must be at most 60 s"),
+        ({"max_p95_s": 7200}, r"policy\.max_p95_s: must be at most 3600 s"),
+        ({"alpha": [0.1]}, r"policy\.alpha: expected a number"),
+    ],
+)
+def test_policy_from_mapping_is_strict(data: dict[str, object], message: str) -> None:
+    """No silent truncation or coercion: 3.7 is not 3, NaN is no number, durations are bounded."""
+    with pytest.raises(ValueError, match=message):
+        Policy.from_mapping(data)
+
+
+def test_policy_from_mapping_takes_environment_strings() -> None:
+    """Values from ``CUTOVER_*`` variables arrive as strings: plain numbers still parse."""
+    policy = Policy.from_mapping({"min_samples": "30", "alpha": "0.05", "window_s": "4"})
+    assert (policy.min_samples, policy.alpha, policy.window_s) == (30, 0.05, 4.0)
 
 
 # -- issue #12: in-flight evidence, a broken control, the fallback deadline ----------------------
