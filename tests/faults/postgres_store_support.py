@@ -19,7 +19,7 @@ from tests.faults.state_store_support import Stack, TimedLoad, steady_load
 from tests.faults.upstream_support import UpstreamProcess, upstream_process
 from tests.support.postgres import PostgresServer
 
-__all__ = ["PgStack", "TimedLoad", "pg_stack", "postgres", "steady_load", "write_config"]
+__all__ = ["PgStack", "TimedLoad", "pg_stack", "steady_load", "write_config"]
 
 
 class PgStack(Stack):
@@ -41,17 +41,6 @@ class PgStack(Stack):
         with psycopg.connect(self.url, connect_timeout=5) as conn:
             rows = conn.execute("SELECT kind FROM migration_event ORDER BY id").fetchall()
         return [str(kind) for (kind,) in rows]
-
-
-@contextlib.contextmanager
-def postgres() -> Iterator[PostgresServer]:
-    """A started PostgreSQL server of this test's own."""
-    server = PostgresServer()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.close()
 
 
 def write_config(path: Path, ports: BackendPorts, public: int, admin: int, state_db: str) -> None:

@@ -15,18 +15,14 @@ import pytest
 from engine.config import EngineConfig
 from engine.errors import EngineError
 from engine.facade import Engine
-from tests.support.postgres import PASSWORD, PostgresServer
+from tests.support.postgres import PASSWORD, PostgresServer, running_server
 
 
 @pytest.fixture
 def own_server() -> Iterator[PostgresServer]:
     """A server this test may stop and start."""
-    server = PostgresServer()
-    try:
-        server.start()
+    with running_server() as server:
         yield server
-    finally:
-        server.close()
 
 
 def test_engines_survive_a_server_restart(tmp_path: Path, own_server: PostgresServer) -> None:

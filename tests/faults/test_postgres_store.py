@@ -24,12 +24,16 @@ from tests.e2e.stack import BackendPorts
 from tests.faults.postgres_store_support import (
     PgStack,
     pg_stack,
-    postgres,
     steady_load,
     write_config,
 )
 from tests.faults.state_store_support import ROUTE
-from tests.support.postgres import PASSWORD, PostgresServer, postgres_server  # noqa: F401
+from tests.support.postgres import (  # noqa: F401
+    PASSWORD,
+    PostgresServer,
+    postgres_server,
+    running_server,
+)
 
 CUTOVER = [sys.executable, "-m", "migration.cli.main"]
 PLAN = {"steps": [50, 100], "hold": "10m", "min_requests": 10}
@@ -58,7 +62,7 @@ def test_a_frozen_postgres_costs_no_client_and_delays_no_rollback(
     tmp_path: Path, then: str
 ) -> None:
     """PostgreSQL SIGSTOPped at a 50 % step, then SIGCONT or SIGKILL + restart: 0 errors, rollback at once, event later."""
-    with postgres() as server, pg_stack(tmp_path, server) as running:
+    with running_server() as server, pg_stack(tmp_path, server) as running:
         running.call("POST", f"/migration/{ROUTE}/start", PLAN)
         assert running.live_bps() == 5000
         with steady_load(running.gateway.public_url) as load:

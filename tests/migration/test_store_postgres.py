@@ -18,7 +18,13 @@ from migration.runtime import parse_migration_settings
 from migration.state import Event, MigrationState, Phase
 from migration.store_postgres import PostgresStore, connection_params, redact_url
 from migration.store_sql import StateStoreError
-from tests.support.postgres import PASSWORD, USER, PostgresServer, postgres_server  # noqa: F401
+from tests.support.postgres import (  # noqa: F401
+    PASSWORD,
+    USER,
+    PostgresServer,
+    postgres_server,
+    running_server,
+)
 
 STATE = MigrationState("api", Plan("api", (Step(1000),)), Phase.RUNNING, 0, 1000, 0.0)
 
@@ -81,10 +87,8 @@ def test_state_db_takes_a_url_as_is_and_refuses_other_schemes() -> None:
 @pytest.fixture
 def own_server() -> Iterator[PostgresServer]:
     """A server this test may freeze and kill."""
-    server = PostgresServer()
-    server.start()
-    yield server
-    server.close()
+    with running_server() as server:
+        yield server
 
 
 def test_a_frozen_server_costs_one_short_wait_and_no_write_lands_twice(

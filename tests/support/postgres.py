@@ -192,15 +192,22 @@ class PostgresServer:
             return row is not None and bool(row[0])
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """One PostgreSQL server for the test session."""
+@contextlib.contextmanager
+def running_server() -> Iterator[PostgresServer]:
+    """A started server of the caller's own (it may stop, freeze or kill it); removed at the end."""
     server = PostgresServer()
     try:
         server.start()
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the test session."""
+    with running_server() as server:
+        yield server
 
 
 @pytest.fixture
