@@ -21,6 +21,10 @@ Decisions where the issue left a choice:
 * ``pool_size`` is the number of idle keep-alive connections kept per upstream; active connections
   are not capped (cap concurrency at the listener or load balancer in front).
 * Only ``http://`` upstreams: the gateway's own HTTP/1.1 client does not speak TLS.
+* ``workers``: data-plane processes on this host (``cutover gateway --workers``), a whole number
+  within 1..64 or ``auto`` — the CPUs this process may run on (``os.sched_getaffinity``, so a
+  container's cpuset or ``taskset`` counts, not the host's cores), capped at 64. Resolved here, so
+  :attr:`GatewayConfig.workers` is always a number.
 
 Sections owned by other parts live in the same file so an operator edits one document: each route's
 ``shadow:`` block and the top-level ``shadow:`` settings are parsed by :mod:`gateway.shadow.config`
@@ -39,11 +43,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from gateway.redact import DEFAULT_HEADERS as DEFAULT_REDACT_HEADERS
@@ -68,6 +80,8 @@ MAX_TIMEOUT_S = 86_400.0
 #: ``CUTOVER_*`` variables read by the operator CLI rather than by this configuration; they may be
 #: set where the gateway runs without being an error (``CUTOVER_ADMIN_TOKEN`` is both).
 CLI_ENV_VARS: frozenset[str] = frozenset({"CUTOVER_ADMIN_URL", "CUTOVER_ADMIN_TOKEN"})
+#: Most data-plane processes one host runs (``workers``); ``auto`` is capped here too.
+MAX_WORKERS = 64
 
 
 # --------------------------------------------------------------------------- frozen values
@@ -208,6 +222,8 @@ class GatewayConfig:
     recording: RecordingConfig | None = None
     migration: Mapping[str, Any] = field(default_factory=dict)
     redact: RedactConfig = RedactConfig()
+    #: Data-plane processes on this host (``auto`` already resolved to a number).
+    workers: int = 1
 
     def upstream(self, backend: str) -> UpstreamConfig:
         """The upstream called ``backend`` (``baseline`` or ``candidate``)."""
@@ -356,6 +372,47 @@ class RedactModel(_Model):
         return value
 
 
+def resolve_workers(value: int | str, field: str = "workers") -> int:
+    """A ``workers`` value as a number of processes: ``auto`` is the CPUs this process may use.
+
+    A bad value raises :class:`ConfigError` naming ``field`` (``workers``, or ``--workers`` when
+    the command line gave it).
+    """
+    if value == "auto":
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except AttributeError:  # not Linux: no affinity call
+            cpus = os.cpu_count() or 1
+        return max(1, min(cpus, MAX_WORKERS))
+    try:
+        count = _check_workers(int(value) if isinstance(value, str) and value.isdigit() else value)
+    except ValueError as exc:
+        raise ConfigError(f"{field}: {exc}") from None
+    assert isinstance(count, int)
+    return count
+
+
+def _check_workers(value: object) -> object:
+    """``workers`` before pydantic's own check: a clear message instead of a union's two."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not 1 <= value <= MAX_WORKERS:
+            raise ValueError(f"must be within 1..{MAX_WORKERS} (or 'auto'), got {value}")
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text == "auto":
+            return text
+        if text.isdigit():  # an environment value; the strict file pass refuses a quoted number
+            _check_workers(int(text))
+            return value
+    raise ValueError(
+        f"expected a number of processes within 1..{MAX_WORKERS} or 'auto', got {value!r}"
+    )
+
+
+Workers = Annotated[int | Literal["auto"], BeforeValidator(_check_workers)]
+
+
 def _default_routes() -> list[RouteModel]:
     return [RouteModel(name="default", paths=["/*"])]
 
@@ -378,6 +435,7 @@ class GatewaySettings(BaseSettings):
     recording: RecordingModel | None = None
     migration: dict[str, Any] = Field(default_factory=dict)
     redact: RedactModel = RedactModel()
+    workers: Workers = 1
 
     @field_validator("routes")
     @classmethod
@@ -577,4 +635,5 @@ def _freeze(s: GatewaySettings) -> GatewayConfig:
         recording=recording,
         migration=dict(s.migration),
         redact=redact,
+        workers=resolve_workers(s.workers),
     )

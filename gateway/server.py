@@ -10,6 +10,12 @@
 
 or simply ``await serve(config, registry, ...)``, which runs until cancelled. ``cutover gateway``
 uses :func:`run` (uvloop, SIGINT/SIGTERM stop it gracefully).
+
+Several processes on one host (``cutover gateway --workers N``, :mod:`migration.workers`) bind the
+listeners differently: a worker binds the public port with ``reuse_port=True`` (``SO_REUSEPORT``: the
+kernel spreads new connections over every process bound to it) and its admin listener on
+``admin_bind=("127.0.0.1", 0)`` (metrics only, read by the supervisor); the supervisor binds no
+public listener (``public=False``) and no upstream pools, only the admin API.
 """
 
 from __future__ import annotations
@@ -52,7 +58,14 @@ class Gateway:
         taps: Sequence[ResponseTap] = (),
         admin_extensions: Sequence[AdminExtension] = (),
         rng: random.Random | None = None,
+        public: bool = True,
+        reuse_port: bool = False,
+        admin_bind: tuple[str, int] | None = None,
     ) -> None:
+        """``public=False``: no public listener and no upstream pools (``public_port`` then stays
+        the configured port, the one this host's workers serve on); ``reuse_port``: bind the public
+        port with ``SO_REUSEPORT``; ``admin_bind``: the admin address instead of the configured one.
+        """
         self.config = config
         self.registry = registry if registry is not None else CollectorRegistry()
         self.metrics = GatewayMetrics(self.registry)
@@ -69,57 +82,61 @@ class Gateway:
         self.proxy: Proxy | None = None
         self._servers: list[asyncio.Server] = []
         self.listeners: list[Listener] = []
+        self.public = public
+        self.reuse_port = reuse_port
+        self.admin_host, self.admin_port = admin_bind or (config.admin.host, config.admin.port)
         self.public_port = config.public.port
-        self.admin_port = config.admin.port
 
     async def start(self) -> None:
-        """Create the pools and bind both listeners (a bind failure raises ``OSError``)."""
+        """Create the pools and bind the listeners (a bind failure raises ``OSError``)."""
         loop = asyncio.get_running_loop()
-        self.pools = {b: UpstreamPool(self.config.upstream(b), loop) for b in BACKENDS}
-        self.proxy = Proxy(
-            self.config, self.state, self.metrics, self.pools, self.observers, self.taps, self.rng
-        )
-        limits = client_limits(self.config, public=True)
-        public_listener = Listener("public", self.proxy.dispatch, limits, self.metrics)
         admin_limits = client_limits(self.config, public=False)
         admin_listener = Listener("admin", self.admin.handle, admin_limits, self.metrics)
-        self.listeners = [public_listener, admin_listener]
+        self.listeners = [admin_listener]
+        public_listener: Listener | None = None
+        if self.public:
+            self.pools = {b: UpstreamPool(self.config.upstream(b), loop) for b in BACKENDS}
+            self.proxy = Proxy(
+                self.config, self.state, self.metrics, self.pools, self.observers, self.taps,
+                self.rng,
+            )  # fmt: skip
+            limits = client_limits(self.config, public=True)
+            public_listener = Listener("public", self.proxy.dispatch, limits, self.metrics)
+            self.listeners.insert(0, public_listener)
         for listener in self.listeners:
             self.metrics.watch_connections(listener.name, listener.connections.__len__)
         try:
-            public = await loop.create_server(
-                public_listener.protocol,
-                self.config.public.host,
-                self.config.public.port,
-                backlog=BACKLOG,
-                reuse_address=True,
-            )
-            self._servers.append(public)
+            if public_listener is not None:
+                public = await loop.create_server(
+                    public_listener.protocol,
+                    self.config.public.host,
+                    self.config.public.port,
+                    backlog=BACKLOG,
+                    reuse_address=True,
+                    reuse_port=self.reuse_port,
+                )
+                self._servers.append(public)
+                self.public_port = public.sockets[0].getsockname()[1]
             admin = await loop.create_server(
-                admin_listener.protocol,
-                self.config.admin.host,
-                self.config.admin.port,
-                backlog=128,
+                admin_listener.protocol, self.admin_host, self.admin_port, backlog=128,
                 reuse_address=True,
-            )
+            )  # fmt: skip
             self._servers.append(admin)
         except OSError:
             await self.stop()
             raise
-        self.public_port = public.sockets[0].getsockname()[1]
         self.admin_port = admin.sockets[0].getsockname()[1]
         self.state.ready = True
         log.info(
             "gateway_started",
-            public=f"{self.config.public.host}:{self.public_port}",
-            admin=f"{self.config.admin.host}:{self.admin_port}",
+            public=f"{self.config.public.host}:{self.public_port}" if self.public else None,
+            admin=f"{self.admin_host}:{self.admin_port}",
+            reuse_port=self.reuse_port,
             baseline=self.config.baseline.url,
             candidate=self.config.candidate.url,
             weights=self.state.get_weights(),
         )
-        warn_if_exposed(
-            self.config.admin.host, self.admin_port, self.config.admin_token is not None
-        )
+        warn_if_exposed(self.admin_host, self.admin_port, self.config.admin_token is not None)
 
     async def stop(self) -> None:
         """Stop listening, close client connections and upstream pools."""
