@@ -33,8 +33,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from migration.cluster.store import ClusterSqlStore
 from migration.state import Event, MigrationState, Snapshot
-from migration.store_sql import SQLITE, Execute, SqlStore, StateStoreError, one_line
+from migration.store_sql import SQLITE, Execute, StateStoreError, one_line
 
 __all__ = ["BUSY_TIMEOUT_S", "SQLiteStore", "StateStore", "StateStoreError", "open_store"]
 
@@ -82,7 +83,7 @@ def open_store(state_db: Path | str) -> ClosableStore:
     return SQLiteStore(state_db)
 
 
-class SQLiteStore(SqlStore):
+class SQLiteStore(ClusterSqlStore):
     """:class:`StateStore` in one SQLite file (``":memory:"`` works too, for one process)."""
 
     dialect = SQLITE

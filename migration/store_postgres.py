@@ -38,7 +38,8 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import conninfo as pg_conninfo
 
-from migration.store_sql import POSTGRES, Execute, SqlStore, StateStoreError, one_line
+from migration.cluster.store import ClusterSqlStore
+from migration.store_sql import POSTGRES, Execute, StateStoreError, one_line
 
 __all__ = ["CALL_TIMEOUT_S", "OPEN_TIMEOUT_S", "PostgresStore", "is_postgres_url", "redact_url"]
 
@@ -123,7 +124,7 @@ class _Abandoned(Exception):
     """The caller stopped waiting before COMMIT: roll the transaction back."""
 
 
-class PostgresStore(SqlStore):
+class PostgresStore(ClusterSqlStore):
     """:class:`~migration.store.StateStore` in a PostgreSQL database, every call time-bounded."""
 
     dialect = POSTGRES

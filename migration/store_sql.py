@@ -58,19 +58,38 @@ class Dialect:
     serial: str  # an auto-increment primary key
     real: str  # a float column
     schema_lock: str  # serialises concurrent schema checks/migrations ("" when BEGIN already does)
+    now: str  # the database's clock, seconds since the epoch (a float expression)
+    row_lock: str  # appended to a SELECT that locks its rows until commit ("" when BEGIN did)
+    append_lock: str  # serialises inserters so ids commit in id order ("" when BEGIN does)
+    notify: str  # announces (channel, payload) at commit ("" where there is no LISTEN)
 
     def sql(self, text: str) -> str:
-        """``text`` with this dialect's placeholders and column types."""
+        """``text`` with this dialect's placeholders, column types and clock."""
         text = text.replace("{serial}", self.serial).replace("{real}", self.real)
+        text = text.replace("{now}", self.now)
         return text if self.name == "sqlite" else text.replace("?", "%s")
 
 
-SQLITE = Dialect("sqlite", "INTEGER PRIMARY KEY AUTOINCREMENT", "REAL", "")
+SQLITE = Dialect(
+    name="sqlite",
+    serial="INTEGER PRIMARY KEY AUTOINCREMENT",
+    real="REAL",
+    schema_lock="",
+    now="((julianday('now') - 2440587.5) * 86400.0)",
+    row_lock="",  # BEGIN IMMEDIATE already holds the write lock of the whole file
+    append_lock="",
+    notify="",
+)
 POSTGRES = Dialect(
-    "postgresql",
-    "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
-    "DOUBLE PRECISION",
-    "SELECT pg_advisory_xact_lock(7275611)",  # any constant: one lock id for this schema
+    name="postgresql",
+    serial="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+    real="DOUBLE PRECISION",
+    schema_lock="SELECT pg_advisory_xact_lock(7275611)",  # any constant: one lock id for this schema
+    # clock_timestamp(), not now(): now() is the transaction's start, before any lock wait.
+    now="CAST(extract(epoch FROM clock_timestamp()) AS DOUBLE PRECISION)",
+    row_lock=" FOR UPDATE",
+    append_lock="SELECT pg_advisory_xact_lock(7275612)",
+    notify="SELECT pg_notify(?, ?)",
 )
 
 #: Step ``n`` (1-based) brings a store from version ``n - 1`` to ``n``; every step is idempotent.
@@ -87,6 +106,19 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX IF NOT EXISTS migration_snapshot_route ON migration_snapshot (route, id)",
         "CREATE TABLE IF NOT EXISTS route_weight (route TEXT PRIMARY KEY,"
         " weight_bps INTEGER NOT NULL)",
+    ),
+    # 2: the cluster tables (issue #13; statements in migration.cluster.store).
+    (
+        "CREATE TABLE IF NOT EXISTS cluster_lease (name TEXT PRIMARY KEY, holder TEXT,"
+        " epoch BIGINT NOT NULL, expires_at {real} NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS cluster_config (id INTEGER PRIMARY KEY CHECK (id = 1),"
+        " version BIGINT NOT NULL, data_json TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS cluster_replica (replica TEXT PRIMARY KEY,"
+        " info_json TEXT NOT NULL, seen_at {real} NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS cluster_evidence (id {serial}, replica TEXT NOT NULL,"
+        " route TEXT NOT NULL, tag BIGINT NOT NULL, payload TEXT NOT NULL,"
+        " UNIQUE (replica, route, tag))",
+        "CREATE INDEX IF NOT EXISTS cluster_evidence_tag ON cluster_evidence (tag)",
     ),
 )
 
@@ -129,6 +161,12 @@ class SqlStore:
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """The rows of one read-only statement (written with ``?``)."""
         raise NotImplementedError
+
+    def _check_fence(self, x: Execute) -> None:
+        """Called first inside every controller write (``commit``, ``save_weight``).
+
+        Nothing here; :class:`~migration.cluster.store.ClusterSqlStore` checks its lease fence.
+        """
 
     # -- schema -----------------------------------------------------------------------------------
 
@@ -201,6 +239,7 @@ class SqlStore:
         )
 
         def work(x: Execute) -> None:
+            self._check_fence(x)
             x(self.dialect.sql(_UPSERT_STATE), row)
             self._insert_events(x, state.route, event_rows)
             if snap_row is not None:
@@ -214,6 +253,7 @@ class SqlStore:
         event_rows = [(e.route, e.at, e.kind, json.dumps(e.to_dict())) for e in events]
 
         def work(x: Execute) -> None:
+            self._check_fence(x)
             x(self.dialect.sql(_UPSERT_WEIGHT), (route, weight_bps))
             self._insert_events(x, route, event_rows)
 

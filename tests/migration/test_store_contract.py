@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from migration.cluster.store import ClusterSqlStore
 from migration.plan import Plan, Step
 from migration.state import Event, MigrationState, Phase, Snapshot
 from migration.store import SQLiteStore, StateStore, StateStoreError
@@ -202,3 +203,26 @@ def test_a_newer_schema_is_refused_in_one_line(opener: Opener) -> None:
     )
     assert "\n" not in message
     assert newer.schema_version() == SCHEMA_VERSION + 1
+
+
+def test_a_version_1_store_is_migrated_to_the_cluster_tables(opener: Opener) -> None:
+    """A store of schema 1 (no cluster tables) opens at version 2, keeps its rows, gains the tables."""
+    old = sql_store(opener)
+    old.commit(state(), [event("started")])
+    old.save_weight("web", 700)
+
+    def downgrade(x: Execute) -> None:
+        for table in ("cluster_lease", "cluster_config", "cluster_replica", "cluster_evidence"):
+            x(f"DROP TABLE {table}")
+        x("UPDATE schema_version SET version = 1")
+
+    old._transaction(downgrade)
+    assert old.schema_version() == 1
+    reopened = sql_store(opener)
+    assert reopened.schema_version() == SCHEMA_VERSION == 2
+    assert reopened.load("api") == state()
+    assert reopened.load_weights() == {"web": 700}
+    assert [e.kind for e in reopened.events()] == ["started"]
+    assert isinstance(reopened, ClusterSqlStore)
+    assert reopened.acquire_lease("a", 5.0).epoch == 1
+    assert reopened.update_config(lambda d: d).version == 1
