@@ -17,9 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.admin import AdminError, AdminRequest, AdminResponse, AdminRouter
 from gateway.config import BACKENDS
-from gateway.faults import FaultRequest
+from gateway.faults import FaultRequest, FaultSpec
 from gateway.metrics import GatewayMetrics
-from gateway.state import GatewayState, percent_to_bps
+from gateway.state import ChangeRefused, GatewayState, percent_to_bps
 
 
 class WeightRequest(BaseModel):
@@ -108,7 +108,10 @@ def install_core_routes(
             )
         body = req.parse(WeightRequest)
         bps = percent_to_bps(body.percent)
-        old = state.set_weight(name, bps, actor=f"admin:{req.client_host}", reason=body.reason)
+        try:
+            old = state.set_weight(name, bps, actor=f"admin:{req.client_host}", reason=body.reason)
+        except ChangeRefused as exc:
+            raise AdminError(503, "change_refused", str(exc)) from None
         return AdminResponse.json(
             {"route": name, "weight_bps": bps, "weight_percent": bps / 100, "previous_bps": old}
         )
@@ -116,12 +119,12 @@ def install_core_routes(
     async def put_fault(req: AdminRequest) -> AdminResponse:
         backend = _backend(req)
         spec = req.parse(FaultRequest).to_spec()
-        state.set_fault(backend, spec, actor=f"admin:{req.client_host}")
+        _set_fault(state, backend, spec, f"admin:{req.client_host}")
         return AdminResponse.json({"backend": backend, "fault": _fault_json(state, backend)})
 
     async def clear_fault(req: AdminRequest) -> AdminResponse:
         backend = _backend(req)
-        state.set_fault(backend, None, actor=f"admin:{req.client_host}")
+        _set_fault(state, backend, None, f"admin:{req.client_host}")
         return AdminResponse.json({"backend": backend, "fault": None})
 
     router.add("GET", "/healthz", healthz)
@@ -131,6 +134,13 @@ def install_core_routes(
     router.add("PUT", "/routes/{name}/weight", set_weight, mutating=True)
     router.add("PUT", "/faults/{backend}", put_fault, mutating=True)
     router.add("DELETE", "/faults/{backend}", clear_fault, mutating=True)
+
+
+def _set_fault(state: GatewayState, backend: str, spec: FaultSpec | None, actor: str) -> None:
+    try:
+        state.set_fault(backend, spec, actor=actor)
+    except ChangeRefused as exc:
+        raise AdminError(503, "change_refused", str(exc)) from None
 
 
 def _backend(req: AdminRequest) -> str:

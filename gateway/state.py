@@ -48,6 +48,17 @@ WeightListener = Callable[[WeightChange], None]
 """Called as ``listener(change)`` after a weight changed (the migration store persists it)."""
 
 
+class ChangeRefused(Exception):
+    """A change the state's guard refused (the shared store cannot record it); the admin API says 503."""
+
+
+ChangeGuard = Callable[[str, str, object, str, "str | None"], None]
+"""Called as ``guard(kind, key, value, actor, reason)`` before a weight (``kind="weight"``, key the
+route, value the bps) or a fault (``kind="fault"``, key the backend, value the spec or None) changes;
+raising :class:`ChangeRefused` refuses it. Replicas publish operator changes to the shared config
+snapshot this way, before applying them, so a change is either everywhere or nowhere."""
+
+
 class UnknownRoute(KeyError):
     """No route has this name."""
 
@@ -78,6 +89,8 @@ class GatewayState:
         self.ready = False
         self._metrics = metrics
         self._listeners: list[WeightListener] = []
+        #: Checked before every change (see :data:`ChangeGuard`); None: every change goes through.
+        self.guard: ChangeGuard | None = None
         if metrics is not None:
             for name, bps in zip(self.route_names, self.weights, strict=True):
                 metrics.set_weight(name, bps)
@@ -107,6 +120,8 @@ class GatewayState:
             raise TypeError("weight_bps must be an int")
         if not 0 <= weight_bps <= BUCKETS:
             raise ValueError(f"weight_bps must be within 0..{BUCKETS}, got {weight_bps}")
+        if self.guard is not None:
+            self.guard("weight", route, weight_bps, actor, reason)
         old = self.weights[index]
         self.weights[index] = weight_bps
         if self._metrics is not None:
@@ -171,6 +186,8 @@ class GatewayState:
         """Set (or with None clear) the faults injected in front of ``backend``."""
         if backend not in self.faults:
             raise UnknownBackend(backend)
+        if self.guard is not None:
+            self.guard("fault", backend, spec, actor, None)
         self.faults[backend] = spec if spec is not None and spec.active else None
         log.info("fault_changed", backend=backend, fault=repr(spec), actor=actor)
 

@@ -59,9 +59,9 @@ from gateway.admin import AdminError, AdminHandler, AdminRequest, AdminResponse,
 from migration.admin_views import event_view, route_view, store_view
 from migration.controller import MigrationController, MigrationError
 from migration.memory import MemorySource
-from migration.metrics import MigrationMetrics
 from migration.plan import Plan, PlanError, plans_from_config
 from migration.report import FORMATS, build_report, render
+from migration.seams import ViewSource
 from migration.state import Phase
 
 __all__ = ["ACTIONS", "MigrationAdmin", "install_migration_routes"]
@@ -99,11 +99,15 @@ class MigrationAdmin:
     def __init__(
         self,
         controller: MigrationController,
-        metrics: MigrationMetrics,
+        metrics: ViewSource,
         route_weights: Callable[[], Mapping[str, int]],
         memory: MemorySource | None = None,
+        leader: Callable[[], dict[str, Any] | None] | None = None,
+        cluster: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.controller = controller
+        self.leader = leader
+        self.cluster = cluster
         self.metrics = metrics
         self.route_weights = route_weights
         self.memory = memory
@@ -115,6 +119,12 @@ class MigrationAdmin:
         names = list(self.route_weights())
         stored = sorted(s.route for s in self.controller.store.load_all())
         return names + [r for r in stored if r not in names]
+
+    def _must_lead(self) -> None:
+        """A replica that does not hold the lease refuses actions (409 naming the leader)."""
+        refusal = self.leader() if self.leader is not None else None
+        if refusal is not None:
+            raise AdminError(409, "not_leader", refusal)
 
     def _known(self, route: str) -> str:
         known = self.routes()
@@ -142,6 +152,7 @@ class MigrationAdmin:
                     s.failing, s.failing_since, s.errors, s.pending, s.last_error
                 ),
                 "routes": [self._view(r, live) for r in self.routes()],
+                **({"cluster": self.cluster()} if self.cluster is not None else {}),
             }
         )
 
@@ -155,6 +166,7 @@ class MigrationAdmin:
         else:  # a plan needs a route the gateway can weigh, not only a stored one
             raise AdminError(404, "unknown_route", {"route": target, "routes": gateway_routes})
         plan = _parse_start(req.json(), routes[0])
+        self._must_lead()
         busy = [
             f"{r} is {s.phase.value}"
             for r in routes
@@ -179,6 +191,7 @@ class MigrationAdmin:
         async def handle(req: AdminRequest) -> AdminResponse:
             route = self._known(req.params["route"])
             reason = _parse_reason(req)
+            self._must_lead()
             c = self.controller
             try:
                 if name == "promote":
@@ -340,18 +353,22 @@ def _parse_start(data: Any, route: str) -> Plan:
 def install_migration_routes(
     router: AdminRouter,
     controller: MigrationController,
-    metrics: MigrationMetrics,
+    metrics: ViewSource,
     *,
     route_weights: Callable[[], Mapping[str, int]],
     memory: MemorySource | None = None,
+    leader: Callable[[], dict[str, Any] | None] | None = None,
+    cluster: Callable[[], dict[str, Any]] | None = None,
 ) -> MigrationAdmin:
     """Register the migration endpoints on ``router``; returns the handler object (for tests).
 
     ``route_weights`` is the gateway's live weight table (``GatewayState.get_weights``): its keys
     are the routes an operator may name, its values the weights actually in force. The state
-    store, the policy (its window span) and the clock come from ``controller``.
+    store, the policy (its window span) and the clock come from ``controller``. ``leader``: in a
+    cluster, None when this member may act, else the 409 body naming the leader; ``cluster``: the
+    ``cluster`` section of ``GET /migration``.
     """
-    admin = MigrationAdmin(controller, metrics, route_weights, memory)
+    admin = MigrationAdmin(controller, metrics, route_weights, memory, leader, cluster)
     router.add("GET", "/migration", admin.overview)
     router.add("GET", "/migration/events", admin.events)
     router.add("GET", "/migration/report", admin.report)

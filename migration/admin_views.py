@@ -10,8 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from migration.metrics import MigrationMetrics
-from migration.seams import BACKENDS
+from migration.seams import BACKENDS, ViewSource
 from migration.state import Event, MigrationState
 
 __all__ = ["event_view", "route_view"]
@@ -105,7 +104,7 @@ def route_view(
     route: str,
     live_bps: int | None,
     state: MigrationState | None,
-    metrics: MigrationMetrics,
+    metrics: ViewSource,
     span_s: float,
     events: Sequence[Event],
     now: float,

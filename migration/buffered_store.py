@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from migration.cluster.seams import FencedOut
 from migration.seams import Clock
 from migration.state import Event, MigrationState, Snapshot
 from migration.store import StateStore
@@ -90,6 +91,19 @@ class BufferedStore:
             )  # fmt: skip
             self.failing_since = None
 
+    def discard(self) -> None:
+        """Forget every buffered write and cached read (a deposed leader: the new one decides).
+
+        A write refused by the lease's fence (:class:`~migration.cluster.seams.FencedOut`) is never
+        buffered: it re-raises after this, and the member stops acting as the leader.
+        """
+        if self._pending:
+            log.warning("buffered_writes_discarded", routes=sorted(self._pending))
+        self._pending.clear()
+        self._states.clear()
+        self._weights.clear()
+        self.failing_since = None
+
     # -- writing ----------------------------------------------------------------------------------
 
     def _write(self, route: str, p: _Pending) -> None:
@@ -103,6 +117,9 @@ class BufferedStore:
         for route in list(self._pending):
             try:
                 self._write(route, self._pending[route])
+            except FencedOut:
+                self.discard()
+                raise
             except Exception as exc:
                 self._failed(exc, "retry")
                 return False
@@ -149,6 +166,9 @@ class BufferedStore:
             return
         try:
             self._write(route, self._pending[route])
+        except FencedOut:
+            self.discard()
+            raise
         except Exception as exc:
             self._failed(exc, "commit")
             return
@@ -166,6 +186,9 @@ class BufferedStore:
             raise StoreUnavailable(f"state store failing since {self.failing_since:.0f}")
         try:
             self.inner.commit(state, events, snapshot)
+        except FencedOut:
+            self.discard()
+            raise
         except Exception as exc:
             self._failed(exc, "commit")
             raise StoreUnavailable(self.last_error) from exc

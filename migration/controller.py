@@ -58,6 +58,7 @@ from migration.analysis import (
     fallback_after_s,
 )
 from migration.buffered_store import BufferedStore, StoreUnavailable
+from migration.cluster.seams import FencedOut
 from migration.decision_metrics import DecisionMetrics
 from migration.evidence import read_windows
 from migration.plan import Plan
@@ -165,6 +166,8 @@ class MigrationController:
             log.warning("weight_reconciled", route=route, live_bps=live, stored_bps=bps)
         try:
             self.weights.set_weight(route, bps, actor=ACTOR)
+        except FencedOut:
+            raise  # deposed: nothing more to do here (the member steps down)
         except Exception:
             log.exception("set_weight failed; retrying next step", route=route)
 
@@ -262,6 +265,17 @@ class MigrationController:
         return state
 
     # -- operator actions -------------------------------------------------------------------------
+
+    def begin_term(self) -> list[MigrationState]:
+        """Take over as a cluster's leader: forget the last term's counters, then :meth:`recover`.
+
+        Step progress counts requests from this term's first evaluation on (the stored
+        ``step_requests`` carries what earlier leaders counted).
+        """
+        self._conditions.clear()
+        states = self.recover()
+        self._seen = {s.route: self._counters(s.route) for s in states}
+        return states
 
     def recover(self) -> list[MigrationState]:
         """Push every stored weight to the gateway (call once at start-up, before traffic).

@@ -22,8 +22,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from migration.memory import MemorySource
-from migration.metrics import MigrationMetrics
-from migration.seams import BACKENDS, BASELINE, CANDIDATE
+from migration.seams import BACKENDS, BASELINE, CANDIDATE, ViewSource
 from migration.sketch import LatencySketch
 from migration.state import Event, MigrationState, Snapshot
 from migration.store import StateStore
@@ -93,7 +92,7 @@ def _ratio(top: float | None, bottom: float | None) -> float | None:
     return top / bottom
 
 
-def _stats(metrics: MigrationMetrics, route: str | None, backend: str, span: float) -> WindowStats:
+def _stats(metrics: ViewSource, route: str | None, backend: str, span: float) -> WindowStats:
     if route is not None:
         return metrics.window(route, backend, span)
     parts = [metrics.window(r, backend, span) for r in metrics.routes()]
@@ -130,7 +129,7 @@ def _factors(base: BackendSummary, cand: BackendSummary, weight_bps: int | None)
 
 
 async def build_report(
-    metrics: MigrationMetrics,
+    metrics: ViewSource,
     *,
     route: str | None = None,
     memory: MemorySource | None = None,

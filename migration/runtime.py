@@ -50,8 +50,20 @@ from gateway.server import Gateway
 from gateway.shadow import build_shadow, install_shadow_routes
 from gateway.shadow.service import ShadowService
 from gateway.shadow.sidecar_client import ShadowSidecar
+from gateway.state import WeightChange
 from gateway.tasks import TaskSet
 from migration.admin_api import install_migration_routes
+from migration.cluster.admin import cluster_view, install_cluster_routes
+from migration.cluster.config_watch import open_config_watcher
+from migration.cluster.member import ClusterMember
+from migration.cluster.seams import ClusterStore, Role
+from migration.cluster.wiring import (
+    ClusterParts,
+    ProxyInflight,
+    build_parts,
+    default_replica_name,
+    member_info,
+)
 from migration.controller import MigrationController
 from migration.decision_metrics import DecisionMetrics
 from migration.memory import HttpMemoryScraper
@@ -65,7 +77,10 @@ log = structlog.get_logger("cutover")
 
 #: The controller loop's tick: beyond an hour it could not react to anything.
 MAX_INTERVAL_S = 3600.0
-_KEYS = {"state_db", "interval_s", "rollback_mode", "policy", "plan", "memory_scrape", "contract"}
+_KEYS = {
+    "state_db", "interval_s", "rollback_mode", "policy", "plan", "memory_scrape", "contract",
+    "snapshot_cache",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -79,6 +94,7 @@ class MigrationSettings:
     plans: tuple[Plan, ...]
     memory_scrape: bool
     contract: str | None
+    snapshot_cache: Path | None = None  # a replica's copy of the last config snapshot
 
 
 def _flag(value: Any, field: str) -> bool:
@@ -137,6 +153,19 @@ def parse_migration_settings(
             if plan.route not in routes:
                 raise ConfigError(f"migration.plan.route: no gateway route named {plan.route!r}")
     state_db = _state_db(data.get("state_db", ".cutover/migration.db"), base_dir)
+    cache = data.get("snapshot_cache")
+    if cache is None:  # beside the SQLite file, or in .cutover/ for a PostgreSQL store
+        cache_path = (
+            state_db.parent / "config-snapshot.json"
+            if isinstance(state_db, Path)
+            else Path(".cutover/config-snapshot.json")
+        )
+    elif not isinstance(cache, str) or not cache.strip():
+        raise ConfigError(f"migration.snapshot_cache: expected a file path, got {cache!r}")
+    else:
+        cache_path = Path(cache)
+    if not cache_path.is_absolute() and base_dir is not None:
+        cache_path = base_dir / cache_path
     contract = data.get("contract", "llmstruct")
     return MigrationSettings(
         state_db=state_db,
@@ -146,6 +175,7 @@ def parse_migration_settings(
         plans=plans,
         memory_scrape=_flag(data.get("memory_scrape", True), "migration.memory_scrape"),
         contract=None if contract in (None, "", "none") else str(contract),
+        snapshot_cache=cache_path,
     )
 
 
@@ -194,20 +224,6 @@ def _contract_source(contract: str | None) -> str | None:
     return str(path.resolve())
 
 
-class ProxyInflight:
-    """:class:`~migration.seams.InflightSource` over the gateway's proxy (built at ``start()``)."""
-
-    def __init__(self, gateway: Gateway) -> None:
-        self._gateway = gateway
-
-    def inflight(self, route: str, backend: str, older_than_s: float, /) -> tuple[int, int, float]:
-        """``(in flight, older than older_than_s, oldest age s)``; zeros before the proxy runs."""
-        proxy = self._gateway.proxy
-        if proxy is None:
-            return (0, 0, 0.0)
-        return proxy.inflight(route, backend, older_than_s)
-
-
 class CutoverRuntime:
     """Everything one gateway process runs, started and stopped together."""
 
@@ -218,22 +234,33 @@ class CutoverRuntime:
         *,
         clock: Callable[[], float] = time.time,
         base_dir: Path | None = None,
+        role: Role | None = None,
+        replica: str | None = None,
     ) -> None:
+        """``role`` None: a member of a cluster on a PostgreSQL store, else a single process."""
         self.config = config
         self.registry = registry if registry is not None else CollectorRegistry()
         routes = [r.name for r in config.routes]
         self.settings = parse_migration_settings(config.migration, routes, base_dir)
+        state_db = self.settings.state_db
+        if role is None:
+            role = Role.MEMBER if isinstance(state_db, str) else Role.SOLO
+        self.role = role
+        self.replica = replica or default_replica_name()
         self.metrics = MigrationMetrics(clock=clock)
-        self.shadow: ShadowService | ShadowSidecar = build_shadow(
-            config,
-            self.registry,
-            config.shadow,
-            contract=_contract_source(self.settings.contract),
-            observers=[self.metrics],
-        )
-        taps: list[ResponseTap] = [self.shadow]
+        taps: list[ResponseTap] = []
+        self.shadow: ShadowService | ShadowSidecar | None = None
+        if role.serves:  # a supervisor has no traffic to shadow
+            self.shadow = build_shadow(
+                config,
+                self.registry,
+                config.shadow,
+                contract=_contract_source(self.settings.contract),
+                observers=[self.metrics],
+            )
+            taps.append(self.shadow)
         self.recorder: RecordingTap | None = None
-        if config.recording is not None:
+        if config.recording is not None and role.serves:
             self.recorder = RecordingTap(config.recording, registry=self.registry)
             taps.append(self.recorder)
         self._http = httpx.AsyncClient(timeout=2.0)
@@ -242,11 +269,14 @@ class CutoverRuntime:
                 self._http,
                 {b: config.upstream(b).url + "/metrics" for b in ("baseline", "candidate")},
             )
-            if self.settings.memory_scrape
+            if self.settings.memory_scrape and role is not Role.WORKER
             else None
         )
-        self.gateway = Gateway(config, self.registry, observers=[self.metrics], taps=taps)
-        state_db = self.settings.state_db
+        self.gateway = Gateway(
+            config, self.registry, observers=[self.metrics], taps=taps, public=role.serves,
+            reuse_port=role is Role.WORKER,
+            admin_bind=("127.0.0.1", 0) if role is Role.WORKER else None,
+        )  # fmt: skip
         try:
             if isinstance(state_db, Path):
                 state_db.parent.mkdir(parents=True, exist_ok=True)
@@ -257,40 +287,88 @@ class CutoverRuntime:
             raise ConfigError(
                 f"migration.state_db: state store {state_db}: {exc.strerror or exc}"
             ) from None
+        self.cluster: ClusterParts | None = None
+        self.member: ClusterMember | None = None
+        if role.clustered:
+            cluster_store: ClusterStore = self.store  # type: ignore[assignment]
+            self.cluster = build_parts(
+                role=role, replica=self.replica, store=cluster_store, gateway=self.gateway,
+                windows=self.metrics, policy=self.settings.policy, registry=self.registry,
+                cache_path=self.settings.snapshot_cache,
+            )  # fmt: skip
+        c = self.cluster
         self.controller = MigrationController(
             store=self.store,
-            source=self.metrics,
-            weights=self.gateway.state,
+            source=c.merged if c is not None and c.merged is not None else self.metrics,
+            weights=c.weights if c is not None else self.gateway.state,
             policy=self.settings.policy,
             clock=clock,
-            metrics=DecisionMetrics(self.registry),
+            metrics=DecisionMetrics(self.registry) if role is not Role.WORKER else None,
             interval_s=self.settings.interval_s,
             rollback_mode=self.settings.rollback_mode,
-            inflight=ProxyInflight(self.gateway),
-            deadlines=self.gateway.state,
+            inflight=(c.merged_inflight if c is not None else ProxyInflight(self.gateway)),
+            deadlines=self.gateway.state if c is None else None,  # members: the local guard
         )
-        self.gateway.state.on_weight_change(lambda c: self.controller.weight_changed(*c))
-        install_shadow_routes(self.gateway.router, self.shadow)
-        install_migration_routes(
-            self.gateway.router,
-            self.controller,
-            self.metrics,
-            route_weights=self.gateway.state.get_weights,
-            memory=self.memory,
-        )
+        if c is not None:
+            self.member = ClusterMember(
+                role=role, replica=self.replica, store=c.store, follower=c.follower,
+                metrics=c.metrics, info=lambda: member_info(role, self.gateway),
+                watcher=open_config_watcher(state_db), exporter=c.exporter, guard=c.guard,
+                elector=c.elector, controller=self.controller if role.may_lead else None,
+                merged=c.merged, merged_inflight=c.merged_inflight,
+                interval_s=self.settings.interval_s, clock=clock, on_term=self._start_plans,
+            )  # fmt: skip
+        self.gateway.state.on_weight_change(self._weight_changed)
+        if self.shadow is not None:
+            install_shadow_routes(self.gateway.router, self.shadow)
+        if role is not Role.WORKER:
+            views = c.merged if c is not None and c.merged is not None else self.metrics
+            install_migration_routes(
+                self.gateway.router,
+                self.controller,
+                views,
+                route_weights=self.gateway.state.get_weights,
+                memory=self.memory,
+                leader=self.member.leader_refusal if self.member is not None else None,
+                cluster=self._cluster_view if self.member is not None else None,
+            )
+            if self.member is not None:
+                install_cluster_routes(self.gateway.router, self.member)
         self._tasks = TaskSet("cutover")
         self._stop = asyncio.Event()
 
-    async def start(self) -> None:
-        """Bind the listeners, start the shadow workers, resume or start plans, run the loop."""
-        self.controller.recover()  # stored weights in force before the first request arrives
-        await self.shadow.open()  # the sidecar is ready before the first request can reach it
-        await self.gateway.start()
+    def _cluster_view(self) -> dict[str, Any]:
+        assert self.member is not None
+        return cluster_view(self.member)
+
+    def _weight_changed(self, change: WeightChange) -> None:
+        """Record a manual weight change — in a cluster only the leader records (it sees them all)."""
+        if self.member is None or self.member.leading:
+            self.controller.weight_changed(*change)
+
+    def _start_plans(self) -> None:
+        """Start the config file's plans on routes the store has no migration for."""
         for plan in self.settings.plans:
-            if self.store.load(plan.route) is None:
+            if self.controller.store.load(plan.route) is None:
                 self.controller.start(plan)
                 log.info("plan_started_from_config", route=plan.route, plan=plan.to_dict())
-        self._tasks.spawn(self.controller.run(self._stop), name="migration-controller")
+
+    async def start(self) -> None:
+        """Bind the listeners, start the shadow workers, resume or start plans, run the loop."""
+        if self.member is None:
+            self.controller.recover()  # stored weights in force before the first request arrives
+        else:  # the last snapshot in force before the first request: the store's, else the file's
+            assert self.cluster is not None
+            self.cluster.follower.load_cache()
+            await self.member.sync()
+        if self.shadow is not None:
+            await self.shadow.open()  # the sidecar is ready before the first request can reach it
+        await self.gateway.start()
+        if self.member is None:
+            self._start_plans()
+            self._tasks.spawn(self.controller.run(self._stop), name="migration-controller")
+        else:
+            self._tasks.spawn(self.member.run(self._stop), name="cluster-member")
 
     async def stop(self) -> None:
         """Stop the loop, close listeners, clients, the recording and the store (idempotent)."""
@@ -298,7 +376,10 @@ class CutoverRuntime:
             return
         self._stop.set()
         await self._tasks.close()
-        await self.shadow.close()
+        if self.member is not None and self.member.watcher is not None:
+            self.member.watcher.close()
+        if self.shadow is not None:
+            await self.shadow.close()
         await self.gateway.stop()
         if self.recorder is not None:
             self.recorder.close()

@@ -55,6 +55,7 @@ __all__ = [
     "InflightSource",
     "RateSample",
     "ShadowObserver",
+    "ViewSource",
     "WeightControl",
     "WindowSource",
 ]
@@ -144,3 +145,16 @@ class WindowSource(Protocol):
     def total_requests(self, route: str, backend: str) -> int: ...
 
     def total_shadow(self, route: str) -> int: ...
+
+
+class ViewSource(WindowSource, Protocol):
+    """What the admin views and the report read: the windows, plus their routes and length.
+
+    :class:`~migration.metrics.MigrationMetrics` (one process) and
+    :class:`~migration.cluster.merged.MergedWindows` (every replica's evidence) implement it.
+    """
+
+    @property
+    def window_s(self) -> float: ...
+
+    def routes(self) -> list[str]: ...

@@ -1,0 +1,111 @@
+"""Who runs the controller: a lease in the shared store, held by one member at a time.
+
+The lease row is timed by the database's clock (:meth:`ClusterStore.acquire_lease`), so no host
+clock decides who leads. A member calls :meth:`LeaderElector.tick` every ``renew_s``; the holder
+renews, the others take the lease once it has expired (which increments its epoch).
+
+The leader stops acting *before* its lease can expire, by its own monotonic clock: a renewal sent at
+monotonic ``t0`` that succeeds leaves the lease valid for ``remaining_s`` database seconds *from
+some instant after t0*, so the member may act until ``t0 + remaining_s - margin_s`` and no longer —
+whatever happened to the renewal's answer on the way back. A member paused past that (SIGSTOP, a
+long GC, a frozen VM) finds :attr:`LeaderElector.leading` false when it wakes, before it does
+anything; and should it act anyway in the instant between, every controller write carries the
+epoch as a fence (:class:`~migration.cluster.seams.Fence`), which a newer leader's takeover has
+already made stale.
+
+Defaults: TTL 6 s, renewal every 2 s, margin 1 s — a leader survives two lost renewals; after a
+leader dies another one leads within TTL + one renewal interval (≤ 8 s).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import structlog
+
+from migration.cluster.seams import ClusterStore, Fence, Lease
+
+__all__ = ["LeaderElector"]
+
+log = structlog.get_logger("cutover.cluster")
+
+
+class LeaderElector:
+    """Renews or takes the lease; says whether this member may act as the leader right now."""
+
+    def __init__(
+        self,
+        store: ClusterStore,
+        holder: str,
+        *,
+        ttl_s: float = 6.0,
+        renew_s: float = 2.0,
+        margin_s: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not 0 < renew_s < ttl_s - margin_s:
+            raise ValueError(
+                f"need 0 < renew_s < ttl_s - margin_s, got {renew_s}, {ttl_s}, {margin_s}"
+            )
+        self.store = store
+        self.holder = holder
+        self.ttl_s = ttl_s
+        self.renew_s = renew_s
+        self.margin_s = margin_s
+        self._monotonic = monotonic
+        self._valid_until = float("-inf")
+        self.epoch = 0
+        self.last: Lease | None = None
+        self.terms = 0  # leadership terms won by this member
+
+    @property
+    def leading(self) -> bool:
+        """True while this member holds a lease it may still act on."""
+        return self._monotonic() < self._valid_until
+
+    @property
+    def fence(self) -> Fence | None:
+        """The fence of the current term, None when not leading."""
+        return Fence(self.holder, self.epoch) if self.leading else None
+
+    def tick(self) -> bool:
+        """Renew or try to take the lease (one store call); returns :attr:`leading`.
+
+        A store error is not a lost election by itself: a leader keeps acting until its margin runs
+        out (its lease is still valid in the database), and a follower stays a follower.
+        """
+        was_leading = self.leading
+        t0 = self._monotonic()
+        try:
+            lease = self.store.acquire_lease(self.holder, self.ttl_s)
+        except Exception as exc:  # the store is down or slow: nothing changes until the margin
+            log.warning("lease_renewal_failed", holder=self.holder, error=str(exc))
+            lease = None
+        if lease is not None:
+            self.last = lease
+            if lease.held:
+                if not was_leading or lease.epoch != self.epoch:
+                    self.terms += 1
+                    log.info("leader_elected", holder=self.holder, epoch=lease.epoch)
+                self.epoch = lease.epoch
+                self._valid_until = t0 + min(self.ttl_s, lease.remaining_s) - self.margin_s
+            else:
+                self._valid_until = float("-inf")
+        self.store.fence = self.fence
+        if was_leading and not self.leading:
+            log.warning("leader_deposed", holder=self.holder, epoch=self.epoch)
+        return self.leading
+
+    def step_down(self) -> None:
+        """Stop acting now (a fenced write was refused, or the member stops); releases the lease."""
+        if self.leading:
+            self._valid_until = float("-inf")
+            self.store.fence = None
+            try:
+                self.store.release_lease(self.holder, self.epoch)
+            except Exception as exc:  # it expires by itself anyway
+                log.warning("lease_release_failed", holder=self.holder, error=str(exc))
+            log.info("leader_stepped_down", holder=self.holder, epoch=self.epoch)
+        self._valid_until = float("-inf")
+        self.store.fence = None

@@ -1,0 +1,266 @@
+"""One cluster member's loops: follow the snapshot, publish evidence, lead when holding the lease.
+
+Three coroutines on the gateway's event loop; every store call runs on a thread
+(``asyncio.to_thread``), so a slow or frozen database never stalls the data plane, and what touches
+the gateway state (applying a snapshot, the local guard, the controller's step) runs back on the
+loop, as on one process.
+
+* **follow** (every process): read the snapshot when NOTIFY wakes it, at least every
+  :data:`POLL_S`; apply it if newer; publish the weights lowered while fail-static first.
+* **beat** (every process, every second): publish the completed window buckets (data-plane
+  processes), the heartbeat (role, applied version, fail-static, in-flight ages, admin URL), and
+  run the :class:`~migration.cluster.guard.LocalGuard`.
+* **lead** (members that may lead): renew or take the lease every ``renew_s``; merge every
+  replica's evidence each second (followers too, so a new leader starts with warm windows); while
+  holding the lease, run the controller every ``interval_s``. A write refused by the fence, or the
+  lease's margin running out, stops it at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import structlog
+
+from migration.cluster.evidence import BucketExporter
+from migration.cluster.follower import ConfigFollower
+from migration.cluster.guard import LocalGuard
+from migration.cluster.inflight import MergedInflight
+from migration.cluster.leader import LeaderElector
+from migration.cluster.merged import MergedWindows
+from migration.cluster.metrics import ClusterMetrics
+from migration.cluster.seams import ClusterStore, FencedOut, ReplicaRow, Role
+from migration.cluster.weights import publish_local_changes
+from migration.controller import MigrationController
+
+__all__ = ["POLL_S", "ClusterMember", "Watcher"]
+
+log = structlog.get_logger("cutover.cluster")
+
+#: Longest time between two reads of the snapshot (NOTIFY usually wakes the follower sooner).
+POLL_S = 1.0
+#: Evidence older than this is pruned by the leader (the windows read at most 60 s).
+KEEP_EVIDENCE_S = 120
+
+
+class Watcher(Protocol):
+    """Wakes the follower when a new snapshot is announced (LISTEN/NOTIFY), or times out."""
+
+    async def wait(self, timeout_s: float) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+class ClusterMember:
+    """The loops of one member; :meth:`run` until ``stop`` is set."""
+
+    def __init__(
+        self,
+        *,
+        role: Role,
+        replica: str,
+        store: ClusterStore,
+        follower: ConfigFollower,
+        metrics: ClusterMetrics,
+        info: Callable[[], dict[str, Any]],
+        watcher: Watcher | None = None,
+        exporter: BucketExporter | None = None,
+        guard: LocalGuard | None = None,
+        elector: LeaderElector | None = None,
+        controller: MigrationController | None = None,
+        merged: MergedWindows | None = None,
+        merged_inflight: MergedInflight | None = None,
+        interval_s: float = 5.0,
+        clock: Callable[[], float] = time.time,
+        on_term: Callable[[], object] | None = None,
+    ) -> None:
+        """``on_term``: called (on the loop) after each won election, once the controller recovered."""
+        self.role = role
+        self.replica = replica
+        self.store = store
+        self.follower = follower
+        self.metrics = metrics
+        self.info = info
+        self.watcher = watcher
+        self.exporter = exporter
+        self.guard = guard
+        self.elector = elector
+        self.controller = controller
+        self.merged = merged
+        self.merged_inflight = merged_inflight
+        self.interval_s = interval_s
+        self.clock = clock
+        self.on_term = on_term
+        self.members: list[ReplicaRow] = []
+        self._last_id = 0
+        self._term = 0
+
+    @property
+    def leading(self) -> bool:
+        """This member holds the lease and may act on it now."""
+        return self.elector is not None and self.elector.leading
+
+    def leader_refusal(self) -> dict[str, Any] | None:
+        """None when this member may run migration actions; else who can (for a 409 body)."""
+        if self.leading:
+            return None
+        lease = self.elector.last if self.elector is not None else None
+        holder = lease.holder if lease is not None and lease.remaining_s > 0 else None
+        admin = next((m.info.get("admin") for m in self.members if m.replica == holder), None)
+        return {
+            "replica": self.replica,
+            "leader": holder,
+            "leader_admin": admin,
+            "hint": "migration actions run on the leader: send them to its admin API"
+            if holder
+            else "no leader right now (an election takes at most one lease TTL): retry shortly",
+        }
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run every loop this role has until ``stop``."""
+        loops = [self._follow(stop), self._beat(stop)]
+        if self.elector is not None and self.controller is not None:
+            loops.append(self._lead(stop))
+        try:
+            await asyncio.gather(*loops)
+        finally:
+            if self.elector is not None:
+                await asyncio.to_thread(self.elector.step_down)
+
+    # -- follow -----------------------------------------------------------------------------------
+
+    async def sync(self) -> None:
+        """One read and apply of the snapshot (also the start-up read)."""
+        f = self.follower
+        if f.local_changes and f.store_up:
+            try:
+                await asyncio.to_thread(publish_local_changes, self.store, f, self.replica)
+            except Exception as exc:
+                f.failed(exc)
+        snapshot = await asyncio.to_thread(f.read)
+        f.apply(snapshot)
+        self._gauges()
+
+    async def _follow(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await self.sync()
+            if self.watcher is not None:
+                await self.watcher.wait(POLL_S)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), POLL_S)
+
+    # -- beat -------------------------------------------------------------------------------------
+
+    async def _beat(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.beat()
+            except Exception:
+                log.exception("cluster_beat_failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+
+    async def beat(self) -> None:
+        """Publish evidence and the heartbeat; run the local guard."""
+        if self.guard is not None:
+            self.guard.tick()
+        rows = self.exporter.export(self.clock()) if self.exporter is not None else []
+        info = {**self.info(), "leading": self.leading, "config_version": self.follower.version}
+        info["fail_static"] = self.follower.fail_static
+        try:
+            if rows:
+                await asyncio.to_thread(self.store.publish_evidence, self.replica, rows)
+                assert self.exporter is not None
+                self.exporter.acknowledge()
+                self.metrics.evidence.labels("published").inc(len(rows))
+            await asyncio.to_thread(self.store.heartbeat, self.replica, info)
+        except Exception as exc:
+            self.follower.failed(exc)
+        self._gauges()
+
+    def _gauges(self) -> None:
+        e = self.elector
+        self.metrics.update(
+            version=self.follower.version, fail_static=self.follower.fail_static,
+            store_up=self.follower.store_up, leading=self.leading, epoch=e.epoch if e else 0,
+        )  # fmt: skip
+
+    # -- lead -------------------------------------------------------------------------------------
+
+    async def _lead(self, stop: asyncio.Event) -> None:
+        assert self.elector is not None
+        assert self.controller is not None
+        elector, controller = self.elector, self.controller
+        next_renew = next_step = 0.0
+        while not stop.is_set():
+            now = time.monotonic()
+            if now >= next_renew:
+                next_renew = now + elector.renew_s
+                await asyncio.to_thread(elector.tick)
+            await self.collect()
+            if elector.leading and elector.terms != self._term:
+                self._term = elector.terms
+                next_step = 0.0
+                self._guarded(controller.begin_term)
+                if self.on_term is not None:
+                    self._guarded(self.on_term)
+            if elector.leading and now >= next_step:
+                next_step = now + self.interval_s
+                self._guarded(controller.step)
+            self._gauges()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), min(1.0, elector.renew_s))
+
+    def _guarded(self, action: Callable[[], object]) -> None:
+        """Run a controller action as the leader; a refused fence ends the term."""
+        assert self.elector is not None
+        if not self.elector.leading:  # the margin ran out while we were away
+            return
+        try:
+            action()
+        except FencedOut as exc:
+            log.warning(
+                "fenced_out", replica=self.replica, epoch=self.elector.epoch, error=str(exc)
+            )
+            self.elector.step_down()
+        except Exception:
+            log.exception("migration step failed")
+
+    async def collect(self) -> None:
+        """Merge the evidence published since the last call; refresh the members' in-flight ages."""
+        if self.merged is None:
+            return
+        try:
+            rows, members = await asyncio.to_thread(self._fetch)
+        except Exception as exc:
+            self.follower.failed(exc)
+            return
+        if rows:
+            self._last_id = rows[-1].id
+            accepted = self.merged.ingest(rows)
+            self.metrics.evidence.labels("merged").inc(accepted)
+        self.members = members
+        stale = 3 * (self.elector.ttl_s if self.elector else 6.0)
+        fresh = [m for m in members if m.age_s <= stale]
+        self.metrics.replicas.set(len(fresh))
+        if self.merged_inflight is not None:
+            reports = {m.replica: m.info.get("inflight") or {} for m in fresh if m.age_s <= 3.0}
+            self.merged_inflight.update(reports)
+
+    def _fetch(self) -> tuple[list[Any], list[ReplicaRow]]:
+        rows: list[Any] = []
+        last = self._last_id
+        while True:
+            batch = self.store.evidence_after(last, 5000)
+            rows.extend(batch)
+            if len(batch) < 5000:
+                break
+            last = batch[-1].id
+        if self.leading and rows:
+            self.store.prune_evidence(int(self.clock()) - KEEP_EVIDENCE_S)
+        return rows, self.store.replicas(3600.0)
