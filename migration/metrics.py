@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from migration.seams import BACKENDS, RateSample
-from migration.windows import RecentAttempts, SlidingWindow, WindowStats
+from migration.windows import Bucket, RecentAttempts, SlidingWindow, WindowStats
 
-__all__ = ["OTHER_ROUTE", "MigrationMetrics"]
+__all__ = ["OTHER_ROUTE", "MigrationMetrics", "RouteSlots"]
 
 #: Routes beyond ``max_routes`` are folded into this name so memory stays bounded.
 OTHER_ROUTE = "_other"
@@ -47,6 +47,19 @@ class _RateWindow:
     def sample(self, span_s: float) -> RateSample:
         stats = self.window.stats(span_s)
         return RateSample(events=stats.requests, bad=stats.errors)
+
+
+@dataclass(frozen=True)
+class RouteSlots:
+    """The raw window buckets of one route over a range of bucket numbers, oldest first per list.
+
+    Live slots (see :meth:`SlidingWindow.buckets_between`): read them at once. In the rate windows
+    a bucket's ``requests`` are the events and its ``errors`` the bad ones.
+    """
+
+    windows: dict[str, list[Bucket]]  # per backend: attempts, errors, latency
+    contract: dict[str, list[Bucket]]  # per backend: contract checks, violations
+    shadow: list[Bucket]  # shadow comparisons, mismatches
 
 
 class _RouteMetrics:
@@ -83,6 +96,16 @@ class MigrationMetrics:
     def window_s(self) -> float:
         """Longest span a read can cover."""
         return self._size * self._bucket_s
+
+    @property
+    def bucket_s(self) -> float:
+        """Length of one window bucket in seconds (bucket number = ``floor(clock() / bucket_s)``)."""
+        return self._bucket_s
+
+    @property
+    def window_buckets(self) -> int:
+        """How many buckets each window keeps."""
+        return self._size
 
     def _route(self, route: str) -> _RouteMetrics:
         found = self._routes.get(route)
@@ -160,3 +183,21 @@ class MigrationMetrics:
         """Shadow comparisons ever observed on ``route``."""
         found = self._routes.get(route)
         return 0 if found is None else found.shadow.total
+
+    # -- raw buckets (what a cluster member publishes) -------------------------------------------
+
+    def buckets(self, route: str, oldest_tag: int, newest_tag: int) -> RouteSlots | None:
+        """Every window's buckets of ``route`` numbered ``oldest_tag..newest_tag``; None if unseen."""
+        found = self._routes.get(route)
+        if found is None:
+            return None
+        return RouteSlots(
+            windows={
+                b: w.buckets_between(oldest_tag, newest_tag) for b, w in found.windows.items()
+            },
+            contract={
+                b: c.window.buckets_between(oldest_tag, newest_tag)
+                for b, c in found.contract.items()
+            },
+            shadow=found.shadow.window.buckets_between(oldest_tag, newest_tag),
+        )

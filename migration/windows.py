@@ -129,6 +129,19 @@ class SlidingWindow:
         covered = (count - 1) * self.bucket_s + (now - newest * self.bucket_s)
         return WindowStats(requests, errors, connect, timeouts, sketch, covered)
 
+    def buckets_between(self, oldest_tag: int, newest_tag: int) -> list[Bucket]:
+        """The slots holding bucket numbers ``oldest_tag..newest_tag`` (inclusive), oldest first.
+
+        The live slots, not copies (a cluster exporter encodes them at once): read them before the
+        clock moves ``size`` buckets on, when a slot is recycled. Bucket numbers nothing was recorded
+        in have no slot and are absent.
+        """
+        found = [
+            slot for slot in self._slots if slot.tag >= 0 and oldest_tag <= slot.tag <= newest_tag
+        ]
+        found.sort(key=lambda slot: slot.tag)
+        return found
+
 
 class RecentAttempts:
     """The outcome of the last ``size`` attempts, for "is the backend reachable at all" checks.
