@@ -470,6 +470,14 @@ class Proxy:
         """
         return self.pools[backend].inflight(self.loop.time(), older_than_s, route, True)
 
+    def inflight_ages(self, route: str, backend: str, limit: int) -> tuple[int, list[float]]:
+        """``(count, ages)``: attempts in flight and the ``limit`` oldest ages in s, oldest first.
+
+        The attempts :meth:`inflight` counts; what a cluster member reports with its heartbeat
+        (:func:`migration.cluster.inflight.inflight_report`), bounded whatever is in flight.
+        """
+        return self.pools[backend].inflight_ages(self.loop.time(), route, limit, True)
+
     def inflight_totals(self, backend: str) -> tuple[int, float]:
         """All routes' attempts in flight on ``backend`` and the oldest one's age (for /metrics)."""
         count, _, oldest = self.pools[backend].inflight(self.loop.time(), float("inf"), None)

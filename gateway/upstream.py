@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, cast
 
@@ -172,6 +173,12 @@ class UpstreamConnection(asyncio.Protocol):
         self.route = route
         self._head_by = head_by
         self.pool.watch(self)
+
+    def open_for(self, route: str | None, awaiting_head: bool) -> bool:
+        """This exchange is in flight (on ``route``, None: any; with no response head yet)."""
+        if route is not None and self.route != route:
+            return False
+        return not (self.complete or self.error is not None or (awaiting_head and self.status))
 
     def write(self, data: bytes) -> None:
         """Send request bytes."""
@@ -424,9 +431,7 @@ class UpstreamPool:
         count = old = 0
         oldest = 0.0
         for conn in self.active:
-            if route is not None and conn.route != route:
-                continue
-            if conn.complete or conn.error is not None or (awaiting_head and conn.status):
+            if not conn.open_for(route, awaiting_head):
                 continue
             age = now - conn.started
             count += 1
@@ -435,6 +440,17 @@ class UpstreamPool:
             if age > oldest:
                 oldest = age
         return count, old, oldest
+
+    def inflight_ages(
+        self, now: float, route: str | None, limit: int, awaiting_head: bool = False
+    ) -> tuple[int, list[float]]:
+        """``(count, ages)``: exchanges in flight and the ``limit`` oldest ages in s, oldest first.
+
+        What a cluster member reports with its heartbeat (bounded, whatever is in flight); the
+        same exchanges as :meth:`inflight` counts. O(in flight x log limit).
+        """
+        ages = [now - conn.started for conn in self.active if conn.open_for(route, awaiting_head)]
+        return len(ages), heapq.nlargest(limit, ages)
 
     async def acquire(self, head_within: float = 0.0) -> tuple[UpstreamConnection, bool]:
         """A connection ready for an exchange and whether it was reused from the pool."""
