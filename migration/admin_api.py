@@ -102,7 +102,7 @@ class MigrationAdmin:
         metrics: ViewSource,
         route_weights: Callable[[], Mapping[str, int]],
         memory: MemorySource | None = None,
-        leader: Callable[[], dict[str, Any] | None] | None = None,
+        leader: Callable[[], str | None] | None = None,
         cluster: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.controller = controller
@@ -121,7 +121,7 @@ class MigrationAdmin:
         return names + [r for r in stored if r not in names]
 
     def _must_lead(self) -> None:
-        """A replica that does not hold the lease refuses actions (409 naming the leader)."""
+        """A replica that does not hold the lease refuses actions (409 naming the leader, or why none)."""
         refusal = self.leader() if self.leader is not None else None
         if refusal is not None:
             raise AdminError(409, "not_leader", refusal)
@@ -357,7 +357,7 @@ def install_migration_routes(
     *,
     route_weights: Callable[[], Mapping[str, int]],
     memory: MemorySource | None = None,
-    leader: Callable[[], dict[str, Any] | None] | None = None,
+    leader: Callable[[], str | None] | None = None,
     cluster: Callable[[], dict[str, Any]] | None = None,
 ) -> MigrationAdmin:
     """Register the migration endpoints on ``router``; returns the handler object (for tests).

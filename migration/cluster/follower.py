@@ -86,8 +86,10 @@ class ConfigFollower:
         self._failing_since: float | None = None
         #: True while a snapshot is being applied: the state's guard lets these changes through.
         self.applying = False
-        #: Weights lowered locally while fail-static, to publish when the store returns.
+        #: Weights lowered here while the store was unreachable, to publish when it returns.
         self.local_changes: dict[str, tuple[int, str, str]] = {}
+        #: Faults set here while the store was unreachable (same).
+        self.local_faults: dict[str, FaultSpec | None] = {}
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -142,6 +144,15 @@ class ConfigFollower:
         self.fail_static = False
         self._failing_since = None
 
+    def keep_local(self, kind: str, key: str, value: object, why: str) -> None:
+        """Remember a change made here while the store was unreachable (published on its return)."""
+        if kind == "weight":
+            assert isinstance(value, int)
+            self.local_changes[key] = (value, why, "")
+        else:
+            self.local_faults[key] = value if isinstance(value, FaultSpec) else None
+        log.warning("change_kept_locally", kind=kind, key=key, why=why)
+
     # -- applying ---------------------------------------------------------------------------------
 
     def apply(
@@ -184,7 +195,7 @@ class ConfigFollower:
     def _faults(self, data: dict[str, Any], skip: tuple[str, str] | None) -> None:
         faults = data.get("faults") or {}
         for backend in BACKENDS:
-            if backend not in faults or skip == ("fault", backend):
+            if backend not in faults or skip == ("fault", backend) or backend in self.local_faults:
                 continue
             raw = faults[backend]
             spec = None if raw is None else FaultSpec(**raw)

@@ -63,7 +63,7 @@ class LocalGuard:
             if not verdict.hard_breach:
                 continue
             why = "; ".join(c.detail for c in verdict.failed if c.hard) or "hard breach"
-            self.follower.local_changes[route] = (0, f"hard breach while fail-static: {why}", "")
+            self.follower.keep_local("weight", route, 0, f"hard breach while fail-static: {why}")
             self.state.set_weight(route, 0, actor=LOCAL_ACTOR, reason=why)
             self.rollbacks += 1
             dropped.append(route)

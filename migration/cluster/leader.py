@@ -58,6 +58,11 @@ class LeaderElector:
         self.epoch = 0
         self.last: Lease | None = None
         self.terms = 0  # leadership terms won by this member
+        #: The current term directly follows this member's previous one (nobody led in between).
+        self.continued = False
+        # Epoch 0 is never granted: until this member wins, a controller write it made by mistake
+        # fails the fence instead of landing unfenced.
+        store.fence = Fence(holder, 0)
 
     @property
     def leading(self) -> bool:
@@ -65,9 +70,13 @@ class LeaderElector:
         return self._monotonic() < self._valid_until
 
     @property
-    def fence(self) -> Fence | None:
-        """The fence of the current term, None when not leading."""
-        return Fence(self.holder, self.epoch) if self.leading else None
+    def fence(self) -> Fence:
+        """The fence of this member's latest term (epoch 0 before it ever led).
+
+        It stays on the store after the term ends: a write decided in that term (a buffered one
+        retried later) lands only while nobody else has taken the lease since.
+        """
+        return Fence(self.holder, self.epoch)
 
     def tick(self) -> bool:
         """Renew or try to take the lease (one store call); returns :attr:`leading`.
@@ -87,12 +96,16 @@ class LeaderElector:
             if lease.held:
                 if not was_leading or lease.epoch != self.epoch:
                     self.terms += 1
-                    log.info("leader_elected", holder=self.holder, epoch=lease.epoch)
+                    self.continued = self.epoch > 0 and lease.epoch == self.epoch + 1
+                    log.info(
+                        "leader_elected", holder=self.holder, epoch=lease.epoch,
+                        continued=self.continued,
+                    )  # fmt: skip
                 self.epoch = lease.epoch
                 self._valid_until = t0 + min(self.ttl_s, lease.remaining_s) - self.margin_s
+                self.store.fence = self.fence
             else:
                 self._valid_until = float("-inf")
-        self.store.fence = self.fence
         if was_leading and not self.leading:
             log.warning("leader_deposed", holder=self.holder, epoch=self.epoch)
         return self.leading
@@ -101,11 +114,9 @@ class LeaderElector:
         """Stop acting now (a fenced write was refused, or the member stops); releases the lease."""
         if self.leading:
             self._valid_until = float("-inf")
-            self.store.fence = None
             try:
                 self.store.release_lease(self.holder, self.epoch)
             except Exception as exc:  # it expires by itself anyway
                 log.warning("lease_release_failed", holder=self.holder, error=str(exc))
             log.info("leader_stepped_down", holder=self.holder, epoch=self.epoch)
         self._valid_until = float("-inf")
-        self.store.fence = None

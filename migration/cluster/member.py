@@ -33,7 +33,7 @@ from migration.cluster.inflight import MergedInflight
 from migration.cluster.leader import LeaderElector
 from migration.cluster.merged import MergedWindows
 from migration.cluster.metrics import ClusterMetrics
-from migration.cluster.seams import ClusterStore, FencedOut, ReplicaRow, Role
+from migration.cluster.seams import ClusterStore, EvidenceRow, FencedOut, ReplicaRow, Role
 from migration.cluster.weights import publish_local_changes
 from migration.controller import MigrationController
 
@@ -104,21 +104,28 @@ class ClusterMember:
         """This member holds the lease and may act on it now."""
         return self.elector is not None and self.elector.leading
 
-    def leader_refusal(self) -> dict[str, Any] | None:
-        """None when this member may run migration actions; else who can (for a 409 body)."""
+    def leader_refusal(self) -> str | None:
+        """None when this member may run migration actions; else why not and who can (a 409)."""
         if self.leading:
             return None
         lease = self.elector.last if self.elector is not None else None
         holder = lease.holder if lease is not None and lease.remaining_s > 0 else None
+        if not self.follower.store_up:
+            return (
+                f"replica {self.replica} cannot run migration actions: the shared state store is "
+                f"unreachable ({self.follower.last_error}); no member leads until it returns"
+            )
+        if holder is None:
+            return (
+                f"replica {self.replica} is not the leader and no member leads right now "
+                "(an election takes at most one lease TTL): retry shortly"
+            )
         admin = next((m.info.get("admin") for m in self.members if m.replica == holder), None)
-        return {
-            "replica": self.replica,
-            "leader": holder,
-            "leader_admin": admin,
-            "hint": "migration actions run on the leader: send them to its admin API"
-            if holder
-            else "no leader right now (an election takes at most one lease TTL): retry shortly",
-        }
+        where = f" at {admin}" if admin else ""
+        return (
+            f"replica {self.replica} is not the leader: migration actions run on the leader, "
+            f"replica {holder}{where}"
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run every loop this role has until ``stop``."""
@@ -136,7 +143,7 @@ class ClusterMember:
     async def sync(self) -> None:
         """One read and apply of the snapshot (also the start-up read)."""
         f = self.follower
-        if f.local_changes and f.store_up:
+        if (f.local_changes or f.local_faults) and f.store_up:
             try:
                 await asyncio.to_thread(publish_local_changes, self.store, f, self.replica)
             except Exception as exc:
@@ -170,6 +177,8 @@ class ClusterMember:
         if self.guard is not None:
             self.guard.tick()
         rows = self.exporter.export(self.clock()) if self.exporter is not None else []
+        if rows and self.merged is not None:  # its own evidence needs no round trip (nor a store)
+            self.merged.ingest([EvidenceRow(0, self.replica, r, tag, p) for r, tag, p in rows])
         info = {**self.info(), "leading": self.leading, "config_version": self.follower.version}
         info["fail_static"] = self.follower.fail_static
         try:
@@ -206,6 +215,8 @@ class ClusterMember:
             if elector.leading and elector.terms != self._term:
                 self._term = elector.terms
                 next_step = 0.0
+                if not elector.continued:  # another member led since: its decisions stand
+                    controller.store.discard()
                 self._guarded(controller.begin_term)
                 if self.on_term is not None:
                     self._guarded(self.on_term)

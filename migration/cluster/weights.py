@@ -68,53 +68,78 @@ class ClusterWeights:
 
 
 class SnapshotGuard:
-    """Publishes an operator's weight or fault change before the gateway state applies it."""
+    """Publishes an operator's weight or fault change before the gateway state applies it.
 
-    def __init__(self, store: ClusterStore, follower: ConfigFollower) -> None:
+    With the store unreachable the safe changes still happen, here only: a lower weight and a
+    fault (rehearsing a rollback must not wait for the database) are applied and kept in the
+    follower, to be published when the store returns. A higher weight is refused (503): nothing
+    may raise a weight that the other replicas cannot learn.
+    """
+
+    def __init__(self, store: ClusterStore, follower: ConfigFollower, state: GatewayState) -> None:
         self.store = store
         self.follower = follower
+        self.state = state
 
     def __call__(self, kind: str, key: str, value: object, actor: str, reason: str | None) -> None:
         """The :data:`~gateway.state.ChangeGuard`."""
-        if self.follower.applying or actor in (CONTROLLER, LOCAL_ACTOR):
+        f = self.follower
+        if f.applying or actor in (CONTROLLER, LOCAL_ACTOR):
             return
-        if self.follower.fail_static:
-            raise ChangeRefused(
-                "the shared state store is unreachable; replicas serve the last snapshot "
-                f"(version {self.follower.version}) until it returns ({self.follower.last_error})"
-            )
-        try:
-            if kind == "weight":
-                assert isinstance(value, int)
-                bps = value
-                snapshot = self.store.update_config(
-                    lambda d: set_weight_in(d, key, bps, actor, reason)
-                )
+        if not f.fail_static:
+            try:
+                snapshot = self.store.update_config(self._change(kind, key, value, actor, reason))
+            except Exception as exc:
+                f.failed(exc)
             else:
-                spec = value if isinstance(value, FaultSpec) else None
-                snapshot = self.store.update_config(lambda d: set_fault_in(d, key, spec))
-        except Exception as exc:
-            self.follower.failed(exc)
-            raise ChangeRefused(f"the shared state store cannot record the change: {exc}") from None
-        self.follower.succeeded()
-        self.follower.apply(snapshot, skip=(kind, key))
+                f.succeeded()
+                f.apply(snapshot, skip=(kind, key))
+                return
+        if kind == "weight" and isinstance(value, int) and value > self.state.get_weight(key):
+            raise ChangeRefused(
+                "the shared state store is unreachable, so no weight can be raised (the other "
+                f"replicas could not learn it); lowering still works ({f.last_error})"
+            )
+        f.keep_local(kind, key, value, f"{actor}: {reason}" if reason else actor)
+
+    @staticmethod
+    def _change(
+        kind: str, key: str, value: object, actor: str, reason: str | None
+    ) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        if kind == "weight":
+            assert isinstance(value, int)
+            bps = value
+            return lambda d: set_weight_in(d, key, bps, actor, reason)
+        spec = value if isinstance(value, FaultSpec) else None
+        return lambda d: set_fault_in(d, key, spec)
 
 
 def _setter(route: str, bps: int, reason: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     return lambda d: set_weight_in(d, route, bps, LOCAL_ACTOR, reason)
 
 
-def publish_local_changes(store: ClusterStore, follower: ConfigFollower, replica: str) -> int:
-    """Publish the weights this process lowered while fail-static; returns how many (any thread).
+def _fault_setter(
+    backend: str, spec: FaultSpec | None
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda d: set_fault_in(d, backend, spec)
 
-    Each goes into the snapshot with the actor ``fail-static`` and a reason naming the replica and
-    the breach, so the leader records it as a manual change (an ``overridden`` event pausing the
-    migration) — the event the outage could not record. A failure keeps them for the next try.
+
+def publish_local_changes(store: ClusterStore, follower: ConfigFollower, replica: str) -> int:
+    """Publish what this process changed alone while the store was gone; returns how many (any thread).
+
+    A lowered weight goes into the snapshot with the actor ``fail-static`` and a reason naming the
+    replica and why, so the leader records it as a manual change (an ``overridden`` event pausing
+    the migration) — the event the outage could not record. A failure keeps them for the next try.
     """
     published = 0
     for route, (bps, why, _) in sorted(follower.local_changes.items()):
         store.update_config(_setter(route, bps, f"{replica}: {why}"))
         del follower.local_changes[route]
         published += 1
-        log.info("local_rollback_published", route=route, weight_bps=bps, replica=replica)
+        log.info("local_change_published", route=route, weight_bps=bps, replica=replica)
+    for backend, spec in sorted(follower.local_faults.items()):
+        store.update_config(_fault_setter(backend, spec))
+        del follower.local_faults[backend]
+        published += 1
+        log.info("local_fault_published", backend=backend, replica=replica)
     return published

@@ -70,7 +70,7 @@ def build_parts(
 ) -> ClusterParts:
     """The parts of a member with ``role`` (not SOLO) over the runtime's gateway and windows."""
     follower = ConfigFollower(store, gateway.state, cache_path=cache_path)
-    gateway.state.guard = SnapshotGuard(store, follower)
+    gateway.state.guard = SnapshotGuard(store, follower, gateway.state)
     exporter = guard = None
     if role.serves:
         exporter = BucketExporter(windows)
