@@ -1,8 +1,9 @@
 """The SQL both state stores share: the schema, its version, and every statement of the protocol.
 
 SQLite (:class:`~migration.store.SQLiteStore`) and PostgreSQL
-(:class:`~migration.store_postgres.PostgresStore`) keep the same four tables and answer the
-:class:`~migration.store.StateStore` protocol with the same statements. What differs is only how a
+(:class:`~migration.store_postgres.PostgresStore`) keep the same tables and answer the
+:class:`~migration.store.StateStore` protocol with the same statements (and, through
+:class:`~migration.cluster.store.ClusterSqlStore`, the cluster tables' protocol). What differs is only how a
 statement reaches the database — a local file under a lock, or a connection behind a deadline — so
 :class:`SqlStore` holds the statements and a subclass supplies two primitives: run a function in one
 transaction (:meth:`SqlStore._transaction`) and run one read (:meth:`SqlStore._read`). Written with
@@ -13,7 +14,13 @@ the missing steps of :data:`MIGRATIONS` in the same transaction that bumps the v
 written by a newer gateway is refused (:class:`StateStoreError`), because an older gateway writing
 rows it does not fully understand could lose what the newer one stored — the same rule as
 Alembic's "can't locate revision" refusal or Flyway's ``validateOnMigrate``. Version 0 is a file from
-before versioning (tables, no version row); step 1 is the schema as it was then, made idempotent.
+before versioning (tables, no version row); step 1 is the schema as it was then, made idempotent;
+step 2 adds the cluster tables of issue #13 (lease, config snapshot, heartbeats, evidence). A gateway
+of schema 1 refuses a store a schema-2 gateway has opened: upgrade every member before (or while)
+pointing them at one store.
+
+The database's clock is ``{now}`` in a statement (:attr:`Dialect.now`): leases and heartbeats are
+timed by it, never by a host's clock.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ def event(kind: str) -> Event:
 @pytest.fixture(params=["sqlite", "postgres", "memory"])
 def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
     """Opens members on one fresh database; closes them after."""
-    opened: list[ClusterSqlStore] = []
+    opened: list[SQLiteStore | PostgresStore] = []
     if request.param == "memory":
         shared = InMemoryClusterStore(FakeClock())
         yield lambda **kw: shared.member()
