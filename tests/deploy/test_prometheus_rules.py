@@ -25,6 +25,10 @@ REQUIRED_ALERTS = {
     "CutoverGatewayDown",
     "CutoverBackendDown",
     "CutoverStateStoreFailing",
+    "CutoverReplicasConfigDiverged",
+    "CutoverNoLeader",
+    "CutoverFailStatic",
+    "CutoverStateStoreDown",
 }
 
 
