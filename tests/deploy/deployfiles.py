@@ -101,3 +101,30 @@ def urls_in(text: str) -> Iterator[tuple[str, int, str]]:
     """``(host, port, path)`` of every http:// URL with an explicit port in ``text``."""
     for match in re.finditer(r"http://([A-Za-z0-9_.-]+):(\d+)(/[^\s'\"]*)?", text):
         yield match.group(1), int(match.group(2)), match.group(3) or "/"
+
+
+#: libpq's own variables, read by psycopg beside a ``postgresql://`` URL (the password stays out of it).
+LIBPQ_ENV = frozenset({"PGPASSWORD", "PGPASSFILE", "PGSSLMODE", "PGHOST", "PGUSER", "PGDATABASE"})
+
+
+def gateway_reads(name: str, value: str) -> bool:
+    """Whether ``GatewaySettings`` reads ``name``: setting it to ``value`` changes the settings.
+
+    Free-form sections (``migration``, ``shadow``) take any nested name, so the field-name walk of
+    :func:`settings_env_names` cannot list ``CUTOVER_MIGRATION__STATE_DB``; this asks the settings
+    class itself, with every other ``CUTOVER_*`` variable of the caller's environment left out.
+    """
+    import os
+
+    from gateway.config import GatewaySettings
+
+    saved = {k: v for k, v in os.environ.items() if k.startswith("CUTOVER_")}
+    for key in saved:
+        del os.environ[key]
+    try:
+        before = GatewaySettings().model_dump()
+        os.environ[name] = value
+        return bool(GatewaySettings().model_dump() != before)
+    finally:
+        os.environ.pop(name, None)
+        os.environ.update(saved)
