@@ -22,11 +22,20 @@ from engine.settings import LlmstructSettings
 from gateway.config import GatewaySettings, parse_config
 from migration.cli.main import build_parser
 from migration.cli.stack import DEFAULT_PORTS
-from tests.deploy.deployfiles import DEPLOY, REPO, option_value, settings_env_names, urls_in
+from tests.deploy.deployfiles import (
+    DEPLOY,
+    LIBPQ_ENV,
+    REPO,
+    gateway_reads,
+    option_value,
+    settings_env_names,
+    urls_in,
+)
 
 COMPOSE = DEPLOY / "docker-compose.yml"
 SCHEMA = Path(__file__).parent / "schemas" / "compose-spec.json"
 CUTOVER_IMAGE = "cutover:local"
+REPLICAS = ("gateway-a", "gateway-b")
 BACKENDS = {
     "fastapi-backend": ("llmstruct-fastapi", "baseline"),
     "custom-backend": ("llmstruct-custom", "candidate"),
@@ -80,7 +89,7 @@ def test_schema_check_rejects_a_broken_service() -> None:
 
 
 def test_compose_runs_the_whole_stack() -> None:
-    """Both backends, the gateway, Prometheus, Grafana, and Redis behind a profile."""
+    """Both backends, the gateway, Prometheus, Grafana; two replicas and PostgreSQL behind a profile."""
     services = compose()["services"]
     assert set(services) == {
         "fastapi-backend",
@@ -88,9 +97,12 @@ def test_compose_runs_the_whole_stack() -> None:
         "gateway",
         "prometheus",
         "grafana",
-        "redis",
+        *REPLICAS,
+        "postgres",
     }
-    assert services["redis"]["profiles"] == ["replicas"]
+    profiled = {name for name, service in services.items() if "profiles" in service}
+    assert profiled == {*REPLICAS, "postgres"}
+    assert all(services[name]["profiles"] == ["replicas"] for name in profiled)
     build = services["gateway"]["build"]
     assert (
         COMPOSE.parent / build["context"] / build["dockerfile"]
@@ -162,12 +174,54 @@ def test_gateway_config_parses_and_points_at_the_backend_services(clean_env: Non
 
 
 def test_environment_variables_are_ones_the_settings_read() -> None:
-    """Every LLMSTRUCT_* and CUTOVER_* variable set for a service is a field of its settings class."""
+    """Every LLMSTRUCT_*/CUTOVER_* variable of a service is read by a settings class; others are libpq's."""
     known = settings_env_names(LlmstructSettings) | settings_env_names(GatewaySettings)
     for name, service in cutover_services().items():
-        for variable in service.get("environment", {}):
+        for variable, value in service.get("environment", {}).items():
+            if variable in LIBPQ_ENV:
+                continue
             assert variable.startswith(("LLMSTRUCT_", "CUTOVER_")), f"{name}: {variable}"
-            assert variable in known, f"{name}: {variable} is not read by any settings class"
+            read = variable in known or (
+                variable.startswith("CUTOVER_") and gateway_reads(variable, str(value))
+            )
+            assert read, f"{name}: {variable} is not read by any settings class"
+
+
+def test_replicas_profile_runs_two_gateways_on_one_postgres(clean_env: None) -> None:
+    """gateway-a and gateway-b run the gateway's command and config on the profile's PostgreSQL."""
+    services = compose()["services"]
+    single = services["gateway"]
+    postgres = services["postgres"]
+    assert postgres["image"].startswith("postgres:16")
+    assert "pg_isready" in postgres["healthcheck"]["test"]
+    published = []
+    for name in REPLICAS:
+        replica = services[name]
+        assert replica["command"] == single["command"]
+        assert replica["image"] == CUTOVER_IMAGE
+        assert "./compose/gateway.yaml:/etc/cutover/gateway.yaml:ro" in replica["volumes"]
+        url = replica["environment"]["CUTOVER_MIGRATION__STATE_DB"]
+        assert url == "postgresql://cutover@postgres:5432/cutover"  # no password in the file
+        assert replica["environment"]["PGPASSWORD"].startswith("${CUTOVER_PG_PASSWORD")
+        assert replica["depends_on"]["postgres"] == {"condition": "service_healthy"}
+        health = list(urls_in(" ".join(replica["healthcheck"]["test"])))
+        assert health == [("127.0.0.1", 8081, "/readyz")]
+        published += [p.rsplit(":", 1)[0] for p in replica["ports"]]
+    assert postgres["environment"]["POSTGRES_USER"] == "cutover"
+    assert postgres["environment"]["POSTGRES_DB"] == "cutover"
+    assert postgres["environment"]["POSTGRES_PASSWORD"].startswith("${CUTOVER_PG_PASSWORD")
+    assert "ports" not in postgres  # the database stays inside the compose network
+    assert len(published) == len(set(published)), "two replicas publish the same host port"
+
+
+def test_no_redis_anywhere() -> None:
+    """Redis was a placeholder no code used: no compose service, image, volume or Makefile package."""
+    text = COMPOSE.read_text(encoding="utf-8").lower()
+    assert "redis" not in text
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8").splitlines()
+    (packages,) = [line for line in makefile if line.startswith("APT_PACKAGES :=")]
+    assert "postgresql" in packages.split()
+    assert not [p for p in packages.split() if "redis" in p]
 
 
 def test_secrets_are_required_from_the_environment_not_written_down() -> None:
