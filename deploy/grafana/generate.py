@@ -6,7 +6,13 @@ code keeps panel layout, datasource references and PromQL in one reviewable plac
 one without the other.
 
 Panels read the recording rules of ``deploy/prometheus/rules/recording.yml`` where one exists, so the
-dashboard and the alerts agree on what "p95" or "error ratio" mean. Rollbacks and promotions are
+dashboard and the alerts agree on what "p95" or "error ratio" mean.
+
+With gateway replicas and workers (issue #13) one gauge comes from several processes: each replica is
+its own scrape target and each worker's series carry a ``worker`` label. Gauges that every process
+holds alike (weight, phase, step) or that one controller computes (the analysis inputs) are therefore
+read with ``max by`` their own labels, one line per route whatever the number of processes; where
+replicas disagree, the "Replicas" row shows it by config version. Rollbacks and promotions are
 Prometheus-backed annotations. A counter that the gateway creates on its first increment starts at 1,
 which ``changes()`` cannot see, so each annotation also marks a series that is new in its window.
 """
@@ -153,7 +159,7 @@ def rollout_panels(layout: Layout) -> list[Json]:
         panel(
             layout,
             "Candidate weight per route",
-            [target(f"cutover_candidate_weight{{{ROUTE}}}", "{{route}}")],
+            [target(f"max by (route) (cutover_candidate_weight{{{ROUTE}}})", "{{route}}")],
             unit="percentunit",
             defaults={"min": 0, "max": 1},
             description="Share of each route's traffic the gateway sends to the candidate.",
@@ -161,7 +167,7 @@ def rollout_panels(layout: Layout) -> list[Json]:
         panel(
             layout,
             "Migration phase per route",
-            [target(f"cutover_migration_phase{{{ROUTE}}}", "{{route}}")],
+            [target(f"max by (route) (cutover_migration_phase{{{ROUTE}}})", "{{route}}")],
             kind="state-timeline",
             defaults={"mappings": phase_mappings()},
             options={"showValue": "auto", "mergeValues": True},
@@ -170,7 +176,7 @@ def rollout_panels(layout: Layout) -> list[Json]:
         panel(
             layout,
             "Plan step per route",
-            [target(f"cutover_migration_step{{{ROUTE}}}", "{{route}}")],
+            [target(f"max by (route) (cutover_migration_step{{{ROUTE}}})", "{{route}}")],
             defaults={"decimals": 0},
             description="Index (0-based) of the plan step each route is on.",
         ),
@@ -178,8 +184,14 @@ def rollout_panels(layout: Layout) -> list[Json]:
             layout,
             "Analysis: measured value against threshold",
             [
-                target(f"cutover_analysis_value{{{ROUTE}}}", "{{check}} {{backend}} {{route}}"),
-                target(f"cutover_analysis_threshold{{{ROUTE}}}", "threshold {{check}} {{route}}"),
+                target(
+                    f"max by (route, check, backend) (cutover_analysis_value{{{ROUTE}}})",
+                    "{{check}} {{backend}} {{route}}",
+                ),
+                target(
+                    f"max by (route, check) (cutover_analysis_threshold{{{ROUTE}}})",
+                    "threshold {{check}} {{route}}",
+                ),
             ],
             width=16,
             overrides=backend_overrides(),
@@ -188,7 +200,12 @@ def rollout_panels(layout: Layout) -> list[Json]:
         panel(
             layout,
             "Analysis samples per backend",
-            [target(f"cutover_analysis_samples{{{ROUTE}, {BACKEND}}}", "{{backend}} {{route}}")],
+            [
+                target(
+                    f"max by (route, backend) (cutover_analysis_samples{{{ROUTE}, {BACKEND}}})",
+                    "{{backend}} {{route}}",
+                )
+            ],
             overrides=backend_overrides(),
             description="Requests in the analysis window; too few make a check inconclusive.",
         ),
@@ -390,6 +407,90 @@ def health_panels(layout: Layout) -> list[Json]:
     ]
 
 
+def replicas_panels(layout: Layout) -> list[Json]:
+    """Gateway replicas and workers (issue #13): who leads, who applied which config, who is degraded.
+
+    Empty on a single gateway without a shared store, which exports none of these series.
+    """
+    return [
+        row(layout, "Replicas"),
+        panel(
+            layout,
+            "Leader",
+            [target("max by (replica) (cutover_leader)", "{{replica}}")],
+            kind="state-timeline",
+            defaults={
+                "mappings": [
+                    {
+                        "options": {
+                            "0": {"color": "text", "index": 0, "text": "follower"},
+                            "1": {"color": "green", "index": 1, "text": "leader"},
+                        },
+                        "type": "value",
+                    }
+                ]
+            },
+            options={"showValue": "auto", "mergeValues": True},
+            description="Which replica holds the controller lease; only it promotes or rolls back.",
+        ),
+        panel(
+            layout,
+            "Config version per replica",
+            [
+                target(
+                    'max by (instance, worker) (cutover_config_version{job="cutover-gateway"})',
+                    "{{instance}} {{worker}}",
+                )
+            ],
+            defaults={"decimals": 0},
+            description="Config snapshot each process applied; lines apart for long mean a stuck one.",
+        ),
+        panel(
+            layout,
+            "Replicas seen by the leader",
+            [target("max(cutover_replicas)", "replicas")],
+            kind="stat",
+            defaults={"decimals": 0},
+            description="Members heard from within 3 lease TTLs.",
+        ),
+        panel(
+            layout,
+            "Fail-static and state store",
+            [
+                target(
+                    'max by (instance) (cutover_fail_static{job="cutover-gateway"})',
+                    "fail-static {{instance}}",
+                ),
+                target(
+                    'min by (instance) (cutover_state_store_up{job="cutover-gateway"})',
+                    "store up {{instance}}",
+                ),
+            ],
+            defaults={"min": 0, "max": 1, "decimals": 0},
+            width=12,
+            description="Store up 0 means PostgreSQL is unreachable; fail-static 1 means serving on "
+            "the last snapshot (weights never rise, the controller holds).",
+        ),
+        panel(
+            layout,
+            "Workers up",
+            [
+                target(
+                    'sum by (instance) (cutover_worker_up{job="cutover-gateway"})',
+                    "up {{instance}}",
+                ),
+                target(
+                    'max by (instance) (cutover_workers{job="cutover-gateway"})',
+                    "configured {{instance}}",
+                ),
+            ],
+            defaults={"decimals": 0},
+            width=12,
+            description="Data-plane workers answering their supervisor, against the number configured.",
+        ),
+    ]
+
+
 def annotation(name: str, counter: str, color: str, title: str) -> Json:
     """Marks where ``counter`` stepped: an increase, or a series new within the step."""
     expr = (
@@ -443,6 +544,7 @@ def build_dashboard() -> Json:
         *improvement_panels(layout),
         *shadow_panels(layout),
         *health_panels(layout),
+        *replicas_panels(layout),
     ]
     return {
         "annotations": {

@@ -96,7 +96,7 @@ def test_dashboard_provider_points_where_compose_mounts_the_json() -> None:
 
 
 def test_dashboard_covers_the_issue_panels() -> None:
-    """Weight, phase, baseline-vs-candidate rate/errors/quantiles, improvements, shadow, contracts, memory, health."""
+    """Weight, phase, baseline-vs-candidate, improvements, shadow, contracts, health, replicas."""
     text = "\n".join(expr for _, expr in panel_queries(checked_in()))
     for needle in [
         "cutover_candidate_weight",
@@ -117,6 +117,12 @@ def test_dashboard_covers_the_issue_panels() -> None:
         "cutover:fallback_rate:rate1m",
         "changes(cutover_rollbacks_total",
         "changes(cutover_promotions_total",
+        "cutover_leader",
+        "cutover_config_version",
+        "cutover_replicas",
+        "cutover_fail_static",
+        "cutover_state_store_up",
+        "cutover_worker_up",
     ]:
         assert needle in text, needle
 
@@ -146,3 +152,11 @@ def test_invalid_promql_is_rejected_by_the_server(prometheus_server: PrometheusS
     answer = prometheus_server.query("sum by (route (rate(cutover_requests_total[1m]))")
     assert answer.status_code == 400
     assert answer.json()["errorType"] == "bad_data"
+
+
+def test_gauges_read_by_many_processes_are_aggregated() -> None:
+    """A gauge every replica or worker exports is read through an aggregation, one line per route."""
+    for title, expr in panel_queries(checked_in()):
+        for gauge in ("cutover_candidate_weight", "cutover_migration_", "cutover_analysis_"):
+            if gauge in expr:
+                assert expr.startswith(("max by (", "min by (", "sum by (")), f"{title}: {expr}"

@@ -6,8 +6,10 @@ a fresh registry), so a renamed metric or label fails here rather than as an emp
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import httpx
 import yaml
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics import MetricWrapperBase
@@ -17,7 +19,9 @@ from gateway.shadow.config import ShadowSettings
 from gateway.shadow.metrics import ShadowMetrics
 from gateway.shadow.sidecar_client import ShadowSidecar
 from gateway.shadow.sidecar_wire import SidecarSpec
+from migration.cluster.metrics import ClusterMetrics
 from migration.decision_metrics import DecisionMetrics
+from migration.worker_metrics import WorkerMetrics
 from tests.deploy.conftest import RULE_FILES
 from tests.deploy.dashboard import checked_in, panel_queries
 from tests.deploy.promql import selectors
@@ -41,11 +45,15 @@ def exported_series() -> dict[str, frozenset[str]]:
     gateway = GatewayMetrics(CollectorRegistry())
     gateway.record("r", "baseline", 200, 0.01)
     sidecar = ShadowSidecar(SidecarSpec(ShadowSettings(), {}, {}, None), CollectorRegistry())
+    http = httpx.AsyncClient()
+    asyncio.run(http.aclose())  # the supervisor's scrape client; only its gauges are read here
     holders: list[Any] = [
         gateway,
         ShadowMetrics(CollectorRegistry()),
         DecisionMetrics(CollectorRegistry()),
         sidecar,
+        ClusterMetrics(CollectorRegistry(), "r"),
+        WorkerMetrics(CollectorRegistry(), 1, http),
     ]
     series: dict[str, frozenset[str]] = {}
     for holder in holders:
@@ -115,6 +123,12 @@ def test_the_metric_classes_export_the_agreed_families() -> None:
     assert series["cutover_state_store_errors_total"] == frozenset()
     assert series["cutover_state_store_failing"] == frozenset()
     assert series["cutover_analysis_inflight_oldest_seconds"] == {"route", "backend"}
+    for name in ("cutover_config_version", "cutover_replicas", "cutover_state_store_up"):
+        assert series[name] == frozenset(), name
+    assert series["cutover_fail_static"] == frozenset()
+    assert series["cutover_leader"] == {"replica"}
+    assert series["cutover_workers"] == frozenset()
+    assert series["cutover_worker_up"] == {"worker"}
 
 
 def test_rules_select_only_exported_metrics_and_labels() -> None:
