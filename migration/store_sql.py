@@ -3,11 +3,12 @@
 SQLite (:class:`~migration.store.SQLiteStore`) and PostgreSQL
 (:class:`~migration.store_postgres.PostgresStore`) keep the same tables and answer the
 :class:`~migration.store.StateStore` protocol with the same statements (and, through
-:class:`~migration.cluster.store.ClusterSqlStore`, the cluster tables' protocol). What differs is only how a
-statement reaches the database — a local file under a lock, or a connection behind a deadline — so
-:class:`SqlStore` holds the statements and a subclass supplies two primitives: run a function in one
-transaction (:meth:`SqlStore._transaction`) and run one read (:meth:`SqlStore._read`). Written with
-``?`` placeholders; :class:`Dialect` turns them into psycopg's ``%s``.
+:class:`~migration.cluster.store.ClusterSqlStore`, the cluster tables' protocol). What differs is
+only how a statement reaches the database — a local file under a lock, or a connection behind a
+deadline — so :class:`SqlStore` holds the statements and a subclass supplies two primitives: run a
+function in one transaction (:meth:`SqlStore._transaction`) and run one read
+(:meth:`SqlStore._read`). Written with ``?`` placeholders; :class:`Dialect` turns them into
+psycopg's ``%s``.
 
 The schema is versioned (``schema_version``, one row): opening a store at an older version applies
 the missing steps of :data:`MIGRATIONS` in the same transaction that bumps the version; a store
@@ -91,7 +92,7 @@ POSTGRES = Dialect(
     name="postgresql",
     serial="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
     real="DOUBLE PRECISION",
-    schema_lock="SELECT pg_advisory_xact_lock(7275611)",  # any constant: one lock id for this schema
+    schema_lock="SELECT pg_advisory_xact_lock(7275611)",  # any constant: this schema's lock id
     # clock_timestamp(), not now(): now() is the transaction's start, before any lock wait.
     now="CAST(extract(epoch FROM clock_timestamp()) AS DOUBLE PRECISION)",
     row_lock=" FOR UPDATE",

@@ -5,13 +5,15 @@ True when told of a new version, False when the poll interval passed (NOTIFY is 
 notice sent while the listener was reconnecting is gone, so followers poll too, at most every 2 s).
 
 :class:`PostgresConfigWatcher` keeps a connection of its own (autocommit, the store's connection
-parameters and timeouts from :func:`~migration.store_postgres.connection_params`) that ``LISTEN``\\ s
+parameters and timeouts from :func:`~migration.store_postgres.connection_params`) that listens
 on :data:`~migration.cluster.seams.CONFIG_CHANNEL` on a daemon thread. A broken connection is
 replaced with a backoff (0.1 s doubling to :data:`MAX_BACKOFF_S`); nothing is ever raised into the
 caller. Every successful ``LISTEN`` — the first one included — also counts as a notice, because
 anything may have changed while nobody was listening. A notice that comes while nobody waits is
 kept (one flag), so the next :meth:`~PostgresConfigWatcher.wait` returns True at once: a follower
-reading the config between two waits misses nothing. One watcher per consumer.
+reading the config between two waits misses nothing. One watcher per consumer. NOTIFY channels
+are per database, not per schema: two clusters in two schemas of one database wake each other,
+which costs each a needless read and nothing else.
 
 The thread reaches the event loop only through ``loop.call_soon_threadsafe``: ``wait`` never
 blocks the loop. :class:`SleepingConfigWatcher` is the SQLite one (no LISTEN there): its ``wait``
@@ -152,7 +154,7 @@ class PostgresConfigWatcher:
                     while not self._closed.is_set():
                         for _ in conn.notifies(timeout=_POLL_S):
                             self._wake()
-            except psycopg.Error as exc:
+            except Exception as exc:  # a listener outlives any failure: it retries
                 if not self._closed.is_set():
                     log.warning("config_listen_lost", store=self.where, error=type(exc).__name__)
             finally:

@@ -78,7 +78,7 @@ def write_until_fenced(store: ClusterSqlStore, first: int, landed: list[int]) ->
 def test_no_write_of_an_old_epoch_lands_after_a_takeover(
     members: list[SQLiteStore | PostgresStore],
 ) -> None:
-    """Ten takeovers racing with flat-out commits: the last write is always one the writer saw land."""
+    """Ten takeovers racing flat-out commits: the last write is always one the writer saw land."""
     value = 0
     for round_ in range(ROUNDS):
         writer, taker = members[round_ % 2], members[(round_ + 1) % 2]

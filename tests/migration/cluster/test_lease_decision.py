@@ -41,7 +41,7 @@ def test_a_ttl_must_be_positive() -> None:
 
 
 def test_release_expires_only_the_holders_own_epoch() -> None:
-    """Release sets the expiry to now for the matching holder and epoch; anything else is a no-op."""
+    """Release expires the lease now for the matching holder and epoch; anything else: no-op."""
     row = LeaseRow("a", 3, 105.0)
     assert release(row, "a", 3, 100.0) == LeaseRow("a", 3, 100.0)
     assert release(row, "a", 2, 100.0) is None

@@ -2,7 +2,7 @@
 
 Every ``opener()`` call is another member: a new connection (or a new view of the fake) over the
 same fresh database, with a fence of its own. Time passes through :func:`pass_time`: SQL stores get
-their stored times moved back (the database clock cannot be moved), the fake gets its clock moved on.
+their stored times moved back (the database clock cannot be moved), the fake its clock moved on.
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def test_a_holder_back_after_its_own_expiry_gets_a_new_epoch(opener: Opener) -> 
 
 
 def test_release_lets_another_member_take_it_at_once(opener: Opener) -> None:
-    """A release of the right epoch expires the lease now; a wrong epoch or holder changes nothing."""
+    """Releasing the right epoch expires the lease now; a wrong epoch or holder changes nothing."""
     a, b = opener(), opener()
     a.acquire_lease("a", 10.0)
     a.release_lease("a", 7)
@@ -171,7 +171,7 @@ def test_release_lets_another_member_take_it_at_once(opener: Opener) -> None:
 
 
 def test_a_deposed_leader_writes_nothing(opener: Opener) -> None:
-    """commit, save_weight and fenced update_config of an old epoch raise FencedOut, write nothing."""
+    """commit, save_weight, fenced update_config of an old epoch raise FencedOut, write nothing."""
     a, b = opener(), opener()
     lease = a.acquire_lease("a", 10.0)
     a.fence = Fence("a", lease.epoch)
@@ -194,7 +194,7 @@ def test_a_deposed_leader_writes_nothing(opener: Opener) -> None:
 
 
 def test_the_new_leader_writes_with_its_fence(opener: Opener) -> None:
-    """The member holding the epoch its fence names writes normally; unfenced config always writes."""
+    """The member holding its fence's epoch writes normally; an unfenced config always writes."""
     a, b = opener(), opener()
     a.acquire_lease("a", 10.0)
     pass_time(a, 11.0)
@@ -295,7 +295,7 @@ def test_concurrent_config_updates_lose_nothing(opener: Opener) -> None:
 
 
 def test_heartbeats_are_listed_by_name_with_their_age(opener: Opener) -> None:
-    """The newest info of each member, sorted by name, aged by the database clock, filtered by age."""
+    """Each member's newest info, sorted by name, aged by the database clock, filtered by age."""
     a, b = opener(), opener()
     b.heartbeat("r2", {"config_version": 1})
     a.heartbeat("r1", {"config_version": 0})
