@@ -24,6 +24,7 @@ start-up when it binds anything else (as Envoy's docs warn for its admin interfa
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 from collections.abc import Awaitable, Callable
@@ -142,6 +143,19 @@ class AdminRouter:
             if existing.method == route.method and existing.template == template:
                 raise ValueError(f"admin route {method} {template} is already registered")
         self.routes.append(route)
+
+    def replace(self, method: str, template: str, handler: AdminHandler) -> None:
+        """Serve an already registered ``method`` + ``template`` with ``handler`` instead.
+
+        For a process that answers a core route differently (the workers' supervisor merges its
+        workers' ``/metrics``); the route keeps its place and its ``mutating`` flag. A route that
+        is not registered raises ``ValueError``, as a second :meth:`add` does.
+        """
+        for i, existing in enumerate(self.routes):
+            if existing.method == method.upper() and existing.template == template:
+                self.routes[i] = dataclasses.replace(existing, handler=handler)
+                return
+        raise ValueError(f"admin route {method} {template} is not registered")
 
     def resolve(self, method: str, path: str) -> tuple[AdminRoute, dict[str, str]]:
         """The route for a call, or :class:`AdminError` 404 / 405."""

@@ -35,15 +35,26 @@ async def _until_signalled() -> None:
 
 
 def _run_gateway(args: argparse.Namespace) -> int:
-    """The gateway with shadowing, live contract checks and the migration controller."""
+    """The gateway with shadowing, live contract checks and the migration controller.
+
+    With more than one worker (``--workers`` or the config's ``workers``) this process becomes the
+    supervisor of that many data-plane processes (:mod:`migration.workers`).
+    """
     import uvloop
 
     from gateway.commands import configure_logging
-    from gateway.config import ConfigError, load_config
+    from gateway.config import ConfigError, load_config, resolve_workers
     from migration.runtime import CutoverRuntime
 
     try:
         config = load_config(args.config)
+        workers = config.workers
+        if args.workers is not None:
+            workers = resolve_workers(args.workers, "--workers")
+        if workers > 1:
+            from migration.workers import run_workers
+
+            return run_workers(args.config, config, workers, log_format=args.log_format)
         runtime = CutoverRuntime(config)
     except ConfigError as exc:
         print(f"cutover gateway: {exc}", file=sys.stderr)
@@ -178,7 +189,15 @@ def register(subparsers: Any) -> None:
     backend.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     backend.set_defaults(func=_run_backend)
 
-    add_gateway_parser(subparsers, _run_gateway)
+    gateway = add_gateway_parser(subparsers, _run_gateway)
+    gateway.add_argument(
+        "--workers",
+        default=None,
+        metavar="N|auto",
+        help="data-plane processes on the public port (SO_REUSEPORT) under one supervisor that "
+        "runs the admin API and the controller; auto = the CPUs this process may use "
+        "(default: the config's workers, 1)",
+    )
 
     up = subparsers.add_parser(
         "up",
