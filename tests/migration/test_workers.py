@@ -192,7 +192,11 @@ def _start(tmp: Path, ups: tuple[UpstreamProcess, UpstreamProcess]) -> Workers:
         except httpx.HTTPError:
             return False
 
-    _until(ready, STARTUP_S, "workers not ready")
+    try:
+        _until(ready, STARTUP_S, "workers not ready")
+    except BaseException:
+        _stop(workers)  # never leave a supervisor (and its workers) behind a failed start
+        raise
     return workers
 
 
