@@ -79,7 +79,13 @@ MAX_CONNECT_TIMEOUT_S = 300.0
 MAX_TIMEOUT_S = 86_400.0
 #: ``CUTOVER_*`` variables read by the operator CLI rather than by this configuration; they may be
 #: set where the gateway runs without being an error (``CUTOVER_ADMIN_TOKEN`` is both).
-CLI_ENV_VARS: frozenset[str] = frozenset({"CUTOVER_ADMIN_URL", "CUTOVER_ADMIN_TOKEN"})
+CLI_ENV_VARS: frozenset[str] = frozenset(
+    {
+        "CUTOVER_ADMIN_URL",
+        "CUTOVER_ADMIN_TOKEN",
+        "CUTOVER_REPLICA",
+    }  # CUTOVER_REPLICA: a member name
+)
 #: Most data-plane processes one host runs (``workers``); ``auto`` is capped here too.
 MAX_WORKERS = 64
 

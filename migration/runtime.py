@@ -57,6 +57,7 @@ from migration.cluster.admin import cluster_view, install_cluster_routes
 from migration.cluster.config_watch import open_config_watcher
 from migration.cluster.member import ClusterMember
 from migration.cluster.seams import ClusterStore, Role
+from migration.cluster.weights import LOCAL_ACTOR
 from migration.cluster.wiring import (
     ClusterParts,
     ProxyInflight,
@@ -295,6 +296,7 @@ class CutoverRuntime:
                 role=role, replica=self.replica, store=cluster_store, gateway=self.gateway,
                 windows=self.metrics, policy=self.settings.policy, registry=self.registry,
                 cache_path=self.settings.snapshot_cache,
+                store_id=redact_url(state_db) if isinstance(state_db, str) else str(state_db.resolve()),
             )  # fmt: skip
         c = self.cluster
         self.controller = MigrationController(
@@ -319,6 +321,8 @@ class CutoverRuntime:
                 interval_s=self.settings.interval_s, clock=clock, on_term=self._start_plans,
             )  # fmt: skip
         self.gateway.state.on_weight_change(self._weight_changed)
+        if c is not None:
+            c.follower.on_change = self._published
         if self.shadow is not None:
             install_shadow_routes(self.gateway.router, self.shadow)
         if role is not Role.WORKER:
@@ -342,8 +346,22 @@ class CutoverRuntime:
         return cluster_view(self.member)
 
     def _weight_changed(self, change: WeightChange) -> None:
-        """Record a manual weight change — in a cluster only the leader records (it sees them all)."""
-        if self.member is None or self.member.leading:
+        """Record a manual weight change made here (in a cluster: if this member leads).
+
+        In a cluster the leader also records the changes other members publish, from the snapshot
+        (:meth:`_published`); the ones the follower applies here are those, not made here.
+        """
+        if self.member is None:
+            self.controller.weight_changed(*change)
+            return
+        assert self.cluster is not None
+        mine = not self.cluster.follower.applying and change.actor != LOCAL_ACTOR
+        if mine and self.member.leading:  # a fail-static change is recorded once published
+            self.controller.weight_changed(*change)
+
+    def _published(self, change: WeightChange) -> None:
+        """A weight another member published (an operator, a fail-static rollback): the leader records it."""
+        if self.member is not None and self.member.leading:
             self.controller.weight_changed(*change)
 
     def _start_plans(self) -> None:
@@ -359,8 +377,11 @@ class CutoverRuntime:
             self.controller.recover()  # stored weights in force before the first request arrives
         else:  # the last snapshot in force before the first request: the store's, else the file's
             assert self.cluster is not None
-            self.cluster.follower.load_cache()
             await self.member.sync()
+            if (
+                not self.cluster.follower.synced
+            ):  # the store did not answer: serve what it said last
+                self.cluster.follower.load_cache()
         if self.shadow is not None:
             await self.shadow.open()  # the sidecar is ready before the first request can reach it
         await self.gateway.start()

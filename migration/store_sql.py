@@ -267,6 +267,17 @@ class SqlStore:
 
         self._transaction(work)
 
+    def add_events(self, events: Sequence[Event]) -> None:
+        """Append ``events`` on their own, unfenced: a replica's report (a local rollback it made
+        while the store was unreachable), never a controller decision."""
+        rows = [(e.route, e.at, e.kind, json.dumps(e.to_dict())) for e in events]
+
+        def work(x: Execute) -> None:
+            for route in sorted({r[0] for r in rows}):
+                self._insert_events(x, route, [r for r in rows if r[0] == route])
+
+        self._transaction(work)
+
     def _insert_events(self, x: Execute, route: str, rows: Sequence[tuple[Any, ...]]) -> None:
         for row in rows:
             x(self.dialect.sql(_INSERT_EVENT), row)

@@ -139,6 +139,11 @@ class InMemoryStore:
             ring = self._snapshots.setdefault(snapshot.route, deque(maxlen=self.max_snapshots))
             ring.append(snapshot)
 
+    def add_events(self, events: Sequence[Event]) -> None:
+        """Append events on their own (a replica's report)."""
+        self._write()
+        self._add(events)
+
     def _add(self, events: Sequence[Event]) -> None:
         for event in events:
             self._events.setdefault(event.route, deque(maxlen=self.max_events)).append(event)

@@ -31,7 +31,7 @@ import structlog
 
 from gateway.config import BACKENDS
 from gateway.faults import FaultSpec
-from gateway.state import GatewayState
+from gateway.state import GatewayState, WeightChange
 from migration.cluster.seams import ClusterStore, ConfigSnapshot
 
 __all__ = ["ConfigFollower", "fault_data", "set_fault_in", "set_weight_in"]
@@ -69,12 +69,14 @@ class ConfigFollower:
         state: GatewayState,
         *,
         cache_path: Path | None = None,
+        store_id: str = "",
         fail_static_after_s: float = 3.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.state = state
         self.cache_path = cache_path
+        self.store_id = store_id  # the cache is only ever read back for the same store
         self.fail_static_after_s = fail_static_after_s
         self._monotonic = monotonic
         self.version = 0
@@ -86,8 +88,12 @@ class ConfigFollower:
         self._failing_since: float | None = None
         #: True while a snapshot is being applied: the state's guard lets these changes through.
         self.applying = False
-        #: Weights lowered here while the store was unreachable, to publish when it returns.
-        self.local_changes: dict[str, tuple[int, str, str]] = {}
+        #: Weights lowered here while the store was unreachable, to publish when it returns:
+        #: route -> (bps, why, wall time of the change).
+        self.local_changes: dict[str, tuple[int, str, float]] = {}
+        #: Told of every weight a newer snapshot changes (not the publisher's own ``skip``), with
+        #: the actor that published it: the leader records them (see ``migration.runtime``).
+        self.on_change: Callable[[WeightChange], None] | None = None
         #: Faults set here while the store was unreachable (same).
         self.local_faults: dict[str, FaultSpec | None] = {}
 
@@ -99,14 +105,22 @@ class ConfigFollower:
         return None if entry is None else int(entry["bps"])
 
     def load_cache(self) -> bool:
-        """Apply the snapshot kept in the local file (start-up); False when there is none."""
+        """Apply the snapshot kept in the local file; False when there is none for this store.
+
+        Only for a start-up the store does not answer: when it answers, its snapshot is the truth
+        (a file left by another cluster, or an older run, must never win over it).
+        """
         if self.cache_path is None or not self.cache_path.is_file():
             return False
         try:
             raw = json.loads(self.cache_path.read_text("utf-8"))
             snapshot = ConfigSnapshot(int(raw["version"]), dict(raw["data"]))
+            store = str(raw.get("store", ""))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("config_cache_unreadable", path=str(self.cache_path), error=str(exc))
+            return False
+        if store != self.store_id:
+            log.warning("config_cache_of_another_store", path=str(self.cache_path), store=store)
             return False
         applied = self.apply(snapshot, persist=False)
         self.synced = True
@@ -148,7 +162,7 @@ class ConfigFollower:
         """Remember a change made here while the store was unreachable (published on its return)."""
         if kind == "weight":
             assert isinstance(value, int)
-            self.local_changes[key] = (value, why, "")
+            self.local_changes[key] = (value, why, time.time())
         else:
             self.local_faults[key] = value if isinstance(value, FaultSpec) else None
         log.warning("change_kept_locally", kind=kind, key=key, why=why)
@@ -174,10 +188,35 @@ class ConfigFollower:
             self._faults(snapshot.data, skip)
         finally:
             self.applying = False
+        changes = self._changes(self.data, snapshot.data, skip)
         self.version, self.data = snapshot.version, snapshot.data
         if persist:
             self._persist(snapshot)
+        for change in changes:
+            if self.on_change is not None:
+                try:
+                    self.on_change(change)
+                except Exception as exc:  # a listener must not stop the follower
+                    log.error("snapshot_listener_failed", route=change.route, error=repr(exc))
         return True
+
+    def _changes(
+        self, old: dict[str, Any], new: dict[str, Any], skip: tuple[str, str] | None
+    ) -> list[WeightChange]:
+        """The weights ``new`` changes relative to ``old`` (a route new to it: from the local one)."""
+        before = old.get("weights") or {}
+        found = []
+        for route, entry in sorted((new.get("weights") or {}).items()):
+            if skip == ("weight", route) or route not in self.state.route_names:
+                continue
+            prior = before.get(route)
+            old_bps = int(prior["bps"]) if prior is not None else None
+            new_bps = int(entry["bps"])
+            if old_bps != new_bps:
+                start = self.state.get_weight(route) if old_bps is None else old_bps
+                actor = str(entry.get("actor") or "cluster")
+                found.append(WeightChange(route, start, new_bps, actor, entry.get("reason")))
+        return found
 
     def _weights(self, data: dict[str, Any], skip: tuple[str, str] | None) -> None:
         for route, entry in (data.get("weights") or {}).items():
@@ -208,7 +247,8 @@ class ConfigFollower:
         tmp = self.cache_path.with_name(self.cache_path.name + ".tmp")
         try:
             self.cache_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps({"version": snapshot.version, "data": snapshot.data}))
+            kept = {"store": self.store_id, "version": snapshot.version, "data": snapshot.data}
+            tmp.write_text(json.dumps(kept))
             os.replace(tmp, self.cache_path)
         except OSError as exc:  # a full disk must not stop the data plane following
             log.warning("config_cache_write_failed", path=str(self.cache_path), error=str(exc))

@@ -14,7 +14,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from migration.state import Event, MigrationState
 
 __all__ = [
     "CONFIG_CHANNEL",
@@ -135,6 +138,14 @@ class ClusterStore(Protocol):
 
     def replicas(self, max_age_s: float = 3600.0) -> list[ReplicaRow]:
         """Members heard from within ``max_age_s``, by name."""
+        ...
+
+    def load(self, route: str) -> MigrationState | None:
+        """The stored migration state of ``route`` (the state store's own read)."""
+        ...
+
+    def add_events(self, events: Sequence[Event]) -> None:
+        """Append events outside any state change, unfenced (a replica's own report)."""
         ...
 
     def publish_evidence(self, replica: str, rows: Sequence[tuple[str, int, str]]) -> None:

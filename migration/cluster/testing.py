@@ -109,6 +109,10 @@ class InMemoryClusterStore(InMemoryStore):
         self._check_fence()
         super().save_weight(route, weight_bps, events)
 
+    def add_events(self, events: Sequence[Event]) -> None:
+        self._reach()
+        super().add_events(events)
+
     def load(self, route: str) -> MigrationState | None:
         self._reach()
         return super().load(route)

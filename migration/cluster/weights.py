@@ -28,6 +28,7 @@ from gateway.faults import FaultSpec
 from gateway.state import ChangeRefused, GatewayState
 from migration.cluster.follower import ConfigFollower, set_fault_in, set_weight_in
 from migration.cluster.seams import ClusterStore
+from migration.state import Event, Phase
 
 __all__ = ["LOCAL_ACTOR", "ClusterWeights", "SnapshotGuard", "publish_local_changes"]
 
@@ -132,8 +133,13 @@ def publish_local_changes(store: ClusterStore, follower: ConfigFollower, replica
     the migration) — the event the outage could not record. A failure keeps them for the next try.
     """
     published = 0
-    for route, (bps, why, _) in sorted(follower.local_changes.items()):
+    for route, (bps, why, at) in sorted(follower.local_changes.items()):
         store.update_config(_setter(route, bps, f"{replica}: {why}"))
+        state = store.load(route)
+        phase, step = (state.phase, state.step_index) if state is not None else (Phase.PENDING, 0)
+        reasons = (f"{replica} set {bps / 100:g}% on its own while the store was unreachable", why)
+        numbers = {"replica": replica, "actor": LOCAL_ACTOR, "new_bps": bps}
+        store.add_events([Event(route, at, "local_change", phase, step, bps, reasons, numbers)])
         del follower.local_changes[route]
         published += 1
         log.info("local_change_published", route=route, weight_bps=bps, replica=replica)

@@ -67,9 +67,10 @@ def build_parts(
     policy: Policy,
     registry: CollectorRegistry,
     cache_path: Path | None,
+    store_id: str = "",
 ) -> ClusterParts:
     """The parts of a member with ``role`` (not SOLO) over the runtime's gateway and windows."""
-    follower = ConfigFollower(store, gateway.state, cache_path=cache_path)
+    follower = ConfigFollower(store, gateway.state, cache_path=cache_path, store_id=store_id)
     gateway.state.guard = SnapshotGuard(store, follower, gateway.state)
     exporter = guard = None
     if role.serves:

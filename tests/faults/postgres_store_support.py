@@ -47,6 +47,7 @@ def write_config(path: Path, ports: BackendPorts, public: int, admin: int, state
     """The e2e gateway config with ``migration.state_db`` set to ``state_db`` (a URL)."""
     data = yaml.safe_load(gateway_yaml(ports, public, admin, Path("unused"), shadow_percent=0))
     data["migration"]["state_db"] = state_db
+    data["migration"]["snapshot_cache"] = str(path.parent / "config-snapshot.json")
     path.write_text(yaml.safe_dump(data), "utf-8")
 
 

@@ -149,3 +149,87 @@ async def test_a_leader_paused_past_its_lease_writes_nothing_when_it_wakes(
             stats = await rs.stop_loads()
             stats.pop(leader.name, None)
             assert client_errors(stats) == {}
+
+
+async def test_postgres_down_mid_ramp_costs_no_client_and_holds_the_ramp_until_it_returns(
+    tmp_path: Path,
+) -> None:
+    """PostgreSQL stopped at the 50 % step: 0 client errors, weights unchanged, no promotion; then the ramp completes."""
+    with running_server() as server:
+        async with replica_set(tmp_path, server) as rs:
+            leader = await rs.leader()
+            plan = {"steps": [20, 50, 100], "hold": "4s", "min_requests": 20}
+            await rs.send(leader, "POST", f"/migration/{ROUTE}/start", plan)
+            rs.start_load(RPS_EACH)
+            await rs.wait(lambda: _at_step(rs, 1), "the 50 % step", 60.0)
+            assert set((await rs.weights()).values()) == {5000}
+            server.stop()
+            down = time.monotonic()
+            fail_static = None
+            while time.monotonic() - down < OUTAGE_S:
+                assert set((await rs.weights()).values()) == {5000}
+                views = [await rs.get(r, "/cluster") for r in rs.replicas]
+                if fail_static is None and all(v["fail_static"] for v in views):
+                    fail_static = time.monotonic() - down
+                assert all(v["config_version"] == views[0]["config_version"] for v in views)
+                await asyncio.sleep(0.5)
+            assert fail_static is not None
+            assert (await step_of(rs))[1] == 1  # no promotion while the store was gone
+            server.start()
+            back = await rs.wait(lambda: _phase_is(rs, "completed"), "the ramp to resume", 90.0)
+            stats = await rs.stop_loads()
+            print(
+                f"PostgreSQL down {OUTAGE_S:g} s at 50 %: every replica fail-static after "
+                f"{fail_static:.1f} s, weights held; ramp completed {back:.1f} s after it returned; "
+                f"{sum(s.sent for s in stats.values())} requests"
+            )
+            assert client_errors(stats) == {}
+            assert all(v == 10_000 for v in (await rs.weights()).values())
+
+
+async def test_a_hard_candidate_failure_during_the_outage_is_rolled_back_by_every_replica(
+    tmp_path: Path,
+) -> None:
+    """Store down, then the candidate killed: each replica drops to the baseline alone; the store records it on return."""
+    with running_server() as server:
+        async with replica_set(tmp_path, server) as rs:
+            leader = await rs.leader()
+            plan = {"steps": [50, 100], "hold": "10m", "min_requests": 10}
+            await rs.send(leader, "POST", f"/migration/{ROUTE}/start", plan)
+            rs.start_load(RPS_EACH)
+            await rs.wait(lambda: _candidate_seen(rs), "candidate traffic", 30.0)
+            server.stop()
+            await rs.wait(lambda: _all_fail_static(rs), "every replica fail-static", 15.0)
+            os.kill(rs.backends.pid("custom"), signal.SIGKILL)
+            took = await rs.wait(lambda: _all_at(rs, 0), "every replica at 0 %", 15.0)
+            server.start()
+            await rs.wait(lambda: _recorded(rs), "the local rollbacks recorded", 30.0)
+            await asyncio.sleep(2.0)  # the snapshot settles: nobody raises the weight again
+            stats = await rs.stop_loads()
+            view = await rs.view()
+            print(
+                f"candidate killed while PostgreSQL was down: every replica at 0 % after {took:.2f} s; "
+                f"recorded as {[e['kind'] for e in await rs.events()][-3:]} once it returned"
+            )
+            assert view["phase"] in ("paused", "rolled_back")  # by the record, or by the leader
+            assert view["weight"]["bps"] == 0
+            assert set((await rs.weights()).values()) == {0}
+            assert client_errors(stats) == {}
+
+
+async def _candidate_seen(rs: ReplicaSet) -> bool:
+    return bool((await rs.view())["backends"]["candidate"]["samples"] >= 30)
+
+
+async def _all_fail_static(rs: ReplicaSet) -> bool:
+    views = [await rs.get(r, "/cluster") for r in rs.replicas]
+    return all(v["fail_static"] for v in views)
+
+
+async def _recorded(rs: ReplicaSet) -> bool:
+    try:
+        events = await rs.events()
+    except (AssertionError, httpx.HTTPError):
+        return False
+    local = {e["numbers"].get("replica") for e in events if e["kind"] == "local_change"}
+    return local == {r.name for r in rs.replicas}
