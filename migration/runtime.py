@@ -55,6 +55,7 @@ from gateway.tasks import TaskSet
 from migration.admin_api import install_migration_routes
 from migration.cluster.admin import cluster_view, install_cluster_routes
 from migration.cluster.config_watch import open_config_watcher
+from migration.cluster.follower import has_snapshot_of
 from migration.cluster.member import ClusterMember
 from migration.cluster.seams import ClusterStore, Role
 from migration.cluster.weights import LOCAL_ACTOR
@@ -73,6 +74,7 @@ from migration.plan import Plan, PlanError, parse_duration, plans_from_config
 from migration.policy import Policy
 from migration.store import StateStoreError, open_store
 from migration.store_postgres import connection_params, is_postgres_url, redact_url
+from migration.store_sql import StoreUnreachable
 
 log = structlog.get_logger("cutover")
 
@@ -278,10 +280,19 @@ class CutoverRuntime:
             reuse_port=role is Role.WORKER,
             admin_bind=("127.0.0.1", 0) if role is Role.WORKER else None,
         )  # fmt: skip
+        store_id = redact_url(state_db) if isinstance(state_db, str) else str(state_db.resolve())
         try:
             if isinstance(state_db, Path):
                 state_db.parent.mkdir(parents=True, exist_ok=True)
             self.store = open_store(state_db)
+        except StoreUnreachable as exc:
+            cache = self.settings.snapshot_cache
+            if not (role.clustered and cache is not None and has_snapshot_of(cache, store_id)):
+                raise ConfigError(f"migration.state_db: {exc}") from None
+            # A replica restarted during an outage: serve the last snapshot (fail-static) and
+            # join the cluster when the database answers.
+            log.error("state_store_unreachable_at_start", error=str(exc), snapshot=str(cache))
+            self.store = open_store(state_db, lazy=True)
         except StateStoreError as exc:
             raise ConfigError(f"migration.state_db: {exc}") from None
         except OSError as exc:
@@ -296,7 +307,7 @@ class CutoverRuntime:
                 role=role, replica=self.replica, store=cluster_store, gateway=self.gateway,
                 windows=self.metrics, policy=self.settings.policy, registry=self.registry,
                 cache_path=self.settings.snapshot_cache,
-                store_id=redact_url(state_db) if isinstance(state_db, str) else str(state_db.resolve()),
+                store_id=store_id,
             )  # fmt: skip
         c = self.cluster
         self.controller = MigrationController(

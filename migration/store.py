@@ -74,12 +74,15 @@ class ClosableStore(StateStore, Protocol):
     def close(self) -> None: ...
 
 
-def open_store(state_db: Path | str) -> ClosableStore:
-    """The store ``migration.state_db`` names: a PostgreSQL URL, else an SQLite file path."""
+def open_store(state_db: Path | str, *, lazy: bool = False) -> ClosableStore:
+    """The store ``migration.state_db`` names: a PostgreSQL URL, else an SQLite file path.
+
+    ``lazy`` (PostgreSQL): a server that does not answer yet is checked on its first answer.
+    """
     if isinstance(state_db, str):
         from migration.store_postgres import PostgresStore  # psycopg only when asked for
 
-        return PostgresStore(state_db)
+        return PostgresStore(state_db, lazy=lazy)
     return SQLiteStore(state_db)
 
 

@@ -39,7 +39,7 @@ import psycopg
 from psycopg import conninfo as pg_conninfo
 
 from migration.cluster.store import ClusterSqlStore
-from migration.store_sql import POSTGRES, Execute, StateStoreError, one_line
+from migration.store_sql import POSTGRES, Execute, StateStoreError, StoreUnreachable, one_line
 
 __all__ = ["CALL_TIMEOUT_S", "OPEN_TIMEOUT_S", "PostgresStore", "is_postgres_url", "redact_url"]
 
@@ -92,6 +92,11 @@ def _scrub(text: str, secret: str) -> str:
     return text.replace(secret, "***") if len(secret) >= 3 else text
 
 
+def _answered(exc: psycopg.OperationalError) -> bool:
+    """True when the server itself refused (a wrong password, an unknown database, no access)."""
+    return exc.sqlstate is not None and exc.sqlstate[:2] in ("28", "3D", "42")
+
+
 def connection_params(url: str) -> dict[str, Any]:
     """libpq parameters for ``url`` with this store's timeouts; StateStoreError if malformed."""
     where = redact_url(url)
@@ -137,7 +142,10 @@ class PostgresStore(ClusterSqlStore):
         max_events: int = 10_000,
         call_timeout_s: float = CALL_TIMEOUT_S,
         open_timeout_s: float = OPEN_TIMEOUT_S,
+        lazy: bool = False,
     ) -> None:
+        """``lazy``: a server that does not answer now is not an error; the schema is checked on
+        the first call it answers (a replica starting fail-static from its snapshot file)."""
         self.where = redact_url(url)
         self._params = connection_params(url)
         self._secret = _password(url, self._params)
@@ -151,12 +159,28 @@ class PostgresStore(ClusterSqlStore):
         # A daemon thread: one stuck on a frozen server must not hold the process at exit.
         self._thread = threading.Thread(target=self._serve, name="cutover-postgres", daemon=True)
         self._thread.start()
+        self._schema_pending = False
         try:
             self._open_schema(self.where)
+        except StoreUnreachable:
+            if not lazy:
+                self.close()
+                raise
+            self._schema_pending = True
         except BaseException:
             self.close()
             raise
         self._timeout = call_timeout_s
+
+    def _ensure_schema(self) -> None:
+        """Check (or create) the schema once the server answers, for a lazily opened store."""
+        if self._schema_pending:
+            self._schema_pending = False
+            try:
+                self._open_schema(self.where)
+            except BaseException:
+                self._schema_pending = True
+                raise
 
     def close(self) -> None:
         """Close the connection (waits briefly for a call in progress)."""
@@ -175,7 +199,9 @@ class PostgresStore(ClusterSqlStore):
                 pass
             except psycopg.Error as exc:
                 reason = _scrub(one_line(exc), self._secret)
-                job.error = StateStoreError(f"state store {self.where}: {reason}")
+                unreachable = isinstance(exc, psycopg.OperationalError) and not _answered(exc)
+                kind = StoreUnreachable if unreachable else StateStoreError
+                job.error = kind(f"state store {self.where}: {reason}")
                 if isinstance(exc, psycopg.OperationalError):
                     self._drop()  # a broken or half-known connection: reconnect next time
             except BaseException as exc:  # handed to the caller, never lost with the thread
@@ -194,7 +220,7 @@ class PostgresStore(ClusterSqlStore):
     def _call(self, fn: Callable[[psycopg.Connection[Any], _Job], T]) -> T:
         stuck = self._stuck
         if stuck is not None and not stuck.done.is_set():
-            raise StateStoreError(
+            raise StoreUnreachable(
                 f"state store {self.where}: no answer to a call made {self.call_timeout_s:g}s+ ago"
             )
         self._stuck = None
@@ -203,7 +229,7 @@ class PostgresStore(ClusterSqlStore):
         if not job.done.wait(self._timeout):
             job.abandoned = True
             self._stuck = job
-            raise StateStoreError(f"state store {self.where}: no answer within {self._timeout:g}s")
+            raise StoreUnreachable(f"state store {self.where}: no answer within {self._timeout:g}s")
         if job.error is not None:
             raise job.error
         result: T = job.result
@@ -212,6 +238,8 @@ class PostgresStore(ClusterSqlStore):
     # -- the SqlStore primitives ------------------------------------------------------------------
 
     def _transaction(self, work: Callable[[Execute], T]) -> T:
+        self._ensure_schema()
+
         def run(conn: psycopg.Connection[Any], job: _Job) -> T:
             with conn.cursor() as cur:
 
@@ -228,6 +256,7 @@ class PostgresStore(ClusterSqlStore):
         return self._call(run)
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self._ensure_schema()
         text = self.dialect.sql(sql)
 
         def run(conn: psycopg.Connection[Any], job: _Job) -> list[tuple[Any, ...]]:

@@ -42,6 +42,7 @@ __all__ = [
     "Execute",
     "SqlStore",
     "StateStoreError",
+    "StoreUnreachable",
     "one_line",
 ]
 
@@ -50,6 +51,11 @@ T = TypeVar("T")
 
 class StateStoreError(Exception):
     """The state store cannot be opened, read or written (the message is one line)."""
+
+
+class StoreUnreachable(StateStoreError):
+    """The store's server did not answer (refused, timed out, connection lost) — not a wrong
+    password, a bad row or a newer schema, which an answering server reports."""
 
 
 class Execute(Protocol):

@@ -34,9 +34,18 @@ from gateway.faults import FaultSpec
 from gateway.state import GatewayState, WeightChange
 from migration.cluster.seams import ClusterStore, ConfigSnapshot
 
-__all__ = ["ConfigFollower", "fault_data", "set_fault_in", "set_weight_in"]
+__all__ = ["ConfigFollower", "fault_data", "has_snapshot_of", "set_fault_in", "set_weight_in"]
 
 log = structlog.get_logger("cutover.cluster")
+
+
+def has_snapshot_of(path: Path, store_id: str) -> bool:
+    """Whether ``path`` holds a snapshot this process kept for the store ``store_id``."""
+    try:
+        raw = json.loads(path.read_text("utf-8"))
+        return bool(raw.get("store") == store_id and int(raw["version"]) > 0)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
 
 
 def set_weight_in(

@@ -154,7 +154,7 @@ async def test_a_leader_paused_past_its_lease_writes_nothing_when_it_wakes(
 async def test_postgres_down_mid_ramp_costs_no_client_and_holds_the_ramp_until_it_returns(
     tmp_path: Path,
 ) -> None:
-    """PostgreSQL stopped at the 50 % step: 0 client errors, weights unchanged, no promotion; then the ramp completes."""
+    """PostgreSQL stopped at the 50 % step: 0 client errors, weights unchanged (a restarted replica too), no promotion; then the ramp completes."""
     with running_server() as server:
         async with replica_set(tmp_path, server) as rs:
             leader = await rs.leader()
@@ -166,6 +166,10 @@ async def test_postgres_down_mid_ramp_costs_no_client_and_holds_the_ramp_until_i
             server.stop()
             down = time.monotonic()
             fail_static = None
+            restarted = rs[1]  # a replica restarted during the outage serves the same weights
+            await rs.stop_load(restarted)
+            restarted.kill()
+            restarted.start()  # no database to read: its snapshot file
             while time.monotonic() - down < OUTAGE_S:
                 assert set((await rs.weights()).values()) == {5000}
                 views = [await rs.get(r, "/cluster") for r in rs.replicas]
