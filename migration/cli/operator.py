@@ -138,6 +138,31 @@ def render_status(data: dict[str, Any]) -> Table:
     return table
 
 
+def render_cluster(cluster: dict[str, Any]) -> Table:
+    """The ``cluster`` section of ``GET /migration``: the leader, then one row per member."""
+    leader = cluster.get("leader") or {}
+    who = leader.get("replica") or "none"
+    title = (
+        f"Cluster — leader {who}, epoch {leader.get('epoch', 0)}, lease renewed "
+        f"{leader.get('lease_age_s', 0):g} s ago (seen from {cluster['replica']})"
+    )
+    table = Table(title=title, expand=True)
+    if not cluster.get("store_up", True):
+        table.caption = f"SHARED STATE STORE UNREACHABLE: {cluster.get('store_error')}"
+        table.caption_style = "bold red"
+    for name in ("replica", "role", "leader", "heartbeat", "config version", "serving"):
+        table.add_column(name, no_wrap=True)
+    versions = {m["config_version"] for m in cluster.get("replicas", ())}
+    for m in cluster.get("replicas", ()):
+        serving = Text("fail-static", style="bold red") if m["fail_static"] else Text("live")
+        version = Text(str(m["config_version"]), style="yellow" if len(versions) > 1 else "")
+        table.add_row(
+            m["replica"], m.get("role") or "—", "★" if m["leading"] else "",
+            f"{m['heartbeat_age_s']:.1f} s ago", version, serving,
+        )  # fmt: skip
+    return table
+
+
 def render_events(events: list[dict[str, Any]]) -> Table:
     """``GET /migration/events`` as a table, oldest first."""
     table = Table(title="Migration events", expand=True)
@@ -184,6 +209,8 @@ def _status(args: argparse.Namespace) -> int:
                     _print_json(data)
                 else:
                     _console().print(render_status(data))
+                    if "cluster" in data:
+                        _console().print(render_cluster(data["cluster"]))
                 return 0
             return _watch(client, args.interval, args.count)
     except AdminCallError as exc:
@@ -195,7 +222,11 @@ def _watch(client: AdminClient, interval: float, count: int | None) -> int:
 
     def frame() -> Group:
         stamp = Text(time.strftime("%H:%M:%S") + "  (Ctrl-C to stop)", style="dim")
-        return Group(render_status(client.get_json("/migration")), stamp)
+        data = client.get_json("/migration")
+        parts: list[Any] = [render_status(data)]
+        if "cluster" in data:
+            parts.append(render_cluster(data["cluster"]))
+        return Group(*parts, stamp)
 
     shown, console = 1, _console()
     try:

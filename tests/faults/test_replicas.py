@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -21,7 +23,7 @@ from pathlib import Path
 import httpx
 
 from migration.loadgen import CLIENT_HEADER, LoadStats
-from tests.e2e.stack import API_KEY
+from tests.e2e.stack import ADMIN_TOKEN, API_KEY
 from tests.faults.replicas_support import ROUTE, ReplicaSet, replica_set
 from tests.support.postgres import running_server
 
@@ -62,6 +64,15 @@ async def test_a_weight_set_on_any_replica_reaches_all_within_2_s_and_keys_stay_
             print(
                 f"weight propagation across 3 replicas: {', '.join(f'{t * 1000:.0f} ms' for t in took)}"
             )
+            status = await asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, "-m", "migration.cli.main", "status", "--admin-url",
+                 rs[1].admin_url, "--token", ADMIN_TOKEN],
+                capture_output=True, text=True, timeout=60, check=True,
+                env={**os.environ, "COLUMNS": "160"},
+            )  # fmt: skip
+            assert "Cluster — leader" in status.stdout, status.stdout
+            assert all(r.name in status.stdout for r in rs.replicas)
             chosen: dict[str, set[str]] = {}
             async with httpx.AsyncClient(timeout=5.0) as client:
                 for replica in rs.replicas:
