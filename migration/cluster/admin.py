@@ -7,6 +7,7 @@ last collection fetched — so it answers at once even while the store is down (
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from gateway.admin import AdminRequest, AdminResponse, AdminRouter
@@ -21,6 +22,7 @@ SHOW_MEMBERS_S = 60.0
 def cluster_view(member: ClusterMember) -> dict[str, Any]:
     """JSON-ready state of the cluster as this member sees it."""
     f, e = member.follower, member.elector
+    since = time.monotonic() - member.members_at  # ages grew by this much since the read
     lease = e.last if e is not None else None
     leader = None
     if lease is not None:
@@ -34,14 +36,14 @@ def cluster_view(member: ClusterMember) -> dict[str, Any]:
         {
             "replica": m.replica,
             "role": m.info.get("role"),
-            "heartbeat_age_s": round(m.age_s, 2),
+            "heartbeat_age_s": round(m.age_s + since, 2),
             "config_version": m.info.get("config_version"),
             "fail_static": bool(m.info.get("fail_static")),
             "leading": bool(m.info.get("leading")),
             "admin": m.info.get("admin"),
         }
         for m in member.members
-        if m.age_s <= SHOW_MEMBERS_S
+        if m.age_s + since <= SHOW_MEMBERS_S
     ]
     return {
         "replica": member.replica,

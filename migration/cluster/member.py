@@ -98,6 +98,7 @@ class ClusterMember:
         self.clock = clock
         self.on_term = on_term
         self.members: list[ReplicaRow] = []
+        self.members_at = time.monotonic()  # when ``members`` was read (their ages are as of then)
         self._last_id = 0
         self._term = 0
 
@@ -278,7 +279,7 @@ class ClusterMember:
             self._last_id = rows[-1].id
             accepted = self.merged.ingest(rows)
             self.metrics.evidence.labels("merged").inc(accepted)
-        self.members = members
+        self.members, self.members_at = members, time.monotonic()
         stale = 3 * (self.elector.ttl_s if self.elector else 6.0)
         fresh = [m for m in members if m.age_s <= stale]
         self.metrics.replicas.set(len(fresh))

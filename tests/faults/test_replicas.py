@@ -64,15 +64,7 @@ async def test_a_weight_set_on_any_replica_reaches_all_within_2_s_and_keys_stay_
             print(
                 f"weight propagation across 3 replicas: {', '.join(f'{t * 1000:.0f} ms' for t in took)}"
             )
-            status = await asyncio.to_thread(
-                subprocess.run,
-                [sys.executable, "-m", "migration.cli.main", "status", "--admin-url",
-                 rs[1].admin_url, "--token", ADMIN_TOKEN],
-                capture_output=True, text=True, timeout=60, check=True,
-                env={**os.environ, "COLUMNS": "160"},
-            )  # fmt: skip
-            assert "Cluster — leader" in status.stdout, status.stdout
-            assert all(r.name in status.stdout for r in rs.replicas)
+            await rs.wait(lambda: _status_lists_all(rs), "cutover status to list 3 replicas", 10.0)
             chosen: dict[str, set[str]] = {}
             async with httpx.AsyncClient(timeout=5.0) as client:
                 for replica in rs.replicas:
@@ -85,6 +77,18 @@ async def test_a_weight_set_on_any_replica_reaches_all_within_2_s_and_keys_stay_
                         chosen.setdefault(f"client-{key}", set()).add(backend)
             assert all(len(backends) == 1 for backends in chosen.values()), chosen
             assert {b for bs in chosen.values() for b in bs} == {"baseline", "candidate"}
+
+
+async def _status_lists_all(rs: ReplicaSet) -> bool:
+    """``cutover status`` (the real CLI) on one replica shows the cluster with every member."""
+    argv = [sys.executable, "-m", "migration.cli.main", "status"]
+    argv += ["--admin-url", rs[1].admin_url, "--token", ADMIN_TOKEN]
+    env = {**os.environ, "COLUMNS": "160"}
+    done = await asyncio.to_thread(
+        subprocess.run, argv, capture_output=True, text=True, timeout=60, check=True, env=env
+    )
+    shown = done.stdout
+    return "Cluster — leader" in shown and all(f"│ {r.name} " in shown for r in rs.replicas)
 
 
 async def _all_at(rs: ReplicaSet, bps: int) -> bool:
