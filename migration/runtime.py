@@ -48,6 +48,7 @@ from gateway.observer import ResponseTap
 from gateway.recording import RecordingTap
 from gateway.server import Gateway
 from gateway.shadow import build_shadow, install_shadow_routes
+from gateway.shadow.admin import LocalShadowAdmin
 from gateway.shadow.service import ShadowService
 from gateway.shadow.sidecar_client import ShadowSidecar
 from gateway.state import WeightChange
@@ -58,6 +59,7 @@ from migration.cluster.config_watch import open_config_watcher
 from migration.cluster.follower import has_snapshot_of
 from migration.cluster.member import ClusterMember
 from migration.cluster.seams import ClusterStore, Role
+from migration.cluster.shadow_rates import ShadowRates, install_shadow_rates
 from migration.cluster.weights import LOCAL_ACTOR
 from migration.cluster.wiring import (
     ClusterParts,
@@ -336,6 +338,18 @@ class CutoverRuntime:
             c.follower.on_change = self._published
         if self.shadow is not None:
             install_shadow_routes(self.gateway.router, self.shadow)
+        if c is not None:  # shadow rates through the snapshot (a worker only applies them)
+            shadow_api = (
+                None
+                if self.shadow is None
+                else LocalShadowAdmin(self.shadow)
+                if isinstance(self.shadow, ShadowService)
+                else self.shadow
+            )
+            rates = ShadowRates(c.store, c.follower, self.gateway.state.route_names, shadow_api)
+            c.follower.on_shadow = rates.apply
+            if role is not Role.WORKER:
+                install_shadow_rates(self.gateway.router, rates)
         if role is not Role.WORKER:
             views = c.merged if c is not None and c.merged is not None else self.metrics
             install_migration_routes(

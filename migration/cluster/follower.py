@@ -103,6 +103,8 @@ class ConfigFollower:
         #: Told of every weight a newer snapshot changes (not the publisher's own ``skip``), with
         #: the actor that published it: the leader records them (see ``migration.runtime``).
         self.on_change: Callable[[WeightChange], None] | None = None
+        #: Told of the shadow rates a newer snapshot changes (route -> percent).
+        self.on_shadow: Callable[[dict[str, float]], None] | None = None
         #: Faults set here while the store was unreachable (same).
         self.local_faults: dict[str, FaultSpec | None] = {}
 
@@ -198,9 +200,19 @@ class ConfigFollower:
         finally:
             self.applying = False
         changes = self._changes(self.data, snapshot.data, skip)
+        rates = {
+            str(route): float(percent)
+            for route, percent in (snapshot.data.get("shadow") or {}).items()
+            if (self.data.get("shadow") or {}).get(route) != percent and skip != ("shadow", route)
+        }
         self.version, self.data = snapshot.version, snapshot.data
         if persist:
             self._persist(snapshot)
+        if rates and self.on_shadow is not None:
+            try:
+                self.on_shadow(rates)
+            except Exception as exc:
+                log.error("snapshot_listener_failed", shadow=rates, error=repr(exc))
         for change in changes:
             if self.on_change is not None:
                 try:

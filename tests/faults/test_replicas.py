@@ -52,7 +52,7 @@ async def step_of(rs: ReplicaSet) -> tuple[str | None, int]:
 async def test_a_weight_set_on_any_replica_reaches_all_within_2_s_and_keys_stay_sticky(
     tmp_path: Path,
 ) -> None:
-    """PUT a weight on each replica in turn: every replica applies it within 2 s; a key picks one backend everywhere."""
+    """PUT a weight (and a shadow rate) on any replica: all apply it within 2 s; a key picks one backend everywhere."""
     with running_server() as server:
         async with replica_set(tmp_path, server) as rs:
             took = []
@@ -65,6 +65,11 @@ async def test_a_weight_set_on_any_replica_reaches_all_within_2_s_and_keys_stay_
                 f"weight propagation across 3 replicas: {', '.join(f'{t * 1000:.0f} ms' for t in took)}"
             )
             await rs.wait(lambda: _status_lists_all(rs), "cutover status to list 3 replicas", 10.0)
+            await rs.send(rs[2], "PUT", f"/shadow/{ROUTE}/rate", {"percent": 7})
+            shadow = await rs.wait(
+                lambda: _shadow_everywhere(rs, 7.0), "shadow 7 % everywhere", 2.0
+            )
+            print(f"shadow rate propagation: {shadow * 1000:.0f} ms")
             chosen: dict[str, set[str]] = {}
             async with httpx.AsyncClient(timeout=5.0) as client:
                 for replica in rs.replicas:
@@ -89,6 +94,11 @@ async def _status_lists_all(rs: ReplicaSet) -> bool:
     )
     shown = done.stdout
     return "Cluster — leader" in shown and all(f"│ {r.name} " in shown for r in rs.replicas)
+
+
+async def _shadow_everywhere(rs: ReplicaSet, percent: float) -> bool:
+    views = [await rs.get(r, f"/shadow/{ROUTE}") for r in rs.replicas]
+    return all(v["config"]["percent"] == percent for v in views)
 
 
 async def _all_at(rs: ReplicaSet, bps: int) -> bool:
