@@ -111,6 +111,19 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def host_busy_seconds() -> float:
+    """CPU seconds every core of the host spent busy since boot (``/proc/stat``, all but idle and
+    iowait)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / CLK_TCK
+
+
+def own_tree_seconds() -> float:
+    """CPU seconds of this process, its live descendants and the children it has reaped (wrk)."""
+    fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+    return tree_cpu_seconds(os.getpid()) + (int(fields[13]) + int(fields[14])) / CLK_TCK
+
+
 @dataclass
 class Gateway:
     """One ``cutover gateway`` process: ``start`` waits for ``/readyz``; ``kill`` is a crash."""

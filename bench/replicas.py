@@ -9,7 +9,8 @@ dedicated one would.
 1. **Workers.** ``cutover gateway --workers 1`` and ``--workers 2`` (SQLite store, shadowing off,
    50 % weight, both pools on the instant upstream), both running, measured in turn with the order
    alternating every round; the ratio is the median of the per-round ratios. CPU per request is the
-   process tree's user + system (supervisor, workers) over the run ÷ requests.
+   process tree's user + system (supervisor, workers) over the run ÷ requests. A round in which
+   processes outside the bench took over 10 % of the host (``/proc/stat``) is set aside and rerun.
 2. **Propagation.** Three replicas over one PostgreSQL (``initdb`` in a temporary directory): a
    weight PUT on a random replica, until every replica's ``GET /status`` shows it.
 3. **Failover.** SIGKILL of the leader until another replica says ``leading`` (lease 6 s, renewal
@@ -169,7 +170,7 @@ def measure_cluster(tmp: Path, server: PostgresServer, s: Settings) -> dict[str,
 
 
 def run(s: Settings) -> dict[str, Any]:
-    started = time.monotonic()
+    started, load = time.monotonic(), os.getloadavg()
     tmp = Path(tempfile.mkdtemp(prefix="cutover-bench-replicas-"))
     try:
         workers = measure_workers(tmp, s)
@@ -188,6 +189,7 @@ def run(s: Settings) -> dict[str, Any]:
             "interval_s": INTERVAL_S,
             "warmup_s": WARMUP_S,
             "gateway_compiled": up_to_date(),
+            "loadavg_at_start": load,
         },
         "workers": workers,
         **cluster,
@@ -206,7 +208,7 @@ def table(r: dict[str, Any]) -> str:
     rows = [
         "| measure | value | notes |",
         "| --- | --- | --- |",
-        f"| `--workers 1` | {w['rps']['1']:.0f} req/s, {cpu['1']:.0f} µs CPU/request | wrk 1 thread, {r['setup']['connections']} conns |",
+        f"| `--workers 1` | {w['rps']['1']:.0f} req/s, {cpu['1']:.0f} µs CPU/request | wrk 1 thread, {r['setup']['connections']} conns; other processes took {w['others_cpu_share']:.0%} of the host (median); {w['quiet_rounds']} quiet rounds, {w['busy_rounds']} busy ones {'used: too few quiet' if w['busy_rounds_used'] else 'set aside'} |",
         f"| `--workers 2` | {w['rps']['2']:.0f} req/s, {cpu['2']:.0f} µs CPU/request | **{w['ratio']:.2f}x** of 1 worker (median of {len(w['ratios'])} rounds: {', '.join(f'{x:.2f}' for x in w['ratios'])}) |",
         f"| weight propagation, 3 replicas | p50 {p['p50']:.0f} ms, p99 {p['p99']:.0f} ms | {p['samples']} samples, max {p['max']:.0f} ms (p99 nearest rank) |",
         f"| leader failover (kill -9) | p50 {f['p50']:.2f} s, max {f['max']:.2f} s | {f['samples']} samples: {times(f)} s |",
