@@ -42,7 +42,7 @@ __all__ = ["POLL_S", "ClusterMember", "Watcher"]
 log = structlog.get_logger("cutover.cluster")
 
 #: Longest time between two reads of the snapshot (NOTIFY usually wakes the follower sooner).
-POLL_S = 1.0
+POLL_S = 0.5
 #: Own evidence is merged this many times per publication (one per second) to the store.
 BEATS_PER_PUBLISH = 4
 #: Evidence older than this is pruned by the leader (the windows read at most 60 s).
