@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian packages the tests and benchmarks run for real (Prometheus, Redis, nginx, wrk).
+# Debian packages the tests and benchmarks run for real (Prometheus, PostgreSQL, nginx, wrk, gcc).
 system-deps:
 	@missing=""; \
 	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
