@@ -7,11 +7,12 @@ loop, as on one process.
 
 * **follow** (every process): read the snapshot when NOTIFY wakes it, at least every
   :data:`POLL_S`; apply it if newer; publish the weights lowered while fail-static first.
-* **beat** (every process, every second): publish the completed window buckets (data-plane
-  processes), the heartbeat (role, applied version, fail-static, in-flight ages, admin URL), and
-  run the :class:`~migration.cluster.guard.LocalGuard`.
+* **beat** (every process, four times a second): merge its own completed window buckets into its
+  merged windows and publish them (each once, within a quarter second of its second ending); once a
+  second the heartbeat (role, applied version, fail-static, in-flight ages, admin URL) and the
+  :class:`~migration.cluster.guard.LocalGuard`.
 * **lead** (members that may lead): renew or take the lease every ``renew_s``; merge every
-  replica's evidence each second (followers too, so a new leader starts with warm windows); while
+  replica's evidence four times a second (followers too, so a new leader starts with warm windows); while
   holding the lease, run the controller every ``interval_s``. A write refused by the fence, or the
   lease's margin running out, stops it at once.
 """
@@ -43,7 +44,8 @@ log = structlog.get_logger("cutover.cluster")
 
 #: Longest time between two reads of the snapshot (NOTIFY usually wakes the follower sooner).
 POLL_S = 0.5
-#: Own evidence is merged this many times per publication (one per second) to the store.
+#: Beats per second: own buckets merged and published, the leader's evidence read (the
+#: heartbeat and the local guard run once a second).
 BEATS_PER_PUBLISH = 4
 #: Evidence older than this is pruned by the leader (the windows read at most 60 s).
 KEEP_EVIDENCE_S = 120
@@ -173,12 +175,21 @@ class ClusterMember:
                 if tick % BEATS_PER_PUBLISH == 0:
                     await self.beat()
                 else:
-                    self._ingest_own()
+                    await self._publish(self._ingest_own())
             except Exception:
                 log.exception("cluster_beat_failed")
             tick += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1.0 / BEATS_PER_PUBLISH)
+
+    async def _publish(self, rows: list[tuple[str, int, str]]) -> None:
+        """Send completed buckets to the store (within a quarter second of a second ending)."""
+        if not rows:
+            return
+        await asyncio.to_thread(self.store.publish_evidence, self.replica, rows)
+        assert self.exporter is not None
+        self.exporter.acknowledge()
+        self.metrics.evidence.labels("published").inc(len(rows))
 
     def _ingest_own(self) -> list[tuple[str, int, str]]:
         """This process' completed buckets into its merged windows (no store, no round trip).
@@ -200,11 +211,7 @@ class ClusterMember:
         info = {**self.info(), "leading": self.leading, "config_version": self.follower.version}
         info["fail_static"] = self.follower.fail_static
         try:
-            if rows:
-                await asyncio.to_thread(self.store.publish_evidence, self.replica, rows)
-                assert self.exporter is not None
-                self.exporter.acknowledge()
-                self.metrics.evidence.labels("published").inc(len(rows))
+            await self._publish(rows)
             await asyncio.to_thread(self.store.heartbeat, self.replica, info)
         except Exception as exc:
             self.follower.failed(exc)
@@ -248,8 +255,8 @@ class ClusterMember:
                 next_step = now + self.interval_s
                 self._guarded(controller.step)
             self._gauges()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), min(1.0, elector.renew_s))
+            with contextlib.suppress(TimeoutError):  # evidence within ~0.25 s of its publication
+                await asyncio.wait_for(stop.wait(), 1.0 / BEATS_PER_PUBLISH)
 
     def _guarded(self, action: Callable[[], object]) -> None:
         """Run a controller action as the leader; a refused fence ends the term."""
@@ -270,8 +277,10 @@ class ClusterMember:
         """Merge the evidence published since the last call; refresh the members' in-flight ages."""
         if self.merged is None:
             return
+        now = time.monotonic()
+        with_members = now - self.members_at >= 1.0 or not self.members
         try:
-            rows, members = await asyncio.to_thread(self._fetch)
+            rows, members = await asyncio.to_thread(self._fetch, with_members)
         except Exception as exc:
             self.follower.failed(exc)
             return
@@ -279,7 +288,9 @@ class ClusterMember:
             self._last_id = rows[-1].id
             accepted = self.merged.ingest(rows)
             self.metrics.evidence.labels("merged").inc(accepted)
-        self.members, self.members_at = members, time.monotonic()
+        if members is None:
+            return
+        self.members, self.members_at = members, now
         stale = 3 * (self.elector.ttl_s if self.elector else 6.0)
         fresh = [m for m in members if m.age_s <= stale]
         self.metrics.replicas.set(len(fresh))
@@ -287,7 +298,7 @@ class ClusterMember:
             reports = {m.replica: m.info.get("inflight") or {} for m in fresh if m.age_s <= 3.0}
             self.merged_inflight.update(reports)
 
-    def _fetch(self) -> tuple[list[Any], list[ReplicaRow]]:
+    def _fetch(self, with_members: bool) -> tuple[list[Any], list[ReplicaRow] | None]:
         rows: list[Any] = []
         last = self._last_id
         while True:
@@ -296,6 +307,8 @@ class ClusterMember:
             if len(batch) < 5000:
                 break
             last = batch[-1].id
-        if self.leading and rows:
+        if not with_members:
+            return rows, None
+        if self.leading:  # once a second, by the leader only
             self.store.prune_evidence(int(self.clock()) - KEEP_EVIDENCE_S)
         return rows, self.store.replicas(3600.0)
