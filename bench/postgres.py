@@ -199,9 +199,9 @@ class PostgresServer:
 
 
 @contextlib.contextmanager
-def running_server() -> Iterator[PostgresServer]:
+def running_server(kind: type[PostgresServer] = PostgresServer) -> Iterator[PostgresServer]:
     """A started server of the caller's own (it may stop, freeze or kill it); removed at the end."""
-    server = PostgresServer()
+    server = kind()
     try:
         server.start()
         yield server

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
@@ -23,12 +22,12 @@ from typing import Any
 import httpx
 import yaml
 
+from bench.cluster import Gateway
 from migration.cli.processes import BackendProcesses, free_port
 from migration.loadgen import LoadStats
 from tests.e2e.stack import (
     ADMIN_TOKEN,
     ROUTE,
-    STARTUP_TIMEOUT,
     BackendPorts,
     Load,
     gateway_sender,
@@ -43,47 +42,10 @@ __all__ = ["ROUTE", "Replica", "ReplicaSet", "replica_set"]
 
 
 @dataclass
-class Replica:
-    """One ``cutover gateway`` process of the set."""
+class Replica(Gateway):
+    """One ``cutover gateway`` process of the set (:class:`bench.cluster.Gateway`), pausable."""
 
-    name: str
-    config: Path
-    public: int
-    admin: int
-    log: Path
-    proc: subprocess.Popen[bytes] | None = None
     paused: bool = False
-
-    @property
-    def public_url(self) -> str:
-        return f"http://127.0.0.1:{self.public}"
-
-    @property
-    def admin_url(self) -> str:
-        return f"http://127.0.0.1:{self.admin}"
-
-    @property
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def start(self) -> None:
-        """Start and wait until ``/readyz`` answers 200 (the first snapshot is applied)."""
-        argv = [sys.executable, "-m", "migration.cli.main", "gateway", "--config", str(self.config)]
-        env = {**os.environ, "CUTOVER_REPLICA": self.name}
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"{self.name} exited with {self.proc.returncode}:\n{self.tail()}"
-                )
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.admin_url}/readyz", timeout=1.0).status_code == 200:
-                    return
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.name} not ready in {STARTUP_TIMEOUT}s:\n{self.tail()}")
-            time.sleep(0.05)
 
     def signal(self, sig: signal.Signals) -> None:
         assert self.proc is not None
@@ -93,26 +55,10 @@ class Replica:
         elif sig is signal.SIGCONT:
             self.paused = False
 
-    def kill(self) -> None:
-        """SIGKILL: no shutdown hook runs, as in a crash."""
-        self.signal(signal.SIGKILL)
-        assert self.proc is not None
-        self.proc.wait(timeout=10)
-
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        if self.paused:
+        if self.paused and self.alive:
             self.signal(signal.SIGCONT)
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-    def tail(self, chars: int = 3000) -> str:
-        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
+        super().stop()
 
     def log_events(self, event: str) -> list[dict[str, Any]]:
         """Every JSON log line of this replica whose ``event`` is ``event``."""
@@ -120,7 +66,7 @@ class Replica:
         for line in self.log.read_text(errors="replace").splitlines():
             if f'"{event}"' in line:
                 with contextlib.suppress(ValueError):
-                    item = yaml.safe_load(line)
+                    item = json.loads(line)
                     if isinstance(item, dict) and item.get("event") == event:
                         found.append(item)
         return found
@@ -246,7 +192,8 @@ async def replica_set(
         data["migration"]["snapshot_cache"] = str(tmp_path / f"r{i}-snapshot.json")
         config = tmp_path / f"r{i}.yaml"
         config.write_text(yaml.safe_dump(data), "utf-8")
-        replicas.append(Replica(f"r{i}", config, public, admin, tmp_path / f"r{i}.log"))
+        log = tmp_path / f"r{i}.log"
+        replicas.append(Replica(f"r{i}", config, public, admin, log, replica=f"r{i}"))
     running = ReplicaSet(replicas, server, ports, processes)
     try:
         for replica in replicas:

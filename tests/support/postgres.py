@@ -32,15 +32,9 @@ class PostgresServer(postgres.PostgresServer):
             pytest.skip(str(exc))
 
 
-@contextlib.contextmanager
-def running_server() -> Iterator[PostgresServer]:
-    """A started server of the caller's own (it may stop, freeze or kill it); removed at the end."""
-    server = PostgresServer()
-    try:
-        server.start()
-        yield server
-    finally:
-        server.close()
+def running_server() -> contextlib.AbstractContextManager[PostgresServer]:
+    """A started server of the caller's own (skips the test without PostgreSQL); removed at the end."""
+    return postgres.running_server(PostgresServer)
 
 
 @pytest.fixture(scope="session")
