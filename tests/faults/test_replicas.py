@@ -5,8 +5,8 @@ the backends are the real llmstruct stacks; PostgreSQL comes from Debian's packa
 temporary directory by the fixture. Load runs against every replica at once. The figures each test
 prints (failover, propagation, time to a local rollback) are quoted in the README's "Scaling out".
 
-The database outage lasts ``CUTOVER_OUTAGE_S`` seconds (default 15 to keep the suite short; the
-issue's 60 s passes the same way: ``CUTOVER_OUTAGE_S=60 pytest -s tests/faults/test_replicas.py``).
+The database outage lasts ``TEST_OUTAGE_S`` seconds (default 15 to keep the suite short; the
+issue's 60 s passes the same way: ``TEST_OUTAGE_S=60 pytest -s tests/faults/test_replicas.py``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from tests.support.postgres import running_server
 
 #: Lease TTL + one renewal interval (migration.cluster.leader defaults) + one second of slack.
 FAILOVER_LIMIT_S = 6.0 + 2.0 + 1.0
-OUTAGE_S = float(os.environ.get("CUTOVER_OUTAGE_S", "15"))
+OUTAGE_S = float(os.environ.get("TEST_OUTAGE_S", "15"))
 RPS_EACH = 25.0
 
 
