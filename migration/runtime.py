@@ -17,6 +17,7 @@ admin endpoints. ``cutover gateway``, ``cutover up`` and ``cutover demo`` all ru
     policy: {window_s: 10s, ...}       # migration.policy.Policy fields
     plan: {route: default, steps: [shadow, 10, 50, 100], hold: 60s, min_requests: 500}
     memory_scrape: true                # read each backend's /metrics for the report
+    snapshot_cache: .cutover/config-snapshot.json   # a cluster member's copy of the last snapshot
 
 A ``plan`` in the config starts only when its route has no migration in the store yet, so a
 restart resumes the stored one instead of starting over.
@@ -26,6 +27,13 @@ Wiring for issue #12: every weight change the gateway makes is reported to the c
 in-flight attempts (:class:`ProxyInflight`) and publishes each route's ``auto`` fallback deadline to
 the gateway state. A state file that cannot be opened or read stops start-up with a
 :class:`~gateway.config.ConfigError` naming it (exit code 2 in the commands).
+
+Wiring for issue #13: ``role`` (:class:`~migration.cluster.seams.Role`) makes the process a cluster
+member — by default when ``state_db`` is a PostgreSQL URL, and for ``--workers`` (a PRIMARY supervisor,
+WORKER data planes) over either store. A member's controller reads the merged evidence of every
+member and sets weights through the shared snapshot (:mod:`migration.cluster.wiring` builds the parts,
+:class:`~migration.cluster.member.ClusterMember` runs their loops); it runs only while the member
+holds the lease. The config file's plans start at each won election, for routes the store has none.
 """
 
 from __future__ import annotations
