@@ -10,13 +10,15 @@ Endpoints (``{route}`` is a gateway route name)::
 
     GET  /migration                          every route: weight, phase, plan, windows, last decision
     POST /migration/{route}/start            {"steps": [10, 50, 100] | "10,50,100", "hold": "60s" | 60,
-                                              "min_requests": 500, "gates": [step indexes, 0-based]}
+                                              "min_requests": 500, "gates": [step indexes, 0-based],
+                                              "reason": "..."}
     POST /migration/{route}/promote|pause|resume|rollback|abort     optional {"reason": "..."}
     GET  /migration/events?route=&limit=     event history, newest last
     GET  /migration/report?route=&format=    json (default) | markdown | html | table
 
 Responses: ``GET /migration`` → ``{"window_s", "routes": [view]}``; each action →
-``{"action", "reason"?, "routes": [view]}`` (the routes it touched, after the action); a view is::
+``{"action", "reason", "routes": [view], "skipped": [{"route", "detail"}]}`` (the routes it touched,
+after the action, and those ``all`` passed over with the controller's word why); a view is::
 
     {"route", "weight": {"bps", "percent", "planned_bps"}, "phase": str | null,
      "conditions": ["baseline_degraded" | "candidate_stuck", ...],
@@ -38,13 +40,20 @@ UTC), "kind", "phase", "step_index", "weight_bps", "weight_percent", "reasons", 
 
 The POSTs are registered ``mutating=True``, so the admin server demands the admin token and writes
 its ``admin_call`` audit line; each action adds a ``migration_action`` line naming the route, the
-action, the reason and the resulting phase. ``route`` may be ``all`` for ``start`` (every gateway
-route, refused as a whole if any of them has an active plan) unless a route is really named ``all``.
+action, the reason and the resulting phase.
+
+``route`` may be ``all`` unless a route is really named ``all``. ``start all`` starts every gateway
+route and is refused as a whole if any of them has an active plan (one plan, all or nothing). Any
+other action on ``all`` acts on every route whose migration is in a phase the action applies to and
+skips the rest (``skipped`` says why, per route): ``abort all`` ends whatever runs. It is a 409 only
+when it applied to none — an operator's "stop everything" should not fail because one route was
+already done.
 
 Errors: an unknown route is 404; :class:`~migration.controller.MigrationError` (the action does not
 fit the phase) is 409; a bad plan or query value is 422 with ``[{"field", "message"}]`` details, the
-same shape as the core admin routes' validation errors. The controller takes no reason for pause,
-resume and abort; theirs is kept in the audit line and echoed in the response only.
+same shape as the core admin routes' validation errors. Every action (``start`` included) takes
+an optional reason; the controller records it with the actor (``admin:<client address>``) in the
+route's event.
 """
 
 from __future__ import annotations
@@ -62,7 +71,7 @@ from migration.memory import MemorySource
 from migration.plan import Plan, PlanError, plans_from_config
 from migration.report import FORMATS, build_report, render
 from migration.seams import ViewSource
-from migration.state import Phase
+from migration.state import MigrationState, Phase
 
 __all__ = ["ACTIONS", "MigrationAdmin", "install_migration_routes"]
 
@@ -74,7 +83,7 @@ ALL = "all"
 MAX_EVENTS = 10_000
 MAX_REASON = 500
 _ACTIVE = (Phase.RUNNING, Phase.PAUSED, Phase.AWAITING_GATE)
-_START_FIELDS = frozenset({"steps", "hold", "min_requests", "gates"})
+_START_FIELDS = frozenset({"steps", "hold", "min_requests", "gates", "reason"})
 _CONTENT_TYPES = {
     "json": b"application/json",
     "markdown": b"text/markdown; charset=utf-8",
@@ -165,7 +174,10 @@ class MigrationAdmin:
             routes = gateway_routes
         else:  # a plan needs a route the gateway can weigh, not only a stored one
             raise AdminError(404, "unknown_route", {"route": target, "routes": gateway_routes})
-        plan = _parse_start(req.json(), routes[0])
+        data = req.json()
+        plan = _parse_start(data, routes[0])
+        reason = _check_reason(data.get("reason"))
+        actor = _actor(req)
         self._must_lead()
         busy = [
             f"{r} is {s.phase.value}"
@@ -176,41 +188,57 @@ class MigrationAdmin:
             raise AdminError(409, "migration_conflict", f"abort first: {'; '.join(busy)}")
         for route in routes:
             try:
-                state = self.controller.start(plan.for_route(route))
+                state = self.controller.start(plan.for_route(route), actor=actor, reason=reason)
             except MigrationError as exc:
                 raise AdminError(409, "migration_conflict", str(exc)) from None
-            self._audit(req, "start", route, None, state.phase.value)
+            self._audit(req, "start", route, reason, state.phase.value)
         live = self.route_weights()
+        views = [self._view(r, live) for r in routes]
         return AdminResponse.json(
-            {"action": "start", "routes": [self._view(r, live) for r in routes]}
+            {"action": "start", "reason": reason, "routes": views, "skipped": []}
         )
 
     def action(self, name: str) -> AdminHandler:
-        """The handler of ``POST /migration/{route}/{name}``."""
+        """The handler of ``POST /migration/{route}/{name}`` (``route`` may be ``all``)."""
 
         async def handle(req: AdminRequest) -> AdminResponse:
-            route = self._known(req.params["route"])
+            target = req.params["route"]
+            every = target == ALL and target not in self.routes()
+            routes = self.routes() if every else [self._known(target)]
             reason = _parse_reason(req)
             self._must_lead()
-            c = self.controller
-            try:
-                if name == "promote":
-                    state = c.promote(route, f"operator: {reason}" if reason else "operator")
-                elif name == "pause":
-                    state = c.pause(route)
-                elif name == "resume":
-                    state = c.resume(route)
-                elif name == "rollback":
-                    state = c.rollback(route, reason or "manual")
-                else:
-                    state = c.abort(route)
-            except MigrationError as exc:
-                raise AdminError(409, "migration_conflict", str(exc)) from None
-            self._audit(req, name, route, reason, state.phase.value)
-            view = self._view(route, self.route_weights())
-            return AdminResponse.json({"action": name, "reason": reason, "routes": [view]})
+            done: list[str] = []
+            skipped: list[dict[str, str]] = []
+            for route in routes:
+                try:
+                    state = self._act(name, route, _actor(req), reason)
+                except MigrationError as exc:
+                    if not every:
+                        raise AdminError(409, "migration_conflict", str(exc)) from None
+                    skipped.append({"route": route, "detail": str(exc)})
+                    continue
+                self._audit(req, name, route, reason, state.phase.value)
+                done.append(route)
+            if not done:
+                why = "; ".join(s["detail"] for s in skipped) or "no routes"
+                raise AdminError(409, "migration_conflict", f"{name} applied to no route: {why}")
+            live = self.route_weights()
+            views = [self._view(r, live) for r in done]
+            return AdminResponse.json(
+                {"action": name, "reason": reason, "routes": views, "skipped": skipped}
+            )
 
         return handle
+
+    def _act(self, name: str, route: str, actor: str, reason: str | None) -> MigrationState:
+        """One controller action on one route (:class:`MigrationError` when it does not apply)."""
+        c = self.controller
+        if name == "promote":
+            return c.promote(route, reason, actor=actor)
+        if name == "rollback":
+            return c.rollback(route, reason, actor=actor)
+        act = {"pause": c.pause, "resume": c.resume, "abort": c.abort}[name]
+        return act(route, actor=actor, reason=reason)
 
     async def events(self, req: AdminRequest) -> AdminResponse:
         """``GET /migration/events?route=&limit=``."""
@@ -244,8 +272,13 @@ class MigrationAdmin:
     ) -> None:
         log.info(
             "migration_action", action=action, route=route, reason=reason, phase=phase,
-            actor=f"admin:{req.client_host}",
+            actor=_actor(req),
         )  # fmt: skip
+
+
+def _actor(req: AdminRequest) -> str:
+    """Who acts: the admin client's address (the token names no person)."""
+    return f"admin:{req.client_host}"
 
 
 def _parse_reason(req: AdminRequest) -> str | None:
@@ -260,7 +293,11 @@ def _parse_reason(req: AdminRequest) -> str | None:
     unknown = sorted(set(data) - {"reason"})
     if unknown:
         raise _invalid(unknown[0], "unknown field (only 'reason' is accepted)")
-    reason = data.get("reason")
+    return _check_reason(data.get("reason"))
+
+
+def _check_reason(reason: Any) -> str | None:
+    """An optional reason: None, or a non-empty string of at most ``MAX_REASON`` characters."""
     if reason is None:
         return None
     if not isinstance(reason, str) or not reason.strip():

@@ -14,6 +14,10 @@ after a restart. :meth:`recover` re-applies the stored weights after a restart, 
 re-applies the stored weight of every route whose live weight differs (a weight the gateway failed
 to take, a restart, a change that bypassed the listener).
 
+Operator actions (issue #15, item 3): start, promote, pause, resume, rollback and abort each take
+the acting ``actor`` (the admin API passes ``admin:<client address>``) and an optional ``reason``;
+the event's reasons say ``"<action> by <actor>: <reason>"`` and its numbers carry both.
+
 Manual weights (item 4): the gateway reports every weight change to :meth:`weight_changed`. One
 made by anybody but the controller is persisted with an event naming the actor and the reason
 (``weight_set``); during an active migration it also pauses the migration (``overridden``), so the
@@ -81,6 +85,8 @@ _ACTIVE = (Phase.RUNNING, Phase.PAUSED, Phase.AWAITING_GATE)
 _ANALYSED = (Phase.RUNNING, Phase.AWAITING_GATE, Phase.ROLLED_BACK)
 #: The actor the controller sets weights as; every other actor's change is a manual one.
 ACTOR = "controller"
+#: The actor of an operator action when the caller names none (the admin API names its client).
+OPERATOR = "operator"
 
 
 class MigrationError(Exception):
@@ -113,6 +119,16 @@ def _numbers(verdict: Verdict) -> dict[str, Any]:
         }
         for c in verdict.checks
     }
+
+
+def _by(verb: str, actor: str, reason: str | None) -> tuple[str, dict[str, Any]]:
+    """An operator action's reason line (``"paused by admin:10.0.0.7: deploy freeze"``) and numbers.
+
+    Every action records who acted and why (issue #15, item 3): the line reads in the event
+    history, the numbers (``{"actor", "reason"}``) are for scripts and the report.
+    """
+    line = f"{verb} by {actor}: {reason}" if reason else f"{verb} by {actor}"
+    return line, {"actor": actor, "reason": reason}
 
 
 class MigrationController:
@@ -337,7 +353,9 @@ class MigrationController:
         """The stored state of ``route``."""
         return self.store.load(route)
 
-    def start(self, plan: Plan) -> MigrationState:
+    def start(
+        self, plan: Plan, *, actor: str = OPERATOR, reason: str | None = None
+    ) -> MigrationState:
         """Begin ``plan`` at its first step (refused while another plan is active)."""
         current = self.store.load(plan.route)
         if current is not None and current.phase in _ACTIVE:
@@ -348,55 +366,78 @@ class MigrationController:
         now = self.clock()
         fresh = MigrationState(plan.route, plan, Phase.PENDING, 0, 0, now)
         state = self._enter_step(fresh, 0, Phase.RUNNING)
-        return self._durably(state, "started", (f"plan {[s.describe() for s in plan.steps]}",))
+        why, numbers = _by("started", actor, reason)
+        steps = f"plan {[s.describe() for s in plan.steps]}"
+        return self._durably(state, "started", (why, steps), numbers)
 
-    def _durably(self, state: MigrationState, kind: str, reasons: Sequence[str]) -> MigrationState:
+    def _durably(
+        self,
+        state: MigrationState,
+        kind: str,
+        reasons: Sequence[str],
+        numbers: dict[str, Any] | None = None,
+    ) -> MigrationState:
         """An operator's transition that may raise the weight: refused if it cannot be recorded."""
         try:
-            return self._commit(state, kind, reasons)
+            return self._commit(state, kind, reasons, numbers)
         except StoreUnavailable as exc:
             raise MigrationError(
                 f"route {state.route!r}: {kind} refused, the state store is failing ({exc})"
             ) from None
 
-    def promote(self, route: str, reason: str = "operator") -> MigrationState:
+    def promote(
+        self, route: str, reason: str | None = None, *, actor: str = OPERATOR
+    ) -> MigrationState:
         """Pass a gate or force the next step now (skipping the rest of the hold)."""
         state = self._require(route, Phase.RUNNING, Phase.AWAITING_GATE)
         self._refuse_raise(route, "promotion")
+        why, numbers = _by("promoted", actor, reason)
         try:
-            return self._advance(state, (f"promoted by {reason}",), None)
+            return self._advance(state, (why,), numbers)
         except StoreUnavailable as exc:
             raise MigrationError(f"route {route!r}: promotion refused ({exc})") from None
 
-    def pause(self, route: str) -> MigrationState:
+    def pause(
+        self, route: str, *, actor: str = OPERATOR, reason: str | None = None
+    ) -> MigrationState:
         """Stop analysis and the hold clock; the weight stays where it is."""
         state = self._require(route, Phase.RUNNING, Phase.AWAITING_GATE)
         now = self.clock()
         paused = state.with_(
             phase=Phase.PAUSED, held_before_s=state.held_s(now), running_since=None
         )
-        return self._commit(paused, "paused", ("paused by operator",))
+        why, numbers = _by("paused", actor, reason)
+        return self._commit(paused, "paused", (why,), numbers)
 
-    def resume(self, route: str) -> MigrationState:
+    def resume(
+        self, route: str, *, actor: str = OPERATOR, reason: str | None = None
+    ) -> MigrationState:
         """Resume a paused migration (at the plan's weight), or retry the step a rollback left."""
         state = self._require(route, Phase.PAUSED, Phase.ROLLED_BACK)
         self._refuse_raise(route, "resuming")
+        why, numbers = _by("resumed", actor, reason)
         if state.phase is Phase.ROLLED_BACK:
             retried = self._enter_step(state, state.step_index, Phase.RUNNING)
-            return self._durably(retried, "resumed", ("retrying the step after a rollback",))
+            reasons = (why, "retrying the step after a rollback")
+            return self._durably(retried, "resumed", reasons, numbers)
         self._seen[route] = self._counters(route)  # requests during the pause do not count
         resumed = state.with_(
             phase=Phase.RUNNING, running_since=self.clock(), consecutive_failures=0,
             weight_bps=state.step.weight_bps,  # undoes a manual override
         )  # fmt: skip
-        return self._durably(resumed, "resumed", ("resumed by operator",))
+        return self._durably(resumed, "resumed", (why,), numbers)
 
-    def rollback(self, route: str, reason: str = "manual") -> MigrationState:
+    def rollback(
+        self, route: str, reason: str | None = None, *, actor: str = OPERATOR
+    ) -> MigrationState:
         """Roll back now, as an automatic rollback would."""
         state = self._require(route, Phase.RUNNING, Phase.PAUSED, Phase.AWAITING_GATE)
-        return self._roll_back(state, (f"manual rollback by operator: {reason}",), ["manual"], {})
+        why, numbers = _by("manual rollback", actor, reason)
+        return self._roll_back(state, (why,), ["manual"], numbers)
 
-    def abort(self, route: str) -> MigrationState:
+    def abort(
+        self, route: str, *, actor: str = OPERATOR, reason: str | None = None
+    ) -> MigrationState:
         """End the migration with the candidate at 0 %."""
         state = self._require(route)
         if state.phase.finished:
@@ -404,7 +445,8 @@ class MigrationController:
         aborted = state.with_(phase=Phase.ABORTED, weight_bps=0, running_since=None)
         if self.metrics is not None and state.weight_bps > 0:
             self.metrics.rolled_back(route, ["abort"])
-        return self._commit(aborted, "aborted", ("aborted by operator",))
+        why, numbers = _by("aborted", actor, reason)
+        return self._commit(aborted, "aborted", (why,), numbers)
 
     # -- transitions ------------------------------------------------------------------------------
 

@@ -7,7 +7,9 @@ for scripts. Exit codes: 0 done, 1 the call failed (gateway unreachable, token w
 
 ``cutover migrate start ROUTE --gate 50`` names a gated step by its *weight*, as ``--steps`` lists
 them and as :func:`migration.plan.plan_from_cli` reads ``--gates``; the CLI turns it into the step
-index the API takes. ``ROUTE`` may be ``all`` for ``start`` (every gateway route).
+index the API takes. ``ROUTE`` may be ``all``: ``start all`` starts every gateway route, any other
+action acts on every route it applies to and lists the routes it skipped. Every action takes
+``--reason``, recorded with the actor in the route's event history.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -27,6 +29,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gateway.admin_client import DEFAULT_ADMIN_URL, AdminCallError, AdminClient
+from gateway.commands import describe_fault
 from migration.plan import PlanError, parse_count, parse_steps, parse_weight
 from migration.report import FORMATS
 
@@ -98,20 +101,43 @@ def _why(view: dict[str, Any]) -> Text:
     return Text(f"{head}: " + "; ".join(last["reasons"]), style=style)
 
 
-def render_status(data: dict[str, Any]) -> Table:
+def faults_of(status: Mapping[str, Any]) -> dict[str, Any]:
+    """Each backend's active fault (``None``: none) from the gateway's ``GET /status``.
+
+    ``GET /migration`` does not carry faults (they belong to the gateway, not to a migration), so
+    ``cutover status`` reads them from ``/status`` and hands them to :func:`render_status`.
+    """
+    return {name: backend.get("fault") for name, backend in status.get("backends", {}).items()}
+
+
+def _status_caption(data: dict[str, Any], faults: Mapping[str, Any] | None) -> Text | None:
+    """What an operator must not miss under the table: a failing store, then each active fault."""
+    lines: list[tuple[str, str]] = []
+    store = data.get("state_store") or {}
+    if store and not store.get("ok", True):
+        lines.append((
+            f"STATE STORE FAILING since {store['failing_since']} ({store['errors']} errors: "
+            f"{store['last_error']}): promotions refused, rollbacks still applied",
+            "bold red",
+        ))  # fmt: skip
+    for backend, fault in (faults or {}).items():
+        if fault is not None:
+            lines.append((f"FAULT on {backend}: {describe_fault(fault)}", "bold yellow"))
+    if not lines:
+        return None
+    return Text("\n").join(Text(line, style=style) for line, style in lines)
+
+
+def render_status(data: dict[str, Any], faults: Mapping[str, Any] | None = None) -> Table:
     """``GET /migration`` as a table: one row per route.
 
-    A failing state store is the caption (promotions are refused, rollbacks still act), and what
+    A failing state store is the caption (promotions are refused, rollbacks still act), and so is
+    each active fault from ``faults`` (backend → the admin API's fault JSON, see
+    :func:`faults_of`): an injected abort explains a rollback nothing else on screen does. What
     holds a route (``baseline_degraded``, ``candidate_stuck``) is listed under its phase.
     """
     table = Table(title=f"Cutover migration — analysis window {data['window_s']:g} s", expand=True)
-    store = data.get("state_store") or {}
-    if store and not store.get("ok", True):
-        table.caption = (
-            f"STATE STORE FAILING since {store['failing_since']} ({store['errors']} errors: "
-            f"{store['last_error']}): promotions refused, rollbacks still applied"
-        )
-        table.caption_style = "bold red"
+    table.caption = _status_caption(data, faults)
     table.add_column("route", style="bold", no_wrap=True)
     table.add_column("weight", justify="right", no_wrap=True)
     table.add_column("phase", no_wrap=True)
@@ -266,6 +292,8 @@ def _act(args: argparse.Namespace, action: str, body: dict[str, Any]) -> int:
         console = _console()
         for view in data["routes"]:
             console.print(_summary(action, view, data.get("reason")))
+        for skipped in data.get("skipped", ()):
+            console.print(Text(f"{skipped['route']}: skipped — {skipped['detail']}", style="dim"))
     return 0
 
 
@@ -277,12 +305,12 @@ def _start(args: argparse.Namespace) -> int:
         print(f"cutover migrate start: {exc}", file=sys.stderr)
         return 2
     body = {"steps": args.steps, "hold": args.hold, "min_requests": min_requests}
-    return _act(args, "start", body | {"gates": gates})
+    reason = {"reason": args.reason} if args.reason else {}
+    return _act(args, "start", body | {"gates": gates} | reason)
 
 
 def _action(args: argparse.Namespace) -> int:
-    reason = getattr(args, "reason", None)
-    return _act(args, args.action, {"reason": reason} if reason else {})
+    return _act(args, args.action, {"reason": args.reason} if args.reason else {})
 
 
 def _events(args: argparse.Namespace) -> int:
@@ -330,6 +358,12 @@ def _admin_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token", default=None, help="admin token (env CUTOVER_ADMIN_TOKEN)")
 
 
+def _reason_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--reason", default=None, help="why: recorded with the actor in the event history"
+    )
+
+
 def _positive(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -371,13 +405,16 @@ def register(subparsers: Any) -> None:
         "--gate", action="append", metavar="WEIGHT",
         help="a step, by weight (repeat, or 50,100), that waits for 'cutover migrate promote'",
     )  # fmt: skip
+    _reason_flag(start)
     start.add_argument("--json", action="store_true", help="print the admin API's JSON")
     _admin_flags(start)
     start.set_defaults(func=_start)
     for name in ACTIONS:
-        sub = group.add_parser(name, help=f"{name} ROUTE's migration")
-        sub.add_argument("route", help="gateway route name")
-        sub.add_argument("--reason", default=None, help="why (kept in the audit log)")
+        sub = group.add_parser(
+            name, help=f"{name} ROUTE's migration (or every route it applies to)"
+        )
+        sub.add_argument("route", help="gateway route name, or 'all'")
+        _reason_flag(sub)
         sub.add_argument("--json", action="store_true", help="print the admin API's JSON")
         _admin_flags(sub)
         sub.set_defaults(func=_action)

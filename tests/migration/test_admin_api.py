@@ -370,8 +370,8 @@ async def test_operator_walks_a_plan_through_every_action(rig: Rig) -> None:
     ]
     assert rig.gateway.state.get_weight("tasks") == 0
     reasons = [r for e in rig.store.events("tasks") for r in e.reasons]
-    assert "promoted by operator: dashboards look fine" in reasons
-    assert "manual rollback by operator: p99 spikes in the logs" in reasons
+    assert "promoted by admin:127.0.0.1: dashboards look fine" in reasons
+    assert "manual rollback by admin:127.0.0.1: p99 spikes in the logs" in reasons
 
 
 @pytest.mark.parametrize(
@@ -456,7 +456,7 @@ async def test_events_are_newest_last_filtered_and_limited(rig: Rig) -> None:
     assert event["weight_bps"] == 1000
     assert event["weight_percent"] == 10.0
     assert event["reasons"] == ["paused by operator"]
-    assert event["numbers"] == {}
+    assert event["numbers"] == {"actor": "operator", "reason": None}
 
 
 @pytest.mark.parametrize("limit", ["0", "abc", "10001", "-3", "1_0", " 5", "+5", "１０", "9" * 30])
@@ -519,3 +519,79 @@ async def test_without_a_configured_token_actions_are_refused(tmp_path: Path) ->
         response = await c.post("/migration/tasks/start", json=START)
         assert rig.store.load("tasks") is None
     assert response.status_code == 403
+
+
+# -- reasons and actions on every route ---------------------------------------------------------
+
+
+async def test_pause_records_the_reason_with_the_admin_client_as_actor(rig: Rig) -> None:
+    """A pause's reason reaches the event, with the admin client as the actor, and the response."""
+    rig.controller.start(_plan("tasks"))
+    async with rig.client() as c:
+        response = await c.post("/migration/tasks/pause", json={"reason": "deploy freeze"})
+    assert response.status_code == 200, response.text
+    assert response.json()["reason"] == "deploy freeze"
+    event = rig.store.events("tasks")[-1]
+    assert (event.kind, event.reasons) == ("paused", ("paused by admin:127.0.0.1: deploy freeze",))
+    assert event.numbers == {"actor": "admin:127.0.0.1", "reason": "deploy freeze"}
+
+
+async def test_start_takes_a_reason_and_refuses_a_bad_one(rig: Rig) -> None:
+    """A start's reason is recorded with the actor; an empty one is a 422 naming 'reason'."""
+    async with rig.client() as c:
+        bad = await c.post("/migration/tasks/start", json=START | {"reason": " "})
+        good = await c.post("/migration/tasks/start", json=START | {"reason": "ticket 42"})
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["field"] == "reason"
+    assert good.status_code == 200, good.text
+    assert good.json()["reason"] == "ticket 42"
+    (event,) = rig.store.events("tasks")
+    assert event.reasons[0] == "started by admin:127.0.0.1: ticket 42"
+    assert event.numbers == {"actor": "admin:127.0.0.1", "reason": "ticket 42"}
+
+
+async def test_abort_all_ends_every_active_migration_and_skips_the_rest(rig: Rig) -> None:
+    """'all' acts on each route the action applies to and says why it skipped the others."""
+    rig.controller.start(_plan("tasks"))
+    async with rig.client() as c:
+        response = await c.post("/migration/all/abort", json={"reason": "incident"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [(v["route"], v["phase"]) for v in body["routes"]] == [("tasks", "aborted")]
+    (skipped,) = body["skipped"]
+    assert skipped["route"] == "default"
+    assert "has no migration" in skipped["detail"]
+    assert rig.gateway.state.get_weights() == {"tasks": 0, "default": 0}
+    assert rig.store.events("tasks")[-1].reasons == ("aborted by admin:127.0.0.1: incident",)
+    actions = [(e["route"], e["action"]) for e in rig.logs if e["event"] == "migration_action"]
+    assert actions == [("tasks", "abort")]
+
+
+async def test_pause_all_pauses_each_running_route(rig: Rig) -> None:
+    """Every route in a phase the action fits is acted on, in route order."""
+    rig.controller.start(_plan("tasks"))
+    rig.controller.start(_plan("default"))
+    async with rig.client() as c:
+        response = await c.post("/migration/all/pause")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [(v["route"], v["phase"]) for v in body["routes"]] == [
+        ("tasks", "paused"),
+        ("default", "paused"),
+    ]
+    assert body["skipped"] == []
+
+
+async def test_an_action_on_all_that_fits_no_route_is_409(rig: Rig) -> None:
+    """When no route's phase fits the action, 'all' is a 409 naming each route's refusal."""
+    rig.controller.start(_plan("tasks"))
+    async with rig.client() as c:
+        response = await c.post("/migration/all/resume")
+    assert response.status_code == 409
+    detail = response.json()["detail"]
+    assert detail.startswith("resume applied to no route: ")
+    assert "'tasks' is running" in detail
+    assert "'default' has no migration" in detail
+    state = rig.store.load("tasks")
+    assert state is not None
+    assert state.phase.value == "running"

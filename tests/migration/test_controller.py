@@ -517,3 +517,41 @@ def test_the_auto_fallback_deadline_is_published_from_the_baseline_p99() -> None
     p99 = window.p(0.99)
     assert p99 is not None
     assert rig.deadlines[ROUTE] == pytest.approx(3 * p99)
+
+
+def test_every_operator_action_records_its_actor_and_reason() -> None:
+    """start, pause, resume, promote, rollback and abort each name who acted and why in the event."""
+    rig, who = Rig(), "admin:10.0.0.7"
+    c = rig.controller
+    c.start(plan(Step(1000), Step(5000), Step(10_000)), actor=who, reason="ticket 42")
+    c.pause(ROUTE, actor=who, reason="deploy freeze")
+    c.resume(ROUTE, actor=who, reason="freeze over")
+    c.promote(ROUTE, "dashboards fine", actor=who)
+    c.rollback(ROUTE, "p99 spikes", actor=who)
+    c.resume(ROUTE, actor=who, reason="fixed")
+    c.abort(ROUTE, actor=who, reason="postponed")
+    events = rig.store.events(ROUTE, limit=100)
+    assert [(e.kind, e.reasons[0]) for e in events] == [
+        ("started", "started by admin:10.0.0.7: ticket 42"),
+        ("paused", "paused by admin:10.0.0.7: deploy freeze"),
+        ("resumed", "resumed by admin:10.0.0.7: freeze over"),
+        ("promoted", "promoted by admin:10.0.0.7: dashboards fine"),
+        ("rolled_back", "manual rollback by admin:10.0.0.7: p99 spikes"),
+        ("resumed", "resumed by admin:10.0.0.7: fixed"),
+        ("aborted", "aborted by admin:10.0.0.7: postponed"),
+    ]
+    assert events[1].numbers == {"actor": who, "reason": "deploy freeze"}
+    assert events[-1].numbers == {"actor": who, "reason": "postponed"}
+    assert events[0].reasons[1] == "plan ['10%', '50%', '100%']"
+    assert events[5].reasons[1] == "retrying the step after a rollback"
+
+
+def test_an_action_without_actor_or_reason_names_the_operator() -> None:
+    """The defaults keep old call sites working: 'paused by operator', reason None in the numbers."""
+    rig = Rig()
+    rig.controller.start(plan(Step(1000), Step(10_000)))
+    rig.controller.pause(ROUTE)
+    (started, paused) = rig.store.events(ROUTE)
+    assert started.numbers == {"actor": "operator", "reason": None}
+    assert paused.reasons == ("paused by operator",)
+    assert paused.numbers == {"actor": "operator", "reason": None}

@@ -190,7 +190,7 @@ async def test_rollback_reason_reaches_the_event_history(
     assert await cli(rig, "events", "--route", "tasks", token=None) == 0
     table = capsys.readouterr().out
     assert "rolled_back" in table
-    assert "manual rollback by operator: pager went off" in table
+    assert "manual rollback by admin:127.0.0.1: pager went off" in table
     assert await cli(rig, "events", "--limit", "1", "--json", token=None) == 0
     (event,) = json.loads(capsys.readouterr().out)["events"]
     assert event["kind"] == "rolled_back"
@@ -275,3 +275,18 @@ async def test_status_table_shows_a_failing_store_and_what_holds_a_route(
     assert "STATE STORE FAILING" in out
     assert "promotions refused, rollbacks still applied" in out
     assert "⚠ baseline_degraded" in out
+
+
+async def test_abort_all_with_a_reason_ends_every_migration_and_lists_the_skipped(
+    rig: Rig, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`migrate abort all --reason` aborts what runs, names the skipped routes, records the reason."""
+    monkeypatch.setenv("COLUMNS", "200")
+    rig.controller.start(_plan(rig))
+    assert await cli(rig, "migrate", "abort", "all", "--reason", "incident 7") == 0
+    out = capsys.readouterr().out
+    assert "tasks: abort → aborted" in out
+    assert "(reason: incident 7)" in out
+    assert "default: skipped — route 'default' has no migration" in out
+    event = rig.store.events("tasks")[-1]
+    assert event.reasons == ("aborted by admin:127.0.0.1: incident 7",)
