@@ -6,6 +6,9 @@ same listeners with shadowing and the migration controller wired in (``migration
 uses :func:`add_gateway_parser` for the same flags. ``weight`` and ``fault`` talk
 to a running gateway's admin API over HTTP (httpx is fine here: it is not the data path); the
 address and token come from ``--admin-url``/``--token`` or ``CUTOVER_ADMIN_URL``/``CUTOVER_ADMIN_TOKEN``.
+They print one line for people (:func:`describe_weight`, :func:`describe_fault`) and the API's JSON
+only with ``--json``. ``cutover fault`` without options shows the faults and changes nothing;
+``--clear`` is the only way to remove one.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
@@ -57,7 +61,50 @@ def _run_gateway(args: argparse.Namespace) -> int:
     return 0
 
 
-def _admin_call(args: argparse.Namespace, method: str, path: str, body: Any = None) -> int:
+def describe_fault(fault: Mapping[str, Any] | None) -> str:
+    """One backend's fault (the admin API's ``fault`` JSON) in words: ``abort 100% → 503, delay 0 ms``.
+
+    Both halves are always named, so "no delay" reads as a fact rather than an omission; the delay
+    says its distribution when it is not fixed (the spread is what makes a p95 move).
+    """
+    if fault is None:
+        return "no fault"
+    abort = float(fault.get("abort_percent") or 0.0)
+    head = f"abort {abort:g}% → {fault.get('abort_status', 503)}" if abort else "abort 0%"
+    return f"{head}, {_describe_delay(fault)}"
+
+
+def _describe_delay(fault: Mapping[str, Any]) -> str:
+    delay = float(fault.get("delay_ms") or 0.0)
+    kind = fault.get("delay_distribution") or "fixed"
+    if kind == "uniform":
+        high = fault.get("delay_max_ms")
+        return f"delay {delay:g}–{float(high if high is not None else delay):g} ms uniform"
+    if kind == "normal":
+        return f"delay {delay:g} ± {float(fault.get('delay_stddev_ms') or 0.0):g} ms normal"
+    if kind == "lognormal":
+        sigma = float(fault.get("delay_sigma") or 0.0)
+        return f"delay {delay:g} ms median lognormal (σ {sigma:g})"
+    return f"delay {delay:g} ms"
+
+
+def describe_weight(change: Mapping[str, Any]) -> str:
+    """``PUT /routes/{name}/weight``'s answer in words: ``default: candidate weight 30% (was 0%)``."""
+    was = change.get("previous_bps")
+    before = "" if was is None else f" (was {was / 100:g}%)"
+    return f"{change['route']}: candidate weight {change['weight_percent']:g}%{before}"
+
+
+def _admin_call(
+    args: argparse.Namespace,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    summary: Callable[[Any], str],
+    machine: Callable[[Any], Any] = lambda answer: answer,
+) -> int:
+    """One admin call: ``summary(answer)`` for people, ``machine(answer)`` as JSON with ``--json``."""
     from gateway.admin_client import AdminCallError, AdminClient
 
     try:
@@ -66,7 +113,7 @@ def _admin_call(args: argparse.Namespace, method: str, path: str, body: Any = No
     except AdminCallError as exc:
         print(f"cutover: {exc}", file=sys.stderr)
         return exc.exit_code
-    print(json.dumps(payload, indent=2))
+    print(json.dumps(machine(payload), indent=2) if args.json else summary(payload))
     return 0
 
 
@@ -74,25 +121,86 @@ def _weight(args: argparse.Namespace) -> int:
     body: dict[str, Any] = {"percent": args.percent}
     if args.reason:
         body["reason"] = args.reason
-    return _admin_call(args, "PUT", f"/routes/{args.route}/weight", body)
+    return _admin_call(args, "PUT", f"/routes/{args.route}/weight", body, summary=describe_weight)
+
+
+# The options that shape a fault; none given means "show", never "set" (issue #15 item 4: a bare
+# ``cutover fault candidate`` used to PUT an all-zero fault, which silently cleared the real one).
+_FAULT_OPTIONS = ("delay", "distribution", "stddev_ms", "max_ms", "sigma", "abort", "status")
+
+
+def _fault_body(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``PUT /faults/{backend}`` body from the options given, the API's defaults elsewhere."""
+    body: dict[str, Any] = {
+        "delay_ms": args.delay or 0.0,
+        "delay_distribution": args.distribution or "fixed",
+        "abort_percent": args.abort or 0.0,
+        "abort_status": args.status if args.status is not None else 503,
+    }
+    for option, field in (("stddev_ms", "delay_stddev_ms"), ("max_ms", "delay_max_ms"),
+                          ("sigma", "delay_sigma")):  # fmt: skip
+        if getattr(args, option) is not None:
+            body[field] = getattr(args, option)
+    return body
+
+
+def _fault_line(answer: Mapping[str, Any]) -> str:
+    return f"{answer['backend']}: {describe_fault(answer['fault'])}"
+
+
+def _fault_usage(message: str) -> int:
+    print(f"cutover fault: {message}", file=sys.stderr)
+    return 2
 
 
 def _fault(args: argparse.Namespace) -> int:
+    """Show (no options), set (``--delay``/``--abort``...) or ``--clear`` one backend's fault.
+
+    Clearing is only ever explicit: options that inject nothing (``--status 502`` alone,
+    ``--delay 0``) are refused with exit code 2 rather than sent, because the gateway stores an
+    inert fault as no fault at all.
+    """
+    given = [o for o in _FAULT_OPTIONS if getattr(args, o) is not None]
     if args.clear:
-        return _admin_call(args, "DELETE", f"/faults/{args.backend}")
-    body: dict[str, Any] = {
-        "delay_ms": args.delay,
-        "delay_distribution": args.distribution,
-        "abort_percent": args.abort,
-        "abort_status": args.status,
-    }
-    if args.stddev_ms is not None:
-        body["delay_stddev_ms"] = args.stddev_ms
-    if args.max_ms is not None:
-        body["delay_max_ms"] = args.max_ms
-    if args.sigma is not None:
-        body["delay_sigma"] = args.sigma
-    return _admin_call(args, "PUT", f"/faults/{args.backend}", body)
+        if given or args.backend is None:
+            return _fault_usage("--clear takes a backend and no other fault option")
+        return _admin_call(
+            args,
+            "DELETE",
+            f"/faults/{args.backend}",
+            summary=lambda answer: f"{answer['backend']}: fault cleared",
+        )
+    if not given:
+        return _show_faults(args)
+    if args.backend is None:
+        return _fault_usage("name the backend to inject the fault in front of")
+    body = _fault_body(args)
+    if not body["delay_ms"] and not body["abort_percent"] and not body.get("delay_max_ms"):
+        return _fault_usage(
+            "these options inject nothing: give --delay or --abort (--clear removes a fault)"
+        )
+    return _admin_call(args, "PUT", f"/faults/{args.backend}", body, summary=_fault_line)
+
+
+def _show_faults(args: argparse.Namespace) -> int:
+    """The current fault of one backend (or of both), read from ``GET /status``; changes nothing.
+
+    ``--json`` prints the same ``{"backend", "fault"}`` shape ``PUT /faults`` answers (a list of
+    them without a backend), not the whole status.
+    """
+
+    def answers(status: Mapping[str, Any]) -> list[dict[str, Any]]:
+        backends = status["backends"]
+        names = [args.backend] if args.backend is not None else list(backends)
+        return [{"backend": name, "fault": backends[name].get("fault")} for name in names]
+
+    return _admin_call(
+        args,
+        "GET",
+        "/status",
+        summary=lambda status: "\n".join(_fault_line(a) for a in answers(status)),
+        machine=lambda status: answers(status)[0] if args.backend is not None else answers(status),
+    )
 
 
 def _admin_flags(parser: argparse.ArgumentParser) -> None:
@@ -102,6 +210,9 @@ def _admin_flags(parser: argparse.ArgumentParser) -> None:
         help="admin API (env CUTOVER_ADMIN_URL, default http://127.0.0.1:8081)",
     )
     parser.add_argument("--token", default=None, help="admin token (env CUTOVER_ADMIN_TOKEN)")
+    parser.add_argument(
+        "--json", action="store_true", help="print the admin API's JSON instead of a summary"
+    )
 
 
 def add_gateway_parser(subparsers: Any, func: Any = _run_gateway) -> argparse.ArgumentParser:
@@ -120,7 +231,13 @@ def add_gateway_parser(subparsers: Any, func: Any = _run_gateway) -> argparse.Ar
 
 def register(subparsers: Any) -> None:
     """Add ``weight`` and ``fault`` to the ``cutover`` parser (``gateway`` comes from migration)."""
-    weight = subparsers.add_parser("weight", help="set a route's candidate share (percent)")
+    weight = subparsers.add_parser(
+        "weight",
+        help="set a route's candidate share (percent)",
+        description="Set the share of a route's traffic the candidate gets, by hand; prints "
+        "'ROUTE: candidate weight N% (was M%)'.",
+        epilog="example: cutover weight default 30 --reason 'canary by hand'",
+    )
     weight.add_argument("route", help="route name, e.g. default")
     weight.add_argument("percent", type=float, help="candidate share, 0..100 (fractions allowed)")
     weight.add_argument(
@@ -132,18 +249,34 @@ def register(subparsers: Any) -> None:
     weight.set_defaults(func=_weight)
 
     fault = subparsers.add_parser(
-        "fault", help="inject (or clear) a delay/abort fault in front of one backend"
+        "fault",
+        help="show, inject or clear a delay/abort fault in front of one backend",
+        description="Without options, print the current faults (of BACKEND, or of both) and "
+        "change nothing. With --delay and/or --abort, replace BACKEND's fault. Only --clear "
+        "removes it.",
+        epilog="examples: cutover fault candidate --abort 100 --status 503 · "
+        "cutover fault candidate --delay 200 --distribution normal --stddev-ms 20 · "
+        "cutover fault · cutover fault candidate --clear",
     )
-    fault.add_argument("backend", choices=["baseline", "candidate"])
-    fault.add_argument("--clear", action="store_true", help="remove the backend's faults")
-    fault.add_argument("--delay", type=float, default=0.0, metavar="MS", help="added delay (ms)")
     fault.add_argument(
-        "--distribution", choices=["fixed", "uniform", "normal", "lognormal"], default="fixed"
+        "backend", nargs="?", choices=["baseline", "candidate"], help="default: both (show only)"
+    )
+    fault.add_argument("--clear", action="store_true", help="remove the backend's fault")
+    fault.add_argument("--delay", type=float, default=None, metavar="MS", help="added delay (ms)")
+    fault.add_argument(
+        "--distribution",
+        choices=["fixed", "uniform", "normal", "lognormal"],
+        default=None,
+        help="how the delay varies (default: fixed)",
     )
     fault.add_argument("--stddev-ms", type=float, default=None, help="normal: standard deviation")
     fault.add_argument("--max-ms", type=float, default=None, help="uniform: upper bound")
     fault.add_argument("--sigma", type=float, default=None, help="lognormal: shape")
-    fault.add_argument("--abort", type=float, default=0.0, metavar="PERCENT", help="abort share")
-    fault.add_argument("--status", type=int, default=503, help="status of aborted requests")
+    fault.add_argument(
+        "--abort", type=float, default=None, metavar="PERCENT", help="share of requests aborted"
+    )
+    fault.add_argument(
+        "--status", type=int, default=None, help="status of aborted requests (default: 503)"
+    )
     _admin_flags(fault)
     fault.set_defaults(func=_fault)

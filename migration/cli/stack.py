@@ -76,19 +76,66 @@ def _run_gateway(args: argparse.Namespace) -> int:
     return 0
 
 
-def _up_config(args: argparse.Namespace, token: str) -> Any:
-    from gateway.config import build_config, parse_config
+TOKEN_FILE = "admin-token"
+
+
+class AdminTokenError(Exception):
+    """The state directory's admin token file cannot be used; ``str()`` says why, naming it."""
+
+
+def state_admin_token(state_dir: Path) -> str:
+    """The admin token of ``cutover up`` in ``state_dir``: the one saved there, else a new one saved.
+
+    Issue #15 item 5: a new token on every ``up`` broke every shell that had exported the last one.
+    The file is created with ``O_CREAT | O_EXCL`` and mode 0600 in one call, so it is never readable
+    by others, not even between creation and the first write; a file someone made readable by
+    others since is refused (as ssh refuses such a key) rather than trusted or silently fixed.
+    """
+    path = state_dir / TOKEN_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _saved_token(path)
+    token = secrets.token_urlsafe(24)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(token + "\n")
+    return token
+
+
+def _saved_token(path: Path) -> str:
+    try:
+        mode = path.stat().st_mode & 0o777
+        token = path.read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AdminTokenError(f"cannot read the admin token {path}: {exc}") from None
+    if mode & 0o077:
+        raise AdminTokenError(
+            f"the admin token {path} is readable by others (mode {mode:04o}): "
+            f"chmod 600 it, or delete it for a new one"
+        )
+    if not token:
+        raise AdminTokenError(f"the admin token {path} is empty: delete it for a new one")
+    return token
+
+
+def _up_config(args: argparse.Namespace, state_dir: Path) -> Any:
+    """The gateway config of ``cutover up``: ``--config`` as given, else the embedded one.
+
+    A ``--config`` file brings its own ``admin_token`` (or ``CUTOVER_ADMIN_TOKEN``); the embedded
+    config takes the environment's token, else the one kept in ``state_dir``.
+    """
+    from gateway.config import build_config, load_config
     from migration.runtime import embedded_config_data
 
     if args.config:
-        return parse_config(Path(args.config).read_text("utf-8"), args.config)
+        return load_config(args.config)  # a missing file: ConfigError naming it
     data = embedded_config_data(
         baseline_port=args.baseline_port,
         candidate_port=args.candidate_port,
         public_port=args.port,
         admin_port=args.admin_port,
-        admin_token=token,
-        state_dir=Path(args.state_dir),
+        admin_token=os.environ.get("CUTOVER_ADMIN_TOKEN") or state_admin_token(state_dir),
+        state_dir=state_dir,
     )
     return build_config(data, "embedded default")
 
@@ -103,14 +150,18 @@ def _run_up(args: argparse.Namespace) -> int:
     from migration.runtime import CutoverRuntime
 
     state_dir = Path(args.state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True)
-    token = os.environ.get("CUTOVER_ADMIN_TOKEN") or secrets.token_urlsafe(24)
     try:
-        config = _up_config(args, token)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        config = _up_config(args, state_dir)
         runtime = CutoverRuntime(config)
-    except (ConfigError, OSError) as exc:
+    except (ConfigError, AdminTokenError) as exc:
         print(f"cutover up: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        where = f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else exc
+        print(f"cutover up: {where}", file=sys.stderr)
+        return 2
+    token = config.admin_token
     env = {"LLMSTRUCT_DATABASE": os.environ.get("LLMSTRUCT_DATABASE")
            or str(state_dir / "llmstruct.db")}  # fmt: skip
     backends = BackendProcesses(
@@ -125,15 +176,19 @@ def _run_up(args: argparse.Namespace) -> int:
     async def main() -> None:
         await runtime.start()
         gw = runtime.gateway
+        admin = f"http://127.0.0.1:{gw.admin_port}"
+        export = f"export CUTOVER_ADMIN_URL={admin}" + (
+            f" CUTOVER_ADMIN_TOKEN={token}" if token else ""
+        )
         print(
             f"cutover is up\n"
             f"  gateway     http://127.0.0.1:{gw.public_port}   (send the llmstruct API here)\n"
-            f"  admin       http://127.0.0.1:{gw.admin_port}   (/status /metrics /shadow /migration)\n"
+            f"  admin       {admin}   (/status /metrics /shadow /migration)\n"
             f"  baseline    {config.baseline.url}   (fastapi_backend)\n"
             f"  candidate   {config.candidate.url}   (custom_backend)\n"
-            f"  admin token {token}\n"
+            f"  admin token {token or '(none in the config: changes are refused)'}\n"
             f"  state       {state_dir}\n"
-            f"export CUTOVER_ADMIN_URL=http://127.0.0.1:{gw.admin_port} CUTOVER_ADMIN_TOKEN={token}\n"
+            f"{export}\n"
             f"Ctrl-C stops everything.",
             flush=True,
         )
@@ -210,7 +265,11 @@ def register(subparsers: Any) -> None:
     up.add_argument("--admin-port", type=int, default=8081, help="gateway admin port")
     up.add_argument("--baseline-port", type=int, default=8001)
     up.add_argument("--candidate-port", type=int, default=8002)
-    up.add_argument("--state-dir", default=".cutover", help="SQLite files and logs")
+    up.add_argument(
+        "--state-dir",
+        default=".cutover",
+        help="SQLite files, logs and the admin token, kept for the next up (default: .cutover)",
+    )
     up.add_argument("--log-format", choices=["auto", "json", "console"], default="auto")
     up.set_defaults(func=_run_up)
 
