@@ -234,7 +234,7 @@ def _status(args: argparse.Namespace) -> int:
                 if args.json:
                     _print_json(data)
                 else:
-                    _console().print(render_status(data))
+                    _console().print(render_status(data, faults_of(client.get_json("/status"))))
                     if "cluster" in data:
                         _console().print(render_cluster(data["cluster"]))
                 return 0
@@ -249,7 +249,7 @@ def _watch(client: AdminClient, interval: float, count: int | None) -> int:
     def frame() -> Group:
         stamp = Text(time.strftime("%H:%M:%S") + "  (Ctrl-C to stop)", style="dim")
         data = client.get_json("/migration")
-        parts: list[Any] = [render_status(data)]
+        parts: list[Any] = [render_status(data, faults_of(client.get_json("/status")))]
         if "cluster" in data:
             parts.append(render_cluster(data["cluster"]))
         return Group(*parts, stamp)

@@ -31,7 +31,7 @@ async def test_weight_command(
     )
     assert code == 0
     assert gateway.state.get_weight("default") == 2500
-    assert '"weight_bps": 2500' in capsys.readouterr().out
+    assert "default: candidate weight 25% (was 0%)" in capsys.readouterr().out
 
 
 async def test_weight_command_reports_errors(
