@@ -63,10 +63,10 @@ from gateway.state import WeightChange
 from gateway.tasks import TaskSet
 from migration.admin_api import install_migration_routes
 from migration.cluster.admin import cluster_view, install_cluster_routes
-from migration.cluster.config_watch import open_config_watcher
+from migration.cluster.config_watch import ConfigWatcher, open_config_watcher
 from migration.cluster.follower import has_snapshot_of
 from migration.cluster.member import ClusterMember
-from migration.cluster.seams import ClusterStore, Role
+from migration.cluster.seams import ClusterStore, FencedOut, Role
 from migration.cluster.shadow_rates import ShadowRates, install_shadow_rates
 from migration.cluster.weights import LOCAL_ACTOR
 from migration.cluster.wiring import (
@@ -332,32 +332,11 @@ class CutoverRuntime:
             inflight=(c.merged_inflight if c is not None else ProxyInflight(self.gateway)),
             deadlines=self.gateway.state if c is None else None,  # members: the local guard
         )
-        if c is not None:
-            self.member = ClusterMember(
-                role=role, replica=self.replica, store=c.store, follower=c.follower,
-                metrics=c.metrics, info=lambda: member_info(role, self.gateway),
-                watcher=open_config_watcher(state_db), exporter=c.exporter, guard=c.guard,
-                elector=c.elector, controller=self.controller if role.may_lead else None,
-                merged=c.merged, merged_inflight=c.merged_inflight,
-                interval_s=self.settings.interval_s, clock=clock, on_term=self._start_plans,
-            )  # fmt: skip
         self.gateway.state.on_weight_change(self._weight_changed)
-        if c is not None:
-            c.follower.on_change = self._published
         if self.shadow is not None:
             install_shadow_routes(self.gateway.router, self.shadow)
-        if c is not None:  # shadow rates through the snapshot (a worker only applies them)
-            shadow_api = (
-                None
-                if self.shadow is None
-                else LocalShadowAdmin(self.shadow)
-                if isinstance(self.shadow, ShadowService)
-                else self.shadow
-            )
-            rates = ShadowRates(c.store, c.follower, self.gateway.state.route_names, shadow_api)
-            c.follower.on_shadow = rates.apply
-            if role is not Role.WORKER:
-                install_shadow_rates(self.gateway.router, rates)
+        if c is not None:
+            self.member = self._join(c, open_config_watcher(state_db), clock)
         if role is not Role.WORKER:
             views = c.merged if c is not None and c.merged is not None else self.metrics
             install_migration_routes(
@@ -373,6 +352,33 @@ class CutoverRuntime:
                 install_cluster_routes(self.gateway.router, self.member)
         self._tasks = TaskSet("cutover")
         self._stop = asyncio.Event()
+
+    def _join(
+        self, c: ClusterParts, watcher: ConfigWatcher, clock: Callable[[], float]
+    ) -> ClusterMember:
+        """The member's loops, the leader's record of published weights, shadow rates via the snapshot."""
+        role = self.role
+        member = ClusterMember(
+            role=role, replica=self.replica, store=c.store, follower=c.follower,
+            metrics=c.metrics, info=lambda: member_info(role, self.gateway), watcher=watcher,
+            exporter=c.exporter, guard=c.guard, elector=c.elector,
+            controller=self.controller if role.may_lead else None, merged=c.merged,
+            merged_inflight=c.merged_inflight, interval_s=self.settings.interval_s, clock=clock,
+            on_term=self._start_plans,
+        )  # fmt: skip
+        c.follower.on_change = self._published
+        shadow_api = (
+            None
+            if self.shadow is None
+            else LocalShadowAdmin(self.shadow)
+            if isinstance(self.shadow, ShadowService)
+            else self.shadow
+        )
+        rates = ShadowRates(c.store, c.follower, self.gateway.state.route_names, shadow_api)
+        c.follower.on_shadow = rates.apply
+        if role is not Role.WORKER:  # a worker only applies what the others publish
+            install_shadow_rates(self.gateway.router, rates)
+        return member
 
     def _cluster_view(self) -> dict[str, Any]:
         assert self.member is not None
@@ -438,7 +444,11 @@ class CutoverRuntime:
         if self.recorder is not None:
             self.recorder.close()
         await self._http.aclose()
-        if not self.controller.store.flush():  # a last try for decisions the store refused
+        try:
+            flushed = self.controller.store.flush()  # a last try for decisions the store refused
+        except FencedOut:  # another member leads now: its decisions stand, these are dropped
+            flushed = True
+        if not flushed:
             log.error(
                 "state_store_unflushed", pending_routes=self.controller.store.pending,
                 error=self.controller.store.last_error,

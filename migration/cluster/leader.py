@@ -113,10 +113,9 @@ class LeaderElector:
     def step_down(self) -> None:
         """Stop acting now (a fenced write was refused, or the member stops); releases the lease."""
         if self.leading:
-            self._valid_until = float("-inf")
+            self._valid_until = float("-inf")  # first: nothing acts while the release is in flight
             try:
                 self.store.release_lease(self.holder, self.epoch)
             except Exception as exc:  # it expires by itself anyway
                 log.warning("lease_release_failed", holder=self.holder, error=str(exc))
             log.info("leader_stepped_down", holder=self.holder, epoch=self.epoch)
-        self._valid_until = float("-inf")

@@ -23,10 +23,11 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
+from migration.cluster.config_watch import ConfigWatcher
 from migration.cluster.evidence import BucketExporter
 from migration.cluster.follower import ConfigFollower
 from migration.cluster.guard import LocalGuard
@@ -38,7 +39,7 @@ from migration.cluster.seams import ClusterStore, EvidenceRow, FencedOut, Replic
 from migration.cluster.weights import publish_local_changes
 from migration.controller import MigrationController
 
-__all__ = ["POLL_S", "ClusterMember", "Watcher"]
+__all__ = ["POLL_S", "ClusterMember"]
 
 log = structlog.get_logger("cutover.cluster")
 
@@ -49,14 +50,6 @@ POLL_S = 0.5
 BEATS_PER_PUBLISH = 4
 #: Evidence older than this is pruned by the leader (the windows read at most 60 s).
 KEEP_EVIDENCE_S = 120
-
-
-class Watcher(Protocol):
-    """Wakes the follower when a new snapshot is announced (LISTEN/NOTIFY), or times out."""
-
-    async def wait(self, timeout_s: float) -> bool: ...
-
-    def close(self) -> None: ...
 
 
 class ClusterMember:
@@ -71,7 +64,7 @@ class ClusterMember:
         follower: ConfigFollower,
         metrics: ClusterMetrics,
         info: Callable[[], dict[str, Any]],
-        watcher: Watcher | None = None,
+        watcher: ConfigWatcher | None = None,
         exporter: BucketExporter | None = None,
         guard: LocalGuard | None = None,
         elector: LeaderElector | None = None,
