@@ -11,13 +11,21 @@ CLI forms::
 
     --steps shadow,10,50,100     --hold 60s (also 500ms, 5m, 1h30m, or plain seconds)
     --min-requests 500           --gates 50,100   (steps, by weight, that wait for an operator)
+    --deadline 30m               --on-stall hold|rollback
 
 Config form (one plan per route, or ``route: "*"`` for every route the gateway knows)::
 
     route: tasks
     hold: 60s
     min_requests: 500
-    steps: [shadow, 10, {weight: 50, gate: true}, {weight: 100, hold: 5m}]
+    deadline: 30m          # a step that cannot decide by then is ``stalled``
+    on_stall: hold         # ... and then holds (and says so) or rolls back
+    steps: [shadow, 10, {weight: 50, gate: true}, {weight: 100, hold: 5m, deadline: 1h}]
+
+The progress deadline (issue #14) counts a step's running time, as the hold does (pauses and gates
+do not count). Past it the controller records one ``stalled`` event with the analysis' reason and
+the traffic it would need, raises ``cutover_migration_stalled``, and does what ``on_stall`` says:
+``hold`` (default: keep waiting, an operator decides) or ``rollback``.
 """
 
 from __future__ import annotations
@@ -47,6 +55,9 @@ ALL_ROUTES = "*"
 MAX_BPS = 10_000
 DEFAULT_HOLD_S = 60.0
 DEFAULT_MIN_REQUESTS = 500
+DEFAULT_DEADLINE_S = 1800.0
+#: What a step past its progress deadline does.
+ON_STALL = ("hold", "rollback")
 #: Upper bounds: a hold of ``1e308`` s or a count of ``10**30`` is a typo, not a plan, and would
 #: only overflow the arithmetic and displays downstream.
 MAX_DURATION_S = 30 * 86_400.0
@@ -65,6 +76,7 @@ class Step:
     hold_s: float = DEFAULT_HOLD_S
     min_requests: int = DEFAULT_MIN_REQUESTS
     gate: bool = False
+    deadline_s: float = DEFAULT_DEADLINE_S
 
     @property
     def shadow_only(self) -> bool:
@@ -82,10 +94,13 @@ class Plan:
 
     route: str
     steps: tuple[Step, ...]
+    on_stall: str = "hold"
 
     def __post_init__(self) -> None:
         if not self.route:
             raise PlanError("route: must not be empty")
+        if self.on_stall not in ON_STALL:
+            raise PlanError(f"on_stall: must be hold or rollback, got {self.on_stall!r}")
         if not self.steps:
             raise PlanError("steps: a plan needs at least one step")
 
@@ -98,10 +113,16 @@ class Plan:
         return {
             "route": self.route,
             "steps": [
-                {"weight_bps": s.weight_bps, "hold_s": s.hold_s, "min_requests": s.min_requests}
+                {
+                    "weight_bps": s.weight_bps,
+                    "hold_s": s.hold_s,
+                    "min_requests": s.min_requests,
+                    "deadline_s": s.deadline_s,
+                }
                 | ({"gate": True} if s.gate else {})
                 for s in self.steps
             ],
+            "on_stall": self.on_stall,
         }
 
     @classmethod
@@ -113,10 +134,11 @@ class Plan:
                 float(s["hold_s"]),
                 int(s["min_requests"]),
                 bool(s.get("gate")),
+                float(s.get("deadline_s", DEFAULT_DEADLINE_S)),
             )
             for s in data["steps"]
         )
-        return cls(str(data["route"]), steps)
+        return cls(str(data["route"]), steps, str(data.get("on_stall", "hold")))
 
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -209,23 +231,40 @@ def plan_from_cli(
     hold: str = "60s",
     min_requests: str = str(DEFAULT_MIN_REQUESTS),
     gates: str = "",
+    deadline: str = "30m",
+    on_stall: str = "hold",
 ) -> Plan:
     """Build a plan from the operator CLI's option strings (``gates``: weights that wait)."""
     weights = parse_steps(steps)
     hold_s = parse_duration(hold, "hold")
+    deadline_s = _deadline(deadline, "deadline")
     count = parse_count(min_requests, "min_requests")
     gated = set(parse_steps(gates, "gates")) if gates.strip() else set()
     unknown = gated - set(weights)
     if unknown:
         listed = ", ".join(f"{w / 100:g}%" for w in sorted(unknown))
         raise PlanError(f"gates: {listed} is not one of the steps")
-    return Plan(route, tuple(Step(w, hold_s, count, w in gated) for w in weights))
+    steps_ = tuple(Step(w, hold_s, count, w in gated, deadline_s) for w in weights)
+    return Plan(route, steps_, _on_stall(on_stall))
 
 
-def _step_from_config(item: Any, index: int, hold_s: float, count: int) -> Step:
+def _deadline(raw: str | float, field: str) -> float:
+    value = parse_duration(raw, field)
+    if value <= 0:
+        raise PlanError(f"{field}: {raw!r} must be longer than 0 s")
+    return value
+
+
+def _on_stall(raw: object) -> str:
+    if not isinstance(raw, str) or raw.strip().lower() not in ON_STALL:
+        raise PlanError(f"on_stall: must be hold or rollback, got {raw!r}")
+    return raw.strip().lower()
+
+
+def _step_from_config(item: Any, index: int, hold_s: float, count: int, deadline_s: float) -> Step:
     where = f"steps[{index}]"
     if isinstance(item, Mapping):
-        unknown = set(item) - {"weight", "hold", "min_requests", "gate"}
+        unknown = set(item) - {"weight", "hold", "min_requests", "gate", "deadline"}
         if unknown:
             raise PlanError(f"{where}: unknown field(s) {sorted(unknown)}")
         if "weight" not in item:
@@ -240,17 +279,18 @@ def _step_from_config(item: Any, index: int, hold_s: float, count: int) -> Step:
             if "min_requests" in item
             else count,
             gate,
+            _deadline(item["deadline"], f"{where}.deadline") if "deadline" in item else deadline_s,
         )
     if isinstance(item, bool):
         raise PlanError(f"{where}: {item!r} is not a weight")
-    return Step(parse_weight(item, where), hold_s, count)
+    return Step(parse_weight(item, where), hold_s, count, deadline_s=deadline_s)
 
 
 def plans_from_config(config: Mapping[str, Any], routes: Sequence[str] = ()) -> list[Plan]:
     """Parse one plan mapping; ``route: "*"`` expands to one plan per name in ``routes``."""
     if not isinstance(config, Mapping):
         raise PlanError(f"plan: expected a mapping, got {type(config).__name__}")
-    unknown = set(config) - {"route", "steps", "hold", "min_requests"}
+    unknown = set(config) - {"route", "steps", "hold", "min_requests", "deadline", "on_stall"}
     if unknown:
         raise PlanError(f"plan: unknown field(s) {sorted(unknown)}")
     route = str(config.get("route", ALL_ROUTES))
@@ -261,9 +301,12 @@ def plans_from_config(config: Mapping[str, Any], routes: Sequence[str] = ()) -> 
         raw = raw.split(",")
     if not isinstance(raw, Sequence) or not raw:
         raise PlanError("steps: a non-empty list of weights is required")
-    steps = tuple(_step_from_config(item, i, hold_s, count) for i, item in enumerate(raw))
+    deadline_s = _deadline(config.get("deadline", DEFAULT_DEADLINE_S), "deadline")
+    steps = tuple(
+        _step_from_config(item, i, hold_s, count, deadline_s) for i, item in enumerate(raw)
+    )
     _check_increasing([s.weight_bps for s in steps], "steps")
-    plan = Plan(route, steps)
+    plan = Plan(route, steps, _on_stall(config.get("on_stall", "hold")))
     if route != ALL_ROUTES:
         return [plan]
     if not routes:

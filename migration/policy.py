@@ -14,7 +14,10 @@ from typing import Any
 
 from migration.plan import parse_duration
 
-__all__ = ["MAX_WINDOW_S", "Policy"]
+__all__ = ["ANALYSES", "MAX_WINDOW_S", "Policy"]
+
+#: The analyses a policy can choose (``Policy.analysis``).
+ANALYSES = ("sequential", "windowed")
 
 #: The longest analysis window: :class:`~migration.metrics.MigrationMetrics` keeps 60 one-second buckets.
 MAX_WINDOW_S = 60.0
@@ -76,6 +79,19 @@ class Policy:
     baseline_max_error_rate: float = 0.05  #: baseline error rate that invalidates the comparison
     fallback_p99_factor: float = 3.0  #: auto candidate fallback deadline = this x baseline p99
     fallback_min_samples: int = 20  #: baseline samples before an auto deadline is published
+    #: ``sequential`` (default): the windowed checks for the recent and hard, plus always-valid
+    #: tests over the whole step that decide promotion (:mod:`migration.sequential`);
+    #: ``windowed``: the windowed checks alone (the analysis before issue #14, kept to compare).
+    analysis: str = "sequential"
+    false_rollback_budget: float = 0.002  #: per step: chance a healthy step is rolled back by the
+    #: sequential harm tests, split evenly across them
+    false_promotion_budget: float = 0.05  #: per step: chance a candidate worse than the margins
+    #: below is promoted, split evenly across the non-inferiority tests
+    latency_margin: float = 0.02  #: harm: the candidate's share of requests slower than the
+    #: baseline's p95 exceeds the baseline's own (5 %) by more than this (2 points)
+    latency_ni_margin: float = 0.05  #: promotion: that excess is shown to be under 5 points
+    error_ni_margin: float = 0.01  #: promotion: candidate errors shown under baseline + 1 point
+    seq_min_samples: int = 50  #: per backend over the step before a sequential test decides
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Policy:
@@ -90,6 +106,11 @@ class Policy:
         values: dict[str, Any] = {}
         for name, raw in data.items():
             where = f"policy.{name}"
+            if known[name].type == "str":
+                if not isinstance(raw, str):
+                    raise ValueError(f"{where}: expected a string, got {raw!r}")
+                values[name] = raw.strip()
+                continue
             if name.endswith("_s") and isinstance(raw, str) and not _is_plain_number(raw):
                 values[name] = parse_duration(raw, where)
                 continue
@@ -114,11 +135,23 @@ class Policy:
                 value = getattr(self, f.name)
                 if not math.isfinite(value) or value > limit:
                     raise ValueError(f"policy.{f.name}: must be at most {limit:g} s, got {value!r}")
+        if self.analysis not in ANALYSES:
+            raise ValueError(
+                f"policy.analysis: must be one of {', '.join(ANALYSES)}, got {self.analysis!r}"
+            )
+        for name in ("false_rollback_budget", "false_promotion_budget"):
+            if not 0 < getattr(self, name) < 0.5:
+                raise ValueError(
+                    f"policy.{name}: must be > 0 and < 0.5, got {getattr(self, name)!r}"
+                )
+        for name in ("latency_margin", "latency_ni_margin", "error_ni_margin"):
+            if not 0 < getattr(self, name) < 1:
+                raise ValueError(f"policy.{name}: must be > 0 and < 1, got {getattr(self, name)!r}")
         if self.failure_limit < 1:
             raise ValueError(f"policy.failure_limit: must be >= 1, got {self.failure_limit!r}")
         for name in (
             "min_samples", "min_rate_samples", "unreachable_min_attempts", "stuck_min",
-            "fallback_min_samples",
+            "fallback_min_samples", "seq_min_samples",
         ):  # fmt: skip
             if getattr(self, name) < 1:
                 raise ValueError(f"policy.{name}: must be >= 1, got {getattr(self, name)!r}")
