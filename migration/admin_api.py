@@ -8,7 +8,7 @@ Installed on the gateway's :class:`~gateway.admin.AdminRouter` by the compositio
 
 Endpoints (``{route}`` is a gateway route name)::
 
-    GET  /migration                          every route: weight, phase, plan, windows, last decision
+    GET  /migration                          every route: weight, phase, plan, windows, why
     POST /migration/{route}/start            {"steps": [10, 50, 100] | "10,50,100", "hold": "60s" | 60,
                                               "min_requests": 500, "gates": [step indexes, 0-based],
                                               "reason": "..."}
@@ -29,7 +29,18 @@ after the action, and those ``all`` passed over with the controller's word why);
      "backends": {"baseline"|"candidate": {"samples", "errors", "error_rate", "rps", "p50_ms",
                   "p95_ms", "p99_ms", "contract_violation_rate", "contract_checks"}},
      "shadow": {"comparisons", "mismatches", "mismatch_rate"},
+     "latest": null | {"at", "time", "decision", "reasons": [str], "checks": {name: {...}},
+                       "age_s", "stale"},
      "last_decision": null | {"decision", "current", <event fields>}}
+
+``latest`` is the newest evaluation (the route's newest snapshot, written every controller
+interval): the current why. ``checks`` holds, per check, the numbers the controller recorded
+(``status``, ``candidate``, ``baseline``, ``threshold``, ``samples``, ``p_value``); ``age_s`` is its
+age on this process's clock, and ``stale`` is true when a route under analysis has had no newer
+evaluation for :data:`~migration.admin_views.STALE_INTERVALS` intervals (the controller is dead or
+wedged). ``last_decision`` is the newest decision *event*, written only when the decision changes
+or an operator promotes or rolls back: history, not the present. In a cluster any replica serves
+these views; all read the shared store, so a follower shows the leader's evaluations.
 
 ``GET /migration`` also carries ``"state_store": {"ok", "failing_since", "errors",
 "pending_routes", "last_error", "promotions": "allowed" | "refused"}``.
@@ -65,7 +76,7 @@ from typing import Any
 import structlog
 
 from gateway.admin import AdminError, AdminHandler, AdminRequest, AdminResponse, AdminRouter
-from migration.admin_views import event_view, route_view, store_view
+from migration.admin_views import STALE_INTERVALS, event_view, route_view, store_view
 from migration.controller import MigrationController, MigrationError
 from migration.memory import MemorySource
 from migration.plan import Plan, PlanError, plans_from_config
@@ -143,9 +154,12 @@ class MigrationAdmin:
 
     def _view(self, route: str, live: Mapping[str, int]) -> dict[str, Any]:
         c = self.controller
+        newest = c.store.snapshots(route, 1)
         return route_view(
             route, live.get(route), c.status(route), self.metrics, c.policy.window_s,
             c.store.events(route, limit=50), c.clock(), c.conditions(route),
+            latest=newest[-1] if newest else None,
+            stale_after_s=STALE_INTERVALS * c.interval_s,
         )  # fmt: skip
 
     # -- handlers ---------------------------------------------------------------------------------

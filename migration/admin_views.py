@@ -1,7 +1,13 @@
-"""The JSON views of the migration admin API: a route's weights, plan, windows and last decision.
+"""The JSON views of the migration admin API: a route's weights, plan, windows and its "why".
 
-Pure functions of the controller's state, the windows and the event history, kept apart from the
-handlers in :mod:`migration.admin_api` (which document the shapes) so both stay small.
+Pure functions of the controller's state, the windows, the event history and the newest snapshot,
+kept apart from the handlers in :mod:`migration.admin_api` (which document the shapes) so both
+stay small.
+
+Two answers to "why": ``last_decision`` is the newest decision *event*, written only when the
+decision changes, so it can say "too few samples" long after the real reason moved on;
+``latest`` is the newest *evaluation* (its snapshot, written every interval), always current —
+unless the controller stopped evaluating, which ``stale`` makes visible (issue #14).
 """
 
 from __future__ import annotations
@@ -11,9 +17,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from migration.seams import BACKENDS, ViewSource
-from migration.state import Event, MigrationState
+from migration.state import Event, MigrationState, Phase, Snapshot
 
-__all__ = ["event_view", "route_view"]
+__all__ = ["STALE_INTERVALS", "event_view", "latest_view", "route_view"]
+
+#: An evaluation older than this many controller intervals is ``stale``: the controller should have
+#: written a newer one (a dead or wedged controller, or a leader that lost the store).
+STALE_INTERVALS = 3
 
 #: Event kinds that carry a rollout decision (``decision_*`` too); the others are bookkeeping.
 _DECISION_KINDS = {
@@ -57,6 +67,43 @@ def _last_decision(state: MigrationState | None, events: Sequence[Event]) -> dic
             current = (state.last_decision or None) if state is not None else None
             return {"decision": decision, "current": current} | event_view(event)
     return None
+
+
+def _evaluated(state: MigrationState | None) -> bool:
+    """Whether the controller evaluates this route every interval (so a snapshot is due).
+
+    Running and gate-waiting routes are; a route rolled back to a step above 0 % (``step_down``)
+    is watched too. Paused, finished and fully rolled-back routes are not: their newest evaluation
+    is old by design, not stale.
+    """
+    if state is None:
+        return False
+    if state.phase is Phase.ROLLED_BACK:
+        return state.weight_bps > 0
+    return state.phase in (Phase.RUNNING, Phase.AWAITING_GATE)
+
+
+def latest_view(
+    snapshot: Snapshot | None, state: MigrationState | None, now: float, stale_after_s: float
+) -> dict[str, Any] | None:
+    """The newest evaluation as JSON: its decision, reasons, per-check numbers and age.
+
+    ``age_s`` is measured on the serving process's clock (never negative: a replica's clock may
+    trail the leader's a little); ``stale`` is true when the route is under analysis and the
+    evaluation is older than ``stale_after_s``.
+    """
+    if snapshot is None:
+        return None
+    age = max(0.0, now - snapshot.at)
+    return {
+        "at": snapshot.at,
+        "time": _iso(snapshot.at),
+        "decision": snapshot.decision,
+        "reasons": list(snapshot.reasons),
+        "checks": dict(snapshot.checks),
+        "age_s": round(age, 3),
+        "stale": _evaluated(state) and age > stale_after_s,
+    }
 
 
 def _plan_view(state: MigrationState, now: float) -> dict[str, Any]:
@@ -109,11 +156,15 @@ def route_view(
     events: Sequence[Event],
     now: float,
     conditions: Sequence[str] = (),
+    latest: Snapshot | None = None,
+    stale_after_s: float = 15.0,
 ) -> dict[str, Any]:
-    """One route of ``GET /migration``: weights, phase, plan, windows, rates, last decision.
+    """One route of ``GET /migration``: weights, phase, plan, windows, rates, the why.
 
     ``conditions`` are what currently holds the route (``baseline_degraded``: the comparison is
-    invalid; ``candidate_stuck``: candidate attempts in flight past the latency limit).
+    invalid; ``candidate_stuck``: candidate attempts in flight past the latency limit). ``latest``
+    is the route's newest snapshot (see :func:`latest_view`); ``stale_after_s`` is
+    :data:`STALE_INTERVALS` controller intervals (15 s at the default 5 s).
     """
     bps = live_bps if live_bps is not None else (state.weight_bps if state else 0)
     backends = {}
@@ -148,5 +199,6 @@ def route_view(
             "mismatches": shadow.bad,
             "mismatch_rate": shadow.rate,
         },
+        "latest": latest_view(latest, state, now, stale_after_s),
         "last_decision": _last_decision(state, events),
     }

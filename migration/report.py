@@ -3,6 +3,7 @@
 :func:`build_report` gathers the numbers (windows, scraped memory, stored state, events and the
 bounded snapshot ring); :func:`render` turns a report into ``table``, ``json``, ``markdown`` or
 ``html`` (with inline SVG charts of weight, p95 and error rate over time — no JavaScript, no CDN).
+The text renderers open with the newest evaluation's decision and reasons (the current why).
 
 Improvement factors follow seed 001 — response_time = baseline p95 / candidate p95, memory =
 baseline / candidate, throughput = candidate / baseline — and are ``None`` when a divisor is zero or
@@ -200,9 +201,24 @@ def _title(report: MigrationReport) -> str:
     return f"Migration report: {scope}{where} (last {report.window_s:g} s)"
 
 
+def _latest(report: MigrationReport) -> str | None:
+    """The newest evaluation's decision and reasons: the current why.
+
+    The events list only shows decisions that changed (issue #14), so without this line a report
+    could explain a hold by a reason that has long moved on.
+    """
+    if not report.snapshots:
+        return None
+    s = report.snapshots[-1]
+    age = max(0.0, report.generated_at - s.at)
+    why = "; ".join(s.reasons) or "no reasons recorded"
+    return f"latest evaluation ({age:.0f} s before this report): {s.decision} — {why}"
+
+
 def render_table(report: MigrationReport) -> str:
     """Aligned plain text for a terminal."""
-    lines = [_title(report), ""]
+    latest = _latest(report)
+    lines = [_title(report), *([latest] if latest else []), ""]
     rows = [("", BASELINE, CANDIDATE), *_rows(report)]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     lines += ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)) for r in rows]
@@ -213,7 +229,9 @@ def render_table(report: MigrationReport) -> str:
 
 def render_markdown(report: MigrationReport) -> str:
     """GitHub-flavoured markdown."""
-    lines = [f"## {_title(report)}", "", "| | baseline | candidate |", "| --- | --- | --- |"]
+    latest = _latest(report)
+    lines = [f"## {_title(report)}", "", *([latest, ""] if latest else [])]
+    lines += ["| | baseline | candidate |", "| --- | --- | --- |"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in _rows(report)]
     lines += ["", "| improvement factor | value |", "| --- | --- |"]
     lines += [f"| {a} | {b} |" for a, b in _factor_rows(report)]
@@ -294,11 +312,13 @@ def render_html(report: MigrationReport) -> str:
         for e in report.events[-50:]
     )
     title = html.escape(_title(report))
+    latest = _latest(report)
+    why = f"<p>{html.escape(latest)}</p>" if latest else ""
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}</style></head><body>"
-        f"<h1>{title}</h1><table><tr><th></th><th>baseline</th><th>candidate</th></tr>{rows}"
+        f"<h1>{title}</h1>{why}<table><tr><th></th><th>baseline</th><th>candidate</th></tr>{rows}"
         f"</table><h2>Improvement factors</h2><table>{factors}</table>"
         f"<h2>Over time</h2>{''.join(charts)}"
         f"<h2>Events</h2><table><tr><th>time</th><th>event</th><th>weight</th><th>reasons</th></tr>"

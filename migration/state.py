@@ -15,7 +15,7 @@ after a restart.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
 
@@ -143,7 +143,16 @@ class Event:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """One evaluation's headline numbers, for the report's charts (kept in a bounded ring)."""
+    """One evaluation: its headline numbers for the report's charts, and why it decided what it did.
+
+    Every evaluation writes one (kept in a bounded ring), while an :class:`Event` is written only
+    when the decision changes, so the newest snapshot is what ``cutover status`` and
+    ``GET /migration`` show as the current "why" (issue #14). ``reasons`` are the verdict's;
+    ``checks`` holds, per check name, whatever numbers the controller passes (``status``,
+    ``candidate``, ``baseline``, ``threshold``, ``samples``, ``p_value``): opaque JSON here, so the
+    analysis may add a number without a schema change. Both default to empty, so rows written
+    before they existed still load.
+    """
 
     route: str
     at: float
@@ -155,12 +164,20 @@ class Snapshot:
     candidate_error_rate: float | None = None
     baseline_requests: int = 0
     candidate_requests: int = 0
+    reasons: tuple[str, ...] = ()
+    checks: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return asdict(self)
+        """JSON-ready form (``reasons`` a list, ``checks`` a plain dict)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["reasons"] = list(self.reasons)
+        data["checks"] = dict(self.checks)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Snapshot:
-        """Inverse of :meth:`to_dict`."""
-        return cls(**dict(data))
+        """Inverse of :meth:`to_dict`; a row without ``reasons``/``checks`` (older) loads too."""
+        values = dict(data)
+        values["reasons"] = tuple(values.get("reasons", ()))
+        values["checks"] = dict(values.get("checks", {}))
+        return cls(**values)

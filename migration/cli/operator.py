@@ -92,13 +92,41 @@ def _step(view: dict[str, Any]) -> str:
     )
 
 
+def _by_operator(last: Mapping[str, Any] | None, latest: Mapping[str, Any]) -> bool:
+    """Whether ``last`` is an operator's promote or rollback made after the latest evaluation.
+
+    Operator actions record their ``actor`` in the event's numbers; the controller's own decision
+    events carry check numbers and share the evaluation's time, so they never win here.
+    """
+    return last is not None and "actor" in last.get("numbers", {}) and last["at"] > latest["at"]
+
+
 def _why(view: dict[str, Any]) -> Text:
-    last = view["last_decision"]
-    if last is None:
+    """The route's current why: the latest evaluation, else the last decision event.
+
+    The latest evaluation (``latest``, written every interval) is current, whereas a decision
+    event is written only when the decision changes (issue #14). The event is shown instead when
+    there is no evaluation, when the evaluation recorded no reasons (a row written before they
+    were stored), and when it is an operator's promote or rollback made since the evaluation. A
+    stale evaluation (the controller stopped) is flagged with its age whichever is shown.
+    """
+    latest, last = view.get("latest"), view["last_decision"]
+    reasons: list[str] = []
+    if latest is not None and latest["reasons"] and not _by_operator(last, latest):
+        decision = head = latest["decision"]
+        reasons = latest["reasons"]
+    elif last is not None:
+        decision, reasons = last["decision"], last["reasons"]
+        head = last["current"] or decision
+    elif latest is not None:
+        decision = head = latest["decision"]
+    else:
         return Text("—")
-    style = "red" if last["decision"] == "rollback" else ""
-    head = last["current"] or last["decision"]
-    return Text(f"{head}: " + "; ".join(last["reasons"]), style=style)
+    text = f"{head}: " + "; ".join(reasons) if reasons else head
+    why = Text(text, style="red" if decision == "rollback" else "")
+    if latest is not None and latest.get("stale"):
+        why.append(f" (last evaluation {latest['age_s']:.0f} s ago)", style="bold yellow")
+    return why
 
 
 def faults_of(status: Mapping[str, Any]) -> dict[str, Any]:
@@ -145,7 +173,7 @@ def render_status(data: dict[str, Any], faults: Mapping[str, Any] | None = None)
     table.add_column("p95 ms\nbase / cand", justify="right")
     table.add_column("errors\nbase / cand", justify="right")
     table.add_column("req/s\nbase / cand", justify="right")
-    table.add_column("last decision — why", overflow="fold")
+    table.add_column("decision — why", overflow="fold")
     for view in data["routes"]:
         phase = view["phase"]
         phase_text = Text(phase or "—", style=PHASE_STYLES.get(phase or "", "dim"))

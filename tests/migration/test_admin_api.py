@@ -27,6 +27,7 @@ from migration.analysis import Policy
 from migration.controller import MigrationController
 from migration.metrics import MigrationMetrics
 from migration.plan import Plan, plan_from_cli
+from migration.state import Snapshot
 from migration.store import SQLiteStore
 from migration.testing import FakeClock, StaticMemory
 from tests.support.servers import free_port
@@ -425,6 +426,29 @@ async def test_automatic_rollback_shows_its_reasons_and_numbers(rig: Rig) -> Non
     assert last["numbers"]["error_rate_limit"]["status"] == "fail"
     assert last["numbers"]["error_rate_limit"]["candidate"] == 1.0
     assert tasks["backends"]["candidate"]["error_rate"] == 1.0
+
+
+async def test_overview_shows_the_latest_evaluation_and_when_it_goes_stale(rig: Rig) -> None:
+    """``latest`` is the newest stored snapshot's why; three intervals without one mark it stale."""
+    state = rig.controller.start(_plan("tasks"))
+    checks = {"samples": {"status": "inconclusive", "samples": 40, "threshold": 100}}
+    snap = Snapshot(
+        "tasks", rig.clock(), state.weight_bps, "hold", reasons=("too few samples (40/100)",),
+        checks=checks,
+    )  # fmt: skip
+    rig.store.commit(state, (), snap)
+    rig.clock.advance(1.0)
+    async with rig.client(token=None) as c:
+        fresh = route_of((await c.get("/migration")).json(), "tasks")["latest"]
+        rig.clock.advance(3.0)  # the rig's controller runs every 1 s: 4 s is over 3 intervals
+        stale = route_of((await c.get("/migration")).json(), "tasks")["latest"]
+        idle = route_of((await c.get("/migration")).json(), "default")["latest"]
+    assert fresh["decision"] == "hold"
+    assert fresh["reasons"] == ["too few samples (40/100)"]
+    assert fresh["checks"] == checks
+    assert (fresh["age_s"], fresh["stale"]) == (1.0, False)
+    assert (stale["age_s"], stale["stale"]) == (4.0, True)
+    assert idle is None
 
 
 # -- events and report --------------------------------------------------------------------------

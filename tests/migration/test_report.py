@@ -98,3 +98,24 @@ async def test_renderers() -> None:
         ET.fromstring("<svg" + chunk.split("</svg>")[0] + "</svg>")  # well-formed SVG
     with pytest.raises(ValueError, match="format must be one of"):
         render(report, "pdf")
+
+
+async def test_text_reports_open_with_the_latest_evaluations_why() -> None:
+    """table, markdown and html name the newest snapshot's decision, reasons and age."""
+    store = store_with_history()
+    state = store.load("tasks")
+    assert state is not None
+    snap = Snapshot("tasks", 1010.0, 1000, "hold", reasons=("holding: 40/60 s", "p95 ok"))
+    store.commit(state, (), snap)
+    report = await build_report(filled_metrics(), route="tasks", store=store, clock=lambda: 1013.0)
+    line = "latest evaluation (3 s before this report): hold — holding: 40/60 s; p95 ok"
+    assert render(report, "table").splitlines()[1] == line
+    assert line in render(report, "markdown")
+    assert f"<p>{line}</p>" in render(report, "html")
+    assert json.loads(render(report, "json"))["snapshots"][-1]["reasons"] == list(snap.reasons)
+
+
+async def test_a_report_without_evaluations_has_no_latest_line() -> None:
+    """All routes merged (no snapshot ring): no latest-evaluation line."""
+    report = await build_report(filled_metrics(), store=store_with_history())
+    assert "latest evaluation" not in render(report, "table")
