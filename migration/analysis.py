@@ -53,13 +53,22 @@ checks may be off for a route); on a shadow-only step the shadow comparison is w
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from enum import StrEnum
-
 from migration.policy import Policy
 from migration.seams import RateSample
-from migration.sketch import LatencySketch
 from migration.stats import proportion_greater, two_proportion_greater
+from migration.step_checks import sequential_checks
+from migration.verdict import (
+    CHECKS,
+    CONTROL_CHECK,
+    NON_INFERIORITY,
+    BackendWindow,
+    CheckResult,
+    CheckStatus,
+    Decision,
+    StepProgress,
+    StepWindows,
+    Verdict,
+)
 
 __all__ = [
     "CHECKS",
@@ -70,149 +79,13 @@ __all__ = [
     "Decision",
     "Policy",
     "StepProgress",
+    "StepWindows",
     "Verdict",
     "analyse",
     "fallback_after_s",
     "slow_after_s",
     "stuck_after_s",
 ]
-
-CHECKS = (
-    "unreachable",
-    "stuck",
-    "error_rate_limit",
-    "error_rate",
-    "latency_p95",
-    "latency_limit",
-    "contract_violations",
-    "shadow_mismatch",
-    "baseline_health",
-)
-HARD_CHECKS = frozenset({"unreachable", "stuck", "error_rate_limit"})
-#: The check that judges the baseline (the control), not the candidate.
-CONTROL_CHECK = "baseline_health"
-
-
-class Decision(StrEnum):
-    """What the controller should do with the current step."""
-
-    PROMOTE = "promote"
-    HOLD = "hold"
-    INCONCLUSIVE = "inconclusive"
-    ROLLBACK = "rollback"
-
-
-class CheckStatus(StrEnum):
-    """Outcome of one check."""
-
-    PASS = "pass"
-    FAIL = "fail"
-    INCONCLUSIVE = "inconclusive"
-    SKIPPED = "skipped"
-
-
-@dataclass(frozen=True)
-class BackendWindow:
-    """One backend's numbers over the analysis window, and its attempts still in flight.
-
-    ``recent_connect_errors`` counts connect errors *and* timeouts among the last attempts (both
-    mean "no answer"). ``slow_inflight`` are in-flight attempts older than :func:`slow_after_s`,
-    ``stuck`` those older than :func:`stuck_after_s`, ``oldest_inflight_s`` the oldest one's age.
-    """
-
-    requests: int = 0
-    errors: int = 0
-    latency: LatencySketch | None = None
-    recent_attempts: int = 0
-    recent_connect_errors: int = 0
-    contract: RateSample = field(default_factory=lambda: RateSample(0, 0))
-    inflight: int = 0
-    slow_inflight: int = 0
-    stuck: int = 0
-    oldest_inflight_s: float = 0.0
-
-    @property
-    def latency_count(self) -> int:
-        """Latency samples in the window, counting the slow in-flight attempts."""
-        return (0 if self.latency is None else self.latency.count) + self.slow_inflight
-
-    def count_above(self, limit_s: float) -> int:
-        """Samples slower than ``limit_s`` (the slow in-flight ones are, if ``limit_s`` is at most
-        the limit they were counted against, which the controller guarantees)."""
-        finished = 0 if self.latency is None else self.latency.count_above(limit_s)
-        return finished + self.slow_inflight
-
-    def p95_at_least(self, limit_s: float) -> bool:
-        """Whether the p95 over finished *and* in-flight attempts exceeds ``limit_s``."""
-        n = self.latency_count
-        return n > 0 and self.count_above(limit_s) > 0.05 * n
-
-    def p95(self) -> float | None:
-        """p95 latency in seconds, ``None`` without samples."""
-        return None if self.latency is None else self.latency.quantile(0.95)
-
-
-@dataclass(frozen=True)
-class StepProgress:
-    """Where the migration stands in its current step (the state the decision depends on)."""
-
-    weight_bps: int
-    held_s: float
-    requests: int
-    hold_s: float
-    min_requests: int
-    consecutive_failures: int = 0
-
-    @property
-    def shadow_only(self) -> bool:
-        """A 0 % step: judged on shadow comparisons."""
-        return self.weight_bps == 0
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """One check's outcome and the numbers behind it."""
-
-    name: str
-    status: CheckStatus
-    candidate: float | None = None
-    baseline: float | None = None
-    threshold: float | None = None
-    samples: int = 0
-    baseline_samples: int = 0
-    p_value: float | None = None
-    detail: str = ""
-
-    @property
-    def hard(self) -> bool:
-        """Whether a failure of this check rolls back at once."""
-        return self.name in HARD_CHECKS
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The decision, why, and the numbers."""
-
-    decision: Decision
-    reasons: tuple[str, ...]
-    checks: tuple[CheckResult, ...]
-    consecutive_failures: int
-    hard_breach: bool = False
-    baseline_degraded: bool = False
-
-    def check(self, name: str) -> CheckResult:
-        """The result of check ``name``."""
-        for result in self.checks:
-            if result.name == name:
-                return result
-        raise KeyError(name)
-
-    @property
-    def failed(self) -> tuple[CheckResult, ...]:
-        """The candidate's checks that failed (a degraded baseline is not the candidate's fault)."""
-        return tuple(
-            c for c in self.checks if c.status is CheckStatus.FAIL and c.name != CONTROL_CHECK
-        )
 
 
 def _ms(value: float | None) -> str:
@@ -438,9 +311,16 @@ def analyse(
     candidate: BackendWindow,
     shadow: RateSample,
     policy: Policy,
+    step: StepWindows | None = None,
 ) -> Verdict:
-    """Judge the current step. Pure: same numbers in, same verdict out."""
+    """Judge the current step. Pure: same numbers in, same verdict out.
+
+    ``step`` is both backends' evidence since the step began (the sequential tests'); without it
+    (or with ``policy.analysis == "windowed"``) the sequential checks are skipped and promotion
+    needs the windowed checks, as before issue #14.
+    """
     full = progress.weight_bps >= 10_000
+    sequential = policy.analysis == "sequential" and not progress.shadow_only and step is not None
     control = _baseline_health(baseline, policy)
     degraded = control.status is CheckStatus.FAIL and not full
     checks = (
@@ -456,18 +336,23 @@ def analyse(
                     policy.max_contract_violation_rate, policy),
         _rate_limit("shadow_mismatch", shadow, policy.max_shadow_mismatch_rate, policy),
         control,
+        *sequential_checks(step if sequential else None, policy, full, degraded,
+                           "shadow-only step" if progress.shadow_only
+                           else "no step evidence" if step is None else policy.analysis),
     )  # fmt: skip
-    required = (
-        {"shadow_mismatch"}
-        if progress.shadow_only
-        else {"error_rate_limit", "error_rate", "latency_p95", "latency_limit"}
-    )
+    if progress.shadow_only:
+        required = {"shadow_mismatch"}
+    elif sequential:
+        required = set(NON_INFERIORITY)
+    else:
+        required = {"error_rate_limit", "error_rate", "latency_p95", "latency_limit"}
     failed = [c for c in checks if c.status is CheckStatus.FAIL and c.name != CONTROL_CHECK]
-    hard = [c for c in failed if c.hard]
+    immediate = [c for c in failed if c.immediate]
     reasons = tuple(f"{c.name}: {c.detail}" for c in failed)
-    if hard:
+    if immediate:
+        hard = any(c.hard for c in immediate)
         return Verdict(
-            Decision.ROLLBACK, reasons, checks, progress.consecutive_failures + 1, True, degraded
+            Decision.ROLLBACK, reasons, checks, progress.consecutive_failures + 1, hard, degraded
         )
     if degraded:
         why = (f"baseline_degraded: {control.detail}; comparison invalid, holding", *reasons)
@@ -480,7 +365,11 @@ def analyse(
         return Verdict(Decision.HOLD, (note, *reasons), checks, streak)
     waiting = [c for c in checks if c.name in required and c.status is CheckStatus.INCONCLUSIVE]
     if waiting:
-        why = tuple(f"{c.name}: too few samples ({c.detail})" for c in waiting)
+        why = tuple(
+            f"{c.name}: not shown yet ({c.detail})" if c.name in NON_INFERIORITY
+            else f"{c.name}: too few samples ({c.detail})"
+            for c in waiting
+        )  # fmt: skip
         return Verdict(Decision.INCONCLUSIVE, why, checks, progress.consecutive_failures)
     pending = []
     if candidate.slow_inflight and not progress.shadow_only:
@@ -495,4 +384,7 @@ def analyse(
         pending.append(f"{progress.requests}/{progress.min_requests} {unit}")
     if pending:
         return Verdict(Decision.HOLD, ("healthy; " + ", ".join(pending),), checks, 0)
-    return Verdict(Decision.PROMOTE, ("healthy; hold time and request minimum met",), checks, 0)
+    met = "non-inferiority shown, " if sequential else ""
+    return Verdict(
+        Decision.PROMOTE, (f"healthy; {met}hold time and request minimum met",), checks, 0
+    )

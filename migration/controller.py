@@ -47,7 +47,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import structlog
@@ -57,6 +57,7 @@ from migration.analysis import (
     Decision,
     Policy,
     StepProgress,
+    StepWindows,
     Verdict,
     analyse,
     fallback_after_s,
@@ -74,7 +75,9 @@ from migration.seams import (
     WeightControl,
     WindowSource,
 )
+from migration.stall import is_stalled, stall_reasons
 from migration.state import Event, MigrationState, Phase, Snapshot
+from migration.step_evidence import SettledSource, StepEvidence
 from migration.store import StateStore
 
 __all__ = ["Evaluation", "MigrationController", "MigrationError"]
@@ -116,6 +119,7 @@ def _numbers(verdict: Verdict) -> dict[str, Any]:
             "samples": c.samples,
             "baseline_samples": c.baseline_samples,
             "p_value": c.p_value,
+            "detail": c.detail,
         }
         for c in verdict.checks
     }
@@ -164,6 +168,7 @@ class MigrationController:
         self.rollback_mode = rollback_mode
         self._seen: dict[str, tuple[int, int]] = {}
         self._conditions: dict[str, set[str]] = {}
+        self._evidence: dict[str, StepEvidence] = {}
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -254,9 +259,25 @@ class MigrationController:
             self.metrics.store(self.store.failing, self.store.errors, self.store.pending)
         return state
 
+    def _fresh_evidence(self, route: str) -> StepEvidence:
+        """Start ``route``'s step evidence now (a new step, a resume, a new leader)."""
+        evidence = self._evidence[route] = StepEvidence()
+        if isinstance(self.source, SettledSource):
+            evidence.pull(self.source, route)
+        return evidence
+
+    def _step_windows(self, route: str) -> StepWindows | None:
+        """The step's evidence so far, updated with what settled since the last evaluation."""
+        if not isinstance(self.source, SettledSource):
+            return None  # a source without settled buckets: the windowed analysis only
+        evidence = self._evidence.get(route) or self._fresh_evidence(route)
+        evidence.pull(self.source, route)
+        return StepWindows(evidence.baseline, evidence.candidate)
+
     def _enter_step(self, state: MigrationState, index: int, phase: Phase) -> MigrationState:
         now = self.clock()
         self._seen[state.route] = self._counters(state.route)
+        self._fresh_evidence(state.route)
         return state.with_(
             phase=phase,
             step_index=index,
@@ -421,6 +442,7 @@ class MigrationController:
             reasons = (why, "retrying the step after a rollback")
             return self._durably(retried, "resumed", reasons, numbers)
         self._seen[route] = self._counters(route)  # requests during the pause do not count
+        self._fresh_evidence(route)  # nor does their evidence (the weight may have differed)
         resumed = state.with_(
             phase=Phase.RUNNING, running_since=self.clock(), consecutive_failures=0,
             weight_bps=state.step.weight_bps,  # undoes a manual override
@@ -529,17 +551,18 @@ class MigrationController:
             state.weight_bps, state.held_s(now), state.step_requests, state.step.hold_s,
             state.step.min_requests, state.consecutive_failures,
         )  # fmt: skip
+        step = self._step_windows(route)
         verdict = analyse(
-            progress, baseline, candidate, self.source.shadow(route, span), self.policy
+            progress, baseline, candidate, self.source.shadow(route, span), self.policy, step
         )
         if self.metrics is not None:
             self.metrics.verdict(route, verdict, baseline, candidate)
+        numbers = _numbers(verdict)
         snapshot = Snapshot(
             route, now, state.weight_bps, verdict.decision.value,
             baseline.p95(), candidate.p95(), _rate(baseline), _rate(candidate),
-            baseline.requests, candidate.requests,
+            baseline.requests, candidate.requests, verdict.reasons, numbers,
         )  # fmt: skip
-        numbers = _numbers(verdict)
         decision = verdict.decision
         state = state.with_(consecutive_failures=verdict.consecutive_failures)
         episode = self._condition(route, "baseline_degraded", verdict.baseline_degraded)
@@ -548,6 +571,15 @@ class MigrationController:
             state = self._commit(state, what, verdict.reasons[:1], numbers)
         if decision is Decision.PROMOTE and state.phase is Phase.RUNNING and self.store.failing:
             return self._refused(state, verdict, numbers, snapshot)
+        stalled = state.phase is Phase.RUNNING and is_stalled(state, verdict, now)
+        if self._condition(route, "stalled", stalled) and stalled:
+            rps = (step.candidate.requests if step else 0) / max(state.held_s(now), 1e-9)
+            why = stall_reasons(state, verdict, now, rps)
+            log.warning("migration stalled", route=route, reasons=list(why))
+            if state.plan.on_stall == "rollback":
+                rolled = self._roll_back(state, why, ["stalled"], numbers, snapshot)
+                return Evaluation(route, verdict, rolled)
+            state = self._commit(state, "stalled", why, numbers)
 
         if decision is Decision.ROLLBACK:
             labels = [c.name for c in verdict.failed]
@@ -583,7 +615,8 @@ class MigrationController:
         changed = state.last_decision != "promotion_refused"
         state = state.with_(last_decision="promotion_refused")
         kind = "decision_hold" if changed else None
-        state = self._commit(state, kind, reasons, numbers, snapshot)
+        refused = replace(snapshot, decision="promotion_refused", reasons=reasons)
+        state = self._commit(state, kind, reasons, numbers, refused)
         held = Verdict(Decision.HOLD, reasons, verdict.checks, 0, False, verdict.baseline_degraded)
         return Evaluation(state.route, held, state)
 

@@ -95,7 +95,7 @@ class DecisionMetrics:
         )
         self.conditions = Gauge(
             "cutover_migration_condition",
-            "1 while a condition holds a route's migration (baseline_degraded, candidate_stuck).",
+            "1 while a condition holds a route's migration (baseline_degraded, candidate_stuck, stalled).",
             ["route", "condition"],
             registry=registry,
         )

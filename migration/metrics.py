@@ -159,6 +159,14 @@ class MigrationMetrics:
             return WindowStats.empty()
         return found.windows[backend].stats(span_s)
 
+    def settled(self, route: str, backend: str, after_tag: int | None) -> tuple[WindowStats, int]:
+        """Complete buckets since ``after_tag`` (:class:`~migration.step_evidence.SettledSource`)."""
+        found = self._routes.get(route)
+        if found is None:
+            newest = int(self._clock() // self._bucket_s) - 1
+            return WindowStats.empty(), newest if after_tag is None else max(after_tag, newest)
+        return found.windows[backend].settled(after_tag)
+
     def recent_attempts(self, route: str, backend: str) -> tuple[int, int]:
         """``(attempts, connect errors or timeouts)`` among ``backend``'s last attempts on ``route``."""
         found = self._routes.get(route)

@@ -87,8 +87,8 @@ class Policy:
     #: sequential harm tests, split evenly across them
     false_promotion_budget: float = 0.05  #: per step: chance a candidate worse than the margins
     #: below is promoted, split evenly across the non-inferiority tests
-    latency_margin: float = 0.02  #: harm: the candidate's share of requests slower than the
-    #: baseline's p95 exceeds the baseline's own (5 %) by more than this (2 points)
+    latency_margin: float = 0.01  #: harm: the candidate's share of requests slower than the
+    #: baseline's p95 exceeds the baseline's own (5 %) by more than this (1 point)
     latency_ni_margin: float = 0.05  #: promotion: that excess is shown to be under 5 points
     error_ni_margin: float = 0.01  #: promotion: candidate errors shown under baseline + 1 point
     seq_min_samples: int = 50  #: per backend over the step before a sequential test decides

@@ -129,6 +129,26 @@ class SlidingWindow:
         covered = (count - 1) * self.bucket_s + (now - newest * self.bucket_s)
         return WindowStats(requests, errors, connect, timeouts, sketch, covered)
 
+    def settled(self, after_tag: int | None) -> tuple[WindowStats, int]:
+        """Buckets ``after_tag + 1 ..`` the last complete one (the one before the current), merged.
+
+        With ``after_tag=None``: an empty window and the last complete bucket's number (see
+        :class:`~migration.step_evidence.SettledSource`).
+        """
+        newest = int(self._clock() // self.bucket_s) - 1
+        if after_tag is None or after_tag >= newest:
+            return WindowStats.empty(), newest if after_tag is None else after_tag
+        requests = errors = connect = timeouts = 0
+        sketch = LatencySketch()
+        for slot in self.buckets_between(after_tag + 1, newest):
+            requests += slot.requests
+            errors += slot.errors
+            connect += slot.connect_errors
+            timeouts += slot.timeouts
+            sketch.merge(slot.latency)
+        span = (newest - after_tag) * self.bucket_s
+        return WindowStats(requests, errors, connect, timeouts, sketch, span), newest
+
     def buckets_between(self, oldest_tag: int, newest_tag: int) -> list[Bucket]:
         """The slots holding bucket numbers ``oldest_tag..newest_tag`` (inclusive), oldest first.
 

@@ -88,6 +88,8 @@ class MergedWindows:
         self.recent_min_attempts = recent_min_attempts
         self.recent_max_buckets = recent_max_buckets
         self.max_ahead_buckets = max_ahead_buckets
+        #: How many buckets back from now a bucket counts as settled (see :meth:`settled`).
+        self.settle_buckets = 2
         #: Rows skipped: undecodable payload, another sketch accuracy, a route past the cap.
         self.rejected = 0
         self.last_rejection: str | None = None
@@ -178,6 +180,29 @@ class MergedWindows:
             total.requests, total.errors, total.connect_errors, total.timeouts, total.latency,
             covered,
         )  # fmt: skip
+
+    def settled(self, route: str, backend: str, after_tag: int | None) -> tuple[WindowStats, int]:
+        """Merged buckets ``after_tag + 1 ..`` now - :attr:`settle_buckets` (the step's evidence).
+
+        A bucket settles :attr:`settle_buckets` (2) buckets after its own: members publish four
+        times a second and the leader reads as often, so every replica's row for it is in by then
+        (a later one still counts in the totals and the windows, not in the step's evidence).
+        """
+        newest = self._now_tag() - self.settle_buckets
+        if after_tag is None or after_tag >= newest:
+            return WindowStats.empty(), newest if after_tag is None else after_tag
+        slots = self._slots.get(route, {})
+        total = BackendBucket(latency=LatencySketch(self.accuracy))
+        for tag in range(max(after_tag + 1, newest - self.window_buckets + 1), newest + 1):
+            slot = slots.get(tag)
+            counts = None if slot is None else slot.bucket.backends.get(backend)
+            if counts is not None:
+                total.add(counts)
+        stats = WindowStats(
+            total.requests, total.errors, total.connect_errors, total.timeouts, total.latency,
+            (newest - after_tag) * self.bucket_s,
+        )  # fmt: skip
+        return stats, newest
 
     def recent_attempts(self, route: str, backend: str) -> tuple[int, int]:
         """``(attempts, connect errors or timeouts)`` in the newest completed buckets (see above)."""

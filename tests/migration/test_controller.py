@@ -293,8 +293,12 @@ def test_restart_mid_step_resumes_exactly(tmp_path: Path) -> None:
     state = second.state()
     # 24 s < 25 s held and 480 < 500 requests: still on the first step, counting from where it was.
     assert (state.step_index, state.step_requests) == (0, 480)
-    second.drive(1)
+    # The step's evidence (the sequential tests') starts afresh at the restart: non-inferiority
+    # needs a few more seconds of it once hold and count are met.
+    second.drive(5)
     assert second.state().step_index == 1
+    kinds = [e.kind for e in second.store.events(ROUTE)]
+    assert kinds.index("decision_inconclusive") < kinds.index("promoted")
     second.store.close()  # type: ignore[attr-defined]
 
 

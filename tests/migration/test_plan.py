@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -153,3 +154,43 @@ def test_plan_config_errors(config: dict[str, object], message: str) -> None:
     """Each bad config value is reported with its field path."""
     with pytest.raises(PlanError, match=message):
         plans_from_config(config)
+
+
+def test_deadline_and_on_stall_from_config() -> None:
+    """A plan-wide deadline and on_stall apply to every step; a step may set its own deadline."""
+    [plan] = plans_from_config(
+        {"route": "tasks", "deadline": "10m", "on_stall": "rollback",
+         "steps": [10, {"weight": 50, "deadline": "1h"}]}
+    )  # fmt: skip
+    assert [s.deadline_s for s in plan.steps] == [600.0, 3600.0]
+    assert plan.on_stall == "rollback"
+    assert Plan.from_dict(plan.to_dict()) == plan
+
+
+def test_deadline_defaults_and_old_records() -> None:
+    """Without them a step's deadline is 30 min and on_stall holds; stored plans without them load."""
+    [plan] = plans_from_config({"route": "tasks", "steps": [10, 100]})
+    assert (plan.steps[0].deadline_s, plan.on_stall) == (1800.0, "hold")
+    old = {"route": "tasks", "steps": [{"weight_bps": 1000, "hold_s": 60.0, "min_requests": 5}]}
+    assert Plan.from_dict(old).steps[0].deadline_s == 1800.0
+
+
+@pytest.mark.parametrize(
+    ("config", "field"),
+    [
+        ({"on_stall": "panic"}, "on_stall"),
+        ({"deadline": "0s"}, "deadline"),
+        ({"steps": [{"weight": 10, "deadline": "soon"}]}, "steps[0].deadline"),
+    ],
+)
+def test_bad_deadline_or_on_stall_names_the_field(config: dict[str, object], field: str) -> None:
+    """A bad deadline or on_stall stops start-up naming the field."""
+    with pytest.raises(PlanError, match=rf"^{re.escape(field)}:"):
+        plans_from_config({"route": "tasks", "steps": [10, 100]} | config)
+
+
+def test_cli_deadline_and_on_stall() -> None:
+    """The CLI's --deadline and --on-stall build the same plan."""
+    plan = plan_from_cli("tasks", "10,100", deadline="5m", on_stall="rollback")
+    assert {s.deadline_s for s in plan.steps} == {300.0}
+    assert plan.on_stall == "rollback"

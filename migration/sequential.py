@@ -1,0 +1,191 @@
+"""Always-valid comparisons of two rates, for tests that are looked at after every evaluation.
+
+The analysis re-tests every second while a step's evidence accumulates. A fixed-sample test read
+that often rejects a true null far more often than its alpha ("peeking"); these bounds do not. Each
+is a **confidence sequence**: with probability at least ``1 - alpha`` it holds at *every* sample
+size at once, so stopping the first time it excludes a value is still a level-``alpha`` test.
+
+The boundary is the normal-mixture one (Robbins 1970; the mixture SPRT of Johari, Pekelis and
+Walsh, "Always valid inference", 2017; used for software deployments by Lindon et al., "Rapid
+regression detection in software deployments through sequential testing", 2022). For an estimate
+with variance ``V`` and a normal mixing distribution of scale ``tau`` over the effect, the mixture
+likelihood ratio reaches ``1 / alpha`` exactly when the estimate is more than
+
+    r(V) = sqrt(2 V (V + tau^2) / tau^2 * (log(1 / alpha) + log((V + tau^2) / V) / 2))
+
+away from the tested value. ``tau`` is where the test is most powerful: the effect it looks for.
+
+Decided here, and why (what a statistician reviewing Kayenta's Mann-Whitney judge would ask):
+
+* **Proportions, not ranks.** Both quantities compared are shares of requests: errors, and requests
+  slower than the baseline's p95 over the step. A rank test asks whether one distribution is
+  shifted, and passes a candidate that is faster for most requests and far slower for a few (its
+  p95 is what users feel); a share above a threshold is a binomial quantity with a known variance.
+* **Harm: the variance at the edge of the null** (a score-type test): testing "the candidate's
+  rate exceeds the baseline's by more than ``m``", the variance is taken where that is exactly true
+  (candidate rate = baseline rate + ``m``). A handful of errors in a thin operation then weighs what
+  it should (7 of 75 against 0.3 % is overwhelming) instead of being drowned by its own observed
+  variance, and under the null it is never too small, so a false rollback stays rare.
+* **Non-inferiority: the observed variance** (Wald), with rates smoothed by half an event
+  (``(x + 0.5) / (n + 1)``) so zero counts have one. The edge of *its* null is a candidate one
+  point worse, whose variance is several times a healthy candidate's: Farrington-Manning's choice
+  would ask a route at 2 candidate requests/s for twenty minutes of traffic to show what the harm
+  test watches anyway. The cost is a slightly optimistic bound at tiny counts (0 errors in 300
+  shows "under +0.7 points"; a candidate truly 1.2 % bad shows 0 in 300 with probability 2.7 %).
+  Measured: a candidate exactly one point worse, read 150 times, is cleared in about 6.5 % of runs
+  at a 5 % budget (``tests/migration/test_sequential.py``); the harm test, read as often, stays
+  under its budget.
+* **Harm and non-inferiority are separate one-sided tests** with separate budgets. Harm (roll back)
+  is "worse by more than the margin", non-inferiority (may promote) is "worse by less than the
+  non-inferiority margin", shown, not merely not disproved. Between the two margins neither
+  concludes and the step waits, until its progress deadline says so.
+* **Budgets.** A rollback follows from *any* harm test, so the false-rollback budget is split
+  evenly across them (Bonferroni). Promotion needs *every* non-inferiority test, an
+  intersection-union test: each at the full promotion budget keeps the chance of promoting a
+  candidate that is inferior on any one measure at most that budget.
+* **Normal approximation.** Valid as counts grow; with few samples the binomial's skew makes it
+  optimistic, so no test decides below ``Policy.seq_min_samples`` per side, and the whole-rollout
+  simulation (``python -m bench rollback``) measures the false-rollback rate actually achieved.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+__all__ = ["Comparison", "compare_rates", "radius", "samples_needed"]
+
+
+def radius(variance: float, alpha: float, tau: float) -> float:
+    """Half-width of the normal-mixture confidence sequence for an estimate of ``variance``."""
+    if variance <= 0.0:
+        return 0.0
+    t2 = tau * tau
+    spread = math.log(1.0 / alpha) + 0.5 * math.log((variance + t2) / variance)
+    return math.sqrt(2.0 * variance * (variance + t2) / t2 * spread)
+
+
+def _smoothed(bad: int, n: int) -> float:
+    return (bad + 0.5) / (n + 1.0)
+
+
+def _null_variance(cand_bad: int, n_cand: int, base_bad: int, n_base: int, margin: float) -> float:
+    """Variance of ``candidate rate - baseline rate`` where the candidate's is the baseline's + ``margin``.
+
+    Both rates are estimated from the pooled counts under that constraint (a closed-form stand-in
+    for the restricted maximum likelihood of Miettinen and Nurminen): the baseline's rate alone
+    would be low exactly when the difference looks high, and the test would reject too often.
+    """
+    base = (cand_bad + base_bad + 0.5 - margin * n_cand) / (n_cand + n_base + 1.0)
+    base = min(max(base, 1e-9), 1.0 - 1e-9)
+    cand = min(max(base + margin, 1e-9), 1.0 - 1e-9)
+    return cand * (1.0 - cand) / n_cand + base * (1.0 - base) / n_base
+
+
+def _observed_variance(cand_bad: int, n_cand: int, base_bad: int, n_base: int) -> float:
+    cand = _smoothed(cand_bad, n_cand)
+    spread = cand * (1.0 - cand) / n_cand
+    if n_base:
+        base = _smoothed(base_bad, n_base)
+        spread += base * (1.0 - base) / n_base
+    return spread
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """``candidate rate - reference`` with its harm and non-inferiority verdicts.
+
+    ``reference`` is the baseline's rate (two samples) or a fixed limit (one sample, ``n_base``
+    0). ``harm``: the difference is shown above ``harm_margin``; ``non_inferior``: it is shown
+    below ``ni_margin``. ``harm_bound`` / ``ni_bound`` are the sides of the confidence sequences
+    that decided (lower for harm, upper for non-inferiority).
+    """
+
+    difference: float
+    reference: float
+    harm: bool
+    non_inferior: bool
+    harm_bound: float
+    ni_bound: float
+    n_cand: int
+    n_base: int
+
+
+def compare_rates(
+    cand_bad: int,
+    n_cand: int,
+    base_bad: int,
+    n_base: int,
+    *,
+    harm_margin: float,
+    ni_margin: float,
+    harm_alpha: float,
+    ni_alpha: float,
+    harm_tau: float,
+    limit: float | None = None,
+) -> Comparison:
+    """Compare the candidate's rate with the baseline's (or, with ``limit``, with that fixed rate).
+
+    With ``limit`` the reference has no sampling noise: the margins are taken from the limit
+    (``harm_margin = ni_margin = 0`` is usual: "above the limit" / "shown below it").
+    """
+    cand = cand_bad / n_cand if n_cand else 0.0
+    if limit is None:
+        observed = base_bad / n_base if n_base else 0.0
+        nb = n_base
+    else:
+        observed = limit
+        nb = 0
+    diff = cand - observed
+    if n_cand == 0 or (limit is None and n_base == 0):
+        return Comparison(diff, observed, False, False, -math.inf, math.inf, n_cand, nb)
+
+    if limit is None:
+        harm_variance = _null_variance(cand_bad, n_cand, base_bad, n_base, harm_margin)
+    else:
+        edge = min(max(limit + harm_margin, 1e-9), 1.0 - 1e-9)
+        harm_variance = edge * (1.0 - edge) / n_cand
+    lower = diff - radius(harm_variance, harm_alpha, harm_tau)
+    upper = diff + radius(
+        _observed_variance(cand_bad, n_cand, base_bad, nb), ni_alpha, max(ni_margin, 1e-3)
+    )
+    return Comparison(
+        diff, observed, lower > harm_margin, upper < ni_margin, lower, upper, n_cand, nb
+    )
+
+
+def samples_needed(
+    comparison: Comparison, *, ni_margin: float, ni_alpha: float, cap: int = 10**8
+) -> int | None:
+    """About how many candidate samples in all would show non-inferiority, if the rates held.
+
+    ``None`` when the observed difference is not below the margin (no amount of the same evidence
+    would do). Both sides are scaled in their current proportion; the answer is a forecast for the
+    operator ("the traffic it would need"), not part of any test.
+    """
+    gap = ni_margin - comparison.difference
+    if gap <= 0 or comparison.n_cand == 0:
+        return None
+    ratio = comparison.n_base / comparison.n_cand if comparison.n_base else 0.0
+    cand = min(max(comparison.reference + comparison.difference, 1e-4), 1.0 - 1e-4)
+    base = min(max(comparison.reference, 1e-4), 1.0 - 1e-4)
+    tau = max(ni_margin, 1e-3)
+
+    def fits(n: int) -> bool:
+        v = cand * (1.0 - cand) / n
+        if ratio:
+            v += base * (1.0 - base) / max(1.0, n * ratio)
+        return radius(v, ni_alpha, tau) < gap
+
+    low, high = comparison.n_cand, comparison.n_cand
+    while not fits(high):
+        if high >= cap:
+            return None
+        low, high = high, min(cap, high * 2)
+    while low < high:
+        mid = (low + high) // 2
+        if fits(mid):
+            high = mid
+        else:
+            low = mid + 1
+    return high

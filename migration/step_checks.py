@@ -1,0 +1,150 @@
+"""The sequential checks: the step's whole evidence, judged by always-valid tests.
+
+Four checks over :class:`~migration.verdict.StepWindows` (everything since the step began), all
+built on :func:`~migration.sequential.compare_rates`:
+
+==============  =================================================================================
+check           meaning
+==============  =================================================================================
+seq_error_rate  harm: the candidate's error rate is shown above the baseline's + ``error_margin``
+seq_latency     harm: the candidate's share of requests slower than the baseline's step p95 is
+                shown above the baseline's own share (5 %) + ``latency_margin``
+ni_error_rate   non-inferiority: shown below the baseline's + ``error_ni_margin``
+ni_latency      non-inferiority: that slow share shown below the baseline's + ``latency_ni_margin``
+==============  =================================================================================
+
+A harm failure rolls back at once (the test stays valid however often it is read, so there is no
+"three in a row"); promotion on a live step needs both non-inferiority checks to pass, which they
+never "fail": until shown they are inconclusive, and the detail says how many candidate samples
+would show it at the rates seen so far (the traffic a thin route needs). The false-rollback budget
+is split over the two harm tests; each non-inferiority test spends the whole promotion budget (see
+:mod:`migration.sequential` for why).
+
+Latency is judged as a share above the baseline's p95 over the step, not as a p95 difference: a
+share is a binomial count with a variance, a quantile difference is not, and "1 point more of the
+candidate's requests are slower than the baseline's p95" is what a user of the tail feels. At 100 %
+the baseline gets no traffic: both measures compare with the absolute limits instead
+(``max_error_rate``; 5 % of requests above ``max_p95_s``). While the baseline is degraded nothing
+is compared (the windowed checks and the hard limits still act).
+"""
+
+from __future__ import annotations
+
+from migration.policy import Policy
+from migration.sequential import Comparison, compare_rates, samples_needed
+from migration.verdict import CheckResult, CheckStatus, StepWindows
+
+__all__ = ["HARM_TAU", "sequential_checks"]
+
+#: The mixing scale of the harm tests: most powerful against differences of a few points.
+HARM_TAU = 0.05
+#: At 100 % the latency measure is the share above ``max_p95_s``, allowed up to this.
+TAIL_SHARE = 0.05
+_NAMES = ("seq_error_rate", "seq_latency", "ni_error_rate", "ni_latency")
+
+
+def _pt(value: float) -> str:
+    return f"{value * 100:+.2f} pt"
+
+
+def _skipped(detail: str) -> tuple[CheckResult, ...]:
+    return tuple(CheckResult(name, CheckStatus.SKIPPED, detail=detail) for name in _NAMES)
+
+
+def _harm(name: str, c: Comparison, margin: float, what: str) -> CheckResult:
+    status = CheckStatus.FAIL if c.harm else CheckStatus.PASS
+    detail = f"{what} {_pt(c.difference)} (shown above {_pt(c.harm_bound)}; rolls back past {_pt(margin)})"
+    return CheckResult(
+        name, status, c.difference, c.reference, margin, c.n_cand, c.n_base, detail=detail
+    )
+
+
+def _ni(name: str, c: Comparison, margin: float, what: str, alpha: float) -> CheckResult:
+    if c.non_inferior:
+        detail = f"{what} {_pt(c.difference)}, shown below {_pt(c.ni_bound)} < {_pt(margin)}"
+        status = CheckStatus.PASS
+    else:
+        need = samples_needed(c, ni_margin=margin, ni_alpha=alpha)
+        more = (
+            f"about {max(0, need - c.n_cand):,} more candidate samples at these rates"
+            if need is not None
+            else "not at these rates"
+        )
+        detail = f"{what} {_pt(c.difference)}, below {_pt(c.ni_bound)} so far, needs < {_pt(margin)}: {more}"
+        status = CheckStatus.INCONCLUSIVE
+    return CheckResult(
+        name, status, c.difference, c.reference, margin, c.n_cand, c.n_base, detail=detail
+    )
+
+
+def _few(got_cand: int, got_base: int, need: int, full: bool) -> tuple[CheckResult, ...] | None:
+    if got_cand >= need and (full or got_base >= need):
+        return None
+    who = f"{got_cand}/{need} candidate" + ("" if full else f", {got_base}/{need} baseline")
+    detail = f"{who} samples this step"
+    if got_cand < need:
+        detail += f": about {need - got_cand:,} more candidate samples before any test decides"
+    return tuple(
+        CheckResult(
+            name,
+            CheckStatus.INCONCLUSIVE,
+            samples=got_cand,
+            baseline_samples=got_base,
+            detail=detail,
+        )
+        for name in _NAMES
+    )
+
+
+def sequential_checks(
+    step: StepWindows | None, policy: Policy, full: bool, degraded: bool, why_off: str
+) -> tuple[CheckResult, ...]:
+    """The four sequential checks of a step (skipped without evidence, saying ``why_off``)."""
+    if step is None:
+        return _skipped(f"not run ({why_off})")
+    if degraded:
+        return _skipped("comparison invalid: baseline degraded")
+    cand, base = step.candidate, step.baseline
+    few = _few(cand.requests, base.requests, policy.seq_min_samples, full)
+    if few is not None:
+        return few
+    harm_alpha = policy.false_rollback_budget / 2
+    ni_alpha = policy.false_promotion_budget
+    common = {"harm_alpha": harm_alpha, "ni_alpha": ni_alpha, "harm_tau": HARM_TAU}
+    if full:
+        errors = compare_rates(
+            cand.errors, cand.requests, 0, 0, harm_margin=0.0, ni_margin=0.0,
+            limit=policy.max_error_rate, **common,
+        )  # fmt: skip
+        errors_what = f"error rate vs the {policy.max_error_rate:.1%} limit:"
+        err_margin = err_ni = 0.0
+        threshold = policy.max_p95_s
+        lat_limit: float | None = TAIL_SHARE
+        lat_margin = lat_ni = 0.0
+    else:
+        errors = compare_rates(
+            cand.errors, cand.requests, base.errors, base.requests,
+            harm_margin=policy.error_margin, ni_margin=policy.error_ni_margin, **common,
+        )  # fmt: skip
+        errors_what = "error rate vs baseline"
+        err_margin, err_ni = policy.error_margin, policy.error_ni_margin
+        threshold = base.p95() or 0.0
+        lat_limit = None
+        lat_margin, lat_ni = policy.latency_margin, policy.latency_ni_margin
+    cand_slow = 0 if cand.latency is None else cand.latency.count_above(threshold)
+    base_slow = 0 if base.latency is None else base.latency.count_above(threshold)
+    n_lat = cand.latency_count
+    n_base_lat = 0 if full else base.latency_count
+    latency = compare_rates(
+        cand_slow, n_lat, base_slow, n_base_lat, harm_margin=lat_margin, ni_margin=lat_ni,
+        limit=lat_limit, **common,
+    )  # fmt: skip
+    lat_what = f"share slower than {threshold * 1000:.1f} ms vs " + (
+        f"{TAIL_SHARE:.0%}" if full else "baseline"
+    )
+    return (
+        _harm("seq_error_rate", errors, err_margin, errors_what),
+        _harm("seq_latency", latency, lat_margin, lat_what),
+        _ni("ni_error_rate", errors, err_ni, errors_what, ni_alpha),
+        _ni("ni_latency", latency, lat_ni, lat_what, ni_alpha),
+    )
