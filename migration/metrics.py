@@ -122,7 +122,13 @@ class MigrationMetrics:
     # -- writing (the gateway and shadow seams) --------------------------------------------------
 
     def observe(
-        self, route: str, backend: str, status: int, duration_s: float, error_kind: str | None
+        self,
+        route: str,
+        backend: str,
+        status: int,
+        duration_s: float,
+        error_kind: str | None,
+        operation: str = "",
     ) -> None:
         """Record one upstream attempt (``backend`` is "baseline" or "candidate")."""
         if backend not in BACKENDS:
