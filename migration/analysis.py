@@ -16,6 +16,7 @@ stuck                  hard   ``stuck_min`` or more candidate attempts in flight
                               :func:`stuck_after_s` while the baseline has none (not at
                               100 %, where the baseline serves nothing to compare with)
 error_rate_limit       hard   candidate error rate significantly above ``max_error_rate``
+                              and, below 100 %, significantly above the baseline's
 error_rate             soft   candidate error rate significantly above baseline + margin
 latency_p95            soft   candidate p95 > L = max(baseline p95 x (1 + tol), baseline + slack)
                               and a tail test says so: significantly more than 5 % of the
@@ -25,7 +26,17 @@ latency_limit          soft   significantly more than 5 % of candidate requests 
                               ``max_p95_s`` and the candidate p95 is above the baseline's
 contract_violations    soft   candidate violation rate significantly above its limit
 shadow_mismatch        soft   mismatch rate significantly above its limit
+seq_error_rate,        seq.   the step's evidence shows the candidate worse by more than the
+seq_latency                   margin (always-valid tests, :mod:`migration.step_checks`); per
+                              operation too. One failure rolls back.
+ni_error_rate,         seq.   promotion on a live step needs these shown (non-inferiority);
+ni_latency                    they never fail, they wait
 =====================  =====  ===========================================================
+
+With ``Policy.analysis == "sequential"`` (the default, issue #14) the windowed soft checks run at
+``window_alpha`` (0.001): re-tested every second over overlapping windows they watch for large,
+recent regressions, and the sequential tests over the step's whole evidence catch the moderate ones
+and decide promotion, so a window with too few samples no longer holds a thin route forever.
 
 In-flight evidence (issue #12, item 1): a hung candidate finishes nothing, so the finished attempts
 alone say "too few samples" for as long as it hangs. An attempt still in flight after the latency
@@ -45,18 +56,21 @@ Too few samples makes a check *inconclusive*: an inconclusive required check hol
 promotes it, never counts as a failure. At 100 % the baseline gets no traffic, so the checks that
 compare against it are *skipped* there and only the absolute limits apply.
 
-The hard error-rate limit is absolute on purpose: an outage that breaks both backends (a shared
-database, say) also rolls the candidate back — the side that needs no investigation to be safe.
-Contract and shadow checks are not required for promotion on live steps (shadowing and contract
+The hard error-rate limit is absolute, except that below 100 % an error burst the baseline shares
+(a shared database, say) is not the candidate's: rolling back would not help, the baseline's health
+check holds the step instead (the whole-rollout simulation lost one healthy rollout in ten to such
+bursts when this limit was absolute). Contract and shadow checks are not required for promotion on live steps (shadowing and contract
 checks may be off for a route); on a shadow-only step the shadow comparison is what is judged.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from migration.policy import Policy
 from migration.seams import RateSample
 from migration.stats import proportion_greater, two_proportion_greater
-from migration.step_checks import sequential_checks
+from migration.step_checks import operation_checks, sequential_checks
 from migration.verdict import (
     CHECKS,
     CONTROL_CHECK,
@@ -207,38 +221,48 @@ def _unreachable(cand: BackendWindow, policy: Policy) -> CheckResult:
     )  # fmt: skip
 
 
-def _error_rate_limit(cand: BackendWindow, policy: Policy) -> CheckResult:
+def _error_rate_limit(
+    cand: BackendWindow, base: BackendWindow, policy: Policy, full: bool
+) -> CheckResult:
     if cand.requests < policy.min_samples:
         return _few("error_rate_limit", cand.requests, policy.min_samples)
     rate = cand.errors / cand.requests
     _, p = proportion_greater(cand.errors, cand.requests, policy.max_error_rate)
     failed = rate > policy.max_error_rate and p < policy.hard_alpha
+    detail = f"candidate error rate {_pct(rate)} vs hard limit {_pct(policy.max_error_rate)}"
+    if failed and not full and base.requests >= policy.min_samples:
+        # A burst that fails both backends alike (a shared database, say) is not the candidate's:
+        # rolling it back would not help (issue #14: one in ten healthy rollouts was lost to
+        # such bursts). The baseline's own health check holds the step meanwhile.
+        _, p_worse = two_proportion_greater(cand.errors, cand.requests, base.errors, base.requests)
+        if p_worse >= policy.hard_alpha:
+            failed = False
+            detail += f", but the baseline fails alike ({_pct(base.errors / base.requests)})"
     return CheckResult(
         "error_rate_limit", CheckStatus.FAIL if failed else CheckStatus.PASS, rate, None,
-        policy.max_error_rate, cand.requests, p_value=p,
-        detail=f"candidate error rate {_pct(rate)} vs hard limit {_pct(policy.max_error_rate)}",
+        policy.max_error_rate, cand.requests, p_value=p, detail=detail,
     )  # fmt: skip
 
 
 def _error_rate(
-    cand: BackendWindow, base: BackendWindow, policy: Policy, full: bool
+    cand: BackendWindow, base: BackendWindow, policy: Policy, full: bool, alpha: float
 ) -> CheckResult:
     if cand.requests < policy.min_samples:
         return _few("error_rate", cand.requests, policy.min_samples)
     rate = cand.errors / cand.requests
+    if full:  # what the baseline still has at 100 % is stale, or a few fallbacks
+        return CheckResult(
+            "error_rate", CheckStatus.SKIPPED, rate, samples=cand.requests,
+            detail="no baseline traffic at 100 %: only the hard limit applies",
+        )  # fmt: skip
     if base.requests < policy.min_samples:
-        if full:
-            return CheckResult(
-                "error_rate", CheckStatus.SKIPPED, rate, samples=cand.requests,
-                detail="no baseline traffic at 100 %: only the hard limit applies",
-            )  # fmt: skip
         return _few("error_rate", base.requests, policy.min_samples, "baseline")
     base_rate = base.errors / base.requests
     threshold = base_rate + policy.error_margin
     _, p = two_proportion_greater(
         cand.errors, cand.requests, base.errors, base.requests, policy.error_margin
     )
-    failed = rate > threshold and p < policy.alpha
+    failed = rate > threshold and p < alpha
     return CheckResult(
         "error_rate", CheckStatus.FAIL if failed else CheckStatus.PASS, rate, base_rate,
         threshold, cand.requests, base.requests, p,
@@ -247,18 +271,18 @@ def _error_rate(
 
 
 def _latency_p95(
-    cand: BackendWindow, base: BackendWindow, policy: Policy, full: bool
+    cand: BackendWindow, base: BackendWindow, policy: Policy, full: bool, alpha: float
 ) -> CheckResult:
     n, nb = cand.latency_count, base.latency_count
     cp95, bp95 = cand.p95() or 0.0, base.p95()
     if n < policy.min_samples:
         return _few("latency_p95", n, policy.min_samples)
+    if full:  # what the baseline still has at 100 % is stale, or a few fallbacks
+        return CheckResult(
+            "latency_p95", CheckStatus.SKIPPED, cp95, samples=n,
+            detail="no baseline traffic at 100 %: only the absolute limit applies",
+        )  # fmt: skip
     if nb < policy.min_samples or bp95 is None or base.latency is None:
-        if full:
-            return CheckResult(
-                "latency_p95", CheckStatus.SKIPPED, cp95, samples=n,
-                detail="no baseline traffic at 100 %: only the absolute limit applies",
-            )  # fmt: skip
         return _few("latency_p95", nb, policy.min_samples, "baseline")
     limit = max(bp95 * (1 + policy.p95_tolerance), bp95 + policy.p95_slack_s)
     # A test of the tail, not of the whole distribution: a candidate that is faster for most
@@ -268,14 +292,16 @@ def _latency_p95(
     _, p_quantile = proportion_greater(cand_above, n, 0.05)
     _, p_baseline = two_proportion_greater(cand_above, n, base_above, nb)
     p = max(p_quantile, p_baseline)
-    failed = (cp95 > limit or cand.p95_at_least(limit)) and p < policy.alpha
+    failed = (cp95 > limit or cand.p95_at_least(limit)) and p < alpha
     return CheckResult(
         "latency_p95", CheckStatus.FAIL if failed else CheckStatus.PASS, cp95, bp95, limit, n, nb, p,
         f"candidate p95 {_ms(cp95)} vs limit {_ms(limit)} (baseline {_ms(bp95)})",
     )  # fmt: skip
 
 
-def _latency_limit(cand: BackendWindow, base: BackendWindow, policy: Policy) -> CheckResult:
+def _latency_limit(
+    cand: BackendWindow, base: BackendWindow, policy: Policy, alpha: float
+) -> CheckResult:
     n = cand.latency_count
     if n < policy.min_samples:
         return _few("latency_limit", n, policy.min_samples)
@@ -285,7 +311,7 @@ def _latency_limit(cand: BackendWindow, base: BackendWindow, policy: Policy) -> 
     over = (cp95 is not None and cp95 > policy.max_p95_s) or cand.p95_at_least(policy.max_p95_s)
     # Stuck attempts make the candidate worse than any baseline that finishes its requests.
     worse = bp95 is None or cand.slow_inflight > base.slow_inflight or (cp95 or 0.0) > bp95
-    failed = over and p < policy.alpha and worse
+    failed = over and p < alpha and worse
     return CheckResult(
         "latency_limit", CheckStatus.FAIL if failed else CheckStatus.PASS, cp95, bp95,
         policy.max_p95_s, n, base.latency_count, p,
@@ -312,33 +338,41 @@ def analyse(
     shadow: RateSample,
     policy: Policy,
     step: StepWindows | None = None,
+    operations: Mapping[str, StepWindows] | None = None,
 ) -> Verdict:
     """Judge the current step. Pure: same numbers in, same verdict out.
 
     ``step`` is both backends' evidence since the step began (the sequential tests'); without it
     (or with ``policy.analysis == "windowed"``) the sequential checks are skipped and promotion
-    needs the windowed checks, as before issue #14.
+    needs the windowed checks, as before issue #14. ``operations``: the same per operation of the
+    route, judged by the harm tests of :func:`~migration.step_checks.operation_checks`.
     """
     full = progress.weight_bps >= 10_000
     sequential = policy.analysis == "sequential" and not progress.shadow_only and step is not None
+    ops = (operations or {}) if sequential else {}
+    # Re-tested every second over overlapping windows, the windowed soft checks watch for large,
+    # recent regressions when the sequential tests judge the step's whole evidence beside them.
+    soft_alpha = policy.window_alpha if sequential else policy.alpha
     control = _baseline_health(baseline, policy)
     degraded = control.status is CheckStatus.FAIL and not full
     checks = (
         _unreachable(candidate, policy),
         _stuck(candidate, baseline, policy, full),
-        _error_rate_limit(candidate, policy),
+        _error_rate_limit(candidate, baseline, policy, full),
         _invalid("error_rate", candidate, control) if degraded
-        else _error_rate(candidate, baseline, policy, full),
+        else _error_rate(candidate, baseline, policy, full, soft_alpha),
         _invalid("latency_p95", candidate, control) if degraded
-        else _latency_p95(candidate, baseline, policy, full),
-        _latency_limit(candidate, baseline, policy),
+        else _latency_p95(candidate, baseline, policy, full, soft_alpha),
+        _latency_limit(candidate, baseline, policy, soft_alpha),
         _rate_limit("contract_violations", candidate.contract,
                     policy.max_contract_violation_rate, policy),
         _rate_limit("shadow_mismatch", shadow, policy.max_shadow_mismatch_rate, policy),
         control,
         *sequential_checks(step if sequential else None, policy, full, degraded,
                            "shadow-only step" if progress.shadow_only
-                           else "no step evidence" if step is None else policy.analysis),
+                           else "no step evidence" if step is None else policy.analysis,
+                           len(ops)),
+        *operation_checks(ops, policy, full, degraded),
     )  # fmt: skip
     if progress.shadow_only:
         required = {"shadow_mismatch"}
@@ -348,7 +382,7 @@ def analyse(
         required = {"error_rate_limit", "error_rate", "latency_p95", "latency_limit"}
     failed = [c for c in checks if c.status is CheckStatus.FAIL and c.name != CONTROL_CHECK]
     immediate = [c for c in failed if c.immediate]
-    reasons = tuple(f"{c.name}: {c.detail}" for c in failed)
+    reasons = tuple(f"{c.label}: {c.detail}" for c in failed)
     if immediate:
         hard = any(c.hard for c in immediate)
         return Verdict(

@@ -66,6 +66,7 @@ from migration.buffered_store import BufferedStore, StoreUnavailable
 from migration.cluster.seams import FencedOut
 from migration.decision_metrics import DecisionMetrics
 from migration.evidence import read_windows
+from migration.operations import op_key
 from migration.plan import Plan
 from migration.seams import (
     CANDIDATE,
@@ -77,7 +78,7 @@ from migration.seams import (
 )
 from migration.stall import is_stalled, stall_reasons
 from migration.state import Event, MigrationState, Phase, Snapshot
-from migration.step_evidence import SettledSource, StepEvidence
+from migration.step_evidence import OperationSource, SettledSource, StepEvidence
 from migration.store import StateStore
 
 __all__ = ["Evaluation", "MigrationController", "MigrationError"]
@@ -111,7 +112,7 @@ def _rate(window: BackendWindow) -> float | None:
 
 def _numbers(verdict: Verdict) -> dict[str, Any]:
     return {
-        c.name: {
+        c.label: {
             "status": c.status.value,
             "candidate": c.candidate,
             "baseline": c.baseline,
@@ -259,20 +260,37 @@ class MigrationController:
             self.metrics.store(self.store.failing, self.store.errors, self.store.pending)
         return state
 
-    def _fresh_evidence(self, route: str) -> StepEvidence:
-        """Start ``route``'s step evidence now (a new step, a resume, a new leader)."""
-        evidence = self._evidence[route] = StepEvidence()
-        if isinstance(self.source, SettledSource):
-            evidence.pull(self.source, route)
-        return evidence
+    def _fresh_evidence(self, route: str) -> None:
+        """Start ``route``'s step evidence (and its operations') now: a new step, a resume."""
+        prefix = op_key(route, "")
+        for key in [k for k in self._evidence if k.startswith(prefix) or k == route]:
+            del self._evidence[key]
+        self._pulled(route)
+        if isinstance(self.source, OperationSource):  # each starts where the route's does
+            for operation in self.source.operations(route):
+                self._pulled(op_key(route, operation))
 
-    def _step_windows(self, route: str) -> StepWindows | None:
-        """The step's evidence so far, updated with what settled since the last evaluation."""
+    def _pulled(self, key: str) -> StepWindows | None:
+        """The evidence of ``key`` (a route or an operation) with what settled since the last pull."""
         if not isinstance(self.source, SettledSource):
             return None  # a source without settled buckets: the windowed analysis only
-        evidence = self._evidence.get(route) or self._fresh_evidence(route)
-        evidence.pull(self.source, route)
-        return StepWindows(evidence.baseline, evidence.candidate)
+        evidence = self._evidence.get(key)
+        if evidence is None:  # the first pull marks where the evidence starts
+            evidence = self._evidence[key] = StepEvidence(self.policy.seq_restart_s)
+            evidence.pull(self.source, key)
+        evidence.pull(self.source, key)
+        return StepWindows(evidence.baseline, evidence.candidate, evidence.restarts())
+
+    def _step_windows(self, route: str) -> tuple[StepWindows | None, dict[str, StepWindows]]:
+        """The step's evidence so far, the route's and each operation's."""
+        step = self._pulled(route)
+        ops: dict[str, StepWindows] = {}
+        if step is not None and isinstance(self.source, OperationSource):
+            for operation in self.source.operations(route):
+                found = self._pulled(op_key(route, operation))
+                if found is not None:
+                    ops[operation] = found
+        return step, ops
 
     def _enter_step(self, state: MigrationState, index: int, phase: Phase) -> MigrationState:
         now = self.clock()
@@ -551,10 +569,9 @@ class MigrationController:
             state.weight_bps, state.held_s(now), state.step_requests, state.step.hold_s,
             state.step.min_requests, state.consecutive_failures,
         )  # fmt: skip
-        step = self._step_windows(route)
-        verdict = analyse(
-            progress, baseline, candidate, self.source.shadow(route, span), self.policy, step
-        )
+        step, operations = self._step_windows(route)
+        shadow = self.source.shadow(route, span)
+        verdict = analyse(progress, baseline, candidate, shadow, self.policy, step, operations)
         if self.metrics is not None:
             self.metrics.verdict(route, verdict, baseline, candidate)
         numbers = _numbers(verdict)

@@ -140,7 +140,8 @@ class DecisionMetrics:
             self.inflight_slow.labels(route, backend).set(window.slow_inflight)
             self.inflight_oldest.labels(route, backend).set(window.oldest_inflight_s)
         for check in verdict.checks:
-            self._check(route, check)
+            if check.operation is None:  # per-operation numbers are the windows' (bounded labels)
+                self._check(route, check)
 
     def condition(self, route: str, name: str, on: bool) -> None:
         """Export whether condition ``name`` holds ``route``."""

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from migration.operations import OTHER, op_key, split_key
 from migration.seams import BACKENDS, RateSample
 from migration.windows import Bucket, RecentAttempts, SlidingWindow, WindowStats
 
@@ -85,12 +86,15 @@ class MigrationMetrics:
         window_buckets: int = 60,
         bucket_s: float = 1.0,
         max_routes: int = 256,
+        max_operations: int = 64,
     ) -> None:
         self._clock = clock
         self._size = window_buckets
         self._bucket_s = bucket_s
         self._max_routes = max_routes
+        self._max_operations = max_operations
         self._routes: dict[str, _RouteMetrics] = {}
+        self._operations: dict[str, dict[str, _RouteMetrics]] = {}
 
     @property
     def window_s(self) -> float:
@@ -115,9 +119,35 @@ class MigrationMetrics:
             found = self._routes[route] = _RouteMetrics(self._clock, self._size, self._bucket_s)
         return found
 
+    def _operation(self, route: str, operation: str) -> _RouteMetrics:
+        """The windows of one operation of ``route`` (past ``max_operations``: its ``other``)."""
+        ops = self._operations.setdefault(route, {})
+        found = ops.get(operation)
+        if found is None:
+            if len(ops) >= self._max_operations and operation != OTHER:
+                return self._operation(route, OTHER)
+            found = ops[operation] = _RouteMetrics(self._clock, self._size, self._bucket_s)
+        return found
+
+    def _find(self, key: str) -> _RouteMetrics | None:
+        """A route's windows, or an operation's by its key (``route/operation``)."""
+        route, operation = split_key(key)
+        if operation is None:
+            return self._routes.get(route)
+        return self._operations.get(route, {}).get(operation)
+
     def routes(self) -> list[str]:
-        """Routes that have been observed, sorted."""
+        """Routes that have been observed, sorted (operation keys not included)."""
         return sorted(self._routes)
+
+    def operations(self, route: str) -> list[str]:
+        """The operations observed on ``route``, sorted (each readable as ``op_key(route, op)``)."""
+        return sorted(self._operations.get(route, ()))
+
+    def window_keys(self) -> list[str]:
+        """Every route and every operation key (``route/operation``), sorted: what a member publishes."""
+        ops = (op_key(r, op) for r, found in self._operations.items() for op in found)
+        return sorted([*self._routes, *ops])
 
     # -- writing (the gateway and shadow seams) --------------------------------------------------
 
@@ -137,14 +167,18 @@ class MigrationMetrics:
         if error_kind is not None:
             error_kind = _TIMEOUT_KINDS.get(error_kind, error_kind)
         error = error_kind is not None or status >= 500
-        has_latency = error_kind is None or error_kind == "timeout"
-        metrics.windows[backend].record(
-            error=error, kind=error_kind, duration_s=duration_s if has_latency else None
-        )
+        latency = duration_s if error_kind is None or error_kind == "timeout" else None
         # "Unreachable" is any attempt that got no answer: a hung backend times out, it does not
         # refuse connections (issue #12, item 1).
-        metrics.recent[backend].record(error_kind in _NO_ANSWER)
+        no_answer = error_kind in _NO_ANSWER
+        metrics.windows[backend].record(error=error, kind=error_kind, duration_s=latency)
+        metrics.recent[backend].record(no_answer)
         metrics.totals[backend] += 1
+        if operation:
+            found = self._operation(route, operation)
+            found.windows[backend].record(error=error, kind=error_kind, duration_s=latency)
+            found.recent[backend].record(no_answer)
+            found.totals[backend] += 1
 
     def observe_shadow(self, route: str, mismatched: bool) -> None:
         """Record one shadow comparison of the two backends' responses."""
@@ -160,14 +194,14 @@ class MigrationMetrics:
 
     def window(self, route: str, backend: str, span_s: float) -> WindowStats:
         """Merged statistics of ``backend`` on ``route`` over the last ``span_s`` seconds."""
-        found = self._routes.get(route)
+        found = self._find(route)
         if found is None:
             return WindowStats.empty()
         return found.windows[backend].stats(span_s)
 
     def settled(self, route: str, backend: str, after_tag: int | None) -> tuple[WindowStats, int]:
         """Complete buckets since ``after_tag`` (:class:`~migration.step_evidence.SettledSource`)."""
-        found = self._routes.get(route)
+        found = self._find(route)
         if found is None:
             newest = int(self._clock() // self._bucket_s) - 1
             return WindowStats.empty(), newest if after_tag is None else max(after_tag, newest)
@@ -175,34 +209,34 @@ class MigrationMetrics:
 
     def recent_attempts(self, route: str, backend: str) -> tuple[int, int]:
         """``(attempts, connect errors or timeouts)`` among ``backend``'s last attempts on ``route``."""
-        found = self._routes.get(route)
+        found = self._find(route)
         return (0, 0) if found is None else found.recent[backend].counts()
 
     def shadow(self, route: str, span_s: float) -> RateSample:
         """Shadow comparisons and mismatches over the last ``span_s`` seconds."""
-        found = self._routes.get(route)
+        found = self._find(route)
         return RateSample(0, 0) if found is None else found.shadow.sample(span_s)
 
     def contract(self, route: str, backend: str, span_s: float) -> RateSample:
         """Contract checks and violations of ``backend`` over the last ``span_s`` seconds."""
-        found = self._routes.get(route)
+        found = self._find(route)
         return RateSample(0, 0) if found is None else found.contract[backend].sample(span_s)
 
     def total_requests(self, route: str, backend: str) -> int:
         """Attempts ever observed (monotonic while the process lives; step progress counts it)."""
-        found = self._routes.get(route)
+        found = self._find(route)
         return 0 if found is None else found.totals[backend]
 
     def total_shadow(self, route: str) -> int:
         """Shadow comparisons ever observed on ``route``."""
-        found = self._routes.get(route)
+        found = self._find(route)
         return 0 if found is None else found.shadow.total
 
     # -- raw buckets (what a cluster member publishes) -------------------------------------------
 
     def buckets(self, route: str, oldest_tag: int, newest_tag: int) -> RouteSlots | None:
         """Every window's buckets of ``route`` numbered ``oldest_tag..newest_tag``; None if unseen."""
-        found = self._routes.get(route)
+        found = self._find(route)
         if found is None:
             return None
         return RouteSlots(

@@ -83,6 +83,8 @@ class Policy:
     #: tests over the whole step that decide promotion (:mod:`migration.sequential`);
     #: ``windowed``: the windowed checks alone (the analysis before issue #14, kept to compare).
     analysis: str = "sequential"
+    window_alpha: float = 0.001  #: ``sequential``: the windowed soft checks' alpha (``alpha``
+    #: applies with ``windowed``), they watch for large recent regressions only
     false_rollback_budget: float = 0.002  #: per step: chance a healthy step is rolled back by the
     #: sequential harm tests, split evenly across them
     false_promotion_budget: float = 0.05  #: per step: chance a candidate worse than the margins
@@ -91,6 +93,8 @@ class Policy:
     #: baseline's p95 exceeds the baseline's own (5 %) by more than this (1 point)
     latency_ni_margin: float = 0.05  #: promotion: that excess is shown to be under 5 points
     error_ni_margin: float = 0.01  #: promotion: candidate errors shown under baseline + 1 point
+    seq_restart_s: float = 60.0  #: the harm tests also judge the evidence since each restart,
+    #: one every this many seconds of a step (a late regression is not diluted)
     seq_min_samples: int = 50  #: per backend over the step before a sequential test decides
 
     @classmethod
@@ -122,11 +126,14 @@ class Policy:
     def __post_init__(self) -> None:
         for name in (
             "window_s", "alpha", "hard_alpha", "max_error_rate", "unreachable_fraction",
-            "stuck_after_s", "baseline_max_error_rate", "fallback_p99_factor",
+            "stuck_after_s", "baseline_max_error_rate", "fallback_p99_factor", "window_alpha",
+            "seq_restart_s",
         ):  # fmt: skip
             if not getattr(self, name) > 0:
                 raise ValueError(f"policy.{name}: must be > 0, got {getattr(self, name)!r}")
-        for name in ("alpha", "hard_alpha", "unreachable_fraction", "baseline_max_error_rate"):
+        for name in (
+            "alpha", "hard_alpha", "unreachable_fraction", "baseline_max_error_rate", "window_alpha",
+        ):  # fmt: skip
             if getattr(self, name) > 1:
                 raise ValueError(f"policy.{name}: must be <= 1, got {getattr(self, name)!r}")
         for f in fields(self):

@@ -23,6 +23,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from migration.memory import MemorySource
+from migration.report_operations import (
+    OperationRow,
+    operation_rows,
+    operations_html,
+    operations_lines,
+)
 from migration.seams import BACKENDS, BASELINE, CANDIDATE, ViewSource
 from migration.sketch import LatencySketch
 from migration.state import Event, MigrationState, Snapshot
@@ -71,6 +77,7 @@ class MigrationReport:
     state: MigrationState | None = None
     events: tuple[Event, ...] = ()
     snapshots: tuple[Snapshot, ...] = ()
+    operations: tuple[OperationRow, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -84,6 +91,7 @@ class MigrationReport:
             "state": None if self.state is None else self.state.to_dict(),
             "events": [e.to_dict() for e in self.events],
             "snapshots": [s.to_dict() for s in self.snapshots],
+            "operations": [o.to_dict() for o in self.operations],
         }
 
 
@@ -150,8 +158,9 @@ async def build_report(
     snaps = tuple(store.snapshots(route, history)) if store is not None and route else ()
     weight = state.weight_bps if state is not None else None
     return MigrationReport(
-        clock(), route, span, base, cand, _factors(base, cand, weight), state, events, snaps
-    )
+        clock(), route, span, base, cand, _factors(base, cand, weight), state, events, snaps,
+        operation_rows(metrics, route, span),
+    )  # fmt: skip
 
 
 # -- renderers ------------------------------------------------------------------------------------
@@ -224,6 +233,7 @@ def render_table(report: MigrationReport) -> str:
     lines += ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)) for r in rows]
     lines += ["", "improvement factors:"]
     lines += [f"  {name}: {value}" for name, value in _factor_rows(report)]
+    lines += operations_lines(report.operations, markdown=False)
     return "\n".join(lines) + "\n"
 
 
@@ -235,6 +245,7 @@ def render_markdown(report: MigrationReport) -> str:
     lines += [f"| {a} | {b} | {c} |" for a, b, c in _rows(report)]
     lines += ["", "| improvement factor | value |", "| --- | --- |"]
     lines += [f"| {a} | {b} |" for a, b in _factor_rows(report)]
+    lines += operations_lines(report.operations, markdown=True)
     if report.events:
         lines += ["", "| time | event | weight | reasons |", "| --- | --- | --- | --- |"]
         for e in report.events[-20:]:
@@ -320,6 +331,7 @@ def render_html(report: MigrationReport) -> str:
         "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}</style></head><body>"
         f"<h1>{title}</h1>{why}<table><tr><th></th><th>baseline</th><th>candidate</th></tr>{rows}"
         f"</table><h2>Improvement factors</h2><table>{factors}</table>"
+        f"{operations_html(report.operations)}"
         f"<h2>Over time</h2>{''.join(charts)}"
         f"<h2>Events</h2><table><tr><th>time</th><th>event</th><th>weight</th><th>reasons</th></tr>"
         f"{events}</table></body></html>\n"

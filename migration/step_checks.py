@@ -13,11 +13,23 @@ ni_error_rate   non-inferiority: shown below the baseline's + ``error_ni_margin`
 ni_latency      non-inferiority: that slow share shown below the baseline's + ``latency_ni_margin``
 ==============  =================================================================================
 
+Operations (the contract's ``operationId``s, or the route's own patterns): each operation with
+enough evidence this step gets the two harm tests too, against the same operation on the baseline
+(its own p95, its own error rate), so a regression in an operation that carries 5 % of the traffic
+is not averaged away by the other 95 %. The verdict names the operation (``seq_latency[create_task]``).
+
+Restarts: a regression that begins after twenty healthy minutes would be diluted by them in the
+step's evidence. :class:`~migration.step_evidence.StepEvidence` also accumulates from a restart
+every ``seq_restart_s`` (the newest four are kept); each harm test judges the step's evidence and
+each restart's, spending ``restart_weight(k)`` of its alpha on the k-th (these sum to one, so the
+test stays within its budget however long the step runs).
+
 A harm failure rolls back at once (the test stays valid however often it is read, so there is no
 "three in a row"); promotion on a live step needs both non-inferiority checks to pass, which they
 never "fail": until shown they are inconclusive, and the detail says how many candidate samples
 would show it at the rates seen so far (the traffic a thin route needs). The false-rollback budget
-is split over the two harm tests; each non-inferiority test spends the whole promotion budget (see
+is split over the harm tests (half to the route's two, half evenly over the operations' when there
+are operations); each non-inferiority test spends the whole promotion budget (see
 :mod:`migration.sequential` for why).
 
 Latency is judged as a share above the baseline's p95 over the step, not as a p95 difference: a
@@ -30,11 +42,15 @@ is compared (the windowed checks and the hard limits still act).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+from dataclasses import replace
+
 from migration.policy import Policy
 from migration.sequential import Comparison, compare_rates, samples_needed
 from migration.verdict import CheckResult, CheckStatus, StepWindows
 
-__all__ = ["HARM_TAU", "sequential_checks"]
+__all__ = ["HARM_TAU", "operation_checks", "route_share", "sequential_checks"]
 
 #: The mixing scale of the harm tests: most powerful against differences of a few points.
 HARM_TAU = 0.05
@@ -96,10 +112,24 @@ def _few(got_cand: int, got_base: int, need: int, full: bool) -> tuple[CheckResu
     )
 
 
+def route_share(operations: int) -> float:
+    """The route's share of the false-rollback budget: all of it, or half when operations share."""
+    return 1.0 if operations == 0 else 0.5
+
+
 def sequential_checks(
-    step: StepWindows | None, policy: Policy, full: bool, degraded: bool, why_off: str
+    step: StepWindows | None,
+    policy: Policy,
+    full: bool,
+    degraded: bool,
+    why_off: str,
+    operations: int = 0,
 ) -> tuple[CheckResult, ...]:
-    """The four sequential checks of a step (skipped without evidence, saying ``why_off``)."""
+    """The four sequential checks of a step (skipped without evidence, saying ``why_off``).
+
+    ``operations``: how many operations are judged beside the route; they get half the
+    false-rollback budget (:func:`operation_checks`), the route's two harm tests the other half.
+    """
     if step is None:
         return _skipped(f"not run ({why_off})")
     if degraded:
@@ -108,7 +138,76 @@ def sequential_checks(
     few = _few(cand.requests, base.requests, policy.seq_min_samples, full)
     if few is not None:
         return few
-    harm_alpha = policy.false_rollback_budget / 2
+    harm_alpha = policy.false_rollback_budget * route_share(operations) / 2
+    errors, latency, lat_what, errors_what, margins = _compare(step, policy, full, harm_alpha)
+    _, err_ni, _, lat_ni = margins
+    ni_alpha = policy.false_promotion_budget
+    return (
+        *_harms(step, policy, full, harm_alpha),
+        _ni("ni_error_rate", errors, err_ni, errors_what, ni_alpha),
+        _ni("ni_latency", latency, lat_ni, lat_what, ni_alpha),
+    )
+
+
+def restart_weight(k: int) -> float:
+    """Share of a harm test's alpha spent on the step's evidence (k = 0) or its k-th restart.
+
+    ``6 / (pi^2 (k + 1)^2)`` sums to 1 over every k, so however long the step runs and however
+    many restarts are judged, the test's false-rollback chance stays within its alpha.
+    """
+    return 6.0 / (math.pi**2 * (k + 1) ** 2)
+
+
+def _harms(
+    step: StepWindows, policy: Policy, full: bool, alpha: float
+) -> tuple[CheckResult, CheckResult]:
+    """The two harm checks: on the whole step's evidence, or the first restart that shows harm."""
+    found: list[CheckResult] = []
+    for k, base, cand in ((0, step.baseline, step.candidate), *step.restarts):
+        if k and _few(cand.requests, base.requests, policy.seq_min_samples, full):
+            continue
+        pair = StepWindows(base, cand)
+        errors, latency, lat_what, errors_what, margins = _compare(
+            pair, policy, full, alpha * restart_weight(k)
+        )
+        since = f" since restart {k} ({cand.requests} candidate samples)" if k else ""
+        results = (
+            _harm("seq_error_rate", errors, margins[0], errors_what + since),
+            _harm("seq_latency", latency, margins[2], lat_what + since),
+        )
+        if not found:
+            found = list(results)
+        for i, result in enumerate(results):
+            if result.status is CheckStatus.FAIL and found[i].status is not CheckStatus.FAIL:
+                found[i] = result
+    return found[0], found[1]
+
+
+def operation_checks(
+    steps: Mapping[str, StepWindows], policy: Policy, full: bool, degraded: bool
+) -> tuple[CheckResult, ...]:
+    """The two harm tests of every operation with enough evidence this step.
+
+    Half the false-rollback budget, split evenly over the operations and their two tests. No
+    non-inferiority per operation: a rare operation would hold the route for hours, and the route's
+    own non-inferiority covers its traffic. An operation with too few samples is left out.
+    """
+    if degraded or not steps:
+        return ()
+    harm_alpha = policy.false_rollback_budget * (1 - route_share(len(steps))) / len(steps) / 2
+    out: list[CheckResult] = []
+    for operation, step in sorted(steps.items()):
+        if _few(step.candidate.requests, step.baseline.requests, policy.seq_min_samples, full):
+            continue
+        out.extend(replace(c, operation=operation) for c in _harms(step, policy, full, harm_alpha))
+    return tuple(out)
+
+
+def _compare(
+    step: StepWindows, policy: Policy, full: bool, harm_alpha: float
+) -> tuple[Comparison, Comparison, str, str, tuple[float, float, float, float]]:
+    """Errors and latency of one step compared, their descriptions, and the margins used."""
+    cand, base = step.candidate, step.baseline
     ni_alpha = policy.false_promotion_budget
     common = {"harm_alpha": harm_alpha, "ni_alpha": ni_alpha, "harm_tau": HARM_TAU}
     if full:
@@ -142,9 +241,4 @@ def sequential_checks(
     lat_what = f"share slower than {threshold * 1000:.1f} ms vs " + (
         f"{TAIL_SHARE:.0%}" if full else "baseline"
     )
-    return (
-        _harm("seq_error_rate", errors, err_margin, errors_what),
-        _harm("seq_latency", latency, lat_margin, lat_what),
-        _ni("ni_error_rate", errors, err_ni, errors_what, ni_alpha),
-        _ni("ni_latency", latency, lat_ni, lat_what, ni_alpha),
-    )
+    return errors, latency, lat_what, errors_what, (err_margin, err_ni, lat_margin, lat_ni)

@@ -24,7 +24,7 @@ from migration.sketch import LatencySketch
 from migration.verdict import BackendWindow
 from migration.windows import WindowStats
 
-__all__ = ["SettledSource", "StepEvidence"]
+__all__ = ["OperationSource", "SettledSource", "StepEvidence"]
 
 
 @runtime_checkable
@@ -42,6 +42,13 @@ class SettledSource(Protocol):
     ) -> tuple[WindowStats, int]: ...
 
 
+@runtime_checkable
+class OperationSource(Protocol):
+    """The operations seen on a route; ``op_key(route, operation)`` reads one like a route."""
+
+    def operations(self, route: str) -> list[str]: ...
+
+
 @dataclass
 class _Totals:
     requests: int = 0
@@ -54,24 +61,55 @@ class _Totals:
         self.latency.merge(stats.latency)
 
 
-class StepEvidence:
-    """Both backends' requests, errors and latencies on one route since the step began."""
+def _window(totals: _Totals) -> BackendWindow:
+    return BackendWindow(totals.requests, totals.errors, totals.latency)
 
-    def __init__(self) -> None:
+
+class StepEvidence:
+    """Both backends' requests, errors and latencies on one route since the step began.
+
+    Also since each *restart*: every ``restart_s`` of settled evidence a new accumulator starts,
+    and the ``keep`` newest are kept beside the whole step's (memory: ``keep + 1`` sketches per
+    backend). The sequential harm tests judge each (:mod:`migration.step_checks` spends a
+    decreasing share of the budget on later restarts), so a late regression is not diluted by a
+    long healthy start.
+    """
+
+    def __init__(self, restart_s: float = 60.0, keep: int = 4) -> None:
         self._totals = {b: _Totals() for b in BACKENDS}
         self._after: dict[str, int | None] = dict.fromkeys(BACKENDS)
+        self.restart_s = restart_s
+        self.keep = keep
+        self.seconds = 0.0
+        self._restarts: list[tuple[int, dict[str, _Totals]]] = []
 
     def pull(self, source: SettledSource, route: str) -> None:
         """Add what ``source`` settled since the last pull (the first pull only marks the start)."""
+        got = {}
         for backend in BACKENDS:
             stats, newest = source.settled(route, backend, self._after[backend])
-            self._totals[backend].add(stats)
+            got[backend] = stats
             self._after[backend] = newest
+        for backend, stats in got.items():
+            self._totals[backend].add(stats)
+            for _, totals in self._restarts:
+                totals[backend].add(stats)
+        self.seconds += got[BASELINE].span_s
+        index = int(self.seconds // self.restart_s) if self.restart_s > 0 else 0
+        if index > (self._restarts[-1][0] if self._restarts else 0):
+            self._restarts.append((index, {b: _Totals() for b in BACKENDS}))
+            del self._restarts[: -self.keep]
+
+    def restarts(self) -> tuple[tuple[int, BackendWindow, BackendWindow], ...]:
+        """``(k, baseline, candidate)`` since each kept restart, oldest first."""
+        return tuple(
+            (k, _window(totals[BASELINE]), _window(totals[CANDIDATE]))
+            for k, totals in self._restarts
+        )
 
     def window(self, backend: str) -> BackendWindow:
         """The step's totals of ``backend`` as the analysis reads a window."""
-        totals = self._totals[backend]
-        return BackendWindow(totals.requests, totals.errors, totals.latency)
+        return _window(self._totals[backend])
 
     @property
     def baseline(self) -> BackendWindow:

@@ -113,10 +113,16 @@ class BackendWindow:
 
 @dataclass(frozen=True)
 class StepWindows:
-    """Both backends' evidence since the step began (:class:`~migration.step_evidence.StepEvidence`)."""
+    """Both backends' evidence since the step began (:class:`~migration.step_evidence.StepEvidence`).
+
+    ``restarts``: the same evidence since later points of the step, ``(k, baseline, candidate)``
+    for the k-th restart (every ``Policy.seq_restart_s``): a regression that starts late in a long
+    step is judged on evidence the healthy minutes before it do not dilute.
+    """
 
     baseline: BackendWindow
     candidate: BackendWindow
+    restarts: tuple[tuple[int, BackendWindow, BackendWindow], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -149,6 +155,13 @@ class CheckResult:
     baseline_samples: int = 0
     p_value: float | None = None
     detail: str = ""
+    #: The operation this check judged (``None``: the whole route).
+    operation: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``name``, or ``name[operation]`` for a check of one operation."""
+        return self.name if self.operation is None else f"{self.name}[{self.operation}]"
 
     @property
     def hard(self) -> bool:

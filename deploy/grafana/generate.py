@@ -407,6 +407,62 @@ def health_panels(layout: Layout) -> list[Json]:
     ]
 
 
+def operations_panels(layout: Layout) -> list[Json]:
+    """A route broken down by operation (issue #14): which operation a regression lives in.
+
+    From the migration windows (``migration/operation_metrics.py``), one series per route x
+    operation x backend; ``max by`` folds workers and replicas (each exports its own windows).
+    """
+    by_op = f"{{{ROUTE}, {BACKEND}}}"
+    return [
+        row(layout, "Operations"),
+        panel(
+            layout,
+            "p95 latency by operation",
+            [
+                target(
+                    f"max by (route, operation, backend) (cutover_operation_window_p95_seconds{by_op})",
+                    "{{backend}} {{operation}}",
+                )
+            ],
+            unit="s",
+            width=12,
+            overrides=backend_overrides(),
+            description="p95 over the analysis window per operation; the verdict names an "
+            "operation that regressed (seq_latency[operation]).",
+        ),
+        panel(
+            layout,
+            "Error ratio by operation",
+            [
+                target(
+                    "max by (route, operation, backend) "
+                    f"(cutover_operation_window_error_ratio{by_op})",
+                    "{{backend}} {{operation}}",
+                )
+            ],
+            unit="percentunit",
+            width=12,
+            overrides=backend_overrides(),
+        ),
+        panel(
+            layout,
+            "Traffic share by operation",
+            [
+                target(
+                    f"sum by (route, operation) (rate(cutover_operation_requests_total{by_op}[1m]))"
+                    f" / ignoring(operation) group_left sum by (route) "
+                    f"(rate(cutover_operation_requests_total{by_op}[1m]))",
+                    "{{route}} {{operation}}",
+                )
+            ],
+            unit="percentunit",
+            width=24,
+            description="Each operation's share of the route's attempts.",
+        ),
+    ]
+
+
 def replicas_panels(layout: Layout) -> list[Json]:
     """Gateway replicas and workers (issue #13): who leads, who applied which config, who is degraded.
 
@@ -544,6 +600,7 @@ def build_dashboard() -> Json:
         *improvement_panels(layout),
         *shadow_panels(layout),
         *health_panels(layout),
+        *operations_panels(layout),
         *replicas_panels(layout),
     ]
     return {

@@ -269,7 +269,7 @@ class BucketExporter:
             self.dropped += sum(1 for _, tag, _ in self._pending[1] if tag < oldest)
         rows: list[tuple[str, int, str]] = []
         if oldest <= newest:
-            for route in self.metrics.routes():
+            for route in self.metrics.window_keys():
                 rows.extend(self._route_rows(route, oldest, newest))
         self._pending = (newest, rows)
         return rows

@@ -29,6 +29,9 @@ Decided here, and why:
   route, tag)``: a repeat of a row still in the window is ignored (:attr:`duplicates`), so re-reading
   an overlap of the evidence table is harmless there; older rows cannot be checked, so the caller
   reads each row once (``evidence_after(last_id)``).
+* **Operations** travel as keys of their own (``route/operation``, see
+  :func:`~migration.operations.op_key`): a member publishes each operation's buckets like a route's,
+  and :meth:`routes` lists the routes only, :meth:`operations` a route's operations.
 * **Bad rows** — a payload that does not decode, another sketch accuracy, a route past the cap —
   are skipped and counted in :attr:`rejected` (the newest reason in :attr:`last_rejection`); one
   broken replica never stops the merge.
@@ -42,6 +45,7 @@ from dataclasses import dataclass, field
 
 from migration.cluster.evidence import BackendBucket, RouteBucket, decode_bucket
 from migration.cluster.seams import EvidenceRow
+from migration.operations import split_key
 from migration.seams import BACKENDS, RateSample
 from migration.sketch import DEFAULT_RELATIVE_ACCURACY, LatencySketch
 from migration.windows import WindowStats
@@ -243,8 +247,13 @@ class MergedWindows:
     # -- for status --------------------------------------------------------------------------------
 
     def routes(self) -> list[str]:
-        """Routes any row was ingested for, sorted."""
-        return sorted(self._totals)
+        """Routes any row was ingested for, sorted (operation keys not included)."""
+        return sorted(key for key in self._totals if split_key(key)[1] is None)
+
+    def operations(self, route: str) -> list[str]:
+        """The operations of ``route`` any row was ingested for (``op_key(route, op)`` reads one)."""
+        found = (split_key(key) for key in self._totals)
+        return sorted(op for r, op in found if r == route and op is not None)
 
     def replicas(self, route: str) -> set[str]:
         """Replicas with a bucket of ``route`` in the window."""

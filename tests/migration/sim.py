@@ -37,6 +37,10 @@ class Traffic:
         self.hung: FakeInflight | None = None  # set: candidate attempts start and never finish
         self.baseline_down = False  # baseline attempts fail to connect
         self.shadow_mismatch_every = 0
+        #: Operations the requests cycle through ("" each when empty), and per-operation
+        #: candidate latency factors (a regression in one operation).
+        self.operations: list[str] = []
+        self.operation_factor: dict[str, float] = {}
         self._n = 0
         self._share = 0
 
@@ -47,27 +51,30 @@ class Traffic:
             self.clock.now = start + i / self.rps
             self._n += 1
             latency = LATENCIES[self._n % len(LATENCIES)]
+            ops = self.operations
+            op = ops[self._n % len(ops)] if ops else ""
             self._share += self.weights.weights.get(self.route, 0)
             if self._share >= 10_000:
                 self._share -= 10_000
-                self._candidate(latency)
+                self._candidate(latency * self.operation_factor.get(op, 1.0), op)
             elif self.baseline_down:
-                self.metrics.observe(self.route, "baseline", 502, 0.001, "connect")
+                self.metrics.observe(self.route, "baseline", 502, 0.001, "connect", op)
             else:
-                self.metrics.observe(self.route, "baseline", 200, latency, None)
+                self.metrics.observe(self.route, "baseline", 200, latency, None, op)
             every = self.shadow_mismatch_every
             self.metrics.observe_shadow(self.route, every > 0 and self._n % every == 0)
 
-    def _candidate(self, latency: float) -> None:
+    def _candidate(self, latency: float, op: str = "") -> None:
         if self.hung is not None:
             self.hung.start(self.route, "candidate")
             return
         if self.unreachable:
-            self.metrics.observe(self.route, "candidate", 502, 0.001, "connect")
+            self.metrics.observe(self.route, "candidate", 502, 0.001, "connect", op)
             return
         failed = self.error_every > 0 and self._n % self.error_every == 0
         status = 500 if failed else 200
-        self.metrics.observe(self.route, "candidate", status, latency * self.latency_factor, None)
+        duration = latency * self.latency_factor
+        self.metrics.observe(self.route, "candidate", status, duration, None, op)
 
 
 def drive(controller: MigrationController, traffic: Traffic, seconds: int) -> list[Evaluation]:

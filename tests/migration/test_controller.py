@@ -30,6 +30,7 @@ class Rig:
         clock: FakeClock | None = None,
         rollback_mode: str = "zero",
         weights: RecordingWeights | None = None,
+        policy: Policy | None = None,
     ) -> None:
         self.clock = clock or FakeClock()
         self.metrics = MigrationMetrics(self.clock)
@@ -42,7 +43,7 @@ class Rig:
             store=self.store,
             source=self.metrics,
             weights=self.weights,
-            policy=Policy(),
+            policy=policy or Policy(),
             clock=self.clock,
             metrics=DecisionMetrics(self.registry),
             interval_s=1.0,
@@ -112,8 +113,8 @@ def test_step_is_held_for_time_and_requests() -> None:
 
 
 def test_latency_regression_rolls_back_after_consecutive_failures() -> None:
-    """A 2x latency regression is held twice, then rolled back to 0 % with reasons and numbers."""
-    rig = Rig()
+    """Windowed analysis: a 2x latency regression is held twice, then rolled back to 0 %."""
+    rig = Rig(policy=Policy(analysis="windowed"))
     rig.controller.start(plan(Step(5000, hold_s=1e6, min_requests=10**6)))
     rig.drive(15)
     rig.traffic.latency_factor = 2.0
@@ -265,6 +266,19 @@ def test_failed_weight_push_is_retried() -> None:
     weights.fail = False
     rig.controller.step()
     assert weights.calls == [(ROUTE, 1000)]
+
+
+def test_sequential_analysis_rolls_back_a_2x_regression_within_seconds() -> None:
+    """Default analysis: a 2x latency regression is rolled back within 10 s, naming a latency check."""
+    rig = Rig()
+    rig.controller.start(plan(Step(5000, hold_s=1e6, min_requests=10**6)))
+    rig.drive(15)
+    rig.traffic.latency_factor = 2.0
+    decisions = rig.drive(10)
+    assert Decision.ROLLBACK in decisions
+    event = rig.store.events(ROUTE)[-1]
+    assert event.kind == "rolled_back"
+    assert any(r.startswith(("latency_p95", "seq_latency")) for r in event.reasons)
 
 
 def test_restart_mid_step_resumes_exactly(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from migration.metrics import OTHER_ROUTE, MigrationMetrics
+from migration.operations import op_key
 from migration.testing import FakeClock
 
 
@@ -71,3 +72,27 @@ def test_backend_name_is_checked() -> None:
         metrics.observe("r", "primary", 200, 0.01, None)
     with pytest.raises(ValueError, match="backend must be one of"):
         metrics.observe_contract("r", "primary", False)
+
+
+def test_operations_have_windows_of_their_own() -> None:
+    """An attempt with an operation counts in the route and in the operation's key."""
+    clock = FakeClock()
+    metrics = MigrationMetrics(clock)
+    metrics.observe("api", "candidate", 500, 0.01, None, "create_task")
+    metrics.observe("api", "candidate", 200, 0.01, None, "list_tasks")
+    metrics.observe("api", "candidate", 200, 0.01, None)
+    assert metrics.window("api", "candidate", 10).requests == 3
+    assert metrics.window(op_key("api", "create_task"), "candidate", 10).errors == 1
+    assert metrics.total_requests(op_key("api", "list_tasks"), "candidate") == 1
+    assert metrics.routes() == ["api"]
+    assert metrics.operations("api") == ["create_task", "list_tasks"]
+    assert metrics.window_keys() == ["api", "api/create_task", "api/list_tasks"]
+
+
+def test_operations_past_the_bound_fold_into_other() -> None:
+    """More operations than max_operations share one ``other`` window."""
+    metrics = MigrationMetrics(FakeClock(), max_operations=2)
+    for op in ("a", "b", "c", "d"):
+        metrics.observe("api", "baseline", 200, 0.01, None, op)
+    assert metrics.operations("api") == ["a", "b", "other"]
+    assert metrics.total_requests(op_key("api", "other"), "baseline") == 2

@@ -119,3 +119,22 @@ async def test_a_report_without_evaluations_has_no_latest_line() -> None:
     """All routes merged (no snapshot ring): no latest-evaluation line."""
     report = await build_report(filled_metrics(), store=store_with_history())
     assert "latest evaluation" not in render(report, "table")
+
+
+async def test_a_route_report_breaks_down_by_operation() -> None:
+    """Each operation's requests, p95 and errors per backend; the slow one shows its ratio."""
+    metrics = MigrationMetrics(FakeClock())
+    for _ in range(20):
+        metrics.observe("tasks", "baseline", 200, 0.010, None, "list_tasks")
+        metrics.observe("tasks", "candidate", 200, 0.010, None, "list_tasks")
+        metrics.observe("tasks", "baseline", 200, 0.020, None, "create_task")
+        metrics.observe("tasks", "candidate", 200, 0.060, None, "create_task")
+    report = await build_report(metrics, route="tasks", clock=lambda: 0.0)
+    rows = {r.operation: r for r in report.operations}
+    assert set(rows) == {"create_task", "list_tasks"}
+    assert rows["create_task"].p95_ratio is not None
+    assert 2.8 < rows["create_task"].p95_ratio < 3.2
+    assert "by operation:" in render(report, "table")
+    assert "### By operation" in render(report, "markdown")
+    assert "<h2>By operation</h2>" in render(report, "html")
+    assert '"operations"' in render(report, "json")

@@ -6,7 +6,7 @@ import pytest
 
 from migration.analysis import CheckStatus, Decision, Policy, StepWindows, analyse
 from migration.seams import RateSample
-from migration.step_checks import sequential_checks
+from migration.step_checks import operation_checks, route_share, sequential_checks
 from tests.migration.test_analysis import progress, window
 
 POLICY = Policy()
@@ -129,3 +129,32 @@ def test_shadow_only_steps_are_judged_on_shadow_comparisons() -> None:
     )
     assert verdict.check("ni_latency").status is CheckStatus.SKIPPED
     assert verdict.decision is Decision.PROMOTE
+
+
+def test_a_regressed_operation_is_named_in_the_verdict() -> None:
+    """One operation 3x slower rolls back with its name, while the route as a whole passes."""
+    ops = {"list_tasks": step(), "create_task": step(cand=600, base=600, cand_p95=0.15)}
+    verdict = analyse(
+        progress(), window(), window(), RateSample(0, 0), POLICY, step(), operations=ops
+    )
+    assert verdict.decision is Decision.ROLLBACK
+    assert [c.label for c in verdict.failed] == ["seq_latency[create_task]"]
+    assert verdict.reasons[0].startswith("seq_latency[create_task]: ")
+    assert verdict.check("seq_latency").status is CheckStatus.PASS  # the route's own
+
+
+def test_operations_with_too_few_samples_are_left_out() -> None:
+    """A rare operation is not judged until it has seq_min_samples on both sides."""
+    checks = operation_checks({"rare": step(cand=10, base=10)}, POLICY, False, False)
+    assert checks == ()
+
+
+def test_operations_share_half_the_budget() -> None:
+    """With operations the route's harm tests keep half the false-rollback budget."""
+    assert route_share(0) == 1.0
+    assert route_share(5) == 0.5
+
+
+def test_a_degraded_baseline_judges_no_operation() -> None:
+    """While the control is degraded no operation is compared either."""
+    assert operation_checks({"op": step(cand_errors=90)}, POLICY, False, True) == ()

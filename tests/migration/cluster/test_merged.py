@@ -275,3 +275,18 @@ def test_settled_buckets_wait_two_seconds_for_every_replica() -> None:
     stats, mark = merged.settled("api", "candidate", mark)
     assert (stats.requests, mark) == (1 + 4 + 1, now)
     assert merged.settled("api", "candidate", mark)[0].requests == 0
+
+
+def test_operation_keys_are_listed_apart_from_routes() -> None:
+    """Rows for ``route/operation`` keys merge like a route's and list under operations()."""
+    clock = FakeClock(T0 + 0.5)
+    merged = MergedWindows(clock)
+    now = int(T0)
+    merged.ingest([
+        row(1, now - 1, attempts(3)),
+        row(2, now - 1, attempts(2), route="api/create_task"),
+        row(3, now - 1, attempts(1), route="api/GET api"),
+    ])  # fmt: skip
+    assert merged.routes() == ["api"]
+    assert merged.operations("api") == ["GET api", "create_task"]
+    assert merged.window("api/create_task", "candidate", 5).requests == 2
