@@ -11,6 +11,7 @@ Endpoints (``{route}`` is a gateway route name)::
     GET  /migration                          every route: weight, phase, plan, windows, why
     POST /migration/{route}/start            {"steps": [10, 50, 100] | "10,50,100", "hold": "60s" | 60,
                                               "min_requests": 500, "gates": [step indexes, 0-based],
+                                              "deadline": "30m", "on_stall": "hold" | "rollback",
                                               "reason": "..."}
     POST /migration/{route}/promote|pause|resume|rollback|abort     optional {"reason": "..."}
     GET  /migration/events?route=&limit=     event history, newest last
@@ -94,7 +95,9 @@ ALL = "all"
 MAX_EVENTS = 10_000
 MAX_REASON = 500
 _ACTIVE = (Phase.RUNNING, Phase.PAUSED, Phase.AWAITING_GATE)
-_START_FIELDS = frozenset({"steps", "hold", "min_requests", "gates", "reason"})
+_START_FIELDS = frozenset(
+    {"steps", "hold", "min_requests", "gates", "reason", "deadline", "on_stall"}
+)
 _CONTENT_TYPES = {
     "json": b"application/json",
     "markdown": b"text/markdown; charset=utf-8",
@@ -362,6 +365,8 @@ def _check_plan_types(data: Mapping[str, Any]) -> None:
                     _check_hold(item["hold"], f"{where}.hold")
                 if "min_requests" in item:
                     _check_count(item["min_requests"], f"{where}.min_requests")
+                if "deadline" in item:
+                    _check_hold(item["deadline"], f"{where}.deadline")
             else:
                 _check_weight(item, where)
     elif not isinstance(steps, str):
@@ -370,6 +375,10 @@ def _check_plan_types(data: Mapping[str, Any]) -> None:
         _check_hold(data["hold"], "hold")
     if "min_requests" in data:
         _check_count(data["min_requests"], "min_requests")
+    if "deadline" in data:
+        _check_hold(data["deadline"], "deadline")
+    if "on_stall" in data and not isinstance(data["on_stall"], str):
+        raise _invalid("on_stall", "expected 'hold' or 'rollback'")
 
 
 def _parse_start(data: Any, route: str) -> Plan:
@@ -382,7 +391,8 @@ def _parse_start(data: Any, route: str) -> Plan:
     if "steps" not in data:
         raise _invalid("steps", 'required, e.g. [10, 50, 100] or "shadow,10,50,100"')
     _check_plan_types(data)
-    config = {k: data[k] for k in ("steps", "hold", "min_requests") if k in data}
+    fields = ("steps", "hold", "min_requests", "deadline", "on_stall")
+    config = {k: data[k] for k in fields if k in data}
     try:
         (plan,) = plans_from_config({"route": route, **config})
     except PlanError as exc:

@@ -118,9 +118,11 @@ def _plan_view(state: MigrationState, now: float) -> dict[str, Any]:
                 "hold_s": s.hold_s,
                 "min_requests": s.min_requests,
                 "gate": s.gate,
+                "deadline_s": s.deadline_s,
             }
             for i, s in enumerate(steps)
         ],
+        "on_stall": state.plan.on_stall,
         "step_index": state.step_index,
         "step_count": len(steps),
         "hold_s": state.step.hold_s,

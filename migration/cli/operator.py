@@ -333,6 +333,7 @@ def _start(args: argparse.Namespace) -> int:
         print(f"cutover migrate start: {exc}", file=sys.stderr)
         return 2
     body = {"steps": args.steps, "hold": args.hold, "min_requests": min_requests}
+    body |= {"deadline": args.deadline, "on_stall": args.on_stall}
     reason = {"reason": args.reason} if args.reason else {}
     return _act(args, "start", body | {"gates": gates} | reason)
 
@@ -429,6 +430,14 @@ def register(subparsers: Any) -> None:
     start.add_argument("--steps", required=True, help="weights in percent, e.g. shadow,10,50,100")
     start.add_argument("--hold", default="60s", help="minimum time per step (default 60s)")
     start.add_argument("--min-requests", default="500", help="candidate requests per step")
+    start.add_argument(
+        "--deadline", default="30m",
+        help="a step undecided after this long is 'stalled' (default 30m)",
+    )  # fmt: skip
+    start.add_argument(
+        "--on-stall", choices=("hold", "rollback"), default="hold",
+        help="what a stalled step does (default hold)",
+    )  # fmt: skip
     start.add_argument(
         "--gate", action="append", metavar="WEIGHT",
         help="a step, by weight (repeat, or 50,100), that waits for 'cutover migrate promote'",

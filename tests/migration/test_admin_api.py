@@ -216,6 +216,20 @@ async def test_start_accepts_a_list_of_steps_and_numeric_hold(rig: Rig) -> None:
     assert state.plan.steps[0].min_requests == 1000
 
 
+async def test_start_takes_a_deadline_and_what_a_stall_does(rig: Rig) -> None:
+    """deadline and on_stall reach the plan and its view; a bad on_stall is a 422 naming it."""
+    body = START | {"deadline": "5m", "on_stall": "rollback"}
+    async with rig.client() as c:
+        response = await c.post("/migration/tasks/start", json=body)
+        bad = await c.post("/migration/default/start", json=START | {"on_stall": "panic"})
+    assert response.status_code == 200, response.text
+    (view,) = response.json()["routes"]
+    assert view["plan"]["on_stall"] == "rollback"
+    assert {s["deadline_s"] for s in view["plan"]["steps"]} == {300.0}
+    assert bad.status_code == 422
+    assert "on_stall" in bad.text
+
+
 async def test_start_all_starts_every_gateway_route(rig: Rig) -> None:
     """'all' starts the plan on each gateway route."""
     async with rig.client() as c:
