@@ -21,6 +21,13 @@ Decisions where the issue left a choice:
 * ``pool_size`` is the number of idle keep-alive connections kept per upstream; active connections
   are not capped (cap concurrency at the listener or load balancer in front).
 * Only ``http://`` upstreams: the gateway's own HTTP/1.1 client does not speak TLS.
+* ``operations`` (per route): how requests are named for the per-operation windows (issue #14),
+  tried before the contract's OpenAPI operations (:mod:`migration.operations`). Each entry is
+  ``"METHOD /path/{param}"`` (named by the string itself) or ``{name, method, path}``; a
+  ``{param}`` matches one non-empty path segment, the query string is never part of the path.
+  ``max_operations`` (1..256, default 16) bounds the names one route reports: the first names
+  seen keep theirs, later new ones are counted as ``other``. An entry that is not a method and
+  a path starting with ``/`` stops start-up naming it (``routes.0.operations.2: ...``).
 * ``workers``: data-plane processes on this host (``cutover gateway --workers``), a whole number
   within 1..64 or ``auto`` — the CPUs this process may run on (``os.sched_getaffinity``, so a
   container's cpuset or ``taskset`` counts, not the host's cores), capped at 64. Resolved here, so
@@ -39,6 +46,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -52,6 +60,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     ValidationError,
     create_model,
     field_validator,
@@ -88,6 +97,11 @@ CLI_ENV_VARS: frozenset[str] = frozenset(
 )
 #: Most data-plane processes one host runs (``workers``); ``auto`` is capped here too.
 MAX_WORKERS = 64
+#: Operation names one route reports by default, and at most (``max_operations``).
+DEFAULT_MAX_OPERATIONS = 16
+MAX_OPERATIONS = 256
+#: The name of the operations past a route's ``max_operations`` (reserved: no pattern may take it).
+OTHER_OPERATION = "other"
 
 
 # --------------------------------------------------------------------------- frozen values
@@ -128,6 +142,18 @@ class StickyConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class OperationPattern:
+    """One entry of a route's ``operations``: requests ``method path`` are operation ``name``.
+
+    ``method`` is upper-case; ``path`` is a template whose ``{param}`` matches one non-empty segment.
+    """
+
+    name: str
+    method: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
 class RouteConfig:
     """A named group of path patterns with its own candidate weight."""
 
@@ -146,6 +172,10 @@ class RouteConfig:
     fallback_after_s: float | None = None
     #: Lowest deadline an ``auto`` value may take.
     fallback_after_floor_s: float = 1.0
+    #: The route's own operation patterns, tried before the contract's (:mod:`migration.operations`).
+    operations: tuple[OperationPattern, ...] = ()
+    #: Distinct operation names the route reports; later new ones are ``other``.
+    max_operations: int = DEFAULT_MAX_OPERATIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +306,54 @@ class StickyModel(_Model):
     client_address: bool = True
 
 
+_TEMPLATE_PARAMETER = re.compile(r"\{[^/{}]+\}")
+_OPERATION_KEYS = frozenset({"name", "method", "path"})
+
+
+def _operation_entry(value: object) -> OperationPattern:
+    """One ``operations`` entry: ``"METHOD /path"`` (named by itself) or ``{name, method, path}``.
+
+    A plain validator rather than a ``str | model`` union: pydantic would report a bad entry once
+    per member of the union, and the message must name the entry (``routes.0.operations.2``).
+    """
+    if isinstance(value, str):
+        parts = value.split()
+        if len(parts) != 2:
+            raise ValueError(
+                f"{value!r}: expected 'METHOD /path' or a mapping with name, method and path"
+            )
+        name, (method, path) = value.strip(), parts
+    elif isinstance(value, Mapping):
+        unknown = sorted(str(key) for key in value if key not in _OPERATION_KEYS)
+        if unknown:
+            raise ValueError(f"unknown key {unknown[0]!r} (expected name, method and path)")
+        for key in ("name", "method", "path"):
+            if key not in value:
+                raise ValueError(f"missing {key} (expected name, method and path)")
+            if not isinstance(value[key], str):
+                raise ValueError(f"{key}: expected a string, got {value[key]!r}")
+        name, method, path = value["name"].strip(), value["method"], value["path"]
+    else:
+        raise ValueError(
+            f"expected 'METHOD /path' or a mapping with name, method and path, got {value!r}"
+        )
+    if not method.isalpha():
+        raise ValueError(f"{method!r} is not an HTTP method")
+    if not path.startswith("/") or any(c in path for c in "?# \t"):
+        raise ValueError(f"path {path!r} must start with '/' and hold no query, fragment or space")
+    rest = _TEMPLATE_PARAMETER.sub("", path)
+    if "{" in rest or "}" in rest:
+        raise ValueError(f"path {path!r}: each '{{' must open a '{{param}}' within one segment")
+    if not 0 < len(name) <= 128:
+        raise ValueError(f"name {name!r} must be 1..128 characters")
+    if name == OTHER_OPERATION:
+        raise ValueError(f"name {name!r} is reserved for the operations past max_operations")
+    return OperationPattern(name, method.upper(), path)
+
+
+OperationEntry = Annotated[OperationPattern, PlainValidator(_operation_entry)]
+
+
 class RouteModel(_Model):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     paths: list[str] = Field(min_length=1)
@@ -287,6 +365,8 @@ class RouteModel(_Model):
     fallback_after_s: float | Literal["auto"] = Field(default="auto")
     fallback_after_floor_s: float = Field(default=1.0, gt=0, le=3600)
     shadow: dict[str, Any] | None = None
+    operations: list[OperationEntry] = Field(default_factory=list, max_length=1024)
+    max_operations: int = Field(default=DEFAULT_MAX_OPERATIONS, ge=1, le=MAX_OPERATIONS)
 
     @field_validator("fallback", mode="before")
     @classmethod
@@ -561,6 +641,19 @@ def _freeze_upstream(name: str, model: UpstreamModel) -> UpstreamConfig:
     )
 
 
+def _unique_operations(entries: list[OperationPattern], field: str) -> tuple[OperationPattern, ...]:
+    """``entries``, refusing one whose method and path template repeat an earlier entry's."""
+    first: dict[tuple[str, str], int] = {}
+    for j, entry in enumerate(entries):
+        shape = (entry.method, _TEMPLATE_PARAMETER.sub("{}", entry.path))
+        if shape in first:
+            raise ConfigError(
+                f"{field}.{j}: {entry.method} {entry.path} is already entry {first[shape]}"
+            )
+        first[shape] = j
+    return tuple(entries)
+
+
 def _freeze(s: GatewaySettings) -> GatewayConfig:
     from gateway.shadow.config import parse_route_shadow, parse_shadow_settings
 
@@ -580,6 +673,8 @@ def _freeze(s: GatewaySettings) -> GatewayConfig:
             fallback=r.fallback,
             fallback_after_s=None if r.fallback_after_s == "auto" else float(r.fallback_after_s),
             fallback_after_floor_s=r.fallback_after_floor_s,
+            operations=_unique_operations(r.operations, f"routes.{i}.operations"),
+            max_operations=r.max_operations,
         )
         for i, r in enumerate(s.routes)
     )

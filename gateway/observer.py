@@ -17,11 +17,19 @@ from typing import Any, Final, Protocol
 
 class RequestObserver(Protocol):
     """Sees every upstream attempt: route name, backend, status (502/504 for transport errors),
-    duration in seconds, and an error kind (``connect``, ``timeout``, ``reset``, ``protocol``,
-    ``fault_abort``) or None when the upstream answered."""
+    duration in seconds, an error kind (``connect``, ``timeout``, ``reset``, ``protocol``,
+    ``fault_abort``) or None when the upstream answered, and the request's operation (its name
+    from the gateway's classifier, the same for every attempt of one request; ``""`` when the
+    gateway classifies nothing)."""
 
     def observe(
-        self, route: str, backend: str, status: int, duration_s: float, error_kind: str | None
+        self,
+        route: str,
+        backend: str,
+        status: int,
+        duration_s: float,
+        error_kind: str | None,
+        operation: str,
     ) -> None: ...
 
 
@@ -29,7 +37,13 @@ class NoopObserver:
     """An observer that ignores everything (the default)."""
 
     def observe(
-        self, route: str, backend: str, status: int, duration_s: float, error_kind: str | None
+        self,
+        route: str,
+        backend: str,
+        status: int,
+        duration_s: float,
+        error_kind: str | None,
+        operation: str,
     ) -> None:
         """Do nothing."""
 

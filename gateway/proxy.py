@@ -22,7 +22,10 @@ Fallback (design page, "Fallback"; issue #12 items 1 and 3), per route ``fallbac
 Only requests whose body was buffered can be replayed. The decision is taken on the response
 *head*, before a byte reaches the client; once the client has bytes, a failure can only cut the
 connection. Every attempt — the failed one included — is counted in the metrics and shown to each
-:class:`~gateway.observer.RequestObserver`.
+:class:`~gateway.observer.RequestObserver`, with the request's operation (issue #14): an injected
+``classify(route, method, target)`` (:class:`migration.operations.OperationClassifier`) names it
+once per request, on the first attempt booked while there are observers, and every later attempt
+of the request (a fallback's) reuses the name; without a classifier the operation is ``""``.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import asyncio
 import itertools
 import os
 import random
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from time import perf_counter
 from typing import Any
 
@@ -71,8 +74,8 @@ class Ctx:
     """What one request carries through its attempts (a plain slotted class: built per request)."""
 
     __slots__ = (
-        "backend", "body", "fallback_after", "fallback_methods", "fallback_ok", "method", "req",
-        "request_id", "route", "sender", "tap_wanted", "too_large", "upgrade",
+        "backend", "body", "fallback_after", "fallback_methods", "fallback_ok", "method",
+        "operation", "req", "request_id", "route", "sender", "tap_wanted", "too_large", "upgrade",
     )  # fmt: skip
 
     def __init__(
@@ -94,6 +97,7 @@ class Ctx:
         self.too_large = False
         self.sender: asyncio.Task[None] | None = None
         self.tap_wanted: tuple[ResponseTap, ...] = ()
+        self.operation: str | None = None  # classified on the first attempt an observer sees
 
 
 class Proxy:
@@ -108,7 +112,9 @@ class Proxy:
         observers: Sequence[RequestObserver] = (),
         taps: Sequence[ResponseTap] = (),
         rng: random.Random | None = None,
+        classify: Callable[[str, str, str], str] | None = None,
     ) -> None:
+        """``classify(route, method, target)``: a request's operation name (None: always "")."""
         self.config = config
         self.state = state
         self.metrics = metrics
@@ -116,6 +122,7 @@ class Proxy:
         self.observers = tuple(observers)
         self.taps = tuple(taps)
         self.rng = rng or random.Random()
+        self.classify = classify
         self.table = RouteTable(config.routes, config.override)
         self.loop = asyncio.get_running_loop()
         self._authority = {name: pool.config.authority.encode() for name, pool in pools.items()}
@@ -263,7 +270,7 @@ class Proxy:
         """Book a candidate 5xx that is about to be replaced by the baseline's answer."""
         duration = perf_counter() - t0
         self.metrics.record(x.route, CANDIDATE, conn.status, duration)
-        self._observe(x.route, CANDIDATE, conn.status, duration, None)
+        self._observe(x, CANDIDATE, conn.status, duration, None)
         conn.finish()  # closes it unless the 5xx body was already complete
 
     @staticmethod
@@ -488,11 +495,7 @@ class Proxy:
     def booked(self, x: Ctx, backend: str, status: int, duration: float, error: str | None) -> None:
         """Metrics, observers and the sampled access log for one finished attempt."""
         self.metrics.record(x.route, backend, status, duration)
-        for observer in self.observers:
-            try:
-                observer.observe(x.route, backend, status, duration, error)
-            except Exception as exc:
-                log.error("observer_failed", observer=type(observer).__name__, error=repr(exc))
+        self._observe(x, backend, status, duration, error)
         rate = self.config.access_log_sample_rate
         if rate and self.rng.random() < rate:
             log.info(
@@ -527,12 +530,34 @@ class Proxy:
             except Exception as exc:
                 log.error("tap_failed", tap=type(tap).__name__, error=repr(exc))
 
+    def operation(self, x: Ctx) -> str:
+        """``x``'s operation: classified on the first call, then kept ("" without a classifier).
+
+        A classifier that raises costs the request its operation name (""), never its answer.
+        """
+        operation = x.operation
+        if operation is None:
+            operation = ""
+            classify = self.classify
+            if classify is not None:
+                try:
+                    operation = classify(x.route, x.method, x.req.target.decode("latin-1"))
+                except Exception as exc:
+                    log.error("classify_failed", route=x.route, error=repr(exc))
+            x.operation = operation
+        return operation
+
     def _observe(
-        self, route: str, backend: str, status: int, duration: float, kind: str | None
+        self, x: Ctx, backend: str, status: int, duration: float, kind: str | None
     ) -> None:
-        for observer in self.observers:
+        """Show one attempt to every observer (their errors are logged only)."""
+        observers = self.observers
+        if not observers:
+            return
+        route, operation = x.route, self.operation(x)
+        for observer in observers:
             try:
-                observer.observe(route, backend, status, duration, kind)
+                observer.observe(route, backend, status, duration, kind, operation)
             except Exception as exc:
                 log.error("observer_failed", observer=type(observer).__name__, error=repr(exc))
 
@@ -540,7 +565,7 @@ class Proxy:
         duration = perf_counter() - t0
         self.metrics.upstream_error(x.route, backend, err.kind)
         self.metrics.record(x.route, backend, err.status, duration)
-        self._observe(x.route, backend, err.status, duration, err.kind)
+        self._observe(x, backend, err.status, duration, err.kind)
         log.warning(
             "upstream_failed", request_id=x.request_id.decode("latin-1"), route=x.route,
             backend=backend, kind=err.kind, detail=str(err),
@@ -550,7 +575,7 @@ class Proxy:
         duration = perf_counter() - t0
         self.metrics.upstream_error(x.route, backend, "fault_abort")
         self.metrics.record(x.route, backend, status, duration)
-        self._observe(x.route, backend, status, duration, "fault_abort")
+        self._observe(x, backend, status, duration, "fault_abort")
 
     def _error(self, x: Ctx, backend: str, err: UpstreamError) -> None:
         body = b'{"error":"%s","backend":"%s","request_id":"%s"}' % (

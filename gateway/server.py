@@ -2,7 +2,9 @@
 
 ``cutover up`` runs the gateway beside the migration controller::
 
-    gateway = Gateway(config, registry, observers=[windows], taps=[shadow])
+    gateway = Gateway(
+        config, registry, observers=[windows], taps=[shadow], classify=classifier.classify
+    )
     gateway.admin.router.add("GET", "/migration/status", handler)   # before start()
     await gateway.start()          # binds both listeners; returns at once
     ...                            # other coroutines run in the same loop
@@ -16,6 +18,9 @@ listeners differently: a worker binds the public port with ``reuse_port=True`` (
 kernel spreads new connections over every process bound to it) and its admin listener on
 ``admin_bind=("127.0.0.1", 0)`` (metrics only, read by the supervisor); the supervisor binds no
 public listener (``public=False``) and no upstream pools, only the admin API.
+
+``classify(route, method, target)`` names each observed request's operation for the observers
+(:class:`migration.operations.OperationClassifier`; without it the operation is ``""``).
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ from gateway.upstream import UpstreamPool
 log = structlog.get_logger("gateway")
 
 AdminExtension = Callable[[AdminRouter], None]
+#: ``classify(route, method, target) -> operation`` (:mod:`migration.operations`).
+Classify = Callable[[str, str, str], str]
 BACKLOG = 2048
 
 
@@ -58,6 +65,7 @@ class Gateway:
         taps: Sequence[ResponseTap] = (),
         admin_extensions: Sequence[AdminExtension] = (),
         rng: random.Random | None = None,
+        classify: Classify | None = None,
         public: bool = True,
         reuse_port: bool = False,
         admin_bind: tuple[str, int] | None = None,
@@ -73,6 +81,7 @@ class Gateway:
         self.observers = list(observers)
         self.taps = list(taps)
         self.rng = rng
+        self.classify = classify
         self.router = AdminRouter()
         install_core_routes(self.router, self.state, self.metrics, self.registry)
         for extend in admin_extensions:
@@ -98,7 +107,7 @@ class Gateway:
             self.pools = {b: UpstreamPool(self.config.upstream(b), loop) for b in BACKENDS}
             self.proxy = Proxy(
                 self.config, self.state, self.metrics, self.pools, self.observers, self.taps,
-                self.rng,
+                self.rng, self.classify,
             )  # fmt: skip
             limits = client_limits(self.config, public=True)
             public_listener = Listener("public", self.proxy.dispatch, limits, self.metrics)
@@ -194,11 +203,13 @@ async def serve(
     observers: Sequence[RequestObserver] = (),
     taps: Sequence[ResponseTap] = (),
     admin_extensions: Sequence[AdminExtension] = (),
+    classify: Classify | None = None,
 ) -> None:
     """Run a gateway until this coroutine is cancelled."""
     gateway = Gateway(
-        config, registry, observers=observers, taps=taps, admin_extensions=admin_extensions
-    )
+        config, registry, observers=observers, taps=taps, admin_extensions=admin_extensions,
+        classify=classify,
+    )  # fmt: skip
     await gateway.start()
     try:
         await asyncio.Event().wait()

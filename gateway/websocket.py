@@ -43,7 +43,7 @@ async def relay(proxy: Proxy, x: Ctx, backend: str) -> None:
         return await proxy._respond(x, backend, conn, t0)
     duration = perf_counter() - t0
     proxy.metrics.record(x.route, backend, 101, duration)
-    proxy._observe(x.route, backend, 101, duration, None)
+    proxy._observe(x, backend, 101, duration, None)
     head = client_response_head(
         101,
         conn.reason,

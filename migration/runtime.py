@@ -54,7 +54,7 @@ from prometheus_client import CollectorRegistry
 from gateway.config import ConfigError, GatewayConfig, default_config_text
 from gateway.observer import ResponseTap
 from gateway.recording import RecordingTap
-from gateway.server import Gateway
+from gateway.server import Classify, Gateway
 from gateway.shadow import build_shadow, install_shadow_routes
 from gateway.shadow.admin import LocalShadowAdmin
 from gateway.shadow.service import ShadowService
@@ -80,6 +80,7 @@ from migration.controller import MigrationController
 from migration.decision_metrics import DecisionMetrics
 from migration.memory import HttpMemoryScraper
 from migration.metrics import MigrationMetrics
+from migration.operations import build_classifier
 from migration.plan import Plan, PlanError, parse_duration, plans_from_config
 from migration.policy import Policy
 from migration.store import StateStoreError, open_store
@@ -263,15 +264,14 @@ class CutoverRuntime:
         self.metrics = MigrationMetrics(clock=clock)
         taps: list[ResponseTap] = []
         self.shadow: ShadowService | ShadowSidecar | None = None
-        if role.serves:  # a supervisor has no traffic to shadow
+        classify: Classify | None = None
+        if role.serves:  # a supervisor has no traffic to shadow (nor to classify)
+            contract = _contract_source(self.settings.contract)
             self.shadow = build_shadow(
-                config,
-                self.registry,
-                config.shadow,
-                contract=_contract_source(self.settings.contract),
-                observers=[self.metrics],
+                config, self.registry, config.shadow, contract=contract, observers=[self.metrics]
             )
             taps.append(self.shadow)
+            classify = build_classifier(config.routes, contract).classify
         self.recorder: RecordingTap | None = None
         if config.recording is not None and role.serves:
             self.recorder = RecordingTap(config.recording, registry=self.registry)
@@ -287,7 +287,7 @@ class CutoverRuntime:
         )
         self.gateway = Gateway(
             config, self.registry, observers=[self.metrics], taps=taps, public=role.serves,
-            reuse_port=role is Role.WORKER,
+            classify=classify, reuse_port=role is Role.WORKER,
             admin_bind=("127.0.0.1", 0) if role is Role.WORKER else None,
         )  # fmt: skip
         store_id = redact_url(state_db) if isinstance(state_db, str) else str(state_db.resolve())

@@ -85,10 +85,20 @@ class Clock(Protocol):
 
 
 class AttemptObserver(Protocol):
-    """Called by the gateway once per upstream attempt, off the critical path."""
+    """Called by the gateway once per upstream attempt, off the critical path.
+
+    ``operation`` is the request's operation (:mod:`migration.operations`; ``""`` when the gateway
+    classifies nothing), the same for every attempt of one request.
+    """
 
     def observe(
-        self, route: str, backend: str, status: int, duration_s: float, error_kind: str | None
+        self,
+        route: str,
+        backend: str,
+        status: int,
+        duration_s: float,
+        error_kind: str | None,
+        operation: str,
     ) -> None: ...
 
 

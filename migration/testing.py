@@ -181,14 +181,21 @@ class StaticMemory:
 class RecordingObserver:
     """Keeps every observation, for gateway tests that check what was reported."""
 
-    attempts: list[tuple[str, str, int, float, str | None]] = field(default_factory=list)
+    #: ``(route, backend, status, duration_s, error_kind, operation)`` per attempt.
+    attempts: list[tuple[str, str, int, float, str | None, str]] = field(default_factory=list)
     shadows: list[tuple[str, bool]] = field(default_factory=list)
     contracts: list[tuple[str, str, bool]] = field(default_factory=list)
 
     def observe(
-        self, route: str, backend: str, status: int, duration_s: float, error_kind: str | None
+        self,
+        route: str,
+        backend: str,
+        status: int,
+        duration_s: float,
+        error_kind: str | None,
+        operation: str = "",
     ) -> None:
-        self.attempts.append((route, backend, status, duration_s, error_kind))
+        self.attempts.append((route, backend, status, duration_s, error_kind, operation))
 
     def observe_shadow(self, route: str, mismatched: bool) -> None:
         self.shadows.append((route, mismatched))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
 
 from gateway.commands import add_gateway_parser
-from gateway.config import ConfigError, load_config, parse_config
+from gateway.config import ConfigError, OperationPattern, load_config, parse_config
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "gateway.example.yaml"
 
@@ -306,3 +307,65 @@ def test_slow_client_limits_have_defaults_and_bounds() -> None:
         with pytest.raises(ConfigError) as info:
             parse_config(text, "test.yaml")
         assert f"(test.yaml): {field}: " in str(info.value)
+
+
+def test_route_operations_in_both_forms() -> None:
+    """``operations`` takes 'METHOD /path' (named by itself) or {name, method, path}; the bound is kept."""
+    config = parse_config(
+        "routes: [{name: a, paths: ['/*'], max_operations: 4, operations: ["
+        "'POST /api/v1/tasks', {name: one task, method: get, path: '/api/v1/tasks/{task_id}'}]}]",
+        "test.yaml",
+    )
+    route = config.routes[0]
+    assert route.operations == (
+        OperationPattern("POST /api/v1/tasks", "POST", "/api/v1/tasks"),
+        OperationPattern("one task", "GET", "/api/v1/tasks/{task_id}"),
+    )
+    assert route.max_operations == 4
+
+
+def test_route_operations_default_to_none_bounded_at_16() -> None:
+    """Without ``operations`` a route has no patterns of its own and reports at most 16 names."""
+    route = parse_config("").routes[0]
+    assert (route.operations, route.max_operations) == ((), 16)
+
+
+def test_route_operations_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``CUTOVER_ROUTES`` (JSON) carries operations in both forms too."""
+    operations = ["GET /x", {"name": "y", "method": "PUT", "path": "/y/{id}"}]
+    routes = [{"name": "a", "paths": ["/*"], "operations": operations}]
+    monkeypatch.setenv("CUTOVER_ROUTES", json.dumps(routes))
+    assert [op.name for op in parse_config("").routes[0].operations] == ["GET /x", "y"]
+
+
+@pytest.mark.parametrize(
+    ("operations", "field", "message"),
+    [
+        ("['GET']", "routes.0.operations.0", "expected 'METHOD /path'"),
+        ("['GET /a', 'G3T /b']", "routes.0.operations.1", "not an HTTP method"),
+        ("['GET tasks']", "routes.0.operations.0", "must start with '/'"),
+        ("['GET /a?b=1']", "routes.0.operations.0", "no query"),
+        ("['GET /a/{id']", "routes.0.operations.0", "'{param}'"),
+        ("['GET /a/{id}x}']", "routes.0.operations.0", "'{param}'"),
+        ("[{name: x, method: GET}]", "routes.0.operations.0", "missing path"),
+        ("[{name: x, method: GET, path: /a, weight: 1}]", "routes.0.operations.0", "unknown key"),
+        ("[{name: 7, method: GET, path: /a}]", "routes.0.operations.0", "name: expected a string"),
+        ("[{name: other, method: GET, path: /a}]", "routes.0.operations.0", "reserved"),
+        ("[{name: '', method: GET, path: /a}]", "routes.0.operations.0", "1..128"),
+        ("[42]", "routes.0.operations.0", "expected 'METHOD /path'"),
+        ("['GET /a/{x}', 'POST /a/{x}', 'GET /a/{y}']", "routes.0.operations.2", "already entry 0"),
+    ],
+)
+def test_bad_route_operations_name_the_entry(operations: str, field: str, message: str) -> None:
+    """A bad ``operations`` entry stops start-up naming ``routes.N.operations.M`` and why."""
+    with pytest.raises(ConfigError) as info:
+        parse_config(f"routes: [{{name: a, paths: ['/*'], operations: {operations}}}]", "t.yaml")
+    assert f"{field}: " in str(info.value)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("bound", [0, 257, "'8'", True])
+def test_max_operations_bounds(bound: object) -> None:
+    """``max_operations`` is a whole number within 1..256."""
+    with pytest.raises(ConfigError, match=r"routes\.0\.max_operations: "):
+        parse_config(f"routes: [{{name: a, paths: ['/*'], max_operations: {bound}}}]", "t.yaml")

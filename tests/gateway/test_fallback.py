@@ -27,9 +27,16 @@ class Recorder:
         self.calls: list[tuple[str, str, int, str | None]] = []
 
     def observe(
-        self, route: str, backend: str, status: int, duration_s: float, error_kind: str | None
+        self,
+        route: str,
+        backend: str,
+        status: int,
+        duration_s: float,
+        error_kind: str | None,
+        operation: str,
     ) -> None:
         assert duration_s >= 0
+        assert operation == ""  # these gateways have no classifier
         self.calls.append((route, backend, status, error_kind))
 
 
