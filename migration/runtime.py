@@ -80,6 +80,7 @@ from migration.controller import MigrationController
 from migration.decision_metrics import DecisionMetrics
 from migration.memory import HttpMemoryScraper
 from migration.metrics import MigrationMetrics
+from migration.operation_metrics import register_operation_metrics
 from migration.operations import build_classifier
 from migration.plan import Plan, PlanError, parse_duration, plans_from_config
 from migration.policy import Policy
@@ -272,6 +273,7 @@ class CutoverRuntime:
             )
             taps.append(self.shadow)
             classify = build_classifier(config.routes, contract).classify
+            register_operation_metrics(self.registry, self.metrics, self.settings.policy.window_s)
         self.recorder: RecordingTap | None = None
         if config.recording is not None and role.serves:
             self.recorder = RecordingTap(config.recording, registry=self.registry)
