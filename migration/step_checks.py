@@ -190,9 +190,11 @@ def operation_checks(
 
     Half the false-rollback budget, split evenly over the operations and their two tests. No
     non-inferiority per operation: a rare operation would hold the route for hours, and the route's
-    own non-inferiority covers its traffic. An operation with too few samples is left out.
+    own non-inferiority covers its traffic. An operation with too few samples is left out, and so
+    is every one at 100 %: without baseline traffic an operation has nothing to be compared with,
+    and the absolute limits are the route's (an operation slow by nature is not a regression).
     """
-    if degraded or not steps:
+    if degraded or full or not steps:
         return ()
     harm_alpha = policy.false_rollback_budget * (1 - route_share(len(steps))) / len(steps) / 2
     out: list[CheckResult] = []

@@ -158,3 +158,9 @@ def test_operations_share_half_the_budget() -> None:
 def test_a_degraded_baseline_judges_no_operation() -> None:
     """While the control is degraded no operation is compared either."""
     assert operation_checks({"op": step(cand_errors=90)}, POLICY, False, True) == ()
+
+
+def test_no_operation_is_judged_at_full_weight() -> None:
+    """At 100 % an operation has no baseline to compare with: none is judged."""
+    slow = StepWindows(window(0), window(3000, 0.4, 3))
+    assert operation_checks({"scan": slow}, POLICY, True, False) == ()
