@@ -22,9 +22,10 @@ Responses: ``GET /migration`` → ``{"window_s", "routes": [view]}``; each actio
 after the action, and those ``all`` passed over with the controller's word why); a view is::
 
     {"route", "weight": {"bps", "percent", "planned_bps"}, "phase": str | null,
-     "conditions": ["baseline_degraded" | "candidate_stuck", ...],
+     "conditions": ["baseline_degraded" | "candidate_stuck" | "stalled", ...],
      "plan": null | {"steps": [{"index", "label", "weight_bps", "weight_percent", "hold_s",
-                                "min_requests", "gate"}], "step_index", "step_count", "hold_s",
+                                "min_requests", "gate", "deadline_s"}], "on_stall",
+                     "step_index", "step_count", "hold_s",
                      "held_s", "min_requests", "step_requests", "gates", "consecutive_failures",
                      "updated_at"},
      "backends": {"baseline"|"candidate": {"samples", "errors", "error_rate", "rps", "p50_ms",
@@ -32,7 +33,12 @@ after the action, and those ``all`` passed over with the controller's word why);
      "shadow": {"comparisons", "mismatches", "mismatch_rate"},
      "latest": null | {"at", "time", "decision", "reasons": [str], "checks": {name: {...}},
                        "age_s", "stale"},
-     "last_decision": null | {"decision", "current", <event fields>}}
+     "last_decision": null | {"decision", "current", <event fields>},
+     "calibration": {"steps", "alarms": {check: n}, "rate": {check: n / steps},
+                     "budget_per_check"}}
+
+``calibration`` is the live A/A calibration (:mod:`migration.calibration`): in how many of the
+steps observed each sequential harm check fired on the baseline against itself.
 
 ``latest`` is the newest evaluation (the route's newest snapshot, written every controller
 interval): the current why. ``checks`` holds, per check, the numbers the controller recorded
@@ -158,12 +164,13 @@ class MigrationAdmin:
     def _view(self, route: str, live: Mapping[str, int]) -> dict[str, Any]:
         c = self.controller
         newest = c.store.snapshots(route, 1)
-        return route_view(
+        view = route_view(
             route, live.get(route), c.status(route), self.metrics, c.policy.window_s,
             c.store.events(route, limit=50), c.clock(), c.conditions(route),
             latest=newest[-1] if newest else None,
             stale_after_s=STALE_INTERVALS * c.interval_s,
         )  # fmt: skip
+        return view | {"calibration": c.calibration(route)}
 
     # -- handlers ---------------------------------------------------------------------------------
 

@@ -66,11 +66,12 @@ checks may be off for a route); on a shadow-only step the shadow comparison is w
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from migration.policy import Policy
 from migration.seams import RateSample
 from migration.stats import proportion_greater, two_proportion_greater
-from migration.step_checks import operation_checks, sequential_checks
+from migration.step_checks import aa_alarms, operation_checks, sequential_checks
 from migration.verdict import (
     CHECKS,
     CONTROL_CHECK,
@@ -345,8 +346,28 @@ def analyse(
     ``step`` is both backends' evidence since the step began (the sequential tests'); without it
     (or with ``policy.analysis == "windowed"``) the sequential checks are skipped and promotion
     needs the windowed checks, as before issue #14. ``operations``: the same per operation of the
-    route, judged by the harm tests of :func:`~migration.step_checks.operation_checks`.
+    route, judged by the harm tests of :func:`~migration.step_checks.operation_checks`. The
+    verdict's ``aa_alarms`` are the route's harm checks firing on the baseline against itself
+    (:func:`~migration.step_checks.aa_alarms`), the live calibration.
     """
+    verdict = _judge(progress, baseline, candidate, shadow, policy, step, operations)
+    sequential = policy.analysis == "sequential" and not progress.shadow_only
+    full = progress.weight_bps >= 10_000
+    if not sequential or full or verdict.baseline_degraded:
+        return verdict
+    alarms = aa_alarms(step, policy, len(operations or {}))
+    return replace(verdict, aa_alarms=alarms) if alarms else verdict
+
+
+def _judge(
+    progress: StepProgress,
+    baseline: BackendWindow,
+    candidate: BackendWindow,
+    shadow: RateSample,
+    policy: Policy,
+    step: StepWindows | None,
+    operations: Mapping[str, StepWindows] | None,
+) -> Verdict:
     full = progress.weight_bps >= 10_000
     sequential = policy.analysis == "sequential" and not progress.shadow_only and step is not None
     ops = (operations or {}) if sequential else {}

@@ -63,6 +63,7 @@ from migration.analysis import (
     fallback_after_s,
 )
 from migration.buffered_store import BufferedStore, StoreUnavailable
+from migration.calibration import Calibration
 from migration.cluster.seams import FencedOut
 from migration.decision_metrics import DecisionMetrics
 from migration.evidence import read_windows
@@ -170,6 +171,7 @@ class MigrationController:
         self._seen: dict[str, tuple[int, int]] = {}
         self._conditions: dict[str, set[str]] = {}
         self._evidence: dict[str, StepEvidence] = {}
+        self._aa = Calibration(metrics)
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -192,6 +194,11 @@ class MigrationController:
             raise  # deposed: nothing more to do here (the member steps down)
         except Exception:
             log.exception("set_weight failed; retrying next step", route=route)
+
+    def calibration(self, route: str) -> dict[str, Any]:
+        """The live A/A calibration of ``route``'s harm checks (see :class:`Calibration`)."""
+        budget = self.policy.false_rollback_budget / 2
+        return self._aa.view(route, budget)
 
     def conditions(self, route: str) -> list[str]:
         """What currently stands in a route's way (``baseline_degraded``, ``candidate_stuck``)."""
@@ -265,6 +272,7 @@ class MigrationController:
         prefix = op_key(route, "")
         for key in [k for k in self._evidence if k.startswith(prefix) or k == route]:
             del self._evidence[key]
+        self._aa.new_step(route)
         self._pulled(route)
         if isinstance(self.source, OperationSource):  # each starts where the route's does
             for operation in self.source.operations(route):
@@ -279,7 +287,9 @@ class MigrationController:
             evidence = self._evidence[key] = StepEvidence(self.policy.seq_restart_s)
             evidence.pull(self.source, key)
         evidence.pull(self.source, key)
-        return StepWindows(evidence.baseline, evidence.candidate, evidence.restarts())
+        return StepWindows(
+            evidence.baseline, evidence.candidate, evidence.restarts(), evidence.halves()
+        )
 
     def _step_windows(self, route: str) -> tuple[StepWindows | None, dict[str, StepWindows]]:
         """The step's evidence so far, the route's and each operation's."""
@@ -574,6 +584,7 @@ class MigrationController:
         verdict = analyse(progress, baseline, candidate, shadow, self.policy, step, operations)
         if self.metrics is not None:
             self.metrics.verdict(route, verdict, baseline, candidate)
+        self._aa.observe(route, verdict.aa_alarms)
         numbers = _numbers(verdict)
         snapshot = Snapshot(
             route, now, state.weight_bps, verdict.decision.value,

@@ -117,12 +117,32 @@ class DecisionMetrics:
         self._store_errors_seen = 0
         self.store_failing.set(0)
         self.store_pending.set(0)
+        self.aa_steps = Counter(
+            "cutover_analysis_aa_steps",
+            "Steps whose baseline evidence was also judged against itself (live A/A calibration).",
+            ["route"],
+            registry=registry,
+        )
+        self.aa_alarms = Counter(
+            "cutover_analysis_aa_alarms",
+            "Steps in which a harm check fired on the baseline against itself: false alarms.",
+            ["route", "check"],
+            registry=registry,
+        )
         self.promotions = Counter(
             "cutover_promotions",
             "Step promotions per route (automatic or by an operator).",
             ["route"],
             registry=registry,
         )
+
+    def aa_step(self, route: str) -> None:
+        """Count a step whose baseline halves are an A/A trial (:mod:`migration.calibration`)."""
+        self.aa_steps.labels(route).inc()
+
+    def aa_alarm(self, route: str, check: str) -> None:
+        """Count a step in which ``check`` fired on the baseline against itself."""
+        self.aa_alarms.labels(route, check).inc()
 
     def state(self, state: MigrationState) -> None:
         """Export the phase, step and weight of ``state``."""

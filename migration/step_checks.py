@@ -50,7 +50,7 @@ from migration.policy import Policy
 from migration.sequential import Comparison, compare_rates, samples_needed
 from migration.verdict import CheckResult, CheckStatus, StepWindows
 
-__all__ = ["HARM_TAU", "operation_checks", "route_share", "sequential_checks"]
+__all__ = ["HARM_TAU", "aa_alarms", "operation_checks", "route_share", "sequential_checks"]
 
 #: The mixing scale of the harm tests: most powerful against differences of a few points.
 HARM_TAU = 0.05
@@ -147,6 +147,25 @@ def sequential_checks(
         _ni("ni_error_rate", errors, err_ni, errors_what, ni_alpha),
         _ni("ni_latency", latency, lat_ni, lat_what, ni_alpha),
     )
+
+
+def aa_alarms(step: StepWindows | None, policy: Policy, operations: int = 0) -> tuple[str, ...]:
+    """The route's harm checks that fire on the baseline against itself (live A/A calibration).
+
+    The same tests at the same alpha, on the baseline's step evidence dealt into two interleaved
+    halves (:meth:`~migration.step_evidence.StepEvidence.halves`): nothing differs between them
+    but chance, so a firing is a false alarm, counted by the controller once per step and check.
+    Over many steps the share that fired is each check's observed false-alarm rate on this
+    route's real traffic (its bursts, tails and rate swings), beside the budget it was given.
+    """
+    if step is None or step.halves is None:
+        return ()
+    first, second = step.halves
+    if _few(first.requests, second.requests, policy.seq_min_samples, False):
+        return ()
+    alpha = policy.false_rollback_budget * route_share(operations) / 2
+    harms = _harms(StepWindows(second, first), policy, False, alpha)
+    return tuple(c.name for c in harms if c.status is CheckStatus.FAIL)
 
 
 def restart_weight(k: int) -> float:

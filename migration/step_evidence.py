@@ -82,6 +82,10 @@ class StepEvidence:
         self.keep = keep
         self.seconds = 0.0
         self._restarts: list[tuple[int, dict[str, _Totals]]] = []
+        #: The baseline's evidence dealt alternately into two halves, pull by pull: an A/A pair
+        #: (same backend, same time) on which a harm test should fire only by false alarm.
+        self._halves = (_Totals(), _Totals())
+        self._pulls = 0
 
     def pull(self, source: SettledSource, route: str) -> None:
         """Add what ``source`` settled since the last pull (the first pull only marks the start)."""
@@ -94,11 +98,17 @@ class StepEvidence:
             self._totals[backend].add(stats)
             for _, totals in self._restarts:
                 totals[backend].add(stats)
+        self._halves[self._pulls % 2].add(got[BASELINE])
+        self._pulls += 1
         self.seconds += got[BASELINE].span_s
         index = int(self.seconds // self.restart_s) if self.restart_s > 0 else 0
         if index > (self._restarts[-1][0] if self._restarts else 0):
             self._restarts.append((index, {b: _Totals() for b in BACKENDS}))
             del self._restarts[: -self.keep]
+
+    def halves(self) -> tuple[BackendWindow, BackendWindow]:
+        """The baseline's step evidence split in two interleaved halves (the live A/A pair)."""
+        return _window(self._halves[0]), _window(self._halves[1])
 
     def restarts(self) -> tuple[tuple[int, BackendWindow, BackendWindow], ...]:
         """``(k, baseline, candidate)`` since each kept restart, oldest first."""

@@ -123,6 +123,8 @@ class StepWindows:
     baseline: BackendWindow
     candidate: BackendWindow
     restarts: tuple[tuple[int, BackendWindow, BackendWindow], ...] = ()
+    #: The baseline's evidence in two interleaved halves: the live A/A calibration pair.
+    halves: tuple[BackendWindow, BackendWindow] | None = None
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,8 @@ class Verdict:
     consecutive_failures: int
     hard_breach: bool = False
     baseline_degraded: bool = False
+    #: Harm checks that fired on the baseline against itself (A/A): false alarms, observed live.
+    aa_alarms: tuple[str, ...] = ()
 
     def check(self, name: str) -> CheckResult:
         """The result of check ``name``."""
