@@ -21,6 +21,8 @@ from gateway.shadow.sidecar_client import ShadowSidecar
 from gateway.shadow.sidecar_wire import SidecarSpec
 from migration.cluster.metrics import ClusterMetrics
 from migration.decision_metrics import DecisionMetrics
+from migration.metrics import MigrationMetrics
+from migration.operation_metrics import OperationCollector
 from migration.worker_metrics import WorkerMetrics
 from tests.deploy.conftest import RULE_FILES
 from tests.deploy.dashboard import checked_in, panel_queries
@@ -44,11 +46,15 @@ def exported_series() -> dict[str, frozenset[str]]:
     """
     gateway = GatewayMetrics(CollectorRegistry())
     gateway.record("r", "baseline", 200, 0.01)
+    windows = MigrationMetrics()
+    windows.observe("r", "baseline", 200, 0.01, None, "op")
+    operations = OperationCollector(windows, 10.0)
     sidecar = ShadowSidecar(SidecarSpec(ShadowSettings(), {}, {}, None), CollectorRegistry())
     http = httpx.AsyncClient()
     asyncio.run(http.aclose())  # the supervisor's scrape client; only its gauges are read here
     holders: list[Any] = [
         gateway,
+        operations,
         ShadowMetrics(CollectorRegistry()),
         DecisionMetrics(CollectorRegistry()),
         sidecar,
