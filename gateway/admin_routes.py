@@ -3,8 +3,9 @@
 ``PUT /routes/{name}/weight`` takes ``{"percent": 0..100, "reason": "..."}`` (a float; stored as
 basis points, rounded to the nearest; the optional reason goes to the audit line and, with a
 migration controller, to the persisted ``weight_set``/``overridden`` event).
-``PUT /faults/{backend}`` takes the fields of :class:`gateway.faults.FaultRequest`;
-``DELETE /faults/{backend}`` clears them.
+``PUT /faults/{backend}`` takes the fields of :class:`gateway.faults.FaultRequest` (``methods`` and
+``path`` narrow the fault to part of the traffic) and answers, as ``GET /status`` shows it, with
+:meth:`gateway.faults.FaultSpec.to_data`; ``DELETE /faults/{backend}`` clears them.
 """
 
 from __future__ import annotations
@@ -152,14 +153,4 @@ def _backend(req: AdminRequest) -> str:
 
 def _fault_json(state: GatewayState, backend: str) -> dict[str, Any] | None:
     spec = state.get_fault(backend)
-    if spec is None:
-        return None
-    return {
-        "delay_ms": spec.delay_ms,
-        "delay_distribution": spec.delay_distribution,
-        "delay_stddev_ms": spec.delay_stddev_ms,
-        "delay_max_ms": spec.delay_max_ms,
-        "delay_sigma": spec.delay_sigma,
-        "abort_percent": spec.abort_percent,
-        "abort_status": spec.abort_status,
-    }
+    return None if spec is None else spec.to_data()

@@ -8,7 +8,8 @@ to a running gateway's admin API over HTTP (httpx is fine here: it is not the da
 address and token come from ``--admin-url``/``--token`` or ``CUTOVER_ADMIN_URL``/``CUTOVER_ADMIN_TOKEN``.
 They print one line for people (:func:`describe_weight`, :func:`describe_fault`) and the API's JSON
 only with ``--json``. ``cutover fault`` without options shows the faults and changes nothing;
-``--clear`` is the only way to remove one.
+``--clear`` is the only way to remove one. ``--method`` and ``--path`` narrow a fault to part of the
+traffic (one operation, say: ``--method POST --path /api/v1/tasks``), and every summary says so.
 """
 
 from __future__ import annotations
@@ -65,13 +66,21 @@ def describe_fault(fault: Mapping[str, Any] | None) -> str:
     """One backend's fault (the admin API's ``fault`` JSON) in words: ``abort 100% → 503, delay 0 ms``.
 
     Both halves are always named, so "no delay" reads as a fact rather than an omission; the delay
-    says its distribution when it is not fixed (the spread is what makes a p95 move).
+    says its distribution when it is not fixed (the spread is what makes a p95 move). A filtered
+    fault ends with the requests it hits (``, only POST /api/v1/tasks``): a fault on one operation
+    read as a fault on the whole backend would send an operator after the wrong regression.
     """
     if fault is None:
         return "no fault"
     abort = float(fault.get("abort_percent") or 0.0)
     head = f"abort {abort:g}% → {fault.get('abort_status', 503)}" if abort else "abort 0%"
-    return f"{head}, {_describe_delay(fault)}"
+    return f"{head}, {_describe_delay(fault)}{_describe_filter(fault)}"
+
+
+def _describe_filter(fault: Mapping[str, Any]) -> str:
+    methods, path = fault.get("methods") or [], fault.get("path")
+    hit = " ".join(p for p in (",".join(methods), path) if p)
+    return f", only {hit}" if hit else ""
 
 
 def _describe_delay(fault: Mapping[str, Any]) -> str:
@@ -126,7 +135,9 @@ def _weight(args: argparse.Namespace) -> int:
 
 # The options that shape a fault; none given means "show", never "set" (issue #15 item 4: a bare
 # ``cutover fault candidate`` used to PUT an all-zero fault, which silently cleared the real one).
-_FAULT_OPTIONS = ("delay", "distribution", "stddev_ms", "max_ms", "sigma", "abort", "status")
+_FAULT_OPTIONS = (
+    "delay", "distribution", "stddev_ms", "max_ms", "sigma", "abort", "status", "method", "path",
+)  # fmt: skip
 
 
 def _fault_body(args: argparse.Namespace) -> dict[str, Any]:
@@ -141,6 +152,12 @@ def _fault_body(args: argparse.Namespace) -> dict[str, Any]:
                           ("sigma", "delay_sigma")):  # fmt: skip
         if getattr(args, option) is not None:
             body[field] = getattr(args, option)
+    if args.method is not None:  # repeated, or comma-separated: --method GET,HEAD
+        body["methods"] = [
+            m.strip() for given in args.method for m in given.split(",") if m.strip()
+        ]
+    if args.path is not None:
+        body["path"] = args.path
     return body
 
 
@@ -256,13 +273,16 @@ def register(subparsers: Any) -> None:
         "removes it.",
         epilog="examples: cutover fault candidate --abort 100 --status 503 · "
         "cutover fault candidate --delay 200 --distribution normal --stddev-ms 20 · "
+        "cutover fault candidate --delay-ms 300 --method POST --path /api/v1/tasks · "
         "cutover fault · cutover fault candidate --clear",
     )
     fault.add_argument(
         "backend", nargs="?", choices=["baseline", "candidate"], help="default: both (show only)"
     )
     fault.add_argument("--clear", action="store_true", help="remove the backend's fault")
-    fault.add_argument("--delay", type=float, default=None, metavar="MS", help="added delay (ms)")
+    fault.add_argument(
+        "--delay", "--delay-ms", type=float, default=None, metavar="MS", help="added delay (ms)"
+    )
     fault.add_argument(
         "--distribution",
         choices=["fixed", "uniform", "normal", "lognormal"],
@@ -277,6 +297,19 @@ def register(subparsers: Any) -> None:
     )
     fault.add_argument(
         "--status", type=int, default=None, help="status of aborted requests (default: 503)"
+    )
+    fault.add_argument(
+        "--method",
+        action="append",
+        default=None,
+        help="only requests with this method (repeat, or GET,HEAD; default: every method)",
+    )
+    fault.add_argument(
+        "--path",
+        default=None,
+        metavar="PATTERN",
+        help="only requests whose path matches, as a route's paths: '/api/v1/tasks' exactly, "
+        "'/api/v1/tasks*' the prefix (default: every path)",
     )
     _admin_flags(fault)
     fault.set_defaults(func=_fault)

@@ -14,15 +14,30 @@ Delay distributions (``delay_distribution``):
 
 An abort answers ``abort_status`` without contacting the upstream, for ``abort_percent`` % of the
 requests; the response counts as that backend's (so a candidate abort can trigger fallback).
+
+A fault can target part of the traffic (issue #14: rehearse a regression in one operation, not in
+the whole backend): ``methods`` (e.g. ``["POST"]``) and ``path``, a pattern in the syntax of a
+route's ``paths`` and compiled by the same :func:`gateway.routing.compile_patterns` (``*`` is any
+run of characters, ``/`` included; ``/api/v1/tasks`` is that path exactly, ``/api/v1/tasks*`` the
+prefix). Both set means both must match. The path is the request target's up to ``?``, as routes
+see it. The filter is compiled once, when the spec is built, and only read for a request when a
+spec is active: the data path without faults does not change.
+
+:meth:`FaultSpec.to_data` and :meth:`FaultSpec.from_data` are the one JSON form of a spec: the
+admin API answers with it and the cluster's config snapshot carries it.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Literal, Protocol
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gateway.routing import compile_patterns
 
 Distribution = Literal["fixed", "uniform", "normal", "lognormal"]
 
@@ -38,7 +53,7 @@ class FaultRandom(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class FaultSpec:
-    """The faults configured for one upstream."""
+    """The faults configured for one upstream, and which of its requests they hit."""
 
     delay_ms: float = 0.0
     delay_distribution: Distribution = "fixed"
@@ -47,11 +62,48 @@ class FaultSpec:
     delay_sigma: float = 0.0
     abort_percent: float = 0.0
     abort_status: int = 503
+    methods: tuple[str, ...] = ()  #: only these methods (empty: every method)
+    path: str | None = None  #: only paths matching this pattern (None: every path)
+    _match: Callable[[str], re.Match[str] | None] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        # A JSON list (a snapshot, a caller) becomes the tuple that keeps the spec hashable; the
+        # proxy's method names are upper-case.
+        object.__setattr__(self, "methods", tuple(m.upper() for m in self.methods))
+        if self.path is not None:
+            object.__setattr__(self, "_match", compile_patterns([self.path]).match)
 
     @property
     def active(self) -> bool:
         """Whether this spec can change anything at all."""
         return self.delay_ms > 0 or self.abort_percent > 0 or (self.delay_max_ms or 0) > 0
+
+    @property
+    def filtered(self) -> bool:
+        """Whether the spec targets part of the traffic only."""
+        return bool(self.methods) or self.path is not None
+
+    def matches(self, method: str, target: bytes) -> bool:
+        """Whether a request (its method and raw target, query included) is one this spec hits."""
+        if self.methods and method not in self.methods:
+            return False
+        if self._match is None:
+            return True
+        cut = target.find(b"?")
+        return self._match((target if cut < 0 else target[:cut]).decode("latin-1")) is not None
+
+    def to_data(self) -> dict[str, Any]:
+        """The spec as JSON (``methods`` a list), the inverse of :meth:`from_data`."""
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+        data["methods"] = list(self.methods)
+        return data
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> FaultSpec:
+        """A spec from :meth:`to_data`'s JSON (one written before filters existed loads too)."""
+        return cls(**data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +135,9 @@ def draw_delay_ms(spec: FaultSpec, rng: FaultRandom) -> float:
     return max(0.0, value)
 
 
-def decide(spec: FaultSpec | None, rng: FaultRandom) -> FaultAction:
-    """The fault action for one request under ``spec`` (``None``: no faults)."""
-    if spec is None or not spec.active:
+def decide(spec: FaultSpec | None, rng: FaultRandom, method: str, target: bytes) -> FaultAction:
+    """The fault action for one request (method, raw target) under ``spec`` (``None``: no faults)."""
+    if spec is None or not spec.active or not spec.matches(method, target):
         return NO_FAULT
     delay_s = draw_delay_ms(spec, rng) / 1000.0
     abort = spec.abort_percent > 0 and rng.random() * 100.0 < spec.abort_percent
@@ -112,6 +164,26 @@ class FaultRequest(BaseModel):
     delay_sigma: float = Field(default=0.0, ge=0, le=10)
     abort_percent: float = Field(default=0.0, ge=0, le=100)
     abort_status: int = Field(default=503, ge=400, le=599)
+    methods: list[str] = Field(default_factory=list, max_length=16)
+    path: str | None = Field(default=None, min_length=1, max_length=2048)
+
+    @field_validator("methods")
+    @classmethod
+    def _methods(cls, value: list[str]) -> list[str]:
+        # As a route's ``methods``: upper-cased, letters only, each once.
+        upper = [m.upper() for m in value]
+        for method in upper:
+            if not method.isalpha():
+                raise ValueError(f"{method!r} is not an HTTP method")
+        return list(dict.fromkeys(upper))
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str | None) -> str | None:
+        # As a route's ``paths``: a pattern starts with '/' (or is the catch-all '*').
+        if value is not None and not (value.startswith("/") or value == "*"):
+            raise ValueError(f"pattern {value!r} must start with '/' (or be '*')")
+        return value
 
     @model_validator(mode="after")
     def _uniform_range(self) -> FaultRequest:
@@ -121,4 +193,4 @@ class FaultRequest(BaseModel):
 
     def to_spec(self) -> FaultSpec:
         """The frozen spec the data path reads."""
-        return FaultSpec(**self.model_dump())
+        return FaultSpec.from_data(self.model_dump())

@@ -315,7 +315,7 @@ class Proxy:
         """
         spec = self.state.faults[backend]
         if spec is not None:
-            action = decide(spec, self.rng)
+            action = decide(spec, self.rng, x.method, x.req.target)
             if action.delay_s > 0:
                 await asyncio.sleep(action.delay_s)
             if action.abort_status is not None:

@@ -23,7 +23,6 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +58,7 @@ def set_weight_in(
 
 def fault_data(spec: FaultSpec | None) -> dict[str, Any] | None:
     """A fault spec as snapshot JSON."""
-    return None if spec is None else asdict(spec)
+    return None if spec is None else spec.to_data()
 
 
 def set_fault_in(data: dict[str, Any], backend: str, spec: FaultSpec | None) -> dict[str, Any]:
@@ -258,7 +257,7 @@ class ConfigFollower:
             if backend not in faults or skip == ("fault", backend) or backend in self.local_faults:
                 continue
             raw = faults[backend]
-            spec = None if raw is None else FaultSpec(**raw)
+            spec = None if raw is None else FaultSpec.from_data(raw)
             if self.state.get_fault(backend) != spec:
                 self.state.set_fault(backend, spec, actor="cluster")
 

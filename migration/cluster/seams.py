@@ -75,7 +75,7 @@ class ConfigSnapshot:
     ``data`` (JSON)::
 
         {"weights": {route: {"bps": int, "actor": str, "reason": str | None}},
-         "faults": {backend: {FaultSpec fields} | None},
+         "faults": {backend: FaultSpec.to_data() | None},
          "shadow": {route: percent}}
     """
 

@@ -52,6 +52,24 @@ ABORT = {"delay_ms": 0.0, "delay_distribution": "fixed", "delay_stddev_ms": 0.0,
             },
             "abort 0%, delay 50 ms median lognormal (σ 0.5)",
         ),
+        (
+            ABORT
+            | {
+                "abort_percent": 0.0,
+                "delay_ms": 300.0,
+                "methods": ["POST"],
+                "path": "/api/v1/tasks",
+            },
+            "abort 0%, delay 300 ms, only POST /api/v1/tasks",
+        ),
+        (
+            ABORT | {"methods": ["GET", "HEAD"], "path": None},
+            "abort 100% → 503, delay 0 ms, only GET,HEAD",
+        ),
+        (
+            ABORT | {"methods": [], "path": "/api/v1/tasks*"},
+            "abort 100% → 503, delay 0 ms, only /api/v1/tasks*",
+        ),
     ],
 )
 def test_describe_fault(fault: dict[str, object] | None, words: str) -> None:
@@ -139,4 +157,51 @@ async def test_only_clear_removes_a_fault(
 
     assert await asyncio.to_thread(run_cli, ["fault", "candidate", "--clear", *flags]) == 0
     assert "candidate: fault cleared" in said(capsys)
+    assert gateway.state.get_fault("candidate") is None
+
+
+@pytest.mark.integration
+async def test_fault_on_one_operation(
+    make_gateway: GatewayFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--method``/``--path`` narrow the fault; setting and showing it both name the filter."""
+    gateway = await make_gateway()
+    flags = ["--admin-url", f"http://127.0.0.1:{gateway.admin_port}", "--token", TOKEN]
+    argv = [
+        "fault",
+        "candidate",
+        "--delay-ms",
+        "300",
+        "--method",
+        "POST",
+        "--path",
+        "/api/v1/tasks",
+    ]
+    assert await asyncio.to_thread(run_cli, [*argv, *flags]) == 0
+    assert "candidate: abort 0%, delay 300 ms, only POST /api/v1/tasks" in said(capsys)
+    spec = gateway.state.get_fault("candidate")
+    assert spec is not None
+    assert (spec.delay_ms, spec.methods, spec.path) == (300, ("POST",), "/api/v1/tasks")
+
+    assert await asyncio.to_thread(run_cli, ["fault", *flags]) == 0
+    assert "candidate: abort 0%, delay 300 ms, only POST /api/v1/tasks" in said(capsys)
+
+    argv = ["fault", "baseline", "--abort", "5", "--method", "get,head", "--method", "PUT"]
+    assert await asyncio.to_thread(run_cli, [*argv, *flags]) == 0
+    assert "baseline: abort 5% → 503, delay 0 ms, only GET,HEAD,PUT" in said(capsys)
+
+
+@pytest.mark.integration
+async def test_a_filter_alone_injects_nothing(
+    make_gateway: GatewayFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A filter without a delay or an abort is refused (exit 2); a bad pattern is the API's 422."""
+    gateway = await make_gateway()
+    flags = ["--admin-url", f"http://127.0.0.1:{gateway.admin_port}", "--token", TOKEN]
+    for filters in (["--method", "POST"], ["--path", "/api/v1/tasks"]):
+        assert await asyncio.to_thread(run_cli, ["fault", "candidate", *filters, *flags]) == 2
+        assert "--clear removes a fault" in capsys.readouterr().err
+    argv = ["fault", "candidate", "--delay", "5", "--path", "api/v1/tasks", *flags]
+    assert await asyncio.to_thread(run_cli, argv) != 0
+    assert "path" in capsys.readouterr().err
     assert gateway.state.get_fault("candidate") is None
