@@ -335,9 +335,12 @@ class MigrationController:
         """Take over as a cluster's leader: forget the last term's counters, then :meth:`recover`.
 
         Step progress counts requests from this term's first evaluation on (the stored
-        ``step_requests`` carries what earlier leaders counted).
+        ``step_requests`` carries what earlier leaders counted); the sequential tests' step
+        evidence starts afresh at the takeover (decisions wait for new evidence, never act on
+        a gap).
         """
         self._conditions.clear()
+        self._evidence.clear()  # an earlier term's evidence has a gap in it: start afresh
         states = self.recover()
         self._seen = {s.route: self._counters(s.route) for s in states}
         return states
