@@ -286,9 +286,11 @@ class MigrationAdmin:
         fmt = req.query.get("format", "json")
         if fmt not in FORMATS:
             raise _invalid("format", f"must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        c = self.controller
         report = await build_report(
-            self.metrics, route=route, memory=self.memory, store=self.controller.store
-        )
+            self.metrics, route=route, memory=self.memory, store=c.store,
+            calibration=None if route is None else c.calibration(route),
+        )  # fmt: skip
         return AdminResponse(200, render(report, fmt).encode(), _CONTENT_TYPES[fmt])
 
     def _audit(

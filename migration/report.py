@@ -18,7 +18,7 @@ from __future__ import annotations
 import html
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -78,6 +78,8 @@ class MigrationReport:
     events: tuple[Event, ...] = ()
     snapshots: tuple[Snapshot, ...] = ()
     operations: tuple[OperationRow, ...] = ()
+    #: The controller's live A/A calibration of the route (``MigrationController.calibration``).
+    calibration: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -92,6 +94,7 @@ class MigrationReport:
             "events": [e.to_dict() for e in self.events],
             "snapshots": [s.to_dict() for s in self.snapshots],
             "operations": [o.to_dict() for o in self.operations],
+            "calibration": None if self.calibration is None else dict(self.calibration),
         }
 
 
@@ -146,8 +149,12 @@ async def build_report(
     span_s: float | None = None,
     clock: Callable[[], float] = time.time,
     history: int = 500,
+    calibration: Mapping[str, Any] | None = None,
 ) -> MigrationReport:
-    """Collect the comparison data for ``route`` (or all routes merged)."""
+    """Collect the comparison data for ``route`` (or all routes merged).
+
+    ``calibration``: the controller's live A/A calibration of ``route``, reported as one line.
+    """
     span = metrics.window_s if span_s is None else span_s
     scraped = await memory.resident_memory() if memory is not None else {}
     stats = {b: _stats(metrics, route, b, span) for b in BACKENDS}
@@ -159,7 +166,7 @@ async def build_report(
     weight = state.weight_bps if state is not None else None
     return MigrationReport(
         clock(), route, span, base, cand, _factors(base, cand, weight), state, events, snaps,
-        operation_rows(metrics, route, span),
+        operation_rows(metrics, route, span), calibration,
     )  # fmt: skip
 
 
@@ -210,6 +217,19 @@ def _title(report: MigrationReport) -> str:
     return f"Migration report: {scope}{where} (last {report.window_s:g} s)"
 
 
+def _calibration(report: MigrationReport) -> str | None:
+    """The live A/A calibration as one line: each harm check's false alarms per step observed."""
+    c = report.calibration
+    if not c or not c.get("steps"):
+        return None
+    alarms = c.get("alarms") or {}
+    fired = ", ".join(f"{check} {n}" for check, n in alarms.items()) or "none fired"
+    return (
+        f"A/A calibration (the baseline judged against itself): {c['steps']} steps, "
+        f"false alarms: {fired} (budget {c.get('budget_per_check', 0):.2%} per check and step)"
+    )
+
+
 def _latest(report: MigrationReport) -> str | None:
     """The newest evaluation's decision and reasons: the current why.
 
@@ -226,8 +246,9 @@ def _latest(report: MigrationReport) -> str | None:
 
 def render_table(report: MigrationReport) -> str:
     """Aligned plain text for a terminal."""
-    latest = _latest(report)
-    lines = [_title(report), *([latest] if latest else []), ""]
+    latest, calibration = _latest(report), _calibration(report)
+    lines = [_title(report), *([latest] if latest else []), *([calibration] if calibration else [])]
+    lines.append("")
     rows = [("", BASELINE, CANDIDATE), *_rows(report)]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     lines += ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)) for r in rows]
@@ -239,8 +260,9 @@ def render_table(report: MigrationReport) -> str:
 
 def render_markdown(report: MigrationReport) -> str:
     """GitHub-flavoured markdown."""
-    latest = _latest(report)
+    latest, calibration = _latest(report), _calibration(report)
     lines = [f"## {_title(report)}", "", *([latest, ""] if latest else [])]
+    lines += [calibration, ""] if calibration else []
     lines += ["| | baseline | candidate |", "| --- | --- | --- |"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in _rows(report)]
     lines += ["", "| improvement factor | value |", "| --- | --- |"]
@@ -323,8 +345,8 @@ def render_html(report: MigrationReport) -> str:
         for e in report.events[-50:]
     )
     title = html.escape(_title(report))
-    latest = _latest(report)
-    why = f"<p>{html.escape(latest)}</p>" if latest else ""
+    latest, calibration = _latest(report), _calibration(report)
+    why = "".join(f"<p>{html.escape(line)}</p>" for line in (latest, calibration) if line)
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"

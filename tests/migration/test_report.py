@@ -138,3 +138,13 @@ async def test_a_route_report_breaks_down_by_operation() -> None:
     assert "### By operation" in render(report, "markdown")
     assert "<h2>By operation</h2>" in render(report, "html")
     assert '"operations"' in render(report, "json")
+
+
+async def test_the_report_carries_the_live_calibration() -> None:
+    """The controller's A/A calibration is one line of the text report and a JSON field."""
+    metrics = MigrationMetrics(FakeClock())
+    calibration = {"steps": 4, "alarms": {"seq_latency": 1}, "budget_per_check": 0.001}
+    report = await build_report(metrics, route="tasks", calibration=calibration)
+    assert "A/A calibration (the baseline judged against itself): 4 steps" in render(report)
+    assert "seq_latency 1" in render(report, "markdown")
+    assert json.loads(render(report, "json"))["calibration"]["steps"] == 4
