@@ -16,7 +16,8 @@ stuck                  hard   ``stuck_min`` or more candidate attempts in flight
                               :func:`stuck_after_s` while the baseline has none (not at
                               100 %, where the baseline serves nothing to compare with)
 error_rate_limit       hard   candidate error rate significantly above ``max_error_rate``
-                              and, below 100 %, significantly above the baseline's
+                              and significantly above the baseline's (at 100 %: its
+                              fallback attempts', when there are at least 10)
 error_rate             soft   candidate error rate significantly above baseline + margin
 latency_p95            soft   candidate p95 > L = max(baseline p95 x (1 + tol), baseline + slack)
                               and a tail test says so: significantly more than 5 % of the
@@ -56,10 +57,13 @@ Too few samples makes a check *inconclusive*: an inconclusive required check hol
 promotes it, never counts as a failure. At 100 % the baseline gets no traffic, so the checks that
 compare against it are *skipped* there and only the absolute limits apply.
 
-The hard error-rate limit is absolute, except that below 100 % an error burst the baseline shares
-(a shared database, say) is not the candidate's: rolling back would not help, the baseline's health
-check holds the step instead (the whole-rollout simulation lost one healthy rollout in ten to such
-bursts when this limit was absolute). Contract and shadow checks are not required for promotion on live steps (shadowing and contract
+The hard error-rate limit is absolute, except that an error burst the baseline shares (a shared
+database, say) is not the candidate's: rolling back would not help, the baseline's health check
+holds the step instead (the whole-rollout simulation lost one healthy rollout in ten to such bursts
+when this limit was absolute). At 100 % the baseline's only attempts are the fallbacks of failed
+candidate requests — the same requests, a paired control: when they fail alike the cause is shared;
+without fallbacks (a route with ``fallback: off``, non-idempotent methods) there is no control and
+the limit rolls back. Contract and shadow checks are not required for promotion on live steps (shadowing and contract
 checks may be off for a route); on a shadow-only step the shadow comparison is what is judged.
 """
 
@@ -231,14 +235,18 @@ def _error_rate_limit(
     _, p = proportion_greater(cand.errors, cand.requests, policy.max_error_rate)
     failed = rate > policy.max_error_rate and p < policy.hard_alpha
     detail = f"candidate error rate {_pct(rate)} vs hard limit {_pct(policy.max_error_rate)}"
-    if failed and not full and base.requests >= policy.min_samples:
+    # At 100 % the baseline's attempts are the fallbacks of failed candidate requests: the same
+    # requests, so a fair control when there are a few of them.
+    control = policy.unreachable_min_attempts if full else policy.min_samples
+    if failed and base.requests >= control:
         # A burst that fails both backends alike (a shared database, say) is not the candidate's:
         # rolling it back would not help (issue #14: one in ten healthy rollouts was lost to
         # such bursts). The baseline's own health check holds the step meanwhile.
         _, p_worse = two_proportion_greater(cand.errors, cand.requests, base.errors, base.requests)
         if p_worse >= policy.hard_alpha:
             failed = False
-            detail += f", but the baseline fails alike ({_pct(base.errors / base.requests)})"
+            which = "its fallbacks fail" if full else "the baseline fails"
+            detail += f", but {which} alike ({_pct(base.errors / base.requests)})"
     return CheckResult(
         "error_rate_limit", CheckStatus.FAIL if failed else CheckStatus.PASS, rate, None,
         policy.max_error_rate, cand.requests, p_value=p, detail=detail,
