@@ -293,6 +293,8 @@ class MigrationController:
 
     def _step_windows(self, route: str) -> tuple[StepWindows | None, dict[str, StepWindows]]:
         """The step's evidence so far, the route's and each operation's."""
+        if route not in self._evidence and isinstance(self.source, SettledSource):
+            self._fresh_evidence(route)  # a recovered step, or a new leader's: from now on
         step = self._pulled(route)
         ops: dict[str, StepWindows] = {}
         if step is not None and isinstance(self.source, OperationSource):

@@ -61,3 +61,14 @@ def test_the_controller_calibrates_every_step_it_runs() -> None:
     view = rig.controller.calibration(ROUTE)
     assert view["steps"] == 2
     assert view["alarms"] == {}
+
+
+def test_a_recovered_step_counts_as_a_trial() -> None:
+    """A controller that finds a step running (a restart) starts its A/A trial at the first look."""
+    rig = Rig()
+    rig.controller.start(Plan(ROUTE, (Step(5000, hold_s=600, min_requests=0), Step(10_000))))
+    rig.drive(3)
+    again = Rig(store=rig.store, clock=rig.clock)
+    again.controller.recover()
+    again.drive(3)
+    assert again.controller.calibration(ROUTE)["steps"] == 1
