@@ -8,7 +8,8 @@ hot path pays nothing more. Families, labelled ``route``, ``operation`` and ``ba
 
 * ``cutover_operation_requests_total`` — attempts seen by this process (a counter);
 * ``cutover_operation_window_requests`` / ``cutover_operation_window_error_ratio`` /
-  ``cutover_operation_window_p95_seconds`` — over the analysis window (``policy.window_s``).
+  ``cutover_operation_window_p95_seconds`` — over the whole window the migration keeps (60 s; the
+  runtime passes it): long enough that a scrape, and a dashboard, still see a quiet operation.
 
 The Grafana dashboard's "Operations" row and ``cutover report`` read them. On a host with workers
 each worker exports its own (the supervisor adds ``worker``); dashboards take ``max by`` for the
@@ -63,17 +64,17 @@ class OperationCollector:
         )
         requests = GaugeMetricFamily(
             "cutover_operation_window_requests",
-            "Attempts per operation over the analysis window.",
+            "Attempts per operation over the last window (60 s).",
             labels=_LABELS,
         )
         errors = GaugeMetricFamily(
             "cutover_operation_window_error_ratio",
-            "Failed attempts per attempt, per operation, over the analysis window.",
+            "Failed attempts per attempt, per operation, over the last window (60 s).",
             labels=_LABELS,
         )
         p95 = GaugeMetricFamily(
             "cutover_operation_window_p95_seconds",
-            "p95 latency per operation over the analysis window.",
+            "p95 latency per operation over the last window (60 s).",
             labels=_LABELS,
         )
         for route in self.windows.routes():

@@ -273,7 +273,7 @@ class CutoverRuntime:
             )
             taps.append(self.shadow)
             classify = build_classifier(config.routes, contract).classify
-            register_operation_metrics(self.registry, self.metrics, self.settings.policy.window_s)
+            register_operation_metrics(self.registry, self.metrics, self.metrics.window_s)
         self.recorder: RecordingTap | None = None
         if config.recording is not None and role.serves:
             self.recorder = RecordingTap(config.recording, registry=self.registry)

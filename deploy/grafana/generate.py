@@ -428,7 +428,7 @@ def operations_panels(layout: Layout) -> list[Json]:
             unit="s",
             width=12,
             overrides=backend_overrides(),
-            description="p95 over the analysis window per operation; the verdict names an "
+            description="p95 over the last minute per operation; the verdict names an "
             "operation that regressed (seq_latency[operation]).",
         ),
         panel(
