@@ -7,6 +7,10 @@ The weight each evaluation leaves decides which backend serves the following req
 controller that promotes early serves more of the tape from the candidate: that is the feedback a
 real rollout has, and why two analyses read the same tape but not the same windows.
 
+Failed candidate GETs are retried on the baseline, as the gateway's default ``fallback: both``
+does, and the analysis sees that baseline attempt (a shared error burst fails it too; at 100 % it is
+the hard error limit's only control).
+
 The controller interval is **1 s** (the embedded config's; the default loop's is 5 s): the rollback
 targets need it, and both analyses get the same.
 
@@ -20,6 +24,7 @@ import itertools
 import logging
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +88,10 @@ def _hold_plan(weight_bps: int) -> Plan:
     )
 
 
+#: Methods the gateway retries on the baseline after a failed candidate attempt (by default).
+FALLBACK_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def replay(
     tape: Tape,
     plan: Plan,
@@ -103,6 +112,10 @@ def replay(
     weight = weights.get_weight(ROUTE) / 10_000
     observe, outcome = metrics.observe, Outcome("running", until_s)
     ops = [op.id for op in tape.model.operations]
+    # The gateway's default fallback (``fallback: both``): a failed idempotent candidate attempt is
+    # retried once on the baseline, which the analysis sees as a baseline attempt on the same
+    # request (at 100 % the hard error limit's only control).
+    retried = [op.name.split(" ", 1)[0] in FALLBACK_METHODS for op in tape.model.operations]
     bad = regression or Regression("healthy")
     next_eval = INTERVAL_S
     for index in itertools.count():
@@ -129,6 +142,8 @@ def replay(
                 continue
             if t >= onset_s and bad.unreachable:
                 observe(ROUTE, "candidate", 502, 0.001, "connect", ops[op])
+                if retried[op]:
+                    _fallback(observe, op, ops, latency, draw, p_base)
                 continue
             if t >= onset_s:
                 latency *= bad.latency_factor
@@ -136,8 +151,25 @@ def replay(
                 if op == bad.operation:
                     latency *= bad.op_latency_factor
                     p_cand += bad.op_extra_error
-            observe(ROUTE, "candidate", 500 if draw < p_cand else 200, latency, None, ops[op])
+            failed = draw < p_cand
+            observe(ROUTE, "candidate", 500 if failed else 200, latency, None, ops[op])
+            if failed and retried[op]:
+                _fallback(observe, op, ops, latency, draw, p_base)
     raise AssertionError("unreachable: the tape never ends")
+
+
+def _fallback(
+    observe: Callable[..., None],
+    op: int,
+    ops: list[str],
+    latency: float,
+    draw: float,
+    p_base: float,
+) -> None:
+    """The baseline's attempt at a failed candidate request: it fails with the baseline's own rate
+    at that moment (a second uniform draw, derived from the first so the tape stays the same)."""
+    second = (draw * 1_000_003.0) % 1.0
+    observe(ROUTE, "baseline", 500 if second < p_base else 200, latency, None, ops[op])
 
 
 def rollout(seed: int, route_rps: float = 100.0, until_s: float = 1800.0) -> dict[str, Any]:

@@ -36,8 +36,9 @@ Latency is judged as a share above the baseline's p95 over the step, not as a p9
 share is a binomial count with a variance, a quantile difference is not, and "1 point more of the
 candidate's requests are slower than the baseline's p95" is what a user of the tail feels. At 100 %
 the baseline gets no traffic: both measures compare with the absolute limits instead
-(``max_error_rate``; 5 % of requests above ``max_p95_s``). While the baseline is degraded nothing
-is compared (the windowed checks and the hard limits still act).
+(``max_error_rate``; 5 % of requests above ``max_p95_s``), and an error harm is not the
+candidate's when its fallbacks on the baseline (the same requests) fail alike. While the baseline
+is degraded nothing is compared (the windowed checks and the hard limits still act).
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ from dataclasses import replace
 
 from migration.policy import Policy
 from migration.sequential import Comparison, compare_rates, samples_needed
-from migration.verdict import CheckResult, CheckStatus, StepWindows
+from migration.stats import two_proportion_greater
+from migration.verdict import BackendWindow, CheckResult, CheckStatus, StepWindows
 
 __all__ = ["HARM_TAU", "aa_alarms", "operation_checks", "route_share", "sequential_checks"]
 
@@ -224,6 +226,16 @@ def operation_checks(
     return tuple(out)
 
 
+def _fails_alike(cand: BackendWindow, base: BackendWindow, policy: Policy, alpha: float) -> bool:
+    """At 100 %: the baseline's attempts (the fallbacks of failed candidate requests, the same
+    requests) fail about as often as the candidate's: a shared cause, not the candidate's harm —
+    the same control as the windowed hard error limit's (:mod:`migration.analysis`)."""
+    if base.requests < policy.unreachable_min_attempts:
+        return False  # no control: the limit stands
+    _, p_worse = two_proportion_greater(cand.errors, cand.requests, base.errors, base.requests)
+    return p_worse >= alpha
+
+
 def _compare(
     step: StepWindows, policy: Policy, full: bool, harm_alpha: float
 ) -> tuple[Comparison, Comparison, str, str, tuple[float, float, float, float]]:
@@ -237,6 +249,11 @@ def _compare(
             limit=policy.max_error_rate, **common,
         )  # fmt: skip
         errors_what = f"error rate vs the {policy.max_error_rate:.1%} limit:"
+        if errors.harm and _fails_alike(cand, base, policy, harm_alpha):
+            errors = replace(errors, harm=False)
+            errors_what += (
+                f" (its fallbacks on the baseline fail alike, {base.errors}/{base.requests})"
+            )
         err_margin = err_ni = 0.0
         threshold = policy.max_p95_s
         lat_limit: float | None = TAIL_SHARE

@@ -164,3 +164,13 @@ def test_no_operation_is_judged_at_full_weight() -> None:
     """At 100 % an operation has no baseline to compare with: none is judged."""
     slow = StepWindows(window(0), window(3000, 0.4, 3))
     assert operation_checks({"scan": slow}, POLICY, True, False) == ()
+
+
+def test_at_full_weight_fallbacks_failing_alike_are_no_harm() -> None:
+    """At 100 % errors whose fallbacks on the baseline fail alike are a shared cause, not harm."""
+    shared = StepWindows(window(40, errors=4), window(3000, 0.05, 150))
+    own = StepWindows(window(40, errors=0), window(3000, 0.05, 150))
+    none = StepWindows(window(0), window(3000, 0.05, 150))
+    assert statuses(shared, full=True)["seq_error_rate"] is CheckStatus.PASS
+    assert statuses(own, full=True)["seq_error_rate"] is CheckStatus.FAIL
+    assert statuses(none, full=True)["seq_error_rate"] is CheckStatus.FAIL
