@@ -354,6 +354,18 @@ def _operation_entry(value: object) -> OperationPattern:
 OperationEntry = Annotated[OperationPattern, PlainValidator(_operation_entry)]
 
 
+def http_methods(value: list[str]) -> list[str]:
+    """HTTP method names upper-cased; ``ValueError`` for one that is not letters only.
+
+    The one rule for a route's ``methods`` and a fault's (:mod:`gateway.faults`).
+    """
+    upper = [m.upper() for m in value]
+    for method in upper:
+        if not method.isalpha():
+            raise ValueError(f"{method!r} is not an HTTP method")
+    return upper
+
+
 class RouteModel(_Model):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     paths: list[str] = Field(min_length=1)
@@ -392,11 +404,7 @@ class RouteModel(_Model):
     @field_validator("methods")
     @classmethod
     def _methods(cls, value: list[str]) -> list[str]:
-        upper = [m.upper() for m in value]
-        for method in upper:
-            if not method.isalpha():
-                raise ValueError(f"{method!r} is not an HTTP method")
-        return upper
+        return http_methods(value)
 
 
 class ListenerModel(_Model):

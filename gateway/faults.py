@@ -37,6 +37,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gateway.config import http_methods
 from gateway.routing import compile_patterns
 
 Distribution = Literal["fixed", "uniform", "normal", "lognormal"]
@@ -170,12 +171,8 @@ class FaultRequest(BaseModel):
     @field_validator("methods")
     @classmethod
     def _methods(cls, value: list[str]) -> list[str]:
-        # As a route's ``methods``: upper-cased, letters only, each once.
-        upper = [m.upper() for m in value]
-        for method in upper:
-            if not method.isalpha():
-                raise ValueError(f"{method!r} is not an HTTP method")
-        return list(dict.fromkeys(upper))
+        # As a route's ``methods``, each once.
+        return list(dict.fromkeys(http_methods(value)))
 
     @field_validator("path")
     @classmethod
