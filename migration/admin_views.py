@@ -7,7 +7,8 @@ stay small.
 Two answers to "why": ``last_decision`` is the newest decision *event*, written only when the
 decision changes, so it can say "too few samples" long after the real reason moved on;
 ``latest`` is the newest *evaluation* (its snapshot, written every interval), always current —
-unless the controller stopped evaluating, which ``stale`` makes visible (issue #14).
+unless the controller stopped evaluating, which ``stale`` makes visible (issue #14). ``why`` is what
+readers show: the phase's own wording (:mod:`migration.why`, issue #15 item 2).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from migration.seams import BACKENDS, ViewSource
 from migration.state import Event, MigrationState, Phase, Snapshot
+from migration.why import current_why
 
 __all__ = ["STALE_INTERVALS", "event_view", "latest_view", "route_view"]
 
@@ -203,4 +205,5 @@ def route_view(
         },
         "latest": latest_view(latest, state, now, stale_after_s),
         "last_decision": _last_decision(state, events),
+        "why": current_why(state, events, latest),
     }

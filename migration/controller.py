@@ -28,9 +28,11 @@ A broken control (item 3): while the analysis finds the baseline degraded the st
 ``baseline_degraded`` event per episode (and ``baseline_recovered`` at its end). While candidate
 attempts are in flight past the latency limit, the hold clock does not run.
 
-Gates: a step with ``gate: true`` waits, once healthy and held, in ``awaiting_gate`` for an operator's
-``promote`` (the last step's gate approves completion). Analysis keeps running while it waits, so a
-regression at a gate still rolls back.
+Gates (issue #15 item 2): a step with ``gate: true`` is entered only by an operator's ``promote``.
+Once the step before it is healthy and held, the route waits in ``awaiting_gate`` at that step's
+weight, so ``--gates 100`` waits *before* the weight reaches 100 %, as an Argo Rollouts ``pause``
+step before a ``setWeight`` would. A gate on the first step is passed by ``start`` itself. Analysis
+keeps running while it waits, so a regression at a gate still rolls back.
 
 Rollback sets the weight to 0 (``rollback_mode="zero"``, default) or to the previous step's weight
 (``"step_down"``) and leaves the route ``rolled_back`` until an operator resumes, starts a new plan
@@ -618,14 +620,18 @@ class MigrationController:
             labels = [c.name for c in verdict.failed]
             state = self._roll_back(state, verdict.reasons, labels, numbers, snapshot)
         elif state.phase is Phase.RUNNING and decision is Decision.PROMOTE:
-            if state.step.gate:
+            if state.plan.gated_after(state.step_index):
                 gated = state.with_(
                     phase=Phase.AWAITING_GATE,
                     held_before_s=state.held_s(now),
                     running_since=None,
                     last_decision=decision.value,
                 )
-                reasons = (*verdict.reasons, "gate: waiting for an operator to promote")
+                upcoming = state.plan.steps[state.step_index + 1].describe()
+                reasons = (
+                    *verdict.reasons,
+                    f"gate: waiting for an operator to promote to {upcoming}",
+                )
                 state = self._commit(gated, "awaiting_gate", reasons, numbers, snapshot)
             else:
                 try:

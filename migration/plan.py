@@ -10,7 +10,7 @@ the candidate; its progress counts shadow comparisons instead of candidate reque
 CLI forms::
 
     --steps shadow,10,50,100     --hold 60s (also 500ms, 5m, 1h30m, or plain seconds)
-    --min-requests 500           --gates 50,100   (steps, by weight, that wait for an operator)
+    --min-requests 500           --gates 50,100   (steps an operator's promote enters)
     --deadline 30m               --on-stall hold|rollback
 
 Config form (one plan per route, or ``route: "*"`` for every route the gateway knows)::
@@ -103,6 +103,10 @@ class Plan:
             raise PlanError(f"on_stall: must be hold or rollback, got {self.on_stall!r}")
         if not self.steps:
             raise PlanError("steps: a plan needs at least one step")
+
+    def gated_after(self, index: int) -> bool:
+        """Whether leaving step ``index`` waits for an operator: the next step has a gate."""
+        return index + 1 < len(self.steps) and self.steps[index + 1].gate
 
     def for_route(self, route: str) -> Plan:
         """This plan bound to ``route`` (used to expand an all-routes plan)."""

@@ -84,49 +84,30 @@ def _step(view: dict[str, Any]) -> str:
     plan = view["plan"]
     if plan is None:
         return "—"
-    step = plan["steps"][plan["step_index"]]
-    gate = " ⏸gate" if step["gate"] else ""
+    index, steps = plan["step_index"], plan["steps"]
+    step = steps[index]
+    waits = view["phase"] in ("running", "awaiting_gate", "paused")
+    gated = index + 1 < len(steps) and steps[index + 1]["gate"]
+    gate = f" ⏸gate→{steps[index + 1]['label']}" if waits and gated else ""
     return (
         f"{plan['step_index'] + 1}/{plan['step_count']} {step['label']}{gate}\n"
         f"{plan['held_s']:.0f}/{plan['hold_s']:g}s · {plan['step_requests']}/{plan['min_requests']} req"
     )
 
 
-def _by_operator(last: Mapping[str, Any] | None, latest: Mapping[str, Any]) -> bool:
-    """Whether ``last`` is an operator's promote or rollback made after the latest evaluation.
-
-    Operator actions record their ``actor`` in the event's numbers; the controller's own decision
-    events carry check numbers and share the evaluation's time, so they never win here.
-    """
-    return last is not None and "actor" in last.get("numbers", {}) and last["at"] > latest["at"]
-
-
 def _why(view: dict[str, Any]) -> Text:
-    """The route's current why: the latest evaluation, else the last decision event.
+    """The route's current why (``GET /migration``'s ``why``, in the phase's own wording).
 
-    The latest evaluation (``latest``, written every interval) is current, whereas a decision
-    event is written only when the decision changes (issue #14). The event is shown instead when
-    there is no evaluation, when the evaluation recorded no reasons (a row written before they
-    were stored), and when it is an operator's promote or rollback made since the evaluation. A
-    stale evaluation (the controller stopped) is flagged with its age whichever is shown.
+    :mod:`migration.why` chooses the text; a stale evaluation (the controller stopped) is flagged
+    with its age whichever text is shown.
     """
-    latest, last = view.get("latest"), view["last_decision"]
-    reasons: list[str] = []
-    if latest is not None and latest["reasons"] and not _by_operator(last, latest):
-        decision = head = latest["decision"]
-        reasons = latest["reasons"]
-    elif last is not None:
-        decision, reasons = last["decision"], last["reasons"]
-        head = last["current"] or decision
-    elif latest is not None:
-        decision = head = latest["decision"]
-    else:
+    why, latest = view.get("why"), view.get("latest")
+    if why is None:
         return Text("—")
-    text = f"{head}: " + "; ".join(reasons) if reasons else head
-    why = Text(text, style="red" if decision == "rollback" else "")
+    text = Text(why["text"], style="red" if why["decision"] == "rollback" else "")
     if latest is not None and latest.get("stale"):
-        why.append(f" (last evaluation {latest['age_s']:.0f} s ago)", style="bold yellow")
-    return why
+        text.append(f" (last evaluation {latest['age_s']:.0f} s ago)", style="bold yellow")
+    return text
 
 
 def faults_of(status: Mapping[str, Any]) -> dict[str, Any]:
@@ -440,7 +421,7 @@ def register(subparsers: Any) -> None:
     )  # fmt: skip
     start.add_argument(
         "--gate", action="append", metavar="WEIGHT",
-        help="a step, by weight (repeat, or 50,100), that waits for 'cutover migrate promote'",
+        help="a step, by weight (repeat, or 50,100), entered only by 'cutover migrate promote'",
     )  # fmt: skip
     _reason_flag(start)
     start.add_argument("--json", action="store_true", help="print the admin API's JSON")

@@ -174,12 +174,13 @@ def test_step_down_rollback_keeps_watching() -> None:
 
 
 def test_manual_gate_waits_for_an_operator() -> None:
-    """A gated step, once healthy and held, waits in awaiting_gate until promote()."""
+    """The step before a gated one, once healthy and held, waits in awaiting_gate until promote()."""
     rig = Rig()
-    rig.controller.start(plan(Step(1000, hold_s=5, min_requests=10, gate=True), Step(10_000)))
+    rig.controller.start(plan(Step(1000, hold_s=5, min_requests=10), Step(10_000, gate=True)))
     rig.drive(60)
     state = rig.state()
-    assert (state.phase, state.step_index) == (Phase.AWAITING_GATE, 0)
+    assert (state.phase, state.step_index, state.weight_bps) == (Phase.AWAITING_GATE, 0, 1000)
+    assert "promote to 100%" in rig.store.events()[-1].reasons[-1]
     assert rig.sample("cutover_migration_phase", route=ROUTE) == 3
     promoted = rig.controller.promote(ROUTE)
     assert (promoted.phase, promoted.step_index, promoted.weight_bps) == (
@@ -193,12 +194,37 @@ def test_manual_gate_waits_for_an_operator() -> None:
 def test_gate_still_rolls_back() -> None:
     """Analysis keeps running at a gate: a regression there still rolls back."""
     rig = Rig()
-    rig.controller.start(plan(Step(5000, hold_s=5, min_requests=10, gate=True), Step(10_000)))
+    rig.controller.start(plan(Step(5000, hold_s=5, min_requests=10), Step(10_000, gate=True)))
     rig.drive(20)
     assert rig.state().phase is Phase.AWAITING_GATE
     rig.traffic.unreachable = True
     rig.drive(1)
     assert rig.state().phase is Phase.ROLLED_BACK
+
+
+def test_a_gate_on_the_last_step_waits_before_it_and_completion_needs_no_operator() -> None:
+    """A gate on 100 % holds the route at the step before; once promoted, 100 % completes alone."""
+    rig = Rig()
+    steps = (
+        Step(1000, hold_s=5, min_requests=10),
+        Step(10_000, hold_s=5, min_requests=10, gate=True),
+    )
+    rig.controller.start(plan(*steps))
+    rig.drive(30)
+    assert (rig.state().phase, rig.state().weight_bps) == (Phase.AWAITING_GATE, 1000)
+    rig.controller.promote(ROUTE)
+    rig.drive(30)
+    assert rig.state().phase is Phase.COMPLETED
+    assert rig.kinds().count("awaiting_gate") == 1
+
+
+def test_a_gate_on_the_first_step_is_passed_by_start() -> None:
+    """Starting the plan is the operator's word for a gated first step: it runs at once."""
+    rig = Rig()
+    rig.controller.start(plan(Step(1000, hold_s=5, min_requests=10, gate=True), Step(10_000)))
+    rig.drive(30)
+    assert (rig.state().phase, rig.state().step_index) == (Phase.RUNNING, 1)
+    assert "awaiting_gate" not in rig.kinds()
 
 
 def test_pause_stops_the_hold_clock_and_counting() -> None:

@@ -64,7 +64,7 @@ async def test_status_table_shows_phase_weight_step_and_why(
     assert "rolled_back" in tasks
     assert "0%" in tasks
     assert "1/3" in tasks
-    assert "rollback: error_rate_limit" in out
+    assert "rolled back: error_rate_limit" in out
     assert "100.00%" in out  # the candidate's error rate
     assert "default" in out
 

@@ -76,20 +76,52 @@ def test_an_operator_rollback_after_the_evaluation_is_the_why() -> None:
     )  # fmt: skip
     rolled = RUNNING.with_(phase=Phase.ROLLED_BACK, weight_bps=0, running_since=None)
     text = shown(hold(NOW - 5, "holding: 40/60 s"), (OLD_HOLD, manual), rolled)
-    assert "rollback: manual rollback by admin:10.0.0.7: bad canary" in text
+    assert "rolled back: manual rollback by admin:10.0.0.7: bad canary" in text
     assert "holding" not in text
 
 
-def test_an_automatic_rollback_shows_the_evaluation_that_made_it() -> None:
-    """The controller's own rollback event shares its evaluation: the evaluation's why is shown."""
-    checks: dict[str, Any] = {"error_rate_limit": {"status": "fail"}}
-    snap = Snapshot(
-        "tasks", NOW - 1, 1000, "rollback", reasons=("error_rate_limit: 100% > 5%",), checks=checks
-    )
-    auto = Event(  # committed a moment after the snapshot was taken; other reasons, to tell
-        "tasks", NOW - 1 + 1e-6, "rolled_back", Phase.ROLLED_BACK, 0, 0,
-        ("the event's copy",), checks,
+ROLLED = RUNNING.with_(phase=Phase.ROLLED_BACK, weight_bps=0, running_since=None)
+
+
+def test_a_rolled_back_route_says_rolled_back_with_the_rollbacks_reasons() -> None:
+    """After a rollback the why is the rollback's, never an older evaluation's "hold: …"."""
+    checks: dict[str, Any] = {"latency_limit": {"status": "fail"}}
+    auto = Event(
+        "tasks", NOW - 3, "rolled_back", Phase.ROLLED_BACK, 0, 0,
+        ("latency_limit: p95 900 ms > 500 ms",), checks,
     )  # fmt: skip
-    text = shown(snap, (OLD_HOLD, auto))
-    assert "rollback: error_rate_limit: 100% > 5%" in text
-    assert "the event's copy" not in text
+    text = shown(hold(NOW - 1, "latency_limit: 1/3 failing"), (OLD_HOLD, auto), ROLLED)
+    assert "rolled back: latency_limit: p95 900 ms > 500 ms" in text
+    assert "hold:" not in text
+
+
+def test_an_abort_replaces_the_old_reason() -> None:
+    """An aborted route shows the abort and its reason, not the evaluation before it."""
+    abort = Event(
+        "tasks", NOW - 1, "aborted", Phase.ABORTED, 0, 0,
+        ("aborted by admin:10.0.0.7: wrong build",), {"actor": "admin:10.0.0.7"},
+    )  # fmt: skip
+    aborted = RUNNING.with_(phase=Phase.ABORTED, weight_bps=0, running_since=None)
+    text = shown(hold(NOW - 5, "holding: 40/60 s"), (OLD_HOLD, abort), aborted)
+    assert "aborted: aborted by admin:10.0.0.7: wrong build" in text
+    assert "holding" not in text
+
+
+def test_a_completed_migration_shows_no_gate_marker() -> None:
+    """A finished plan whose last step had a gate shows neither the marker nor an old verdict."""
+    gated = Plan("tasks", (Step(1000), Step(10_000, gate=True)))
+    done = Event("tasks", NOW - 1, "completed", Phase.COMPLETED, 1, 10_000, ("healthy",))
+    state = MigrationState("tasks", gated, Phase.COMPLETED, 1, 10_000, NOW - 1)
+    text = shown(hold(NOW - 2, "holding"), (OLD_HOLD, done), state)
+    assert "completed: healthy" in text
+    assert "gate" not in text
+
+
+def test_a_gate_shows_what_promote_would_enter() -> None:
+    """Waiting at a gate says which weight the operator's promote enters, with the evaluation."""
+    gated = Plan("tasks", (Step(1000), Step(10_000, gate=True)))
+    state = MigrationState("tasks", gated, Phase.AWAITING_GATE, 0, 1000, NOW - 5)
+    snap = hold(NOW - 1, "healthy", "gate: waiting for an operator to promote to 100%")
+    text = shown(snap, (OLD_HOLD,), state)
+    assert "waiting for an operator to promote to 100%: healthy" in text
+    assert "⏸gate→100%" in text
