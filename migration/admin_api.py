@@ -133,8 +133,11 @@ class MigrationAdmin:
         memory: MemorySource | None = None,
         leader: Callable[[], str | None] | None = None,
         cluster: Callable[[], dict[str, Any]] | None = None,
+        sticky_keys: Callable[[str, float], int | None] | None = None,
     ) -> None:
+        """``sticky_keys(route, now)``: distinct sticky keys the data path split on (None: unknown)."""
         self.controller = controller
+        self.sticky_keys = sticky_keys
         self.leader = leader
         self.cluster = cluster
         self.metrics = metrics
@@ -170,6 +173,8 @@ class MigrationAdmin:
             latest=newest[-1] if newest else None,
             stale_after_s=STALE_INTERVALS * c.interval_s,
         )  # fmt: skip
+        if self.sticky_keys is not None and route in live:
+            view["weight"]["sticky_keys"] = self.sticky_keys(route, c.clock())
         return view | {"calibration": c.calibration(route)}
 
     # -- handlers ---------------------------------------------------------------------------------
@@ -429,6 +434,7 @@ def install_migration_routes(
     memory: MemorySource | None = None,
     leader: Callable[[], str | None] | None = None,
     cluster: Callable[[], dict[str, Any]] | None = None,
+    sticky_keys: Callable[[str, float], int | None] | None = None,
 ) -> MigrationAdmin:
     """Register the migration endpoints on ``router``; returns the handler object (for tests).
 
@@ -436,9 +442,9 @@ def install_migration_routes(
     are the routes an operator may name, its values the weights actually in force. The state
     store, the policy (its window span) and the clock come from ``controller``. ``leader``: in a
     cluster, None when this member may act, else the 409 body naming the leader; ``cluster``: the
-    ``cluster`` section of ``GET /migration``.
+    ``cluster`` section of ``GET /migration``; ``sticky_keys``: the data path's distinct keys.
     """
-    admin = MigrationAdmin(controller, metrics, route_weights, memory, leader, cluster)
+    admin = MigrationAdmin(controller, metrics, route_weights, memory, leader, cluster, sticky_keys)
     router.add("GET", "/migration", admin.overview)
     router.add("GET", "/migration/events", admin.events)
     router.add("GET", "/migration/report", admin.report)

@@ -187,12 +187,18 @@ def route_view(
             "contract_checks": contract.events,
         }
     shadow = metrics.shadow(route, span_s)
+    sent = backends["baseline"]["samples"] + backends["candidate"]["samples"]
+    observed = None if sent == 0 else round(100 * backends["candidate"]["samples"] / sent, 2)
     return {
         "route": route,
         "weight": {
             "bps": bps,
             "percent": bps / 100,
             "planned_bps": None if state is None else state.weight_bps,
+            # The candidate's share of the window's upstream attempts (a fallback counts on both
+            # sides): the traffic the weight really moved (issue #15 item 1).
+            "observed_percent": observed,
+            "sticky_keys": None,  # filled in by the admin API when the data path is local
         },
         "phase": None if state is None else state.phase.value,
         "conditions": list(conditions),

@@ -79,6 +79,7 @@ from migration.seams import (
     WeightControl,
     WindowSource,
 )
+from migration.share import share_mismatch
 from migration.stall import is_stalled, stall_reasons
 from migration.state import Event, MigrationState, Phase, Snapshot
 from migration.step_evidence import OperationSource, SettledSource, StepEvidence
@@ -587,6 +588,7 @@ class MigrationController:
             state.step.min_requests, state.consecutive_failures,
         )  # fmt: skip
         step, operations = self._step_windows(route)
+        state = self._check_share(state, step)
         shadow = self.source.shadow(route, span)
         verdict = analyse(progress, baseline, candidate, shadow, self.policy, step, operations)
         if self.metrics is not None:
@@ -644,6 +646,24 @@ class MigrationController:
             kind = f"decision_{decision.value}" if changed else None
             state = self._commit(state, kind, verdict.reasons, numbers, snapshot)
         return Evaluation(route, verdict, state)
+
+    def _check_share(self, state: MigrationState, step: StepWindows | None) -> MigrationState:
+        """Warn, once per episode, when the step's observed candidate share is not its weight
+        (:mod:`migration.share`); the condition clears when the share comes back or the step ends."""
+        reason = None
+        if step is not None and state.phase in (Phase.RUNNING, Phase.AWAITING_GATE):
+            p = self.policy
+            reason = share_mismatch(
+                state.weight_bps, step.baseline.requests, step.candidate.requests,
+                p.share_tolerance, p.share_min_requests,
+            )  # fmt: skip
+        if not (self._condition(state.route, "share_mismatch", reason is not None) and reason):
+            return state
+        assert step is not None
+        log.warning("share_mismatch", route=state.route, reason=reason)
+        total = step.baseline.requests + step.candidate.requests
+        numbers = {"observed_share": round(step.candidate.requests / total, 4)}
+        return self._commit(state, "share_mismatch", (reason,), numbers)
 
     def _refused(
         self, state: MigrationState, verdict: Verdict, numbers: dict[str, Any], snapshot: Snapshot

@@ -346,6 +346,7 @@ class CutoverRuntime:
                 self.controller,
                 views,
                 route_weights=self.gateway.state.get_weights,
+                sticky_keys=self.gateway.state.sticky_keys,
                 memory=self.memory,
                 leader=self.member.leader_refusal if self.member is not None else None,
                 cluster=self._cluster_view if self.member is not None else None,

@@ -110,6 +110,24 @@ def _why(view: dict[str, Any]) -> Text:
     return text
 
 
+def _weight(view: dict[str, Any]) -> Text:
+    """The weight, the candidate's observed share of the window's requests, and the sticky keys.
+
+    A share far from the weight (``share_mismatch``) is yellow: the split moves fewer clients than
+    it says, typically because few distinct keys carry the traffic (issue #15 item 1).
+    """
+    weight = view["weight"]
+    text = Text(f"{weight['percent']:g}%")
+    observed, keys = weight.get("observed_percent"), weight.get("sticky_keys")
+    off = "share_mismatch" in view.get("conditions", ())
+    if observed is not None:
+        text.append(f"\nsaw {observed:.0f}%", style="bold yellow" if off else "dim")
+    if keys is not None:
+        noun = "key" if keys == 1 else "keys"
+        text.append(f"\n{keys:,} {noun}", style="bold yellow" if off else "dim")
+    return text
+
+
 def faults_of(status: Mapping[str, Any]) -> dict[str, Any]:
     """Each backend's active fault (``None``: none) from the gateway's ``GET /status``.
 
@@ -162,7 +180,7 @@ def render_status(data: dict[str, Any], faults: Mapping[str, Any] | None = None)
             phase_text.append(f"\n⚠ {condition}", style="bold yellow")
         table.add_row(
             view["route"],
-            f"{view['weight']['percent']:g}%",
+            _weight(view),
             phase_text,
             _step(view),
             _pair(view, "p95_ms", _ms),

@@ -227,6 +227,22 @@ def test_a_gate_on_the_first_step_is_passed_by_start() -> None:
     assert "awaiting_gate" not in rig.kinds()
 
 
+def test_a_split_that_moves_nobody_is_a_condition_with_one_event() -> None:
+    """At 50 % with every request on the baseline (one sticky key) the route warns, once."""
+    rig = Rig()
+    rig.controller.start(plan(Step(5000, hold_s=600, min_requests=10), Step(10_000)))
+    rig.traffic.share_factor = 0.0
+    rig.drive(20)
+    assert "share_mismatch" in rig.controller.conditions(ROUTE)
+    assert rig.kinds().count("share_mismatch") == 1
+    assert rig.sample("cutover_migration_condition", route=ROUTE, condition="share_mismatch") == 1
+    rig.traffic.share_factor = 1.0
+    rig.controller.pause(ROUTE)
+    rig.controller.resume(ROUTE)
+    rig.drive(20)
+    assert "share_mismatch" not in rig.controller.conditions(ROUTE)
+
+
 def test_pause_stops_the_hold_clock_and_counting() -> None:
     """Time and requests while paused do not count towards the hold."""
     rig = Rig()
