@@ -15,14 +15,17 @@ Endpoints (``{route}`` is a gateway route name)::
                                               "reason": "..."}
     POST /migration/{route}/promote|pause|resume|rollback|abort     optional {"reason": "..."}
     GET  /migration/events?route=&limit=     event history, newest last
+    GET  /migration/history?route=           past and current migrations, newest first
     GET  /migration/report?route=&format=    json (default) | markdown | html | table
 
 Responses: ``GET /migration`` → ``{"window_s", "routes": [view]}``; each action →
 ``{"action", "reason", "routes": [view], "skipped": [{"route", "detail"}]}`` (the routes it touched,
 after the action, and those ``all`` passed over with the controller's word why); a view is::
 
-    {"route", "weight": {"bps", "percent", "planned_bps"}, "phase": str | null,
-     "conditions": ["baseline_degraded" | "candidate_stuck" | "stalled", ...],
+    {"route", "migration_id": str | null,
+     "weight": {"bps", "percent", "planned_bps", "observed_percent", "sticky_keys"},
+     "phase": str | null,
+     "conditions": ["baseline_degraded" | "candidate_stuck" | "stalled" | "share_mismatch", ...],
      "plan": null | {"steps": [{"index", "label", "weight_bps", "weight_percent", "hold_s",
                                 "min_requests", "gate", "deadline_s"}], "on_stall",
                      "step_index", "step_count", "hold_s",
@@ -34,6 +37,7 @@ after the action, and those ``all`` passed over with the controller's word why);
      "latest": null | {"at", "time", "decision", "reasons": [str], "checks": {name: {...}},
                        "age_s", "stale"},
      "last_decision": null | {"decision", "current", <event fields>},
+     "why": null | {"head", "reasons", "decision", "source", "at", "text"},
      "calibration": {"steps", "alarms": {check: n}, "rate": {check: n / steps},
                      "budget_per_check"}}
 
@@ -85,6 +89,7 @@ import structlog
 from gateway.admin import AdminError, AdminHandler, AdminRequest, AdminResponse, AdminRouter
 from migration.admin_views import STALE_INTERVALS, event_view, route_view, store_view
 from migration.controller import MigrationController, MigrationError
+from migration.history import histories
 from migration.memory import MemorySource
 from migration.plan import Plan, PlanError, plans_from_config
 from migration.report import FORMATS, build_report, render
@@ -99,6 +104,8 @@ log = structlog.get_logger("gateway.audit")
 ACTIONS = ("promote", "pause", "resume", "rollback", "abort")
 ALL = "all"
 MAX_EVENTS = 10_000
+#: Events read per route for ``/migration/history``: as many as a store keeps (``max_events``).
+MAX_HISTORY = 10_000
 MAX_REASON = 500
 _ACTIVE = (Phase.RUNNING, Phase.PAUSED, Phase.AWAITING_GATE)
 _START_FIELDS = frozenset(
@@ -283,6 +290,15 @@ class MigrationAdmin:
         events = self.controller.store.events(route, limit=limit)
         return AdminResponse.json({"events": [event_view(e) for e in events]})
 
+    async def history(self, req: AdminRequest) -> AdminResponse:
+        """``GET /migration/history?route=``: every migration the kept events tell, newest first."""
+        route = req.query.get("route") or None
+        routes = [self._known(route)] if route is not None else self.routes()
+        store, now = self.controller.store, self.controller.clock()
+        records = [r for name in routes for r in histories(store.events(name, limit=MAX_HISTORY))]
+        records.sort(key=lambda r: r.started_at, reverse=True)
+        return AdminResponse.json({"migrations": [r.to_dict(now) for r in records]})
+
     async def report(self, req: AdminRequest) -> AdminResponse:
         """``GET /migration/report?route=&format=``."""
         route = req.query.get("route") or None
@@ -447,6 +463,7 @@ def install_migration_routes(
     admin = MigrationAdmin(controller, metrics, route_weights, memory, leader, cluster, sticky_keys)
     router.add("GET", "/migration", admin.overview)
     router.add("GET", "/migration/events", admin.events)
+    router.add("GET", "/migration/history", admin.history)
     router.add("GET", "/migration/report", admin.report)
     router.add("POST", "/migration/{route}/start", admin.start, mutating=True)
     for name in ACTIONS:

@@ -187,10 +187,11 @@ def route_view(
             "contract_checks": contract.events,
         }
     shadow = metrics.shadow(route, span_s)
-    sent = backends["baseline"]["samples"] + backends["candidate"]["samples"]
-    observed = None if sent == 0 else round(100 * backends["candidate"]["samples"] / sent, 2)
+    base_n, cand_n = (int(backends[b]["samples"] or 0) for b in BACKENDS)
+    observed = None if base_n + cand_n == 0 else round(100 * cand_n / (base_n + cand_n), 2)
     return {
         "route": route,
+        "migration_id": (state.migration_id or None) if state is not None else None,
         "weight": {
             "bps": bps,
             "percent": bps / 100,

@@ -69,6 +69,7 @@ from migration.calibration import Calibration
 from migration.cluster.seams import FencedOut
 from migration.decision_metrics import DecisionMetrics
 from migration.evidence import read_windows
+from migration.history import migration_id
 from migration.operations import op_key
 from migration.plan import Plan
 from migration.seams import (
@@ -249,7 +250,7 @@ class MigrationController:
         if kind is not None:
             event = Event(
                 state.route, now, kind, state.phase, state.step_index, state.weight_bps,
-                tuple(reasons), numbers or {},
+                tuple(reasons), numbers or {}, state.migration_id,
             )  # fmt: skip
             events = (event,)
             log.info(
@@ -421,7 +422,8 @@ class MigrationController:
             )
         self._refuse_raise(plan.route, "starting a plan")
         now = self.clock()
-        fresh = MigrationState(plan.route, plan, Phase.PENDING, 0, 0, now)
+        ident = migration_id(plan.route, now, current.migration_id if current else "")
+        fresh = MigrationState(plan.route, plan, Phase.PENDING, 0, 0, now, migration_id=ident)
         state = self._enter_step(fresh, 0, Phase.RUNNING)
         why, numbers = _by("started", actor, reason)
         steps = f"plan {[s.describe() for s in plan.steps]}"

@@ -33,7 +33,7 @@ from gateway.commands import describe_fault
 from migration.plan import PlanError, parse_count, parse_steps, parse_weight
 from migration.report import FORMATS
 
-__all__ = ["register", "render_events", "render_status"]
+__all__ = ["register", "render_events", "render_history", "render_status"]
 
 ACTIONS = ("promote", "pause", "resume", "rollback", "abort")
 PHASE_STYLES = {
@@ -354,6 +354,46 @@ def _events(args: argparse.Namespace) -> int:
     return 0
 
 
+def _duration(seconds: float) -> str:
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
+
+
+def render_history(migrations: list[dict[str, Any]]) -> Table:
+    """``GET /migration/history`` as a table, newest first."""
+    table = Table(title="Migrations", expand=True)
+    for name in ("id", "outcome", "started (UTC)", "duration", "max weight", "rollbacks"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("final reason", overflow="fold")
+    for m in migrations:
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(m["started_at"]))
+        ongoing = "" if m["ended_at"] is not None else " …"
+        table.add_row(
+            m["id"],
+            Text(m["outcome"], style=PHASE_STYLES.get(m["outcome"], "")),
+            started,
+            _duration(m["duration_s"]) + ongoing,
+            f"{m['max_weight_percent']:g}%",
+            str(m["rollbacks"]),
+            "; ".join(m["reasons"]),
+        )
+    return table
+
+
+def _history(args: argparse.Namespace) -> int:
+    try:
+        with _client(args) as client:
+            data = client.get_json("/migration/history", {"route": args.route})
+    except AdminCallError as exc:
+        return _fail(exc)
+    if args.json:
+        _print_json(data)
+    else:
+        _console().print(render_history(data["migrations"]))
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     try:
         with _client(args) as client:
@@ -461,6 +501,20 @@ def register(subparsers: Any) -> None:
     events.add_argument("--json", action="store_true", help="print the admin API's JSON")
     _admin_flags(events)
     events.set_defaults(func=_events)
+
+    history = subparsers.add_parser(
+        "history",
+        help="past and current migrations per route: outcome, duration, final reason",
+        description="Every migration the state store's events tell (newest first): its id, "
+        "outcome, start, duration, highest weight, rollbacks and the reasons of its final "
+        "decision. The id names it in 'cutover report --migration ID'.",
+        epilog="example:\n  cutover history default\n  cutover history --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    history.add_argument("route", nargs="?", default=None, help="only this route (default: all)")
+    history.add_argument("--json", action="store_true", help="print the admin API's JSON")
+    _admin_flags(history)
+    history.set_defaults(func=_history)
 
     report = subparsers.add_parser("report", help="the MigrationReport: both backends side by side")
     report.add_argument("--route", default=None, help="one route (default: all routes merged)")
