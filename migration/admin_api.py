@@ -12,7 +12,7 @@ Endpoints (``{route}`` is a gateway route name)::
     POST /migration/{route}/start            {"steps": [10, 50, 100] | "10,50,100", "hold": "60s" | 60,
                                               "min_requests": 500, "gates": [step indexes, 0-based],
                                               "deadline": "30m", "on_stall": "hold" | "rollback",
-                                              "reason": "..."}
+                                              "dry_run": false, "reason": "..."}
     POST /migration/{route}/promote|pause|resume|rollback|abort     optional {"reason": "..."}
     GET  /migration/events?route=&limit=     event history, newest last
     GET  /migration/history?route=           past and current migrations, newest first
@@ -22,7 +22,7 @@ Responses: ``GET /migration`` → ``{"window_s", "routes": [view]}``; each actio
 ``{"action", "reason", "routes": [view], "skipped": [{"route", "detail"}]}`` (the routes it touched,
 after the action, and those ``all`` passed over with the controller's word why); a view is::
 
-    {"route", "migration_id": str | null,
+    {"route", "migration_id": str | null, "dry_run": bool,
      "weight": {"bps", "percent", "planned_bps", "observed_percent", "sticky_keys"},
      "phase": str | null,
      "conditions": ["baseline_degraded" | "candidate_stuck" | "stalled" | "share_mismatch", ...],
@@ -109,7 +109,7 @@ MAX_HISTORY = 10_000
 MAX_REASON = 500
 _ACTIVE = (Phase.RUNNING, Phase.PAUSED, Phase.AWAITING_GATE)
 _START_FIELDS = frozenset(
-    {"steps", "hold", "min_requests", "gates", "reason", "deadline", "on_stall"}
+    {"steps", "hold", "min_requests", "gates", "reason", "deadline", "on_stall", "dry_run"}
 )
 _CONTENT_TYPES = {
     "json": b"application/json",
@@ -212,6 +212,9 @@ class MigrationAdmin:
             raise AdminError(404, "unknown_route", {"route": target, "routes": gateway_routes})
         data = req.json()
         plan = _parse_start(data, routes[0])
+        dry_run = data.get("dry_run", False)
+        if not isinstance(dry_run, bool):
+            raise _invalid("dry_run", "expected true or false")
         reason = _check_reason(data.get("reason"))
         actor = _actor(req)
         self._must_lead()
@@ -224,7 +227,9 @@ class MigrationAdmin:
             raise AdminError(409, "migration_conflict", f"abort first: {'; '.join(busy)}")
         for route in routes:
             try:
-                state = self.controller.start(plan.for_route(route), actor=actor, reason=reason)
+                state = self.controller.start(
+                    plan.for_route(route), actor=actor, reason=reason, dry_run=dry_run
+                )
             except MigrationError as exc:
                 raise AdminError(409, "migration_conflict", str(exc)) from None
             self._audit(req, "start", route, reason, state.phase.value)

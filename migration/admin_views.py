@@ -192,6 +192,7 @@ def route_view(
     return {
         "route": route,
         "migration_id": (state.migration_id or None) if state is not None else None,
+        "dry_run": state is not None and state.dry_run,
         "weight": {
             "bps": bps,
             "percent": bps / 100,

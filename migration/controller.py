@@ -98,6 +98,11 @@ ACTOR = "controller"
 OPERATOR = "operator"
 
 
+def _steered(states: Sequence[MigrationState]) -> set[str]:
+    """Routes whose weight their migration sets (a dry run's stays the operator's)."""
+    return {s.route for s in states if not s.dry_run}
+
+
 class MigrationError(Exception):
     """An operator action that does not apply to the route's current phase (maps to HTTP 409)."""
 
@@ -248,6 +253,9 @@ class MigrationController:
         state = state.with_(updated_at=now)
         events: tuple[Event, ...] = ()
         if kind is not None:
+            if state.dry_run:
+                reasons = [f"[dry run] {r}" for r in reasons]
+                numbers = (numbers or {}) | {"dry_run": True}
             event = Event(
                 state.route, now, kind, state.phase, state.step_index, state.weight_bps,
                 tuple(reasons), numbers or {}, state.migration_id,
@@ -259,7 +267,9 @@ class MigrationController:
             )  # fmt: skip
         live = self._live(state.route)
         raising = not applied and live is not None and state.weight_bps > live
-        if raising:
+        if state.dry_run:  # analysis only: the weight is the operator's, the record buffered
+            self.store.commit(state, events, snapshot)
+        elif raising:
             self.store.commit_now(state, events, snapshot)
             self._apply(state.route, state.weight_bps)
         else:
@@ -364,10 +374,11 @@ class MigrationController:
                 )
                 self.store.commit(state)
             states.append(state)
-            self._apply(state.route, state.weight_bps)
+            if not state.dry_run:
+                self._apply(state.route, state.weight_bps)
             if self.metrics is not None:
                 self.metrics.state(state)
-        self._apply_manual({s.route for s in states})
+        self._apply_manual(_steered(states))
         return states
 
     def _apply_manual(self, migrated: set[str], *, reconcile: bool = False) -> None:
@@ -394,8 +405,10 @@ class MigrationController:
         )
         numbers = {"actor": actor, "reason": reason, "old_bps": old_bps, "new_bps": new_bps}
         state = self.store.load(route)
-        if state is None:
-            event = Event(route, now, "weight_set", Phase.PENDING, 0, new_bps, why, numbers)
+        if state is None or state.dry_run:  # a dry run leaves the weight to the operator
+            ident = "" if state is None else state.migration_id
+            phase = Phase.PENDING if state is None else state.phase
+            event = Event(route, now, "weight_set", phase, 0, new_bps, why, numbers, ident)
             self.store.save_weight(route, new_bps, (event,))
         elif state.phase in _ACTIVE:
             paused = state.with_(
@@ -412,9 +425,19 @@ class MigrationController:
         return self.store.load(route)
 
     def start(
-        self, plan: Plan, *, actor: str = OPERATOR, reason: str | None = None
+        self,
+        plan: Plan,
+        *,
+        actor: str = OPERATOR,
+        reason: str | None = None,
+        dry_run: bool = False,
     ) -> MigrationState:
-        """Begin ``plan`` at its first step (refused while another plan is active)."""
+        """Begin ``plan`` at its first step (refused while another plan is active).
+
+        ``dry_run``: analysis only — every evaluation, verdict and transition is recorded as usual
+        (events marked ``[dry run]``), but no weight is ever changed; the analysis judges the
+        traffic at the live weight, which stays the operator's (Argo Rollouts' dry-run analysis).
+        """
         current = self.store.load(plan.route)
         if current is not None and current.phase in _ACTIVE:
             raise MigrationError(
@@ -423,7 +446,9 @@ class MigrationController:
         self._refuse_raise(plan.route, "starting a plan")
         now = self.clock()
         ident = migration_id(plan.route, now, current.migration_id if current else "")
-        fresh = MigrationState(plan.route, plan, Phase.PENDING, 0, 0, now, migration_id=ident)
+        fresh = MigrationState(
+            plan.route, plan, Phase.PENDING, 0, 0, now, migration_id=ident, dry_run=dry_run
+        )
         state = self._enter_step(fresh, 0, Phase.RUNNING)
         why, numbers = _by("started", actor, reason)
         steps = f"plan {[s.describe() for s in plan.steps]}"
@@ -503,7 +528,7 @@ class MigrationController:
         if state.phase.finished:
             raise MigrationError(f"route {route!r} is already {state.phase.value}")
         aborted = state.with_(phase=Phase.ABORTED, weight_bps=0, running_since=None)
-        if self.metrics is not None and state.weight_bps > 0:
+        if self.metrics is not None and state.weight_bps > 0 and not state.dry_run:
             self.metrics.rolled_back(route, ["abort"])
         why, numbers = _by("aborted", actor, reason)
         return self._commit(aborted, "aborted", (why,), numbers)
@@ -517,7 +542,7 @@ class MigrationController:
         numbers: dict[str, Any] | None,
         snapshot: Snapshot | None = None,
     ) -> MigrationState:
-        if self.metrics is not None:
+        if self.metrics is not None and not state.dry_run:
             self.metrics.promoted(state.route)
         last = state.step_index + 1 >= len(state.plan.steps)
         if last:
@@ -545,7 +570,7 @@ class MigrationController:
             running_since=None,
             consecutive_failures=0,
         )
-        if self.metrics is not None:
+        if self.metrics is not None and not state.dry_run:
             self.metrics.rolled_back(state.route, labels)
         return self._commit(rolled, "rolled_back", reasons, numbers, snapshot)
 
@@ -557,12 +582,13 @@ class MigrationController:
         results = []
         states = self.store.load_all()
         for state in states:
-            self._apply(state.route, state.weight_bps, reconcile=True)
+            if not state.dry_run:
+                self._apply(state.route, state.weight_bps, reconcile=True)
             if state.phase in _ANALYSED and not (
                 state.phase is Phase.ROLLED_BACK and state.weight_bps == 0
             ):
                 results.append(self._evaluate(state))
-        self._apply_manual({s.route for s in states}, reconcile=True)
+        self._apply_manual(_steered(states), reconcile=True)
         if self.metrics is not None:
             self.metrics.store(self.store.failing, self.store.errors, self.store.pending)
         return results
@@ -585,8 +611,9 @@ class MigrationController:
             # last evaluation (the state's last commit) and the time since then is dropped.
             state = state.with_(held_before_s=state.held_s(state.updated_at), running_since=now)
         self._condition(route, "candidate_stuck", candidate.slow_inflight > 0)
+        weight = self._judged_weight(state)
         progress = StepProgress(
-            state.weight_bps, state.held_s(now), state.step_requests, state.step.hold_s,
+            weight, state.held_s(now), state.step_requests, state.step.hold_s,
             state.step.min_requests, state.consecutive_failures,
         )  # fmt: skip
         step, operations = self._step_windows(route)
@@ -598,7 +625,7 @@ class MigrationController:
         self._aa.observe(route, verdict.aa_alarms)
         numbers = _numbers(verdict)
         snapshot = Snapshot(
-            route, now, state.weight_bps, verdict.decision.value,
+            route, now, weight, verdict.decision.value,
             baseline.p95(), candidate.p95(), _rate(baseline), _rate(candidate),
             baseline.requests, candidate.requests, verdict.reasons, numbers,
         )  # fmt: skip
@@ -649,6 +676,13 @@ class MigrationController:
             state = self._commit(state, kind, verdict.reasons, numbers, snapshot)
         return Evaluation(route, verdict, state)
 
+    def _judged_weight(self, state: MigrationState) -> int:
+        """The weight the evidence was served at: the plan's, or in a dry run the live one."""
+        if not state.dry_run:
+            return state.weight_bps
+        live = self._live(state.route)
+        return state.weight_bps if live is None else live
+
     def _check_share(self, state: MigrationState, step: StepWindows | None) -> MigrationState:
         """Warn, once per episode, when the step's observed candidate share is not its weight
         (:mod:`migration.share`); the condition clears when the share comes back or the step ends."""
@@ -656,7 +690,7 @@ class MigrationController:
         if step is not None and state.phase in (Phase.RUNNING, Phase.AWAITING_GATE):
             p = self.policy
             reason = share_mismatch(
-                state.weight_bps, step.baseline.requests, step.candidate.requests,
+                self._judged_weight(state), step.baseline.requests, step.candidate.requests,
                 p.share_tolerance, p.share_min_requests,
             )  # fmt: skip
         if not (self._condition(state.route, "share_mismatch", reason is not None) and reason):

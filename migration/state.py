@@ -72,6 +72,9 @@ class MigrationState:
     #: Which migration of the route this is (:func:`migration.history.migration_id`; "" in rows
     #: stored before ids existed).
     migration_id: str = ""
+    #: Analysis only (issue #15): verdicts and transitions are recorded, weights never changed;
+    #: ``weight_bps`` is then the plan's would-be weight, the live one stays the operator's.
+    dry_run: bool = False
 
     @property
     def step(self) -> Step:

@@ -176,6 +176,8 @@ def render_status(data: dict[str, Any], faults: Mapping[str, Any] | None = None)
     for view in data["routes"]:
         phase = view["phase"]
         phase_text = Text(phase or "—", style=PHASE_STYLES.get(phase or "", "dim"))
+        if view.get("dry_run"):
+            phase_text.append("\nDRY RUN: weights untouched", style="bold cyan")
         for condition in view.get("conditions", ()):
             phase_text.append(f"\n⚠ {condition}", style="bold yellow")
         table.add_row(
@@ -245,6 +247,9 @@ def _summary(action: str, view: dict[str, Any], reason: str | None) -> Text:
         (str(view["phase"]), PHASE_STYLES.get(str(view["phase"]), "")),
         f"{where}, candidate weight {weight:g}%",
     )
+    if view.get("dry_run"):
+        planned = (view["weight"].get("planned_bps") or 0) / 100
+        text.append(f" (dry run: the plan's weight would be {planned:g}%; weights untouched)")
     if reason:
         text.append(f" (reason: {reason})")
     return text
@@ -334,7 +339,8 @@ def _start(args: argparse.Namespace) -> int:
     body = {"steps": args.steps, "hold": args.hold, "min_requests": min_requests}
     body |= {"deadline": args.deadline, "on_stall": args.on_stall}
     reason = {"reason": args.reason} if args.reason else {}
-    return _act(args, "start", body | {"gates": gates} | reason)
+    dry = {"dry_run": True} if args.dry_run else {}
+    return _act(args, "start", body | {"gates": gates} | reason | dry)
 
 
 def _action(args: argparse.Namespace) -> int:
@@ -480,6 +486,10 @@ def register(subparsers: Any) -> None:
     start.add_argument(
         "--gate", action="append", metavar="WEIGHT",
         help="a step, by weight (repeat, or 50,100), entered only by 'cutover migrate promote'",
+    )  # fmt: skip
+    start.add_argument(
+        "--dry-run", action="store_true",
+        help="analysis only: record every verdict and step, never change a weight",
     )  # fmt: skip
     _reason_flag(start)
     start.add_argument("--json", action="store_true", help="print the admin API's JSON")

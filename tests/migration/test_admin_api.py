@@ -206,6 +206,18 @@ async def test_start_puts_the_first_step_in_force(rig: Rig) -> None:
     assert rig.gateway.state.get_weight("tasks") == 1000
 
 
+async def test_a_dry_run_start_leaves_the_weight_and_says_so(rig: Rig) -> None:
+    """dry_run: the plan starts on record (phase, planned weight), the gateway's weight stays."""
+    async with rig.client() as c:
+        response = await c.post("/migration/tasks/start", json=START | {"dry_run": True})
+    assert response.status_code == 200, response.text
+    (view,) = response.json()["routes"]
+    assert (view["phase"], view["dry_run"]) == ("running", True)
+    assert view["weight"]["planned_bps"] == 1000
+    assert view["migration_id"].startswith("tasks-")
+    assert rig.gateway.state.get_weight("tasks") == 0
+
+
 async def test_start_accepts_a_list_of_steps_and_numeric_hold(rig: Rig) -> None:
     """Steps may be a JSON list (with 'shadow' and '50%'), hold a number of seconds."""
     body = {"steps": ["shadow", 10, "50%", 100], "hold": 90, "min_requests": 1000}
@@ -268,6 +280,7 @@ async def test_start_all_is_refused_whole_when_one_route_is_active(rig: Rig) -> 
         ({"steps": "10,100", "gates": 1}, "gates"),
         ({"steps": "10,100", "gates": 0}, "gates"),
         ({"steps": "10,100", "speed": "fast"}, "speed"),
+        ({"steps": "10,100", "dry_run": "yes"}, "dry_run"),
         ({"hold": "60s"}, "steps"),
         ([10, 50], "(body)"),
         (None, "(body)"),
