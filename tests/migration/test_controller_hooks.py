@@ -101,7 +101,10 @@ def test_operator_promotions_and_manual_gates_bypass_the_hook() -> None:
     """A manual gate is the operator's approval; promote() does not ask the hook."""
     gate = ScriptedGate([PENDING])
     rig = rig_with(gate)
-    rig.controller.start(plan(Step(1000, hold_s=5, min_requests=10, gate=True), Step(10_000)))
+    gated = Step(1000, hold_s=5, min_requests=10, gate=True)
+    # Both steps gated: the first promotion waits for an operator whether a gate guards the way
+    # out of its step or the way into it.
+    rig.controller.start(plan(gated, Step(5000, gate=True), Step(10_000)))
     rig.drive(30)
     assert rig.state().phase is Phase.AWAITING_GATE
     rig.controller.promote(ROUTE, "looks good")
