@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from gateway.config import ConfigError
 from migration.notify_config import DEFAULT_EVENTS, parse_hooks, parse_notifications
 
 ROUTES = ["api", "default"]
 URL = "http://127.0.0.1:9000/hook"
+EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "gateway.example.yaml"
 
 
 def test_sink_defaults() -> None:
@@ -128,3 +131,15 @@ def test_a_url_is_never_echoed() -> None:
     with pytest.raises(ConfigError) as err:
         parse_notifications([{"url": "hxxps://hooks.example/T000/s3cr3t"}], ROUTES)
     assert "s3cr3t" not in str(err.value)
+
+
+def test_the_example_config_block_parses() -> None:
+    """The commented notifications/hooks block in deploy/gateway.example.yaml is valid once uncommented."""
+    text = EXAMPLE.read_text().split("\n# migration:\n", 1)[1]
+    lines = [line.removeprefix("#").removeprefix(" ") for line in text.splitlines()]
+    data = yaml.safe_load("\n".join(lines))
+    [sink] = parse_notifications(data["notifications"], ["tasks", "default"])
+    hooks = parse_hooks(data["hooks"], ["tasks", "default"])
+    assert (sink.name, sink.format) == ("ops-slack", "slack")
+    assert hooks.pre_promotion is not None
+    assert hooks.post_rollback is not None
