@@ -113,7 +113,7 @@ class PrePromotionHook:
                 "next_step": _next_step(state),
                 "reasons": list(reasons),
             }
-            self.spawn(self._post(call, body), f"hook:pre_promotion:{route}")
+            self.spawn(self._post(route, call, body), f"hook:pre_promotion:{route}")
             return GateAnswer(False, ("pre-promotion hook: asked, waiting for its answer",))
         if call.result is None:
             waited = now - call.started_at
@@ -133,13 +133,13 @@ class PrePromotionHook:
         why = f"pre-promotion hook denied ({call.result.describe()}); asking again in {again:.0f} s"
         return GateAnswer(False, (why,), outcome)
 
-    async def _post(self, call: _Call, body: dict[str, Any]) -> None:
+    async def _post(self, route: str, call: _Call, body: dict[str, Any]) -> None:
         result = await post_json(self.client, self.settings.url, body, self.settings.timeout_s)
         call.result, call.answered_at = result, self.clock()
         if self.metrics is not None:
             self.metrics.calls.labels("pre_promotion", result.outcome).inc()
         if not result.ok:
-            log.warning("pre_promotion_hook_denied", result=result.describe())
+            log.warning("pre_promotion_hook_denied", route=route, result=result.describe())
 
 
 def _next_step(state: MigrationState) -> dict[str, Any] | None:

@@ -9,6 +9,9 @@ Two shapes:
   notifications and by Slack-compatible receivers (Mattermost, Rocket.Chat) that ignore blocks.
 
 Steps are counted from 1 here, as the CLI counts them; the raw ``step_index`` stays in the event.
+Slack's mrkdwn reads ``<``, ``>`` and ``&`` as markup, and reasons are full of ``>``
+(``latency_p95: 412 ms > 240 ms``), so mrkdwn text is escaped as Slack's formatting guide asks
+(``&amp;``, ``&lt;``, ``&gt;``); the plain-text header needs no escaping.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ def summary(state: MigrationState | None) -> dict[str, Any] | None:
 
 
 def title(event: Event) -> str:
-    """``"route api: ROLLED BACK at step 2/4 (weight 0%)"``-style headline, without the step count."""
+    """The headline, e.g. ``"route api: ROLLED BACK (weight 0%)"``."""
     what = TITLES.get(event.kind, event.kind.replace("_", " "))
     return f"route {event.route}: {what} (weight {event.weight_bps / 100:g}%)"
 
@@ -83,6 +86,11 @@ def json_payload(event: Event, state: MigrationState | None) -> dict[str, Any]:
     }
 
 
+def _mrkdwn(text: str) -> str:
+    """Escape Slack's three control characters in mrkdwn text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _step(event: Event, state: MigrationState | None) -> str:
     if state is None:
         return f"step {event.step_index + 1}"
@@ -93,7 +101,7 @@ def slack_payload(event: Event, state: MigrationState | None) -> dict[str, Any]:
     """Slack's incoming-webhook body: a fallback ``text`` and ``blocks`` with the reasons."""
     mark = _MARK.get(event.kind, "")
     headline = f"{mark} Cutover {title(event)}".replace("  ", " ").strip()
-    text = f"{headline}, {_step(event, state)}"
+    text = _mrkdwn(f"{headline}, {_step(event, state)}")
     reasons = list(event.reasons[:_MAX_REASONS])
     if len(event.reasons) > _MAX_REASONS:
         reasons.append(f"... and {len(event.reasons) - _MAX_REASONS} more")
@@ -102,7 +110,7 @@ def slack_payload(event: Event, state: MigrationState | None) -> dict[str, Any]:
         {
             "type": "section",
             "fields": [
-                {"type": "mrkdwn", "text": f"*Route*\n`{event.route}`"},
+                {"type": "mrkdwn", "text": f"*Route*\n`{_mrkdwn(event.route)}`"},
                 {"type": "mrkdwn", "text": f"*Phase*\n{event.phase.value}"},
                 {"type": "mrkdwn", "text": f"*Step*\n{_step(event, state)}"},
                 {"type": "mrkdwn", "text": f"*Candidate weight*\n{event.weight_bps / 100:g}%"},
@@ -110,7 +118,7 @@ def slack_payload(event: Event, state: MigrationState | None) -> dict[str, Any]:
         },
     ]
     if reasons:
-        lines = "\n".join(f"• {r}" for r in reasons)
+        lines = "\n".join(f"• {_mrkdwn(r)}" for r in reasons)
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": lines[:3000]}})
     blocks.append(
         {

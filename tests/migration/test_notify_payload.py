@@ -37,13 +37,13 @@ def test_json_payload_is_the_event_plus_the_migration() -> None:
 
 
 def test_slack_payload_has_text_and_blocks() -> None:
-    """Slack gets a fallback text and header/section/context blocks listing the reasons."""
+    """Slack gets a fallback text and header/section/context blocks listing the reasons, escaped."""
     body = slack_payload(EVENT, STATE)
     assert set(body) == {"text", "blocks"}
     assert body["text"] == ":rotating_light: Cutover route api: ROLLED BACK (weight 0%), step 2/3"
     types = [b["type"] for b in body["blocks"]]
     assert types == ["header", "section", "section", "context"]
-    assert "• latency_p95: 412 ms > 240 ms" in body["blocks"][2]["text"]["text"]
+    assert "• latency_p95: 412 ms &gt; 240 ms" in body["blocks"][2]["text"]["text"]
 
 
 def test_slack_payload_bounds_the_reasons() -> None:
