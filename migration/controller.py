@@ -663,8 +663,9 @@ class MigrationController:
                 state, answer = self._ask_gate(state, verdict)
                 if not answer.approved:
                     return self._held_by_gate(state, verdict, answer, numbers, snapshot)
+                reasons = (*verdict.reasons, *answer.reasons)  # the hook's approval, if asked
                 try:
-                    state = self._advance(state, verdict.reasons, numbers, snapshot)
+                    state = self._advance(state, reasons, numbers, snapshot)
                 except StoreUnavailable:
                     return self._refused(state, verdict, numbers, snapshot)
         else:

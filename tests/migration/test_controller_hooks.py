@@ -82,6 +82,8 @@ def test_denied_then_approved_promotes_with_both_outcomes_recorded() -> None:
     assert hooks[0].reasons == DENIED.reasons
     kinds = rig.kinds()
     assert kinds.index("hook") < kinds.index("promoted")
+    promoted = next(e for e in rig.store.events(ROUTE) if e.kind == "promoted")
+    assert promoted.reasons[-1] == "pre-promotion hook approved (HTTP 200)"
     assert rig.weights.weights[ROUTE] == 10_000
 
 
