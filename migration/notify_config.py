@@ -15,13 +15,16 @@
       pre_promotion: {url: http://127.0.0.1:9000/confirm, timeout_s: 5, retry_after_s: 15, routes: [api]}
       post_rollback: {url: http://127.0.0.1:9000/rolled-back, timeout_s: 5}
 
-Errors raise :class:`~gateway.config.ConfigError` naming the field
+Set from the environment, ``notifications`` and ``hooks`` take JSON, as every list value does
+(``CUTOVER_MIGRATION__NOTIFICATIONS='[{"url": "...", "format": "slack"}]'``). Errors raise
+:class:`~gateway.config.ConfigError` naming the field
 (``migration.notifications.0.format: ...``), as every ``migration:`` key does. A URL is never echoed
 in an error or a log line: a Slack incoming-webhook URL *is* its secret, so sinks are named.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -143,6 +146,16 @@ def _names(
     return frozenset(value)
 
 
+def _json(value: Any, field: str) -> Any:
+    """A value from the environment arrives as a JSON string (``CUTOVER_MIGRATION__NOTIFICATIONS``)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise ConfigError(f"{field}: expected JSON from the environment") from None
+
+
 def _mapping(value: Any, field: str, keys: set[str]) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise ConfigError(f"{field}: expected a mapping")
@@ -154,6 +167,7 @@ def _mapping(value: Any, field: str, keys: set[str]) -> Mapping[str, Any]:
 
 def parse_notifications(value: Any, routes: Sequence[str]) -> tuple[SinkSettings, ...]:
     """``migration.notifications`` (a list, or None) into :class:`SinkSettings`."""
+    value = _json(value, "migration.notifications")
     if value is None:
         return ()
     if not isinstance(value, list):
@@ -207,6 +221,7 @@ def _hook(value: Any, field: str, routes: Sequence[str]) -> HookSettings | None:
 
 def parse_hooks(value: Any, routes: Sequence[str]) -> HooksSettings:
     """``migration.hooks`` (a mapping, or None) into :class:`HooksSettings`."""
+    value = _json(value, "migration.hooks")
     if value is None:
         return HooksSettings()
     data = _mapping(value, "migration.hooks", {"pre_promotion", "post_rollback"})

@@ -143,3 +143,13 @@ def test_the_example_config_block_parses() -> None:
     assert (sink.name, sink.format) == ("ops-slack", "slack")
     assert hooks.pre_promotion is not None
     assert hooks.post_rollback is not None
+
+
+def test_json_from_the_environment() -> None:
+    """A JSON string (how an environment override arrives) parses as the YAML value would."""
+    [sink] = parse_notifications('[{"url": "http://127.0.0.1:9/x", "format": "slack"}]', ROUTES)
+    assert sink.format == "slack"
+    hooks = parse_hooks('{"post_rollback": {"url": "http://127.0.0.1:9/y"}}', ROUTES)
+    assert hooks.post_rollback is not None
+    with pytest.raises(ConfigError, match=r"^migration\.notifications: expected JSON"):
+        parse_notifications("[{url: x", ROUTES)
