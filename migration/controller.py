@@ -39,6 +39,14 @@ Rollback sets the weight to 0 (``rollback_mode="zero"``, default) or to the prev
 or aborts. A rolled-back route still at a non-zero weight (step-down) stays under analysis, and a
 further failure takes it to 0.
 
+Notifications and hooks (issue #15): every committed event goes to the ``sinks``
+(:class:`~migration.seams.EventSink`: the notifier, the post-rollback hook) after it is recorded; a
+promotion the analysis would make on its own first asks the ``gate``
+(:class:`~migration.seams.PromotionGate`, the pre-promotion hook), which answers at once: approved,
+or a hold (``awaiting_hook``) while its call is pending or after it denied. An operator's
+``promote`` (a gate, a forced step) is a human decision and does not ask it; rollbacks never ask
+anything.
+
 The default interval is 5 s. The rollback targets (hard breach within 2 s, soft regression within
 10 s) need a 1 s interval; see ``bench/rollback.py``.
 """
@@ -75,8 +83,11 @@ from migration.plan import Plan
 from migration.seams import (
     CANDIDATE,
     Clock,
+    EventSink,
     FallbackDeadlines,
+    GateAnswer,
     InflightSource,
+    PromotionGate,
     WeightControl,
     WindowSource,
 )
@@ -162,6 +173,8 @@ class MigrationController:
         rollback_mode: Literal["zero", "step_down"] = "zero",
         inflight: InflightSource | None = None,
         deadlines: FallbackDeadlines | None = None,
+        sinks: Sequence[EventSink] = (),
+        gate: PromotionGate | None = None,
     ) -> None:
         if interval_s <= 0:
             raise ValueError(f"interval_s must be > 0, got {interval_s}")
@@ -177,6 +190,8 @@ class MigrationController:
         self.metrics = metrics
         self.interval_s = interval_s
         self.rollback_mode = rollback_mode
+        self.sinks = tuple(sinks)
+        self.gate = gate
         self._seen: dict[str, tuple[int, int]] = {}
         self._conditions: dict[str, set[str]] = {}
         self._evidence: dict[str, StepEvidence] = {}
@@ -279,7 +294,23 @@ class MigrationController:
         if self.metrics is not None:
             self.metrics.state(state)
             self.metrics.store(self.store.failing, self.store.errors, self.store.pending)
+        self._emit(events, state)
         return state
+
+    def _emit(self, events: Sequence[Event], state: MigrationState | None) -> None:
+        """Tell the sinks of recorded events; a failing sink is logged, never the controller's problem."""
+        for event in events:
+            for sink in self.sinks:
+                try:
+                    sink.emitted(event, state)
+                except Exception:
+                    log.exception("event sink failed", route=event.route, kind=event.kind)
+
+    def note(self, route: str, kind: str, reasons: Sequence[str], numbers: dict[str, Any]) -> None:
+        """Record an event that changes nothing (a post-rollback hook's outcome) at the route's state."""
+        state = self.store.load(route)
+        if state is not None:
+            self._commit(state, kind, reasons, numbers, applied=True)
 
     def _fresh_evidence(self, route: str) -> None:
         """Start ``route``'s step evidence (and its operations') now: a new step, a resume."""
@@ -410,6 +441,7 @@ class MigrationController:
             phase = Phase.PENDING if state is None else state.phase
             event = Event(route, now, "weight_set", phase, 0, new_bps, why, numbers, ident)
             self.store.save_weight(route, new_bps, (event,))
+            self._emit((event,), None)
         elif state.phase in _ACTIVE:
             paused = state.with_(
                 phase=Phase.PAUSED, weight_bps=new_bps, held_before_s=state.held_s(now),
@@ -665,8 +697,12 @@ class MigrationController:
                 )
                 state = self._commit(gated, "awaiting_gate", reasons, numbers, snapshot)
             else:
+                state, answer = self._ask_gate(state, verdict)
+                if not answer.approved:
+                    return self._held_by_gate(state, verdict, answer, numbers, snapshot)
+                reasons = (*verdict.reasons, *answer.reasons)  # the hook's approval, if asked
                 try:
-                    state = self._advance(state, verdict.reasons, numbers, snapshot)
+                    state = self._advance(state, reasons, numbers, snapshot)
                 except StoreUnavailable:
                     return self._refused(state, verdict, numbers, snapshot)
         else:
@@ -714,6 +750,41 @@ class MigrationController:
         state = self._commit(state, kind, reasons, numbers, refused)
         held = Verdict(Decision.HOLD, reasons, verdict.checks, 0, False, verdict.baseline_degraded)
         return Evaluation(state.route, held, state)
+
+    def _ask_gate(
+        self, state: MigrationState, verdict: Verdict
+    ) -> tuple[MigrationState, GateAnswer]:
+        """The promotion gate's answer; a finished call's outcome is recorded as a ``hook`` event."""
+        if self.gate is None:
+            return state, GateAnswer(True)
+        try:
+            answer = self.gate.ask(state, verdict.reasons)
+        except Exception:  # a broken gate holds the step (the safe side), and says so
+            log.exception("promotion gate failed", route=state.route)
+            answer = GateAnswer(False, ("pre-promotion hook failed to run; holding",))
+        if answer.outcome is not None:
+            numbers = {"hook": dict(answer.outcome)}
+            state = self._commit(state, "hook", answer.reasons, numbers, applied=True)
+        return state, answer
+
+    def _held_by_gate(
+        self,
+        state: MigrationState,
+        verdict: Verdict,
+        answer: GateAnswer,
+        numbers: dict[str, Any],
+        snapshot: Snapshot,
+    ) -> Evaluation:
+        """A promotion the analysis allowed, held by the gate (pending or denied)."""
+        reasons = (*answer.reasons, *verdict.reasons)
+        changed = state.last_decision != "awaiting_hook"
+        state = state.with_(last_decision="awaiting_hook")
+        held = replace(snapshot, decision="awaiting_hook", reasons=reasons)
+        state = self._commit(state, "awaiting_hook" if changed else None, reasons, numbers, held)
+        verdict = Verdict(
+            Decision.HOLD, reasons, verdict.checks, 0, False, verdict.baseline_degraded
+        )
+        return Evaluation(state.route, verdict, state)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Call :meth:`step` every ``interval_s`` until ``stop`` is set.
