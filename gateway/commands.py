@@ -25,7 +25,14 @@ import structlog
 
 
 def configure_logging(fmt: str = "auto") -> None:
-    """structlog: JSON lines in production, a readable console renderer on a terminal."""
+    """structlog: JSON lines in production, a readable console renderer on a terminal.
+
+    Every line goes out in *one* ``write()``, newline included (structlog's ``WriteLogger``):
+    the shadow sidecar and the worker processes inherit this stderr, and ``PrintLogger``'s
+    ``print()`` wrote the message and its newline in two calls on Python's unbuffered stderr, so
+    another process's line could land between them (issue #15 item 8: ``…Z"}{"pid": …``). One
+    call per line is atomic on a pipe up to ``PIPE_BUF`` (4 KiB) and on an ``O_APPEND`` file.
+    """
     use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
     renderer: Any = (
         structlog.dev.ConsoleRenderer() if use_console else structlog.processors.JSONRenderer()
@@ -39,7 +46,7 @@ def configure_logging(fmt: str = "auto") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.WriteLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,
     )
 
