@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib import resources
 from typing import Any
 
 from contracts.report import FORMATS
 
-DEFAULT_CONTRACT = "contracts/openapi.json"
+
+def packaged_contract() -> str:
+    """The llmstruct contract shipped inside the ``contracts`` package (pyproject's package data).
+
+    ``--contract``'s default: a path relative to the working directory only worked from the
+    repository's root (issue #15 item 5); the package's own copy is found from anywhere.
+    """
+    return str(resources.files("contracts").joinpath("openapi.json"))
 
 
 def register(subparsers: Any) -> None:
@@ -84,7 +92,12 @@ def _add_check(group: Any) -> None:
     )
     parser.add_argument("--baseline", required=True, metavar="URL")
     parser.add_argument("--candidate", required=True, metavar="URL")
-    parser.add_argument("--contract", default=DEFAULT_CONTRACT, metavar="FILE")
+    parser.add_argument(
+        "--contract",
+        default=None,
+        metavar="FILE",
+        help="OpenAPI document (default: the llmstruct contract shipped with cutover)",
+    )
     parser.add_argument(
         "--allow-writes",
         action="store_true",
