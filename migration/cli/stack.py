@@ -9,6 +9,7 @@ import os
 import secrets
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -140,13 +141,53 @@ def _up_config(args: argparse.Namespace, state_dir: Path) -> Any:
     return build_config(data, "embedded default")
 
 
+def busy_ports(config: Any, flags: bool, in_use: Callable[[str, int], bool]) -> list[str]:
+    """What ``cutover up`` would listen on but cannot, one line each naming the port; [] when free.
+
+    Checked before any process starts (issue #15 item 5): a second ``up`` used to report success
+    while its backends died on the taken ports and its gateway fronted the first stack's backends.
+    ``flags``: name the option that moves each port (not with ``--config``, which sets them).
+    """
+    wanted = (
+        ("baseline backend", "127.0.0.1", config.baseline.port, "--baseline-port"),
+        ("candidate backend", "127.0.0.1", config.candidate.port, "--candidate-port"),
+        ("gateway", config.public.host, config.public.port, "--port"),
+        ("gateway admin", config.admin.host, config.admin.port, "--admin-port"),
+    )
+    return [
+        f"port {port} ({what}, {host or '*'}) is already in use"
+        + (f": stop what holds it, or pick another with {flag}" if flags else "")
+        for what, host, port, flag in wanted
+        if in_use(host, port)
+    ]
+
+
+async def _until_signalled_or_exited(backends: Any) -> str | None:
+    """Wait for SIGINT/SIGTERM (``None``) or for a backend to exit (what it said)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    while not stop.is_set():
+        if dead := backends.exited():
+            return "; ".join(dead)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=0.5)
+    return None
+
+
 def _run_up(args: argparse.Namespace) -> int:
     """Both backends as child processes, the gateway runtime in this process, until Ctrl-C."""
     import uvloop
 
     from gateway.commands import configure_logging
     from gateway.config import ConfigError
-    from migration.cli.processes import BackendFailedError, BackendProcesses, BackendSpec
+    from migration.cli.processes import (
+        BackendFailedError,
+        BackendProcesses,
+        BackendSpec,
+        port_in_use,
+    )
     from migration.runtime import CutoverRuntime
 
     state_dir = Path(args.state_dir)
@@ -161,6 +202,10 @@ def _run_up(args: argparse.Namespace) -> int:
         where = f"{exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else exc
         print(f"cutover up: {where}", file=sys.stderr)
         return 2
+    if busy := busy_ports(config, flags=not args.config, in_use=port_in_use):
+        for line in busy:
+            print(f"cutover up: {line}", file=sys.stderr)
+        return 1
     token = config.admin_token
     env = {"LLMSTRUCT_DATABASE": os.environ.get("LLMSTRUCT_DATABASE")
            or str(state_dir / "llmstruct.db")}  # fmt: skip
@@ -173,7 +218,7 @@ def _run_up(args: argparse.Namespace) -> int:
     )
     configure_logging(args.log_format)
 
-    async def main() -> None:
+    async def main() -> str | None:
         await runtime.start()
         gw = runtime.gateway
         admin = f"http://127.0.0.1:{gw.admin_port}"
@@ -193,14 +238,15 @@ def _run_up(args: argparse.Namespace) -> int:
             flush=True,
         )
         try:
-            await _until_signalled()
+            return await _until_signalled_or_exited(backends)
         finally:
             await runtime.stop()
 
     backends.start()
     try:
         backends.wait_healthy(timeout=60.0)
-        uvloop.run(main())
+        if died := uvloop.run(main()):
+            raise BackendFailedError(died)
     except BackendFailedError as exc:
         print(f"cutover up: {exc}", file=sys.stderr)
         return 1
