@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gateway.admin_client import DEFAULT_ADMIN_URL, AdminCallError, AdminClient
+from gateway.console import CliConsole
 
 
 def _percent(value: float | None) -> str:
@@ -104,7 +105,7 @@ def _call(args: argparse.Namespace, method: str, path: str, body: Any = None) ->
 
 def run(args: argparse.Namespace, console: Console | None = None) -> int:
     """Execute ``cutover shadow`` with parsed ``args``; returns the exit code."""
-    console = console or Console()
+    console = console or CliConsole(file=sys.stdout)  # plain tab-separated lines on a pipe
     try:
         if args.rate is not None:
             if args.route is None:

@@ -30,6 +30,7 @@ from rich.text import Text
 
 from gateway.admin_client import DEFAULT_ADMIN_URL, AdminCallError, AdminClient
 from gateway.commands import describe_fault
+from gateway.console import CliConsole
 from migration.plan import PlanError, parse_count, parse_steps, parse_weight
 from migration.report import FORMATS
 
@@ -47,8 +48,11 @@ PHASE_STYLES = {
 
 
 def _console() -> Console:
-    """A console on the *current* ``sys.stdout`` (so redirection and test capture both work)."""
-    return Console(file=sys.stdout, soft_wrap=False)
+    """A console on the *current* ``sys.stdout`` (so redirection and test capture both work).
+
+    Off a terminal it prints tables plainly, tab-separated with full values (:mod:`gateway.console`).
+    """
+    return CliConsole(file=sys.stdout, soft_wrap=False)
 
 
 def _fail(exc: AdminCallError) -> int:
@@ -252,28 +256,71 @@ def _status(args: argparse.Namespace) -> int:
         return _fail(exc)
 
 
-def _watch(client: AdminClient, interval: float, count: int | None) -> int:
-    """Refresh the status table every ``interval`` s until Ctrl-C (or ``count`` refreshes)."""
+def _retryable(exc: AdminCallError) -> bool:
+    """A failure a restart explains (no answer, not the admin API yet, 5xx); a 4xx is not."""
+    return exc.status is None or exc.status >= 500
+
+
+def _watch(
+    client: AdminClient,
+    interval: float,
+    count: int | None,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    now: Callable[[], float] = time.time,
+) -> int:
+    """Refresh the status table every ``interval`` s until Ctrl-C (or ``count`` refreshes).
+
+    A gateway that stops answering (a restart, a deploy) does not end the watch (issue #15 item 5):
+    the frame keeps the last table under ``gateway unreachable since HH:MM:SS, retrying`` and the
+    next answer resumes it, as ``kubectl get --watch`` rides out an API server restart. A 4xx
+    (wrong token, say) still ends it with exit 1: retrying cannot fix that. On a terminal the
+    frame is redrawn in place; on a pipe each frame is printed after the last.
+    """
+    last: list[Any] = []
+    down_since: float | None = None
+
+    def clock(at: float) -> str:
+        return time.strftime("%H:%M:%S", time.localtime(at))
 
     def frame() -> Group:
-        stamp = Text(time.strftime("%H:%M:%S") + "  (Ctrl-C to stop)", style="dim")
-        data = client.get_json("/migration")
-        parts: list[Any] = [render_status(data, faults_of(client.get_json("/status")))]
-        if "cluster" in data:
-            parts.append(render_cluster(data["cluster"]))
-        return Group(*parts, stamp)
+        nonlocal last, down_since
+        at = now()
+        try:
+            data = client.get_json("/migration")
+            parts: list[Any] = [render_status(data, faults_of(client.get_json("/status")))]
+            if "cluster" in data:
+                parts.append(render_cluster(data["cluster"]))
+        except AdminCallError as exc:
+            if not _retryable(exc):
+                raise
+            down_since = at if down_since is None else down_since
+            note = Text(
+                f"{clock(at)}  gateway unreachable since {clock(down_since)}, retrying every "
+                f"{interval:g} s ({exc})  (Ctrl-C to stop)",
+                style="bold red",
+            )
+            return Group(*last, note)
+        last, down_since = parts, None
+        return Group(*parts, Text(clock(at) + "  (Ctrl-C to stop)", style="dim"))
 
     shown, console = 1, _console()
     try:
-        with Live(frame(), console=console, auto_refresh=False) as live:
+        if console.is_terminal:
+            with Live(frame(), console=console, auto_refresh=False) as live:
+                while count is None or shown < count:
+                    sleep(interval)
+                    live.update(frame(), refresh=True)
+                    shown += 1
+        else:
+            console.print(frame())
             while count is None or shown < count:
-                time.sleep(interval)
-                live.update(frame(), refresh=True)
+                sleep(interval)
+                console.line()
+                console.print(frame())
                 shown += 1
     except KeyboardInterrupt:
         pass
-    if not console.is_terminal:
-        console.line()  # a terminal's Live ends its own last line; a pipe's does not
     return 0
 
 
