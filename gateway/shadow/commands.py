@@ -139,9 +139,13 @@ def register(subparsers: Any) -> None:
         help="shadow comparison summary, a route's fields, or set a route's shadow rate",
         description="Without ROUTE: a table of every route's shadow outcomes. With ROUTE: its "
         "fields and contract checks. With ROUTE --rate PERCENT: set its sampling rate.",
+        epilog="examples:\n  cutover shadow\n  cutover shadow tasks\n"
+        "  cutover shadow tasks --rate 10 --token $CUTOVER_ADMIN_TOKEN",
     )
-    parser.add_argument("route", nargs="?", default=None, help="route name")
-    parser.add_argument("--rate", type=float, default=None, metavar="PERCENT", help="0..100")
+    parser.add_argument("route", nargs="?", default=None, help="route name (default: every route)")
+    parser.add_argument(
+        "--rate", type=float, default=None, metavar="PERCENT", help="set the sampling rate, 0..100"
+    )
     parser.add_argument("--json", action="store_true", help="print the admin API's JSON")
     parser.add_argument(
         "--admin-url",

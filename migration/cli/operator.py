@@ -438,11 +438,20 @@ def _count(text: str) -> int:
 def register(subparsers: Any) -> None:
     """Add ``status``, ``migrate``, ``events`` and ``report`` to the ``cutover`` parser."""
     status = subparsers.add_parser(
-        "status", help="every route's weight, phase, step, backend numbers and last decision"
+        "status",
+        help="every route's weight, phase, step, backend numbers and last decision",
+        description="One row per route: candidate weight, phase, plan step, both backends' p95, "
+        "error rate and throughput, and why the controller decided what it did; active faults "
+        "and a failing state store under the table. --watch redraws it and rides out a gateway "
+        "restart.",
+        epilog="examples:\n  cutover status\n  cutover status --watch --interval 1\n"
+        "  cutover status --json | jq '.routes[].phase'",
     )
     status.add_argument("--json", action="store_true", help="print the admin API's JSON")
     status.add_argument("--watch", action="store_true", help="live view until Ctrl-C")
-    status.add_argument("--interval", type=_positive, default=2.0, help="--watch refresh, seconds")
+    status.add_argument(
+        "--interval", type=_positive, default=2.0, help="--watch refresh and retry, seconds"
+    )
     status.add_argument(
         "--count", type=_count, default=None, help="--watch: stop after N refreshes"
     )
@@ -450,14 +459,31 @@ def register(subparsers: Any) -> None:
     status.set_defaults(func=_status)
 
     migrate = subparsers.add_parser(
-        "migrate", help="start, promote, pause, resume, roll back, abort"
+        "migrate",
+        help="start, promote, pause, resume, roll back, abort",
+        description="Drive a route's migration: start a ramp plan, then promote, pause, resume, "
+        "roll back or abort it. ROUTE may be 'all'. Every action takes --reason, kept with the "
+        "actor in the events.",
+        epilog="examples:\n  cutover migrate start default --steps shadow,10,50,100 --hold 5m\n"
+        "  cutover migrate rollback all --reason 'p95 doubled'",
     )
     group = migrate.add_subparsers(dest="action", metavar="ACTION", required=True)
-    start = group.add_parser("start", help="begin a ramp plan on ROUTE (or all)")
+    start = group.add_parser(
+        "start",
+        help="begin a ramp plan on ROUTE (or all)",
+        description="Begin a ramp plan: each step is held for --hold and --min-requests "
+        "candidate requests, then analysis promotes it, holds it or rolls it back. A --gate step "
+        "waits for 'cutover migrate promote'.",
+        epilog="examples:\n  cutover migrate start default --steps shadow,10,50,100\n"
+        "  cutover migrate start tasks --steps 5,25,100 --hold 10m --min-requests 2000 "
+        "--gate 100 --reason 'JIRA-42'",
+    )
     start.add_argument("route", help="gateway route name, or 'all'")
     start.add_argument("--steps", required=True, help="weights in percent, e.g. shadow,10,50,100")
     start.add_argument("--hold", default="60s", help="minimum time per step (default 60s)")
-    start.add_argument("--min-requests", default="500", help="candidate requests per step")
+    start.add_argument(
+        "--min-requests", default="500", help="candidate requests per step (default 500)"
+    )
     start.add_argument(
         "--deadline", default="30m",
         help="a step undecided after this long is 'stalled' (default 30m)",
@@ -476,7 +502,12 @@ def register(subparsers: Any) -> None:
     start.set_defaults(func=_start)
     for name in ACTIONS:
         sub = group.add_parser(
-            name, help=f"{name} ROUTE's migration (or every route it applies to)"
+            name,
+            help=f"{name} ROUTE's migration (or every route it applies to)",
+            description=f"{name.capitalize()} ROUTE's migration; with 'all', every route it "
+            "applies to (the others are listed as skipped).",
+            epilog=f"examples:\n  cutover migrate {name} default --reason 'why, for the events'\n"
+            f"  cutover migrate {name} all",
         )
         sub.add_argument("route", help="gateway route name, or 'all'")
         _reason_flag(sub)
@@ -484,16 +515,29 @@ def register(subparsers: Any) -> None:
         _admin_flags(sub)
         sub.set_defaults(func=_action)
 
-    events = subparsers.add_parser("events", help="migration decisions and operator actions")
+    events = subparsers.add_parser(
+        "events",
+        help="migration decisions and operator actions",
+        description="The event history, oldest first: every promotion, hold, rollback and "
+        "operator action with its reasons and actor.",
+        epilog="examples:\n  cutover events --route tasks --limit 20\n  cutover events | grep rolled_back",
+    )
     events.add_argument("--route", default=None, help="only this route")
-    events.add_argument("--limit", type=_count, default=50, help="newest N events (default 50)")
+    events.add_argument("--limit", type=_count, default=50, help="newest N events")
     events.add_argument("--json", action="store_true", help="print the admin API's JSON")
     _admin_flags(events)
     events.set_defaults(func=_events)
 
-    report = subparsers.add_parser("report", help="the MigrationReport: both backends side by side")
+    report = subparsers.add_parser(
+        "report",
+        help="the MigrationReport: both backends side by side",
+        description="The MigrationReport: both backends' latency, errors, throughput and "
+        "memory side by side, as a table, Markdown, JSON or a self-contained HTML page.",
+        epilog="examples:\n  cutover report\n  cutover report --route tasks --format html "
+        "--output report.html",
+    )
     report.add_argument("--route", default=None, help="one route (default: all routes merged)")
-    report.add_argument("--format", choices=FORMATS, default="table")
+    report.add_argument("--format", choices=FORMATS, default="table", help="output format")
     report.add_argument("--output", default=None, metavar="FILE", help="write here, not stdout")
     _admin_flags(report)
     report.set_defaults(func=_report)

@@ -283,11 +283,14 @@ def register(subparsers: Any) -> None:
     backend = subparsers.add_parser(
         "backend",
         help="run one llmstruct backend (settings from LLMSTRUCT_* variables)",
-        description="Run the FastAPI (baseline, port 8001) or custom (candidate, port 8002) backend.",
+        description="Run the FastAPI (baseline, port 8001) or custom (candidate, port 8002) "
+        "llmstruct backend in the foreground; LLMSTRUCT_* variables set its API key, task store "
+        "and project root.",
+        epilog="examples:\n  cutover backend fastapi\n  cutover backend custom --port 9002",
     )
     backend.add_argument("stack", choices=sorted(DEFAULT_PORTS), help="which implementation")
     backend.add_argument("--port", type=int, default=None, help="listen port (default 8001/8002)")
-    backend.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
+    backend.add_argument("--host", default="127.0.0.1", help="listen address")
     backend.set_defaults(func=_run_backend)
 
     gateway = add_gateway_parser(subparsers, _run_gateway)
@@ -304,19 +307,27 @@ def register(subparsers: Any) -> None:
         "up",
         help="run both backends and the gateway on the embedded defaults",
         description="Start fastapi_backend, custom_backend and the gateway (with shadowing and "
-        "the migration controller), wait until healthy, print the URLs and the admin token.",
+        "the migration controller), wait until healthy, print the URLs and the admin token. "
+        "Exit 1 when a port is taken or a backend dies; Ctrl-C stops everything.",
+        epilog="examples:\n  cutover up\n  cutover up --state-dir /var/lib/cutover --port 9080\n"
+        "  cutover up --config deploy/gateway.example.yaml",
     )
     up.add_argument("--config", default=None, help="gateway YAML (default: the embedded one)")
     up.add_argument("--port", type=int, default=8080, help="gateway public port")
     up.add_argument("--admin-port", type=int, default=8081, help="gateway admin port")
-    up.add_argument("--baseline-port", type=int, default=8001)
-    up.add_argument("--candidate-port", type=int, default=8002)
+    up.add_argument("--baseline-port", type=int, default=8001, help="fastapi_backend's port")
+    up.add_argument("--candidate-port", type=int, default=8002, help="custom_backend's port")
     up.add_argument(
         "--state-dir",
         default=".cutover",
         help="SQLite files, logs and the admin token, kept for the next up (default: .cutover)",
     )
-    up.add_argument("--log-format", choices=["auto", "json", "console"], default="auto")
+    up.add_argument(
+        "--log-format",
+        choices=["auto", "json", "console"],
+        default="auto",
+        help="log lines on stderr; auto: console on a terminal, JSON otherwise",
+    )
     up.set_defaults(func=_run_up)
 
     demo = subparsers.add_parser(
@@ -324,13 +335,17 @@ def register(subparsers: Any) -> None:
         help="the whole stack with synthetic traffic and a live ramp shadow → 10 → 50 → 100",
         description="Start everything on free loopback ports, drive bounded traffic, ramp the "
         "candidate and show the live view; --regression injects a candidate latency fault at the "
-        "50 %% step and shows the automatic rollback. Ends with the events and the report.",
+        "50 % step and shows the automatic rollback. Ends with the events and the report.",
+        epilog="examples:\n  cutover demo\n  cutover demo --regression\n"
+        "  cutover demo --no-live --rps 50 --steps 10,100",
     )
     demo.add_argument("--regression", action="store_true", help="inject a regression mid-ramp")
     demo.add_argument("--rps", type=float, default=150.0, help="offered load (requests/s)")
     demo.add_argument("--steps", default="shadow,10,50,100", help="ramp steps (percent)")
     demo.add_argument("--hold", default="6s", help="minimum hold per step")
-    demo.add_argument("--min-requests", type=int, default=150, help="candidate requests per step")
+    demo.add_argument(
+        "--min-requests", type=int, default=150, help="candidate requests per step before promotion"
+    )
     demo.add_argument("--max-seconds", type=float, default=150.0, help="give up after this long")
     demo.add_argument("--state-dir", default=None, help="where to keep state (default: a temp dir)")
     demo.add_argument("--no-live", action="store_true", help="no live view (for logs and CI)")
