@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from gateway.config import GatewaySettings, load_config
 from gateway.shadow.config import RouteShadowConfig, ShadowSettings
-from migration import runtime
+from migration import notify_config, runtime
 from migration.plan import PLAN_KEYS, STEP_KEYS, plans_from_config
 from migration.policy import Policy
 
@@ -63,6 +63,9 @@ def accepted_keys() -> list[tuple[str, ...]]:
     keys += [("migration", "policy", *k) for k in _dataclass_keys(Policy)]
     keys += [("migration", "plan", key) for key in PLAN_KEYS]
     keys += [("migration", "plan", "steps", key) for key in STEP_KEYS]
+    keys += [("migration", "notifications", key) for key in notify_config._SINK_KEYS]
+    for hook in _dataclass_keys(notify_config.HooksSettings):
+        keys += [("migration", "hooks", *hook, key) for key in notify_config._HOOK_KEYS]
     return sorted(set(keys))
 
 
@@ -77,20 +80,23 @@ def documented(lines: list[str], path: tuple[str, ...]) -> bool:
     """Whether ``path`` appears as nested keys, set or commented out (``# key:``), in ``lines``.
 
     Each key must be a direct child of the one before it: one of the least indented keys in that
-    key's block (the lines below it, up to the next key indented as little as it).
+    key's block (the lines below it, up to the next key indented as little as it). A key may
+    appear more than once (a set ``migration:`` section and a commented-out one that adds to
+    it); any of its blocks may hold the rest of the path.
     """
-    block = lines
-    for key in path:
-        keys = [(i, k) for i, line in enumerate(block) if (k := _key(line)) is not None]
-        if not keys:
-            return False
-        child = min(indent for _, (indent, _) in keys)
-        start = next((i for i, (indent, name) in keys if (indent, name) == (child, key)), None)
-        if start is None:
-            return False
-        end = next((i for i, (indent, _) in keys if i > start and indent <= child), len(block))
-        block = block[start + 1 : end]
-    return True
+    if not path:
+        return True
+    keys = [(i, k) for i, line in enumerate(lines) if (k := _key(line)) is not None]
+    if not keys:
+        return False
+    child = min(indent for _, (indent, _) in keys)
+    for start, (indent, name) in keys:
+        if (indent, name) != (child, path[0]):
+            continue
+        end = next((i for i, (ind, _) in keys if i > start and ind <= child), len(lines))
+        if documented(lines[start + 1 : end], path[1:]):
+            return True
+    return False
 
 
 def test_the_walk_reaches_nested_and_migration_keys() -> None:
@@ -126,6 +132,7 @@ def test_a_key_in_the_wrong_section_does_not_count() -> None:
     assert not documented(lines, ("c", "b"))
     assert not documented(lines, ("a", "h"))  # a grandchild is not a child
     assert not documented(lines, ("h",))
+    assert documented([*lines, "# c:", "#   n: 7"], ("c", "n"))  # a second c: adds to the first
 
 
 def test_the_example_loads_with_its_migration_section(tmp_path: Path) -> None:
