@@ -11,7 +11,11 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gateway.config import GatewayConfig
+    from migration.cli.processes import BackendProcesses
 
 DEFAULT_PORTS = {"fastapi": 8001, "custom": 8002}
 
@@ -141,7 +145,7 @@ def _up_config(args: argparse.Namespace, state_dir: Path) -> Any:
     return build_config(data, "embedded default")
 
 
-def busy_ports(config: Any, flags: bool, in_use: Callable[[str, int], bool]) -> list[str]:
+def busy_ports(config: GatewayConfig, flags: bool, in_use: Callable[[str, int], bool]) -> list[str]:
     """What ``cutover up`` would listen on but cannot, one line each naming the port; [] when free.
 
     Checked before any process starts (issue #15 item 5): a second ``up`` used to report success
@@ -162,7 +166,7 @@ def busy_ports(config: Any, flags: bool, in_use: Callable[[str, int], bool]) -> 
     ]
 
 
-async def _until_signalled_or_exited(backends: Any) -> str | None:
+async def _until_signalled_or_exited(backends: BackendProcesses) -> str | None:
     """Wait for SIGINT/SIGTERM (``None``) or for a backend to exit (what it said)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
