@@ -14,6 +14,7 @@ commands keep calling ``console.print(table)`` whatever their output is.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from rich.console import Console, Group
@@ -26,7 +27,14 @@ CELL_BREAK = " · "
 
 
 def _cell(value: Any) -> str:
-    text = value.plain if isinstance(value, Text) else str(value)
+    if isinstance(value, Text):
+        text = value.plain
+    elif isinstance(value, str):
+        text = value
+    else:  # any other renderable: rich lays it out, unstyled, without a width to squeeze it to
+        out = io.StringIO()
+        Console(file=out, width=10_000, color_system=None, soft_wrap=True).print(value)
+        text = out.getvalue()
     return CELL_BREAK.join(part.strip() for part in text.splitlines() if part.strip())
 
 

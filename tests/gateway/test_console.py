@@ -55,3 +55,11 @@ def test_cell_line_breaks_and_captions_stay_on_their_lines() -> None:
         "# t", "p95 ms · base / cand", "1.0 / 2.0 · (ms)", "# FAULT on candidate", "# STORE failing",
     ]  # fmt: skip
     assert plain_lines(Group(Text("a"), "b\nc")) == ["a", "b", "c"]
+
+
+def test_a_cell_holding_another_renderable_is_laid_out_in_full() -> None:
+    """A cell that is neither text nor a string (a group, say) is rendered, not repr'd."""
+    table = Table()
+    table.add_column("c")
+    table.add_row(Group(Text("x" * 200), Text("y")))
+    assert plain_lines(table) == ["c", "x" * 200 + " · y"]
