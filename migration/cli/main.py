@@ -1,8 +1,9 @@
 """`cutover`: one console script whose subcommands live next to the code they drive.
 
 Each provider module exposes ``register(subparsers)``; it adds its subcommands and sets ``func`` on
-each, a callable taking the parsed namespace and returning the exit code. Providers are imported
-lazily so that ``cutover --help`` stays fast and a broken optional part cannot break the others.
+each, a callable taking the parsed namespace and returning the exit code. Every provider is part of
+the package, so one that fails to import is a broken install and fails loudly with its traceback,
+rather than a command silently missing from ``--help`` (issue #17).
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Build the full parser from every provider that imports."""
+    """Build the full parser from every provider (one that fails to import fails the command: a
+    part of the package that cannot load is a broken install, not an optional extra)."""
     parser = argparse.ArgumentParser(
         prog="cutover",
         description="Dual-stack migration gateway for HTTP APIs.",
@@ -80,13 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in PROVIDERS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(subparsers)
+        importlib.import_module(name).register(subparsers)
     for sub in (parser, *subcommands(parser).values()):
         sub.formatter_class = HelpFormatter
     return parser

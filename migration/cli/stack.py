@@ -123,6 +123,15 @@ def _saved_token(path: Path) -> str:
     return token
 
 
+def _backends_api_key() -> str:
+    """The API key both llmstruct backends will require (``LLMSTRUCT_API_KEY``, else the default)."""
+    from engine.settings import LlmstructSettings
+
+    return os.environ.get("LLMSTRUCT_API_KEY") or str(
+        LlmstructSettings.model_fields["api_key"].default
+    )
+
+
 def _up_config(args: argparse.Namespace, state_dir: Path) -> Any:
     """The gateway config of ``cutover up``: ``--config`` as given, else the embedded one.
 
@@ -235,6 +244,8 @@ def _run_up(args: argparse.Namespace) -> int:
             f"  admin       {admin}   (/status /metrics /shadow /migration)\n"
             f"  baseline    {config.baseline.url}   (fastapi_backend)\n"
             f"  candidate   {config.candidate.url}   (custom_backend)\n"
+            f"  API key     {_backends_api_key()}   (X-API-Key of both backends; the split sticks on "
+            "it, so every client sending this one key moves together: see the status' keys)\n"
             f"  admin token {token or '(none in the config: changes are refused)'}\n"
             f"  state       {state_dir}\n"
             f"{export}\n"

@@ -47,3 +47,12 @@ def test_example_lines_are_kept_as_written() -> None:
     text = COMMANDS["fault"].format_help()
     assert "\n  cutover fault candidate --clear" in text
     assert "\n  cutover fault\n" in text
+
+
+def test_a_provider_that_fails_to_import_fails_the_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A missing or broken provider module raises instead of dropping its commands silently."""
+    from migration.cli import main as cli_main
+
+    monkeypatch.setattr(cli_main, "PROVIDERS", (*cli_main.PROVIDERS, "migration.cli.no_such"))
+    with pytest.raises(ModuleNotFoundError, match="no_such"):
+        cli_main.build_parser()
