@@ -2,40 +2,56 @@
 
 :func:`build_report` gathers the numbers (windows, scraped memory, stored state, events and the
 bounded snapshot ring); :func:`render` turns a report into ``table``, ``json``, ``markdown`` or
-``html`` (with inline SVG charts of weight, p95 and error rate over time — no JavaScript, no CDN).
+``html`` (:mod:`migration.report_html`: charts of the whole migration — no JavaScript, no CDN).
 The text renderers open with the newest evaluation's decision and reasons (the current why).
+
+Two spans: the side-by-side numbers are the live windows (the last ``window_s`` seconds); the
+history (snapshots and events, which the charts draw) covers the migration from its latest
+``started`` event to now, or from ``since`` (:func:`parse_since`: ``10m``, ``2h`` or an ISO time).
 
 Improvement factors follow seed 001 — response_time = baseline p95 / candidate p95, memory =
 baseline / candidate, throughput = candidate / baseline — and are ``None`` when a divisor is zero or
-missing. Throughput is *share-normalised* when the route's weight is known: each backend's observed
-rate is divided by its traffic share, so 1.0 means both served what the split sent them. A passive
-window cannot measure capacity (that is what the load benchmarks are for); without a known weight
-(all routes together) the raw ratio is given and the note says so.
+missing; each carries a one-line note saying what it means or why there is none. Throughput is
+*share-normalised* and given only while the route's weight is strictly between 0 and 100 %: each
+backend's observed rate is divided by its traffic share, so 1.0 means both served what the split
+sent them. At 0 or 100 % (or with no known weight, all routes together) one backend gets all the
+traffic and a ratio of rates compares nothing, so the note says that instead of printing ``0.00x``.
+A passive window cannot measure capacity either way (that is what the load benchmarks are for).
 """
 
 from __future__ import annotations
 
-import html
 import json
+import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from migration.memory import MemorySource
-from migration.report_operations import (
-    OperationRow,
-    operation_rows,
-    operations_html,
-    operations_lines,
-)
+from migration.report_operations import OperationRow, operation_rows, operations_lines
 from migration.seams import BACKENDS, BASELINE, CANDIDATE, ViewSource
 from migration.sketch import LatencySketch
 from migration.state import Event, MigrationState, Snapshot
 from migration.store import StateStore
 from migration.windows import WindowStats
 
-__all__ = ["FORMATS", "BackendSummary", "Factors", "MigrationReport", "build_report", "render"]
+__all__ = [
+    "FORMATS",
+    "BackendSummary",
+    "Factors",
+    "MigrationReport",
+    "build_report",
+    "calibration_line",
+    "factor_lines",
+    "fmt_value",
+    "latest_line",
+    "parse_since",
+    "render",
+    "report_title",
+    "summary_rows",
+]
 
 FORMATS = ("table", "json", "markdown", "html")
 
@@ -56,12 +72,14 @@ class BackendSummary:
 
 @dataclass(frozen=True)
 class Factors:
-    """Seed 001's improvement factors (> 1 means the candidate is better)."""
+    """Seed 001's improvement factors (> 1 means the candidate is better), each with a note."""
 
     response_time: float | None
     memory: float | None
     throughput: float | None
     throughput_note: str
+    response_time_note: str = ""
+    memory_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -80,6 +98,8 @@ class MigrationReport:
     operations: tuple[OperationRow, ...] = ()
     #: The controller's live A/A calibration of the route (``MigrationController.calibration``).
     calibration: Mapping[str, Any] | None = None
+    #: Start of the history (snapshots, events) the report covers; ``None``: all that is stored.
+    since: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -87,6 +107,7 @@ class MigrationReport:
             "generated_at": self.generated_at,
             "route": self.route,
             "window_s": self.window_s,
+            "since": self.since,
             "baseline": asdict(self.baseline),
             "candidate": asdict(self.candidate),
             "improvement_factors": asdict(self.factors),
@@ -127,17 +148,64 @@ def _summary(backend: str, stats: WindowStats, memory: float | None) -> BackendS
     )  # fmt: skip
 
 
+def _times(better: float) -> str:
+    return f"{better:.2f}x" if better >= 1 else f"{1 / better:.2f}x"
+
+
 def _factors(base: BackendSummary, cand: BackendSummary, weight_bps: int | None) -> Factors:
-    if weight_bps is not None and 0 < weight_bps < 10_000:
+    rt = _ratio(base.p95, cand.p95)
+    if rt is None:
+        rt_note = "none: a backend has no latency samples in the window"
+    else:
+        rt_note = (
+            f"candidate p95 is {_times(rt)} {'faster' if rt >= 1 else 'slower'} than baseline's"
+        )
+    mem = _ratio(base.memory_bytes, cand.memory_bytes)
+    if mem is None:
+        mem_note = "none: no resident memory scraped from both backends' /metrics"
+    else:
+        mem_note = f"candidate needs {_times(mem)} {'less' if mem >= 1 else 'more'} memory"
+    if weight_bps is None:
+        throughput = None
+        note = "none: no single route's weight (all routes merged), so the shares are unknown"
+    elif not 0 < weight_bps < 10_000:
+        throughput = None
+        note = (
+            f"none: at {weight_bps / 100:g} % one backend gets all the traffic, "
+            "so a ratio of request rates compares nothing"
+        )
+    else:
         share = weight_bps / 10_000
         throughput = _ratio(cand.throughput_rps / share, base.throughput_rps / (1 - share))
-        note = f"share-normalised at {share:.0%} candidate weight"
-    else:
-        throughput = _ratio(cand.throughput_rps, base.throughput_rps)
-        note = "raw ratio of observed request rates (weight unknown or at 0/100 %)"
-    return Factors(
-        _ratio(base.p95, cand.p95), _ratio(base.memory_bytes, cand.memory_bytes), throughput, note
-    )
+        note = f"share-normalised at {share:.0%} candidate weight (1.00x: each served its share)"
+        if throughput is None:
+            note = "none: the baseline served no requests in the window"
+    return Factors(rt, mem, throughput, note, rt_note, mem_note)
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_since(text: str, now: float) -> float:
+    """``since`` as a time: a duration back from ``now`` (``90s``, ``10m``, ``2h``, ``1d``) or an
+    ISO 8601 time (``2026-12-06T09:00:00Z``; without a zone, UTC). ``ValueError`` names the forms."""
+    text = text.strip()
+    found = _DURATION.match(text)
+    if found:
+        return now - float(found[1]) * _UNIT_S[found[2]]
+    try:
+        at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"since must be a duration (90s, 10m, 2h, 1d) or an ISO time, got {text!r}"
+        ) from None
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
+
+
+def _migration_start(events: tuple[Event, ...]) -> float | None:
+    """When the route's latest migration started (its newest ``started`` event)."""
+    return next((e.at for e in reversed(events) if e.kind == "started"), None)
 
 
 async def build_report(
@@ -148,12 +216,15 @@ async def build_report(
     store: StateStore | None = None,
     span_s: float | None = None,
     clock: Callable[[], float] = time.time,
-    history: int = 500,
+    history: int = 5000,
     calibration: Mapping[str, Any] | None = None,
+    since: float | None = None,
 ) -> MigrationReport:
     """Collect the comparison data for ``route`` (or all routes merged).
 
     ``calibration``: the controller's live A/A calibration of ``route``, reported as one line.
+    ``since``: the history's start (default: the latest migration's start, else all stored);
+    ``history``: at most this many events are read (snapshots: the whole bounded ring).
     """
     span = metrics.window_s if span_s is None else span_s
     scraped = await memory.resident_memory() if memory is not None else {}
@@ -162,18 +233,24 @@ async def build_report(
     cand = _summary(CANDIDATE, stats[CANDIDATE], scraped.get(CANDIDATE))
     state = store.load(route) if store is not None and route is not None else None
     events = tuple(store.events(route, limit=history)) if store is not None else ()
-    snaps = tuple(store.snapshots(route, history)) if store is not None and route else ()
+    snaps = tuple(store.snapshots(route, 1_000_000)) if store is not None and route else ()
+    if since is None and route is not None:
+        since = _migration_start(events)
+    if since is not None:
+        events = tuple(e for e in events if e.at >= since)
+        snaps = tuple(s for s in snaps if s.at >= since)
     weight = state.weight_bps if state is not None else None
     return MigrationReport(
         clock(), route, span, base, cand, _factors(base, cand, weight), state, events, snaps,
-        operation_rows(metrics, route, span), calibration,
+        operation_rows(metrics, route, span), calibration, since,
     )  # fmt: skip
 
 
 # -- renderers ------------------------------------------------------------------------------------
 
 
-def _fmt(value: float | None, unit: str) -> str:
+def fmt_value(value: float | None, unit: str) -> str:
+    """``value`` in ``unit`` (``ms`` and ``%`` scale seconds and ratios), ``n/a`` for ``None``."""
     if value is None:
         return "n/a"
     if unit == "ms":
@@ -187,37 +264,52 @@ def _fmt(value: float | None, unit: str) -> str:
     return f"{value:.1f} {unit}"
 
 
-def _rows(report: MigrationReport) -> list[tuple[str, str, str]]:
+def summary_rows(report: MigrationReport) -> list[tuple[str, str, str]]:
+    """``(measure, baseline, candidate)`` over the live windows."""
     b, c = report.baseline, report.candidate
     return [
         ("requests", str(b.requests), str(c.requests)),
-        ("p50", _fmt(b.p50, "ms"), _fmt(c.p50, "ms")),
-        ("p95", _fmt(b.p95, "ms"), _fmt(c.p95, "ms")),
-        ("p99", _fmt(b.p99, "ms"), _fmt(c.p99, "ms")),
-        ("memory", _fmt(b.memory_bytes, "MiB"), _fmt(c.memory_bytes, "MiB")),
-        ("throughput", _fmt(b.throughput_rps, "req/s"), _fmt(c.throughput_rps, "req/s")),
-        ("error rate", _fmt(b.error_rate, "%"), _fmt(c.error_rate, "%")),
+        ("p50", fmt_value(b.p50, "ms"), fmt_value(c.p50, "ms")),
+        ("p95", fmt_value(b.p95, "ms"), fmt_value(c.p95, "ms")),
+        ("p99", fmt_value(b.p99, "ms"), fmt_value(c.p99, "ms")),
+        ("memory", fmt_value(b.memory_bytes, "MiB"), fmt_value(c.memory_bytes, "MiB")),
+        ("throughput", fmt_value(b.throughput_rps, "req/s"), fmt_value(c.throughput_rps, "req/s")),
+        ("error rate", fmt_value(b.error_rate, "%"), fmt_value(c.error_rate, "%")),
     ]
 
 
-def _factor_rows(report: MigrationReport) -> list[tuple[str, str]]:
+def factor_lines(report: MigrationReport) -> list[tuple[str, str, str]]:
+    """``(factor, value or "—", one-line note)``: what each factor says, or why there is none."""
     f = report.factors
+
+    def value(v: float | None) -> str:
+        return "—" if v is None else fmt_value(v, "x")
+
     return [
-        ("response time (baseline p95 / candidate p95)", _fmt(f.response_time, "x")),
-        ("memory (baseline / candidate)", _fmt(f.memory, "x")),
-        (f"throughput ({f.throughput_note})", _fmt(f.throughput, "x")),
+        (
+            "response time (baseline p95 / candidate p95)",
+            value(f.response_time),
+            f.response_time_note,
+        ),
+        ("memory (baseline RSS / candidate RSS)", value(f.memory), f.memory_note),
+        (
+            "throughput (candidate / baseline rate per share)",
+            value(f.throughput),
+            f.throughput_note,
+        ),
     ]
 
 
-def _title(report: MigrationReport) -> str:
+def report_title(report: MigrationReport) -> str:
+    """Scope, phase, step (counted from 1, as the CLI does) and weight."""
     scope = f"route {report.route}" if report.route else "all routes"
     state = report.state
     where = "" if state is None else f" — {state.phase.value}, step {state.step_index + 1}"
     where += "" if state is None else f"/{len(state.plan.steps)} at {state.weight_bps / 100:g}%"
-    return f"Migration report: {scope}{where} (last {report.window_s:g} s)"
+    return f"Migration report: {scope}{where}"
 
 
-def _calibration(report: MigrationReport) -> str | None:
+def calibration_line(report: MigrationReport) -> str | None:
     """The live A/A calibration as one line: each harm check's false alarms per step observed."""
     c = report.calibration
     if not c or not c.get("steps"):
@@ -230,7 +322,7 @@ def _calibration(report: MigrationReport) -> str | None:
     )
 
 
-def _latest(report: MigrationReport) -> str | None:
+def latest_line(report: MigrationReport) -> str | None:
     """The newest evaluation's decision and reasons: the current why.
 
     The events list only shows decisions that changed (issue #14), so without this line a report
@@ -246,27 +338,34 @@ def _latest(report: MigrationReport) -> str | None:
 
 def render_table(report: MigrationReport) -> str:
     """Aligned plain text for a terminal."""
-    latest, calibration = _latest(report), _calibration(report)
-    lines = [_title(report), *([latest] if latest else []), *([calibration] if calibration else [])]
+    latest, calibration = latest_line(report), calibration_line(report)
+    lines = [
+        report_title(report),
+        *([latest] if latest else []),
+        *([calibration] if calibration else []),
+    ]
     lines.append("")
-    rows = [("", BASELINE, CANDIDATE), *_rows(report)]
+    rows = [(f"last {report.window_s:g} s", BASELINE, CANDIDATE), *summary_rows(report)]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     lines += ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)) for r in rows]
     lines += ["", "improvement factors:"]
-    lines += [f"  {name}: {value}" for name, value in _factor_rows(report)]
+    lines += [
+        f"  {name}: {note}" if value == "—" else f"  {name}: {value} — {note}"
+        for name, value, note in factor_lines(report)
+    ]
     lines += operations_lines(report.operations, markdown=False)
     return "\n".join(lines) + "\n"
 
 
 def render_markdown(report: MigrationReport) -> str:
     """GitHub-flavoured markdown."""
-    latest, calibration = _latest(report), _calibration(report)
-    lines = [f"## {_title(report)}", "", *([latest, ""] if latest else [])]
+    latest, calibration = latest_line(report), calibration_line(report)
+    lines = [f"## {report_title(report)}", "", *([latest, ""] if latest else [])]
     lines += [calibration, ""] if calibration else []
-    lines += ["| | baseline | candidate |", "| --- | --- | --- |"]
-    lines += [f"| {a} | {b} | {c} |" for a, b, c in _rows(report)]
-    lines += ["", "| improvement factor | value |", "| --- | --- |"]
-    lines += [f"| {a} | {b} |" for a, b in _factor_rows(report)]
+    lines += [f"| last {report.window_s:g} s | baseline | candidate |", "| --- | --- | --- |"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in summary_rows(report)]
+    lines += ["", "| improvement factor | value | what it says |", "| --- | --- | --- |"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in factor_lines(report)]
     lines += operations_lines(report.operations, markdown=True)
     if report.events:
         lines += ["", "| time | event | weight | reasons |", "| --- | --- | --- | --- |"]
@@ -281,87 +380,10 @@ def render_json(report: MigrationReport) -> str:
     return json.dumps(report.to_dict(), indent=2) + "\n"
 
 
-def _svg_chart(
-    title: str, series: Sequence[tuple[str, str, Sequence[tuple[float, float | None]]]], unit: str
-) -> str:
-    """A small line chart; ``series`` is (name, colour, [(t, value)])."""
-    width, height, pad = 640, 180, 40
-    points = [(t, v) for _, _, data in series for t, v in data if v is not None]
-    if not points:
-        return f"<figure><figcaption>{html.escape(title)}: no data</figcaption></figure>"
-    t0, t1 = min(p[0] for p in points), max(p[0] for p in points)
-    top = max(p[1] for p in points) or 1.0
-    span = (t1 - t0) or 1.0
-
-    def xy(t: float, v: float) -> str:
-        x = pad + (t - t0) / span * (width - 2 * pad)
-        y = height - pad - v / top * (height - 2 * pad)
-        return f"{x:.1f},{y:.1f}"
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
-        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#999"/>',
-        f'<text x="4" y="{pad - 8}" font-size="11">max {top:.4g} {html.escape(unit)}</text>',
-    ]
-    for i, (name, colour, data) in enumerate(series):
-        coords = " ".join(xy(t, v) for t, v in data if v is not None)
-        parts.append(
-            f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{coords}"/>'
-        )
-        legend_x = width - pad - 120 + i * 60
-        parts.append(
-            f'<text x="{legend_x}" y="14" font-size="11" fill="{colour}">{html.escape(name)}</text>'
-        )
-    parts.append("</svg>")
-    caption = f"<figcaption>{html.escape(title)}</figcaption>"
-    return f"<figure>{''.join(parts)}{caption}</figure>"
-
-
-def render_html(report: MigrationReport) -> str:
-    """A standalone HTML page with the tables and inline SVG charts over time."""
-    s = report.snapshots
-    rows = "".join(
-        f"<tr><th>{html.escape(a)}</th><td>{html.escape(b)}</td><td>{html.escape(c)}</td></tr>"
-        for a, b, c in _rows(report)
-    )
-    factors = "".join(
-        f"<tr><th>{html.escape(a)}</th><td>{html.escape(b)}</td></tr>"
-        for a, b in _factor_rows(report)
-    )
-    charts = [
-        _svg_chart("candidate weight", [("weight", "#6a3d9a", [(x.at, x.weight_bps / 100) for x in s])], "%"),
-        _svg_chart("p95 latency", [
-            ("baseline", "#1f78b4", [(x.at, None if x.baseline_p95 is None else x.baseline_p95 * 1000) for x in s]),
-            ("candidate", "#e31a1c", [(x.at, None if x.candidate_p95 is None else x.candidate_p95 * 1000) for x in s]),
-        ], "ms"),
-        _svg_chart("error rate", [
-            ("baseline", "#1f78b4", [(x.at, None if x.baseline_error_rate is None else x.baseline_error_rate * 100) for x in s]),
-            ("candidate", "#e31a1c", [(x.at, None if x.candidate_error_rate is None else x.candidate_error_rate * 100) for x in s]),
-        ], "%"),
-    ]  # fmt: skip
-    events = "".join(
-        f"<tr><td>{time.strftime('%H:%M:%S', time.gmtime(e.at))}</td><td>{html.escape(e.kind)}</td>"
-        f"<td>{e.weight_bps / 100:g}%</td><td>{html.escape('; '.join(e.reasons))}</td></tr>"
-        for e in report.events[-50:]
-    )
-    title = html.escape(_title(report))
-    latest, calibration = _latest(report), _calibration(report)
-    why = "".join(f"<p>{html.escape(line)}</p>" for line in (latest, calibration) if line)
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}</style></head><body>"
-        f"<h1>{title}</h1>{why}<table><tr><th></th><th>baseline</th><th>candidate</th></tr>{rows}"
-        f"</table><h2>Improvement factors</h2><table>{factors}</table>"
-        f"{operations_html(report.operations)}"
-        f"<h2>Over time</h2>{''.join(charts)}"
-        f"<h2>Events</h2><table><tr><th>time</th><th>event</th><th>weight</th><th>reasons</th></tr>"
-        f"{events}</table></body></html>\n"
-    )
-
-
 def render(report: MigrationReport, fmt: str = "table") -> str:
     """Render ``report`` as one of :data:`FORMATS`."""
+    from migration.report_html import render_html  # it imports this module's model and helpers
+
     renderers = {
         "table": render_table,
         "json": render_json,
