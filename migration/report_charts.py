@@ -14,8 +14,9 @@ Everything is pure: values in, markup out. Scales:
 * **values** — the top is a high quantile (98th) of *all* series together, rounded up to a nice
   number, so one baseline spike cannot flatten a 200 ms candidate fault; points above the top are
   drawn at the top and marked with a triangle whose title gives the real value;
-* **gaps** — a line is broken where consecutive points are further apart than ``max_gap_s``
-  (the report passes 3 evaluation intervals): no diagonal across a period without data.
+* **gaps** — a line is broken across each of the ``gaps`` the caller names (the report: where no
+  evaluation was recorded for over three intervals) and at a missing value: no diagonal across a
+  period without data.
 """
 
 from __future__ import annotations
@@ -130,13 +131,16 @@ def robust_top(values: Sequence[float], quantile: float = 0.98, headroom: float 
     return nice_top(at * headroom)
 
 
-def split_on_gaps(points: Sequence[Point], max_gap_s: float) -> list[list[tuple[float, float]]]:
-    """Runs of consecutive valued points; a ``None`` or a jump over ``max_gap_s`` ends a run."""
+def split_on_gaps(
+    points: Sequence[Point], gaps: Sequence[tuple[float, float]]
+) -> list[list[tuple[float, float]]]:
+    """Runs of consecutive valued points; a ``None`` or a step across one of ``gaps`` ends a run."""
     runs: list[list[tuple[float, float]]] = []
     current: list[tuple[float, float]] = []
     last_t: float | None = None
     for t, v in points:
-        if v is None or (last_t is not None and t - last_t > max_gap_s):
+        across = last_t is not None and any(last_t <= a and b <= t for a, b in gaps)
+        if v is None or across:
             if current:
                 runs.append(current)
             current = []
@@ -211,7 +215,11 @@ def _markers(axis: TimeAxis, markers: Sequence[Marker]) -> list[str]:
 
 
 def _line(
-    axis: TimeAxis, series: Series, top: float, max_gap_s: float, fmt: Callable[[float], str]
+    axis: TimeAxis,
+    series: Series,
+    top: float,
+    gaps: Sequence[tuple[float, float]],
+    fmt: Callable[[float], str],
 ) -> list[str]:
     bottom = HEIGHT - BOTTOM
 
@@ -219,7 +227,7 @@ def _line(
         return bottom - min(v, top) / top * (bottom - TOP)
 
     parts = []
-    for run in split_on_gaps(series.points, max_gap_s):
+    for run in split_on_gaps(series.points, gaps):
         coords: list[str] = []
         for i, (t, v) in enumerate(run):
             if series.step and i:
@@ -250,7 +258,7 @@ def line_chart(
     *,
     bands: Sequence[Band] = (),
     markers: Sequence[Marker] = (),
-    max_gap_s: float = math.inf,
+    gaps: Sequence[tuple[float, float]] = (),
     top: float | None = None,
 ) -> str:
     """One ``<figure>``: an SVG chart of ``series`` over ``axis`` (``top``: a fixed scale)."""
@@ -268,7 +276,7 @@ def line_chart(
         'stroke-width="2" stroke-opacity="0.45"/></pattern></defs>',
         *_bands(axis, bands),
         *_frame(axis, scale, fmt),
-        *(p for s in series for p in _line(axis, s, scale, max_gap_s, fmt)),
+        *(p for s in series for p in _line(axis, s, scale, gaps, fmt)),
         *_markers(axis, markers),
     ]
     parts.append("</svg>")

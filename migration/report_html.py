@@ -32,9 +32,10 @@ from migration.report import (
 )
 from migration.report_charts import Band, Marker, Series, TimeAxis, line_chart
 from migration.report_operations import operations_html
+from migration.snapshot_thinning import TIERS, spacing
 from migration.state import Event, Snapshot
 
-__all__ = ["MARKED", "gap_bands", "markers", "paused_bands", "render_html", "step_bands"]
+__all__ = ["MARKED", "gap_bands", "gaps", "markers", "paused_bands", "render_html", "step_bands"]
 
 Getter = Callable[[Snapshot], float | None]
 BASELINE_COLOUR, CANDIDATE_COLOUR, WEIGHT_COLOUR = "#1f6fb4", "#e8590c", "#6a3d9a"
@@ -74,9 +75,22 @@ def _clock(at: float) -> str:
 
 
 def _interval(snaps: Sequence[Snapshot]) -> float:
-    """The evaluation interval: the median spacing of the snapshots (1 s with too few)."""
-    steps = [b.at - a.at for a, b in itertools.pairwise(snaps) if b.at > a.at]
+    """The evaluation interval: the median spacing of the unthinned snapshots (1 s with too few)."""
+    newest = snaps[-1].at if snaps else 0.0
+    recent = [s for s in snaps if newest - s.at <= TIERS[0][0]]
+    steps = [b.at - a.at for a, b in itertools.pairwise(recent) if b.at > a.at]
     return statistics.median(steps) if steps else 1.0
+
+
+def gaps(snaps: Sequence[Snapshot], interval_s: float) -> list[tuple[float, float]]:
+    """Where no evaluation was recorded for over three times the spacing expected there (the
+    interval, or what :mod:`migration.snapshot_thinning` leaves of older stretches)."""
+    newest = snaps[-1].at if snaps else 0.0
+    return [
+        (a.at, b.at)
+        for a, b in itertools.pairwise(snaps)
+        if b.at - a.at > 3 * spacing(newest - a.at, interval_s)
+    ]
 
 
 def step_bands(snaps: Sequence[Snapshot], end: float) -> list[Band]:
@@ -113,13 +127,9 @@ def paused_bands(events: Sequence[Event], end: float) -> list[Band]:
     return bands
 
 
-def gap_bands(snaps: Sequence[Snapshot], max_gap_s: float) -> list[Band]:
-    """White stretches where no evaluation was recorded for longer than ``max_gap_s``."""
-    return [
-        Band(a.at, b.at, "no evaluations", "gap")
-        for a, b in itertools.pairwise(snaps)
-        if b.at - a.at > max_gap_s
-    ]
+def gap_bands(spans: Sequence[tuple[float, float]]) -> list[Band]:
+    """White stretches for the :func:`gaps`."""
+    return [Band(a, b, "no evaluations", "gap") for a, b in spans]
 
 
 def _event_line(e: Event) -> str:
@@ -150,10 +160,10 @@ def _charts(report: MigrationReport, marks: Sequence[Marker]) -> str:
     t0 = min([snaps[0].at, *(m.at for m in marks)])
     t1 = max([snaps[-1].at, *(m.at for m in marks)])
     axis = TimeAxis(t0, t1 + max(1.0, (t1 - t0) * 0.01))
-    gap = 3 * _interval(snaps)
+    holes = gaps(snaps, _interval(snaps))
     bands = [
         *step_bands(snaps, axis.t1),
-        *gap_bands(snaps, gap),
+        *gap_bands(holes),
         *paused_bands(report.events, axis.t1),
     ]
 
@@ -166,9 +176,7 @@ def _charts(report: MigrationReport, marks: Sequence[Marker]) -> str:
     def chart(
         title: str, lines: list[Series], fmt: Callable[[float], str], top: float | None
     ) -> str:
-        return line_chart(
-            title, lines, axis, fmt, bands=bands, markers=marks, max_gap_s=gap, top=top
-        )
+        return line_chart(title, lines, axis, fmt, bands=bands, markers=marks, gaps=holes, top=top)
 
     weight = Series("weight", WEIGHT_COLOUR, [(s.at, s.weight_bps / 10_000) for s in snaps], True)
     p95 = pair(lambda s: s.baseline_p95, lambda s: s.candidate_p95)

@@ -56,9 +56,10 @@ def test_a_spike_does_not_set_the_scale() -> None:
 
 
 def test_gaps_and_missing_values_break_the_line() -> None:
-    """A jump over max_gap or a None ends a run; single points stay runs of one."""
+    """A step across a named gap or a None ends a run; single points stay runs of one."""
     points = [(0.0, 1.0), (1.0, 2.0), (10.0, 3.0), (11.0, None), (12.0, 4.0)]
-    assert split_on_gaps(points, 3.0) == [[(0.0, 1.0), (1.0, 2.0)], [(10.0, 3.0)], [(12.0, 4.0)]]
+    runs = split_on_gaps(points, [(1.0, 10.0)])
+    assert runs == [[(0.0, 1.0), (1.0, 2.0)], [(10.0, 3.0)], [(12.0, 4.0)]]
 
 
 def test_a_chart_marks_clipped_points_markers_and_bands() -> None:
@@ -69,7 +70,6 @@ def test_a_chart_marks_clipped_points_markers_and_bands() -> None:
         "p95", [series], axis, lambda v: f"{v * 1000:.0f} ms",
         bands=[Band(T0, T0 + 60, "10 %"), Band(T0 + 70, T0 + 80, "paused", "paused")],
         markers=[Marker(T0 + 60, 1, "#c00", "rolled back at 0 % — latency_p95")],
-        max_gap_s=3,
     )  # fmt: skip
     svg = _svg(figure)
     titles = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}title")]

@@ -13,7 +13,14 @@ import pytest
 
 from migration.metrics import MigrationMetrics
 from migration.report import MigrationReport, build_report, render
-from migration.report_html import gap_bands, markers, paused_bands, render_html, step_bands
+from migration.report_html import (
+    gap_bands,
+    gaps,
+    markers,
+    paused_bands,
+    render_html,
+    step_bands,
+)
 from migration.testing import FakeClock, StaticMemory
 from tests.migration.png import read_png
 from tests.migration.report_history import EVENTS, GAP, START, snapshots, store
@@ -29,10 +36,12 @@ async def _report(since: float | None = None) -> MigrationReport:
 
 
 async def test_the_page_charts_the_whole_migration_with_numbered_markers() -> None:
-    """Three well-formed charts over all 440 evaluations; each marked event listed with reasons."""
+    """Three well-formed charts over the history; each marked event listed with its reasons."""
     report = await _report()
     page = render_html(report)
-    assert len(report.snapshots) == 440
+    # 440 evaluations; those over 15 minutes old are thinned to one per 10 s, and not a gap.
+    assert len(report.snapshots) == 401
+    assert len(gaps(report.snapshots, 2.0)) == 1
     assert page.count("<svg") == 3
     for chunk in page.split("<svg")[1:]:
         ET.fromstring("<svg" + chunk.split("</svg>")[0] + "</svg>")
@@ -53,7 +62,7 @@ def test_markers_bands_and_gaps_come_from_the_history() -> None:
     assert [b.label for b in step_bands(snaps, START + 1000)] == ["10 %", "50 %", "0 %", "10 %"]
     [pause] = paused_bands(EVENTS, START + 1000)
     assert (pause.start, pause.end) == (START + 400, START + 480)
-    [gap] = gap_bands(snaps, 6.0)
+    [gap] = gap_bands(gaps(snaps, 2.0))
     assert gap.start < START + GAP[0]
     assert gap.end >= START + GAP[1]
 
