@@ -41,8 +41,7 @@ from migration.cli.operator import render_events, render_status
 from migration.cli.processes import BackendProcesses, BackendSpec, free_port
 from migration.loadgen import CLIENT_HEADER, LoadGenerator, LoadProfile
 from migration.plan import plan_from_cli
-from migration.report import build_report, render_table
-from migration.report_html import render_html
+from migration.report import build_report, render_html, render_table
 from migration.runtime import CutoverRuntime, embedded_config_data
 from migration.store import SQLiteStore, StateStoreError
 

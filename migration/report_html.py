@@ -22,16 +22,16 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 
-from migration.report import (
-    MigrationReport,
+from migration.report_charts import Band, Marker, Series, TimeAxis, line_chart
+from migration.report_data import MigrationReport
+from migration.report_operations import operations_html
+from migration.report_text import (
     calibration_line,
     factor_lines,
     latest_line,
     report_title,
     summary_rows,
 )
-from migration.report_charts import Band, Marker, Series, TimeAxis, line_chart
-from migration.report_operations import operations_html
 from migration.snapshot_thinning import TIERS, spacing
 from migration.state import Event, Snapshot
 
