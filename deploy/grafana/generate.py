@@ -639,10 +639,22 @@ def stepped(counter: str, by: str = "route") -> str:
 
 
 def entered(gauge: str, value: int, by: str = "route", selector: str = ROUTE) -> str:
-    """Where ``max by (by) (gauge)`` became ``value`` within the interval."""
+    """Where ``max by (by) (gauge)`` is ``value`` and changed within the interval.
+
+    ``changes()`` (and ``max_over_time`` in :func:`left`) read the samples *inside* the window, so
+    a transition shortly after the series appeared is still marked; ``offset`` would look before
+    it and find nothing.
+    """
     now = f"max by ({by}) ({gauge}{{{selector}}})"
-    before = f"max by ({by}) ({gauge}{{{selector}}} offset $__interval)"
-    return f"{now} == {value} unless {before} == {value}"
+    changed = f"max by ({by}) (changes({gauge}{{{selector}}}[$__interval]))"
+    return f"{now} == {value} and on ({by}) {changed} > 0"
+
+
+def left(gauge: str, was: int, now: int, by: str = "route", selector: str = ROUTE) -> str:
+    """Where ``max by (by) (gauge)`` is ``now`` after reading ``was`` within the interval."""
+    current = f"max by ({by}) ({gauge}{{{selector}}})"
+    before = f"max by ({by}) (max_over_time({gauge}{{{selector}}}[$__interval]))"
+    return f"{current} == {now} and on ({by}) {before} == {was}"
 
 
 def annotation(
@@ -668,10 +680,7 @@ def dashboard_annotations() -> list[Json]:
     phase = "cutover_migration_phase"
     code = {name: i for i, name in enumerate(PHASES)}
     events = "reason and actor: cutover events --route {{route}}"
-    resumed = (
-        f"max by (route) ({phase}{{{ROUTE}}}) == {code['running']} and on (route) "
-        f"max by (route) ({phase}{{{ROUTE}}} offset $__interval) == {code['paused']}"
-    )
+    resumed = left(phase, code["paused"], code["running"])
     weight = f"cutover_candidate_weight{{{ROUTE}}}"
     manual = (
         f"sum by (route) (changes({weight}[$__interval]) > 0) unless on (route) "
@@ -683,10 +692,7 @@ def dashboard_annotations() -> list[Json]:
         " or changes(cutover_fault_filtered[$__interval]) > 0)"
         " and on (backend) max by (backend) (cutover_fault_active) == 1"
     )
-    fault_cleared = (
-        "max by (backend) (cutover_fault_active) == 0 and on (backend)"
-        " max by (backend) (cutover_fault_active offset $__interval) == 1"
-    )
+    fault_cleared = left("cutover_fault_active", 1, 0, "backend", BACKEND)
     return [
         annotation(
             "Rollbacks", stepped("cutover_rollbacks_total", "route, reason"), "red",
