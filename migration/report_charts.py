@@ -182,20 +182,21 @@ def _frame(axis: TimeAxis, top: float, fmt: Callable[[float], str]) -> list[str]
 
 
 def _bands(axis: TimeAxis, bands: Sequence[Band]) -> list[str]:
-    parts = []
+    """The shaded stretches, then their labels (so a gap drawn over a step hides no label)."""
+    rects, labels = [], []
     for i, band in enumerate(bands):
         x0, x1 = axis.x(max(band.start, axis.t0)), axis.x(min(band.end, axis.t1))
         if x1 <= x0:
             continue
         fill = {"paused": "url(#hatch)", "gap": "#ffffff"}.get(band.kind, _BAND_FILLS[i % 2])
-        parts.append(
+        rects.append(
             f'<rect x="{x0:.1f}" y="{TOP}" width="{x1 - x0:.1f}" height="{HEIGHT - TOP - BOTTOM}"'
             f' fill="{fill}"><title>{_esc(band.label)}</title></rect>'
         )
         if x1 - x0 > 34:
             y = TOP + 12 if band.kind == "step" else HEIGHT - BOTTOM - 6
-            parts.append(f'<text x="{x0 + 4:.1f}" y="{y}" class="band">{_esc(band.label)}</text>')
-    return parts
+            labels.append(f'<text x="{x0 + 4:.1f}" y="{y}" class="band">{_esc(band.label)}</text>')
+    return rects + labels
 
 
 def _markers(axis: TimeAxis, markers: Sequence[Marker]) -> list[str]:
