@@ -124,6 +124,7 @@ class Proxy:
         self.rng = rng or random.Random()
         self.classify = classify
         self.table = RouteTable(config.routes, config.override)
+        state.key_sketches = self.table.keys  # the admin API's distinct sticky keys per route
         self.loop = asyncio.get_running_loop()
         self._authority = {name: pool.config.authority.encode() for name, pool in pools.items()}
         self._strip = frozenset({config.override.token_header.encode("latin-1")})

@@ -44,6 +44,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.observer import RequestObserver, ResponseTap
 from gateway.proxy import Proxy
 from gateway.state import GatewayState
+from gateway.sticky_metrics import StickyKeysCollector
 from gateway.upstream import UpstreamPool
 
 log = structlog.get_logger("gateway")
@@ -80,6 +81,7 @@ class Gateway:
         self.metrics = GatewayMetrics(self.registry)
         self.state = GatewayState(config, self.metrics)
         FaultCollector(self.state.faults, self.registry)
+        self.registry.register(StickyKeysCollector(self.state))
         self.observers = list(observers)
         self.taps = list(taps)
         self.rng = rng

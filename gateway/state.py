@@ -24,7 +24,7 @@ import structlog
 from gateway.config import BACKENDS, GatewayConfig
 from gateway.faults import FaultSpec
 from gateway.metrics import GatewayMetrics
-from gateway.routing import BUCKETS
+from gateway.routing import BUCKETS, KeySketch
 
 log = structlog.get_logger("gateway.audit")
 
@@ -91,6 +91,8 @@ class GatewayState:
         self._listeners: list[WeightListener] = []
         #: Checked before every change (see :data:`ChangeGuard`); None: every change goes through.
         self.guard: ChangeGuard | None = None
+        #: The data path's distinct-key sketches, by route index (set by the proxy that routes).
+        self.key_sketches: tuple[KeySketch, ...] = ()
         if metrics is not None:
             for name, bps in zip(self.route_names, self.weights, strict=True):
                 metrics.set_weight(name, bps)
@@ -106,6 +108,17 @@ class GatewayState:
     def get_weight(self, route: str) -> int:
         """Current candidate weight of ``route`` in basis points."""
         return self.weights[self._route_index(route)]
+
+    def sticky_keys(self, route: str, now: float) -> int | None:
+        """Distinct sticky keys ``route`` split on in the last minute or two (None: no data path).
+
+        Counted only while the weight splits (0 < weight < 100 %): at 0 % and 100 % the split
+        computes no key (it needs none), so a fresh ramp shows a count from its first split step.
+        """
+        index = self._route_index(route)
+        if index >= len(self.key_sketches):
+            return None
+        return self.key_sketches[index].estimate(now)
 
     def set_weight(
         self, route: str, weight_bps: int, *, actor: str = "api", reason: str | None = None

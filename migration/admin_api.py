@@ -12,9 +12,10 @@ Endpoints (``{route}`` is a gateway route name)::
     POST /migration/{route}/start            {"steps": [10, 50, 100] | "10,50,100", "hold": "60s" | 60,
                                               "min_requests": 500, "gates": [step indexes, 0-based],
                                               "deadline": "30m", "on_stall": "hold" | "rollback",
-                                              "reason": "..."}
+                                              "dry_run": false, "reason": "..."}
     POST /migration/{route}/promote|pause|resume|rollback|abort     optional {"reason": "..."}
     GET  /migration/events?route=&limit=     event history, newest last
+    GET  /migration/history?route=           past and current migrations, newest first
     GET  /migration/report?route=&format=&since=    json (default) | markdown | html | table;
                                               since: 10m, 2h or an ISO time (default: the
                                               route's latest migration start)
@@ -23,8 +24,10 @@ Responses: ``GET /migration`` → ``{"window_s", "routes": [view]}``; each actio
 ``{"action", "reason", "routes": [view], "skipped": [{"route", "detail"}]}`` (the routes it touched,
 after the action, and those ``all`` passed over with the controller's word why); a view is::
 
-    {"route", "weight": {"bps", "percent", "planned_bps"}, "phase": str | null,
-     "conditions": ["baseline_degraded" | "candidate_stuck" | "stalled", ...],
+    {"route", "migration_id": str | null, "dry_run": bool,
+     "weight": {"bps", "percent", "planned_bps", "observed_percent", "sticky_keys"},
+     "phase": str | null,
+     "conditions": ["baseline_degraded" | "candidate_stuck" | "stalled" | "share_mismatch", ...],
      "plan": null | {"steps": [{"index", "label", "weight_bps", "weight_percent", "hold_s",
                                 "min_requests", "gate", "deadline_s"}], "on_stall",
                      "step_index", "step_count", "hold_s",
@@ -36,6 +39,7 @@ after the action, and those ``all`` passed over with the controller's word why);
      "latest": null | {"at", "time", "decision", "reasons": [str], "checks": {name: {...}},
                        "age_s", "stale"},
      "last_decision": null | {"decision", "current", <event fields>},
+     "why": null | {"head", "reasons", "decision", "source", "at", "text"},
      "calibration": {"steps", "alarms": {check: n}, "rate": {check: n / steps},
                      "budget_per_check"}}
 
@@ -87,6 +91,7 @@ import structlog
 from gateway.admin import AdminError, AdminHandler, AdminRequest, AdminResponse, AdminRouter
 from migration.admin_views import STALE_INTERVALS, event_view, route_view, store_view
 from migration.controller import MigrationController, MigrationError
+from migration.history import histories
 from migration.memory import MemorySource
 from migration.plan import Plan, PlanError, plans_from_config
 from migration.report import FORMATS, build_report, parse_since, render
@@ -101,10 +106,12 @@ log = structlog.get_logger("gateway.audit")
 ACTIONS = ("promote", "pause", "resume", "rollback", "abort")
 ALL = "all"
 MAX_EVENTS = 10_000
+#: Events read per route for ``/migration/history``: as many as a store keeps (``max_events``).
+MAX_HISTORY = 10_000
 MAX_REASON = 500
 _ACTIVE = (Phase.RUNNING, Phase.PAUSED, Phase.AWAITING_GATE)
 _START_FIELDS = frozenset(
-    {"steps", "hold", "min_requests", "gates", "reason", "deadline", "on_stall"}
+    {"steps", "hold", "min_requests", "gates", "reason", "deadline", "on_stall", "dry_run"}
 )
 _CONTENT_TYPES = {
     "json": b"application/json",
@@ -135,8 +142,11 @@ class MigrationAdmin:
         memory: MemorySource | None = None,
         leader: Callable[[], str | None] | None = None,
         cluster: Callable[[], dict[str, Any]] | None = None,
+        sticky_keys: Callable[[str, float], int | None] | None = None,
     ) -> None:
+        """``sticky_keys(route, now)``: distinct sticky keys the data path split on (None: unknown)."""
         self.controller = controller
+        self.sticky_keys = sticky_keys
         self.leader = leader
         self.cluster = cluster
         self.metrics = metrics
@@ -172,6 +182,8 @@ class MigrationAdmin:
             latest=newest[-1] if newest else None,
             stale_after_s=STALE_INTERVALS * c.interval_s,
         )  # fmt: skip
+        if self.sticky_keys is not None and route in live:
+            view["weight"]["sticky_keys"] = self.sticky_keys(route, c.clock())
         return view | {"calibration": c.calibration(route)}
 
     # -- handlers ---------------------------------------------------------------------------------
@@ -202,6 +214,9 @@ class MigrationAdmin:
             raise AdminError(404, "unknown_route", {"route": target, "routes": gateway_routes})
         data = req.json()
         plan = _parse_start(data, routes[0])
+        dry_run = data.get("dry_run", False)
+        if not isinstance(dry_run, bool):
+            raise _invalid("dry_run", "expected true or false")
         reason = _check_reason(data.get("reason"))
         actor = _actor(req)
         self._must_lead()
@@ -214,7 +229,9 @@ class MigrationAdmin:
             raise AdminError(409, "migration_conflict", f"abort first: {'; '.join(busy)}")
         for route in routes:
             try:
-                state = self.controller.start(plan.for_route(route), actor=actor, reason=reason)
+                state = self.controller.start(
+                    plan.for_route(route), actor=actor, reason=reason, dry_run=dry_run
+                )
             except MigrationError as exc:
                 raise AdminError(409, "migration_conflict", str(exc)) from None
             self._audit(req, "start", route, reason, state.phase.value)
@@ -279,6 +296,15 @@ class MigrationAdmin:
             raise _invalid("limit", f"must be within 1..{MAX_EVENTS}, got {limit}")
         events = self.controller.store.events(route, limit=limit)
         return AdminResponse.json({"events": [event_view(e) for e in events]})
+
+    async def history(self, req: AdminRequest) -> AdminResponse:
+        """``GET /migration/history?route=``: every migration the kept events tell, newest first."""
+        route = req.query.get("route") or None
+        routes = [self._known(route)] if route is not None else self.routes()
+        store, now = self.controller.store, self.controller.clock()
+        records = [r for name in routes for r in histories(store.events(name, limit=MAX_HISTORY))]
+        records.sort(key=lambda r: r.started_at, reverse=True)
+        return AdminResponse.json({"migrations": [r.to_dict(now) for r in records]})
 
     async def report(self, req: AdminRequest) -> AdminResponse:
         """``GET /migration/report?route=&format=&since=``."""
@@ -436,6 +462,7 @@ def install_migration_routes(
     memory: MemorySource | None = None,
     leader: Callable[[], str | None] | None = None,
     cluster: Callable[[], dict[str, Any]] | None = None,
+    sticky_keys: Callable[[str, float], int | None] | None = None,
 ) -> MigrationAdmin:
     """Register the migration endpoints on ``router``; returns the handler object (for tests).
 
@@ -443,11 +470,12 @@ def install_migration_routes(
     are the routes an operator may name, its values the weights actually in force. The state
     store, the policy (its window span) and the clock come from ``controller``. ``leader``: in a
     cluster, None when this member may act, else the 409 body naming the leader; ``cluster``: the
-    ``cluster`` section of ``GET /migration``.
+    ``cluster`` section of ``GET /migration``; ``sticky_keys``: the data path's distinct keys.
     """
-    admin = MigrationAdmin(controller, metrics, route_weights, memory, leader, cluster)
+    admin = MigrationAdmin(controller, metrics, route_weights, memory, leader, cluster, sticky_keys)
     router.add("GET", "/migration", admin.overview)
     router.add("GET", "/migration/events", admin.events)
+    router.add("GET", "/migration/history", admin.history)
     router.add("GET", "/migration/report", admin.report)
     router.add("POST", "/migration/{route}/start", admin.start, mutating=True)
     for name in ACTIONS:

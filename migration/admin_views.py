@@ -187,12 +187,20 @@ def route_view(
             "contract_checks": contract.events,
         }
     shadow = metrics.shadow(route, span_s)
+    base_n, cand_n = (int(backends[b]["samples"] or 0) for b in BACKENDS)
+    observed = None if base_n + cand_n == 0 else round(100 * cand_n / (base_n + cand_n), 2)
     return {
         "route": route,
+        "migration_id": (state.migration_id or None) if state is not None else None,
+        "dry_run": state is not None and state.dry_run,
         "weight": {
             "bps": bps,
             "percent": bps / 100,
             "planned_bps": None if state is None else state.weight_bps,
+            # The candidate's share of the window's upstream attempts (a fallback counts on both
+            # sides): the traffic the weight really moved (issue #15 item 1).
+            "observed_percent": observed,
+            "sticky_keys": None,  # filled in by the admin API when the data path is local
         },
         "phase": None if state is None else state.phase.value,
         "conditions": list(conditions),

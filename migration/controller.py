@@ -39,6 +39,14 @@ Rollback sets the weight to 0 (``rollback_mode="zero"``, default) or to the prev
 or aborts. A rolled-back route still at a non-zero weight (step-down) stays under analysis, and a
 further failure takes it to 0.
 
+Notifications and hooks (issue #15): every committed event goes to the ``sinks``
+(:class:`~migration.seams.EventSink`: the notifier, the post-rollback hook) after it is recorded; a
+promotion the analysis would make on its own first asks the ``gate``
+(:class:`~migration.seams.PromotionGate`, the pre-promotion hook), which answers at once: approved,
+or a hold (``awaiting_hook``) while its call is pending or after it denied. An operator's
+``promote`` (a gate, a forced step) is a human decision and does not ask it; rollbacks never ask
+anything.
+
 The default interval is 5 s. The rollback targets (hard breach within 2 s, soft regression within
 10 s) need a 1 s interval; see ``bench/rollback.py``.
 """
@@ -69,16 +77,21 @@ from migration.calibration import Calibration
 from migration.cluster.seams import FencedOut
 from migration.decision_metrics import DecisionMetrics
 from migration.evidence import read_windows
+from migration.history import migration_id
 from migration.operations import op_key
 from migration.plan import Plan
 from migration.seams import (
     CANDIDATE,
     Clock,
+    EventSink,
     FallbackDeadlines,
+    GateAnswer,
     InflightSource,
+    PromotionGate,
     WeightControl,
     WindowSource,
 )
+from migration.share import share_mismatch
 from migration.stall import is_stalled, stall_reasons
 from migration.state import Event, MigrationState, Phase, Snapshot
 from migration.step_evidence import OperationSource, SettledSource, StepEvidence
@@ -94,6 +107,11 @@ _ANALYSED = (Phase.RUNNING, Phase.AWAITING_GATE, Phase.ROLLED_BACK)
 ACTOR = "controller"
 #: The actor of an operator action when the caller names none (the admin API names its client).
 OPERATOR = "operator"
+
+
+def _steered(states: Sequence[MigrationState]) -> set[str]:
+    """Routes whose weight their migration sets (a dry run's stays the operator's)."""
+    return {s.route for s in states if not s.dry_run}
 
 
 class MigrationError(Exception):
@@ -155,6 +173,8 @@ class MigrationController:
         rollback_mode: Literal["zero", "step_down"] = "zero",
         inflight: InflightSource | None = None,
         deadlines: FallbackDeadlines | None = None,
+        sinks: Sequence[EventSink] = (),
+        gate: PromotionGate | None = None,
     ) -> None:
         if interval_s <= 0:
             raise ValueError(f"interval_s must be > 0, got {interval_s}")
@@ -170,6 +190,8 @@ class MigrationController:
         self.metrics = metrics
         self.interval_s = interval_s
         self.rollback_mode = rollback_mode
+        self.sinks = tuple(sinks)
+        self.gate = gate
         self._seen: dict[str, tuple[int, int]] = {}
         self._conditions: dict[str, set[str]] = {}
         self._evidence: dict[str, StepEvidence] = {}
@@ -246,9 +268,12 @@ class MigrationController:
         state = state.with_(updated_at=now)
         events: tuple[Event, ...] = ()
         if kind is not None:
+            if state.dry_run:
+                reasons = [f"[dry run] {r}" for r in reasons]
+                numbers = (numbers or {}) | {"dry_run": True}
             event = Event(
                 state.route, now, kind, state.phase, state.step_index, state.weight_bps,
-                tuple(reasons), numbers or {},
+                tuple(reasons), numbers or {}, state.migration_id,
             )  # fmt: skip
             events = (event,)
             log.info(
@@ -257,7 +282,9 @@ class MigrationController:
             )  # fmt: skip
         live = self._live(state.route)
         raising = not applied and live is not None and state.weight_bps > live
-        if raising:
+        if state.dry_run:  # analysis only: the weight is the operator's, the record buffered
+            self.store.commit(state, events, snapshot)
+        elif raising:
             self.store.commit_now(state, events, snapshot)
             self._apply(state.route, state.weight_bps)
         else:
@@ -267,7 +294,23 @@ class MigrationController:
         if self.metrics is not None:
             self.metrics.state(state)
             self.metrics.store(self.store.failing, self.store.errors, self.store.pending)
+        self._emit(events, state)
         return state
+
+    def _emit(self, events: Sequence[Event], state: MigrationState | None) -> None:
+        """Tell the sinks of recorded events; a failing sink is logged, never the controller's problem."""
+        for event in events:
+            for sink in self.sinks:
+                try:
+                    sink.emitted(event, state)
+                except Exception:
+                    log.exception("event sink failed", route=event.route, kind=event.kind)
+
+    def note(self, route: str, kind: str, reasons: Sequence[str], numbers: dict[str, Any]) -> None:
+        """Record an event that changes nothing (a post-rollback hook's outcome) at the route's state."""
+        state = self.store.load(route)
+        if state is not None:
+            self._commit(state, kind, reasons, numbers, applied=True)
 
     def _fresh_evidence(self, route: str) -> None:
         """Start ``route``'s step evidence (and its operations') now: a new step, a resume."""
@@ -362,10 +405,11 @@ class MigrationController:
                 )
                 self.store.commit(state)
             states.append(state)
-            self._apply(state.route, state.weight_bps)
+            if not state.dry_run:
+                self._apply(state.route, state.weight_bps)
             if self.metrics is not None:
                 self.metrics.state(state)
-        self._apply_manual({s.route for s in states})
+        self._apply_manual(_steered(states))
         return states
 
     def _apply_manual(self, migrated: set[str], *, reconcile: bool = False) -> None:
@@ -392,9 +436,12 @@ class MigrationController:
         )
         numbers = {"actor": actor, "reason": reason, "old_bps": old_bps, "new_bps": new_bps}
         state = self.store.load(route)
-        if state is None:
-            event = Event(route, now, "weight_set", Phase.PENDING, 0, new_bps, why, numbers)
+        if state is None or state.dry_run:  # a dry run leaves the weight to the operator
+            ident = "" if state is None else state.migration_id
+            phase = Phase.PENDING if state is None else state.phase
+            event = Event(route, now, "weight_set", phase, 0, new_bps, why, numbers, ident)
             self.store.save_weight(route, new_bps, (event,))
+            self._emit((event,), None)
         elif state.phase in _ACTIVE:
             paused = state.with_(
                 phase=Phase.PAUSED, weight_bps=new_bps, held_before_s=state.held_s(now),
@@ -410,9 +457,19 @@ class MigrationController:
         return self.store.load(route)
 
     def start(
-        self, plan: Plan, *, actor: str = OPERATOR, reason: str | None = None
+        self,
+        plan: Plan,
+        *,
+        actor: str = OPERATOR,
+        reason: str | None = None,
+        dry_run: bool = False,
     ) -> MigrationState:
-        """Begin ``plan`` at its first step (refused while another plan is active)."""
+        """Begin ``plan`` at its first step (refused while another plan is active).
+
+        ``dry_run``: analysis only — every evaluation, verdict and transition is recorded as usual
+        (events marked ``[dry run]``), but no weight is ever changed; the analysis judges the
+        traffic at the live weight, which stays the operator's (Argo Rollouts' dry-run analysis).
+        """
         current = self.store.load(plan.route)
         if current is not None and current.phase in _ACTIVE:
             raise MigrationError(
@@ -420,7 +477,10 @@ class MigrationController:
             )
         self._refuse_raise(plan.route, "starting a plan")
         now = self.clock()
-        fresh = MigrationState(plan.route, plan, Phase.PENDING, 0, 0, now)
+        ident = migration_id(plan.route, now, current.migration_id if current else "")
+        fresh = MigrationState(
+            plan.route, plan, Phase.PENDING, 0, 0, now, migration_id=ident, dry_run=dry_run
+        )
         state = self._enter_step(fresh, 0, Phase.RUNNING)
         why, numbers = _by("started", actor, reason)
         steps = f"plan {[s.describe() for s in plan.steps]}"
@@ -500,7 +560,7 @@ class MigrationController:
         if state.phase.finished:
             raise MigrationError(f"route {route!r} is already {state.phase.value}")
         aborted = state.with_(phase=Phase.ABORTED, weight_bps=0, running_since=None)
-        if self.metrics is not None and state.weight_bps > 0:
+        if self.metrics is not None and state.weight_bps > 0 and not state.dry_run:
             self.metrics.rolled_back(route, ["abort"])
         why, numbers = _by("aborted", actor, reason)
         return self._commit(aborted, "aborted", (why,), numbers)
@@ -514,7 +574,7 @@ class MigrationController:
         numbers: dict[str, Any] | None,
         snapshot: Snapshot | None = None,
     ) -> MigrationState:
-        if self.metrics is not None:
+        if self.metrics is not None and not state.dry_run:
             self.metrics.promoted(state.route)
         last = state.step_index + 1 >= len(state.plan.steps)
         if last:
@@ -542,7 +602,7 @@ class MigrationController:
             running_since=None,
             consecutive_failures=0,
         )
-        if self.metrics is not None:
+        if self.metrics is not None and not state.dry_run:
             self.metrics.rolled_back(state.route, labels)
         return self._commit(rolled, "rolled_back", reasons, numbers, snapshot)
 
@@ -554,12 +614,13 @@ class MigrationController:
         results = []
         states = self.store.load_all()
         for state in states:
-            self._apply(state.route, state.weight_bps, reconcile=True)
+            if not state.dry_run:
+                self._apply(state.route, state.weight_bps, reconcile=True)
             if state.phase in _ANALYSED and not (
                 state.phase is Phase.ROLLED_BACK and state.weight_bps == 0
             ):
                 results.append(self._evaluate(state))
-        self._apply_manual({s.route for s in states}, reconcile=True)
+        self._apply_manual(_steered(states), reconcile=True)
         if self.metrics is not None:
             self.metrics.store(self.store.failing, self.store.errors, self.store.pending)
         return results
@@ -582,11 +643,13 @@ class MigrationController:
             # last evaluation (the state's last commit) and the time since then is dropped.
             state = state.with_(held_before_s=state.held_s(state.updated_at), running_since=now)
         self._condition(route, "candidate_stuck", candidate.slow_inflight > 0)
+        weight = self._judged_weight(state)
         progress = StepProgress(
-            state.weight_bps, state.held_s(now), state.step_requests, state.step.hold_s,
+            weight, state.held_s(now), state.step_requests, state.step.hold_s,
             state.step.min_requests, state.consecutive_failures,
         )  # fmt: skip
         step, operations = self._step_windows(route)
+        state = self._check_share(state, step)
         shadow = self.source.shadow(route, span)
         verdict = analyse(progress, baseline, candidate, shadow, self.policy, step, operations)
         if self.metrics is not None:
@@ -594,7 +657,7 @@ class MigrationController:
         self._aa.observe(route, verdict.aa_alarms)
         numbers = _numbers(verdict)
         snapshot = Snapshot(
-            route, now, state.weight_bps, verdict.decision.value,
+            route, now, weight, verdict.decision.value,
             baseline.p95(), candidate.p95(), _rate(baseline), _rate(candidate),
             baseline.requests, candidate.requests, verdict.reasons, numbers,
         )  # fmt: skip
@@ -634,8 +697,12 @@ class MigrationController:
                 )
                 state = self._commit(gated, "awaiting_gate", reasons, numbers, snapshot)
             else:
+                state, answer = self._ask_gate(state, verdict)
+                if not answer.approved:
+                    return self._held_by_gate(state, verdict, answer, numbers, snapshot)
+                reasons = (*verdict.reasons, *answer.reasons)  # the hook's approval, if asked
                 try:
-                    state = self._advance(state, verdict.reasons, numbers, snapshot)
+                    state = self._advance(state, reasons, numbers, snapshot)
                 except StoreUnavailable:
                     return self._refused(state, verdict, numbers, snapshot)
         else:
@@ -644,6 +711,31 @@ class MigrationController:
             kind = f"decision_{decision.value}" if changed else None
             state = self._commit(state, kind, verdict.reasons, numbers, snapshot)
         return Evaluation(route, verdict, state)
+
+    def _judged_weight(self, state: MigrationState) -> int:
+        """The weight the evidence was served at: the plan's, or in a dry run the live one."""
+        if not state.dry_run:
+            return state.weight_bps
+        live = self._live(state.route)
+        return state.weight_bps if live is None else live
+
+    def _check_share(self, state: MigrationState, step: StepWindows | None) -> MigrationState:
+        """Warn, once per episode, when the step's observed candidate share is not its weight
+        (:mod:`migration.share`); the condition clears when the share comes back or the step ends."""
+        reason = None
+        if step is not None and state.phase in (Phase.RUNNING, Phase.AWAITING_GATE):
+            p = self.policy
+            reason = share_mismatch(
+                self._judged_weight(state), step.baseline.requests, step.candidate.requests,
+                p.share_tolerance, p.share_min_requests,
+            )  # fmt: skip
+        if not (self._condition(state.route, "share_mismatch", reason is not None) and reason):
+            return state
+        assert step is not None
+        log.warning("share_mismatch", route=state.route, reason=reason)
+        total = step.baseline.requests + step.candidate.requests
+        numbers = {"observed_share": round(step.candidate.requests / total, 4)}
+        return self._commit(state, "share_mismatch", (reason,), numbers)
 
     def _refused(
         self, state: MigrationState, verdict: Verdict, numbers: dict[str, Any], snapshot: Snapshot
@@ -658,6 +750,44 @@ class MigrationController:
         state = self._commit(state, kind, reasons, numbers, refused)
         held = Verdict(Decision.HOLD, reasons, verdict.checks, 0, False, verdict.baseline_degraded)
         return Evaluation(state.route, held, state)
+
+    def _ask_gate(
+        self, state: MigrationState, verdict: Verdict
+    ) -> tuple[MigrationState, GateAnswer]:
+        """The promotion gate's answer; a finished call's outcome is recorded as a ``hook`` event.
+
+        A dry run asks nobody: its promotions change no weight, so there is nothing to approve.
+        """
+        if self.gate is None or state.dry_run:
+            return state, GateAnswer(True)
+        try:
+            answer = self.gate.ask(state, verdict.reasons)
+        except Exception:  # a broken gate holds the step (the safe side), and says so
+            log.exception("promotion gate failed", route=state.route)
+            answer = GateAnswer(False, ("pre-promotion hook failed to run; holding",))
+        if answer.outcome is not None:
+            numbers = {"hook": dict(answer.outcome)}
+            state = self._commit(state, "hook", answer.reasons, numbers, applied=True)
+        return state, answer
+
+    def _held_by_gate(
+        self,
+        state: MigrationState,
+        verdict: Verdict,
+        answer: GateAnswer,
+        numbers: dict[str, Any],
+        snapshot: Snapshot,
+    ) -> Evaluation:
+        """A promotion the analysis allowed, held by the gate (pending or denied)."""
+        reasons = (*answer.reasons, *verdict.reasons)
+        changed = state.last_decision != "awaiting_hook"
+        state = state.with_(last_decision="awaiting_hook")
+        held = replace(snapshot, decision="awaiting_hook", reasons=reasons)
+        state = self._commit(state, "awaiting_hook" if changed else None, reasons, numbers, held)
+        verdict = Verdict(
+            Decision.HOLD, reasons, verdict.checks, 0, False, verdict.baseline_degraded
+        )
+        return Evaluation(state.route, verdict, state)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Call :meth:`step` every ``interval_s`` until ``stop`` is set.

@@ -96,6 +96,9 @@ class Policy:
     seq_restart_s: float = 60.0  #: the harm tests also judge the evidence since each restart,
     #: one every this many seconds of a step (a late regression is not diluted)
     seq_min_samples: int = 50  #: per backend over the step before a sequential test decides
+    share_tolerance: float = 0.10  #: the candidate's observed share of the step's requests may
+    #: differ from the weight by this much (10 points) before ``share_mismatch`` warns
+    share_min_requests: int = 200  #: requests in the step before the observed share is judged
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Policy:
@@ -151,14 +154,14 @@ class Policy:
                 raise ValueError(
                     f"policy.{name}: must be > 0 and < 0.5, got {getattr(self, name)!r}"
                 )
-        for name in ("latency_margin", "latency_ni_margin", "error_ni_margin"):
+        for name in ("latency_margin", "latency_ni_margin", "error_ni_margin", "share_tolerance"):
             if not 0 < getattr(self, name) < 1:
                 raise ValueError(f"policy.{name}: must be > 0 and < 1, got {getattr(self, name)!r}")
         if self.failure_limit < 1:
             raise ValueError(f"policy.failure_limit: must be >= 1, got {self.failure_limit!r}")
         for name in (
             "min_samples", "min_rate_samples", "unreachable_min_attempts", "stuck_min",
-            "fallback_min_samples", "seq_min_samples",
+            "fallback_min_samples", "seq_min_samples", "share_min_requests",
         ):  # fmt: skip
             if getattr(self, name) < 1:
                 raise ValueError(f"policy.{name}: must be >= 1, got {getattr(self, name)!r}")

@@ -18,6 +18,14 @@ admin endpoints. ``cutover gateway``, ``cutover up`` and ``cutover demo`` all ru
     plan: {route: default, steps: [shadow, 10, 50, 100], hold: 60s, min_requests: 500}
     memory_scrape: true                # read each backend's /metrics for the report
     snapshot_cache: .cutover/config-snapshot.json   # a cluster member's copy of the last snapshot
+    notifications: [{url, format: json|slack, events, routes, timeout_s, ...}]   # webhooks
+    hooks: {pre_promotion: {url, timeout_s, ...}, post_rollback: {url, timeout_s}}
+
+``notifications`` and ``hooks`` are parsed by :mod:`migration.notify_config`; the notifier
+(:mod:`migration.notify`) and the hooks (:mod:`migration.hooks`) get the controller's events through
+its ``sinks`` and the pre-promotion hook is its ``gate``. Their calls run as named tasks of this
+runtime, on its event loop, and go out through the runtime's HTTP client; only a process that may
+run the controller builds them (a ``--workers`` data plane does not).
 
 A ``plan`` in the config starts only when its route has no migration in the store yet, so a
 restart resumes the stored one instead of starting over.
@@ -41,8 +49,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -78,12 +86,16 @@ from migration.cluster.wiring import (
 )
 from migration.controller import MigrationController
 from migration.decision_metrics import DecisionMetrics
+from migration.hooks import HookMetrics, PostRollbackHook, PrePromotionHook
 from migration.memory import HttpMemoryScraper
 from migration.metrics import MigrationMetrics
+from migration.notify import Notifier
+from migration.notify_config import HooksSettings, SinkSettings, parse_hooks, parse_notifications
 from migration.operation_metrics import register_operation_metrics
 from migration.operations import build_classifier
 from migration.plan import Plan, PlanError, parse_duration, plans_from_config
 from migration.policy import Policy
+from migration.seams import EventSink
 from migration.store import StateStoreError, open_store
 from migration.store_postgres import connection_params, is_postgres_url, redact_url
 from migration.store_sql import StoreUnreachable
@@ -94,7 +106,7 @@ log = structlog.get_logger("cutover")
 MAX_INTERVAL_S = 3600.0
 _KEYS = {
     "state_db", "interval_s", "rollback_mode", "policy", "plan", "memory_scrape", "contract",
-    "snapshot_cache",
+    "snapshot_cache", "notifications", "hooks",
 }  # fmt: skip
 
 
@@ -110,6 +122,8 @@ class MigrationSettings:
     memory_scrape: bool
     contract: str | None
     snapshot_cache: Path | None = None  # a replica's copy of the last config snapshot
+    notifications: tuple[SinkSettings, ...] = ()
+    hooks: HooksSettings = field(default_factory=HooksSettings)
 
 
 def _flag(value: Any, field: str) -> bool:
@@ -191,6 +205,8 @@ def parse_migration_settings(
         memory_scrape=_flag(data.get("memory_scrape", True), "migration.memory_scrape"),
         contract=None if contract in (None, "", "none") else str(contract),
         snapshot_cache=cache_path,
+        notifications=parse_notifications(data.get("notifications"), routes),
+        hooks=parse_hooks(data.get("hooks"), routes),
     )
 
 
@@ -322,6 +338,12 @@ class CutoverRuntime:
                 store_id=store_id,
             )  # fmt: skip
         c = self.cluster
+        self._tasks = TaskSet("cutover")
+        self.notifier: Notifier | None = None
+        sinks: list[EventSink] = []
+        gate: PrePromotionHook | None = None
+        if role is not Role.WORKER:  # only where a controller may run
+            sinks, gate = self._notifications(clock)
         self.controller = MigrationController(
             store=self.store,
             source=c.merged if c is not None and c.merged is not None else self.metrics,
@@ -333,6 +355,8 @@ class CutoverRuntime:
             rollback_mode=self.settings.rollback_mode,
             inflight=(c.merged_inflight if c is not None else ProxyInflight(self.gateway)),
             deadlines=self.gateway.state if c is None else None,  # members: the local guard
+            sinks=sinks,
+            gate=gate,
         )
         self.gateway.state.on_weight_change(self._weight_changed)
         if self.shadow is not None:
@@ -346,13 +370,13 @@ class CutoverRuntime:
                 self.controller,
                 views,
                 route_weights=self.gateway.state.get_weights,
+                sticky_keys=self.gateway.state.sticky_keys,
                 memory=self.memory,
                 leader=self.member.leader_refusal if self.member is not None else None,
                 cluster=self._cluster_view if self.member is not None else None,
             )
             if self.member is not None:
                 install_cluster_routes(self.gateway.router, self.member)
-        self._tasks = TaskSet("cutover")
         self._stop = asyncio.Event()
 
     def _join(
@@ -381,6 +405,40 @@ class CutoverRuntime:
         if role is not Role.WORKER:  # a worker only applies what the others publish
             install_shadow_rates(self.gateway.router, rates)
         return member
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> object:
+        return self._tasks.spawn(coro, name)
+
+    def _notifications(
+        self, clock: Callable[[], float]
+    ) -> tuple[list[EventSink], PrePromotionHook | None]:
+        """The notifier and the hooks the settings ask for: the controller's sinks and gate."""
+        settings, sinks = self.settings, list[EventSink]()
+        if settings.notifications:
+            self.notifier = Notifier(settings.notifications, self._http, self.registry)
+            sinks.append(self.notifier)
+        hooks = settings.hooks
+        metrics = HookMetrics(self.registry) if hooks.pre_promotion or hooks.post_rollback else None
+        if hooks.post_rollback is not None:
+            record = self._record_hook
+            sinks.append(
+                PostRollbackHook(
+                    hooks.post_rollback, self._http, self._spawn, record, metrics=metrics
+                )
+            )
+        gate = None
+        if hooks.pre_promotion is not None:
+            gate = PrePromotionHook(
+                hooks.pre_promotion, self._http, self._spawn, clock=clock, metrics=metrics
+            )
+        return sinks, gate
+
+    def _record_hook(
+        self, route: str, kind: str, reasons: Sequence[str], numbers: dict[str, Any]
+    ) -> None:
+        """A post-rollback hook's outcome, recorded by the controller (skipped once not leading)."""
+        if self.member is None or self.member.leading:
+            self.controller.note(route, kind, reasons, numbers)
 
     def _cluster_view(self) -> dict[str, Any]:
         assert self.member is not None
@@ -426,6 +484,8 @@ class CutoverRuntime:
         if self.shadow is not None:
             await self.shadow.open()  # the sidecar is ready before the first request can reach it
         await self.gateway.start()
+        if self.notifier is not None:
+            self.notifier.start(self._spawn)
         if self.member is None:
             self._start_plans()
             self._tasks.spawn(self.controller.run(self._stop), name="migration-controller")
@@ -438,6 +498,8 @@ class CutoverRuntime:
             return
         self._stop.set()
         await self._tasks.close()
+        if self.notifier is not None:
+            self.notifier.close()
         if self.member is not None and self.member.watcher is not None:
             self.member.watcher.close()
         if self.shadow is not None:

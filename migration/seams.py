@@ -15,6 +15,10 @@ gateway in is a few lines and every seam has a fake in :mod:`migration.testing`:
 * :class:`WindowSource` — the controller reads window statistics (MigrationMetrics implements it;
   a Prometheus-backed source for replicas can come later).
 * :class:`Clock` — wall-clock seconds; the store persists these, tests pass a fake.
+* :class:`EventSink` — told of every event the controller commits (notifications, the
+  post-rollback hook); it must return at once and never raise.
+* :class:`PromotionGate` — consulted when the analysis would promote a step on its own (the
+  pre-promotion hook); it answers at once, :class:`GateAnswer`, and never makes the controller wait.
 
 The state store protocol lives with its SQLite implementation in :mod:`migration.store`; the memory
 scraper protocol in :mod:`migration.memory`.
@@ -40,9 +44,12 @@ Admin API mapping: :class:`~migration.controller.MigrationError` → 409,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from migration.state import Event, MigrationState
     from migration.windows import WindowStats
 
 __all__ = [
@@ -51,8 +58,11 @@ __all__ = [
     "CANDIDATE",
     "AttemptObserver",
     "Clock",
+    "EventSink",
     "FallbackDeadlines",
+    "GateAnswer",
     "InflightSource",
+    "PromotionGate",
     "RateSample",
     "ShadowObserver",
     "ViewSource",
@@ -82,6 +92,35 @@ class Clock(Protocol):
     """Wall-clock time in seconds since the epoch."""
 
     def __call__(self) -> float: ...
+
+
+class EventSink(Protocol):
+    """Called after each event the controller commits, with the state it committed alongside.
+
+    ``state`` is None for an event without a migration (a manual weight on a route with none). The
+    call runs inside the controller's evaluation: queue the work and return.
+    """
+
+    def emitted(self, event: Event, state: MigrationState | None) -> None: ...
+
+
+@dataclass(frozen=True)
+class GateAnswer:
+    """A promotion gate's answer: promote now, or hold (pending or denied) and say why.
+
+    ``outcome``, when set, is a finished call not yet reported; the controller records it once as a
+    ``hook`` event with ``reasons``.
+    """
+
+    approved: bool
+    reasons: tuple[str, ...] = ()
+    outcome: Mapping[str, Any] | None = None
+
+
+class PromotionGate(Protocol):
+    """Asked when the analysis would promote ``state``'s step without an operator."""
+
+    def ask(self, state: MigrationState, reasons: Sequence[str]) -> GateAnswer: ...
 
 
 class AttemptObserver(Protocol):

@@ -69,6 +69,12 @@ class MigrationState:
     consecutive_failures: int = 0
     last_decision: str = ""
     updated_at: float = 0.0
+    #: Which migration of the route this is (:func:`migration.history.migration_id`; "" in rows
+    #: stored before ids existed).
+    migration_id: str = ""
+    #: Analysis only (issue #15): verdicts and transitions are recorded, weights never changed;
+    #: ``weight_bps`` is then the plan's would-be weight, the live one stays the operator's.
+    dry_run: bool = False
 
     @property
     def step(self) -> Step:
@@ -112,6 +118,8 @@ class Event:
     weight_bps: int
     reasons: tuple[str, ...] = ()
     numbers: Mapping[str, Any] = field(default_factory=dict)
+    #: The migration the event belongs to ("" for a route without one, e.g. a manual weight).
+    migration_id: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -124,6 +132,7 @@ class Event:
             "weight_bps": self.weight_bps,
             "reasons": list(self.reasons),
             "numbers": dict(self.numbers),
+            "migration_id": self.migration_id,
         }
 
     @classmethod
@@ -138,6 +147,7 @@ class Event:
             int(data["weight_bps"]),
             tuple(data.get("reasons", ())),
             dict(data.get("numbers", {})),
+            str(data.get("migration_id", "")),
         )
 
 

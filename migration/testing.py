@@ -7,6 +7,8 @@
 * :class:`FakeInflight` — a :class:`~migration.seams.InflightSource` with attempts you start by hand.
 * :class:`StaticMemory` — a :class:`~migration.memory.MemorySource` with fixed numbers.
 * :class:`RecordingObserver` — an attempt/shadow observer that keeps what the gateway reported.
+* :class:`RecordingSink` — an :class:`~migration.seams.EventSink` that keeps every event it is told of.
+* :class:`ScriptedGate` — a :class:`~migration.seams.PromotionGate` that answers from a script.
 
 The real :class:`~migration.metrics.MigrationMetrics` is pure, so tests use it directly as the
 window source with a :class:`FakeClock` instead of faking it.
@@ -18,6 +20,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from migration.seams import GateAnswer
 from migration.snapshot_thinning import keep
 from migration.state import Event, MigrationState, Snapshot
 
@@ -26,7 +29,9 @@ __all__ = [
     "FakeInflight",
     "InMemoryStore",
     "RecordingObserver",
+    "RecordingSink",
     "RecordingWeights",
+    "ScriptedGate",
     "StaticMemory",
 ]
 
@@ -210,3 +215,36 @@ class RecordingObserver:
 
     def observe_contract(self, route: str, backend: str, violated: bool) -> None:
         self.contracts.append((route, backend, violated))
+
+
+@dataclass
+class RecordingSink:
+    """Keeps every ``(event, state)`` the controller emits; ``fail`` makes it raise."""
+
+    emitted_events: list[tuple[Event, MigrationState | None]] = field(default_factory=list)
+    fail: bool = False
+
+    def emitted(self, event: Event, state: MigrationState | None) -> None:
+        if self.fail:
+            raise RuntimeError("sink broken")
+        self.emitted_events.append((event, state))
+
+    @property
+    def kinds(self) -> list[str]:
+        """The kinds of the events emitted, in order."""
+        return [event.kind for event, _ in self.emitted_events]
+
+
+@dataclass
+class ScriptedGate:
+    """Answers each ``ask`` with the next scripted answer; the last one repeats.
+
+    ``asked`` keeps ``(route, step_index)`` per call.
+    """
+
+    script: list[GateAnswer] = field(default_factory=lambda: [GateAnswer(True)])
+    asked: list[tuple[str, int]] = field(default_factory=list)
+
+    def ask(self, state: MigrationState, reasons: Sequence[str]) -> GateAnswer:
+        self.asked.append((state.route, state.step_index))
+        return self.script.pop(0) if len(self.script) > 1 else self.script[0]

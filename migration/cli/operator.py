@@ -33,7 +33,7 @@ from gateway.commands import describe_fault
 from migration.plan import PlanError, parse_count, parse_steps, parse_weight
 from migration.report import FORMATS
 
-__all__ = ["register", "render_events", "render_status"]
+__all__ = ["register", "render_events", "render_history", "render_status"]
 
 ACTIONS = ("promote", "pause", "resume", "rollback", "abort")
 PHASE_STYLES = {
@@ -110,6 +110,24 @@ def _why(view: dict[str, Any]) -> Text:
     return text
 
 
+def _weight(view: dict[str, Any]) -> Text:
+    """The weight, the candidate's observed share of the window's requests, and the sticky keys.
+
+    A share far from the weight (``share_mismatch``) is yellow: the split moves fewer clients than
+    it says, typically because few distinct keys carry the traffic (issue #15 item 1).
+    """
+    weight = view["weight"]
+    text = Text(f"{weight['percent']:g}%")
+    observed, keys = weight.get("observed_percent"), weight.get("sticky_keys")
+    off = "share_mismatch" in view.get("conditions", ())
+    if observed is not None:
+        text.append(f"\nsaw {observed:.0f}%", style="bold yellow" if off else "dim")
+    if keys is not None:
+        noun = "key" if keys == 1 else "keys"
+        text.append(f"\n{keys:,} {noun}", style="bold yellow" if off else "dim")
+    return text
+
+
 def faults_of(status: Mapping[str, Any]) -> dict[str, Any]:
     """Each backend's active fault (``None``: none) from the gateway's ``GET /status``.
 
@@ -158,11 +176,13 @@ def render_status(data: dict[str, Any], faults: Mapping[str, Any] | None = None)
     for view in data["routes"]:
         phase = view["phase"]
         phase_text = Text(phase or "—", style=PHASE_STYLES.get(phase or "", "dim"))
+        if view.get("dry_run"):
+            phase_text.append("\nDRY RUN: weights untouched", style="bold cyan")
         for condition in view.get("conditions", ()):
             phase_text.append(f"\n⚠ {condition}", style="bold yellow")
         table.add_row(
             view["route"],
-            f"{view['weight']['percent']:g}%",
+            _weight(view),
             phase_text,
             _step(view),
             _pair(view, "p95_ms", _ms),
@@ -227,6 +247,9 @@ def _summary(action: str, view: dict[str, Any], reason: str | None) -> Text:
         (str(view["phase"]), PHASE_STYLES.get(str(view["phase"]), "")),
         f"{where}, candidate weight {weight:g}%",
     )
+    if view.get("dry_run"):
+        planned = (view["weight"].get("planned_bps") or 0) / 100
+        text.append(f" (dry run: the plan's weight would be {planned:g}%; weights untouched)")
     if reason:
         text.append(f" (reason: {reason})")
     return text
@@ -316,7 +339,8 @@ def _start(args: argparse.Namespace) -> int:
     body = {"steps": args.steps, "hold": args.hold, "min_requests": min_requests}
     body |= {"deadline": args.deadline, "on_stall": args.on_stall}
     reason = {"reason": args.reason} if args.reason else {}
-    return _act(args, "start", body | {"gates": gates} | reason)
+    dry = {"dry_run": True} if args.dry_run else {}
+    return _act(args, "start", body | {"gates": gates} | reason | dry)
 
 
 def _action(args: argparse.Namespace) -> int:
@@ -333,6 +357,46 @@ def _events(args: argparse.Namespace) -> int:
         _print_json(data)
     else:
         _console().print(render_events(data["events"]))
+    return 0
+
+
+def _duration(seconds: float) -> str:
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"
+
+
+def render_history(migrations: list[dict[str, Any]]) -> Table:
+    """``GET /migration/history`` as a table, newest first."""
+    table = Table(title="Migrations", expand=True)
+    for name in ("id", "outcome", "started (UTC)", "duration", "max weight", "rollbacks"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("final reason", overflow="fold")
+    for m in migrations:
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(m["started_at"]))
+        ongoing = "" if m["ended_at"] is not None else " …"
+        table.add_row(
+            m["id"],
+            Text(m["outcome"], style=PHASE_STYLES.get(m["outcome"], "")),
+            started,
+            _duration(m["duration_s"]) + ongoing,
+            f"{m['max_weight_percent']:g}%",
+            str(m["rollbacks"]),
+            "; ".join(m["reasons"]),
+        )
+    return table
+
+
+def _history(args: argparse.Namespace) -> int:
+    try:
+        with _client(args) as client:
+            data = client.get_json("/migration/history", {"route": args.route})
+    except AdminCallError as exc:
+        return _fail(exc)
+    if args.json:
+        _print_json(data)
+    else:
+        _console().print(render_history(data["migrations"]))
     return 0
 
 
@@ -422,6 +486,10 @@ def register(subparsers: Any) -> None:
         "--gate", action="append", metavar="WEIGHT",
         help="a step, by weight (repeat, or 50,100), entered only by 'cutover migrate promote'",
     )  # fmt: skip
+    start.add_argument(
+        "--dry-run", action="store_true",
+        help="analysis only: record every verdict and step, never change a weight",
+    )  # fmt: skip
     _reason_flag(start)
     start.add_argument("--json", action="store_true", help="print the admin API's JSON")
     _admin_flags(start)
@@ -442,6 +510,20 @@ def register(subparsers: Any) -> None:
     events.add_argument("--json", action="store_true", help="print the admin API's JSON")
     _admin_flags(events)
     events.set_defaults(func=_events)
+
+    history = subparsers.add_parser(
+        "history",
+        help="past and current migrations per route: outcome, duration, final reason",
+        description="Every migration the state store's events tell (newest first): its id, "
+        "outcome, start, duration, highest weight, rollbacks and the reasons of its final "
+        "decision. The id names it in 'cutover report --migration ID'.",
+        epilog="example:\n  cutover history default\n  cutover history --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    history.add_argument("route", nargs="?", default=None, help="only this route (default: all)")
+    history.add_argument("--json", action="store_true", help="print the admin API's JSON")
+    _admin_flags(history)
+    history.set_defaults(func=_history)
 
     report = subparsers.add_parser("report", help="the MigrationReport: both backends side by side")
     report.add_argument("--route", default=None, help="one route (default: all routes merged)")

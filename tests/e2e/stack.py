@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,8 +77,10 @@ def gateway_yaml(
     *,
     shadow_percent: float = 20,
     plan: Mapping[str, Any] | None = None,
+    sticky_headers: Sequence[str] = (CLIENT_HEADER,),
 ) -> str:
-    """One catch-all route, sticky per load-generator client, the controller every second."""
+    """One catch-all route, sticky per load-generator client (``sticky_headers``), the controller
+    every second."""
     migration: dict[str, Any] = {
         "state_db": str(state_db),
         "interval_s": 1,
@@ -97,7 +99,7 @@ def gateway_yaml(
                 {
                     "name": ROUTE,
                     "paths": ["/*"],
-                    "sticky": {"headers": [CLIENT_HEADER], "client_address": False},
+                    "sticky": {"headers": list(sticky_headers), "client_address": False},
                     "shadow": {"percent": shadow_percent},
                 }
             ],

@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from gateway.config import OverrideConfig, RouteConfig, StickyConfig
 from gateway.routing import (
     BUCKETS,
+    KEYS_SATURATED,
     BucketCache,
+    KeySketch,
     RouteTable,
     bucket_of,
     compile_patterns,
@@ -200,3 +202,43 @@ def test_raw_match_agrees_with_match_and_stays_bounded() -> None:
         for method, path in cases:
             assert table.match_raw(method.encode(), path.encode()) == table.match(method, path)
             assert len(table._matched) <= 8
+
+
+def test_key_sketch_counts_distinct_keys_within_a_few_percent() -> None:
+    """Linear counting over the buckets: 1 key is 1, 2,000 distinct keys are 2,000 ± 3 %."""
+    one = KeySketch()
+    for _ in range(50):
+        one.mark(bucket_of(b"dev-key"))
+    assert one.estimate(0.0) == 1
+    many = KeySketch()
+    for i in range(2000):
+        many.mark(bucket_of(f"client-{i}".encode()))
+    assert abs(many.estimate(0.0) - 2000) <= 60
+
+
+def test_key_sketch_forgets_keys_after_two_periods() -> None:
+    """A key seen once is counted for one to two periods, then no more."""
+    sketch = KeySketch(period_s=60.0)
+    sketch.estimate(0.0)
+    sketch.mark(bucket_of(b"gone"))
+    assert sketch.estimate(61.0) == 1  # now in the previous generation
+    assert sketch.estimate(122.0) == 0
+
+
+def test_key_sketch_saturates_to_at_least() -> None:
+    """With every bucket marked the estimate is the saturation bound, not infinity."""
+    sketch = KeySketch()
+    for bucket in range(BUCKETS):
+        sketch.mark(bucket)
+    assert sketch.estimate(0.0) == KEYS_SATURATED
+
+
+def test_the_split_marks_sticky_keys_only_while_it_splits() -> None:
+    """choose() records each sticky key's bucket at 0 < weight < 100 %, none at 0 % or 100 %."""
+    table = RouteTable([route("r", ("/*",))], NO_OVERRIDE)
+    for weight in (0, BUCKETS):
+        table.choose(0, weight, {b"x-api-key": b"k0"}, None, lambda: 0.5)
+    assert table.keys[0].estimate(0.0) == 0
+    for i in range(10):
+        table.choose(0, 5000, {b"x-api-key": f"k{i}".encode()}, None, lambda: 0.5)
+    assert table.keys[0].estimate(0.0) == 10

@@ -41,6 +41,8 @@ class Traffic:
         #: candidate latency factors (a regression in one operation).
         self.operations: list[str] = []
         self.operation_factor: dict[str, float] = {}
+        #: The candidate's real share is the weight times this (0: one sticky key, on the baseline).
+        self.share_factor = 1.0
         self._n = 0
         self._share = 0
 
@@ -53,7 +55,7 @@ class Traffic:
             latency = LATENCIES[self._n % len(LATENCIES)]
             ops = self.operations
             op = ops[self._n % len(ops)] if ops else ""
-            self._share += self.weights.weights.get(self.route, 0)
+            self._share += round(self.weights.weights.get(self.route, 0) * self.share_factor)
             if self._share >= 10_000:
                 self._share -= 10_000
                 self._candidate(latency * self.operation_factor.get(op, 1.0), op)

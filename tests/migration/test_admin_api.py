@@ -141,7 +141,9 @@ async def test_overview_lists_every_gateway_route_without_a_plan(rig: Rig) -> No
     assert [r["route"] for r in body["routes"]] == list(ROUTES)
     assert body["window_s"] == Policy().window_s
     tasks = route_of(body, "tasks")
-    assert tasks["weight"] == {"bps": 0, "percent": 0.0, "planned_bps": None}
+    assert tasks["weight"] == {
+        "bps": 0, "percent": 0.0, "planned_bps": None, "observed_percent": None, "sticky_keys": None,
+    }  # fmt: skip
     assert tasks["phase"] is None
     assert tasks["plan"] is None
     assert tasks["last_decision"] is None
@@ -193,7 +195,8 @@ async def test_start_puts_the_first_step_in_force(rig: Rig) -> None:
     assert body["action"] == "start"
     (view,) = body["routes"]
     assert view["phase"] == "running"
-    assert view["weight"] == {"bps": 1000, "percent": 10.0, "planned_bps": 1000}
+    assert view["weight"]["bps"] == 1000
+    assert view["weight"]["planned_bps"] == 1000
     plan = view["plan"]
     assert [s["weight_bps"] for s in plan["steps"]] == [1000, 5000, 10_000]
     assert plan["step_index"] == 0
@@ -201,6 +204,18 @@ async def test_start_puts_the_first_step_in_force(rig: Rig) -> None:
     assert plan["min_requests"] == 100
     assert plan["gates"] == [2]
     assert rig.gateway.state.get_weight("tasks") == 1000
+
+
+async def test_a_dry_run_start_leaves_the_weight_and_says_so(rig: Rig) -> None:
+    """dry_run: the plan starts on record (phase, planned weight), the gateway's weight stays."""
+    async with rig.client() as c:
+        response = await c.post("/migration/tasks/start", json=START | {"dry_run": True})
+    assert response.status_code == 200, response.text
+    (view,) = response.json()["routes"]
+    assert (view["phase"], view["dry_run"]) == ("running", True)
+    assert view["weight"]["planned_bps"] == 1000
+    assert view["migration_id"].startswith("tasks-")
+    assert rig.gateway.state.get_weight("tasks") == 0
 
 
 async def test_start_accepts_a_list_of_steps_and_numeric_hold(rig: Rig) -> None:
@@ -265,6 +280,7 @@ async def test_start_all_is_refused_whole_when_one_route_is_active(rig: Rig) -> 
         ({"steps": "10,100", "gates": 1}, "gates"),
         ({"steps": "10,100", "gates": 0}, "gates"),
         ({"steps": "10,100", "speed": "fast"}, "speed"),
+        ({"steps": "10,100", "dry_run": "yes"}, "dry_run"),
         ({"hold": "60s"}, "steps"),
         ([10, 50], "(body)"),
         (None, "(body)"),

@@ -227,6 +227,22 @@ def test_a_gate_on_the_first_step_is_passed_by_start() -> None:
     assert "awaiting_gate" not in rig.kinds()
 
 
+def test_a_split_that_moves_nobody_is_a_condition_with_one_event() -> None:
+    """At 50 % with every request on the baseline (one sticky key) the route warns, once."""
+    rig = Rig()
+    rig.controller.start(plan(Step(5000, hold_s=600, min_requests=10), Step(10_000)))
+    rig.traffic.share_factor = 0.0
+    rig.drive(20)
+    assert "share_mismatch" in rig.controller.conditions(ROUTE)
+    assert rig.kinds().count("share_mismatch") == 1
+    assert rig.sample("cutover_migration_condition", route=ROUTE, condition="share_mismatch") == 1
+    rig.traffic.share_factor = 1.0
+    rig.controller.pause(ROUTE)
+    rig.controller.resume(ROUTE)
+    rig.drive(20)
+    assert "share_mismatch" not in rig.controller.conditions(ROUTE)
+
+
 def test_pause_stops_the_hold_clock_and_counting() -> None:
     """Time and requests while paused do not count towards the hold."""
     rig = Rig()
@@ -599,3 +615,39 @@ def test_an_action_without_actor_or_reason_names_the_operator() -> None:
     assert started.numbers == {"actor": "operator", "reason": None}
     assert paused.reasons == ("paused by operator",)
     assert paused.numbers == {"actor": "operator", "reason": None}
+
+
+def test_a_dry_run_records_every_step_and_never_changes_a_weight() -> None:
+    """Analysis only: the plan walks to completion in the records, the live weight stays put."""
+    rig = Rig()
+    rig.weights.operator_sets(ROUTE, 2000)  # the operator's own 20 %
+    rig.controller.start(
+        plan(Step(1000, hold_s=5, min_requests=10), Step(10_000, hold_s=5, min_requests=10)),
+        dry_run=True,
+    )
+    changes = len(rig.weights.calls)
+    rig.drive(40)
+    state = rig.state()
+    assert (state.phase, state.weight_bps, state.dry_run) == (Phase.COMPLETED, 10_000, True)
+    assert rig.weights.weights[ROUTE] == 2000
+    assert len(rig.weights.calls) == changes
+    events = rig.store.events(ROUTE, limit=100)
+    promoted = [e for e in events if e.kind in ("promoted", "completed")]
+    assert promoted
+    assert all(e.reasons[0].startswith("[dry run]") for e in promoted)
+    assert all(e.numbers.get("dry_run") for e in promoted)
+    assert rig.sample("cutover_promotions_total", route=ROUTE) in (None, 0)
+
+
+def test_a_dry_run_rollback_is_recorded_and_the_weight_stays() -> None:
+    """A failing candidate in a dry run: rolled_back on record, the operator's weight in force."""
+    rig = Rig()
+    rig.weights.operator_sets(ROUTE, 5000)
+    rig.controller.start(plan(Step(1000, hold_s=60, min_requests=10), Step(10_000)), dry_run=True)
+    rig.traffic.unreachable = True
+    rig.drive(5)
+    assert rig.state().phase is Phase.ROLLED_BACK
+    assert rig.weights.weights[ROUTE] == 5000
+    rig.weights.operator_sets(ROUTE, 3000)  # a manual change does not pause it
+    assert rig.state().phase is Phase.ROLLED_BACK
+    assert rig.store.load_weights()[ROUTE] == 3000

@@ -300,3 +300,33 @@ async def test_abort_all_with_a_reason_ends_every_migration_and_lists_the_skippe
     assert "default: skipped — route 'default' has no migration" in out
     event = rig.store.events("tasks")[-1]
     assert event.reasons == ("aborted by admin:127.0.0.1: incident 7",)
+
+
+async def test_history_lists_each_migration_with_its_outcome_and_reason(
+    rig: Rig, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`cutover history` shows a rolled-back migration by id; --json carries the same record."""
+    monkeypatch.setenv("COLUMNS", "220")
+    started = rig.controller.start(_plan(rig))
+    rig.traffic("tasks", baseline=150, candidate=150, fail_candidate=True)
+    rig.controller.step()
+    assert started.migration_id.startswith("tasks-")
+    assert all(e.migration_id == started.migration_id for e in rig.controller.store.events("tasks"))
+    assert await cli(rig, "history", "tasks") == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if started.migration_id in line)
+    assert "rolled_back" in row
+    assert "error_rate_limit" in out
+    assert await cli(rig, "history", "--json") == 0
+    (record,) = json.loads(capsys.readouterr().out)["migrations"]
+    assert (record["id"], record["outcome"], record["rollbacks"]) == (
+        started.migration_id, "rolled_back", 1,
+    )  # fmt: skip
+
+
+async def test_history_of_an_unknown_route_is_a_clean_404(
+    rig: Rig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Naming a route the gateway does not know fails with exit 1 and the known routes."""
+    assert await cli(rig, "history", "nope") == 1
+    assert "nope" in capsys.readouterr().err

@@ -125,3 +125,19 @@ def test_a_gate_shows_what_promote_would_enter() -> None:
     text = shown(snap, (OLD_HOLD,), state)
     assert "waiting for an operator to promote to 100%: healthy" in text
     assert "⏸gate→100%" in text
+
+
+def test_the_weight_cell_shows_the_observed_share_and_the_keys() -> None:
+    """Beside the weight: the candidate's observed share and the distinct sticky keys."""
+    metrics = MigrationMetrics(FakeClock(NOW))
+    for _ in range(30):
+        metrics.observe("tasks", "baseline", 200, 0.01, None)
+    view = route_view("tasks", 5000, RUNNING, metrics, 60.0, (), NOW, ["share_mismatch"])
+    view["weight"]["sticky_keys"] = 1
+    console = Console(record=True, width=250, file=io.StringIO())
+    console.print(render_status({"window_s": 60, "routes": [view]}))
+    text = console.export_text()
+    assert "50%" in text
+    assert "saw 0%" in text
+    assert "1 key" in text
+    assert "share_mismatch" in text
