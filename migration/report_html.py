@@ -29,6 +29,7 @@ from migration.report_text import (
     calibration_line,
     factor_lines,
     latest_line,
+    period_line,
     report_title,
     summary_rows,
 )
@@ -231,20 +232,6 @@ def _operation_checks(snaps: Sequence[Snapshot]) -> str:
     )
 
 
-def _period(report: MigrationReport) -> str:
-    snaps, events = report.snapshots, report.events
-    times = [s.at for s in snaps] + [e.at for e in events]
-    if not times:
-        return "No history recorded in this period."
-    start = report.since if report.since is not None else min(times)
-    minutes = (report.generated_at - start) / 60
-    return (
-        f"History from {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(start))} UTC to "
-        f"{_clock(report.generated_at)} ({minutes:.0f} min): {len(snaps)} evaluations, "
-        f"{len(events)} events. Times are UTC."
-    )
-
-
 def render_html(report: MigrationReport) -> str:
     """A standalone HTML page: charts of the whole history, markers explained, then the tables."""
     marked = markers(report.events)
@@ -270,7 +257,7 @@ def render_html(report: MigrationReport) -> str:
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
         f"<style>{_CSS}</style></head><body><h1>{title}</h1>"
-        f"<p class='muted'>{html.escape(_period(report))}</p>{why}"
+        f"<p class='muted'>{html.escape(period_line(report))}</p>{why}"
         f"<h2>Over time</h2>{_charts(report, [m for m, _ in marked])}{_marker_list(marked)}"
         f"<h2>Now: the last {report.window_s:g} s</h2><table><tr><th></th><th>baseline</th>"
         f"<th>candidate</th></tr>{rows}</table>"

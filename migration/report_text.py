@@ -18,6 +18,7 @@ __all__ = [
     "factor_lines",
     "fmt_value",
     "latest_line",
+    "period_line",
     "render_markdown",
     "render_table",
     "report_title",
@@ -112,6 +113,21 @@ def latest_line(report: MigrationReport) -> str | None:
     return f"latest evaluation ({age:.0f} s before this report): {s.decision} — {why}"
 
 
+def period_line(report: MigrationReport) -> str:
+    """What history the report covers: from when, how many evaluations and events."""
+    snaps, events = report.snapshots, report.events
+    times = [s.at for s in snaps] + [e.at for e in events]
+    if not times:
+        return "No history recorded in this period."
+    start = report.since if report.since is not None else min(times)
+    minutes = (report.generated_at - start) / 60
+    return (
+        f"History from {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(start))} UTC to "
+        f"{time.strftime('%H:%M:%S', time.gmtime(report.generated_at))} ({minutes:.0f} min): "
+        f"{len(snaps)} evaluations, {len(events)} events. Times are UTC."
+    )
+
+
 def render_table(report: MigrationReport) -> str:
     """Aligned plain text for a terminal."""
     latest, calibration = latest_line(report), calibration_line(report)
@@ -119,6 +135,7 @@ def render_table(report: MigrationReport) -> str:
         report_title(report),
         *([latest] if latest else []),
         *([calibration] if calibration else []),
+        period_line(report),
     ]
     lines.append("")
     rows = [(f"last {report.window_s:g} s", BASELINE, CANDIDATE), *summary_rows(report)]
@@ -138,6 +155,7 @@ def render_markdown(report: MigrationReport) -> str:
     latest, calibration = latest_line(report), calibration_line(report)
     lines = [f"## {report_title(report)}", "", *([latest, ""] if latest else [])]
     lines += [calibration, ""] if calibration else []
+    lines += [period_line(report), ""]
     lines += [f"| last {report.window_s:g} s | baseline | candidate |", "| --- | --- | --- |"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in summary_rows(report)]
     lines += ["", "| improvement factor | value | what it says |", "| --- | --- | --- |"]

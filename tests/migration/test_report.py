@@ -112,6 +112,8 @@ async def test_the_history_starts_at_the_latest_migration_start() -> None:
     assert report.since == 1003.5
     assert [e.reasons for e in report.events] == [("again",)]
     assert [s.at for s in report.snapshots] == [1004.0]
+    assert "History from 1970-01-01 00:16:43 UTC" in render(report, "table")
+    assert "1 evaluations, 1 events" in render(report, "markdown")
     everything = await build_report(filled_metrics(), route="tasks", store=store, since=0.0)
     assert len(everything.snapshots) == 5
 
