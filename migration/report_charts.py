@@ -122,13 +122,16 @@ def nice_top(value: float) -> float:
     return math.ceil(value / step - 1e-9) * step
 
 
-def robust_top(values: Sequence[float], quantile: float = 0.98, headroom: float = 1.15) -> float:
-    """A y-axis top from a high quantile of ``values`` (all series), not their maximum."""
+def robust_top(
+    values: Sequence[float], quantile: float = 0.98, headroom: float = 1.15, least: float = 0.0
+) -> float:
+    """A y-axis top from a high quantile of ``values`` (all series), not their maximum, and at
+    least ``least`` (so a series of zeros sits on a readable scale, not on 0..1)."""
     finite = sorted(v for v in values if math.isfinite(v))
-    if not finite:
+    at = finite[min(len(finite) - 1, int(quantile * (len(finite) - 1) + 0.5))] if finite else 0.0
+    if at <= 0 and least <= 0:
         return 1.0
-    at = finite[min(len(finite) - 1, int(quantile * (len(finite) - 1) + 0.5))]
-    return nice_top(at * headroom)
+    return nice_top(max(at * headroom, least))
 
 
 def split_on_gaps(
@@ -261,12 +264,14 @@ def line_chart(
     markers: Sequence[Marker] = (),
     gaps: Sequence[tuple[float, float]] = (),
     top: float | None = None,
+    least: float = 0.0,
 ) -> str:
-    """One ``<figure>``: an SVG chart of ``series`` over ``axis`` (``top``: a fixed scale)."""
+    """One ``<figure>``: an SVG chart of ``series`` over ``axis`` (``top``: a fixed scale;
+    ``least``: the smallest top a scale from the values may have)."""
     values = [v for s in series for _, v in s.points if v is not None]
     if not values:
         return f"<figure><figcaption>{_esc(title)}: no data in this period</figcaption></figure>"
-    scale = top if top is not None else robust_top(values)
+    scale = top if top is not None else robust_top(values, least=least)
     clipped = sum(1 for v in values if v > scale)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '

@@ -39,6 +39,9 @@ from migration.state import Event, Snapshot
 __all__ = ["MARKED", "gap_bands", "gaps", "markers", "paused_bands", "render_html", "step_bands"]
 
 Getter = Callable[[Snapshot], float | None]
+Fmt = Callable[[float], str]
+#: The smallest value scales (5 ms, 1 %): an idle or error-free series is not drawn on 0..1.
+LEAST_P95_S, LEAST_ERROR_RATE = 0.005, 0.01
 BASELINE_COLOUR, CANDIDATE_COLOUR, WEIGHT_COLOUR = "#1f6fb4", "#e8590c", "#6a3d9a"
 
 #: Event kinds drawn as chart markers, with their colour (others are listed in the event table).
@@ -162,8 +165,12 @@ def _charts(report: MigrationReport, marks: Sequence[Marker]) -> str:
     t1 = max([snaps[-1].at, *(m.at for m in marks)])
     axis = TimeAxis(t0, t1 + max(1.0, (t1 - t0) * 0.01))
     holes = gaps(snaps, _interval(snaps))
+    steps = step_bands(snaps, axis.t1)
+    plan = report.state.plan if report.state is not None else None
+    if plan is not None and plan.steps[0].shadow_only and steps and steps[0].label == "0 %":
+        steps[0] = Band(steps[0].start, steps[0].end, "shadow")  # step 1 compares, serves nothing
     bands = [
-        *step_bands(snaps, axis.t1),
+        *steps,
         *gap_bands(holes),
         *paused_bands(report.events, axis.t1),
     ]
@@ -174,18 +181,18 @@ def _charts(report: MigrationReport, marks: Sequence[Marker]) -> str:
             Series("candidate", CANDIDATE_COLOUR, [(s.at, get_cand(s)) for s in snaps]),
         ]
 
-    def chart(
-        title: str, lines: list[Series], fmt: Callable[[float], str], top: float | None
-    ) -> str:
-        return line_chart(title, lines, axis, fmt, bands=bands, markers=marks, gaps=holes, top=top)
+    def chart(title: str, lines: list[Series], fmt: Fmt, top: float | None, least: float) -> str:
+        return line_chart(
+            title, lines, axis, fmt, bands=bands, markers=marks, gaps=holes, top=top, least=least
+        )
 
     weight = Series("weight", WEIGHT_COLOUR, [(s.at, s.weight_bps / 10_000) for s in snaps], True)
     p95 = pair(lambda s: s.baseline_p95, lambda s: s.candidate_p95)
     errors = pair(lambda s: s.baseline_error_rate, lambda s: s.candidate_error_rate)
     return (
-        chart("Candidate weight", [weight], _pct, 1.0)
-        + chart("p95 latency (each backend's analysis window)", p95, _ms, None)
-        + chart("Error rate (each backend's analysis window)", errors, _pct, None)
+        chart("Candidate weight", [weight], _pct, 1.0, 0.0)
+        + chart("p95 latency (each backend's analysis window)", p95, _ms, None, LEAST_P95_S)
+        + chart("Error rate (each backend's analysis window)", errors, _pct, None, LEAST_ERROR_RATE)
     )
 
 

@@ -85,3 +85,10 @@ def test_a_chart_without_values_says_so() -> None:
     figure = line_chart("p95", [Series("b", "#00f", [(T0, None)])], TimeAxis(T0, T0 + 1), str)
     assert "no data in this period" in figure
     assert "<svg" not in figure
+
+
+def test_a_series_of_zeros_gets_the_least_scale() -> None:
+    """An error-free error-rate chart is drawn on 0..1 %, not 0..100 %."""
+    assert robust_top([0.0] * 50, least=0.01) == pytest.approx(0.01)
+    assert robust_top([0.0] * 50) == 1.0
+    assert robust_top([0.2] * 50, least=0.01) == pytest.approx(0.25)

@@ -7,11 +7,13 @@ import asyncio
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from migration.metrics import MigrationMetrics
+from migration.plan import Plan, Step
 from migration.report import MigrationReport, build_report, render
 from migration.report_html import (
     gap_bands,
@@ -96,3 +98,16 @@ def test_the_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     # The candidate's orange (#e8590c) and the baseline's blue (#1f6fb4) lines are drawn.
     assert any(r > 200 and 70 < g < 110 and b < 40 for r, g, b in colours)
     assert any(r < 60 and 90 < g < 130 and b > 160 for r, g, b in colours)
+
+
+async def test_a_shadow_first_step_is_labelled_shadow() -> None:
+    """A plan that starts with a shadow step labels its first band "shadow", not "0 %"."""
+    report = await _report()
+    assert report.state is not None
+    plan = Plan("tasks", (Step(0), *report.state.plan.steps))
+    first = report.snapshots[0]
+    shadow = replace(first, at=first.at - 60, weight_bps=0)
+    report = replace(
+        report, state=report.state.with_(plan=plan), snapshots=(shadow, *report.snapshots)
+    )
+    assert 'class="band">shadow</text>' in render_html(report)
