@@ -450,9 +450,8 @@ def _history(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     try:
         with _client(args) as client:
-            text = client.get_text(
-                "/migration/report", {"route": args.route, "format": args.format}
-            )
+            query = {"route": args.route, "format": args.format, "since": args.since}
+            text = client.get_text("/migration/report", query)
     except AdminCallError as exc:
         return _fail(exc)
     if args.output is None:
@@ -621,5 +620,12 @@ def register(subparsers: Any) -> None:
     report.add_argument("--route", default=None, help="one route (default: all routes merged)")
     report.add_argument("--format", choices=FORMATS, default="table", help="output format")
     report.add_argument("--output", default=None, metavar="FILE", help="write here, not stdout")
+    report.add_argument(
+        "--since",
+        default=None,
+        metavar="WHEN",
+        help="history from here: a duration back (90s, 10m, 2h, 1d) or an ISO time "
+        "(default: the route's latest migration start)",
+    )
     _admin_flags(report)
     report.set_defaults(func=_report)

@@ -14,6 +14,7 @@ import yaml
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics import MetricWrapperBase
 
+from gateway.fault_metrics import FaultCollector
 from gateway.metrics import GatewayMetrics
 from gateway.shadow.config import ShadowSettings
 from gateway.shadow.metrics import ShadowMetrics
@@ -60,6 +61,7 @@ def exported_series() -> dict[str, frozenset[str]]:
         sidecar,
         ClusterMetrics(CollectorRegistry(), "r"),
         WorkerMetrics(CollectorRegistry(), 1, http),
+        FaultCollector({"candidate": None}),
     ]
     series: dict[str, frozenset[str]] = {}
     for holder in holders:
@@ -135,6 +137,8 @@ def test_the_metric_classes_export_the_agreed_families() -> None:
     assert series["cutover_leader"] == {"replica"}
     assert series["cutover_workers"] == frozenset()
     assert series["cutover_worker_up"] == {"worker"}
+    for name in ("active", "delay_seconds", "abort_ratio", "filtered"):
+        assert series[f"cutover_fault_{name}"] == {"backend"}, name
 
 
 def test_rules_select_only_exported_metrics_and_labels() -> None:

@@ -219,6 +219,16 @@ async def test_report_json_goes_to_stdout(rig: Rig, capsys: pytest.CaptureFixtur
     assert report["baseline"]["memory_bytes"] == 200 * 2**20
 
 
+async def test_report_passes_since_to_the_gateway(
+    rig: Rig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`report --since 10m` asks for the history of the last ten minutes; a bad one is exit 1."""
+    assert await cli(rig, "report", "--format", "json", "--since", "10m", token=None) == 0
+    assert json.loads(capsys.readouterr().out)["since"] is not None
+    assert await cli(rig, "report", "--since", "yesterday", token=None) == 1
+    assert "since must be a duration" in capsys.readouterr().err
+
+
 def test_a_server_that_never_answers_times_out_with_one_line() -> None:
     """A listener that accepts but never answers is reported as a timeout, not a hang."""
     with socket.socket() as silent:
