@@ -94,7 +94,7 @@ from migration.controller import MigrationController, MigrationError
 from migration.history import histories
 from migration.memory import MemorySource
 from migration.plan import Plan, PlanError, plans_from_config
-from migration.report import FORMATS, build_report, parse_since, render
+from migration.report import FORMATS, UnknownMigration, build_report, parse_since, render
 from migration.seams import ViewSource
 from migration.state import MigrationState, Phase
 
@@ -307,7 +307,7 @@ class MigrationAdmin:
         return AdminResponse.json({"migrations": [r.to_dict(now) for r in records]})
 
     async def report(self, req: AdminRequest) -> AdminResponse:
-        """``GET /migration/report?route=&format=&since=``."""
+        """``GET /migration/report?route=&format=&since=&migration=``."""
         route = req.query.get("route") or None
         if route is not None:
             self._known(route)
@@ -320,10 +320,21 @@ class MigrationAdmin:
             since = None if raw_since is None else parse_since(raw_since, c.clock())
         except ValueError as exc:
             raise _invalid("since", str(exc)) from None
-        report = await build_report(
-            self.metrics, route=route, memory=self.memory, store=c.store, clock=c.clock,
-            calibration=None if route is None else c.calibration(route), since=since,
-        )  # fmt: skip
+        migration = req.query.get("migration") or None
+        if migration is not None and route is None:
+            raise _invalid("route", "required with migration (a migration belongs to one route)")
+        try:
+            report = await build_report(
+                self.metrics, route=route, memory=self.memory, store=c.store, clock=c.clock,
+                calibration=None if route is None else c.calibration(route), since=since,
+                migration=migration,
+            )  # fmt: skip
+        except UnknownMigration:
+            raise AdminError(
+                404, "unknown_migration",
+                f"no migration {migration!r} of route {route!r} in the kept events "
+                "(cutover history lists them)",
+            ) from None  # fmt: skip
         return AdminResponse(200, render(report, fmt).encode(), _CONTENT_TYPES[fmt])
 
     def _audit(

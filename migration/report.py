@@ -14,6 +14,7 @@ from migration.report_data import (
     BackendSummary,
     Factors,
     MigrationReport,
+    UnknownMigration,
     build_report,
     parse_since,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "BackendSummary",
     "Factors",
     "MigrationReport",
+    "UnknownMigration",
     "build_report",
     "parse_since",
     "render",

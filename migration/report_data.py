@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from migration.history import find
 from migration.memory import MemorySource
 from migration.report_operations import OperationRow, operation_rows
 from migration.seams import BACKENDS, BASELINE, CANDIDATE, ViewSource
@@ -34,7 +35,14 @@ from migration.state import Event, MigrationState, Snapshot
 from migration.store import StateStore
 from migration.windows import WindowStats
 
-__all__ = ["BackendSummary", "Factors", "MigrationReport", "build_report", "parse_since"]
+__all__ = [
+    "BackendSummary",
+    "Factors",
+    "MigrationReport",
+    "UnknownMigration",
+    "build_report",
+    "parse_since",
+]
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,10 @@ class MigrationReport:
     calibration: Mapping[str, Any] | None = None
     #: Start of the history (snapshots, events) the report covers; ``None``: all that is stored.
     since: float | None = None
+    #: End of that history (a past migration's end, ``--migration``); ``None``: up to now.
+    until: float | None = None
+    #: The migration the report is about when one was asked for by id.
+    migration_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -89,6 +101,8 @@ class MigrationReport:
             "route": self.route,
             "window_s": self.window_s,
             "since": self.since,
+            "until": self.until,
+            "migration_id": self.migration_id,
             "baseline": asdict(self.baseline),
             "candidate": asdict(self.candidate),
             "improvement_factors": asdict(self.factors),
@@ -200,12 +214,15 @@ async def build_report(
     history: int = 5000,
     calibration: Mapping[str, Any] | None = None,
     since: float | None = None,
+    migration: str | None = None,
 ) -> MigrationReport:
     """Collect the comparison data for ``route`` (or all routes merged).
 
     ``calibration``: the controller's live A/A calibration of ``route``, reported as one line.
     ``since``: the history's start (default: the latest migration's start, else all stored);
     ``history``: at most this many events are read (snapshots: the whole bounded ring).
+    ``migration``: one migration by id (:mod:`migration.history`): its events, and the snapshots
+    from its start to its end; :class:`UnknownMigration` when the kept events do not tell it.
     """
     span = metrics.window_s if span_s is None else span_s
     scraped = await memory.resident_memory() if memory is not None else {}
@@ -215,13 +232,31 @@ async def build_report(
     state = store.load(route) if store is not None and route is not None else None
     events = tuple(store.events(route, limit=history)) if store is not None else ()
     snaps = tuple(store.snapshots(route, 1_000_000)) if store is not None and route else ()
-    if since is None and route is not None:
+    until: float | None = None
+    if migration is not None:
+        record = find(events, migration)
+        if record is None or record.route != route:
+            raise UnknownMigration(migration)
+        since, until = record.started_at, record.ended_at
+        events = tuple(
+            e
+            for e in events
+            if e.migration_id == migration
+            or (not e.migration_id and record.started_at <= e.at <= record.last_at)
+        )
+    elif since is None and route is not None:
         since = _migration_start(events)
     if since is not None:
         events = tuple(e for e in events if e.at >= since)
         snaps = tuple(s for s in snaps if s.at >= since)
+    if until is not None:
+        snaps = tuple(s for s in snaps if s.at <= until)
     weight = state.weight_bps if state is not None else None
     return MigrationReport(
         clock(), route, span, base, cand, _factors(base, cand, weight), state, events, snaps,
-        operation_rows(metrics, route, span), calibration, since,
+        operation_rows(metrics, route, span), calibration, since, until, migration,
     )  # fmt: skip
+
+
+class UnknownMigration(LookupError):
+    """``--migration ID`` names no migration of the route in the kept events."""

@@ -12,6 +12,7 @@ import time
 from migration.report_data import MigrationReport
 from migration.report_operations import operations_lines
 from migration.seams import BASELINE, CANDIDATE
+from migration.why import current_why
 
 __all__ = [
     "calibration_line",
@@ -104,13 +105,28 @@ def latest_line(report: MigrationReport) -> str | None:
 
     The events list only shows decisions that changed (issue #14), so without this line a report
     could explain a hold by a reason that has long moved on.
+    A route whose phase has its own wording (rolled back, aborted, completed, paused) is explained
+    by it, as ``cutover status`` does (:mod:`migration.why`); a past migration (``--migration``) by
+    its own last evaluation.
     """
+    state = report.state
+    if (
+        state is not None
+        and report.migration_id in (None, state.migration_id)
+        and (
+            why := current_why(
+                state, report.events, report.snapshots[-1] if report.snapshots else None
+            )
+        )
+        and why["source"] == "event"
+    ):
+        return f"now: {why['text']}"
     if not report.snapshots:
         return None
     s = report.snapshots[-1]
     age = max(0.0, report.generated_at - s.at)
-    why = "; ".join(s.reasons) or "no reasons recorded"
-    return f"latest evaluation ({age:.0f} s before this report): {s.decision} — {why}"
+    why_text = "; ".join(s.reasons) or "no reasons recorded"
+    return f"latest evaluation ({age:.0f} s before this report): {s.decision} — {why_text}"
 
 
 def period_line(report: MigrationReport) -> str:
@@ -120,10 +136,12 @@ def period_line(report: MigrationReport) -> str:
     if not times:
         return "No history recorded in this period."
     start = report.since if report.since is not None else min(times)
-    minutes = (report.generated_at - start) / 60
+    end = report.until if report.until is not None else report.generated_at
+    minutes = (end - start) / 60
+    which = f"Migration {report.migration_id}: history" if report.migration_id else "History"
     return (
-        f"History from {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(start))} UTC to "
-        f"{time.strftime('%H:%M:%S', time.gmtime(report.generated_at))} ({minutes:.0f} min): "
+        f"{which} from {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(start))} UTC to "
+        f"{time.strftime('%H:%M:%S', time.gmtime(end))} ({minutes:.0f} min): "
         f"{len(snaps)} evaluations, {len(events)} events. Times are UTC."
     )
 

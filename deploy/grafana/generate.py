@@ -180,6 +180,33 @@ def rollout_panels(layout: Layout) -> list[Json]:
         ),
         panel(
             layout,
+            "Weight against the observed candidate share",
+            [
+                target(f"max by (route) (cutover_candidate_weight{{{ROUTE}}})", "weight {{route}}"),
+                target(
+                    f'sum by (route) (cutover:request_rate:rate1m{{{ROUTE}, backend="candidate"}})'
+                    f" / sum by (route) (cutover:request_rate:rate1m{{{ROUTE}}})",
+                    "observed {{route}}",
+                    "B",
+                ),
+            ],
+            unit="percentunit",
+            defaults={"min": 0, "max": 1},
+            description="The weight next to the candidate's share of the route's upstream attempts "
+            "(1 min): the split is sticky per client key, so with few keys the two differ "
+            "(share_mismatch).",
+        ),
+        panel(
+            layout,
+            "Distinct sticky keys per route",
+            [target(f"max by (route) (cutover_route_sticky_keys{{{ROUTE}}})", "{{route}}")],
+            defaults={"decimals": 0, "min": 0},
+            description="Distinct sticky keys (API key, Authorization, client address) the split "
+            "saw in the last one to two minutes; counted only while the weight splits. One key "
+            "moves all of its traffic at once.",
+        ),
+        panel(
+            layout,
             "Migration phase per route",
             [target(f"max by (route) (cutover_migration_phase{{{ROUTE}}})", "{{route}}")],
             kind="state-timeline",

@@ -451,6 +451,7 @@ def _report(args: argparse.Namespace) -> int:
     try:
         with _client(args) as client:
             query = {"route": args.route, "format": args.format, "since": args.since}
+            query |= {"migration": args.migration}
             text = client.get_text("/migration/report", query)
     except AdminCallError as exc:
         return _fail(exc)
@@ -615,7 +616,7 @@ def register(subparsers: Any) -> None:
         description="The MigrationReport: both backends' latency, errors, throughput and "
         "memory side by side, as a table, Markdown, JSON or a self-contained HTML page.",
         epilog="examples:\n  cutover report\n  cutover report --route tasks --format html "
-        "--output report.html",
+        "--output report.html\n  cutover report --route tasks --migration tasks-20261206-094722",
     )
     report.add_argument("--route", default=None, help="one route (default: all routes merged)")
     report.add_argument("--format", choices=FORMATS, default="table", help="output format")
@@ -626,6 +627,12 @@ def register(subparsers: Any) -> None:
         metavar="WHEN",
         help="history from here: a duration back (90s, 10m, 2h, 1d) or an ISO time "
         "(default: the route's latest migration start)",
+    )
+    report.add_argument(
+        "--migration",
+        default=None,
+        metavar="ID",
+        help="one past or current migration by id (cutover history lists them; needs --route)",
     )
     _admin_flags(report)
     report.set_defaults(func=_report)

@@ -7,7 +7,7 @@ a fresh registry), so a renamed metric or label fails here rather than as an emp
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import yaml
@@ -20,6 +20,8 @@ from gateway.shadow.config import ShadowSettings
 from gateway.shadow.metrics import ShadowMetrics
 from gateway.shadow.sidecar_client import ShadowSidecar
 from gateway.shadow.sidecar_wire import SidecarSpec
+from gateway.state import GatewayState
+from gateway.sticky_metrics import StickyKeysCollector
 from migration.cluster.metrics import ClusterMetrics
 from migration.decision_metrics import DecisionMetrics
 from migration.metrics import MigrationMetrics
@@ -36,6 +38,15 @@ EXTERNAL: dict[str, frozenset[str]] = {
     "process_resident_memory_bytes": frozenset(),
     "up": frozenset(),
 }
+
+
+class KeyedRoutes:
+    """The two things :class:`StickyKeysCollector` reads of a gateway's state."""
+
+    route_names = ("r",)
+
+    def sticky_keys(self, route: str, now: float) -> int:
+        return 3
 
 
 def exported_series() -> dict[str, frozenset[str]]:
@@ -62,6 +73,7 @@ def exported_series() -> dict[str, frozenset[str]]:
         ClusterMetrics(CollectorRegistry(), "r"),
         WorkerMetrics(CollectorRegistry(), 1, http),
         FaultCollector({"candidate": None}),
+        StickyKeysCollector(cast(GatewayState, KeyedRoutes())),
     ]
     series: dict[str, frozenset[str]] = {}
     for holder in holders:

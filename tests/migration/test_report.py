@@ -164,6 +164,18 @@ async def test_text_reports_open_with_the_latest_evaluations_why() -> None:
     assert json.loads(render(report, "json"))["snapshots"][-1]["reasons"] == list(snap.reasons)
 
 
+async def test_a_rolled_back_route_is_explained_in_its_phases_words() -> None:
+    """After a rollback the report's why is the rollback's, not the evaluation before it."""
+    store = store_with_history()
+    state = store.load("tasks")
+    assert state is not None
+    rolled = state.with_(phase=Phase.ROLLED_BACK, weight_bps=0)
+    why = ("latency_limit: p95 900 ms > 500 ms",)
+    store.commit(rolled, [Event("tasks", 1006.0, "rolled_back", Phase.ROLLED_BACK, 0, 0, why)])
+    report = await build_report(filled_metrics(), route="tasks", store=store, clock=lambda: 1010.0)
+    assert render(report, "table").splitlines()[1] == f"now: rolled back: {why[0]}"
+
+
 async def test_a_report_without_evaluations_has_no_latest_line() -> None:
     """All routes merged (no snapshot ring): no latest-evaluation line."""
     report = await build_report(filled_metrics(), store=store_with_history())

@@ -330,3 +330,20 @@ async def test_history_of_an_unknown_route_is_a_clean_404(
     """Naming a route the gateway does not know fails with exit 1 and the known routes."""
     assert await cli(rig, "history", "nope") == 1
     assert "nope" in capsys.readouterr().err
+
+
+async def test_report_for_one_migration_by_id(rig: Rig, capsys: pytest.CaptureFixture[str]) -> None:
+    """`report --migration ID` covers that migration's events only; an unknown id is a clean 404."""
+    first = rig.controller.start(_plan(rig))
+    rig.controller.rollback("tasks", "first try")
+    second = rig.controller.start(_plan(rig))
+    assert first.migration_id != second.migration_id
+    argv = ["report", "--route", "tasks", "--format", "json", "--migration", first.migration_id]
+    assert await cli(rig, *argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["migration_id"] == first.migration_id
+    assert {e["migration_id"] for e in report["events"]} == {first.migration_id}
+    assert [e["kind"] for e in report["events"]] == ["started", "rolled_back"]
+    assert report["until"] is not None
+    assert await cli(rig, "report", "--route", "tasks", "--migration", "tasks-nope") == 1
+    assert "no migration 'tasks-nope' of route 'tasks'" in capsys.readouterr().err
