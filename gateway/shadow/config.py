@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from contracts.jsonpath import PathPattern, PathSyntaxError
+from gateway.redact import DEFAULT_QUERY_PARAMS
 
 #: RFC 9110 §9.2.1 safe methods: the only ones shadowed unless a route lists others explicitly.
 SAFE_METHODS: frozenset[str] = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -87,6 +88,9 @@ class ShadowSettings:
     window_bucket_s: float = 10.0
     window_horizon_s: float = 3600.0
     redact_headers: tuple[str, ...] = DEFAULT_REDACT_HEADERS
+    redact_query_params: tuple[str, ...] = tuple(sorted(DEFAULT_QUERY_PARAMS))
+    """Query parameters whose values samples mask (the gateway's ``redact.query_params`` list by
+    default: the generic gateway names no API's credential parameters of its own)."""
     check_primaries: bool = True
     """Check every primary response against the contract, not only shadowed ones. It makes the
     gateway capture every response body (its callback fast path serves no tapped request)."""
@@ -262,6 +266,7 @@ def parse_shadow_settings(data: Mapping[str, Any] | None, where: str = "shadow")
         *_SETTINGS_FLOATS,
         "noise_min_probes",
         "redact_headers",
+        "redact_query_params",
         "check_primaries",
         *_SETTINGS_CHOICES,
         "process_cpus",
@@ -293,9 +298,9 @@ def parse_shadow_settings(data: Mapping[str, Any] | None, where: str = "shadow")
         if not isinstance(data["check_primaries"], bool):
             raise ShadowConfigError(f"{where}.check_primaries: must be true or false")
         values["check_primaries"] = data["check_primaries"]
-    if "redact_headers" in data:
-        names = _strings(data["redact_headers"], f"{where}.redact_headers")
-        values["redact_headers"] = tuple(h.lower() for h in names)
+    for key in ("redact_headers", "redact_query_params"):
+        if key in data:
+            values[key] = tuple(n.lower() for n in _strings(data[key], f"{where}.{key}"))
     routes = data.get("routes") or {}
     if not isinstance(routes, Mapping):
         raise ShadowConfigError(f"{where}.routes: must be a mapping of route name to shadow block")

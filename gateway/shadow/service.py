@@ -123,7 +123,9 @@ class ShadowService:
             o for o in observers if hasattr(o, "observe_contract")
         )
         self._samples = SampleBuilder(
-            frozenset(settings.redact_headers), settings.sample_body_bytes
+            frozenset(settings.redact_headers),
+            settings.sample_body_bytes,
+            frozenset(settings.redact_query_params),
         )
         self._checker = (
             None
