@@ -9,6 +9,7 @@ import pytest
 from contracts.diff import diff_documents
 from contracts.diff.rules import RULES, render_rules
 from contracts.report import Severity
+from migration.cli.main import main
 from tests.contracts.diff_cases import Case, all_cases
 
 CASES = all_cases()
@@ -80,3 +81,16 @@ def test_render_formats() -> None:
     assert {r["id"] for r in doc} == set(RULES)
     with pytest.raises(ValueError, match="unknown format"):
         render_rules("yaml")
+
+
+def test_rules_command_lists_the_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
+    """`cutover contracts rules --format json` prints every rule id and exits 0."""
+    assert main(["contracts", "rules", "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert {r["id"] for r in doc} == set(RULES)
+
+
+def test_rules_command_markdown(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--format markdown` prints a table for the docs."""
+    assert main(["contracts", "rules", "--format", "markdown"]) == 0
+    assert "| `request-body-removed` | ERR |" in capsys.readouterr().out
