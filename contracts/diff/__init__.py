@@ -20,6 +20,7 @@ from contracts.diff.load import SpecError, check_spec, load_spec
 from contracts.diff.operations import Lifecycle, diff_operations, operations
 from contracts.diff.resolve import Resolver
 from contracts.diff.schemas import SchemaPair
+from contracts.diff.validate import validate_spec
 from contracts.report import Finding, Report, Severity, render
 
 __all__ = ["SpecError", "diff_documents", "diff_report", "run_diff"]
@@ -33,15 +34,21 @@ def diff_documents(
     min_deprecation_days: int = 0,
     base_dir: str | Path | None = None,
     revision_dir: str | Path | None = None,
+    validate: bool = True,
 ) -> tuple[Finding, ...]:
     """All findings between two OpenAPI documents (already loaded).
 
     ``today`` (default: the system date) and ``min_deprecation_days`` drive the deprecation rules
     (see :mod:`contracts.diff.operations`); ``base_dir``/``revision_dir`` are the directories that
-    relative ``$ref`` to other files are resolved from (each document's own directory).
+    relative ``$ref`` to other files are resolved from (each document's own directory). Both
+    documents are validated against the OpenAPI meta-schema first unless ``validate`` is false
+    (``run_diff`` validates right after loading, to name the files).
     """
     check_spec(base, "base")
     check_spec(revision, "revision")
+    if validate:
+        validate_spec(base, "base")
+        validate_spec(revision, "revision")
     if min_deprecation_days < 0:
         raise ValueError("min_deprecation_days must be 0 or more")
     pair = SchemaPair(
@@ -74,12 +81,15 @@ def run_diff(args: argparse.Namespace) -> int:
         fail_on = Severity.parse(args.fail_on)
         base = load_spec(args.base)
         revision = load_spec(args.revision)
+        validate_spec(base, args.base)
+        validate_spec(revision, args.revision)
         report = diff_report(
             base,
             revision,
             fail_on,
             base_dir=Path(args.base).parent,
             revision_dir=Path(args.revision).parent,
+            validate=False,
         )
     except (SpecError, ValueError) as exc:
         print(f"cutover contracts diff: {exc}", file=sys.stderr)
