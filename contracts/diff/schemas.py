@@ -74,7 +74,9 @@ def _types(
                 for member in members:
                     flat = resolver.flatten(member, refs)
                     member_types = (
-                        None if "$cycle" in flat.schema else _types(resolver, flat.schema, refs)
+                        None
+                        if "$cycle" in flat.schema
+                        else _types(resolver, flat.schema, flat.refs)
                     )
                     if member_types is None:
                         return None
