@@ -8,6 +8,7 @@ every finding on a catalogued rule id at its catalogued level.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -195,3 +196,41 @@ def test_a_document_diffed_with_itself_is_quiet(schema: Any) -> None:
         "components": {"schemas": {"A": schema, "B": {"$ref": "#/components/schemas/A"}}},
     }
     assert diff_documents(doc, doc) == ()
+
+
+def _schema_slots(node: Any, inside: bool = False) -> list[tuple[Any, Any]]:
+    """(container, key) of every schema node: under a ``schema``/``schemas`` key and below."""
+    slots: list[tuple[Any, Any]] = []
+    items = (
+        node.items()
+        if isinstance(node, dict)
+        else enumerate(node)
+        if isinstance(node, list)
+        else []
+    )
+    for key, value in items:
+        here = inside or key in ("schema", "schemas")
+        if isinstance(value, dict) and inside:
+            slots.append((node, key))
+        if isinstance(value, dict | list):
+            slots += _schema_slots(value, here)
+    return slots
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(base=documents, data=st.data())
+def test_a_mutated_document_diffs_without_error(base: dict[str, Any], data: st.DataObject) -> None:
+    """A document and a copy with a few schema nodes replaced or edited diff without error."""
+    base = _with_path_params(base)
+    revision = copy.deepcopy(base)
+    slots = _schema_slots(revision)
+    for _ in range(data.draw(st.integers(1, 3))):
+        if not slots:
+            break
+        container, key = data.draw(st.sampled_from(slots))
+        if data.draw(st.booleans()):
+            container[key] = data.draw(schemas)
+        else:
+            container[key] = {**container[key], **data.draw(_keywords(schemas))}
+    for finding in diff_documents(base, revision):
+        assert finding.severity is RULES[finding.rule].level
