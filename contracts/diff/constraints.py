@@ -81,10 +81,29 @@ def compare_bounds(base: dict[str, Any], rev: dict[str, Any], where: Where, emit
             increased = new > old
         kind = f"{kebab(key)}-{'increased' if increased else 'decreased'}"
         emit(kind, where, f"{key} changed from {show(old)} to {show(new)}")
+    _compare_multiple_of(base.get("multipleOf"), rev.get("multipleOf"), where, emit)
     if base.get("uniqueItems") is True and rev.get("uniqueItems") is not True:
         emit("unique-items-removed", where, "items may now repeat")
     elif rev.get("uniqueItems") is True and base.get("uniqueItems") is not True:
         emit("unique-items-added", where, "items must now be unique")
+
+
+def _compare_multiple_of(old: Any, new: Any, where: Where, emit: Emit) -> None:
+    """Multiples of 4 are multiples of 2: a new factor that the old one divides narrows."""
+    if old == new or not all(v is None or (_number(v) and v > 0) for v in (old, new)):
+        return
+    message = f"multipleOf changed from {show(old)} to {show(new)}"
+    if old is None or (new is not None and _divides(old, new)):
+        emit("multiple-of-narrowed", where, message)
+    elif new is None or _divides(new, old):
+        emit("multiple-of-widened", where, message)
+    else:
+        emit("multiple-of-changed", where, message)
+
+
+def _divides(factor: float, value: float) -> bool:
+    ratio = value / factor
+    return abs(ratio - round(ratio)) < 1e-9
 
 
 def _number(value: Any) -> bool:

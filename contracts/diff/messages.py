@@ -96,6 +96,13 @@ def diff_parameters(
                 report(f"{rule}-became-required", location, "parameter is now required")
             elif base_param.get("required", False) and not rev_required:
                 report(f"{rule}-became-optional", location, "parameter is now optional")
+        old_style, new_style = _serialization(base_param), _serialization(rev_param)
+        if old_style != new_style:
+            report(
+                f"{rule}-serialization-changed",
+                location,
+                f"style/explode changed from {old_style} to {new_style}",
+            )
         compare_schema_at(
             pair,
             _parameter_schema(pair.base, base_param),
@@ -105,6 +112,14 @@ def diff_parameters(
             rule,
             location,
         )
+
+
+def _serialization(param: dict[str, Any]) -> tuple[str, bool]:
+    """Effective (style, explode): ``form`` for query and cookie, ``simple`` for path and header;
+    ``explode`` defaults to true for ``form`` only (OpenAPI 3.1 §4.8.12.4)."""
+    default = "form" if param.get("in") in ("query", "cookie") else "simple"
+    style = str(param.get("style", default))
+    return style, bool(param.get("explode", style == "form"))
 
 
 def _parameter_schema(resolver: Resolver, param: dict[str, Any]) -> Any:

@@ -88,6 +88,7 @@ def diff_operations(
         _, base_op, base_shared = base_ops[key]
         _, rev_op, rev_shared = rev_ops[key]
         _deprecation(base_op, rev_op, lifecycle, report)
+        _operation_id(base_op, rev_op, report)
         diff_parameters(
             pair,
             parameters(pair.base, base_op, base_shared),
@@ -131,12 +132,33 @@ def _removed(op: dict[str, Any], lifecycle: Lifecycle, report: Report) -> None:
     report("operation-removed-before-sunset", "operation", f"deprecated operation removed {when}")
 
 
+def _operation_id(base_op: dict[str, Any], rev_op: dict[str, Any], report: Report) -> None:
+    """Not on the wire, but generated clients name their methods after it."""
+    old, new = base_op.get("operationId"), rev_op.get("operationId")
+    if old == new:
+        return
+    if old is None:
+        report("operation-id-added", "operationId", f"operationId {new!r}")
+    elif new is None:
+        report("operation-id-removed", "operationId", f"operationId {old!r} dropped")
+    else:
+        report("operation-id-changed", "operationId", f"operationId {old!r} -> {new!r}")
+
+
 def _deprecation(
     base_op: dict[str, Any], rev_op: dict[str, Any], lifecycle: Lifecycle, report: Report
 ) -> None:
     was, now = bool(base_op.get("deprecated", False)), bool(rev_op.get("deprecated", False))
     if was and not now:
         report("operation-reactivated", "operation", "operation is no longer deprecated")
+    if was and now:
+        old_sunset, new_sunset = _sunset(base_op), _sunset(rev_op)
+        if old_sunset is not None and (new_sunset is None or new_sunset < old_sunset):
+            report(
+                "operation-sunset-moved-earlier",
+                "operation",
+                f"x-sunset moved from {old_sunset} to {new_sunset or 'none'}",
+            )
     if not now or was:
         return
     report("operation-deprecated", "operation", "operation deprecated")

@@ -151,6 +151,19 @@ _KINDS: dict[str, tuple[Severity | None, Severity | None, str, str]] = {
     ),
     "unique-items-added": (ERR, INFO, "items must now be unique", "array -> uniqueItems: true"),
     "unique-items-removed": (INFO, WARN, "items may now repeat", "uniqueItems: true -> false"),
+    "multiple-of-narrowed": (
+        ERR,
+        INFO,
+        "multipleOf added, or changed to a multiple of itself",
+        "multipleOf 2 -> 4",
+    ),
+    "multiple-of-widened": (
+        INFO,
+        ERR,
+        "multipleOf dropped, or changed to a divisor of itself",
+        "multipleOf 4 -> 2",
+    ),
+    "multiple-of-changed": (ERR, ERR, "multipleOf changed incompatibly", "multipleOf 2 -> 3"),
 }
 
 #: Bound keywords: a larger upper bound or a smaller lower bound admits more values. Adding a bound
@@ -186,6 +199,15 @@ for _key in LOWER_BOUNDS:
     _KINDS[f"{kebab(_key)}-decreased"] = (INFO, ERR, f"{_key} decreased or removed", "5 -> 1")
 
 SCHEMA_KINDS: tuple[str, ...] = tuple(_KINDS)
+
+#: Where a location's level differs from its side's: a parameter's default is what the server does
+#: when a client omits the parameter (a filter, a page size), so changing it silently changes the
+#: answer to requests that did not change; a body property's default usually only seeds new
+#: resources, so it stays a warning there.
+_LOCATION_LEVELS: dict[tuple[str, str], Severity] = {
+    (f"request-parameter-{where}", "default-changed"): ERR
+    for where in ("path", "query", "header", "cookie")
+}
 
 _WHY = {
     ("request", ERR): "clients sending what used to be valid are rejected",
@@ -234,6 +256,18 @@ _OPERATION_RULES: dict[str, tuple[Severity, str, str]] = {
         "deprecated with x-sunset in 10 days, minimum 90",
     ),
     "operation-reactivated": (INFO, "an operation is no longer deprecated", "deprecated -> not"),
+    "operation-sunset-moved-earlier": (
+        ERR,
+        "a deprecated operation's x-sunset date moved earlier than announced",
+        "x-sunset 2027-06-01 -> 2027-01-01",
+    ),
+    "operation-id-added": (INFO, "an operationId was given", "none -> listThings"),
+    "operation-id-changed": (
+        WARN,
+        "the operationId changed: nothing changes on the wire, but generated clients rename the method",
+        "listThings -> getThings",
+    ),
+    "operation-id-removed": (WARN, "the operationId was dropped (generated clients)", "-> none"),
     "request-body-added": (INFO, "an optional request body was added", "none -> optional body"),
     "request-body-required-added": (ERR, "a required request body was added", "none -> body*"),
     "request-body-removed": (
@@ -272,6 +306,12 @@ _OPERATION_RULES: dict[str, tuple[Severity, str, str]] = {
     "webhook-removed": (WARN, "a webhook is no longer sent", "webhooks.taskDone removed"),
 }
 
+for _where in ("path", "query", "header", "cookie"):
+    _OPERATION_RULES[f"request-parameter-{_where}-serialization-changed"] = (
+        ERR,
+        f"a {_where} parameter's style or explode changed: clients serialise it the old way",
+        "style form, explode true -> explode false",
+    )
 for _where in ("query", "header", "cookie"):
     _p = f"request-parameter-{_where}"
     _OPERATION_RULES.update(
@@ -290,6 +330,7 @@ def _build() -> dict[str, Rule]:
     for location, direction in SCHEMA_LOCATIONS.items():
         for kind, (request_level, response_level, what, example) in _KINDS.items():
             level = request_level if direction == "request" else response_level
+            level = _LOCATION_LEVELS.get((location, kind), level)
             if level is None:
                 continue
             summary = f"{_WHERE[location]}: {what}; {_WHY[(direction, level)]}"

@@ -65,7 +65,10 @@ def test_rules_have_summary_and_example() -> None:
         ("response-body-one-of-member-added", Severity.ERR),
         ("response-body-one-of-member-removed", Severity.INFO),
         ("request-body-all-of-member-added", Severity.ERR),
-        ("request-parameter-query-default-changed", Severity.WARN),
+        ("request-parameter-query-default-changed", Severity.ERR),
+        ("request-body-default-changed", Severity.WARN),
+        ("request-parameter-query-serialization-changed", Severity.ERR),
+        ("operation-id-changed", Severity.WARN),
     ],
 )
 def test_levels_the_issue_asks_for(rule: str, level: Severity) -> None:

@@ -340,6 +340,29 @@ def fragment_groups() -> list[tuple[list[Fragment], frozenset[str]]]:
             ("type-changed",),
             ("type-changed",),
         ),
+        [
+            *pair(
+                "multiple-of",
+                {"type": "number", "multipleOf": 2},
+                {"type": "number", "multipleOf": 4},
+                ("multiple-of-narrowed",),
+                ("multiple-of-widened",),
+            ),
+            *pair(
+                "multiple-of-added",
+                {"type": "number"},
+                {"type": "number", "multipleOf": 2},
+                ("multiple-of-narrowed",),
+                ("multiple-of-widened",),
+            ),
+            *pair(
+                "multiple-of-coprime",
+                {"type": "number", "multipleOf": 2},
+                {"type": "number", "multipleOf": 3},
+                ("multiple-of-changed",),
+                ("multiple-of-changed",),
+            ),
+        ],
         [("description-only", {**S, "description": "a"}, {**S, "description": "b"}, _k(), _k())],
         *_bounds(),
     ]

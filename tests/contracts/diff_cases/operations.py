@@ -402,6 +402,81 @@ def _rows() -> list[list[tuple[Any, ...]]]:
             ("webhook-removed", lambda d: d.pop("webhooks"), {"webhook-removed"}, {}),
         ],
         *[_parameter_rows(place) for place in ("query", "header", "cookie")],
+        [
+            (
+                "operation-id-added",
+                lambda d: _get(d).update(operationId="listThings"),
+                {"operation-id-added"},
+                {},
+            ),
+            (
+                "operation-id-changed",
+                lambda d: _one(d).update(operationId="fetchThing"),
+                {"operation-id-changed"},
+                {},
+            ),
+            (
+                "operation-id-removed",
+                lambda d: _one(d).pop("operationId"),
+                {"operation-id-removed"},
+                {},
+            ),
+        ],
+        [
+            (
+                "sunset-earlier",
+                _deprecate("2027-01-01"),
+                {"operation-sunset-moved-earlier"},
+                {},
+                _deprecate("2027-06-01"),
+            ),
+            ("sunset-later", _deprecate("2027-12-01"), set(), {}, _deprecate("2027-06-01")),
+            (
+                "sunset-dropped",
+                lambda d: _one(d).pop("x-sunset"),
+                {"operation-sunset-moved-earlier"},
+                {},
+                _deprecate("2027-06-01"),
+            ),
+        ],
+        [
+            (
+                "query-explode-off",
+                lambda d: _param(d, "query").update(explode=False),
+                {"request-parameter-query-serialization-changed"},
+                {},
+            ),
+            (
+                "query-style-spelled-out",
+                lambda d: _param(d, "query").update(style="form", explode=True),
+                set(),
+                {},
+            ),
+            (
+                "header-explode-on",
+                lambda d: _param(d, "header").update(explode=True),
+                {"request-parameter-header-serialization-changed"},
+                {},
+            ),
+            (
+                "cookie-explode-off",
+                lambda d: _param(d, "cookie").update(explode=False),
+                {"request-parameter-cookie-serialization-changed"},
+                {},
+            ),
+            (
+                "path-label-style",
+                lambda d: _one(d)["parameters"][0].update(style="label"),
+                {"request-parameter-path-serialization-changed"},
+                {},
+            ),
+            (
+                "path-style-spelled-out",
+                lambda d: _one(d)["parameters"][0].update(style="simple", explode=False),
+                set(),
+                {},
+            ),
+        ],
     ]
 
 
