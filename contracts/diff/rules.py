@@ -61,9 +61,9 @@ _KINDS: dict[str, tuple[Severity | None, Severity | None, str, str]] = {
     "type-widened": (INFO, ERR, "the type admits more values", "integer -> number"),
     "type-narrowed": (ERR, INFO, "the type admits fewer values", "[string, integer] -> string"),
     "type-changed": (ERR, ERR, "the type changed incompatibly", "string -> integer"),
-    "format-added": (WARN, INFO, "a format was added", "string -> string/email"),
+    "format-added": (ERR, INFO, "a format was added", "string -> string/email"),
     "format-removed": (INFO, WARN, "the format was dropped", "string/uuid -> string"),
-    "format-changed": (WARN, WARN, "the format changed", "date -> date-time"),
+    "format-changed": (ERR, ERR, "the format changed", "date -> date-time"),
     "enum-added": (ERR, INFO, "the value became an enum", "string -> enum [a, b]"),
     "enum-removed": (INFO, WARN, "the value is no longer an enum", "enum [a, b] -> string"),
     "enum-value-added": (INFO, WARN, "an enum value was added", "[a, b] -> [a, b, c]"),
@@ -199,6 +199,10 @@ for _key in LOWER_BOUNDS:
     _KINDS[f"{kebab(_key)}-decreased"] = (INFO, ERR, f"{_key} decreased or removed", "5 -> 1")
 
 SCHEMA_KINDS: tuple[str, ...] = tuple(_KINDS)
+
+# ``format`` is an annotation in JSON Schema 2020-12, but typed servers enforce it (pydantic rejects
+# a date where a date-time is declared, and a non-email for EmailStr) and clients parse by it (a date
+# parser fails on a date-time): adding or changing one is judged like any other constraint.
 
 #: Where a location's level differs from its side's: a parameter's default is what the server does
 #: when a client omits the parameter (a filter, a page size), so changing it silently changes the

@@ -184,19 +184,28 @@ class _Walk:
         rev_trail: frozenset[str],
         where: Path,
     ) -> None:
-        """Members added to or dropped from ``allOf`` (the merged form hides keywords it cannot merge)."""
+        """Members added to or dropped from ``allOf`` (the merged form hides keywords it cannot merge).
+
+        Members match by ``$ref`` or content; when as many are unmatched on each side they were
+        edited (or a ref inlined), which the merged comparison already judges, so only a change in
+        the number of members is reported here.
+        """
         base_raw, _ = self.pair.base.deref(base_node, base_trail)
         rev_raw, _ = self.pair.revision.deref(rev_node, rev_trail)
         if not isinstance(base_raw, dict) or not isinstance(rev_raw, dict):
             return
         old, new = base_raw.get("allOf"), rev_raw.get("allOf")
-        if not isinstance(old, list) or not isinstance(new, list):
+        if not isinstance(old, list) or not isinstance(new, list) or len(old) == len(new):
             return
-        old_keys, new_keys = {_key(m) for m in old}, {_key(m) for m in new}
-        for key in sorted(new_keys - old_keys):
-            self.emit("all-of-member-added", where, f"allOf member added: {show(key)}")
-        for key in sorted(old_keys - new_keys):
-            self.emit("all-of-member-removed", where, f"allOf member removed: {show(key)}")
+        old_keys, new_keys = [_key(m) for m in old], [_key(m) for m in new]
+        gone = [k for k in old_keys if k not in new_keys]
+        came = [k for k in new_keys if k not in old_keys]
+        if len(came) > len(gone):
+            for key in came[len(gone) :]:
+                self.emit("all-of-member-added", where, f"allOf member added: {show(key)}")
+        else:
+            for key in gone[len(came) :]:
+                self.emit("all-of-member-removed", where, f"allOf member removed: {show(key)}")
 
     def _visible(self, resolver: Resolver, schema: dict[str, Any]) -> dict[str, Any]:
         hidden = "readOnly" if self.direction == "request" else "writeOnly"

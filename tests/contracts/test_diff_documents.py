@@ -166,3 +166,14 @@ def test_remote_ref_is_not_fetched(tmp_path: Path) -> None:
     spec = doc("3.1.0", {"$ref": "https://example.com/s.yaml#/X"})
     with pytest.raises(SpecError, match="not fetched"):
         diff_documents(spec, copy.deepcopy(spec), base_dir=tmp_path, revision_dir=tmp_path)
+
+
+def test_all_of_member_ref_inlined_is_not_a_change() -> None:
+    """An allOf member moved from a $ref to inline (or back) is the same member."""
+    thing = {"type": "object", "properties": {"a": {"type": "string"}}}
+    extra = {"required": ["a"]}
+    base = doc("3.1.0", {"allOf": [{"$ref": "#/components/schemas/Thing"}, extra]})
+    base["components"] = {"schemas": {"Thing": thing}}
+    revision = doc("3.1.0", {"allOf": [thing, extra]})
+    assert diff_documents(base, revision) == ()
+    assert diff_documents(revision, base) == ()

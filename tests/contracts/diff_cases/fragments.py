@@ -284,13 +284,22 @@ def fragment_groups() -> list[tuple[list[Fragment], frozenset[str]]]:
                 _k("type-changed"),
             ),
         ],
-        pair(
-            "all-of",
-            {"allOf": [S]},
-            {"allOf": [S, {"pattern": "^a"}]},
-            ("all-of-member-added", "pattern-added"),
-            ("all-of-member-removed", "pattern-removed"),
-        ),
+        [
+            *pair(
+                "all-of",
+                {"allOf": [S]},
+                {"allOf": [S, {"pattern": "^a"}]},
+                ("all-of-member-added", "pattern-added"),
+                ("all-of-member-removed", "pattern-removed"),
+            ),
+            (
+                "all-of-member-edited",
+                {"allOf": [S, {"pattern": "^a"}]},
+                {"allOf": [S, {"pattern": "^b"}]},
+                _k("pattern-changed"),
+                _k("pattern-changed"),
+            ),
+        ],
         pair(
             "dependent-required",
             obj(a=S, b=S),
