@@ -67,7 +67,10 @@ def diff_report(
     """The findings wrapped in a :class:`Report` whose subjects are the revision's operations."""
     findings = diff_documents(base, revision, **options)
     subjects = [
-        f"{m} {shown}" for (m, _), (shown, _, _) in operations(revision, Resolver(revision)).items()
+        f"{m} {shown}"
+        for (m, _), (shown, _, _) in operations(
+            revision, Resolver(revision, options.get("revision_dir"), "revision")
+        ).items()
     ]
     for finding in findings:
         if finding.subject not in subjects:

@@ -177,3 +177,22 @@ def test_all_of_member_ref_inlined_is_not_a_change() -> None:
     revision = doc("3.1.0", {"allOf": [thing, extra]})
     assert diff_documents(base, revision) == ()
     assert diff_documents(revision, base) == ()
+
+
+def test_cli_follows_path_items_in_other_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A path item that is a $ref to another file is read, in the diff and in the report's subjects."""
+    for side, kind in (("a", "string"), ("b", "integer")):
+        root = tmp_path / side
+        root.mkdir()
+        item = doc("3.1.0", {"type": kind})["paths"]["/things"]
+        (root / "things.yaml").write_text(yaml.safe_dump(item))
+        spec = doc("3.1.0", {})
+        spec["paths"]["/things"] = {"$ref": "things.yaml"}
+        (root / "openapi.json").write_text(json.dumps(spec))
+    argv = ["contracts", "diff", str(tmp_path / "a" / "openapi.json")]
+    assert main([*argv, str(tmp_path / "b" / "openapi.json"), "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["subjects"] == ["GET /things"]
+    assert [f["rule"] for f in report["findings"]] == ["response-body-type-changed"]
