@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,20 @@ def parse_document(text: str, name: str = "<document>") -> Any:
         return json.loads(text)
     except json.JSONDecodeError:
         try:
-            return yaml.safe_load(text)
+            return jsonable(yaml.safe_load(text))
         except yaml.YAMLError as exc:
             raise SpecError(f"{name} is neither JSON nor YAML: {exc}") from exc
+
+
+def jsonable(node: Any) -> Any:
+    """YAML's extras in JSON terms: ``200:`` is the key ``"200"``, ``2027-01-01`` the string."""
+    if isinstance(node, dict):
+        return {str(k) if not isinstance(k, str) else k: jsonable(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [jsonable(item) for item in node]
+    if isinstance(node, date):
+        return node.isoformat()
+    return node
 
 
 def check_spec(doc: Any, name: str = "<document>") -> dict[str, Any]:

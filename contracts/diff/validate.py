@@ -21,7 +21,7 @@ from typing import Any
 
 import jsonschema_rs
 
-from contracts.diff.load import SpecError
+from contracts.diff.load import SpecError, jsonable
 
 _SHOWN = 5
 
@@ -43,8 +43,12 @@ def validate_spec(doc: dict[str, Any], name: str = "<document>") -> None:
     minor = "3.1" if version.startswith("3.1") else "3.0" if version.startswith("3.0") else None
     if minor is None:
         return  # check_spec already refused anything that is not 3.x; later 3.x: no meta-schema yet
+    try:
+        found = list(_validator(minor).iter_errors(doc))
+    except ValueError:  # a dict built in code with YAML's int keys or dates: compare it as JSON
+        found = list(_validator(minor).iter_errors(jsonable(doc)))
     errors = sorted(
-        _validator(minor).iter_errors(doc),
+        found,
         key=lambda e: (-len(e.instance_path), [str(p) for p in e.instance_path]),
     )
     if not errors:

@@ -196,3 +196,30 @@ def test_cli_follows_path_items_in_other_files(
     report = json.loads(capsys.readouterr().out)
     assert report["subjects"] == ["GET /things"]
     assert [f["rule"] for f in report["findings"]] == ["response-body-type-changed"]
+
+
+UNQUOTED_YAML = """
+openapi: 3.0.3
+info: {title: t, version: '1'}
+paths:
+  /a:
+    get:
+      deprecated: true
+      x-sunset: 2026-01-01
+      responses:
+        200: {description: ok}
+"""
+
+
+def test_yaml_int_status_keys_and_dates_are_read_as_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Unquoted `200:` and `x-sunset: 2026-01-01` in YAML validate and diff like their JSON strings."""
+    base, revision = tmp_path / "base.yaml", tmp_path / "rev.yaml"
+    base.write_text(UNQUOTED_YAML)
+    revision.write_text(UNQUOTED_YAML.replace("200: {description: ok}", "201: {description: ok}"))
+    assert main(["contracts", "diff", str(base), str(revision), "--format", "json"]) == 1
+    rules = {f["rule"] for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert rules == {"response-success-status-removed", "response-success-status-added"}
+    loaded = yaml.safe_load(UNQUOTED_YAML)
+    assert diff_documents(loaded, copy.deepcopy(loaded)) == ()
