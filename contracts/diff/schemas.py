@@ -82,9 +82,26 @@ def _types(
                         return None
                     found |= member_types
                 return frozenset(found)
-        return None
+        return _implied_type(schema)
     kinds = frozenset(kind if isinstance(kind, list) else [kind])
     return kinds | {"integer"} if "number" in kinds else kinds
+
+
+_OBJECT_KEYWORDS = ("properties", "required", "additionalProperties", "dependentRequired")
+_ARRAY_KEYWORDS = ("items", "prefixItems", "contains")
+
+
+def _implied_type(schema: dict[str, Any]) -> frozenset[str] | None:
+    """The type an untyped schema's keywords imply: ``properties`` mean an object, ``items`` an array.
+
+    Strictly, a schema without ``type`` admits every type, but nobody writes ``properties`` for a
+    string: read that way, adding the ``type: object`` the author left out is no change.
+    """
+    if any(key in schema for key in _OBJECT_KEYWORDS):
+        return frozenset({"object"})
+    if any(key in schema for key in _ARRAY_KEYWORDS):
+        return frozenset({"array"})
+    return None
 
 
 def _key(node: Any) -> str:

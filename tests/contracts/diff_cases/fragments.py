@@ -372,6 +372,17 @@ def fragment_groups() -> list[tuple[list[Fragment], frozenset[str]]]:
                 ("multiple-of-changed",),
             ),
         ],
+        [
+            (
+                "implicit-object",
+                {"properties": {"a": S}},
+                obj(a=S),
+                _k(),
+                _k(),
+            ),
+            ("implicit-array", {"items": S}, {"type": "array", "items": S}, _k(), _k()),
+            *pair("typed", {}, {"type": "object"}, ("type-narrowed",), ("type-widened",)),
+        ],
         [("description-only", {**S, "description": "a"}, {**S, "description": "b"}, _k(), _k())],
         *_bounds(),
     ]
