@@ -66,6 +66,7 @@ schemas = st.recursive(
         st.builds(lambda ref: {"$ref": ref}, st.sampled_from(REFS)),
         st.builds(dict, type=st.sampled_from(TYPES)),
         st.just({}),
+        st.booleans(),  # 3.1: `true` admits anything, `false` nothing
     ),
     _keywords,
     max_leaves=8,
@@ -228,7 +229,7 @@ def test_a_mutated_document_diffs_without_error(base: dict[str, Any], data: st.D
         if not slots:
             break
         container, key = data.draw(st.sampled_from(slots))
-        if data.draw(st.booleans()):
+        if data.draw(st.booleans()) or not isinstance(container[key], dict):
             container[key] = data.draw(schemas)
         else:
             container[key] = {**container[key], **data.draw(_keywords(schemas))}
