@@ -13,7 +13,6 @@ request (so adding a required one breaks no client) and a ``writeOnly`` property
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +28,14 @@ from contracts.diff.constraints import (
     show,
 )
 from contracts.diff.resolve import FlatSchema, Resolver
+from contracts.diff.shapes import (
+    admitted_types,
+    canonical,
+    dependencies,
+    member_key,
+    pure_ref,
+    untyped_unions,
+)
 from contracts.jsonpath import format_path
 
 _MAX_DEPTH = 64
@@ -61,56 +68,6 @@ def compare_schemas(
         emit(kind, format_path(path), message)
 
 
-def _types(
-    resolver: Resolver, schema: dict[str, Any], refs: frozenset[str]
-) -> frozenset[str] | None:
-    """The JSON types a schema admits (``None``: any); a bare union admits its members' types."""
-    kind = schema.get("type")
-    if kind is None:
-        for union in ("anyOf", "oneOf"):
-            members = schema.get(union)
-            if isinstance(members, list) and members:
-                found: set[str] = set()
-                for member in members:
-                    flat = resolver.flatten(member, refs)
-                    member_types = (
-                        None
-                        if "$cycle" in flat.schema
-                        else _types(resolver, flat.schema, flat.refs)
-                    )
-                    if member_types is None:
-                        return None
-                    found |= member_types
-                return frozenset(found)
-        return _implied_type(schema)
-    kinds = frozenset(kind if isinstance(kind, list) else [kind])
-    return kinds | {"integer"} if "number" in kinds else kinds
-
-
-_OBJECT_KEYWORDS = ("properties", "required", "additionalProperties", "dependentRequired")
-_ARRAY_KEYWORDS = ("items", "prefixItems", "contains")
-
-
-def _implied_type(schema: dict[str, Any]) -> frozenset[str] | None:
-    """The type an untyped schema's keywords imply: ``properties`` mean an object, ``items`` an array.
-
-    Strictly, a schema without ``type`` admits every type, but nobody writes ``properties`` for a
-    string: read that way, adding the ``type: object`` the author left out is no change.
-    """
-    if any(key in schema for key in _OBJECT_KEYWORDS):
-        return frozenset({"object"})
-    if any(key in schema for key in _ARRAY_KEYWORDS):
-        return frozenset({"array"})
-    return None
-
-
-def _key(node: Any) -> str:
-    """Identity of a union member: its ``$ref``, else its canonical JSON."""
-    if isinstance(node, dict) and isinstance(node.get("$ref"), str) and len(node) == 1:
-        return node["$ref"]
-    return json.dumps(node, sort_keys=True, default=str)
-
-
 @dataclass
 class _Walk:
     """One comparison: the changes found so far, and those found under each pair of ``$ref``.
@@ -136,7 +93,7 @@ class _Walk:
         rev_trail: frozenset[str],
         depth: int,
     ) -> None:
-        base_ref, rev_ref = _pure_ref(base_node), _pure_ref(rev_node)
+        base_ref, rev_ref = pure_ref(base_node), pure_ref(rev_node)
         if base_ref is None or rev_ref is None:
             self._compare(base_node, rev_node, path, base_trail, rev_trail, depth)
             return
@@ -165,9 +122,9 @@ class _Walk:
             return
         where = path
         compare_nullable(base, rev, where, self.emit)
-        base_types = _types(self.pair.base, base.schema, base.refs)
-        rev_types = _types(self.pair.revision, rev.schema, rev.refs)
-        if base_types != rev_types and not _unions_on_both_sides(base.schema, rev.schema):
+        base_types = admitted_types(self.pair.base, base.schema, base.refs)
+        rev_types = admitted_types(self.pair.revision, rev.schema, rev.refs)
+        if base_types != rev_types and not untyped_unions(base.schema, rev.schema):
             shown = f"type changed from {show(base.schema.get('type'))} to {show(rev.schema.get('type'))}"
             if rev_types is None or (base_types is not None and base_types <= rev_types):
                 self.emit("type-widened", where, shown)
@@ -214,7 +171,7 @@ class _Walk:
         old, new = base_raw.get("allOf"), rev_raw.get("allOf")
         if not isinstance(old, list) or not isinstance(new, list) or len(old) == len(new):
             return
-        old_keys, new_keys = [_key(m) for m in old], [_key(m) for m in new]
+        old_keys, new_keys = [member_key(m) for m in old], [member_key(m) for m in new]
         gone = [k for k in old_keys if k not in new_keys]
         came = [k for k in new_keys if k not in old_keys]
         if len(came) > len(gone):
@@ -268,8 +225,8 @@ class _Walk:
             self.compare(
                 base_props[name], rev_props[name], (*path, name), base.refs, rev.refs, depth + 1
             )
-        old_deps = _dependencies(base.schema.get("dependentRequired"))
-        new_deps = _dependencies(rev.schema.get("dependentRequired"))
+        old_deps = dependencies(base.schema.get("dependentRequired"))
+        new_deps = dependencies(rev.schema.get("dependentRequired"))
         for name, dep in sorted(new_deps - old_deps):
             emit("dependent-required-added", path, f"{name!r} now requires {dep!r}")
         for name, dep in sorted(old_deps - new_deps):
@@ -291,8 +248,8 @@ class _Walk:
             and rev.get("additionalProperties") is not False
         ):
             self.emit("additional-properties-opened", where, "unknown properties are allowed")
-        old = _canonical({k: base[k] for k in ("if", "then", "else") if k in base})
-        new = _canonical({k: rev[k] for k in ("if", "then", "else") if k in rev})
+        old = canonical({k: base[k] for k in ("if", "then", "else") if k in base})
+        new = canonical({k: rev[k] for k in ("if", "then", "else") if k in rev})
         if old != new:
             kind = "added" if old == "{}" else "removed" if new == "{}" else "changed"
             self.emit(f"conditional-{kind}", where, f"if/then/else {kind}")
@@ -336,8 +293,8 @@ class _Walk:
             old, new = base.schema.get(union), rev.schema.get(union)
             if not isinstance(old, list) or not isinstance(new, list):
                 continue
-            old_by_key = {_key(m): m for m in old}
-            new_by_key = {_key(m): m for m in new}
+            old_by_key = {member_key(m): m for m in old}
+            new_by_key = {member_key(m): m for m in new}
             for key in sorted(old_by_key.keys() & new_by_key.keys()):
                 # Same $ref on both sides: the referenced schema itself may have changed.
                 self.compare(old_by_key[key], new_by_key[key], path, base.refs, rev.refs, depth + 1)
@@ -353,33 +310,3 @@ class _Walk:
                 )
             for member in came:
                 self.emit(f"{kind}-member-added", where, f"{union} member added: {show(member)}")
-
-
-def _pure_ref(node: Any) -> str | None:
-    if isinstance(node, dict) and len(node) == 1 and isinstance(node.get("$ref"), str):
-        return str(node["$ref"])
-    return None
-
-
-def _unions_on_both_sides(base: dict[str, Any], rev: dict[str, Any]) -> bool:
-    """Untyped unions on both sides are compared member by member (see ``_unions``), not by type."""
-    if "type" in base or "type" in rev:
-        return False
-    return any(
-        isinstance(base.get(u), list) and isinstance(rev.get(u), list) for u in ("anyOf", "oneOf")
-    )
-
-
-def _dependencies(value: Any) -> set[tuple[str, str]]:
-    if not isinstance(value, dict):
-        return set()
-    return {
-        (str(name), str(dep))
-        for name, deps in value.items()
-        if isinstance(deps, list)
-        for dep in deps
-    }
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)

@@ -157,7 +157,7 @@ def _with_path_params(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 @settings(
-    max_examples=150,
+    max_examples=100,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
