@@ -13,6 +13,7 @@ request (so adding a required one breaks no client) and a ``writeOnly`` property
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,41 +46,84 @@ Emit = Callable[[str, str, str], None]
 Change = tuple[str, Path, str]
 
 
+RefPair = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class _Node:
+    """What one schema pair holds up to the next pair of ``$ref``: its own changes, and the ref pairs
+    below it (where they sit), walked as nodes of their own."""
+
+    changes: tuple[Change, ...]
+    edges: tuple[tuple[Path, RefPair], ...]
+
+
 @dataclass(frozen=True)
 class SchemaPair:
     """The two documents' resolvers, so each side's ``$ref`` is looked up in its own document.
 
-    ``seen`` holds the changes found below each pair of ``$ref`` (per direction) for the whole diff
-    (see :class:`_Walk`).
+    ``nodes`` holds each pair of ``$ref`` already compared, per direction, for the whole diff.
     """
 
     base: Resolver
     revision: Resolver
-    seen: dict[tuple[str, str, str], list[Change]] = field(default_factory=dict, compare=False)
+    nodes: dict[tuple[str, RefPair], _Node] = field(default_factory=dict, compare=False)
+
+    def node(self, direction: Direction, refs: RefPair) -> _Node:
+        """The comparison of ``refs`` (built on first use)."""
+        key = (direction, refs)
+        if key not in self.nodes:
+            self.nodes[key] = _Walk(self, direction).build({"$ref": refs[0]}, {"$ref": refs[1]})
+        return self.nodes[key]
 
 
 def compare_schemas(
     pair: SchemaPair, base: Any, revision: Any, direction: Direction, emit: Emit
 ) -> None:
-    """Compare two schema nodes, reporting kinds of change through ``emit``."""
-    walk = _Walk(pair, direction)
-    walk.compare(base, revision, (), frozenset(), frozenset(), 0)
-    for kind, path, message in walk.changes:
-        emit(kind, format_path(path), message)
+    """Compare two schema nodes, reporting kinds of change through ``emit``.
+
+    The schemas form a graph whose nodes are pairs of ``$ref`` (see :class:`_Walk`); it is walked
+    breadth first and each pair once, so a change in a shared component is reported once per
+    operation, at the shortest path to it, and a recursive or densely cross-referenced model costs
+    the size of the model, not the number of paths through it.
+    """
+    seen: set[RefPair] = set()
+    refs = pure_ref(base), pure_ref(revision)
+    if refs[0] is not None and refs[1] is not None:
+        seen.add((refs[0], refs[1]))
+        root = pair.node(direction, (refs[0], refs[1]))
+    else:
+        root = _Walk(pair, direction).build(base, revision)
+    queue: deque[tuple[Path, _Node]] = deque([((), root)])
+    while queue:
+        prefix, node = queue.popleft()
+        for kind, path, message in node.changes:
+            emit(kind, format_path((*prefix, *path)), message)
+        for path, refs in node.edges:
+            if refs not in seen:
+                seen.add(refs)
+                queue.append(((*prefix, *path), pair.node(direction, refs)))
 
 
 @dataclass
 class _Walk:
-    """One comparison: the changes found so far, and those found under each pair of ``$ref``.
+    """Builds one :class:`_Node`: walks a schema pair, stopping at each pair of ``$ref`` below it.
 
-    A large API refers to the same component from hundreds of operations; the changes below a pair
-    of refs are recorded once (paths relative to the pair) and replayed under every later path, which
-    makes the diff linear in the size of the documents rather than in the size of their expansion.
+    A large API refers to the same components from hundreds of operations, and models refer to each
+    other (an order's customer, the customer's orders): walking every path would repeat the same
+    comparison per path, exponentially so in a cross-referenced model. Stopping at ref pairs makes
+    each component pair compared once per direction for the whole diff, whatever the way in.
     """
 
     pair: SchemaPair
     direction: Direction
     changes: list[Change] = field(default_factory=list)
+    edges: list[tuple[Path, RefPair]] = field(default_factory=list)
+
+    def build(self, base: Any, revision: Any) -> _Node:
+        """Walk the pair from its root."""
+        self._compare(base, revision, (), frozenset(), frozenset(), 0)
+        return _Node(tuple(self.changes), tuple(self.edges))
 
     def emit(self, kind: str, path: Path, message: str) -> None:
         self.changes.append((kind, path, message))
@@ -94,18 +138,10 @@ class _Walk:
         depth: int,
     ) -> None:
         base_ref, rev_ref = pure_ref(base_node), pure_ref(rev_node)
-        if base_ref is None or rev_ref is None:
+        if base_ref is not None and rev_ref is not None:
+            self.edges.append((path, (base_ref, rev_ref)))
+        else:
             self._compare(base_node, rev_node, path, base_trail, rev_trail, depth)
-            return
-        known = self.pair.seen.get((self.direction, base_ref, rev_ref))
-        if known is not None:
-            self.changes.extend((kind, (*path, *rel), msg) for kind, rel, msg in known)
-            return
-        start = len(self.changes)
-        self._compare(base_node, rev_node, path, base_trail, rev_trail, depth)
-        self.pair.seen[(self.direction, base_ref, rev_ref)] = [
-            (kind, where[len(path) :], msg) for kind, where, msg in self.changes[start:]
-        ]
 
     def _compare(
         self,

@@ -62,11 +62,15 @@ def member_key(node: Any) -> str:
     return json.dumps(node, sort_keys=True, default=str)
 
 
+#: Keywords beside a ``$ref`` that describe it without changing what it admits.
+ANNOTATIONS = frozenset({"description", "title", "example", "examples", "$comment", "summary"})
+
+
 def pure_ref(node: Any) -> str | None:
-    """The target of a node that is only a ``$ref`` (siblings would change its meaning), else None."""
-    if isinstance(node, dict) and len(node) == 1 and isinstance(node.get("$ref"), str):
-        return str(node["$ref"])
-    return None
+    """The target of a node that is a ``$ref`` with at most annotations beside it, else None."""
+    if not isinstance(node, dict) or not isinstance(node.get("$ref"), str):
+        return None
+    return str(node["$ref"]) if all(k == "$ref" or k in ANNOTATIONS for k in node) else None
 
 
 def untyped_unions(base: dict[str, Any], rev: dict[str, Any]) -> bool:

@@ -223,3 +223,84 @@ def test_yaml_int_status_keys_and_dates_are_read_as_json(
     assert rules == {"response-success-status-removed", "response-success-status-added"}
     loaded = yaml.safe_load(UNQUOTED_YAML)
     assert diff_documents(loaded, copy.deepcopy(loaded)) == ()
+
+
+def test_mutually_recursive_schemas_report_on_every_operation() -> None:
+    """A change in B is found through A on an operation that returns A, even after the walk first
+    met A inside B (where A's way back to B was a cycle and so left unwalked)."""
+
+    def spec(y_type: str) -> Spec:
+        ref = "#/components/schemas/"
+        document = doc("3.1.0", {"$ref": f"{ref}A"})
+        document["paths"]["/b"] = {
+            "get": {
+                "responses": {
+                    "200": {
+                        "description": "ok",
+                        "content": {"application/json": {"schema": {"$ref": f"{ref}B"}}},
+                    }
+                }
+            }
+        }
+        document["components"] = {
+            "schemas": {
+                "A": {
+                    "type": "object",
+                    "properties": {"b": {"$ref": f"{ref}B"}, "x": {"type": "string"}},
+                },
+                "B": {
+                    "type": "object",
+                    "properties": {"a": {"$ref": f"{ref}A"}, "y": {"type": y_type}},
+                },
+            }
+        }
+        return document
+
+    findings = diff_documents(spec("string"), spec("integer"))
+    assert {(f.subject, f.location) for f in findings} == {
+        ("GET /b", "response 200 $.y"),
+        ("GET /things", "response 200 $.b.y"),
+    }
+
+
+def _dense(count: int, value_type: str) -> Spec:
+    """``count`` components that all refer to each other, one operation returning each."""
+    ref = "#/components/schemas/"
+    document = doc("3.1.0", {})
+    document["paths"] = {
+        f"/s{i}": {
+            "get": {
+                "responses": {
+                    "200": {
+                        "description": "ok",
+                        "content": {"application/json": {"schema": {"$ref": f"{ref}S{i}"}}},
+                    }
+                }
+            }
+        }
+        for i in range(count)
+    }
+    document["components"] = {
+        "schemas": {
+            f"S{i}": {
+                "type": "object",
+                "properties": {
+                    **{f"p{j}": {"$ref": f"{ref}S{j}"} for j in range(count) if j != i},
+                    "v": {"type": value_type},
+                },
+            }
+            for i in range(count)
+        }
+    }
+    return document
+
+
+def test_cross_referenced_model_is_walked_once_per_component() -> None:
+    """In a model where every component refers to every other, each operation reports each changed
+    component once, at its shortest path, instead of once per path through the graph."""
+    findings = diff_documents(_dense(8, "string"), _dense(8, "integer"))
+    on_first = sorted(f.location for f in findings if f.subject == "GET /s0")
+    assert len(findings) == 64
+    assert on_first == sorted(
+        ["response 200 $.v", *[f"response 200 $.p{j}.v" for j in range(1, 8)]]
+    )

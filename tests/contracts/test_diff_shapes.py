@@ -46,12 +46,13 @@ def test_implied_type_needs_a_keyword() -> None:
 
 
 def test_member_identity() -> None:
-    """Members are identified by $ref, else by content regardless of key order."""
+    """Members are identified by $ref, else by content; a ref with annotations beside it is pure."""
     assert member_key({"$ref": "#/A"}) == "#/A"
     assert member_key({"type": "string", "maxLength": 3}) == member_key(
         {"maxLength": 3, "type": "string"}
     )
-    assert pure_ref({"$ref": "#/A", "description": "x"}) is None
+    assert pure_ref({"$ref": "#/A", "description": "x"}) == "#/A"
+    assert pure_ref({"$ref": "#/A", "nullable": True}) is None
 
 
 def test_dependencies_as_pairs() -> None:
