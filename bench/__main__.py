@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SUITES = ("backends", "gateway", "shadow", "rollback", "replicas")
+SUITES = ("backends", "gateway", "shadow", "rollback", "replicas", "contracts_diff")
 
 
 def plan(argv: list[str]) -> list[tuple[str, list[str]]] | str:
