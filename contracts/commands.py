@@ -150,7 +150,7 @@ def _add_replay(group: Any) -> None:
 
 
 def _run_diff(args: argparse.Namespace) -> int:
-    from contracts.diff import run_diff
+    from contracts.diff_command import run_diff
 
     return run_diff(args)
 

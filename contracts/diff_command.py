@@ -1,0 +1,105 @@
+"""The command behind ``cutover contracts diff``: files in, a rendered report and an exit code out.
+
+:mod:`contracts.diff` holds the rules and the pure ``diff_report`` (two dicts in, a report out); this
+module does the I/O around it: read both documents, place each operation on a line of its file (for
+SARIF and HTML), render, and map the outcome to the exit code (0 pass, 1 findings at or above
+``--fail-on``, 2 unusable input).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+import sys
+from pathlib import Path
+
+from contracts.diff import SpecError, diff_report, emit_report
+from contracts.diff.load import load_spec
+from contracts.report import Report, Severity, SourceSpot
+
+PROG = "cutover contracts diff"
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    """Load, diff, render; exit 2 with one line on stderr for unusable input."""
+    try:
+        fail_on = Severity.parse(args.fail_on)
+        base = load_spec(args.base)
+        revision = load_spec(args.revision)
+        report = diff_report(base, revision, fail_on)
+    except (SpecError, ValueError) as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
+    report = place(report, args.base, args.revision)
+    return emit_report(report, args.format, args.output)
+
+
+def place(report: Report, base_file: str, revision_file: str) -> Report:
+    """Give the report its document (the revision) and each operation's line.
+
+    An operation the revision no longer has (a removed one) is placed in the base document.
+    """
+    revision_lines = operation_lines(_text(revision_file), report.subjects)
+    base_lines = operation_lines(_text(base_file), report.subjects)
+    spots = {
+        subject: SourceSpot(revision_file, revision_lines[subject])
+        if subject in revision_lines
+        else SourceSpot(base_file, base_lines.get(subject, 1))
+        for subject in report.subjects
+        if subject in revision_lines or subject in base_lines
+    }
+    return dataclasses.replace(report, source=revision_file, spots=spots)
+
+
+def operation_lines(text: str, subjects: tuple[str, ...]) -> dict[str, int]:
+    """The 1-based line of each ``METHOD /path`` subject's method key in a JSON or YAML document.
+
+    A textual search rather than a parse with positions: neither ``json`` nor ``yaml.safe_load``
+    keeps line numbers, and the path key (quoted in JSON, bare or quoted in YAML) is distinctive.
+    The method is searched for below its path key, within the path item's indentation. A document
+    written on one line (compact JSON) puts everything on line 1; a subject whose method is not
+    under its path (an operation this document does not have) is left out.
+    """
+    lines = text.splitlines()
+    found: dict[str, int] = {}
+    for subject in subjects:
+        method, _, path = subject.partition(" ")
+        if not path.startswith("/"):
+            continue
+        start = _key_line(lines, path, 0, None)
+        if start is None:
+            keys = (f'"{path}":', f'"{method.lower()}":')
+            where = (n for n, line in enumerate(lines) if all(key in line for key in keys))
+            compact = next(where, None)
+            if compact is not None:
+                found[subject] = compact + 1
+            continue
+        indent = _indent(lines[start])
+        line = _key_line(lines, method.lower(), start + 1, indent)
+        if line is not None:
+            found[subject] = line + 1
+    return found
+
+
+def _key_line(lines: list[str], key: str, start: int, within: int | None) -> int | None:
+    pattern = re.compile(r"""^\s*(?:"|')?""" + re.escape(key) + r"""(?:"|')?\s*:""")
+    for number in range(start, len(lines)):
+        line = lines[number]
+        closing = line.strip().startswith(("}", "]"))
+        if within is not None and line.strip() and _indent(line) <= within and not closing:
+            return None
+        if pattern.match(line):
+            return number
+    return None
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _text(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
