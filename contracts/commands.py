@@ -69,7 +69,61 @@ def _add_diff(group: Any) -> None:
         help="exit 1 on findings at or above ERR, WARN or INFO (default: ERR)",
     )
     _add_output_options(parser)
+    _add_diff_options(parser)
     parser.set_defaults(func=_run_diff)
+
+
+def _add_diff_options(parser: argparse.ArgumentParser) -> None:
+    """Options for living with a real API (see contracts.diff.options for their semantics)."""
+    parser.add_argument(
+        "--ignore",
+        metavar="FILE",
+        help="YAML/JSON list of accepted findings: rule, operation, [location], reason, [expires]",
+    )
+    parser.add_argument(
+        "--severity",
+        metavar="FILE",
+        help="YAML/JSON mapping of rule id (or glob) to ERR, WARN, INFO or off",
+    )
+    parser.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="only these operations ('GET /pets/*') or paths ('/pets/*'); repeatable",
+    )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="leave out these operations or paths; repeatable",
+    )
+    for side in ("base", "revision"):
+        parser.add_argument(
+            f"--strip-prefix-{side}",
+            default="",
+            metavar="PREFIX",
+            help=f"remove PREFIX from the {side}'s paths before diffing",
+        )
+        parser.add_argument(
+            f"--prefix-{side}",
+            default="",
+            metavar="PREFIX",
+            help=f"prepend PREFIX to the {side}'s paths (after any strip)",
+        )
+    parser.add_argument(
+        "--case-insensitive-headers",
+        action="store_true",
+        help="lower-case header names before diffing; they are compared case-insensitively anyway "
+        "(RFC 9110 §5.1), the flag is accepted for oasdiff command lines",
+    )
+    parser.add_argument(
+        "--deprecation-days",
+        type=int,
+        metavar="N",
+        help="minimum days between deprecating and removing an operation",
+    )
 
 
 def _add_check(group: Any) -> None:
