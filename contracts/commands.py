@@ -119,6 +119,12 @@ def _add_diff_options(parser: argparse.ArgumentParser) -> None:
         "(RFC 9110 §5.1), the flag is accepted for oasdiff command lines",
     )
     parser.add_argument(
+        "--expect-file",
+        metavar="FILE",
+        help="also write the documented response changes here, for a route's "
+        "shadow.expected_differences (shadows differing only there count as expected)",
+    )
+    parser.add_argument(
         "--deprecation-days",
         type=int,
         metavar="N",

@@ -4,8 +4,8 @@
 module does the I/O around it: read the option files and both documents, apply the options
 (:mod:`contracts.diff.options`: path rewriting and header case before the diff; filters, the ignore
 list and severity overrides after it), place each operation on a line of its file (for SARIF and
-HTML), render, and map the outcome to the exit code (0 pass, 1 findings at or above ``--fail-on``,
-2 unusable input or option files).
+HTML), write ``--expect-file`` (:mod:`contracts.expected`), render, and map the outcome to the exit
+code (0 pass, 1 findings at or above ``--fail-on``, 2 unusable input or option files).
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from contracts.diff.option_files import (
     parse_severity_overrides,
     read_option_file,
 )
-from contracts.diff.options import DiffOptions, OptionsError, apply_options, prepare
+from contracts.diff.options import DiffOptions, OptionsError, apply_options, prepare, selected
+from contracts.expected import from_findings, to_json
 from contracts.report import Report, Severity, SourceSpot
 
 PROG = "cutover contracts diff"
@@ -41,6 +42,8 @@ def run_diff(args: argparse.Namespace, today: dt.date | None = None) -> int:
     except (SpecError, ValueError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
+    if args.expect_file and not write_expectations(report, options, args):
+        return 2
     report = apply_options(report, options, today or dt.date.today())
     if options.deprecation_days is not None:
         # TODO(lead, issue #16): pass options.deprecation_days to diff_documents once the rules
@@ -49,6 +52,26 @@ def run_diff(args: argparse.Namespace, today: dt.date | None = None) -> int:
         report = dataclasses.replace(report, notes=(*report.notes, note))
     report = place(report, args.base, args.revision)
     return emit_report(report, args.format, args.output)
+
+
+def write_expectations(report: Report, options: DiffOptions, args: argparse.Namespace) -> bool:
+    """Write ``--expect-file``: every response-body change the diff found in the selected operations.
+
+    Taken before the ignore list and the severity overrides: those decide whether CI passes, while
+    the file records what the candidate's spec documents (an ignored change is documented too).
+    """
+    found = [f for f in report.findings if selected(f.subject, options.include, options.exclude)]
+    expected = from_findings(found)
+    try:
+        Path(args.expect_file).write_text(
+            to_json(expected, args.base, args.revision), encoding="utf-8"
+        )
+    except OSError as exc:
+        print(f"{PROG}: cannot write {args.expect_file}: {exc}", file=sys.stderr)
+        return False
+    count = len(expected.entries)
+    print(f"wrote {count} expected difference(s) to {args.expect_file}", file=sys.stderr)
+    return True
 
 
 def read_options(args: argparse.Namespace) -> DiffOptions:

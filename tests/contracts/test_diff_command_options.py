@@ -235,3 +235,29 @@ def test_options_combine_with_sarif(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "ignore-entry-expired" in [r["id"] for r in run["tool"]["driver"]["rules"]]
     expired = [r for r in run["results"] if r["ruleId"] == "ignore-entry-expired"]
     assert [r["level"] for r in expired] == ["warning"]
+
+
+def test_expect_file_lists_documented_response_changes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--expect-file writes every response-body change of the selected operations, ignored or not."""
+    base, rev = write_pair(tmp_path, breaking_revision())
+    out = tmp_path / "expected.json"
+    ignore = write(tmp_path, "ignore.yaml", [title_entry()])
+    args = [base, rev, "--expect-file", str(out), "--ignore", ignore, "--exclude", "POST *"]
+    code, _ = diff_json(args, capsys)
+    assert code == 0  # the ignore list decides CI; the file records what the spec documents
+    written = json.loads(out.read_text())
+    entries = {(e["operation"], e["status"], e["path"]) for e in written["expected"]}
+    assert ("GET /tasks/{task_id}", "200", "$.title") in entries
+    assert ("GET /tasks", "200", "$.items[*].title") in entries
+    assert not [e for e in entries if e[0].startswith("POST")]
+    assert (written["base"], written["revision"]) == (base, rev)
+
+
+def test_unwritable_expect_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A path that cannot be written exits 2 naming it."""
+    base, rev = write_pair(tmp_path, breaking_revision())
+    target = tmp_path / "missing-dir" / "expected.json"
+    assert main(["contracts", "diff", base, rev, "--expect-file", str(target)]) == 2
+    assert f"cannot write {target}" in capsys.readouterr().err
