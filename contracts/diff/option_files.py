@@ -7,7 +7,7 @@ silently ignoring more or less than the team agreed to.
 
 Ignore file — a list of entries::
 
-    - rule: response-property-removed      # a rule id, or a glob: response-*
+    - rule: response-*property-removed     # a rule id, or a glob
       operation: GET /pets/{id}            # METHOD /path or /path, globs allowed
       location: response 200 $.nickname    # optional, a glob over the finding's location
       reason: the mobile app stopped reading it in 4.2
