@@ -28,7 +28,7 @@ from contracts.compare import Comparison
 from contracts.report import Finding
 
 FORMAT = "cutover-expected-differences/1"
-_BODY_LOCATION = re.compile(r"^response (\S+) (\$\S*)$")
+_BODY_LOCATION = re.compile(r"^response (\S+) (\$.*)$")
 _PARAM = re.compile(r"\{[^}/]*\}")
 
 

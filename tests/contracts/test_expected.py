@@ -31,6 +31,7 @@ def test_from_findings_keeps_response_body_paths_only() -> None:
             finding("GET /tasks/{id}", "response 200 $.title", "response-property-removed"),
             finding("GET /tasks/{id}", "response 200 $.title", "other-rule"),
             finding("GET /tasks", "response 2XX $.items[*].priority"),
+            finding("GET /tasks", "response 200 $['a key']"),
             finding("GET /tasks", "response 404"),
             finding("GET /tasks", "response 200 application/json"),
             finding("GET /tasks", "response 200 header x-rate-limit"),
@@ -41,6 +42,7 @@ def test_from_findings_keeps_response_body_paths_only() -> None:
     assert [(e.operation, e.status, e.path, e.rule) for e in expected.entries] == [
         ("GET /tasks/{id}", "200", "$.title", "response-property-removed"),
         ("GET /tasks", "2XX", "$.items[*].priority", "r"),
+        ("GET /tasks", "200", "$['a key']", "r"),
     ]
 
 
