@@ -30,6 +30,9 @@ def register(subparsers: Any) -> None:
     _add_diff(group)
     _add_check(group)
     _add_replay(group)
+    from contracts.diff.rules_command import add_rules_parser
+
+    add_rules_parser(group)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:

@@ -24,16 +24,19 @@ def load_spec(path: str | Path) -> dict[str, Any]:
 
 
 def parse_spec(text: str, name: str = "<document>") -> dict[str, Any]:
+    """Parse an OpenAPI document's text and check it (see :func:`check_spec`)."""
+    return check_spec(parse_document(text, name), name)
+
+
+def parse_document(text: str, name: str = "<document>") -> Any:
     """Parse JSON (tried first: it is what ``contracts export`` writes) or YAML text."""
-    doc: Any
     try:
-        doc = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError:
         try:
-            doc = yaml.safe_load(text)
+            return yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise SpecError(f"{name} is neither JSON nor YAML: {exc}") from exc
-    return check_spec(doc, name)
 
 
 def check_spec(doc: Any, name: str = "<document>") -> dict[str, Any]:
