@@ -131,7 +131,8 @@ def _add_diff_options(parser: argparse.ArgumentParser) -> None:
         "--deprecation-days",
         type=int,
         metavar="N",
-        help="minimum days between deprecating and removing an operation",
+        help="minimum deprecation period: a newly deprecated operation needs an x-sunset at least "
+        "N days away, and a deprecated one without x-sunset may not be removed (default 0)",
     )
 
 

@@ -1,7 +1,8 @@
 """The command behind ``cutover contracts diff``: files in, a rendered report and an exit code out.
 
 :mod:`contracts.diff` holds the rules and the pure ``diff_report`` (two dicts in, a report out); this
-module does the I/O around it: read the option files and both documents, apply the options
+module does the I/O around it: read the option files and both documents, validate the documents
+against the OpenAPI meta-schemas (:mod:`contracts.diff.validate`), apply the options
 (:mod:`contracts.diff.options`: path rewriting and header case before the diff; filters, the ignore
 list and severity overrides after it), place each operation on a line of its file (for SARIF and
 HTML), write ``--expect-file`` (:mod:`contracts.expected`), render, and map the outcome to the exit
@@ -25,6 +26,7 @@ from contracts.diff.option_files import (
     read_option_file,
 )
 from contracts.diff.options import DiffOptions, OptionsError, apply_options, prepare, selected
+from contracts.diff.validate import validate_spec
 from contracts.expected import from_findings, to_json
 from contracts.report import Report, Severity, SourceSpot
 
@@ -32,24 +34,31 @@ PROG = "cutover contracts diff"
 
 
 def run_diff(args: argparse.Namespace, today: dt.date | None = None) -> int:
-    """Load, diff, apply the options, render; exit 2 with one line on stderr for unusable input."""
+    """Load, validate, diff, apply the options, render; exit 2 with one line for unusable input."""
+    today = today or dt.date.today()
     try:
         options = read_options(args)
         fail_on = Severity.parse(args.fail_on)
-        base = prepare(load_spec(args.base), options, "base")
-        revision = prepare(load_spec(args.revision), options, "revision")
-        report = diff_report(base, revision, fail_on)
+        base, revision = load_spec(args.base), load_spec(args.revision)
+        # Validated as written (the error names the file); the path options apply afterwards.
+        validate_spec(base, args.base)
+        validate_spec(revision, args.revision)
+        report = diff_report(
+            prepare(base, options, "base"),
+            prepare(revision, options, "revision"),
+            fail_on,
+            today=today,
+            min_deprecation_days=options.deprecation_days or 0,
+            base_dir=Path(args.base).parent,
+            revision_dir=Path(args.revision).parent,
+            validate=False,
+        )
     except (SpecError, ValueError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
     if args.expect_file and not write_expectations(report, options, args):
         return 2
-    report = apply_options(report, options, today or dt.date.today())
-    if options.deprecation_days is not None:
-        # TODO(lead, issue #16): pass options.deprecation_days to diff_documents once the rules
-        # (branch diffrules) take a minimum deprecation period; until then it is only reported.
-        note = f"--deprecation-days {options.deprecation_days} is not applied yet by this version"
-        report = dataclasses.replace(report, notes=(*report.notes, note))
+    report = apply_options(report, options, today)
     report = place(report, args.base, args.revision)
     return emit_report(report, args.format, args.output)
 

@@ -216,12 +216,54 @@ def test_header_names_compare_case_insensitively(tmp_path: Path) -> None:
     assert main(["contracts", "diff", base_file, rev_file, "--case-insensitive-headers"]) == 1
 
 
-def test_deprecation_days_is_accepted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """--deprecation-days N is accepted (noted until the rules take it); a negative N exits 2."""
+def deprecated_delete(sunset: str | None = None) -> Spec:
+    """The base spec with DELETE /tasks/{task_id} deprecated (with an x-sunset date if given)."""
+    doc = base_spec()
+    op = doc["paths"]["/tasks/{task_id}"]["delete"]
+    op["deprecated"] = True
+    if sunset:
+        op["x-sunset"] = sunset
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("sunset", "days", "rule"),
+    [
+        (None, None, "operation-deprecated"),
+        (None, "30", "operation-sunset-too-early"),
+        ("2999-01-01", "30", "operation-deprecated"),
+    ],
+)
+def test_deprecation_days_when_deprecating(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    sunset: str | None,
+    days: str | None,
+    rule: str,
+) -> None:
+    """With --deprecation-days N a newly deprecated operation needs an x-sunset N days away."""
+    base, rev = write_docs(tmp_path, base_spec(), deprecated_delete(sunset))
+    extra = ["--deprecation-days", days] if days else []
+    _, doc = diff_json([base, rev, *extra], capsys)
+    found = {f["rule"] for f in doc["findings"] if f["subject"] == "DELETE /tasks/{task_id}"}
+    assert rule in found
+    assert ("operation-sunset-too-early" in found) is (rule == "operation-sunset-too-early")
+
+
+def test_deprecation_days_when_removing(tmp_path: Path) -> None:
+    """Removing a deprecated operation without x-sunset is allowed at 0 days, breaking at N > 0."""
+    revision = base_spec()
+    del revision["paths"]["/tasks/{task_id}"]["delete"]
+    base, rev = write_docs(tmp_path, deprecated_delete(), revision)
+    assert main(["contracts", "diff", base, rev]) == 0
+    assert main(["contracts", "diff", base, rev, "--deprecation-days", "30"]) == 1
+
+
+def test_negative_deprecation_days_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A negative --deprecation-days is a usage error."""
     base, rev = write_pair(tmp_path, base_spec())
-    code, doc = diff_json([base, rev, "--deprecation-days", "30"], capsys)
-    assert code == 0
-    assert any("--deprecation-days 30" in note for note in doc["notes"])
     assert main(["contracts", "diff", base, rev, "--deprecation-days", "-1"]) == 2
     assert "--deprecation-days must be 0 or more" in capsys.readouterr().err
 
