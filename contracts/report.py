@@ -81,6 +81,7 @@ class Report:
     ``source`` is the document the subjects come from (the revision for ``diff``, the contract for
     ``check``); ``spots`` places single subjects more precisely (a removed operation is in the base).
     Both are optional: renderers that need a file fall back to ``source``, then to none.
+    ``rule_help`` explains rule ids in one line each (SARIF's rule descriptions), where known.
     """
 
     tool: str
@@ -92,6 +93,7 @@ class Report:
     stats: dict[str, int] = field(default_factory=dict)
     source: str = ""
     spots: dict[str, SourceSpot] = field(default_factory=dict)
+    rule_help: dict[str, str] = field(default_factory=dict)
 
     def spot(self, subject: str) -> SourceSpot | None:
         """Where ``subject`` is written down, if known."""

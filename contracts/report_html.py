@@ -49,7 +49,7 @@ def render_html(report: Report) -> str:
     grouped = _by_subject(report)
     for subject, findings in grouped:
         parts.append(f"<h2>{esc(subject)}</h2>")
-        parts.append(_table(findings))
+        parts.append(_table(findings, report.rule_help))
     quiet = [s for s in report.subjects if s not in dict(grouped)]
     if quiet:
         parts.append("<h2>No findings</h2><ul>")
@@ -79,7 +79,7 @@ def _by_subject(report: Report) -> list[tuple[str, list[Finding]]]:
     )
 
 
-def _table(findings: list[Finding]) -> str:
+def _table(findings: list[Finding], rule_help: dict[str, str]) -> str:
     esc = html.escape
     rows = [
         "<table><thead><tr><th>severity</th><th>location</th><th>finding</th><th>rule</th></tr>"
@@ -89,7 +89,8 @@ def _table(findings: list[Finding]) -> str:
         name = Severity(f.severity).name
         rows.append(
             f'<tr><td class="sev {name}">{name}</td><td class="loc">{esc(f.location)}</td>'
-            f'<td>{esc(f.message)}</td><td class="rule">{esc(f.rule)}</td></tr>'
+            f'<td>{esc(f.message)}</td><td class="rule" title="{esc(rule_help.get(f.rule, ""))}">'
+            f"{esc(f.rule)}</td></tr>"
         )
     rows.append("</tbody></table>")
     return "".join(rows)

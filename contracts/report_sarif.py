@@ -2,7 +2,8 @@
 
 The log has one ``run`` (OASIS SARIF 2.1.0 §3.13 sarifLog, §3.14 run) whose ``tool.driver.rules``
 lists the rule ids seen in the report, in order of first appearance, so that every result's
-``ruleIndex`` points at its descriptor (§3.27.6). Levels map ERR → ``error``, WARN → ``warning``,
+``ruleIndex`` points at its descriptor (§3.27.6); the report's ``rule_help`` becomes the descriptor's
+``fullDescription`` and ``help`` (what code-scanning UIs show beside an alert). Levels map ERR → ``error``, WARN → ``warning``,
 INFO → ``note`` (§3.27.10); every result sets its level explicitly because a severity override may
 have moved one finding away from its rule's usual level.
 
@@ -53,7 +54,9 @@ def render_sarif(report: Report) -> str:
             "driver": {
                 "name": "cutover",
                 "fullName": f"cutover contracts {report.tool}",
-                "rules": [_descriptor(rule, worst[rule]) for rule in rule_ids],
+                "rules": [
+                    _descriptor(rule, worst[rule], report.rule_help.get(rule)) for rule in rule_ids
+                ],
             }
         },
         "invocations": [_invocation(report)],
@@ -67,14 +70,18 @@ def render_sarif(report: Report) -> str:
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
 
 
-def _descriptor(rule: str, level: Severity) -> dict[str, Any]:
+def _descriptor(rule: str, level: Severity, help_text: str | None) -> dict[str, Any]:
     words = rule.replace("_", "-").split("-")
-    return {
+    descriptor: dict[str, Any] = {
         "id": rule,
         "name": "".join(word.capitalize() for word in words),
         "shortDescription": {"text": " ".join(words).capitalize()},
         "defaultConfiguration": {"level": LEVELS[level]},
     }
+    if help_text:
+        descriptor["fullDescription"] = {"text": help_text}
+        descriptor["help"] = {"text": help_text}
+    return descriptor
 
 
 def _result(report: Report, finding: Finding, rule_index: int) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from html.parser import HTMLParser
 
 from contracts.report import Finding, Report, Severity, render
@@ -64,6 +65,13 @@ def test_html_escapes_everything_from_the_documents() -> None:
     assert "<i>" not in page
     assert "GET /b/&lt;script&gt;" in page
     assert "pattern &quot;&lt;b&gt;&quot; &amp; more" in page
+
+
+def test_rule_help_is_the_rule_cell_title() -> None:
+    """An explained rule carries its explanation, escaped, as the cell's title."""
+    explained = dataclasses.replace(report(), rule_help={"e-rule": 'breaks "old" <clients>'})
+    page = render(explained, "html")
+    assert 'title="breaks &quot;old&quot; &lt;clients&gt;">e-rule</td>' in page
 
 
 def test_html_groups_by_operation_worst_first() -> None:

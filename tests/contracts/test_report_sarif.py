@@ -75,6 +75,9 @@ def validate(log: dict[str, Any]) -> None:
     for rule in driver["rules"]:
         shape(rule, "reportingDescriptor")
         shape(rule["shortDescription"], "multiformatMessageString")
+        for key in ("fullDescription", "help"):
+            if key in rule:
+                shape(rule[key], "multiformatMessageString")
         shape(rule["defaultConfiguration"], "reportingConfiguration")
         assert rule["defaultConfiguration"]["level"] in LEVELS
         ids.append(rule["id"])
@@ -143,6 +146,18 @@ def test_rules_are_the_rule_ids_seen_once_each() -> None:
     rules = log["runs"][0]["tool"]["driver"]["rules"]
     assert [r["id"] for r in rules] == ["response-property-removed", "response-enum-value-added"]
     assert rules[0]["defaultConfiguration"]["level"] == "error"
+
+
+def test_rule_help_becomes_the_description() -> None:
+    """A rule the report can explain gets fullDescription and help; the others only the id's words."""
+    report = sample_report(rule_help={"response-enum-value-added": "clients may not know it"})
+    log = json.loads(render(report, "sarif"))
+    validate(log)
+    removed, added = log["runs"][0]["tool"]["driver"]["rules"]
+    assert added["fullDescription"] == {"text": "clients may not know it"}
+    assert added["help"] == {"text": "clients may not know it"}
+    assert "fullDescription" not in removed
+    assert removed["shortDescription"] == {"text": "Response property removed"}
 
 
 def test_levels_follow_severity() -> None:
