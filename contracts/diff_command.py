@@ -25,7 +25,16 @@ from contracts.diff.option_files import (
     parse_severity_overrides,
     read_option_file,
 )
-from contracts.diff.options import DiffOptions, OptionsError, apply_options, prepare, selected
+from contracts.diff.options import (
+    RULE_EXPIRED,
+    RULE_UNUSED,
+    DiffOptions,
+    OptionsError,
+    apply_options,
+    prepare,
+    selected,
+)
+from contracts.diff.rules import RULES
 from contracts.diff.validate import validate_spec
 from contracts.expected import from_findings, to_json
 from contracts.report import Report, Severity, SourceSpot
@@ -60,6 +69,7 @@ def run_diff(args: argparse.Namespace, today: dt.date | None = None) -> int:
         return 2
     report = apply_options(report, options, today)
     report = place(report, args.base, args.revision)
+    report = dataclasses.replace(report, rule_help=rule_help(report))
     return emit_report(report, args.format, args.output)
 
 
@@ -108,6 +118,14 @@ def read_options(args: argparse.Namespace) -> DiffOptions:
         case_insensitive_headers=args.case_insensitive_headers,
         deprecation_days=args.deprecation_days,
     )
+
+
+def rule_help(report: Report) -> dict[str, str]:
+    """The catalogue's one-line explanation of each rule in the report (and of the ignore list's)."""
+    known = {rule.id: rule.summary for rule in RULES.values()}
+    known[RULE_EXPIRED] = "an ignore entry is past its expires date: it ignores nothing any more"
+    known[RULE_UNUSED] = "an ignore entry matched no finding: the change it accepted is gone"
+    return {f.rule: known[f.rule] for f in report.findings if f.rule in known}
 
 
 def place(report: Report, base_file: str, revision_file: str) -> Report:

@@ -99,3 +99,16 @@ def test_operation_lines_in_json_and_yaml() -> None:
 def test_operation_lines_on_one_line_document() -> None:
     """Compact JSON puts every operation on line 1."""
     assert operation_lines(json.dumps(base_spec()), ("GET /tasks",)) == {"GET /tasks": 1}
+
+
+def test_sarif_rules_are_explained_from_the_catalogue(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every SARIF rule descriptor carries the catalogue's one-line explanation."""
+    from contracts.diff.rules import RULES
+
+    base, rev = write_pair(tmp_path, breaking_revision())
+    main(["contracts", "diff", base, rev, "--format", "sarif"])
+    rules = json.loads(capsys.readouterr().out)["runs"][0]["tool"]["driver"]["rules"]
+    assert rules
+    assert all(r["fullDescription"]["text"] == RULES[r["id"]].summary for r in rules)
