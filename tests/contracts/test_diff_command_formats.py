@@ -97,8 +97,20 @@ def test_operation_lines_in_json_and_yaml() -> None:
 
 
 def test_operation_lines_on_one_line_document() -> None:
-    """Compact JSON puts every operation on line 1."""
-    assert operation_lines(json.dumps(base_spec()), ("GET /tasks",)) == {"GET /tasks": 1}
+    """Compact JSON has no useful lines: nothing is placed (SARIF falls back to line 1)."""
+    assert operation_lines(json.dumps(base_spec()), ("GET /tasks",)) == {}
+
+
+def test_operation_lines_scale_linearly() -> None:
+    """5,000 operations in indented JSON are all placed, each on its own method line."""
+    paths = {f"/r{i}/{{id}}": {"get": {"responses": {}}} for i in range(5000)}
+    text = json.dumps({"openapi": "3.1.0", "paths": paths}, indent=2)
+    subjects = tuple(f"GET /r{i}/{{id}}" for i in range(5000))
+    found = operation_lines(text, subjects)
+    lines = text.splitlines()
+    assert len(found) == 5000
+    assert all(lines[n - 1].strip().startswith('"get"') for n in found.values())
+    assert len(set(found.values())) == 5000
 
 
 def test_sarif_rules_are_explained_from_the_catalogue(
