@@ -122,16 +122,16 @@ def operation_matches(subject: str, pattern: str) -> bool:
 
 def rebase_paths(doc: dict[str, Any], strip: str = "", prefix: str = "") -> dict[str, Any]:
     """A copy of ``doc`` whose path keys lose ``strip`` (at a segment boundary) and gain ``prefix``."""
+    strip, prefix = strip.rstrip("/"), prefix.strip("/")
     if not strip and not prefix:
         return doc
-    strip = strip.rstrip("/")
     paths: dict[str, Any] = {}
     for key, item in (doc.get("paths") or {}).items():
         path = str(key)
         if strip and (path == strip or path.startswith(strip + "/")):
             path = path[len(strip) :] or "/"
         if prefix:
-            path = "/" + prefix.strip("/") + ("" if path == "/" else path)
+            path = "/" + prefix + ("" if path == "/" else path)
         if path in paths:
             raise OptionsError(f"path prefix options map two paths onto {path!r}")
         paths[path] = item

@@ -175,6 +175,7 @@ def test_apply_severities_relevels_and_drops() -> None:
         (["/pets"], "", "/v2", ["/v2/pets"]),
         (["/pets", "/"], "", "v2/", ["/v2/pets", "/v2"]),
         (["/api/pets"], "/api", "/v2", ["/v2/pets"]),
+        (["/pets"], "/", "/", ["/pets"]),
     ],
 )
 def test_rebase_paths(paths: list[str], strip: str, prefix: str, expected: list[str]) -> None:
