@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SUITES = ("backends", "gateway", "shadow", "rollback", "replicas")
+SUITES = ("backends", "gateway", "shadow", "rollback", "replicas", "contracts_diff")
 
 
 def main(argv: list[str] | None = None) -> int:

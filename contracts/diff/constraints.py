@@ -16,13 +16,15 @@ from contracts.diff.resolve import FlatSchema
 from contracts.diff.rules import LOWER_BOUNDS, UPPER_BOUNDS, kebab
 
 Direction = Literal["request", "response"]
-#: Report one change: kind (``enum-value-removed``), JSON path of the node, message.
-Emit = Callable[[str, str, str], None]
+#: Where a node sits below the schema being compared: object keys, ``None`` for "an array element".
+Where = tuple[str | None, ...]
+#: Report one change: kind (``enum-value-removed``), path of the node, message.
+Emit = Callable[[str, Where, str], None]
 
 _MISSING = object()
 
 
-def compare_nullable(base: FlatSchema, rev: FlatSchema, where: str, emit: Emit) -> None:
+def compare_nullable(base: FlatSchema, rev: FlatSchema, where: Where, emit: Emit) -> None:
     """Null admitted or refused: the same kinds on both sides, judged per side by the catalogue."""
     if base.nullable and not rev.nullable:
         emit("nullable-removed", where, "null is no longer a valid value")
@@ -30,7 +32,7 @@ def compare_nullable(base: FlatSchema, rev: FlatSchema, where: str, emit: Emit) 
         emit("nullable-added", where, "null is now a valid value")
 
 
-def compare_enum(base: dict[str, Any], rev: dict[str, Any], where: str, emit: Emit) -> None:
+def compare_enum(base: dict[str, Any], rev: dict[str, Any], where: Where, emit: Emit) -> None:
     """``enum`` and Zalando's ``x-extensible-enum`` (values may grow; clients must cope)."""
     base_enum, rev_enum = base.get("enum"), rev.get("enum")
     if isinstance(base_enum, list) and not isinstance(rev_enum, list):
@@ -44,7 +46,7 @@ def compare_enum(base: dict[str, Any], rev: dict[str, Any], where: str, emit: Em
         _compare_values(base_ext, rev_ext, "extensible-enum-value", where, emit)
 
 
-def _compare_values(old: list[Any], new: list[Any], kind: str, where: str, emit: Emit) -> None:
+def _compare_values(old: list[Any], new: list[Any], kind: str, where: Where, emit: Emit) -> None:
     removed = [v for v in old if v not in new]
     added = [v for v in new if v not in old]
     if removed:
@@ -53,7 +55,7 @@ def _compare_values(old: list[Any], new: list[Any], kind: str, where: str, emit:
         emit(f"{kind}-added", where, f"value(s) added: {show(added)}")
 
 
-def compare_const(base: dict[str, Any], rev: dict[str, Any], where: str, emit: Emit) -> None:
+def compare_const(base: dict[str, Any], rev: dict[str, Any], where: Where, emit: Emit) -> None:
     """``const`` pins one value (JSON Schema 2020-12, OpenAPI 3.1)."""
     old, new = base.get("const", _MISSING), rev.get("const", _MISSING)
     if old is _MISSING and new is not _MISSING:
@@ -64,7 +66,7 @@ def compare_const(base: dict[str, Any], rev: dict[str, Any], where: str, emit: E
         emit("const-changed", where, f"const changed from {show(old)} to {show(new)}")
 
 
-def compare_bounds(base: dict[str, Any], rev: dict[str, Any], where: str, emit: Emit) -> None:
+def compare_bounds(base: dict[str, Any], rev: dict[str, Any], where: Where, emit: Emit) -> None:
     """Numeric, length, size and ``contains`` bounds; an added bound narrows from infinity."""
     for key in (*UPPER_BOUNDS, *LOWER_BOUNDS):
         old, new = base.get(key), rev.get(key)
@@ -90,7 +92,7 @@ def _number(value: Any) -> bool:
 
 
 def compare_text(
-    base: dict[str, Any], rev: dict[str, Any], direction: Direction, where: str, emit: Emit
+    base: dict[str, Any], rev: dict[str, Any], direction: Direction, where: Where, emit: Emit
 ) -> None:
     """``pattern``, ``format`` and (request side only) ``default``."""
     for key, name in (("pattern", "pattern"), ("format", "format")):

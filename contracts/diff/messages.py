@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from contracts.diff.constraints import Direction, Emit
+from contracts.diff.constraints import Direction
 from contracts.diff.resolve import Resolver
-from contracts.diff.schemas import SchemaPair, compare_schemas
+from contracts.diff.schemas import Emit, SchemaPair, compare_schemas
 
 #: Report one finding: catalogued rule id, location in the operation, message.
 Report = Callable[[str, str, str], None]

@@ -14,12 +14,13 @@ request (so adding a required one breaks no client) and a ``writeOnly`` property
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.diff.constraints import (
     Direction,
-    Emit,
+    Where,
     compare_bounds,
     compare_const,
     compare_enum,
@@ -31,22 +32,33 @@ from contracts.diff.resolve import FlatSchema, Resolver
 from contracts.jsonpath import format_path
 
 _MAX_DEPTH = 64
-Path = tuple[str | None, ...]
+Path = Where
+#: Report one change to the caller: kind, JSON path (``$.items[*].id``), message.
+Emit = Callable[[str, str, str], None]
+Change = tuple[str, Path, str]
 
 
 @dataclass(frozen=True)
 class SchemaPair:
-    """The two documents' resolvers, so each side's ``$ref`` is looked up in its own document."""
+    """The two documents' resolvers, so each side's ``$ref`` is looked up in its own document.
+
+    ``seen`` holds the changes found below each pair of ``$ref`` (per direction) for the whole diff
+    (see :class:`_Walk`).
+    """
 
     base: Resolver
     revision: Resolver
+    seen: dict[tuple[str, str, str], list[Change]] = field(default_factory=dict, compare=False)
 
 
 def compare_schemas(
     pair: SchemaPair, base: Any, revision: Any, direction: Direction, emit: Emit
 ) -> None:
     """Compare two schema nodes, reporting kinds of change through ``emit``."""
-    _Walk(pair, direction, emit).compare(base, revision, (), frozenset(), frozenset(), 0)
+    walk = _Walk(pair, direction)
+    walk.compare(base, revision, (), frozenset(), frozenset(), 0)
+    for kind, path, message in walk.changes:
+        emit(kind, format_path(path), message)
 
 
 def _types(
@@ -80,13 +92,46 @@ def _key(node: Any) -> str:
     return json.dumps(node, sort_keys=True, default=str)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Walk:
+    """One comparison: the changes found so far, and those found under each pair of ``$ref``.
+
+    A large API refers to the same component from hundreds of operations; the changes below a pair
+    of refs are recorded once (paths relative to the pair) and replayed under every later path, which
+    makes the diff linear in the size of the documents rather than in the size of their expansion.
+    """
+
     pair: SchemaPair
     direction: Direction
-    emit: Emit
+    changes: list[Change] = field(default_factory=list)
+
+    def emit(self, kind: str, path: Path, message: str) -> None:
+        self.changes.append((kind, path, message))
 
     def compare(
+        self,
+        base_node: Any,
+        rev_node: Any,
+        path: Path,
+        base_trail: frozenset[str],
+        rev_trail: frozenset[str],
+        depth: int,
+    ) -> None:
+        base_ref, rev_ref = _pure_ref(base_node), _pure_ref(rev_node)
+        if base_ref is None or rev_ref is None:
+            self._compare(base_node, rev_node, path, base_trail, rev_trail, depth)
+            return
+        known = self.pair.seen.get((self.direction, base_ref, rev_ref))
+        if known is not None:
+            self.changes.extend((kind, (*path, *rel), msg) for kind, rel, msg in known)
+            return
+        start = len(self.changes)
+        self._compare(base_node, rev_node, path, base_trail, rev_trail, depth)
+        self.pair.seen[(self.direction, base_ref, rev_ref)] = [
+            (kind, where[len(path) :], msg) for kind, where, msg in self.changes[start:]
+        ]
+
+    def _compare(
         self,
         base_node: Any,
         rev_node: Any,
@@ -99,7 +144,7 @@ class _Walk:
         rev = self.pair.revision.flatten(rev_node, rev_trail)
         if "$cycle" in base.schema or "$cycle" in rev.schema or depth > _MAX_DEPTH:
             return
-        where = format_path(path)
+        where = path
         compare_nullable(base, rev, where, self.emit)
         base_types = _types(self.pair.base, base.schema, base.refs)
         rev_types = _types(self.pair.revision, rev.schema, rev.refs)
@@ -135,7 +180,7 @@ class _Walk:
         rev_node: Any,
         base_trail: frozenset[str],
         rev_trail: frozenset[str],
-        where: str,
+        where: Path,
     ) -> None:
         """Members added to or dropped from ``allOf`` (the merged form hides keywords it cannot merge)."""
         base_raw, _ = self.pair.base.deref(base_node, base_trail)
@@ -171,13 +216,13 @@ class _Walk:
         request = self.direction == "request"
         emit = self.emit
         for name in sorted(rev_props.keys() - base_props.keys()):
-            where = format_path((*path, name))
+            where = (*path, name)
             if request and name in rev_req:
                 emit("required-property-added", where, f"new required property {name!r}")
             else:
                 emit("property-added", where, f"new property {name!r}")
         for name in sorted(base_props.keys() - rev_props.keys()):
-            where = format_path((*path, name))
+            where = (*path, name)
             if request:
                 closed = rev.schema.get("additionalProperties") is False
                 kind = "property-rejected" if closed else "property-removed"
@@ -186,7 +231,7 @@ class _Walk:
                 kind = "required-property-removed" if name in base_req else "property-removed"
                 emit(kind, where, f"property {name!r} is no longer returned")
         for name in sorted(base_props.keys() & rev_props.keys()):
-            where = format_path((*path, name))
+            where = (*path, name)
             was, now = name in base_req, name in rev_req
             if now and not was:
                 emit("property-became-required", where, f"property {name!r} is now required")
@@ -198,15 +243,15 @@ class _Walk:
         old_deps = _dependencies(base.schema.get("dependentRequired"))
         new_deps = _dependencies(rev.schema.get("dependentRequired"))
         for name, dep in sorted(new_deps - old_deps):
-            emit("dependent-required-added", format_path(path), f"{name!r} now requires {dep!r}")
+            emit("dependent-required-added", path, f"{name!r} now requires {dep!r}")
         for name, dep in sorted(old_deps - new_deps):
             emit(
                 "dependent-required-removed",
-                format_path(path),
+                path,
                 f"{name!r} no longer requires {dep!r}",
             )
 
-    def _objects(self, base: dict[str, Any], rev: dict[str, Any], where: str) -> None:
+    def _objects(self, base: dict[str, Any], rev: dict[str, Any], where: Path) -> None:
         """``additionalProperties: false`` and ``if``/``then``/``else``."""
         if (
             rev.get("additionalProperties") is False
@@ -225,7 +270,7 @@ class _Walk:
             self.emit(f"conditional-{kind}", where, f"if/then/else {kind}")
 
     def _arrays(self, base: FlatSchema, rev: FlatSchema, path: Path, depth: int) -> None:
-        where = format_path(path)
+        where = path
         if "items" in base.schema and "items" in rev.schema:
             self._child(base, rev, "items", None, path, depth)
         extra_base = base.schema.get("additionalProperties")
@@ -258,7 +303,7 @@ class _Walk:
         Direction lives in the catalogue: a member added to a request union accepts more (harmless),
         to a response union sends more (breaking); a member removed is the reverse.
         """
-        where = format_path(path)
+        where = path
         for union, kind in (("anyOf", "any-of"), ("oneOf", "one-of")):
             old, new = base.schema.get(union), rev.schema.get(union)
             if not isinstance(old, list) or not isinstance(new, list):
@@ -280,6 +325,12 @@ class _Walk:
                 )
             for member in came:
                 self.emit(f"{kind}-member-added", where, f"{union} member added: {show(member)}")
+
+
+def _pure_ref(node: Any) -> str | None:
+    if isinstance(node, dict) and len(node) == 1 and isinstance(node.get("$ref"), str):
+        return str(node["$ref"])
+    return None
 
 
 def _unions_on_both_sides(base: dict[str, Any], rev: dict[str, Any]) -> bool:
