@@ -168,6 +168,9 @@ def operation_lines(text: str, subjects: tuple[str, ...]) -> dict[str, int]:
         return {}
     paths: dict[str, tuple[int, int]] = {}
     for number, line in enumerate(lines):
+        head = line.lstrip()[:2]
+        if not head.startswith("/") and head not in ('"/', "'/"):
+            continue  # most lines: skip the regex
         match = _PATH_KEY.match(line)
         if match is not None:
             key = match[2] or match[3] or match[4]
