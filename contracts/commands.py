@@ -76,7 +76,9 @@ def _add_diff(group: Any) -> None:
         help="breaking changes between two OpenAPI 3.x documents",
         description="Report breaking changes from BASE to REVISION (JSON or YAML files).",
         epilog="examples:\n  cutover contracts diff old/openapi.json contracts/openapi.json\n"
-        "  cutover contracts diff a.yaml b.yaml --fail-on WARN --format markdown",
+        "  cutover contracts diff a.yaml b.yaml --fail-on WARN --format markdown\n"
+        "  cutover contracts diff old.json openapi.json --ignore diff-ignore.yaml --format sarif "
+        "--output diff.sarif",
     )
     parser.add_argument("base", metavar="BASE", help="the contract clients rely on today")
     parser.add_argument("revision", metavar="REVISION", help="the contract proposed")
@@ -106,27 +108,23 @@ def _add_diff_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--include",
         action="append",
-        default=[],
         metavar="GLOB",
         help="only these operations ('GET /pets/*') or paths ('/pets/*'); repeatable",
     )
     parser.add_argument(
         "--exclude",
         action="append",
-        default=[],
         metavar="GLOB",
         help="leave out these operations or paths; repeatable",
     )
     for side in ("base", "revision"):
         parser.add_argument(
             f"--strip-prefix-{side}",
-            default="",
             metavar="PREFIX",
             help=f"remove PREFIX from the {side}'s paths before diffing",
         )
         parser.add_argument(
             f"--prefix-{side}",
-            default="",
             metavar="PREFIX",
             help=f"prepend PREFIX to the {side}'s paths (after any strip)",
         )
