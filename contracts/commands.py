@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib import resources
 from typing import Any
 
 from contracts.report import FORMATS
 
-DEFAULT_CONTRACT = "contracts/openapi.json"
+
+def packaged_contract() -> str:
+    """The llmstruct contract shipped inside the ``contracts`` package (pyproject's package data).
+
+    ``--contract``'s default: a path relative to the working directory only worked from the
+    repository's root (issue #15 item 5); the package's own copy is found from anywhere.
+    """
+    return str(resources.files("contracts").joinpath("openapi.json"))
 
 
 def register(subparsers: Any) -> None:
@@ -23,6 +31,8 @@ def register(subparsers: Any) -> None:
         "contracts",
         help="export, diff and check the API contract",
         description="Export the OpenAPI contract, diff two versions, check a candidate live, replay traffic.",
+        epilog="examples:\n  cutover contracts export --check\n"
+        "  cutover contracts check --baseline http://127.0.0.1:8001 --candidate http://127.0.0.1:8002",
     )
     group = parser.add_subparsers(dest="contracts_command", metavar="SUBCOMMAND")
     parser.set_defaults(func=lambda _args: _usage(parser))
@@ -48,7 +58,13 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_export(group: Any) -> None:
-    parser = group.add_parser("export", help="write contracts/openapi.json from the FastAPI app")
+    parser = group.add_parser(
+        "export",
+        help="write contracts/openapi.json from the FastAPI app",
+        description="Write the FastAPI app's OpenAPI document to contracts/openapi.json, the "
+        "contract the gateway validates responses against; --check only compares (for CI).",
+        epilog="examples:\n  cutover contracts export\n  cutover contracts export --check",
+    )
     parser.add_argument(
         "--check",
         action="store_true",
@@ -62,9 +78,13 @@ def _add_diff(group: Any) -> None:
         "diff",
         help="breaking changes between two OpenAPI 3.x documents",
         description="Report breaking changes from BASE to REVISION (JSON or YAML files).",
+        epilog="examples:\n  cutover contracts diff old/openapi.json contracts/openapi.json\n"
+        "  cutover contracts diff a.yaml b.yaml --fail-on WARN --format markdown\n"
+        "  cutover contracts diff old.json openapi.json --ignore diff-ignore.yaml --format sarif "
+        "--output diff.sarif",
     )
-    parser.add_argument("base", metavar="BASE")
-    parser.add_argument("revision", metavar="REVISION")
+    parser.add_argument("base", metavar="BASE", help="the contract clients rely on today")
+    parser.add_argument("revision", metavar="REVISION", help="the contract proposed")
     parser.add_argument(
         "--fail-on",
         default="ERR",
@@ -91,27 +111,23 @@ def _add_diff_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--include",
         action="append",
-        default=[],
         metavar="GLOB",
         help="only these operations ('GET /pets/*') or paths ('/pets/*'); repeatable",
     )
     parser.add_argument(
         "--exclude",
         action="append",
-        default=[],
         metavar="GLOB",
         help="leave out these operations or paths; repeatable",
     )
     for side in ("base", "revision"):
         parser.add_argument(
             f"--strip-prefix-{side}",
-            default="",
             metavar="PREFIX",
             help=f"remove PREFIX from the {side}'s paths before diffing",
         )
         parser.add_argument(
             f"--prefix-{side}",
-            default="",
             metavar="PREFIX",
             help=f"prepend PREFIX to the {side}'s paths (after any strip)",
         )
@@ -145,10 +161,18 @@ def _add_check(group: Any) -> None:
             "responses against the contract and compare the candidate's with the baseline's. Without "
             "--allow-writes only safe (GET/HEAD/OPTIONS) operations run; the others are reported as skipped."
         ),
+        epilog="examples:\n"
+        "  cutover contracts check --baseline http://127.0.0.1:8001 --candidate http://127.0.0.1:8002\n"
+        "  cutover contracts check --baseline URL --candidate URL --allow-writes --junit check.xml",
     )
-    parser.add_argument("--baseline", required=True, metavar="URL")
-    parser.add_argument("--candidate", required=True, metavar="URL")
-    parser.add_argument("--contract", default=DEFAULT_CONTRACT, metavar="FILE")
+    parser.add_argument("--baseline", required=True, metavar="URL", help="the baseline backend")
+    parser.add_argument("--candidate", required=True, metavar="URL", help="the candidate backend")
+    parser.add_argument(
+        "--contract",
+        default=None,
+        metavar="FILE",
+        help="OpenAPI document (default: the llmstruct contract shipped with cutover)",
+    )
     parser.add_argument(
         "--allow-writes",
         action="store_true",
@@ -172,7 +196,7 @@ def _add_check(group: Any) -> None:
         action="append",
         default=[],
         metavar="JSONPATH",
-        help="extra JSON path to ignore (repeatable)",
+        help="extra JSON path to ignore (repeatable; default: none)",
     )
     parser.add_argument(
         "--rules", metavar="FILE", help="YAML/JSON comparison rules (see contracts.check.config)"
@@ -190,11 +214,17 @@ def _add_replay(group: Any) -> None:
     parser = group.add_parser(
         "replay",
         help="replay recorded traffic against a candidate and report deviations",
+        description="Send each recorded request (the gateway's recording: JSON lines) to the "
+        "candidate and compare its answer with the recorded one; safe methods only unless "
+        "--allow-writes.",
+        epilog="examples:\n"
+        "  cutover contracts replay recording.jsonl --candidate http://127.0.0.1:8002\n"
+        "  cutover contracts replay rec.jsonl --candidate URL --contract contracts/openapi.json",
     )
     parser.add_argument(
         "file", metavar="FILE", help="JSON lines written by contracts.recording.Recorder"
     )
-    parser.add_argument("--candidate", required=True, metavar="URL")
+    parser.add_argument("--candidate", required=True, metavar="URL", help="where to replay")
     parser.add_argument(
         "--contract", metavar="FILE", help="also validate responses against this contract"
     )
@@ -204,11 +234,17 @@ def _add_replay(group: Any) -> None:
         metavar="KEY",
         help="replaces the redacted credentials (default: $LLMSTRUCT_API_KEY)",
     )
-    parser.add_argument("--ignore", action="append", default=[], metavar="JSONPATH")
+    parser.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="JSONPATH",
+        help="extra JSON path to ignore (repeatable; default: none)",
+    )
     parser.add_argument("--rules", metavar="FILE", help="YAML/JSON comparison rules")
-    parser.add_argument("--timeout", type=float, default=30.0)
-    parser.add_argument("--junit", metavar="FILE")
-    parser.add_argument("--markdown", metavar="FILE")
+    parser.add_argument("--timeout", type=float, default=30.0, help="per-request timeout, seconds")
+    parser.add_argument("--junit", metavar="FILE", help="also write JUnit XML here")
+    parser.add_argument("--markdown", metavar="FILE", help="also write a Markdown summary here")
     _add_output_options(parser)
     parser.set_defaults(func=_run_replay)
 

@@ -754,8 +754,11 @@ class MigrationController:
     def _ask_gate(
         self, state: MigrationState, verdict: Verdict
     ) -> tuple[MigrationState, GateAnswer]:
-        """The promotion gate's answer; a finished call's outcome is recorded as a ``hook`` event."""
-        if self.gate is None:
+        """The promotion gate's answer; a finished call's outcome is recorded as a ``hook`` event.
+
+        A dry run asks nobody: its promotions change no weight, so there is nothing to approve.
+        """
+        if self.gate is None or state.dry_run:
             return state, GateAnswer(True)
         try:
             answer = self.gate.ask(state, verdict.reasons)

@@ -173,8 +173,11 @@ class PostRollbackHook:
         self.metrics = metrics
 
     def emitted(self, event: Event, state: MigrationState | None) -> None:
-        """Start the call for a ``rolled_back`` event on a guarded route."""
+        """Start the call for a ``rolled_back`` event on a guarded route (not a dry run's: it
+        rolled nothing back)."""
         if event.kind != "rolled_back" or not self.settings.applies(event.route):
+            return
+        if event.numbers.get("dry_run"):
             return
         body = {
             "hook": "post_rollback",

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gateway.admin_client import DEFAULT_ADMIN_URL, AdminCallError, AdminClient
+from gateway.console import CliConsole
 
 
 def _percent(value: float | None) -> str:
@@ -106,7 +107,7 @@ def _call(args: argparse.Namespace, method: str, path: str, body: Any = None) ->
 
 def run(args: argparse.Namespace, console: Console | None = None) -> int:
     """Execute ``cutover shadow`` with parsed ``args``; returns the exit code."""
-    console = console or Console()
+    console = console or CliConsole(file=sys.stdout)  # plain tab-separated lines on a pipe
     try:
         if args.rate is not None:
             if args.route is None:
@@ -140,9 +141,13 @@ def register(subparsers: Any) -> None:
         help="shadow comparison summary, a route's fields, or set a route's shadow rate",
         description="Without ROUTE: a table of every route's shadow outcomes. With ROUTE: its "
         "fields and contract checks. With ROUTE --rate PERCENT: set its sampling rate.",
+        epilog="examples:\n  cutover shadow\n  cutover shadow tasks\n"
+        "  cutover shadow tasks --rate 10 --token $CUTOVER_ADMIN_TOKEN",
     )
-    parser.add_argument("route", nargs="?", default=None, help="route name")
-    parser.add_argument("--rate", type=float, default=None, metavar="PERCENT", help="0..100")
+    parser.add_argument("route", nargs="?", default=None, help="route name (default: every route)")
+    parser.add_argument(
+        "--rate", type=float, default=None, metavar="PERCENT", help="set the sampling rate, 0..100"
+    )
     parser.add_argument("--json", action="store_true", help="print the admin API's JSON")
     parser.add_argument(
         "--admin-url",

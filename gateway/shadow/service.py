@@ -30,13 +30,12 @@ from prometheus_client import CollectorRegistry
 
 from contracts.compare import Comparison, ComparisonRules, ResponseSnapshot, compare_responses
 from contracts.validators import ContractValidator, Violation
-from gateway.observer import Exchange
+from gateway.observer import ContractObserver, Exchange, ShadowObserver
 from gateway.shadow.config import RouteShadowConfig, ShadowSettings
 from gateway.shadow.contract_check import (
     CheckJob,
     ContractChecker,
     ContractEvidence,
-    ContractObserver,
 )
 from gateway.shadow.evidence import ShadowEvidence
 from gateway.shadow.exchanges import (
@@ -62,12 +61,6 @@ from gateway.shadow.windows import Clock
 from gateway.shadow.workers import WorkQueue
 
 log = structlog.get_logger("gateway.shadow")
-
-
-class ShadowObserver(Protocol):
-    """Push seam to the migration metrics (``MigrationMetrics.observe_shadow``)."""
-
-    def observe_shadow(self, route: str, mismatched: bool) -> None: ...
 
 
 class ShadowRates(NamedTuple):

@@ -400,8 +400,8 @@ def test_every_panel_and_rule_after_shadow_ramp_and_rollback(ramped: Stack) -> N
     assert response.status_code == 200, response.text
     wait_until(partial(candidate_window_clean, stack), "the aborts to leave the window", 15.0)
     for route in ROUTES:
-        # The 50% step is gated so the controller cannot complete the plan before the rollback.
-        plan = {"steps": "shadow,50,100", "hold": "1s", "min_requests": 10, "gates": [1]}
+        # The 100% step is gated (only an operator enters it): the ramp holds at 50% till the rollback.
+        plan = {"steps": "shadow,50,100", "hold": "1s", "min_requests": 10, "gates": [2]}
         migration_post(stack, f"/migration/{route}/start", plan)
     drive(stack, range(200, 260))  # shadow step: every GET is shadowed to the candidate
     for route in ROUTES:

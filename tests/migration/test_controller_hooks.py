@@ -126,3 +126,15 @@ def test_note_records_an_event_at_the_current_state() -> None:
     assert sink.kinds[-1] == "hook"
     rig.controller.note("unknown", "hook", ["x"], {})  # a route without a migration: nothing
     assert rig.store.events("unknown") == []
+
+
+def test_a_dry_run_asks_no_hook() -> None:
+    """A dry run's promotions change no weight: the promotion gate is never asked."""
+    gate = ScriptedGate([PENDING])
+    rig = rig_with(gate)
+    rig.weights.operator_sets(ROUTE, 2000)  # the traffic a dry run judges is the operator's
+    steps = (Step(1000, hold_s=5, min_requests=10), Step(10_000, hold_s=5, min_requests=10))
+    rig.controller.start(plan(*steps), dry_run=True)
+    rig.drive(40)
+    assert rig.state().phase is Phase.COMPLETED
+    assert gate.asked == []
