@@ -50,7 +50,7 @@ def run_diff(args: argparse.Namespace, today: dt.date | None = None) -> int:
         # (branch diffrules) take a minimum deprecation period; until then it is only reported.
         note = f"--deprecation-days {options.deprecation_days} is not applied yet by this version"
         report = dataclasses.replace(report, notes=(*report.notes, note))
-    report = place(report, args.base, args.revision)
+    report = place(report, args.base, args.revision, args.ignore)
     return emit_report(report, args.format, args.output)
 
 
@@ -101,10 +101,13 @@ def read_options(args: argparse.Namespace) -> DiffOptions:
     )
 
 
-def place(report: Report, base_file: str, revision_file: str) -> Report:
+def place(
+    report: Report, base_file: str, revision_file: str, ignore_file: str | None = None
+) -> Report:
     """Give the report its document (the revision) and each operation's line.
 
-    An operation the revision no longer has (a removed one) is placed in the base document.
+    An operation the revision no longer has (a removed one) is placed in the base document; the
+    ignore list's own findings (their subject is the ignore file) in the ignore file.
     """
     revision_lines = operation_lines(_text(revision_file), report.subjects)
     base_lines = operation_lines(_text(base_file), report.subjects)
@@ -115,6 +118,8 @@ def place(report: Report, base_file: str, revision_file: str) -> Report:
         for subject in report.subjects
         if subject in revision_lines or subject in base_lines
     }
+    if ignore_file and ignore_file in report.subjects:
+        spots[ignore_file] = SourceSpot(ignore_file)
     return dataclasses.replace(report, source=revision_file, spots=spots)
 
 
