@@ -68,7 +68,7 @@ def run_diff(args: argparse.Namespace, today: dt.date | None = None) -> int:
     if args.expect_file and not write_expectations(report, options, args):
         return 2
     report = apply_options(report, options, today)
-    report = place(report, args.base, args.revision)
+    report = place(report, args.base, args.revision, args.ignore)
     report = dataclasses.replace(report, rule_help=rule_help(report))
     return emit_report(report, args.format, args.output)
 
@@ -128,10 +128,13 @@ def rule_help(report: Report) -> dict[str, str]:
     return {f.rule: known[f.rule] for f in report.findings if f.rule in known}
 
 
-def place(report: Report, base_file: str, revision_file: str) -> Report:
+def place(
+    report: Report, base_file: str, revision_file: str, ignore_file: str | None = None
+) -> Report:
     """Give the report its document (the revision) and each operation's line.
 
-    An operation the revision no longer has (a removed one) is placed in the base document.
+    An operation the revision no longer has (a removed one) is placed in the base document; the
+    ignore list's own findings (their subject is the ignore file) in the ignore file.
     """
     revision_lines = operation_lines(_text(revision_file), report.subjects)
     base_lines = operation_lines(_text(base_file), report.subjects)
@@ -142,6 +145,8 @@ def place(report: Report, base_file: str, revision_file: str) -> Report:
         for subject in report.subjects
         if subject in revision_lines or subject in base_lines
     }
+    if ignore_file and ignore_file in report.subjects:
+        spots[ignore_file] = SourceSpot(ignore_file)
     return dataclasses.replace(report, source=revision_file, spots=spots)
 
 

@@ -198,16 +198,17 @@ def apply_ignores(
             used.add(entry.number)
             ignored += 1
     for entry in entries:
-        where = f"{source} entry {entry.number}"
+        # The subject is the ignore file: the finding is about an entry there (JUnit gives the file
+        # a testcase, SARIF places the alert in it), not about an operation of the API.
+        where = f"entry {entry.number}: {entry.rule} on {entry.operation}"
         if entry not in live:
             message = (
-                f"ignore entry for {entry.rule} expired on {entry.expires} "
-                f"(reason was: {entry.reason}); its findings count again"
+                f"expired on {entry.expires} (reason was: {entry.reason}); its findings count again"
             )
-            kept.append(Finding(Severity.WARN, RULE_EXPIRED, entry.operation, where, message))
+            kept.append(Finding(Severity.WARN, RULE_EXPIRED, source, where, message))
         elif entry.number not in used:
-            message = f"ignore entry for {entry.rule} matched no finding (reason: {entry.reason})"
-            kept.append(Finding(Severity.INFO, RULE_UNUSED, entry.operation, where, message))
+            message = f"matched no finding (reason: {entry.reason}); remove it or fix it"
+            kept.append(Finding(Severity.INFO, RULE_UNUSED, source, where, message))
     return kept, ignored
 
 
@@ -246,6 +247,8 @@ def apply_options(report: Report, options: DiffOptions, today: dt.date) -> Repor
         stats["ignored"] = ignored
         notes.append(f"{ignored} finding(s) ignored by {options.ignore_file}")
     findings = apply_severities(findings, options.severities)
+    if options.ignores and any(f.subject == options.ignore_file for f in findings):
+        subjects = (*subjects, options.ignore_file)
     return dataclasses.replace(
         report, subjects=subjects, findings=tuple(findings), notes=tuple(notes), stats=stats
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,9 @@ def test_expired_ignore_entry_warns_and_stops_ignoring(
     code, doc = diff_json([base, rev, "--ignore", ignore], capsys)
     assert code == 1
     expired = [f for f in doc["findings"] if f["rule"] == "ignore-entry-expired"]
-    assert [(f["severity"], f["location"]) for f in expired] == [("WARN", f"{ignore} entry 1")]
+    assert [(f["severity"], f["subject"]) for f in expired] == [("WARN", ignore)]
+    assert expired[0]["location"].startswith("entry 1: * on *")
+    assert ignore in doc["subjects"]
     assert "2001-01-01" in expired[0]["message"]
     assert [f for f in doc["findings"] if "$.title" in f["location"]]
 
@@ -277,6 +280,19 @@ def test_options_combine_with_sarif(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "ignore-entry-expired" in [r["id"] for r in run["tool"]["driver"]["rules"]]
     expired = [r for r in run["results"] if r["ruleId"] == "ignore-entry-expired"]
     assert [r["level"] for r in expired] == ["warning"]
+    physical = expired[0]["locations"][0]["physicalLocation"]
+    assert physical["artifactLocation"]["uri"] == Path(ignore).as_uri()
+
+
+def test_expired_entry_fails_the_ignore_files_junit_testcase(tmp_path: Path) -> None:
+    """At --fail-on WARN the ignore file is a failing JUnit testcase of its own."""
+    base, rev = write_pair(tmp_path, base_spec())
+    ignore = write(tmp_path, "ignore.yaml", [title_entry(expires="2001-01-01")])
+    out = tmp_path / "diff.xml"
+    args = ["--ignore", ignore, "--fail-on", "WARN", "--format", "junit", "--output", str(out)]
+    assert main(["contracts", "diff", base, rev, *args]) == 1
+    cases = {c.get("name"): c for c in ET.parse(out).getroot().iter("testcase")}
+    assert cases[ignore].find("failure") is not None
 
 
 def test_expect_file_lists_documented_response_changes(

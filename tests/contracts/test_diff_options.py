@@ -135,10 +135,11 @@ def test_expired_and_unused_entries_are_findings() -> None:
     ]
     kept, _ = apply_ignores([finding()], entries, TODAY, "ignore.yaml")
     expired, unused = (f for f in kept if f.rule in {RULE_EXPIRED, RULE_UNUSED})
-    assert (expired.severity, expired.location) == (WARN, "ignore.yaml entry 1")
+    assert (expired.severity, expired.subject) == (WARN, "ignore.yaml")
+    assert expired.location == "entry 1: response-property-removed on GET /pets/{id}"
     assert "expired on 2026-01-31" in expired.message
-    assert (unused.severity, unused.location) == (INFO, "ignore.yaml entry 2")
-    assert unused.subject == "POST /nothing"
+    assert (unused.severity, unused.subject) == (INFO, "ignore.yaml")
+    assert unused.location == "entry 2: response-property-removed on POST /nothing"
 
 
 @pytest.mark.parametrize(
@@ -223,6 +224,15 @@ def test_lower_header_names_everywhere() -> None:
     assert doc["paths"]["/p"]["get"]["parameters"][0]["name"] == "X-Api-Key"
 
 
+def test_ignore_file_becomes_a_subject_when_it_has_findings() -> None:
+    """An expired entry makes the ignore file a subject (a JUnit testcase, a SARIF file)."""
+    report = Report(tool="diff", subjects=("GET /pets/{id}",), findings=(finding(),))
+    options = DiffOptions(ignores=(entry(expires=dt.date(2000, 1, 1)),), ignore_file="ig.yaml")
+    out = apply_options(report, options, TODAY)
+    assert out.subjects == ("GET /pets/{id}", "ig.yaml")
+    assert [f.rule for f in out.for_subject("ig.yaml")] == [RULE_EXPIRED]
+
+
 def test_apply_options_filters_ignores_then_overrides() -> None:
     """Subjects and findings are filtered; the ignore list's own findings can be overridden."""
     report = Report(
@@ -237,7 +247,7 @@ def test_apply_options_filters_ignores_then_overrides() -> None:
         severities=(SeverityOverride(RULE_UNUSED, None),),
     )
     out = apply_options(report, options, TODAY)
-    assert out.subjects == ("GET /pets/{id}",)
+    assert out.subjects == ("GET /pets/{id}",)  # the unused entry's finding is off: no file subject
     assert out.findings == ()
     assert out.stats["ignored"] == 1
     assert "1 finding(s) ignored by ig.yaml" in out.notes
