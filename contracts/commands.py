@@ -79,7 +79,9 @@ def _add_diff(group: Any) -> None:
         help="breaking changes between two OpenAPI 3.x documents",
         description="Report breaking changes from BASE to REVISION (JSON or YAML files).",
         epilog="examples:\n  cutover contracts diff old/openapi.json contracts/openapi.json\n"
-        "  cutover contracts diff a.yaml b.yaml --fail-on WARN --format markdown",
+        "  cutover contracts diff a.yaml b.yaml --fail-on WARN --format markdown\n"
+        "  cutover contracts diff old.json openapi.json --ignore diff-ignore.yaml --format sarif "
+        "--output diff.sarif",
     )
     parser.add_argument("base", metavar="BASE", help="the contract clients rely on today")
     parser.add_argument("revision", metavar="REVISION", help="the contract proposed")
@@ -90,7 +92,64 @@ def _add_diff(group: Any) -> None:
         help="exit 1 on findings at or above ERR, WARN or INFO (default: ERR)",
     )
     _add_output_options(parser)
+    _add_diff_options(parser)
     parser.set_defaults(func=_run_diff)
+
+
+def _add_diff_options(parser: argparse.ArgumentParser) -> None:
+    """Options for living with a real API (see contracts.diff.options for their semantics)."""
+    parser.add_argument(
+        "--ignore",
+        metavar="FILE",
+        help="YAML/JSON list of accepted findings: rule, operation, [location], reason, [expires]",
+    )
+    parser.add_argument(
+        "--severity",
+        metavar="FILE",
+        help="YAML/JSON mapping of rule id (or glob) to ERR, WARN, INFO or off",
+    )
+    parser.add_argument(
+        "--include",
+        action="append",
+        metavar="GLOB",
+        help="only these operations ('GET /pets/*') or paths ('/pets/*'); repeatable",
+    )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        metavar="GLOB",
+        help="leave out these operations or paths; repeatable",
+    )
+    for side in ("base", "revision"):
+        parser.add_argument(
+            f"--strip-prefix-{side}",
+            metavar="PREFIX",
+            help=f"remove PREFIX from the {side}'s paths before diffing",
+        )
+        parser.add_argument(
+            f"--prefix-{side}",
+            metavar="PREFIX",
+            help=f"prepend PREFIX to the {side}'s paths (after any strip)",
+        )
+    parser.add_argument(
+        "--case-insensitive-headers",
+        action="store_true",
+        help="lower-case header names before diffing; they are compared case-insensitively anyway "
+        "(RFC 9110 §5.1), the flag is accepted for oasdiff command lines",
+    )
+    parser.add_argument(
+        "--expect-file",
+        metavar="FILE",
+        help="also write the documented response changes here, for a route's "
+        "shadow.expected_differences (shadows differing only there count as expected)",
+    )
+    parser.add_argument(
+        "--deprecation-days",
+        type=int,
+        metavar="N",
+        help="minimum deprecation period: a newly deprecated operation needs an x-sunset at least "
+        "N days away, and a deprecated one without x-sunset may not be removed (default 0)",
+    )
 
 
 def _add_check(group: Any) -> None:
@@ -191,7 +250,7 @@ def _add_replay(group: Any) -> None:
 
 
 def _run_diff(args: argparse.Namespace) -> int:
-    from contracts.diff import run_diff
+    from contracts.diff_command import run_diff
 
     return run_diff(args)
 

@@ -31,7 +31,8 @@ def _percent(value: float | None) -> str:
 def summary_table(payload: dict[str, Any]) -> Table:
     """The ``GET /shadow`` answer as a table (one row per route)."""
     table = Table(title="Shadow comparison", title_justify="left")
-    for column in ("route", "rate", "compared", "matched", "mismatched", "noise", "errored"):
+    columns = ("route", "rate", "compared", "matched", "mismatched", "noise", "expected", "errored")
+    for column in columns:
         table.add_column(column, justify="left" if column == "route" else "right")
     for column in ("dropped", "mismatch", "violations", "real differences"):
         table.add_column(column, justify="left" if column == "real differences" else "right")
@@ -48,6 +49,7 @@ def summary_table(payload: dict[str, Any]) -> Table:
             str(outcomes["matched"]),
             str(outcomes["mismatched"]),
             str(outcomes["noise"]),
+            str(outcomes.get("expected", 0)),
             str(outcomes["errored"]),
             str(outcomes["dropped"]),
             _percent(shadow["mismatch_rate"]),

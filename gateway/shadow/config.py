@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from contracts.expected import ExpectedDifferences, ExpectedFileError, load_expected
 from contracts.jsonpath import PathPattern, PathSyntaxError
 from gateway.redact import DEFAULT_QUERY_PARAMS
 
@@ -55,6 +56,9 @@ class RouteShadowConfig:
     """Largest request body replayed; a request with a larger (or unreplayable) body is not shadowed."""
     timeout_s: float = 2.0
     """Strict deadline for one shadow request, connect to last byte."""
+    expected_differences: ExpectedDifferences = field(default_factory=ExpectedDifferences)
+    """Documented contract changes (``contracts diff --expect-file``), read at start-up: a shadow
+    differing only there is ``expected``, not ``mismatched``."""
 
     def with_percent(self, percent: float) -> RouteShadowConfig:
         """Return a copy with a new sampling rate (validated like the config value)."""
@@ -209,7 +213,21 @@ _ROUTE_PARSERS: dict[str, Any] = {
     "headers": lambda v, w: tuple(h.lower() for h in _strings(v, w)),
     "max_body_bytes": lambda v, w: _positive_int(v, w, minimum=0),
     "timeout_s": _positive_float,
+    "expected_differences": lambda v, w: _expected(v, w),
 }
+
+
+def _expected(value: Any, where: str) -> ExpectedDifferences:
+    if value is None:
+        return ExpectedDifferences()
+    if not isinstance(value, str) or not value.strip():
+        raise ShadowConfigError(
+            f"{where}: must be a file written by `contracts diff --expect-file`"
+        )
+    try:
+        return load_expected(value.strip())
+    except ExpectedFileError as exc:
+        raise ShadowConfigError(f"{where}: {exc}") from None
 
 
 def _header_name(value: Any, where: str) -> str | None:

@@ -7,8 +7,8 @@ can neither delay nor fail the response it copies. (Its CPU still shares the eve
 data path; ``bench/shadow.py`` measures what that costs.) Everything else runs on worker tasks:
 
 - the shadow queue (``workers`` tasks): check the primary response against the contract, send the
-  request to the target backend with ``X-Cutover-Shadow: 1`` under a strict timeout, compare,
-  record the outcome, and check the shadow response (a byte-identical one reuses the primary's
+  request to the target backend with ``X-Cutover-Shadow: 1`` under a strict timeout, compare, take
+  out the differences the route's ``expected_differences`` documents, record the outcome, and check the shadow response (a byte-identical one reuses the primary's
   result);
 - the check queue (one task): check the primary responses of exchanges that are not shadowed.
 
@@ -287,8 +287,13 @@ class ShadowService:
                 decision.same_backend,
             )
 
+        expected = 0
+        if job.config.expected_differences and not decision.same_backend:
+            comparison, expected = job.config.expected_differences.split(
+                comparison, exchange.method, exchange.target, exchange.status
+            )
         outcome = self.evidence.record_comparison(
-            exchange.route, decision.same_backend, comparison, sample
+            exchange.route, decision.same_backend, comparison, sample, expected
         )
         if not decision.same_backend:
             for observer in self._shadow_observers:
