@@ -1,6 +1,7 @@
 """``cutover contracts diff BASE REVISION``: breaking changes between two OpenAPI 3.x documents.
 
-``diff_documents`` is the pure entry point (two dicts in, findings out); ``run_diff`` is the command:
+``diff_documents`` is the pure entry point (two dicts in, findings out); the command around it (options,
+option files, validation naming the files) is :func:`contracts.diff_command.run_diff`:
 load both files, diff, render, and map the outcome to the exit code (0 pass, 1 findings at or above
 ``--fail-on``, 2 unusable input). The rule ids and levels are catalogued in :mod:`contracts.diff.rules`;
 the walks live in :mod:`contracts.diff.operations`, :mod:`contracts.diff.messages`,
@@ -10,20 +11,19 @@ the walks live in :mod:`contracts.diff.operations`, :mod:`contracts.diff.message
 
 from __future__ import annotations
 
-import argparse
 import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from contracts.diff.load import SpecError, check_spec, load_spec
+from contracts.diff.load import SpecError, check_spec
 from contracts.diff.operations import Lifecycle, diff_operations, operations
 from contracts.diff.resolve import Resolver
 from contracts.diff.schemas import SchemaPair
 from contracts.diff.validate import validate_spec
 from contracts.report import Finding, Report, Severity, render
 
-__all__ = ["SpecError", "diff_documents", "diff_report", "run_diff"]
+__all__ = ["SpecError", "diff_documents", "diff_report", "emit_report"]
 
 
 def diff_documents(
@@ -42,7 +42,7 @@ def diff_documents(
     (see :mod:`contracts.diff.operations`); ``base_dir``/``revision_dir`` are the directories that
     relative ``$ref`` to other files are resolved from (each document's own directory). Both
     documents are validated against the OpenAPI meta-schema first unless ``validate`` is false
-    (``run_diff`` validates right after loading, to name the files).
+    (:func:`contracts.diff_command.run_diff` validates right after loading, to name the files).
     """
     check_spec(base, "base")
     check_spec(revision, "revision")
@@ -76,28 +76,6 @@ def diff_report(
         if finding.subject not in subjects:
             subjects.append(finding.subject)
     return Report(tool="diff", subjects=tuple(subjects), findings=findings, fail_on=fail_on)
-
-
-def run_diff(args: argparse.Namespace) -> int:
-    """The command behind ``cutover contracts diff``."""
-    try:
-        fail_on = Severity.parse(args.fail_on)
-        base = load_spec(args.base)
-        revision = load_spec(args.revision)
-        validate_spec(base, args.base)
-        validate_spec(revision, args.revision)
-        report = diff_report(
-            base,
-            revision,
-            fail_on,
-            base_dir=Path(args.base).parent,
-            revision_dir=Path(args.revision).parent,
-            validate=False,
-        )
-    except (SpecError, ValueError) as exc:
-        print(f"cutover contracts diff: {exc}", file=sys.stderr)
-        return 2
-    return emit_report(report, args.format, args.output)
 
 
 def emit_report(report: Report, fmt: str, output: str | None) -> int:

@@ -20,6 +20,11 @@ def add_rules_parser(group: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = group.add_parser(
         "rules",
         help="list the rule ids contracts diff reports, with level, meaning and example",
+        description="Every rule id 'cutover contracts diff' can report: the change, where it is "
+        "seen and which way it goes, with its default level, a one-line meaning and an example. "
+        "Use the ids in --ignore and --severity files.",
+        epilog="examples:\n  cutover contracts rules\n  cutover contracts rules --format markdown "
+        "> docs/contract-rules.md",
     )
     parser.add_argument(
         "--format", choices=FORMATS, default="text", help="text, markdown (for docs) or json"
