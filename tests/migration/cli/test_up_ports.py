@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 from collections.abc import Iterator
@@ -14,15 +13,10 @@ import pytest
 from migration.cli.main import main
 from migration.cli.processes import BackendProcesses, BackendSpec, port_in_use
 from migration.cli.stack import busy_ports
+from tests.migration.test_admin_api import _clean_env
 from tests.support.servers import free_port
 
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No CUTOVER_* variable from the outside changes the config or the token."""
-    for key in list(os.environ):
-        if key.startswith("CUTOVER_"):
-            monkeypatch.delenv(key)
+__all__ = ["_clean_env"]  # the autouse fixture that keeps CUTOVER_* out, re-used here
 
 
 @pytest.fixture
