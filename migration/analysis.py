@@ -400,7 +400,7 @@ def _judge(
         *sequential_checks(step if sequential else None, policy, full, degraded,
                            "shadow-only step" if progress.shadow_only
                            else "no step evidence" if step is None else policy.analysis,
-                           0 if full else len(ops)),
+                           0 if full else len(ops), ops),
         *operation_checks(ops, policy, full, degraded),
     )  # fmt: skip
     if progress.shadow_only:

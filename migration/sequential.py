@@ -53,7 +53,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["Comparison", "compare_rates", "radius", "samples_needed"]
+__all__ = [
+    "Comparison",
+    "Moments",
+    "Shift",
+    "compare_means",
+    "compare_rates",
+    "radius",
+    "samples_needed",
+]
 
 
 def radius(variance: float, alpha: float, tau: float) -> float:
@@ -189,3 +197,51 @@ def samples_needed(
         else:
             low = mid + 1
     return high
+
+
+@dataclass(frozen=True)
+class Moments:
+    """A sample's size, mean and (sample) variance: what a comparison of means reads."""
+
+    n: int
+    mean: float
+    variance: float
+
+
+@dataclass(frozen=True)
+class Shift:
+    """``candidate mean - baseline mean`` and whether it is shown above ``harm_margin``.
+
+    ``harm_bound`` is the lower side of the confidence sequence (``-inf`` without samples).
+    """
+
+    difference: float
+    harm: bool
+    harm_bound: float
+    n_cand: int
+    n_base: int
+
+
+def compare_means(
+    difference: float,
+    variance: float,
+    n_cand: int,
+    n_base: int,
+    *,
+    harm_margin: float,
+    harm_alpha: float,
+    harm_tau: float,
+) -> Shift:
+    """Harm test on a difference of means: is ``difference`` shown above ``harm_margin``?
+
+    ``variance`` is the estimate's plug-in variance (``s_c^2 / n_c + s_b^2 / n_b`` for two plain
+    means). The same normal-mixture boundary as :func:`compare_rates`: an *asymptotic* confidence
+    sequence (Waudby-Smith, Arbour, Sinha, Kennedy and Ramdas, "Time-uniform central limit theory
+    and asymptotic confidence sequences", 2021), valid as the samples grow for any distribution
+    with a finite variance, which the caller guarantees by winsorising. One-sided: a candidate
+    faster than the baseline only moves the difference away from harm.
+    """
+    if n_cand < 2 or n_base < 2:
+        return Shift(difference, False, -math.inf, n_cand, n_base)
+    lower = difference - radius(variance, harm_alpha, harm_tau)
+    return Shift(difference, lower > harm_margin, lower, n_cand, n_base)

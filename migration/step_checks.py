@@ -47,6 +47,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import replace
 
+from migration.latency_shift import log_shift, shift_check, strata_of
 from migration.policy import Policy
 from migration.sequential import Comparison, compare_rates, samples_needed
 from migration.stats import two_proportion_greater
@@ -58,7 +59,10 @@ __all__ = ["HARM_TAU", "aa_alarms", "operation_checks", "route_share", "sequenti
 HARM_TAU = 0.05
 #: At 100 % the latency measure is the share above ``max_p95_s``, allowed up to this.
 TAIL_SHARE = 0.05
-_NAMES = ("seq_error_rate", "seq_latency", "ni_error_rate", "ni_latency")
+_NAMES = ("seq_error_rate", "seq_latency", "seq_latency_shift", "ni_error_rate", "ni_latency")
+#: Harm tests on a live step below 100 % (the budget's divisor); at 100 % the shift test has no
+#: baseline to compare with and the other two share it.
+HARMS, HARMS_FULL = 3, 2
 
 
 def _pt(value: float) -> str:
@@ -126,11 +130,13 @@ def sequential_checks(
     degraded: bool,
     why_off: str,
     operations: int = 0,
+    strata: Mapping[str, StepWindows] | None = None,
 ) -> tuple[CheckResult, ...]:
-    """The four sequential checks of a step (skipped without evidence, saying ``why_off``).
+    """The five sequential checks of a step (skipped without evidence, saying ``why_off``).
 
     ``operations``: how many operations are judged beside the route; they get half the
-    false-rollback budget (:func:`operation_checks`), the route's two harm tests the other half.
+    false-rollback budget (:func:`operation_checks`), the route's three harm tests the other
+    half. ``strata``: the operations' evidence, which the route's shift test is stratified by.
     """
     if step is None:
         return _skipped(f"not run ({why_off})")
@@ -140,12 +146,12 @@ def sequential_checks(
     few = _few(cand.requests, base.requests, policy.seq_min_samples, full)
     if few is not None:
         return few
-    harm_alpha = policy.false_rollback_budget * route_share(operations) / 2
+    harm_alpha = policy.false_rollback_budget * route_share(operations) / _harm_count(full)
     errors, latency, lat_what, errors_what, margins = _compare(step, policy, full, harm_alpha)
     _, err_ni, _, lat_ni = margins
     ni_alpha = policy.false_promotion_budget
     return (
-        *_harms(step, policy, full, harm_alpha),
+        *_harms(step, policy, full, harm_alpha, strata),
         _ni("ni_error_rate", errors, err_ni, errors_what, ni_alpha),
         _ni("ni_latency", latency, lat_ni, lat_what, ni_alpha),
     )
@@ -165,7 +171,7 @@ def aa_alarms(step: StepWindows | None, policy: Policy, operations: int = 0) -> 
     first, second = step.halves
     if _few(first.requests, second.requests, policy.seq_min_samples, False):
         return ()
-    alpha = policy.false_rollback_budget * route_share(operations) / 2
+    alpha = policy.false_rollback_budget * route_share(operations) / HARMS
     harms = _harms(StepWindows(second, first), policy, False, alpha)
     return tuple(c.name for c in harms if c.status is CheckStatus.FAIL)
 
@@ -179,29 +185,50 @@ def restart_weight(k: int) -> float:
     return 6.0 / (math.pi**2 * (k + 1) ** 2)
 
 
+def _harm_count(full: bool) -> int:
+    return HARMS_FULL if full else HARMS
+
+
 def _harms(
-    step: StepWindows, policy: Policy, full: bool, alpha: float
-) -> tuple[CheckResult, CheckResult]:
-    """The two harm checks: on the whole step's evidence, or the first restart that shows harm."""
+    step: StepWindows,
+    policy: Policy,
+    full: bool,
+    alpha: float,
+    strata: Mapping[str, StepWindows] | None = None,
+) -> tuple[CheckResult, ...]:
+    """The harm checks (errors, tail share, shift): on the whole step's evidence, or the first
+    restart that shows harm. At 100 % the shift test is skipped (no baseline traffic); the
+    route's is stratified by ``strata`` (its operations) when they partition its evidence."""
     found: list[CheckResult] = []
     for k, base, cand in ((0, step.baseline, step.candidate), *step.restarts):
         if k and _few(cand.requests, base.requests, policy.seq_min_samples, full):
             continue
         pair = StepWindows(base, cand)
-        errors, latency, lat_what, errors_what, margins = _compare(
-            pair, policy, full, alpha * restart_weight(k)
-        )
+        budget = alpha * restart_weight(k)
+        errors, latency, lat_what, errors_what, margins = _compare(pair, policy, full, budget)
         since = f" since restart {k} ({cand.requests} candidate samples)" if k else ""
+        if full:
+            shift = CheckResult(
+                "seq_latency_shift", CheckStatus.SKIPPED,
+                detail="no baseline traffic at 100 %: the tail share against the limit applies",
+            )  # fmt: skip
+        else:
+            shift = shift_check(
+                log_shift(strata_of(k, base, cand, strata), policy, budget, policy.seq_min_samples),
+                policy,
+                since,
+            )
         results = (
             _harm("seq_error_rate", errors, margins[0], errors_what + since),
             _harm("seq_latency", latency, margins[2], lat_what + since),
+            shift,
         )
         if not found:
             found = list(results)
         for i, result in enumerate(results):
             if result.status is CheckStatus.FAIL and found[i].status is not CheckStatus.FAIL:
                 found[i] = result
-    return found[0], found[1]
+    return tuple(found)
 
 
 def operation_checks(
@@ -217,7 +244,7 @@ def operation_checks(
     """
     if degraded or full or not steps:
         return ()
-    harm_alpha = policy.false_rollback_budget * (1 - route_share(len(steps))) / len(steps) / 2
+    harm_alpha = policy.false_rollback_budget * (1 - route_share(len(steps))) / len(steps) / HARMS
     out: list[CheckResult] = []
     for operation, step in sorted(steps.items()):
         if _few(step.candidate.requests, step.baseline.requests, policy.seq_min_samples, full):
