@@ -1,17 +1,27 @@
 """The sequential checks: the step's whole evidence, judged by always-valid tests.
 
-Four checks over :class:`~migration.verdict.StepWindows` (everything since the step began), all
-built on :func:`~migration.sequential.compare_rates`:
+Five checks over :class:`~migration.verdict.StepWindows` (everything since the step began), built
+on :func:`~migration.sequential.compare_rates` and :func:`~migration.sequential.compare_means`:
 
-==============  =================================================================================
-check           meaning
-==============  =================================================================================
-seq_error_rate  harm: the candidate's error rate is shown above the baseline's + ``error_margin``
-seq_latency     harm: the candidate's share of requests slower than the baseline's step p95 is
-                shown above the baseline's own share (5 %) + ``latency_margin``
-ni_error_rate   non-inferiority: shown below the baseline's + ``error_ni_margin``
-ni_latency      non-inferiority: that slow share shown below the baseline's + ``latency_ni_margin``
-==============  =================================================================================
+=================  ==============================================================================
+check              meaning
+=================  ==============================================================================
+seq_error_rate     harm: the candidate's error rate is shown above the baseline's + ``error_margin``
+seq_latency        harm: the candidate's share of requests slower than the baseline's step p95 is
+                   shown above the baseline's own share (5 %) + ``latency_margin`` (the tail)
+seq_latency_shift  harm: the candidate's mean log latency (winsorised; the route's stratified by
+                   operation) is shown above the baseline's + ``log(1 + latency_shift_margin)``:
+                   slower across the board (:mod:`migration.latency_shift`)
+ni_error_rate      non-inferiority: shown below the baseline's + ``error_ni_margin``
+ni_latency         non-inferiority: that slow share shown below the baseline's + ``latency_ni_margin``
+=================  ==============================================================================
+
+Two latency harm tests because a regression has two shapes. A uniform slowdown (a slower
+dependency, every request x1.2) moves the tail share from 5 % to about 10 %, a weak signal in one
+bit per request, and the mean of log latency by 0.18, a strong one in every request's time: the
+bench caught "p95 + 20 %" within a minute in 20 % of trials with the tail share alone, 98 % with the
+shift test. A tail-only regression (faster at the median, a slow path for 5 % of requests) lowers
+or barely moves the mean of logs, and the tail share is what sees it.
 
 Operations (the contract's ``operationId``s, or the route's own patterns): each operation with
 enough evidence this step gets the two harm tests too, against the same operation on the baseline
@@ -28,9 +38,12 @@ A harm failure rolls back at once (the test stays valid however often it is read
 "three in a row"); promotion on a live step needs both non-inferiority checks to pass, which they
 never "fail": until shown they are inconclusive, and the detail says how many candidate samples
 would show it at the rates seen so far (the traffic a thin route needs). The false-rollback budget
-is split over the harm tests (half to the route's two, half evenly over the operations' when there
-are operations); each non-inferiority test spends the whole promotion budget (see
-:mod:`migration.sequential` for why).
+is split evenly over the harm tests (half to the route's three, half over the operations' three
+each when there are operations; at 100 % the shift test has no baseline and the route's other two
+share it); each non-inferiority test spends the whole promotion budget (see
+:mod:`migration.sequential` for why). There is no non-inferiority test for the shift: promotion
+already waits for the tail's, and a third would hold thin routes longer for what the harm test
+watches anyway.
 
 Latency is judged as a share above the baseline's p95 over the step, not as a p95 difference: a
 share is a binomial count with a variance, a quantile difference is not, and "1 point more of the
