@@ -39,10 +39,11 @@ for "p95 + 20 %". This test uses every request's latency instead:
   the noise (the +20 % row went from 54/59 to 58/59 at 5 %), and a difference in the operation
   mix between the backends (chance, or sticky routing putting one heavy client on the candidate)
   is no longer read as a slowdown.
-* **The same always-valid machinery** as the rate tests (:func:`~migration.sequential.compare_means`,
-  a normal-mixture confidence sequence on the plug-in variance), read every evaluation, on the
-  step's evidence and on each restart's (a late regression is not diluted), per operation too,
-  sharing the false-rollback budget with the other harm tests (Bonferroni).
+* **The same always-valid machinery** as the rate tests
+  (:func:`~migration.sequential.compare_means`, a normal-mixture confidence sequence on the
+  plug-in variance), read every evaluation, on the step's evidence and on each restart's (a late
+  regression is not diluted), per operation too, sharing the false-rollback budget with the other
+  harm tests (Bonferroni).
 
 Why a mean of logs rather than a rank test (Kayenta's Mann-Whitney): a rank statistic has no
 natural margin ("10 % slower" is not a probability of superiority), its variance under ties and
@@ -146,10 +147,10 @@ def strata_of(
 
     The operations' evidence when it is part of the route's and holds nearly all of it
     (:data:`STRATA_COVER` on both sides), else the route's as one stratum. An operation's
-    evidence starts when it is first seen: with the route's when the step begins on known operations, a second later on a
-    fresh route, mid-step for a new one; its restarts are then as late. Each operation's
-    comparison is valid whenever it started, so the check only keeps the strata to evidence that
-    stands for the route's.
+    evidence starts when it is first seen: with the route's when the step begins on known
+    operations, a second later on a fresh route, mid-step for a new one; its restarts are then as
+    late. Each operation's comparison is valid whenever it started, so the check only keeps the
+    strata to evidence that stands for the route's.
     """
     whole: list[Stratum] = [(base.latency, cand.latency)]
     if not strata:
@@ -184,9 +185,10 @@ def _ratio(log_difference: float) -> str:
 def shift_check(shift: Shift, policy: Policy, since: str = "") -> CheckResult:
     """The check's result: the geometric-mean ratio, the bound shown, the margin."""
     status = CheckStatus.FAIL if shift.harm else CheckStatus.PASS
+    margin = 1 + policy.latency_shift_margin
     detail = (
         f"geometric mean latency vs baseline {_ratio(shift.difference)} (shown above "
-        f"{_ratio(shift.harm_bound)}; rolls back past x{1 + policy.latency_shift_margin:.2f}){since}"
+        f"{_ratio(shift.harm_bound)}; rolls back past x{margin:.2f}){since}"
     )
     return CheckResult(
         NAME,

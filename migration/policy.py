@@ -158,9 +158,10 @@ class Policy:
                 raise ValueError(
                     f"policy.{name}: must be > 0 and < 0.5, got {getattr(self, name)!r}"
                 )
-        if not 0 <= self.latency_shift_winsor < 0.25:
+        winsor = self.latency_shift_winsor
+        if not 0 <= winsor < 0.25:
             raise ValueError(
-                f"policy.latency_shift_winsor: must be >= 0 and < 0.25, got {self.latency_shift_winsor!r}"
+                f"policy.latency_shift_winsor: must be >= 0 and < 0.25, got {winsor!r}"
             )
         for name in (
             "latency_margin", "latency_ni_margin", "error_ni_margin", "share_tolerance",

@@ -13,7 +13,8 @@ seq_latency_shift  harm: the candidate's mean log latency (winsorised; the route
                    operation) is shown above the baseline's + ``log(1 + latency_shift_margin)``:
                    slower across the board (:mod:`migration.latency_shift`)
 ni_error_rate      non-inferiority: shown below the baseline's + ``error_ni_margin``
-ni_latency         non-inferiority: that slow share shown below the baseline's + ``latency_ni_margin``
+ni_latency         non-inferiority: that slow share shown below the baseline's +
+                   ``latency_ni_margin``
 =================  ==============================================================================
 
 Two latency harm tests because a regression has two shapes. A uniform slowdown (a slower
@@ -178,6 +179,7 @@ def aa_alarms(step: StepWindows | None, policy: Policy, operations: int = 0) -> 
     but chance, so a firing is a false alarm, counted by the controller once per step and check.
     Over many steps the share that fired is each check's observed false-alarm rate on this
     route's real traffic (its bursts, tails and rate swings), beside the budget it was given.
+    The halves have no operations, so the shift test there is the route's unstratified one.
     """
     if step is None or step.halves is None:
         return ()
