@@ -4,9 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-APT_PACKAGES := prometheus nginx wrk gcc postgresql
+APT_PACKAGES := prometheus nginx wrk gcc postgresql chromium
 
-.PHONY: run demo up test fuzz lint fmt bench install system-deps compile clean
+.PHONY: run demo up test test-plain fuzz lint fmt bench install system-deps compile clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,15 @@ up: install compile
 test: install system-deps lint compile
 	$(PY) -m pytest -q -p no:cacheprovider
 
+# The suites that drive the compiled modules once more as plain Python (no compiler on a host, or mypyc
+# semantics differing from CPython's): the gateway's own tests and the upstream/slow-client fault tests.
+# It removes the extensions; the next `make test`/`run` compiles them again. .ci/run runs it after `make test`.
+PLAIN_SUITES = tests/gateway tests/faults/test_upstream_faults.py tests/faults/test_slow_clients.py \
+	tests/faults/test_hung_candidate.py
+test-plain: install system-deps
+	$(PY) -m gateway.build_hotpath --clean
+	$(PY) -m pytest -q -p no:cacheprovider $(PLAIN_SUITES)
+
 # The seeded, bounded schemathesis run alone (it is part of `make test` too); see README "Fuzzing".
 fuzz: install
 	$(PY) -m pytest -q -p no:cacheprovider tests/fuzz
@@ -58,4 +67,4 @@ bench: install system-deps compile
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache gateway/*.so gateway/shadow/*.so
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache gateway/*.so gateway/shadow/*.so gateway/hotpath.manifest.json

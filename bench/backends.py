@@ -31,7 +31,7 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-import httpx
+from bench.harness import free_port, process
 
 API_KEY = "bench-key"
 RESULTS = Path(__file__).resolve().parent / "results" / "backends.json"
@@ -130,7 +130,7 @@ def pinned(argv: list[str], cpu: int | None) -> list[str]:
 def server(
     name: str, port: int, env: dict[str, str], cpu: int | None
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """One backend as a real process on loopback, until the block ends."""
+    """One backend as a real process on loopback, until the block ends (:func:`bench.harness.process`)."""
     module = "custom_backend" if name.startswith("custom") else "fastapi_backend"
     argv = [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port)]
     if name == "custom-nocache":
@@ -142,45 +142,11 @@ def server(
             "--loop", "uvloop", "--http", "1", "--workers", "1", "--log-level", "warning",
             "--factory", "custom_backend.app:create_app",
         ]  # fmt: skip
-    argv = pinned(argv, cpu)
-    full_env = {**os.environ, **env}
     if name.startswith("fastapi"):
-        full_env["LLMSTRUCT_BRIDGE_MODE"] = name.removeprefix("fastapi-")
-    proc = subprocess.Popen(
-        argv, env=full_env, cwd=REPOSITORY, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-                raise RuntimeError(f"{name} exited with {proc.returncode}: {err[-2000:]}")
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/api/v1/system/health", timeout=1.0)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{name} did not start on port {port}") from None
-                time.sleep(0.05)
+        env = {**env, "LLMSTRUCT_BRIDGE_MODE": name.removeprefix("fastapi-")}
+    ready = f"http://127.0.0.1:{port}/api/v1/system/health"
+    with process(pinned(argv, cpu), ready, env, cwd=REPOSITORY) as proc:
         yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
-
-
-def free_port() -> int:
-    """A loopback port that was free a moment ago."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run_wrk(

@@ -1,4 +1,5 @@
-"""What the bench suites share: free ports, CPU pinning, servers as child processes, and wrk.
+"""What the bench suites (and the tests' real servers) share: free ports, CPU pinning, servers as child
+processes, and wrk. ``tests/support/servers.py`` re-exports the server helpers: one implementation.
 
 Servers write their output to a temporary file rather than a pipe: a pipe nobody reads fills at
 64 KiB and then blocks the server mid-measurement. The file's tail goes into the error when a
@@ -29,36 +30,53 @@ def pinned(cpu: str, argv: list[str]) -> list[str]:
 
 
 def wait_http(
-    url: str, proc: subprocess.Popen[bytes], timeout: float = 20.0, log: IO[bytes] | None = None
+    url: str,
+    timeout: float = 20.0,
+    proc: subprocess.Popen[bytes] | None = None,
+    log: IO[bytes] | None = None,
 ) -> None:
-    """Poll ``url`` until it answers; fail early, with the server's output, if it exits."""
+    """Poll ``url`` until it answers (any status); fail early, with the server's output, if ``proc``
+    exits first, or after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
+    last: Exception | None = None
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
+        if proc is not None and proc.poll() is not None:
             tail = ""
             if log is not None:
                 log.seek(0)
-                tail = log.read()[-2000:].decode(errors="replace")
-            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}\n{tail}")
+                tail = log.read()[-4000:].decode(errors="replace")
+            raise RuntimeError(
+                f"{proc.args!r} exited with {proc.returncode} before {url} answered:\n{tail}"
+            )
         try:
             httpx.get(url, timeout=1.0)
             return
-        except httpx.HTTPError:
+        except httpx.HTTPError as exc:
+            last = exc
             time.sleep(0.05)
-    raise TimeoutError(f"{url} did not answer within {timeout}s")
+    raise TimeoutError(f"{url} did not answer within {timeout}s: {last}")
 
 
 @contextmanager
 def process(
-    argv: list[str], ready_url: str, env: Mapping[str, str] | None = None
+    argv: Sequence[str],
+    ready_url: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 30.0,
+    cwd: str | os.PathLike[str] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a server until the block ends; it must answer ``ready_url`` first."""
+    """Run ``argv`` (a server) until the block ends; it must answer ``ready_url`` first.
+
+    Output goes to a temporary file, not a pipe: a pipe nobody reads fills up (64 KiB) and then
+    blocks the server on its next log line. On the way out: SIGTERM, 10 s, then SIGKILL.
+    """
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
-            argv, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT
-        )
+            list(argv), env={**os.environ, **(env or {})}, cwd=cwd, stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
         try:
-            wait_http(ready_url, proc, log=log)
+            wait_http(ready_url, timeout=timeout, proc=proc, log=log)
             yield proc
         finally:
             proc.terminate()

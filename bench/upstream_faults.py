@@ -146,7 +146,7 @@ def run(args: Any) -> dict[str, Any]:
         stopped = False
         try:
             backends.wait_healthy(60.0)
-            wait_http(f"http://127.0.0.1:{public}/api/v1/system/health", gateway)
+            wait_http(f"http://127.0.0.1:{public}/api/v1/system/health", proc=gateway)
             marks: list[tuple[float, float, str]] = []
 
             async def scenario() -> float:

@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib import resources
 from typing import Any
 
 from contracts.report import FORMATS
 
-DEFAULT_CONTRACT = "contracts/openapi.json"
+
+def packaged_contract() -> str:
+    """The llmstruct contract shipped inside the ``contracts`` package (pyproject's package data).
+
+    ``--contract``'s default: a path relative to the working directory only worked from the
+    repository's root (issue #15 item 5); the package's own copy is found from anywhere.
+    """
+    return str(resources.files("contracts").joinpath("openapi.json"))
 
 
 def register(subparsers: Any) -> None:
@@ -23,6 +31,8 @@ def register(subparsers: Any) -> None:
         "contracts",
         help="export, diff and check the API contract",
         description="Export the OpenAPI contract, diff two versions, check a candidate live, replay traffic.",
+        epilog="examples:\n  cutover contracts export --check\n"
+        "  cutover contracts check --baseline http://127.0.0.1:8001 --candidate http://127.0.0.1:8002",
     )
     group = parser.add_subparsers(dest="contracts_command", metavar="SUBCOMMAND")
     parser.set_defaults(func=lambda _args: _usage(parser))
@@ -30,6 +40,9 @@ def register(subparsers: Any) -> None:
     _add_diff(group)
     _add_check(group)
     _add_replay(group)
+    from contracts.diff.rules_command import add_rules_parser
+
+    add_rules_parser(group)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -45,7 +58,13 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_export(group: Any) -> None:
-    parser = group.add_parser("export", help="write contracts/openapi.json from the FastAPI app")
+    parser = group.add_parser(
+        "export",
+        help="write contracts/openapi.json from the FastAPI app",
+        description="Write the FastAPI app's OpenAPI document to contracts/openapi.json, the "
+        "contract the gateway validates responses against; --check only compares (for CI).",
+        epilog="examples:\n  cutover contracts export\n  cutover contracts export --check",
+    )
     parser.add_argument(
         "--check",
         action="store_true",
@@ -59,9 +78,13 @@ def _add_diff(group: Any) -> None:
         "diff",
         help="breaking changes between two OpenAPI 3.x documents",
         description="Report breaking changes from BASE to REVISION (JSON or YAML files).",
+        epilog="examples:\n  cutover contracts diff old/openapi.json contracts/openapi.json\n"
+        "  cutover contracts diff a.yaml b.yaml --fail-on WARN --format markdown\n"
+        "  cutover contracts diff old.json openapi.json --ignore diff-ignore.yaml --format sarif "
+        "--output diff.sarif",
     )
-    parser.add_argument("base", metavar="BASE")
-    parser.add_argument("revision", metavar="REVISION")
+    parser.add_argument("base", metavar="BASE", help="the contract clients rely on today")
+    parser.add_argument("revision", metavar="REVISION", help="the contract proposed")
     parser.add_argument(
         "--fail-on",
         default="ERR",
@@ -69,7 +92,64 @@ def _add_diff(group: Any) -> None:
         help="exit 1 on findings at or above ERR, WARN or INFO (default: ERR)",
     )
     _add_output_options(parser)
+    _add_diff_options(parser)
     parser.set_defaults(func=_run_diff)
+
+
+def _add_diff_options(parser: argparse.ArgumentParser) -> None:
+    """Options for living with a real API (see contracts.diff.options for their semantics)."""
+    parser.add_argument(
+        "--ignore",
+        metavar="FILE",
+        help="YAML/JSON list of accepted findings: rule, operation, [location], reason, [expires]",
+    )
+    parser.add_argument(
+        "--severity",
+        metavar="FILE",
+        help="YAML/JSON mapping of rule id (or glob) to ERR, WARN, INFO or off",
+    )
+    parser.add_argument(
+        "--include",
+        action="append",
+        metavar="GLOB",
+        help="only these operations ('GET /pets/*') or paths ('/pets/*'); repeatable",
+    )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        metavar="GLOB",
+        help="leave out these operations or paths; repeatable",
+    )
+    for side in ("base", "revision"):
+        parser.add_argument(
+            f"--strip-prefix-{side}",
+            metavar="PREFIX",
+            help=f"remove PREFIX from the {side}'s paths before diffing",
+        )
+        parser.add_argument(
+            f"--prefix-{side}",
+            metavar="PREFIX",
+            help=f"prepend PREFIX to the {side}'s paths (after any strip)",
+        )
+    parser.add_argument(
+        "--case-insensitive-headers",
+        action="store_true",
+        help="lower-case header names before diffing; they are compared case-insensitively anyway "
+        "(RFC 9110 §5.1), the flag is accepted for oasdiff command lines",
+    )
+    parser.add_argument(
+        "--expect-file",
+        metavar="FILE",
+        help="also write the documented response changes here, for a route's "
+        "shadow.expected_differences (shadows differing only there count as expected)",
+    )
+    parser.add_argument(
+        "--deprecation-days",
+        type=int,
+        metavar="N",
+        help="minimum deprecation period: a newly deprecated operation needs an x-sunset at least "
+        "N days away, and a deprecated one without x-sunset may not be removed (default 0)",
+    )
 
 
 def _add_check(group: Any) -> None:
@@ -81,10 +161,18 @@ def _add_check(group: Any) -> None:
             "responses against the contract and compare the candidate's with the baseline's. Without "
             "--allow-writes only safe (GET/HEAD/OPTIONS) operations run; the others are reported as skipped."
         ),
+        epilog="examples:\n"
+        "  cutover contracts check --baseline http://127.0.0.1:8001 --candidate http://127.0.0.1:8002\n"
+        "  cutover contracts check --baseline URL --candidate URL --allow-writes --junit check.xml",
     )
-    parser.add_argument("--baseline", required=True, metavar="URL")
-    parser.add_argument("--candidate", required=True, metavar="URL")
-    parser.add_argument("--contract", default=DEFAULT_CONTRACT, metavar="FILE")
+    parser.add_argument("--baseline", required=True, metavar="URL", help="the baseline backend")
+    parser.add_argument("--candidate", required=True, metavar="URL", help="the candidate backend")
+    parser.add_argument(
+        "--contract",
+        default=None,
+        metavar="FILE",
+        help="OpenAPI document (default: the llmstruct contract shipped with cutover)",
+    )
     parser.add_argument(
         "--allow-writes",
         action="store_true",
@@ -108,7 +196,7 @@ def _add_check(group: Any) -> None:
         action="append",
         default=[],
         metavar="JSONPATH",
-        help="extra JSON path to ignore (repeatable)",
+        help="extra JSON path to ignore (repeatable; default: none)",
     )
     parser.add_argument(
         "--rules", metavar="FILE", help="YAML/JSON comparison rules (see contracts.check.config)"
@@ -126,11 +214,17 @@ def _add_replay(group: Any) -> None:
     parser = group.add_parser(
         "replay",
         help="replay recorded traffic against a candidate and report deviations",
+        description="Send each recorded request (the gateway's recording: JSON lines) to the "
+        "candidate and compare its answer with the recorded one; safe methods only unless "
+        "--allow-writes.",
+        epilog="examples:\n"
+        "  cutover contracts replay recording.jsonl --candidate http://127.0.0.1:8002\n"
+        "  cutover contracts replay rec.jsonl --candidate URL --contract contracts/openapi.json",
     )
     parser.add_argument(
         "file", metavar="FILE", help="JSON lines written by contracts.recording.Recorder"
     )
-    parser.add_argument("--candidate", required=True, metavar="URL")
+    parser.add_argument("--candidate", required=True, metavar="URL", help="where to replay")
     parser.add_argument(
         "--contract", metavar="FILE", help="also validate responses against this contract"
     )
@@ -140,17 +234,23 @@ def _add_replay(group: Any) -> None:
         metavar="KEY",
         help="replaces the redacted credentials (default: $LLMSTRUCT_API_KEY)",
     )
-    parser.add_argument("--ignore", action="append", default=[], metavar="JSONPATH")
+    parser.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="JSONPATH",
+        help="extra JSON path to ignore (repeatable; default: none)",
+    )
     parser.add_argument("--rules", metavar="FILE", help="YAML/JSON comparison rules")
-    parser.add_argument("--timeout", type=float, default=30.0)
-    parser.add_argument("--junit", metavar="FILE")
-    parser.add_argument("--markdown", metavar="FILE")
+    parser.add_argument("--timeout", type=float, default=30.0, help="per-request timeout, seconds")
+    parser.add_argument("--junit", metavar="FILE", help="also write JUnit XML here")
+    parser.add_argument("--markdown", metavar="FILE", help="also write a Markdown summary here")
     _add_output_options(parser)
     parser.set_defaults(func=_run_replay)
 
 
 def _run_diff(args: argparse.Namespace) -> int:
-    from contracts.diff import run_diff
+    from contracts.diff_command import run_diff
 
     return run_diff(args)
 

@@ -1,4 +1,4 @@
-"""Findings and the five report formats shared by ``contracts diff``, ``check`` and ``replay``.
+"""Findings and the report formats shared by ``contracts diff``, ``check`` and ``replay``.
 
 A tool produces a :class:`Report`: the subjects it examined (operations, recorded requests) and the
 findings about them. Rendering is pure (report in, text out); the exit code follows one rule for all
@@ -6,8 +6,10 @@ three tools: 1 when a finding is at or above ``--fail-on``, else 0.
 
 Formats: ``text`` (terminal), ``json`` (machines), ``junit`` (one testcase per subject, failures for
 findings at/above the threshold, skipped subjects as ``<skipped>``), ``github`` (workflow commands,
-``::error title=...::message``, see GitHub's "Workflow commands" docs) and ``markdown`` (job summaries
-and PR comments).
+``::error title=...::message``, see GitHub's "Workflow commands" docs), ``markdown`` (job summaries
+and PR comments), ``singleline`` (one finding per line, for grep and logs), ``sarif`` (SARIF 2.1.0 for
+code-scanning UIs, :mod:`contracts.report_sarif`) and ``html`` (a standalone page,
+:mod:`contracts.report_html`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-FORMATS = ("text", "json", "junit", "github", "markdown")
+FORMATS = ("text", "json", "junit", "github", "markdown", "singleline", "sarif", "html")
 
 
 class Severity(enum.IntEnum):
@@ -61,8 +63,26 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class SourceSpot:
+    """Where a subject is written down: a file (as the user named it) and a 1-based line.
+
+    Code-scanning UIs place a result on a line of a file in the repository (GitHub requires
+    ``region.startLine``), so a subject that can be traced to a document carries its spot.
+    """
+
+    file: str
+    line: int = 1
+
+
+@dataclass(frozen=True)
 class Report:
-    """What a tool examined and found. ``skipped`` maps a subject to the reason it was not run."""
+    """What a tool examined and found. ``skipped`` maps a subject to the reason it was not run.
+
+    ``source`` is the document the subjects come from (the revision for ``diff``, the contract for
+    ``check``); ``spots`` places single subjects more precisely (a removed operation is in the base).
+    Both are optional: renderers that need a file fall back to ``source``, then to none.
+    ``rule_help`` explains rule ids in one line each (SARIF's rule descriptions), where known.
+    """
 
     tool: str
     subjects: tuple[str, ...]
@@ -71,6 +91,15 @@ class Report:
     notes: tuple[str, ...] = ()
     fail_on: Severity = Severity.ERR
     stats: dict[str, int] = field(default_factory=dict)
+    source: str = ""
+    spots: dict[str, SourceSpot] = field(default_factory=dict)
+    rule_help: dict[str, str] = field(default_factory=dict)
+
+    def spot(self, subject: str) -> SourceSpot | None:
+        """Where ``subject`` is written down, if known."""
+        if subject in self.spots:
+            return self.spots[subject]
+        return SourceSpot(self.source) if self.source else None
 
     @property
     def failures(self) -> tuple[Finding, ...]:
@@ -89,12 +118,19 @@ class Report:
 
 def render(report: Report, fmt: str) -> str:
     """Render ``report`` in one of :data:`FORMATS`."""
+    # The two larger renderers live in modules of their own that import this one.
+    from contracts.report_html import render_html
+    from contracts.report_sarif import render_sarif
+
     renderers: dict[str, Callable[[Report], str]] = {
         "text": render_text,
         "json": render_json,
         "junit": render_junit,
         "github": render_github,
         "markdown": render_markdown,
+        "singleline": render_singleline,
+        "sarif": render_sarif,
+        "html": render_html,
     }
     try:
         return renderers[fmt](report)
@@ -121,6 +157,23 @@ def render_text(report: Report) -> str:
     lines += [f"note: {note}" for note in report.notes]
     lines.append(_verdict(report))
     return "\n".join(lines) + "\n"
+
+
+def render_singleline(report: Report) -> str:
+    """``LEVEL rule subject location: message``, one finding per line and nothing else.
+
+    Meant for ``grep``, ``sort`` and log lines: no verdict, no notes, newlines inside a message
+    folded to spaces so that one line is always one finding. Findings keep the tool's order.
+    """
+    return "".join(
+        " ".join(_one_line(part) for part in (f.severity.name, f.rule, f.subject))
+        + f" {_one_line(f.location)}: {_one_line(f.message)}\n"
+        for f in report.findings
+    )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.splitlines())
 
 
 def render_json(report: Report) -> str:

@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fastapi_backend.auth import API_KEY_STATE
-from fastapi_backend.bridge import Bridge, BridgeError, make_bridge
+from fastapi_backend.bridges import Bridge, BridgeError, make_bridge
 from fastapi_backend.methods import method_aware_http_exception_handler
 from fastapi_backend.metrics import HttpMetrics
 from fastapi_backend.middleware import AccessLogMiddleware, BodyLimitMiddleware

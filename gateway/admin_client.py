@@ -45,13 +45,41 @@ def _error_text(response: httpx.Response) -> str:
     except ValueError:
         return response.text.strip()[:500] or response.reason_phrase
     if isinstance(payload, dict) and "error" in payload:
-        detail = payload.get("detail")
-        if isinstance(detail, list) and all(isinstance(d, dict) and "field" in d for d in detail):
-            detail = "; ".join(f"{d['field']}: {d.get('message', '')}" for d in detail)
-        elif detail is not None and not isinstance(detail, str):
-            detail = json.dumps(detail)
-        return f"{payload['error']}: {detail}" if detail else str(payload["error"])
+        return _describe_error(payload)
     return json.dumps(payload)
+
+
+def _describe_error(payload: Mapping[str, Any]) -> str:
+    """One line for an admin error: ``unknown route 'x' (routes: default, tasks)``, ``error: detail``.
+
+    Issue #15 item 6: a structured ``detail`` printed as a dict read as a Python traceback, not
+    as a message; an ``unknown_THING`` with ``{THING: name, THINGs: [...]}`` says what exists.
+    """
+    error, detail = str(payload["error"]), payload.get("detail")
+    thing = error.removeprefix("unknown_")
+    if thing != error:
+        given = detail.get(thing) if isinstance(detail, dict) else None
+        known = (detail.get(f"{thing}s") if isinstance(detail, dict) else None) or payload.get(
+            f"{thing}s"
+        )
+        head = f"unknown {thing} {given!r}" if given is not None else str(detail or error)
+        return f"{head} ({thing}s: {_plain(known)})" if known else head
+    if isinstance(detail, list) and all(isinstance(d, dict) and "field" in d for d in detail):
+        detail = "; ".join(f"{d['field']}: {d.get('message', '')}" for d in detail)
+    elif isinstance(detail, dict):
+        detail = "; ".join(
+            f"{key.replace('_', ' ')} {_plain(value)}" for key, value in detail.items()
+        )
+    elif detail is not None and not isinstance(detail, str):
+        detail = json.dumps(detail)
+    return f"{error}: {detail}" if detail else error
+
+
+def _plain(value: Any) -> str:
+    """A JSON value for a sentence: a list as ``a, b``, anything else as its text."""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
 
 
 class AdminClient:

@@ -15,14 +15,24 @@ Not compiled: ``sidecar_wire`` (its frozen dataclasses are pickled across the so
 class refuses), ``sidecar`` (run with ``python -m``, which needs a ``.py``), ``config`` (parsing, not
 per exchange) and ``contracts`` (the per-check work is in orjson and jsonschema_rs already).
 
-The Makefile runs this before ``test``, ``run``, ``up`` and ``bench``; it builds only when a source is newer
-than its build (``--force`` always). A compiled module shadows its ``.py``: ``stale()`` lists modules whose source changed after the
-build, and the test suite refuses to run on them (``tests/conftest.py``) rather than test old code.
+The Makefile runs this before ``test``, ``run``, ``up`` and ``bench``; it builds only when a source differs
+from the one its build was made from (``--force`` always). A compiled module shadows its ``.py``: the build
+writes ``hotpath.manifest.json`` beside the package with the SHA-256 of every source it compiled (and of this
+script), ``stale()`` lists the compiled modules whose source's hash is not the one recorded — a checkout,
+``touch`` or copy that changes modification times but not the code is not stale, an edit is, whatever the
+clock says — and the test suite refuses to run on them (``tests/conftest.py``) rather than test old code.
+A compiled module without a manifest entry is stale too.
+
+The Docker image compiles in its builder stage (``deploy/Dockerfile``, ``--require``: fail rather than ship
+plain Python), so production runs the compiled code the suite tests; ``.ci/run`` also runs the suites that
+drive these modules once more as plain Python, the form any host without a compiler runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import shutil
 import sys
@@ -44,6 +54,8 @@ HOT_MODULES = (
         )
     ),
 )  # fmt: skip
+#: Written by :func:`build` beside the package: source hashes of the compiled modules.
+MANIFEST = "hotpath.manifest.json"
 GROUP = "gateway.hotpath"  # the shared mypyc runtime lands in the package as hotpath__mypyc*.so
 SUFFIX = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
 
@@ -54,31 +66,49 @@ def built() -> list[Path]:
     return [PACKAGE / f"{name}{SUFFIX}" for name in names if (PACKAGE / f"{name}{SUFFIX}").exists()]
 
 
+def digest(path: Path) -> str:
+    """SHA-256 of a file's bytes (hex)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def sources() -> dict[str, str]:
+    """The hash of every hot module's source and of this script, as a build records them."""
+    hashes = {name: digest(PACKAGE / f"{name}.py") for name in HOT_MODULES}
+    return hashes | {"build_hotpath": digest(Path(__file__))}
+
+
+def manifest() -> dict[str, str]:
+    """The hashes the last build recorded (empty when there is none or it is unreadable)."""
+    try:
+        data = json.loads((PACKAGE / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
 def stale() -> list[str]:
-    """Hot modules whose ``.py`` changed after their compiled file was built."""
-    found = []
-    for name in HOT_MODULES:
-        compiled = PACKAGE / f"{name}{SUFFIX}"
-        if (
-            compiled.exists()
-            and (PACKAGE / f"{name}.py").stat().st_mtime > compiled.stat().st_mtime
-        ):
-            found.append(name)
-    return found
+    """Compiled hot modules whose ``.py`` is not the source their build was made from."""
+    recorded = manifest()
+    return [
+        name
+        for name in HOT_MODULES
+        if (PACKAGE / f"{name}{SUFFIX}").exists()
+        and recorded.get(name) != digest(PACKAGE / f"{name}.py")
+    ]
 
 
 def up_to_date() -> bool:
-    """Every hot module compiled from its current source (and this script)."""
+    """Every hot module compiled from its current source, by this script as it is now."""
     if len(built()) != len(HOT_MODULES) + 1 or stale():
         return False
-    script = Path(__file__).stat().st_mtime
-    return all(path.stat().st_mtime >= script for path in built())
+    return manifest().get("build_hotpath") == digest(Path(__file__))
 
 
 def clean() -> None:
     """Remove the compiled files: the gateway runs as plain Python."""
     for path in built():
         path.unlink()
+    (PACKAGE / MANIFEST).unlink(missing_ok=True)
 
 
 def missing_toolchain() -> str | None:
@@ -101,19 +131,21 @@ def build() -> None:
     from setuptools import setup
 
     root = PACKAGE.parent
-    sources = [f"gateway/{name}.py" for name in HOT_MODULES]
+    recorded = sources()  # hashed before compiling: an edit made during the build shows as stale
+    paths = [f"gateway/{name}.py" for name in HOT_MODULES]
     with tempfile.TemporaryDirectory(prefix="cutover-mypyc-") as scratch:
         cwd = Path.cwd()
         os.chdir(root)
         try:
             setup(
                 name="cutover-gateway-hotpath",
-                ext_modules=mypycify(sources, group_name=GROUP, target_dir=scratch),
+                ext_modules=mypycify(paths, group_name=GROUP, target_dir=scratch),
                 script_args=["--quiet", "build_ext", "--inplace", "--build-temp", scratch],
             )
         finally:
             os.chdir(cwd)
             shutil.rmtree(root / "build", ignore_errors=True)
+    (PACKAGE / MANIFEST).write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -123,6 +155,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     action.add_argument("--clean", action="store_true", help="remove the compiled modules")
     action.add_argument("--check", action="store_true", help="exit 1 if a build is stale")
     action.add_argument("--force", action="store_true", help="rebuild even when up to date")
+    parser.add_argument(
+        "--require", action="store_true",
+        help="exit 1 when the toolchain is missing instead of running as plain Python (images)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.clean:
         clean()
@@ -133,6 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"stale compiled gateway modules: {', '.join(old)}", file=sys.stderr)
         return 1 if old else 0
     reason = missing_toolchain()
+    if reason is not None and args.require:
+        print(f"cannot compile the gateway hot path: {reason}", file=sys.stderr)
+        return 1
     if reason is not None:
         clean()
         print(f"gateway hot path not compiled ({reason}); it runs as plain Python", file=sys.stderr)

@@ -25,7 +25,14 @@ import structlog
 
 
 def configure_logging(fmt: str = "auto") -> None:
-    """structlog: JSON lines in production, a readable console renderer on a terminal."""
+    """structlog: JSON lines in production, a readable console renderer on a terminal.
+
+    Every line goes out in *one* ``write()``, newline included (structlog's ``WriteLogger``):
+    the shadow sidecar and the worker processes inherit this stderr, and ``PrintLogger``'s
+    ``print()`` wrote the message and its newline in two calls on Python's unbuffered stderr, so
+    another process's line could land between them (issue #15 item 8: ``…Z"}{"pid": …``). One
+    call per line is atomic on a pipe up to ``PIPE_BUF`` (4 KiB) and on an ``O_APPEND`` file.
+    """
     use_console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
     renderer: Any = (
         structlog.dev.ConsoleRenderer() if use_console else structlog.processors.JSONRenderer()
@@ -39,7 +46,7 @@ def configure_logging(fmt: str = "auto") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.WriteLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,
     )
 
@@ -239,9 +246,16 @@ def add_gateway_parser(subparsers: Any, func: Any = _run_gateway) -> argparse.Ar
         help="run the gateway in front of two HTTP upstreams",
         description="Run the gateway (public and admin listeners) from a YAML config; "
         "CUTOVER_* variables override it. Exit code 2 on a bad config.",
+        epilog="examples:\n  cutover gateway --config deploy/gateway.example.yaml\n"
+        "  CUTOVER_ADMIN_TOKEN=s3cret cutover gateway --config gw.yaml --log-format json",
     )
     gw.add_argument("--config", default=None, help="YAML config (default: the embedded one)")
-    gw.add_argument("--log-format", choices=["auto", "json", "console"], default="auto")
+    gw.add_argument(
+        "--log-format",
+        choices=["auto", "json", "console"],
+        default="auto",
+        help="log lines on stderr; auto: console on a terminal, JSON otherwise",
+    )
     gw.set_defaults(func=func)
     return gw
 
@@ -253,7 +267,8 @@ def register(subparsers: Any) -> None:
         help="set a route's candidate share (percent)",
         description="Set the share of a route's traffic the candidate gets, by hand; prints "
         "'ROUTE: candidate weight N% (was M%)'.",
-        epilog="example: cutover weight default 30 --reason 'canary by hand'",
+        epilog="examples:\n  cutover weight default 30 --reason 'canary by hand'\n"
+        "  cutover weight tasks 0 --json",
     )
     weight.add_argument("route", help="route name, e.g. default")
     weight.add_argument("percent", type=float, help="candidate share, 0..100 (fractions allowed)")
@@ -271,10 +286,10 @@ def register(subparsers: Any) -> None:
         description="Without options, print the current faults (of BACKEND, or of both) and "
         "change nothing. With --delay and/or --abort, replace BACKEND's fault. Only --clear "
         "removes it.",
-        epilog="examples: cutover fault candidate --abort 100 --status 503 · "
-        "cutover fault candidate --delay 200 --distribution normal --stddev-ms 20 · "
-        "cutover fault candidate --delay-ms 300 --method POST --path /api/v1/tasks · "
-        "cutover fault · cutover fault candidate --clear",
+        epilog="examples:\n  cutover fault candidate --abort 100 --status 503\n"
+        "  cutover fault candidate --delay 200 --distribution normal --stddev-ms 20\n"
+        "  cutover fault candidate --delay-ms 300 --method POST --path /api/v1/tasks\n"
+        "  cutover fault\n  cutover fault candidate --clear",
     )
     fault.add_argument(
         "backend", nargs="?", choices=["baseline", "candidate"], help="default: both (show only)"

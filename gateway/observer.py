@@ -4,6 +4,9 @@
   fallback is seen as well as the baseline retry). The migration metrics windows implement it.
 * :class:`ResponseTap` — called after a primary response has been sent to the client, with the
   exchange (bodies only when small and buffered). Shadowing implements it.
+* :class:`ShadowObserver` and :class:`ContractObserver` — the shadow comparer's reports of each
+  comparison and each contract check (the migration metrics implement both). Declared here, once;
+  :mod:`migration.seams` re-exports them.
 
 Both are called synchronously on the event loop in the request's path, so implementations must be
 cheap and must not block: record a number, or put the exchange on a bounded queue and return. An
@@ -31,6 +34,18 @@ class RequestObserver(Protocol):
         error_kind: str | None,
         operation: str,
     ) -> None: ...
+
+
+class ShadowObserver(Protocol):
+    """Told of each cross-backend shadow comparison (``MigrationMetrics.observe_shadow``)."""
+
+    def observe_shadow(self, route: str, mismatched: bool) -> None: ...
+
+
+class ContractObserver(Protocol):
+    """Told of each response checked against the contract (``MigrationMetrics.observe_contract``)."""
+
+    def observe_contract(self, route: str, backend: str, violated: bool) -> None: ...
 
 
 class NoopObserver:

@@ -38,6 +38,7 @@ from prometheus_client import CollectorRegistry
 from gateway.admin import AdminRouter, AdminServer, warn_if_exposed
 from gateway.admin_routes import install_core_routes
 from gateway.config import BACKENDS, GatewayConfig
+from gateway.fault_metrics import FaultCollector
 from gateway.http import ClientLimits, Listener
 from gateway.metrics import GatewayMetrics
 from gateway.observer import RequestObserver, ResponseTap
@@ -79,6 +80,7 @@ class Gateway:
         self.registry = registry if registry is not None else CollectorRegistry()
         self.metrics = GatewayMetrics(self.registry)
         self.state = GatewayState(config, self.metrics)
+        FaultCollector(self.state.faults, self.registry)
         self.registry.register(StickyKeysCollector(self.state))
         self.observers = list(observers)
         self.taps = list(taps)

@@ -201,8 +201,11 @@ class GatewayState:
             raise UnknownBackend(backend)
         if self.guard is not None:
             self.guard("fault", backend, spec, actor, None)
-        self.faults[backend] = spec if spec is not None and spec.active else None
-        log.info("fault_changed", backend=backend, fault=repr(spec), actor=actor)
+        active = spec if spec is not None and spec.active else None
+        self.faults[backend] = active
+        # The spec's JSON (as the admin API shows it), not its repr: log lines stay JSON values.
+        fault = None if active is None else active.to_data()
+        log.info("fault_changed", backend=backend, fault=fault, actor=actor)
 
     def get_fault(self, backend: str) -> FaultSpec | None:
         """The faults active for ``backend``, or None."""

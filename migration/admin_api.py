@@ -16,7 +16,9 @@ Endpoints (``{route}`` is a gateway route name)::
     POST /migration/{route}/promote|pause|resume|rollback|abort     optional {"reason": "..."}
     GET  /migration/events?route=&limit=     event history, newest last
     GET  /migration/history?route=           past and current migrations, newest first
-    GET  /migration/report?route=&format=    json (default) | markdown | html | table
+    GET  /migration/report?route=&format=&since=    json (default) | markdown | html | table;
+                                              since: 10m, 2h or an ISO time (default: the
+                                              route's latest migration start)
 
 Responses: ``GET /migration`` → ``{"window_s", "routes": [view]}``; each action →
 ``{"action", "reason", "routes": [view], "skipped": [{"route", "detail"}]}`` (the routes it touched,
@@ -92,7 +94,7 @@ from migration.controller import MigrationController, MigrationError
 from migration.history import histories
 from migration.memory import MemorySource
 from migration.plan import Plan, PlanError, plans_from_config
-from migration.report import FORMATS, build_report, render
+from migration.report import FORMATS, UnknownMigration, build_report, parse_since, render
 from migration.seams import ViewSource
 from migration.state import MigrationState, Phase
 
@@ -305,7 +307,7 @@ class MigrationAdmin:
         return AdminResponse.json({"migrations": [r.to_dict(now) for r in records]})
 
     async def report(self, req: AdminRequest) -> AdminResponse:
-        """``GET /migration/report?route=&format=``."""
+        """``GET /migration/report?route=&format=&since=&migration=``."""
         route = req.query.get("route") or None
         if route is not None:
             self._known(route)
@@ -313,10 +315,26 @@ class MigrationAdmin:
         if fmt not in FORMATS:
             raise _invalid("format", f"must be one of {', '.join(FORMATS)}, got {fmt!r}")
         c = self.controller
-        report = await build_report(
-            self.metrics, route=route, memory=self.memory, store=c.store,
-            calibration=None if route is None else c.calibration(route),
-        )  # fmt: skip
+        raw_since = req.query.get("since") or None
+        try:
+            since = None if raw_since is None else parse_since(raw_since, c.clock())
+        except ValueError as exc:
+            raise _invalid("since", str(exc)) from None
+        migration = req.query.get("migration") or None
+        if migration is not None and route is None:
+            raise _invalid("route", "required with migration (a migration belongs to one route)")
+        try:
+            report = await build_report(
+                self.metrics, route=route, memory=self.memory, store=c.store, clock=c.clock,
+                calibration=None if route is None else c.calibration(route), since=since,
+                migration=migration,
+            )  # fmt: skip
+        except UnknownMigration:
+            raise AdminError(
+                404, "unknown_migration",
+                f"no migration {migration!r} of route {route!r} in the kept events "
+                "(cutover history lists them)",
+            ) from None  # fmt: skip
         return AdminResponse(200, render(report, fmt).encode(), _CONTENT_TYPES[fmt])
 
     def _audit(

@@ -39,6 +39,8 @@ from typing import Any
 
 __all__ = [
     "ALL_ROUTES",
+    "PLAN_KEYS",
+    "STEP_KEYS",
     "Plan",
     "PlanError",
     "Step",
@@ -265,10 +267,16 @@ def _on_stall(raw: object) -> str:
     return raw.strip().lower()
 
 
+#: The keys of a ``migration.plan`` mapping, and of one of its ``steps`` written as a mapping
+#: (deploy/gateway.example.yaml documents each; tests/deploy reads these to check it does).
+PLAN_KEYS = frozenset({"route", "steps", "hold", "min_requests", "deadline", "on_stall"})
+STEP_KEYS = frozenset({"weight", "hold", "min_requests", "gate", "deadline"})
+
+
 def _step_from_config(item: Any, index: int, hold_s: float, count: int, deadline_s: float) -> Step:
     where = f"steps[{index}]"
     if isinstance(item, Mapping):
-        unknown = set(item) - {"weight", "hold", "min_requests", "gate", "deadline"}
+        unknown = set(item) - STEP_KEYS
         if unknown:
             raise PlanError(f"{where}: unknown field(s) {sorted(unknown)}")
         if "weight" not in item:
@@ -294,7 +302,7 @@ def plans_from_config(config: Mapping[str, Any], routes: Sequence[str] = ()) -> 
     """Parse one plan mapping; ``route: "*"`` expands to one plan per name in ``routes``."""
     if not isinstance(config, Mapping):
         raise PlanError(f"plan: expected a mapping, got {type(config).__name__}")
-    unknown = set(config) - {"route", "steps", "hold", "min_requests", "deadline", "on_stall"}
+    unknown = set(config) - PLAN_KEYS
     if unknown:
         raise PlanError(f"plan: unknown field(s) {sorted(unknown)}")
     route = str(config.get("route", ALL_ROUTES))

@@ -234,14 +234,20 @@ def embedded_config_data(
 
 
 def _contract_source(contract: str | None) -> str | None:
-    """The contract for live validation — ``"llmstruct"`` (packaged), an absolute file path, or None.
+    """The contract for live validation as a file path, or None.
 
-    A file is compiled once here so a bad one stops start-up naming the field; the shadow component
-    (often a sidecar process) compiles its own copy.
+    ``"llmstruct"`` (the embedded stack's default) is the packaged ``contracts/openapi.json``: the
+    name is resolved here, so the generic gateway's shadow component only ever sees a path (issue
+    #17 item 5). A file is compiled once here so a bad one stops start-up naming the field; the
+    shadow component (often a sidecar process) compiles its own copy.
     """
-    if contract is None or contract == "llmstruct":
-        return contract
+    if contract is None:
+        return None
+    from contracts.export import OPENAPI_PATH
     from contracts.validators import ContractValidator
+
+    if contract == "llmstruct":
+        return str(OPENAPI_PATH)
 
     path = Path(contract)
     if not path.is_file():

@@ -4,8 +4,10 @@ Each seam is a :class:`typing.Protocol` with the fewest methods the migration ne
 gateway in is a few lines and every seam has a fake in :mod:`migration.testing`:
 
 * :class:`AttemptObserver` — the gateway reports every upstream attempt (implemented by
-  :class:`~migration.metrics.MigrationMetrics`).
-* :class:`ShadowObserver` — the shadow comparer reports mismatches and contract checks (same).
+  :class:`~migration.metrics.MigrationMetrics`): :class:`gateway.observer.RequestObserver`, the
+  gateway's own declaration, re-exported under the migration's name.
+* :class:`ShadowObserver` — the shadow comparer reports mismatches and contract checks (same): the
+  gateway's two observer protocols (:mod:`gateway.observer`) combined, not declared again.
 * :class:`WeightControl` — the controller sets and reads a route's candidate weight (the gateway's
   state implements it); reading lets it re-apply the stored weight when the live one differs.
 * :class:`InflightSource` — attempts still waiting for an upstream (the proxy implements it): a hung
@@ -45,6 +47,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Protocol
+
+from gateway.observer import ContractObserver
+from gateway.observer import RequestObserver as AttemptObserver
+from gateway.observer import ShadowObserver as GatewayShadowObserver
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -123,30 +129,8 @@ class PromotionGate(Protocol):
     def ask(self, state: MigrationState, reasons: Sequence[str]) -> GateAnswer: ...
 
 
-class AttemptObserver(Protocol):
-    """Called by the gateway once per upstream attempt, off the critical path.
-
-    ``operation`` is the request's operation (:mod:`migration.operations`; ``""`` when the gateway
-    classifies nothing), the same for every attempt of one request.
-    """
-
-    def observe(
-        self,
-        route: str,
-        backend: str,
-        status: int,
-        duration_s: float,
-        error_kind: str | None,
-        operation: str,
-    ) -> None: ...
-
-
-class ShadowObserver(Protocol):
-    """Called by the shadow comparer for each comparison and each contract check."""
-
-    def observe_shadow(self, route: str, mismatched: bool) -> None: ...
-
-    def observe_contract(self, route: str, backend: str, violated: bool) -> None: ...
+class ShadowObserver(GatewayShadowObserver, ContractObserver, Protocol):
+    """Both of the shadow comparer's reports: comparisons and contract checks."""
 
 
 class WeightControl(Protocol):

@@ -20,6 +20,9 @@ step 2 adds the cluster tables of issue #13 (lease, config snapshot, heartbeats,
 of schema 1 refuses a store a schema-2 gateway has opened: upgrade every member before (or while)
 pointing them at one store.
 
+Snapshots older than 15 minutes are thinned at each write (:mod:`migration.snapshot_thinning`),
+so the bounded ring covers hours of evaluations, not minutes.
+
 The database's clock is ``{now}`` in a statement (:attr:`Dialect.now`): leases and heartbeats are
 timed by it, never by a host's clock.
 """
@@ -31,6 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from migration.snapshot_thinning import THIN_SQL, TIERS
 from migration.state import Event, MigrationState, Snapshot
 
 __all__ = [
@@ -258,6 +262,12 @@ class SqlStore:
             self._insert_events(x, state.route, event_rows)
             if snap_row is not None:
                 x(self.dialect.sql(_INSERT_SNAPSHOT), snap_row)
+                for older, bucket in TIERS:
+                    cutoff = snap_row[1] - older
+                    x(
+                        self.dialect.sql(THIN_SQL),
+                        (snap_row[0], cutoff, snap_row[0], cutoff, bucket),
+                    )
                 self._prune(x, "migration_snapshot", state.route, self.max_snapshots)
 
         self._transaction(work)

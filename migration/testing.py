@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from migration.seams import GateAnswer
+from migration.snapshot_thinning import keep
 from migration.state import Event, MigrationState, Snapshot
 
 __all__ = [
@@ -141,8 +142,15 @@ class InMemoryStore:
         self._states[state.route] = state
         self._add(events)
         if snapshot is not None:
-            ring = self._snapshots.setdefault(snapshot.route, deque(maxlen=self.max_snapshots))
+            ring = self._snapshots.setdefault(snapshot.route, deque())
             ring.append(snapshot)
+            kept = keep([s.at for s in ring], snapshot.at)  # thin, then bound: as the SQL stores
+            if not all(kept):
+                survivors = [s for s, k in zip(ring, kept, strict=True) if k]
+                ring.clear()
+                ring.extend(survivors)
+            while len(ring) > self.max_snapshots:
+                ring.popleft()
 
     def add_events(self, events: Sequence[Event]) -> None:
         """Append events on their own (a replica's report)."""

@@ -61,14 +61,18 @@ def _why(
 def current_why(
     state: MigrationState | None, events: Sequence[Event], latest: Snapshot | None
 ) -> dict[str, Any] | None:
-    """What explains ``state``'s phase now (``None`` when the route has no migration).
+    """What explains ``state``'s phase now (``None`` when the route has no migration and no
+    manual weight).
 
     ``events`` are the route's, oldest first; ``latest`` its newest snapshot. The answer has
     ``head`` (the phase's wording or the verdict), ``reasons``, ``decision`` (``rollback`` colours
     red), ``source`` (``evaluation`` or ``event``), ``at`` and the joined ``text``.
     """
-    if state is None:
-        return None
+    if state is None:  # no migration: a weight an operator set is the only thing to explain
+        manual = next((e for e in reversed(events) if e.kind == "weight_set"), None)
+        if manual is None:
+            return None
+        return _why("weight set by hand", manual.reasons, "hold", "event", manual.at)
     if state.phase in PHASE_WORDS:
         head, kinds = PHASE_WORDS[state.phase]
         event = _entered(events, kinds)

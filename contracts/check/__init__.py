@@ -22,6 +22,7 @@ from contracts.check.config import RuleBook, RulesError, build_rulebook
 from contracts.check.evaluate import Validator
 from contracts.check.operations import load_operations
 from contracts.check.runner import Checker
+from contracts.commands import packaged_contract
 from contracts.diff.load import SpecError, load_spec
 from contracts.report import Report, render
 
@@ -90,7 +91,7 @@ def run_check(args: argparse.Namespace) -> int:
             raise ValueError("--max-examples must be >= 0")
         baseline_url = _base_url(args.baseline, "--baseline")
         candidate_url = _base_url(args.candidate, "--candidate")
-        document = load_spec(args.contract)
+        document = load_spec(args.contract or packaged_contract())
         rules = build_rulebook(args.ignore, args.rules)
     except (SpecError, RulesError, ValueError) as exc:
         print(f"cutover contracts check: {exc}", file=sys.stderr)

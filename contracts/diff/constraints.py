@@ -1,9 +1,10 @@
-"""Keyword-level rules: nullability, enums and numeric/length bounds, judged per direction.
+"""Keyword-level rules: nullability, enums, const, bounds, pattern, format, default.
 
 Split from :mod:`contracts.diff.schemas` (which walks the schema tree) because each rule here looks at
-one keyword of one node: a request constraint that *narrows* rejects inputs that used to work (ERR), a
-response constraint that *widens* lets through values clients never saw (WARN), and the reverse is
-harmless (INFO).
+one keyword of one node. Each rule reports a *kind* that says which way the set of valid values moved
+(``max-length-decreased``, ``enum-value-added``); whether that breaks anyone depends on the side, and
+the catalogue (:mod:`contracts.diff.rules`) holds that verdict: a request that narrows rejects inputs
+that used to work, a response that widens sends values clients never saw.
 """
 
 from __future__ import annotations
@@ -12,115 +13,136 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from contracts.diff.resolve import FlatSchema
-from contracts.report import Severity
+from contracts.diff.rules import LOWER_BOUNDS, UPPER_BOUNDS, kebab
 
 Direction = Literal["request", "response"]
-#: Emit one finding: severity, rule id, JSON path of the node (``$.items[*].id``), message.
-Emit = Callable[[Severity, str, str, str], None]
+#: Where a node sits below the schema being compared: object keys, ``None`` for "an array element".
+Where = tuple[str | None, ...]
+#: Report one change: kind (``enum-value-removed``), path of the node, message.
+Emit = Callable[[str, Where, str], None]
 
-# Keywords whose *larger* value accepts more, and those whose *smaller* value does.
-_UPPER_BOUNDS = ("maxLength", "maxItems", "maxProperties", "maximum", "exclusiveMaximum")
-_LOWER_BOUNDS = ("minLength", "minItems", "minProperties", "minimum", "exclusiveMinimum")
-
-
-def compare_nullable(
-    base: FlatSchema, rev: FlatSchema, request: bool, where: str, emit: Emit
-) -> None:
-    if base.nullable == rev.nullable:
-        return
-    if request:
-        if base.nullable:
-            emit(Severity.ERR, "request-nullable-removed", where, "null is no longer accepted")
-        else:
-            emit(Severity.INFO, "request-nullable-added", where, "null is now accepted")
-    elif rev.nullable:
-        emit(Severity.ERR, "response-nullable-added", where, "the value may now be null")
-    else:
-        emit(Severity.INFO, "response-nullable-removed", where, "the value is no longer null")
+_MISSING = object()
 
 
-def compare_enum(
-    base: dict[str, Any],
-    rev: dict[str, Any],
-    request: bool,
-    where: str,
-    emit: Emit,
-    direction: Direction,
-) -> None:
+def compare_nullable(base: FlatSchema, rev: FlatSchema, where: Where, emit: Emit) -> None:
+    """Null admitted or refused: the same kinds on both sides, judged per side by the catalogue."""
+    if base.nullable and not rev.nullable:
+        emit("nullable-removed", where, "null is no longer a valid value")
+    elif rev.nullable and not base.nullable:
+        emit("nullable-added", where, "null is now a valid value")
+
+
+def compare_enum(base: dict[str, Any], rev: dict[str, Any], where: Where, emit: Emit) -> None:
+    """``enum`` and Zalando's ``x-extensible-enum`` (values may grow; clients must cope)."""
     base_enum, rev_enum = base.get("enum"), rev.get("enum")
-    if not isinstance(base_enum, list) and not isinstance(rev_enum, list):
-        return
-    if not isinstance(rev_enum, list):
-        if not request:
-            emit(Severity.WARN, "response-enum-removed", where, "the value is no longer an enum")
-        return
-    if not isinstance(base_enum, list):
-        if request:
-            emit(
-                Severity.ERR,
-                "request-enum-added",
-                where,
-                f"only {show(rev_enum)} are accepted now",
-            )
-        return
-    removed = [v for v in base_enum if v not in rev_enum]
-    added = [v for v in rev_enum if v not in base_enum]
+    if isinstance(base_enum, list) and not isinstance(rev_enum, list):
+        emit("enum-removed", where, "the value is no longer restricted to an enum")
+    elif isinstance(rev_enum, list) and not isinstance(base_enum, list):
+        emit("enum-added", where, f"only {show(rev_enum)} are valid now")
+    elif isinstance(base_enum, list) and isinstance(rev_enum, list):
+        _compare_values(base_enum, rev_enum, "enum-value", where, emit)
+    base_ext, rev_ext = base.get("x-extensible-enum"), rev.get("x-extensible-enum")
+    if isinstance(base_ext, list) and isinstance(rev_ext, list):
+        _compare_values(base_ext, rev_ext, "extensible-enum-value", where, emit)
+
+
+def _compare_values(old: list[Any], new: list[Any], kind: str, where: Where, emit: Emit) -> None:
+    removed = [v for v in old if v not in new]
+    added = [v for v in new if v not in old]
     if removed:
-        severity = Severity.ERR if request else Severity.INFO
-        emit(
-            severity,
-            f"{direction}-enum-value-removed",
-            where,
-            f"enum value(s) removed: {show(removed)}",
-        )
+        emit(f"{kind}-removed", where, f"value(s) removed: {show(removed)}")
     if added:
-        severity = Severity.INFO if request else Severity.WARN
-        emit(
-            severity, f"{direction}-enum-value-added", where, f"enum value(s) added: {show(added)}"
-        )
+        emit(f"{kind}-added", where, f"value(s) added: {show(added)}")
 
 
-def compare_bounds(
-    base: dict[str, Any],
-    rev: dict[str, Any],
-    request: bool,
-    where: str,
-    emit: Emit,
-    direction: Direction,
-) -> None:
-    for key in (*_UPPER_BOUNDS, *_LOWER_BOUNDS):
+def compare_const(base: dict[str, Any], rev: dict[str, Any], where: Where, emit: Emit) -> None:
+    """``const`` pins one value (JSON Schema 2020-12, OpenAPI 3.1)."""
+    old, new = base.get("const", _MISSING), rev.get("const", _MISSING)
+    if old is _MISSING and new is not _MISSING:
+        emit("const-added", where, f"only {show(new)} is valid now")
+    elif new is _MISSING and old is not _MISSING:
+        emit("const-removed", where, f"const {show(old)} dropped")
+    elif old != new:
+        emit("const-changed", where, f"const changed from {show(old)} to {show(new)}")
+
+
+def compare_bounds(base: dict[str, Any], rev: dict[str, Any], where: Where, emit: Emit) -> None:
+    """Numeric, length, size and ``contains`` bounds; an added bound narrows from infinity."""
+    for key in (*UPPER_BOUNDS, *LOWER_BOUNDS):
         old, new = base.get(key), rev.get(key)
-        if old == new or isinstance(old, bool) or isinstance(new, bool):
+        if old == new or not all(v is None or _number(v) for v in (old, new)):
             continue
-        upper = key in _UPPER_BOUNDS
+        upper = key in UPPER_BOUNDS
         if old is None:
-            narrowed = True
+            increased = not upper
         elif new is None:
-            narrowed = False
+            increased = upper
         else:
-            narrowed = new < old if upper else new > old
-        # A narrower request constraint rejects inputs that used to work; a wider response
-        # constraint lets through values clients never saw.
-        if narrowed == request:
-            severity = Severity.ERR if request else Severity.WARN
-            verb = "narrowed" if request else "widened"
+            increased = new > old
+        kind = f"{kebab(key)}-{'increased' if increased else 'decreased'}"
+        emit(kind, where, f"{key} changed from {show(old)} to {show(new)}")
+    _compare_multiple_of(base.get("multipleOf"), rev.get("multipleOf"), where, emit)
+    if base.get("uniqueItems") is True and rev.get("uniqueItems") is not True:
+        emit("unique-items-removed", where, "items may now repeat")
+    elif rev.get("uniqueItems") is True and base.get("uniqueItems") is not True:
+        emit("unique-items-added", where, "items must now be unique")
+
+
+def _compare_multiple_of(old: Any, new: Any, where: Where, emit: Emit) -> None:
+    """Multiples of 4 are multiples of 2: a new factor that the old one divides narrows."""
+    if old == new or not all(v is None or (_number(v) and v > 0) for v in (old, new)):
+        return
+    message = f"multipleOf changed from {show(old)} to {show(new)}"
+    if old is None or (new is not None and _divides(old, new)):
+        emit("multiple-of-narrowed", where, message)
+    elif new is None or _divides(new, old):
+        emit("multiple-of-widened", where, message)
+    else:
+        emit("multiple-of-changed", where, message)
+
+
+def _divides(factor: float, value: float) -> bool:
+    ratio = value / factor
+    return abs(ratio - round(ratio)) < 1e-9
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def compare_text(
+    base: dict[str, Any], rev: dict[str, Any], direction: Direction, where: Where, emit: Emit
+) -> None:
+    """``pattern``, ``format`` and (request side only) ``default``."""
+    for key, name in (("pattern", "pattern"), ("format", "format")):
+        old, new = base.get(key), rev.get(key)
+        if old == new:
+            continue
+        if old is None:
+            emit(f"{name}-added", where, f"{key} {show(new)} added")
+        elif new is None:
+            emit(f"{name}-removed", where, f"{key} {show(old)} dropped")
         else:
-            severity, verb = Severity.INFO, "widened" if request else "narrowed"
+            emit(f"{name}-changed", where, f"{key} changed from {show(old)} to {show(new)}")
+    if direction != "request":
+        return  # a default describes what the server assumes when a client omits the value
+    old_default, new_default = base.get("default", _MISSING), rev.get("default", _MISSING)
+    if old_default == new_default:
+        return
+    if old_default is _MISSING:
+        emit("default-added", where, f"default {show(new_default)} documented")
+    elif new_default is _MISSING:
+        emit("default-removed", where, f"default {show(old_default)} dropped")
+    else:
         emit(
-            severity,
-            f"{direction}-constraint-{verb}",
+            "default-changed",
             where,
-            f"{key} changed from {show(old)} to {show(new)}",
-        )
-    if base.get("pattern") != rev.get("pattern") and rev.get("pattern") is not None and request:
-        emit(
-            Severity.WARN,
-            "request-pattern-changed",
-            where,
-            f"pattern changed from {show(base.get('pattern'))} to {show(rev.get('pattern'))}",
+            f"default changed from {show(old_default)} to {show(new_default)}: clients that omit "
+            "the value get a different behaviour",
         )
 
 
 def show(value: Any) -> str:
+    """A short repr for messages."""
     text = repr(value)
     return text if len(text) <= 80 else text[:79] + "…"

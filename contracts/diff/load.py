@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +25,30 @@ def load_spec(path: str | Path) -> dict[str, Any]:
 
 
 def parse_spec(text: str, name: str = "<document>") -> dict[str, Any]:
+    """Parse an OpenAPI document's text and check it (see :func:`check_spec`)."""
+    return check_spec(parse_document(text, name), name)
+
+
+def parse_document(text: str, name: str = "<document>") -> Any:
     """Parse JSON (tried first: it is what ``contracts export`` writes) or YAML text."""
-    doc: Any
     try:
-        doc = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError:
         try:
-            doc = yaml.safe_load(text)
+            return jsonable(yaml.safe_load(text))
         except yaml.YAMLError as exc:
             raise SpecError(f"{name} is neither JSON nor YAML: {exc}") from exc
-    return check_spec(doc, name)
+
+
+def jsonable(node: Any) -> Any:
+    """YAML's extras in JSON terms: ``200:`` is the key ``"200"``, ``2027-01-01`` the string."""
+    if isinstance(node, dict):
+        return {str(k) if not isinstance(k, str) else k: jsonable(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [jsonable(item) for item in node]
+    if isinstance(node, date):
+        return node.isoformat()
+    return node
 
 
 def check_spec(doc: Any, name: str = "<document>") -> dict[str, Any]:

@@ -1,267 +1,224 @@
-"""Operation-level rules: operations, parameters, request bodies, responses, security.
+"""Operation-level rules: operations and webhooks matched, deprecation and sunset, security.
 
 Operations are matched by method and path *shape*: ``/tasks/{id}`` and ``/tasks/{task_id}`` are the same
 operation (renaming a path parameter changes nothing on the wire), and path parameters are matched by
 position for the same reason.
+
+Deprecation follows the usual lifecycle: deprecating is informational; removing an operation that was
+deprecated and is past its ``x-sunset`` date is allowed; removing it earlier is an error. An operation
+deprecated without ``x-sunset`` may be removed only when no minimum deprecation period is set
+(``min_deprecation_days`` 0); with one, deprecating requires an ``x-sunset`` at least that many days
+ahead of ``today``. ``today`` is a parameter so the verdict is a pure function of its inputs.
+
+Webhooks (OpenAPI 3.1) are matched by name; the API sends their request and subscribers receive it, so
+their payload is judged as a response (``webhook-request-body-*``).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
-from contracts.diff.constraints import Emit
+from contracts.diff.messages import (
+    Report,
+    compare_schema_at,
+    diff_parameters,
+    diff_request_body,
+    diff_responses,
+    media_types,
+    parameters,
+)
 from contracts.diff.resolve import Resolver
-from contracts.diff.schemas import SchemaPair, compare_schemas
-from contracts.report import Finding, Severity
+from contracts.diff.rules import RULES
+from contracts.diff.schemas import SchemaPair
+from contracts.report import Finding
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _PARAM = re.compile(r"\{[^}/]+\}")
 
+Operations = dict[tuple[str, str], tuple[str, dict[str, Any], list[Any]]]
 
-def operations(
-    doc: dict[str, Any], resolver: Resolver
-) -> dict[tuple[str, str], tuple[str, dict[str, Any], list[Any]]]:
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """What deprecation rules need: the day the diff runs and the minimum deprecation period."""
+
+    today: date
+    min_deprecation_days: int = 0
+
+
+def operations(doc: dict[str, Any], resolver: Resolver, section: str = "paths") -> Operations:
     """Map (METHOD, path shape) to (display path, operation, path-level parameters)."""
-    found: dict[tuple[str, str], tuple[str, dict[str, Any], list[Any]]] = {}
-    for path, item in (doc.get("paths") or {}).items():
-        item, _ = resolver.deref(item)
+    found: Operations = {}
+    items = doc.get(section) or {}
+    if not isinstance(items, dict):
+        return found
+    for path, raw in items.items():
+        item, _ = resolver.deref(raw)
         if not isinstance(item, dict):
             continue
         shared = item.get("parameters") or []
         for method in METHODS:
             op = item.get(method)
             if isinstance(op, dict):
-                found[(method.upper(), _PARAM.sub("{}", path))] = (path, op, shared)
+                shape = _PARAM.sub("{}", str(path)) if section == "paths" else str(path)
+                found[(method.upper(), shape)] = (str(path), op, shared)
     return found
 
 
-def diff_operations(base_doc: dict[str, Any], rev_doc: dict[str, Any]) -> list[Finding]:
+def diff_operations(
+    base_doc: dict[str, Any], rev_doc: dict[str, Any], pair: SchemaPair, lifecycle: Lifecycle
+) -> list[Finding]:
     """Every finding between two documents, in a stable order."""
-    pair = SchemaPair(Resolver(base_doc), Resolver(rev_doc))
+    findings: list[Finding] = []
     base_ops = operations(base_doc, pair.base)
     rev_ops = operations(rev_doc, pair.revision)
-    findings: list[Finding] = []
     for key in sorted(base_ops.keys() | rev_ops.keys()):
         method = key[0]
+        shown = (rev_ops.get(key) or base_ops[key])[0]
+        report = _reporter(findings, f"{method} {shown}")
         if key not in rev_ops:
-            subject = f"{method} {base_ops[key][0]}"
-            findings.append(
-                Finding(
-                    Severity.ERR, "operation-removed", subject, "operation", "operation removed"
-                )
-            )
+            _removed(base_ops[key][1], lifecycle, report)
             continue
-        subject = f"{method} {rev_ops[key][0]}"
         if key not in base_ops:
-            findings.append(
-                Finding(Severity.INFO, "operation-added", subject, "operation", "operation added")
-            )
+            report("operation-added", "operation", "operation added")
             continue
-
-        def emit(
-            severity: Severity, rule: str, location: str, message: str, _s: str = subject
-        ) -> None:
-            findings.append(Finding(severity, rule, _s, location, message))
-
         _, base_op, base_shared = base_ops[key]
         _, rev_op, rev_shared = rev_ops[key]
-        _diff_parameters(pair, base_op, base_shared, rev_op, rev_shared, emit)
-        _diff_request_body(pair, base_op, rev_op, emit)
-        _diff_responses(pair, base_op, rev_op, emit)
-        _diff_security(base_doc, base_op, rev_doc, rev_op, emit)
+        _deprecation(base_op, rev_op, lifecycle, report)
+        _operation_id(base_op, rev_op, report)
+        diff_parameters(
+            pair,
+            parameters(pair.base, base_op, base_shared),
+            parameters(pair.revision, rev_op, rev_shared),
+            report,
+        )
+        diff_request_body(pair, base_op, rev_op, report)
+        diff_responses(pair, base_op, rev_op, report)
+        _security(base_doc, base_op, rev_doc, rev_op, report)
+    _webhooks(base_doc, rev_doc, pair, findings)
     return findings
 
 
-def _parameters(
-    resolver: Resolver, op: dict[str, Any], shared: list[Any]
-) -> dict[tuple[str, str], dict[str, Any]]:
-    params: dict[tuple[str, str], dict[str, Any]] = {}
-    position = 0
-    for raw in [*shared, *(op.get("parameters") or [])]:
-        param, _ = resolver.deref(raw)
-        if not isinstance(param, dict) or "in" not in param:
-            continue
-        where = str(param["in"])
-        if where == "path":
-            name = f"#{position}"
-            position += 1
-        else:
-            name = (
-                str(param.get("name", "")).lower()
-                if where == "header"
-                else str(param.get("name", ""))
-            )
-        params[(where, name)] = param
-    return params
+def _reporter(findings: list[Finding], subject: str) -> Report:
+    def report(rule_id: str, location: str, message: str) -> None:
+        findings.append(Finding(RULES[rule_id].level, rule_id, subject, location, message))
+
+    return report
 
 
-def _diff_parameters(
-    pair: SchemaPair,
-    base_op: dict[str, Any],
-    base_shared: list[Any],
-    rev_op: dict[str, Any],
-    rev_shared: list[Any],
-    emit: Emit,
-) -> None:
-    base_params = _parameters(pair.base, base_op, base_shared)
-    rev_params = _parameters(pair.revision, rev_op, rev_shared)
-    for key in sorted(base_params.keys() | rev_params.keys()):
-        where, _ = key
-        shown = (rev_params.get(key) or base_params[key]).get("name", key[1])
-        location = f"parameter {where} {shown}"
-        if key not in rev_params:
-            emit(
-                Severity.WARN,
-                "parameter-removed",
-                location,
-                "parameter removed (clients still sending it)",
-            )
-            continue
-        rev_param = rev_params[key]
-        rev_required = bool(rev_param.get("required", False))
-        if key not in base_params:
-            if rev_required:
-                emit(Severity.ERR, "parameter-required-added", location, "new required parameter")
-            else:
-                emit(Severity.INFO, "parameter-added", location, "new optional parameter")
-            continue
-        base_param = base_params[key]
-        if rev_required and not base_param.get("required", False):
-            emit(Severity.ERR, "parameter-became-required", location, "parameter is now required")
-        elif base_param.get("required", False) and not rev_required:
-            emit(Severity.INFO, "parameter-became-optional", location, "parameter is now optional")
-
-        def emit_in(sev: Severity, rule: str, path: str, message: str, _l: str = location) -> None:
-            emit(sev, rule, _l if path == "$" else f"{_l} {path}", message)
-
-        compare_schemas(
-            pair, base_param.get("schema", {}), rev_param.get("schema", {}), "request", emit_in
-        )
+def _sunset(op: dict[str, Any]) -> date | None:
+    value = op.get("x-sunset")
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10]) if value is not None else None
+    except ValueError:
+        return None
 
 
-def _content(resolver: Resolver, node: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    resolved, _ = resolver.deref(node)
-    if not isinstance(resolved, dict):
-        return {}, {}
-    content = resolved.get("content") or {}
-    return resolved, {
-        str(k).split(";")[0].strip().lower(): v for k, v in content.items() if isinstance(v, dict)
-    }
-
-
-def _diff_request_body(
-    pair: SchemaPair, base_op: dict[str, Any], rev_op: dict[str, Any], emit: Emit
-) -> None:
-    base_body, base_content = _content(pair.base, base_op.get("requestBody"))
-    rev_body, rev_content = _content(pair.revision, rev_op.get("requestBody"))
-    location = "request body"
-    if not base_body and not rev_body:
+def _removed(op: dict[str, Any], lifecycle: Lifecycle, report: Report) -> None:
+    if not op.get("deprecated", False):
+        report("operation-removed", "operation", "operation removed without being deprecated")
         return
-    if not rev_body:
-        emit(Severity.WARN, "request-body-removed", location, "the request body is no longer read")
+    sunset = _sunset(op)
+    undated_allowed = sunset is None and lifecycle.min_deprecation_days == 0
+    if undated_allowed or (sunset is not None and sunset <= lifecycle.today):
+        report("operation-removed-deprecated", "operation", "deprecated operation removed")
         return
-    rev_required = bool(rev_body.get("required", False))
-    if not base_body:
-        severity = Severity.ERR if rev_required else Severity.INFO
-        emit(
-            severity,
-            "request-body-added",
-            location,
-            f"new {'required' if rev_required else 'optional'} request body",
-        )
+    when = f"before its sunset {sunset}" if sunset else "with no x-sunset date"
+    report("operation-removed-before-sunset", "operation", f"deprecated operation removed {when}")
+
+
+def _operation_id(base_op: dict[str, Any], rev_op: dict[str, Any], report: Report) -> None:
+    """Not on the wire, but generated clients name their methods after it."""
+    old, new = base_op.get("operationId"), rev_op.get("operationId")
+    if old == new:
         return
-    if rev_required and not base_body.get("required", False):
-        emit(
-            Severity.ERR,
-            "request-body-became-required",
-            location,
-            "the request body is now required",
-        )
-    for media in sorted(base_content.keys() - rev_content.keys()):
-        emit(
-            Severity.ERR,
-            "request-media-type-removed",
-            f"{location} {media}",
-            f"{media} is no longer accepted",
-        )
-    for media in sorted(base_content.keys() & rev_content.keys()):
-
-        def emit_in(sev: Severity, rule: str, path: str, message: str, _m: str = media) -> None:
-            emit(sev, rule, f"{location} {path}", message)
-
-        compare_schemas(
-            pair,
-            base_content[media].get("schema", {}),
-            rev_content[media].get("schema", {}),
-            "request",
-            emit_in,
-        )
+    if old is None:
+        report("operation-id-added", "operationId", f"operationId {new!r}")
+    elif new is None:
+        report("operation-id-removed", "operationId", f"operationId {old!r} dropped")
+    else:
+        report("operation-id-changed", "operationId", f"operationId {old!r} -> {new!r}")
 
 
-def _diff_responses(
-    pair: SchemaPair, base_op: dict[str, Any], rev_op: dict[str, Any], emit: Emit
+def _deprecation(
+    base_op: dict[str, Any], rev_op: dict[str, Any], lifecycle: Lifecycle, report: Report
 ) -> None:
-    base_responses = {str(k): v for k, v in (base_op.get("responses") or {}).items()}
-    rev_responses = {str(k): v for k, v in (rev_op.get("responses") or {}).items()}
-    for status in sorted(base_responses.keys() - rev_responses.keys()):
-        emit(
-            Severity.ERR,
-            "response-status-removed",
-            f"response {status}",
-            f"status {status} is no longer documented",
+    was, now = bool(base_op.get("deprecated", False)), bool(rev_op.get("deprecated", False))
+    if was and not now:
+        report("operation-reactivated", "operation", "operation is no longer deprecated")
+    if was and now:
+        old_sunset, new_sunset = _sunset(base_op), _sunset(rev_op)
+        if old_sunset is not None and (new_sunset is None or new_sunset < old_sunset):
+            report(
+                "operation-sunset-moved-earlier",
+                "operation",
+                f"x-sunset moved from {old_sunset} to {new_sunset or 'none'}",
+            )
+    if not now or was:
+        return
+    report("operation-deprecated", "operation", "operation deprecated")
+    if lifecycle.min_deprecation_days <= 0:
+        return
+    sunset = _sunset(rev_op)
+    earliest = lifecycle.today + timedelta(days=lifecycle.min_deprecation_days)
+    if sunset is None or sunset < earliest:
+        report(
+            "operation-sunset-too-early",
+            "operation",
+            f"x-sunset {sunset or 'missing'}; at least {earliest} "
+            f"({lifecycle.min_deprecation_days} days) is required",
         )
-    for status in sorted(rev_responses.keys() - base_responses.keys()):
-        emit(Severity.INFO, "response-status-added", f"response {status}", f"status {status} added")
-    for status in sorted(base_responses.keys() & rev_responses.keys()):
-        _, base_content = _content(pair.base, base_responses[status])
-        _, rev_content = _content(pair.revision, rev_responses[status])
-        location = f"response {status}"
-        for media in sorted(base_content.keys() - rev_content.keys()):
-            emit(
-                Severity.ERR,
-                "response-media-type-removed",
-                f"{location} {media}",
-                f"{media} is no longer returned",
-            )
-        for media in sorted(rev_content.keys() - base_content.keys()):
-            emit(
-                Severity.INFO,
-                "response-media-type-added",
-                f"{location} {media}",
-                f"{media} may now be returned",
-            )
-        for media in sorted(base_content.keys() & rev_content.keys()):
-
-            def emit_in(
-                sev: Severity, rule: str, path: str, message: str, _l: str = location
-            ) -> None:
-                emit(sev, rule, f"{_l} {path}", message)
-
-            compare_schemas(
-                pair,
-                base_content[media].get("schema", {}),
-                rev_content[media].get("schema", {}),
-                "response",
-                emit_in,
-            )
 
 
 def _requires_auth(doc: dict[str, Any], op: dict[str, Any]) -> bool:
     security = op.get("security", doc.get("security"))
-    if not security:
+    if not security or not isinstance(security, list):
         return False
     return all(bool(requirement) for requirement in security)
 
 
-def _diff_security(
+def _security(
     base_doc: dict[str, Any],
     base_op: dict[str, Any],
     rev_doc: dict[str, Any],
     rev_op: dict[str, Any],
-    emit: Emit,
+    report: Report,
 ) -> None:
-    if _requires_auth(rev_doc, rev_op) and not _requires_auth(base_doc, base_op):
-        emit(
-            Severity.ERR, "security-added", "security", "the operation now requires authentication"
-        )
+    """Authentication required or dropped: informational, clients are told by a 401 with a scheme."""
+    before, after = _requires_auth(base_doc, base_op), _requires_auth(rev_doc, rev_op)
+    if after and not before:
+        report("security-added", "security", "the operation now requires authentication")
+    elif before and not after:
+        report("security-removed", "security", "the operation no longer requires authentication")
+
+
+def _webhooks(
+    base_doc: dict[str, Any], rev_doc: dict[str, Any], pair: SchemaPair, findings: list[Finding]
+) -> None:
+    base_hooks = operations(base_doc, pair.base, "webhooks")
+    rev_hooks = operations(rev_doc, pair.revision, "webhooks")
+    for key in sorted(base_hooks.keys() | rev_hooks.keys()):
+        report = _reporter(findings, f"webhook {key[1]} {key[0]}")
+        if key not in rev_hooks:
+            report("webhook-removed", "webhook", "webhook no longer sent")
+            continue
+        if key not in base_hooks:
+            report("webhook-added", "webhook", "webhook added")
+            continue
+        _, base_content = media_types(pair.base, base_hooks[key][1].get("requestBody"))
+        _, rev_content = media_types(pair.revision, rev_hooks[key][1].get("requestBody"))
+        for media in sorted(base_content.keys() & rev_content.keys()):
+            compare_schema_at(
+                pair,
+                base_content[media].get("schema", {}),
+                rev_content[media].get("schema", {}),
+                "response",
+                report,
+                "webhook-request-body",
+                "webhook payload",
+            )

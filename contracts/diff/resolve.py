@@ -6,14 +6,23 @@ references are followed, ``allOf`` members merged, and the nullable forms of Ope
 emits for optional fields) are folded into one flag. Moving a schema into ``components`` therefore
 changes nothing the diff can see. Expansion is lazy because eager expansion of a recursive schema never
 ends; the refs followed on the way down are returned so the caller can stop at a cycle.
+
+OpenAPI 3.0's boolean ``exclusiveMinimum: true`` (beside ``minimum``) is rewritten to 3.1's numeric form
+so a document moved from 3.0 to 3.1 compares equal to itself.
+
+``$ref`` may point into another file (``common.yaml#/components/schemas/Id``), resolved from the
+referring document's directory as the specification says (relative URI references). An external file
+is read once; its own refs are rewritten to absolute ``/dir/file.yaml#/pointer`` form on load, so a
+``#/...`` inside it means that file, and cycle detection sees one name per target.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from contracts.diff.load import SpecError
+from contracts.diff.load import SpecError, parse_document
 
 _MIN_WINS = ("maxLength", "maxItems", "maxProperties", "maximum", "exclusiveMaximum")
 _MAX_WINS = ("minLength", "minItems", "minProperties", "minimum", "exclusiveMinimum")
@@ -29,25 +38,49 @@ class FlatSchema:
 
 
 class Resolver:
-    """Looks up local references (``#/...``) in one document."""
+    """Looks up references in one document and the files it refers to (relative to ``base_dir``)."""
 
-    def __init__(self, doc: dict[str, Any]) -> None:
+    def __init__(
+        self, doc: dict[str, Any], base_dir: str | Path | None = None, name: str = "<document>"
+    ) -> None:
         self.doc = doc
+        self.base_dir = Path(base_dir) if base_dir is not None else None
+        self.name = name
+        self._files: dict[str, Any] = {}
 
     def lookup(self, ref: str) -> Any:
-        """The node a local JSON pointer refers to; external refs are a :class:`SpecError`."""
-        if not ref.startswith("#"):
-            raise SpecError(f"only local $ref is supported, got {ref!r}")
-        node: Any = self.doc
-        for raw in ref[1:].split("/")[1:]:
+        """The node a JSON pointer refers to, in this document or another file."""
+        target, _, pointer = ref.partition("#")
+        node: Any = self.doc if not target else self._external(target, ref)
+        where = target or self.name
+        for raw in pointer.split("/")[1:]:
             part = raw.replace("~1", "/").replace("~0", "~")
             if isinstance(node, dict) and part in node:
                 node = node[part]
             elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
                 node = node[int(part)]
             else:
-                raise SpecError(f"unresolvable $ref {ref!r}")
+                raise SpecError(f"{where}: unresolvable $ref {ref!r} (no {raw!r} at #{pointer})")
         return node
+
+    def _external(self, target: str, ref: str) -> Any:
+        if "://" in target:
+            raise SpecError(f"{self.name}: remote $ref {ref!r} is not fetched (download it first)")
+        path = Path(target)
+        if not path.is_absolute():
+            if self.base_dir is None:
+                raise SpecError(
+                    f"{self.name}: $ref {ref!r} points to another file; give the document's path"
+                )
+            path = self.base_dir / path
+        key = str(path.resolve())
+        if key not in self._files:
+            try:
+                text = Path(key).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise SpecError(f"{self.name}: cannot read $ref target {target!r}: {exc}") from exc
+            self._files[key] = _absolute_refs(parse_document(text, key), Path(key))
+        return self._files[key]
 
     def deref(self, node: Any, trail: frozenset[str] = frozenset()) -> tuple[Any, frozenset[str]]:
         """Follow a chain of ``$ref`` (siblings override the target); stop at a ref in ``trail``."""
@@ -77,9 +110,36 @@ class Resolver:
         return _split_nullable(self, schema, refs)
 
 
+def _absolute_refs(node: Any, source: Path) -> Any:
+    """A copy of an external file's content with every ``$ref`` made absolute (see module doc)."""
+    if isinstance(node, list):
+        return [_absolute_refs(item, source) for item in node]
+    if not isinstance(node, dict):
+        return node
+    copied = {k: _absolute_refs(v, source) for k, v in node.items()}
+    ref = copied.get("$ref")
+    if isinstance(ref, str) and "://" not in ref:
+        target, _, pointer = ref.partition("#")
+        file = source if not target else (source.parent / target).resolve()
+        copied["$ref"] = f"{file}#{pointer}"
+    return copied
+
+
+def _exclusive_bounds(schema: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI 3.0 ``exclusiveMinimum: true`` + ``minimum: 5`` is 3.1's ``exclusiveMinimum: 5``."""
+    for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        flag = schema.get(exclusive)
+        if isinstance(flag, bool):
+            schema = dict(schema)
+            del schema[exclusive]
+            if flag and bound in schema:
+                schema[exclusive] = schema.pop(bound)
+    return schema
+
+
 def _split_nullable(resolver: Resolver, schema: dict[str, Any], refs: frozenset[str]) -> FlatSchema:
     nullable = bool(schema.get("nullable", False))
-    schema = {k: v for k, v in schema.items() if k != "nullable"}
+    schema = _exclusive_bounds({k: v for k, v in schema.items() if k != "nullable"})
     kind = schema.get("type")
     if isinstance(kind, list) and "null" in kind:
         nullable = True

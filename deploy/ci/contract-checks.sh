@@ -118,6 +118,10 @@ step "export --check" cutover contracts export --check
 "$PY" -c 'import sys; from pathlib import Path; from contracts.export import write_openapi; write_openapi(Path(sys.argv[1]))' "$WORK/exported.json"
 step "diff" cutover contracts diff "${CONTRACT_BASE:-contracts/openapi.json}" "$WORK/exported.json" --format "$FORMAT"
 cutover contracts diff "${CONTRACT_BASE:-contracts/openapi.json}" "$WORK/exported.json" --format markdown --output "$REPORTS/diff.md" > /dev/null 2>&1 || true
+# SARIF for code scanning points at the checked-in contract (identical to the export: export --check),
+# since results must name a file in the repository; HTML for people.
+cutover contracts diff "${CONTRACT_BASE:-contracts/openapi.json}" contracts/openapi.json --format sarif --output "$REPORTS/diff.sarif" > /dev/null 2>&1 || true
+cutover contracts diff "${CONTRACT_BASE:-contracts/openapi.json}" contracts/openapi.json --format html --output "$REPORTS/diff.html" > /dev/null 2>&1 || true
 summary "$REPORTS/diff.md"
 
 step "check" cutover contracts check --baseline "$BASELINE" --candidate "$CANDIDATE" --allow-writes \

@@ -15,6 +15,18 @@ read with ``max by`` their own labels, one line per route whatever the number of
 replicas disagree, the "Replicas" row shows it by config version. Rollbacks and promotions are
 Prometheus-backed annotations. A counter that the gateway creates on its first increment starts at 1,
 which ``changes()`` cannot see, so each annotation also marks a series that is new in its window.
+
+Annotations (issue #15) mark every event that moves a migration, from metrics with bounded labels:
+a rollback carries its reason *kind* (the failing check, ``manual`` or ``abort``: the
+``reason`` label of ``cutover_rollbacks_total``); pause, resume, abort and completion are the phase
+gauge entering that phase; a manual weight is the weight changing with no promotion or rollback
+counted in the same step; a fault is ``cutover_fault_active`` turning on or off, or its delay or
+abort share changing. Free-text reasons (an operator's ``--reason``) stay out of Prometheus — they
+would be unbounded label values — so those annotations point at ``cutover events``.
+
+Units: one panel, one unit. The analysis inputs are split by what they measure — latency checks
+in seconds, rate checks as ratios, stuck attempts as counts — and the plan step is shown counted
+from 1, as ``cutover status`` counts it.
 """
 
 from __future__ import annotations
@@ -38,6 +50,8 @@ SCHEMA_VERSION = 39
 ROUTE = 'route=~"$route"'
 BACKEND = 'backend=~"$backend"'
 BACKEND_COLORS = {"baseline": "blue", "candidate": "orange"}
+#: Checks whose values are seconds (migration/verdict.py CHECKS); the others are ratios or counts.
+LATENCY_CHECKS = "latency_p95|latency_limit"
 #: ``cutover_migration_phase`` codes in order (migration/state.py PHASE_CODES; the tests compare).
 PHASES = ("pending", "running", "paused", "awaiting_gate", "rolled_back", "completed", "aborted")
 
@@ -166,6 +180,33 @@ def rollout_panels(layout: Layout) -> list[Json]:
         ),
         panel(
             layout,
+            "Weight against the observed candidate share",
+            [
+                target(f"max by (route) (cutover_candidate_weight{{{ROUTE}}})", "weight {{route}}"),
+                target(
+                    f'sum by (route) (cutover:request_rate:rate1m{{{ROUTE}, backend="candidate"}})'
+                    f" / sum by (route) (cutover:request_rate:rate1m{{{ROUTE}}})",
+                    "observed {{route}}",
+                    "B",
+                ),
+            ],
+            unit="percentunit",
+            defaults={"min": 0, "max": 1},
+            description="The weight next to the candidate's share of the route's upstream attempts "
+            "(1 min): the split is sticky per client key, so with few keys the two differ "
+            "(share_mismatch).",
+        ),
+        panel(
+            layout,
+            "Distinct sticky keys per route",
+            [target(f"max by (route) (cutover_route_sticky_keys{{{ROUTE}}})", "{{route}}")],
+            defaults={"decimals": 0, "min": 0},
+            description="Distinct sticky keys (API key, Authorization, client address) the split "
+            "saw in the last one to two minutes; counted only while the weight splits. One key "
+            "moves all of its traffic at once.",
+        ),
+        panel(
+            layout,
             "Migration phase per route",
             [target(f"max by (route) (cutover_migration_phase{{{ROUTE}}})", "{{route}}")],
             kind="state-timeline",
@@ -176,38 +217,107 @@ def rollout_panels(layout: Layout) -> list[Json]:
         panel(
             layout,
             "Plan step per route",
-            [target(f"max by (route) (cutover_migration_step{{{ROUTE}}})", "{{route}}")],
-            defaults={"decimals": 0},
-            description="Index (0-based) of the plan step each route is on.",
+            [target(f"max by (route) (cutover_migration_step{{{ROUTE}}}) + 1", "{{route}}")],
+            defaults={"decimals": 0, "min": 1},
+            description="Plan step each route is on, counted from 1 as `cutover status` does.",
+        ),
+        analysis_panel(
+            layout,
+            "Analysis: latency checks against threshold",
+            f'check=~"{LATENCY_CHECKS}"',
+            "s",
+            "Latency checks (p95 against the baseline's, the absolute limit), in seconds.",
+        ),
+        analysis_panel(
+            layout,
+            "Analysis: rate checks against threshold",
+            f'check!~"{LATENCY_CHECKS}|stuck"',
+            "percentunit",
+            "Error rates, contract violations, shadow mismatches, unreachable share and the "
+            "sequential tests' differences, as ratios.",
         ),
         panel(
             layout,
-            "Analysis: measured value against threshold",
-            [
-                target(
-                    f"max by (route, check, backend) (cutover_analysis_value{{{ROUTE}}})",
-                    "{{check}} {{backend}} {{route}}",
-                ),
-                target(
-                    f"max by (route, check) (cutover_analysis_threshold{{{ROUTE}}})",
-                    "threshold {{check}} {{route}}",
-                ),
-            ],
-            width=16,
-            overrides=backend_overrides(),
-            description="The controller's inputs at each evaluation: why it promoted, held or rolled back.",
-        ),
-        panel(
-            layout,
-            "Analysis samples per backend",
+            "Analysis samples and stuck attempts",
             [
                 target(
                     f"max by (route, backend) (cutover_analysis_samples{{{ROUTE}, {BACKEND}}})",
                     "{{backend}} {{route}}",
-                )
+                ),
+                target(
+                    f'max by (route) (cutover_analysis_value{{{ROUTE}, check="stuck"}})',
+                    "stuck candidate attempts {{route}}",
+                ),
             ],
             overrides=backend_overrides(),
-            description="Requests in the analysis window; too few make a check inconclusive.",
+            description="Requests in the analysis window (too few make a check inconclusive) and "
+            "candidate attempts stuck past the latency limit.",
+        ),
+        *fault_panels(layout),
+    ]
+
+
+def analysis_panel(layout: Layout, title: str, checks: str, unit: str, description: str) -> Json:
+    """The analysis inputs of the checks ``checks`` selects, in one unit, against thresholds."""
+    return panel(
+        layout,
+        title,
+        [
+            target(
+                f"max by (route, check, backend) (cutover_analysis_value{{{ROUTE}, {checks}}})",
+                "{{check}} {{backend}} {{route}}",
+            ),
+            target(
+                f"max by (route, check) (cutover_analysis_threshold{{{ROUTE}, {checks}}})",
+                "threshold {{check}} {{route}}",
+            ),
+        ],
+        unit=unit,
+        overrides=backend_overrides(),
+        description=f"The controller's inputs at each evaluation. {description}",
+    )
+
+
+def fault_panels(layout: Layout) -> list[Json]:
+    """The injected faults (gateway/fault_metrics.py): whether one is on, its delay, its aborts."""
+    by_backend = f"{{{BACKEND}}}"
+    return [
+        panel(
+            layout,
+            "Injected faults",
+            [target(f"max by (backend) (cutover_fault_active{by_backend})", "{{backend}}")],
+            kind="state-timeline",
+            defaults={
+                "mappings": [
+                    {
+                        "options": {
+                            "0": {"color": "green", "index": 0, "text": "no fault"},
+                            "1": {"color": "red", "index": 1, "text": "fault injected"},
+                        },
+                        "type": "value",
+                    }
+                ]
+            },
+            options={"showValue": "auto", "mergeValues": True},
+            description="A fault rehearses a regression (`cutover fault`); its changes are "
+            "annotations too. While one is on, a rollback may be the rehearsal working.",
+        ),
+        panel(
+            layout,
+            "Injected delay",
+            [target(f"max by (backend) (cutover_fault_delay_seconds{by_backend})", "{{backend}}")],
+            unit="s",
+            overrides=backend_overrides(),
+            description="Delay added to each hit request (fixed, median or lower bound).",
+        ),
+        panel(
+            layout,
+            "Injected aborts",
+            [target(f"max by (backend) (cutover_fault_abort_ratio{by_backend})", "{{backend}}")],
+            unit="percentunit",
+            defaults={"min": 0, "max": 1},
+            overrides=backend_overrides(),
+            description="Share of hit requests the fault answers itself with its abort status.",
         ),
     ]
 
@@ -547,12 +657,37 @@ def replicas_panels(layout: Layout) -> list[Json]:
     ]
 
 
-def annotation(name: str, counter: str, color: str, title: str) -> Json:
-    """Marks where ``counter`` stepped: an increase, or a series new within the step."""
-    expr = (
-        f"sum by (route) (changes({counter}[$__interval]) > 0)"
-        f" or sum by (route) ({counter} unless {counter} offset $__interval)"
+def stepped(counter: str, by: str = "route") -> str:
+    """Where ``counter`` stepped within the interval: an increase, or a series new in it."""
+    return (
+        f"sum by ({by}) (changes({counter}[$__interval]) > 0)"
+        f" or sum by ({by}) ({counter} unless {counter} offset $__interval)"
     )
+
+
+def entered(gauge: str, value: int, by: str = "route", selector: str = ROUTE) -> str:
+    """Where ``max by (by) (gauge)`` is ``value`` and changed within the interval.
+
+    ``changes()`` (and ``max_over_time`` in :func:`left`) read the samples *inside* the window, so
+    a transition shortly after the series appeared is still marked; ``offset`` would look before
+    it and find nothing.
+    """
+    now = f"max by ({by}) ({gauge}{{{selector}}})"
+    changed = f"max by ({by}) (changes({gauge}{{{selector}}}[$__interval]))"
+    return f"{now} == {value} and on ({by}) {changed} > 0"
+
+
+def left(gauge: str, was: int, now: int, by: str = "route", selector: str = ROUTE) -> str:
+    """Where ``max by (by) (gauge)`` is ``now`` after reading ``was`` within the interval."""
+    current = f"max by ({by}) ({gauge}{{{selector}}})"
+    before = f"max by ({by}) (max_over_time({gauge}{{{selector}}}[$__interval]))"
+    return f"{current} == {now} and on ({by}) {before} == {was}"
+
+
+def annotation(
+    name: str, expr: str, color: str, title: str, *, tags: str = "route", text: str = ""
+) -> Json:
+    """A Prometheus annotation: a mark wherever ``expr`` returns a series."""
     return {
         "datasource": DATASOURCE,
         "enable": True,
@@ -560,11 +695,60 @@ def annotation(name: str, counter: str, color: str, title: str) -> Json:
         "iconColor": color,
         "name": name,
         "step": "",
-        "tagKeys": "route",
-        "textFormat": "",
+        "tagKeys": tags,
+        "textFormat": text,
         "titleFormat": title,
         "useValueForTime": False,
     }
+
+
+def dashboard_annotations() -> list[Json]:
+    """Every event that moves a migration or a fault (see the module docstring)."""
+    phase = "cutover_migration_phase"
+    code = {name: i for i, name in enumerate(PHASES)}
+    events = "reason and actor: cutover events --route {{route}}"
+    resumed = left(phase, code["paused"], code["running"])
+    weight = f"cutover_candidate_weight{{{ROUTE}}}"
+    manual = (
+        f"sum by (route) (changes({weight}[$__interval]) > 0) unless on (route) "
+        f"({stepped('cutover_promotions_total')} or {stepped('cutover_rollbacks_total')})"
+    )
+    fault_changed = (
+        "max by (backend) (changes(cutover_fault_delay_seconds[$__interval]) > 0"
+        " or changes(cutover_fault_abort_ratio[$__interval]) > 0"
+        " or changes(cutover_fault_filtered[$__interval]) > 0)"
+        " and on (backend) max by (backend) (cutover_fault_active) == 1"
+    )
+    fault_cleared = left("cutover_fault_active", 1, 0, "backend", BACKEND)
+    return [
+        annotation(
+            "Rollbacks", stepped("cutover_rollbacks_total", "route, reason"), "red",
+            "Rollback on {{route}}: {{reason}}", tags="route,reason",
+            text="reason: the failing check, manual or abort; details: cutover events",
+        ),
+        annotation(
+            "Promotions", stepped("cutover_promotions_total"), "green", "Promotion on {{route}}"
+        ),
+        annotation(
+            "Paused", entered(phase, code["paused"]), "yellow", "Paused: {{route}}", text=events
+        ),
+        annotation("Resumed", resumed, "blue", "Resumed: {{route}}", text=events),
+        annotation(
+            "Aborted", entered(phase, code["aborted"]), "purple", "Aborted: {{route}}", text=events
+        ),
+        annotation(
+            "Completed", entered(phase, code["completed"]), "green", "Completed: {{route}}"
+        ),
+        annotation("Manual weight", manual, "orange", "Weight set on {{route}}", text=events),
+        annotation(
+            "Fault injected or changed", fault_changed, "dark-red", "Fault on {{backend}}",
+            tags="backend", text="current fault: cutover fault {{backend}}",
+        ),
+        annotation(
+            "Fault cleared", fault_cleared, "dark-green", "Fault cleared on {{backend}}",
+            tags="backend",
+        ),
+    ]  # fmt: skip
 
 
 def variable(name: str, label: str) -> Json:
@@ -615,10 +799,7 @@ def build_dashboard() -> Json:
                     "name": "Annotations & Alerts",
                     "type": "dashboard",
                 },
-                annotation("Rollbacks", "cutover_rollbacks_total", "red", "Rollback on {{route}}"),
-                annotation(
-                    "Promotions", "cutover_promotions_total", "green", "Promotion on {{route}}"
-                ),
+                *dashboard_annotations(),
             ]
         },
         "description": "Baseline against candidate while Cutover moves traffic between them.",

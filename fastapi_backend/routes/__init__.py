@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Depends, Request
 
-from fastapi_backend.bridge import Bridge
+from fastapi_backend.bridges import Bridge
 
 BRIDGE_STATE = "llmstruct_bridge"
 

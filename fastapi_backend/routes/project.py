@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 
 from fastapi_backend.auth import AuthenticatedRoute, document_api_key
-from fastapi_backend.bridge import Bridge
+from fastapi_backend.bridges import Bridge
 from fastapi_backend.models import (
     ContextMode,
     ContextResponse,

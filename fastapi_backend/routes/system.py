@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from fastapi_backend.auth import AuthenticatedRoute, document_api_key
-from fastapi_backend.bridge import Bridge
+from fastapi_backend.bridges import Bridge
 from fastapi_backend.models import Health, Status
 from fastapi_backend.responses import BRIDGE_ERRORS, error_responses
 from fastapi_backend.routes import BridgeDep

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from engine.tasks import OFFSET_MAX
 from fastapi_backend.auth import AuthenticatedRoute, document_api_key
-from fastapi_backend.bridge import Bridge
+from fastapi_backend.bridges import Bridge
 from fastapi_backend.models import (
     Priority,
     TaskCreateRequest,

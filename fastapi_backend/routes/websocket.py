@@ -17,7 +17,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
 from fastapi_backend.auth import API_KEY_STATE, auth_failure, presented_key
-from fastapi_backend.bridge import Bridge, BridgeError
+from fastapi_backend.bridges import Bridge, BridgeError
 from fastapi_backend.models import ScanRequest, ScanResponse
 from fastapi_backend.routes import BRIDGE_STATE
 

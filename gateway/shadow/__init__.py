@@ -2,7 +2,7 @@
 
 Wiring (a few lines where the gateway is built; ``migration.runtime`` does this)::
 
-    shadow = build_shadow(config, registry, config.shadow, contract="llmstruct", observers=[metrics])
+    shadow = build_shadow(config, registry, config.shadow, contract="openapi.json", observers=[metrics])
     gateway = Gateway(config, registry, taps=[shadow], admin_extensions=[admin_extension(shadow)])
     await shadow.open()        # a sidecar process (shadow.isolation: process) or workers on this loop
     await gateway.start()

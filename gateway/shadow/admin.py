@@ -59,6 +59,10 @@ class ShadowAdmin:
                 "unordered": list(config.unordered),
                 "headers": list(config.headers),
                 "timeout_s": config.timeout_s,
+                "expected_differences": {
+                    "file": config.expected_differences.source or None,
+                    "entries": len(config.expected_differences.entries),
+                },
             }
         if detail:
             view["shadow"] = s.evidence.detail(route)

@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gateway.admin_client import DEFAULT_ADMIN_URL, AdminCallError, AdminClient
+from gateway.console import CliConsole
 
 
 def _percent(value: float | None) -> str:
@@ -30,7 +31,8 @@ def _percent(value: float | None) -> str:
 def summary_table(payload: dict[str, Any]) -> Table:
     """The ``GET /shadow`` answer as a table (one row per route)."""
     table = Table(title="Shadow comparison", title_justify="left")
-    for column in ("route", "rate", "compared", "matched", "mismatched", "noise", "errored"):
+    columns = ("route", "rate", "compared", "matched", "mismatched", "noise", "expected", "errored")
+    for column in columns:
         table.add_column(column, justify="left" if column == "route" else "right")
     for column in ("dropped", "mismatch", "violations", "real differences"):
         table.add_column(column, justify="left" if column == "real differences" else "right")
@@ -47,6 +49,7 @@ def summary_table(payload: dict[str, Any]) -> Table:
             str(outcomes["matched"]),
             str(outcomes["mismatched"]),
             str(outcomes["noise"]),
+            str(outcomes.get("expected", 0)),
             str(outcomes["errored"]),
             str(outcomes["dropped"]),
             _percent(shadow["mismatch_rate"]),
@@ -104,7 +107,7 @@ def _call(args: argparse.Namespace, method: str, path: str, body: Any = None) ->
 
 def run(args: argparse.Namespace, console: Console | None = None) -> int:
     """Execute ``cutover shadow`` with parsed ``args``; returns the exit code."""
-    console = console or Console()
+    console = console or CliConsole(file=sys.stdout)  # plain tab-separated lines on a pipe
     try:
         if args.rate is not None:
             if args.route is None:
@@ -138,9 +141,13 @@ def register(subparsers: Any) -> None:
         help="shadow comparison summary, a route's fields, or set a route's shadow rate",
         description="Without ROUTE: a table of every route's shadow outcomes. With ROUTE: its "
         "fields and contract checks. With ROUTE --rate PERCENT: set its sampling rate.",
+        epilog="examples:\n  cutover shadow\n  cutover shadow tasks\n"
+        "  cutover shadow tasks --rate 10 --token $CUTOVER_ADMIN_TOKEN",
     )
-    parser.add_argument("route", nargs="?", default=None, help="route name")
-    parser.add_argument("--rate", type=float, default=None, metavar="PERCENT", help="0..100")
+    parser.add_argument("route", nargs="?", default=None, help="route name (default: every route)")
+    parser.add_argument(
+        "--rate", type=float, default=None, metavar="PERCENT", help="set the sampling rate, 0..100"
+    )
     parser.add_argument("--json", action="store_true", help="print the admin API's JSON")
     parser.add_argument(
         "--admin-url",

@@ -13,7 +13,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from contracts.expected import ExpectedDifferences, ExpectedFileError, load_expected
 from contracts.jsonpath import PathPattern, PathSyntaxError
+from gateway.redact import DEFAULT_QUERY_PARAMS
 
 #: RFC 9110 §9.2.1 safe methods: the only ones shadowed unless a route lists others explicitly.
 SAFE_METHODS: frozenset[str] = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -54,6 +56,9 @@ class RouteShadowConfig:
     """Largest request body replayed; a request with a larger (or unreplayable) body is not shadowed."""
     timeout_s: float = 2.0
     """Strict deadline for one shadow request, connect to last byte."""
+    expected_differences: ExpectedDifferences = field(default_factory=ExpectedDifferences)
+    """Documented contract changes (``contracts diff --expect-file``), read at start-up: a shadow
+    differing only there is ``expected``, not ``mismatched``."""
 
     def with_percent(self, percent: float) -> RouteShadowConfig:
         """Return a copy with a new sampling rate (validated like the config value)."""
@@ -87,6 +92,9 @@ class ShadowSettings:
     window_bucket_s: float = 10.0
     window_horizon_s: float = 3600.0
     redact_headers: tuple[str, ...] = DEFAULT_REDACT_HEADERS
+    redact_query_params: tuple[str, ...] = tuple(sorted(DEFAULT_QUERY_PARAMS))
+    """Query parameters whose values samples mask (the gateway's ``redact.query_params`` list by
+    default: the generic gateway names no API's credential parameters of its own)."""
     check_primaries: bool = True
     """Check every primary response against the contract, not only shadowed ones. It makes the
     gateway capture every response body (its callback fast path serves no tapped request)."""
@@ -205,7 +213,21 @@ _ROUTE_PARSERS: dict[str, Any] = {
     "headers": lambda v, w: tuple(h.lower() for h in _strings(v, w)),
     "max_body_bytes": lambda v, w: _positive_int(v, w, minimum=0),
     "timeout_s": _positive_float,
+    "expected_differences": lambda v, w: _expected(v, w),
 }
+
+
+def _expected(value: Any, where: str) -> ExpectedDifferences:
+    if value is None:
+        return ExpectedDifferences()
+    if not isinstance(value, str) or not value.strip():
+        raise ShadowConfigError(
+            f"{where}: must be a file written by `contracts diff --expect-file`"
+        )
+    try:
+        return load_expected(value.strip())
+    except ExpectedFileError as exc:
+        raise ShadowConfigError(f"{where}: {exc}") from None
 
 
 def _header_name(value: Any, where: str) -> str | None:
@@ -262,6 +284,7 @@ def parse_shadow_settings(data: Mapping[str, Any] | None, where: str = "shadow")
         *_SETTINGS_FLOATS,
         "noise_min_probes",
         "redact_headers",
+        "redact_query_params",
         "check_primaries",
         *_SETTINGS_CHOICES,
         "process_cpus",
@@ -293,9 +316,9 @@ def parse_shadow_settings(data: Mapping[str, Any] | None, where: str = "shadow")
         if not isinstance(data["check_primaries"], bool):
             raise ShadowConfigError(f"{where}.check_primaries: must be true or false")
         values["check_primaries"] = data["check_primaries"]
-    if "redact_headers" in data:
-        names = _strings(data["redact_headers"], f"{where}.redact_headers")
-        values["redact_headers"] = tuple(h.lower() for h in names)
+    for key in ("redact_headers", "redact_query_params"):
+        if key in data:
+            values[key] = tuple(n.lower() for n in _strings(data[key], f"{where}.{key}"))
     routes = data.get("routes") or {}
     if not isinstance(routes, Mapping):
         raise ShadowConfigError(f"{where}.routes: must be a mapping of route name to shadow block")

@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
 from contracts.validators import NO_BODY, ContractValidator, Violation, media_type
+from gateway.observer import ContractObserver
 from gateway.shadow.config import ShadowSettings
 from gateway.shadow.exchanges import content_type
 from gateway.shadow.metrics import OTHER_FIELD, ShadowMetrics
@@ -26,12 +27,6 @@ from gateway.shadow.windows import Clock, CounterRing
 
 MAX_KINDS_PER_ROUTE = 32
 _UNDECODABLE = object()
-
-
-class ContractObserver(Protocol):
-    """Push seam to the migration metrics (``MigrationMetrics.observe_contract``)."""
-
-    def observe_contract(self, route: str, backend: str, violated: bool) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

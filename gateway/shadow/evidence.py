@@ -1,7 +1,9 @@
 """Shadow evidence: outcome counts, per-field difference counts and samples, bounded in memory.
 
-Every shadow ends here with one of five outcomes (matched, mismatched, noise, errored, dropped) —
-or, for a same-backend probe, as input to the noise floor. Memory per route is fixed: at most
+Every shadow ends here with one of six outcomes (matched, mismatched, noise, expected, errored,
+dropped) — or, for a same-backend probe, as input to the noise floor. ``expected`` is a comparison
+whose only differences are changes the contract diff documented (:mod:`contracts.expected`): it
+counts as compared, never as a mismatch. Memory per route is fixed: at most
 ``max_fields_per_route`` fields are tracked (later ones are folded into ``other``), each with at
 most ``samples_per_field`` samples, and a time-bucketed ring of fixed size for windowed rates.
 """
@@ -19,7 +21,7 @@ from gateway.shadow.noise import FieldRates, NoiseThresholds, always_real, class
 from gateway.shadow.samples import Sample
 from gateway.shadow.windows import Clock, CounterRing
 
-OUTCOMES = ("matched", "mismatched", "noise", "errored", "dropped")
+OUTCOMES = ("matched", "mismatched", "noise", "expected", "errored", "dropped")
 PROBE_RESULTS = ("compared", "errored", "dropped")
 MAX_ERROR_REASONS = 16
 SampleFactory = Callable[[tuple[Difference, ...]], Sample]
@@ -51,7 +53,10 @@ class _RouteStats:
 
     @property
     def compared(self) -> int:
-        return self.outcomes["matched"] + self.outcomes["mismatched"] + self.outcomes["noise"]
+        outcomes = self.outcomes
+        return (
+            outcomes["matched"] + outcomes["mismatched"] + outcomes["noise"] + outcomes["expected"]
+        )
 
 
 class ShadowEvidence:
@@ -93,9 +98,18 @@ class ShadowEvidence:
         )
 
     def record_comparison(
-        self, route: str, same_backend: bool, comparison: Comparison, sample: SampleFactory
+        self,
+        route: str,
+        same_backend: bool,
+        comparison: Comparison,
+        sample: SampleFactory,
+        expected: int = 0,
     ) -> str:
-        """Count one finished comparison; return its outcome (``probe`` for same-backend ones)."""
+        """Count one finished comparison; return its outcome (``probe`` for same-backend ones).
+
+        ``expected`` is how many documented differences were taken out of ``comparison`` before;
+        when nothing else differs the outcome is ``expected`` rather than ``matched``.
+        """
         stats = self._route(route)
         by_field: dict[str, list[Difference]] = {}
         for diff in comparison.differences:
@@ -125,6 +139,8 @@ class ShadowEvidence:
         ]
         # Status/header differences are mismatches even when folded into "other".
         outcome = "mismatched" if any(map(always_real, by_field)) else classify(verdicts)
+        if outcome == "matched" and expected:
+            outcome = "expected"
         stats.outcomes[outcome] += 1
         self._metrics.inc(self._metrics.shadows, route, outcome)
         for (path, _), real in zip(touched, verdicts, strict=True):

@@ -24,7 +24,7 @@ class ShadowMetrics:
         self._children: dict[tuple[Counter, tuple[str, ...]], Counter] = {}
         self.shadows = Counter(
             "cutover_shadow_total",
-            "Cross-backend shadow comparisons by outcome (matched, mismatched, noise, errored, dropped).",
+            "Cross-backend shadow comparisons by outcome (matched, mismatched, noise, expected: only documented contract changes differ, errored, dropped).",
             ("route", "outcome"),
             registry=registry,
         )

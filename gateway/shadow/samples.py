@@ -15,10 +15,6 @@ from urllib.parse import unquote_plus
 
 REDACTED = "[redacted]"
 HeaderPairs = tuple[tuple[str, str], ...]
-#: Query parameters that carry credentials (the llmstruct WebSocket accepts ``?api_key=``).
-SECRET_QUERY_PARAMS: frozenset[str] = frozenset(
-    {"api_key", "apikey", "key", "token", "access_token", "password"}
-)
 
 
 def header_pairs(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> HeaderPairs:
@@ -39,15 +35,15 @@ def redact(headers: HeaderPairs, secret_names: frozenset[str], max_value: int = 
     return tuple(out)
 
 
-def redact_query(path: str) -> str:
-    """``path?query`` with the values of credential-like query parameters redacted."""
+def redact_query(path: str, secret_params: frozenset[str]) -> str:
+    """``path?query`` with the values of the ``secret_params`` query parameters redacted."""
     base, sep, query = path.partition("?")
     if not sep:
         return path
     parts = []
     for item in query.split("&"):
         name, eq, _value = item.partition("=")
-        if eq and unquote_plus(name).lower() in SECRET_QUERY_PARAMS:
+        if eq and unquote_plus(name).lower() in secret_params:
             item = f"{name}={REDACTED}"
         parts.append(item)
     return f"{base}?{'&'.join(parts)}"
@@ -121,6 +117,7 @@ class SampleBuilder:
 
     secret_names: frozenset[str]
     body_cap: int
+    secret_params: frozenset[str] = frozenset()
 
     def response(
         self,
@@ -155,7 +152,7 @@ class SampleBuilder:
         return Sample(
             at=at,
             method=method,
-            path=redact_query(path),
+            path=redact_query(path, self.secret_params),
             request_headers=redact(request_headers, self.secret_names),
             request_body=truncate(request_body, self.body_cap),
             primary=primary,

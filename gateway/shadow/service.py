@@ -7,8 +7,8 @@ can neither delay nor fail the response it copies. (Its CPU still shares the eve
 data path; ``bench/shadow.py`` measures what that costs.) Everything else runs on worker tasks:
 
 - the shadow queue (``workers`` tasks): check the primary response against the contract, send the
-  request to the target backend with ``X-Cutover-Shadow: 1`` under a strict timeout, compare,
-  record the outcome, and check the shadow response (a byte-identical one reuses the primary's
+  request to the target backend with ``X-Cutover-Shadow: 1`` under a strict timeout, compare, take
+  out the differences the route's ``expected_differences`` documents, record the outcome, and check the shadow response (a byte-identical one reuses the primary's
   result);
 - the check queue (one task): check the primary responses of exchanges that are not shadowed.
 
@@ -30,13 +30,12 @@ from prometheus_client import CollectorRegistry
 
 from contracts.compare import Comparison, ComparisonRules, ResponseSnapshot, compare_responses
 from contracts.validators import ContractValidator, Violation
-from gateway.observer import Exchange
+from gateway.observer import ContractObserver, Exchange, ShadowObserver
 from gateway.shadow.config import RouteShadowConfig, ShadowSettings
 from gateway.shadow.contract_check import (
     CheckJob,
     ContractChecker,
     ContractEvidence,
-    ContractObserver,
 )
 from gateway.shadow.evidence import ShadowEvidence
 from gateway.shadow.exchanges import (
@@ -62,12 +61,6 @@ from gateway.shadow.windows import Clock
 from gateway.shadow.workers import WorkQueue
 
 log = structlog.get_logger("gateway.shadow")
-
-
-class ShadowObserver(Protocol):
-    """Push seam to the migration metrics (``MigrationMetrics.observe_shadow``)."""
-
-    def observe_shadow(self, route: str, mismatched: bool) -> None: ...
 
 
 class ShadowRates(NamedTuple):
@@ -130,7 +123,9 @@ class ShadowService:
             o for o in observers if hasattr(o, "observe_contract")
         )
         self._samples = SampleBuilder(
-            frozenset(settings.redact_headers), settings.sample_body_bytes
+            frozenset(settings.redact_headers),
+            settings.sample_body_bytes,
+            frozenset(settings.redact_query_params),
         )
         self._checker = (
             None
@@ -292,8 +287,13 @@ class ShadowService:
                 decision.same_backend,
             )
 
+        expected = 0
+        if job.config.expected_differences and not decision.same_backend:
+            comparison, expected = job.config.expected_differences.split(
+                comparison, exchange.method, exchange.target, exchange.status
+            )
         outcome = self.evidence.record_comparison(
-            exchange.route, decision.same_backend, comparison, sample
+            exchange.route, decision.same_backend, comparison, sample, expected
         )
         if not decision.same_backend:
             for observer in self._shadow_observers:

@@ -54,7 +54,8 @@ class SidecarSpec:
     routes: dict[str, RouteShadowConfig]
     upstreams: dict[str, UpstreamConfig]
     contract: str | None
-    """``"llmstruct"`` (the packaged contract), a file path, or None (no live validation)."""
+    """An OpenAPI document's file path, or None (no live validation). The generic gateway knows no
+    API by name: the embedded stack resolves its default contract to a path (``migration.runtime``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +80,6 @@ def load_contract(contract: str | None) -> ContractValidator | None:
     """The compiled validators of a spec's ``contract`` (FileNotFoundError/ValueError when bad)."""
     if contract is None:
         return None
-    if contract == "llmstruct":
-        return ContractValidator.from_path()
     return ContractValidator.from_path(Path(contract))
 
 

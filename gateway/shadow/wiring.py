@@ -71,7 +71,7 @@ def build_shadow(
 ) -> ShadowService | ShadowSidecar:
     """The shadow component ``settings.isolation`` asks for: a sidecar process or inline.
 
-    ``contract`` is ``"llmstruct"`` (the packaged contract), a contract file, or None (no live
+    ``contract`` is an OpenAPI document's path, or None (no live
     validation). Call ``await component.open()`` on the loop before traffic, ``close()`` after.
     """
     settings = settings or ShadowSettings()

@@ -30,6 +30,7 @@ from rich.text import Text
 
 from gateway.admin_client import DEFAULT_ADMIN_URL, AdminCallError, AdminClient
 from gateway.commands import describe_fault
+from gateway.console import CliConsole
 from migration.plan import PlanError, parse_count, parse_steps, parse_weight
 from migration.report import FORMATS
 
@@ -47,8 +48,11 @@ PHASE_STYLES = {
 
 
 def _console() -> Console:
-    """A console on the *current* ``sys.stdout`` (so redirection and test capture both work)."""
-    return Console(file=sys.stdout, soft_wrap=False)
+    """A console on the *current* ``sys.stdout`` (so redirection and test capture both work).
+
+    Off a terminal it prints tables plainly, tab-separated with full values (:mod:`gateway.console`).
+    """
+    return CliConsole(file=sys.stdout, soft_wrap=False)
 
 
 def _fail(exc: AdminCallError) -> int:
@@ -275,28 +279,71 @@ def _status(args: argparse.Namespace) -> int:
         return _fail(exc)
 
 
-def _watch(client: AdminClient, interval: float, count: int | None) -> int:
-    """Refresh the status table every ``interval`` s until Ctrl-C (or ``count`` refreshes)."""
+def _retryable(exc: AdminCallError) -> bool:
+    """A failure a restart explains (no answer, not the admin API yet, 5xx); a 4xx is not."""
+    return exc.status is None or exc.status >= 500
+
+
+def _watch(
+    client: AdminClient,
+    interval: float,
+    count: int | None,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    now: Callable[[], float] = time.time,
+) -> int:
+    """Refresh the status table every ``interval`` s until Ctrl-C (or ``count`` refreshes).
+
+    A gateway that stops answering (a restart, a deploy) does not end the watch (issue #15 item 5):
+    the frame keeps the last table under ``gateway unreachable since HH:MM:SS, retrying`` and the
+    next answer resumes it, as ``kubectl get --watch`` rides out an API server restart. A 4xx
+    (wrong token, say) still ends it with exit 1: retrying cannot fix that. On a terminal the
+    frame is redrawn in place; on a pipe each frame is printed after the last.
+    """
+    last: list[Any] = []
+    down_since: float | None = None
+
+    def clock(at: float) -> str:
+        return time.strftime("%H:%M:%S", time.localtime(at))
 
     def frame() -> Group:
-        stamp = Text(time.strftime("%H:%M:%S") + "  (Ctrl-C to stop)", style="dim")
-        data = client.get_json("/migration")
-        parts: list[Any] = [render_status(data, faults_of(client.get_json("/status")))]
-        if "cluster" in data:
-            parts.append(render_cluster(data["cluster"]))
-        return Group(*parts, stamp)
+        nonlocal last, down_since
+        at = now()
+        try:
+            data = client.get_json("/migration")
+            parts: list[Any] = [render_status(data, faults_of(client.get_json("/status")))]
+            if "cluster" in data:
+                parts.append(render_cluster(data["cluster"]))
+        except AdminCallError as exc:
+            if not _retryable(exc):
+                raise
+            down_since = at if down_since is None else down_since
+            note = Text(
+                f"{clock(at)}  gateway unreachable since {clock(down_since)}, retrying every "
+                f"{interval:g} s ({exc})  (Ctrl-C to stop)",
+                style="bold red",
+            )
+            return Group(*last, note)
+        last, down_since = parts, None
+        return Group(*parts, Text(clock(at) + "  (Ctrl-C to stop)", style="dim"))
 
     shown, console = 1, _console()
     try:
-        with Live(frame(), console=console, auto_refresh=False) as live:
+        if console.is_terminal:
+            with Live(frame(), console=console, auto_refresh=False) as live:
+                while count is None or shown < count:
+                    sleep(interval)
+                    live.update(frame(), refresh=True)
+                    shown += 1
+        else:
+            console.print(frame())
             while count is None or shown < count:
-                time.sleep(interval)
-                live.update(frame(), refresh=True)
+                sleep(interval)
+                console.line()
+                console.print(frame())
                 shown += 1
     except KeyboardInterrupt:
         pass
-    if not console.is_terminal:
-        console.line()  # a terminal's Live ends its own last line; a pipe's does not
     return 0
 
 
@@ -403,9 +450,9 @@ def _history(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     try:
         with _client(args) as client:
-            text = client.get_text(
-                "/migration/report", {"route": args.route, "format": args.format}
-            )
+            query = {"route": args.route, "format": args.format, "since": args.since}
+            query |= {"migration": args.migration}
+            text = client.get_text("/migration/report", query)
     except AdminCallError as exc:
         return _fail(exc)
     if args.output is None:
@@ -455,11 +502,20 @@ def _count(text: str) -> int:
 def register(subparsers: Any) -> None:
     """Add ``status``, ``migrate``, ``events`` and ``report`` to the ``cutover`` parser."""
     status = subparsers.add_parser(
-        "status", help="every route's weight, phase, step, backend numbers and last decision"
+        "status",
+        help="every route's weight, phase, step, backend numbers and last decision",
+        description="One row per route: candidate weight, phase, plan step, both backends' p95, "
+        "error rate and throughput, and why the controller decided what it did; active faults "
+        "and a failing state store under the table. --watch redraws it and rides out a gateway "
+        "restart.",
+        epilog="examples:\n  cutover status\n  cutover status --watch --interval 1\n"
+        "  cutover status --json | jq '.routes[].phase'",
     )
     status.add_argument("--json", action="store_true", help="print the admin API's JSON")
     status.add_argument("--watch", action="store_true", help="live view until Ctrl-C")
-    status.add_argument("--interval", type=_positive, default=2.0, help="--watch refresh, seconds")
+    status.add_argument(
+        "--interval", type=_positive, default=2.0, help="--watch refresh and retry, seconds"
+    )
     status.add_argument(
         "--count", type=_count, default=None, help="--watch: stop after N refreshes"
     )
@@ -467,14 +523,31 @@ def register(subparsers: Any) -> None:
     status.set_defaults(func=_status)
 
     migrate = subparsers.add_parser(
-        "migrate", help="start, promote, pause, resume, roll back, abort"
+        "migrate",
+        help="start, promote, pause, resume, roll back, abort",
+        description="Drive a route's migration: start a ramp plan, then promote, pause, resume, "
+        "roll back or abort it. ROUTE may be 'all'. Every action takes --reason, kept with the "
+        "actor in the events.",
+        epilog="examples:\n  cutover migrate start default --steps shadow,10,50,100 --hold 5m\n"
+        "  cutover migrate rollback all --reason 'p95 doubled'",
     )
     group = migrate.add_subparsers(dest="action", metavar="ACTION", required=True)
-    start = group.add_parser("start", help="begin a ramp plan on ROUTE (or all)")
+    start = group.add_parser(
+        "start",
+        help="begin a ramp plan on ROUTE (or all)",
+        description="Begin a ramp plan: each step is held for --hold and --min-requests "
+        "candidate requests, then analysis promotes it, holds it or rolls it back. A --gate step "
+        "waits for 'cutover migrate promote'.",
+        epilog="examples:\n  cutover migrate start default --steps shadow,10,50,100\n"
+        "  cutover migrate start tasks --steps 5,25,100 --hold 10m --min-requests 2000 "
+        "--gate 100 --reason 'JIRA-42'",
+    )
     start.add_argument("route", help="gateway route name, or 'all'")
     start.add_argument("--steps", required=True, help="weights in percent, e.g. shadow,10,50,100")
     start.add_argument("--hold", default="60s", help="minimum time per step (default 60s)")
-    start.add_argument("--min-requests", default="500", help="candidate requests per step")
+    start.add_argument(
+        "--min-requests", default="500", help="candidate requests per step (default 500)"
+    )
     start.add_argument(
         "--deadline", default="30m",
         help="a step undecided after this long is 'stalled' (default 30m)",
@@ -497,7 +570,12 @@ def register(subparsers: Any) -> None:
     start.set_defaults(func=_start)
     for name in ACTIONS:
         sub = group.add_parser(
-            name, help=f"{name} ROUTE's migration (or every route it applies to)"
+            name,
+            help=f"{name} ROUTE's migration (or every route it applies to)",
+            description=f"{name.capitalize()} ROUTE's migration; with 'all', every route it "
+            "applies to (the others are listed as skipped).",
+            epilog=f"examples:\n  cutover migrate {name} default --reason 'why, for the events'\n"
+            f"  cutover migrate {name} all",
         )
         sub.add_argument("route", help="gateway route name, or 'all'")
         _reason_flag(sub)
@@ -505,9 +583,15 @@ def register(subparsers: Any) -> None:
         _admin_flags(sub)
         sub.set_defaults(func=_action)
 
-    events = subparsers.add_parser("events", help="migration decisions and operator actions")
+    events = subparsers.add_parser(
+        "events",
+        help="migration decisions and operator actions",
+        description="The event history, oldest first: every promotion, hold, rollback and "
+        "operator action with its reasons and actor.",
+        epilog="examples:\n  cutover events --route tasks --limit 20\n  cutover events | grep rolled_back",
+    )
     events.add_argument("--route", default=None, help="only this route")
-    events.add_argument("--limit", type=_count, default=50, help="newest N events (default 50)")
+    events.add_argument("--limit", type=_count, default=50, help="newest N events")
     events.add_argument("--json", action="store_true", help="print the admin API's JSON")
     _admin_flags(events)
     events.set_defaults(func=_events)
@@ -526,9 +610,29 @@ def register(subparsers: Any) -> None:
     _admin_flags(history)
     history.set_defaults(func=_history)
 
-    report = subparsers.add_parser("report", help="the MigrationReport: both backends side by side")
+    report = subparsers.add_parser(
+        "report",
+        help="the MigrationReport: both backends side by side",
+        description="The MigrationReport: both backends' latency, errors, throughput and "
+        "memory side by side, as a table, Markdown, JSON or a self-contained HTML page.",
+        epilog="examples:\n  cutover report\n  cutover report --route tasks --format html "
+        "--output report.html\n  cutover report --route tasks --migration tasks-20261206-094722",
+    )
     report.add_argument("--route", default=None, help="one route (default: all routes merged)")
-    report.add_argument("--format", choices=FORMATS, default="table")
+    report.add_argument("--format", choices=FORMATS, default="table", help="output format")
     report.add_argument("--output", default=None, metavar="FILE", help="write here, not stdout")
+    report.add_argument(
+        "--since",
+        default=None,
+        metavar="WHEN",
+        help="history from here: a duration back (90s, 10m, 2h, 1d) or an ISO time "
+        "(default: the route's latest migration start)",
+    )
+    report.add_argument(
+        "--migration",
+        default=None,
+        metavar="ID",
+        help="one past or current migration by id (cutover history lists them; needs --route)",
+    )
     _admin_flags(report)
     report.set_defaults(func=_report)

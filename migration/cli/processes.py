@@ -45,6 +45,24 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """Whether ``host:port`` cannot be bound now: something listens there (port 0 never is).
+
+    ``SO_REUSEADDR`` as uvicorn and the gateway set it, so a port held only by connections in
+    ``TIME_WAIT`` (a stack stopped a moment ago) counts as free, as it is for them.
+    """
+    if port == 0:
+        return False
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 class BackendFailedError(RuntimeError):
     """A backend exited or never became healthy; the message carries its output."""
 
@@ -99,6 +117,21 @@ class BackendProcesses:
                             f"within {timeout:.0f}s: {self._tail(spec.name)}"
                         )
                     time.sleep(0.1)
+        if dead := self.exited():  # a 200 from someone else's server on a port ours lost
+            raise BackendFailedError("; ".join(dead))
+
+    def exited(self) -> list[str]:
+        """One line per backend that has exited (its code and the tail of its log); [] while all run.
+
+        ``cutover up`` polls this while it serves: a backend that dies must stop the stack with
+        exit 1 rather than leave a gateway in front of nothing (or of another stack's backends).
+        """
+        return [
+            f"the {spec.name} backend ({spec.url}) exited with {proc.returncode}: "
+            f"{self._tail(spec.name)}"
+            for spec in self.specs
+            if (proc := self._procs.get(spec.name)) is not None and proc.poll() is not None
+        ]
 
     def stop(self) -> None:
         for proc in self._procs.values():

@@ -99,3 +99,36 @@ def test_replay_judging_compares_with_the_recording() -> None:
     )
     cut = parse_line(encode_exchange(exchange(), max_body_bytes=4, now=0), 7)
     assert judge_entry(cut, other, rules, []) == []
+
+
+def test_check_finds_the_contract_outside_the_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`contracts check` without --contract, run from another directory, loads the packaged contract."""
+    import contracts.check as check
+    from contracts.report import Report
+
+    seen: list[dict[str, Any]] = []
+
+    def fake_check(document: dict[str, Any], *args: Any, **kwargs: Any) -> Report:
+        seen.append(document)
+        return Report(tool="check", subjects=(), findings=())
+
+    monkeypatch.chdir(tmp_path)  # no contracts/openapi.json relative to here
+    monkeypatch.setattr(check, "check_backends", fake_check)
+    assert main(_minimal("check")) == 0
+    assert len(seen) == 1
+    assert "/api/v1/tasks" in seen[0]["paths"]
+
+
+def test_the_contract_ships_as_package_data() -> None:
+    """pyproject's package data for `contracts` covers openapi.json, so an installed cutover has it."""
+    import fnmatch
+    import tomllib
+
+    from contracts.commands import packaged_contract
+
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text("utf-8"))
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["contracts"]
+    assert any(fnmatch.fnmatch("openapi.json", p) for p in patterns)
+    assert Path(packaged_contract()).is_file()

@@ -243,7 +243,7 @@ CASES: list[tuple[str, Mutation, set[str], set[str]]] = [
         lambda d: ops(d)["/tasks"]["get"]["parameters"].append(
             {"name": "q", "in": "query", "required": True, "schema": {"type": "string"}}
         ),
-        {"parameter-required-added"},
+        {"request-parameter-query-required-added"},
         set(),
     ),
     (
@@ -252,57 +252,57 @@ CASES: list[tuple[str, Mutation, set[str], set[str]]] = [
             {"name": "q", "in": "query", "schema": {"type": "string"}}
         ),
         set(),
-        {"parameter-added"},
+        {"request-parameter-query-added"},
     ),
     (
         "param-became-required",
         lambda d: ops(d)["/tasks"]["get"]["parameters"][1].update(required=True),
-        {"parameter-became-required"},
+        {"request-parameter-query-became-required"},
         set(),
     ),
     (
         "param-removed",
         lambda d: ops(d)["/tasks"]["get"]["parameters"].pop(1),
         set(),
-        {"parameter-removed"},
+        {"request-parameter-query-removed"},
     ),
     (
         "param-maximum-lowered",
         lambda d: ops(d)["/tasks"]["get"]["parameters"][1]["schema"].update(maximum=100),
-        {"request-constraint-narrowed"},
+        {"request-parameter-query-maximum-decreased"},
         set(),
     ),
     (
         "param-maximum-raised",
         lambda d: ops(d)["/tasks"]["get"]["parameters"][1]["schema"].update(maximum=500),
         set(),
-        {"request-constraint-widened"},
+        {"request-parameter-query-maximum-increased"},
     ),
     (
         "param-type-changed",
         lambda d: ops(d)["/tasks"]["get"]["parameters"][1].update(schema={"type": "string"}),
-        {"request-type-changed"},
+        {"request-parameter-query-type-changed"},
         set(),
     ),
     (
         "param-integer-to-number-widens",
         lambda d: ops(d)["/tasks"]["get"]["parameters"][1]["schema"].update(type="number"),
         set(),
-        {"request-type-changed"},
+        {"request-parameter-query-type-widened"},
     ),
     (
         "request-enum-value-removed",
         lambda d: ops(d)["/tasks"]["get"]["parameters"][0]["schema"]["anyOf"][0]["enum"].remove(
             "done"
         ),
-        {"request-enum-value-removed"},
+        {"request-parameter-query-enum-value-removed"},
         set(),
     ),
     (
         "request-enum-value-added",
         lambda d: schemas(d)["TaskCreate"]["properties"]["priority"]["enum"].append("urgent"),
         set(),
-        {"request-enum-value-added"},
+        {"request-body-enum-value-added"},
     ),
     (
         "new-required-request-property",
@@ -310,43 +310,43 @@ CASES: list[tuple[str, Mutation, set[str], set[str]]] = [
             schemas(d)["TaskCreate"]["properties"].update(owner={"type": "string"}),
             schemas(d)["TaskCreate"]["required"].append("owner"),
         ),
-        {"request-property-required-added"},
+        {"request-body-required-property-added"},
         set(),
     ),
     (
         "new-optional-request-property",
         lambda d: schemas(d)["TaskCreate"]["properties"].update(owner={"type": "string"}),
         set(),
-        {"request-property-added"},
+        {"request-body-property-added"},
     ),
     (
         "request-property-became-required",
         lambda d: schemas(d)["TaskCreate"]["required"].append("tags"),
-        {"request-property-became-required"},
+        {"request-body-property-became-required"},
         set(),
     ),
     (
         "request-property-type-changed",
         lambda d: schemas(d)["TaskCreate"]["properties"]["tags"].update(type="string"),
-        {"request-type-changed"},
+        {"request-body-type-changed"},
         set(),
     ),
     (
         "request-array-item-type-changed",
         lambda d: schemas(d)["TaskCreate"]["properties"]["tags"]["items"].update(type="integer"),
-        {"request-type-changed"},
+        {"request-body-type-changed"},
         set(),
     ),
     (
         "request-maxlength-decreased",
         lambda d: schemas(d)["TaskCreate"]["properties"]["title"].update(maxLength=100),
-        {"request-constraint-narrowed"},
+        {"request-body-max-length-decreased"},
         set(),
     ),
     (
         "request-minlength-added",
         lambda d: schemas(d)["TaskCreate"]["properties"]["tags"]["items"].update(minLength=3),
-        {"request-constraint-narrowed"},
+        {"request-body-min-length-increased"},
         set(),
     ),
     (
@@ -354,89 +354,95 @@ CASES: list[tuple[str, Mutation, set[str], set[str]]] = [
         lambda d: schemas(d)["TaskCreate"]["properties"].update(
             estimated_effort={"type": "string", "maxLength": 50}
         ),
-        {"request-nullable-removed"},
+        {"request-body-nullable-removed"},
         set(),
     ),
     (
         "request-body-became-optional",
         lambda d: ops(d)["/tasks"]["post"]["requestBody"].update(required=False),
         set(),
-        set(),
+        {"request-body-became-optional"},
     ),
     (
         "request-media-type-removed",
         lambda d: ops(d)["/tasks"]["post"]["requestBody"].update(
             content={"application/xml": {"schema": {}}}
         ),
-        {"request-media-type-removed"},
-        set(),
+        {"request-body-media-type-removed"},
+        {"request-body-media-type-added"},
     ),
     (
         "response-property-removed",
         lambda d: schemas(d)["Task"]["properties"].pop("title"),
-        {"response-property-removed"},
+        {"response-body-required-property-removed"},
         set(),
     ),
     (
         "response-property-added",
         lambda d: schemas(d)["Task"]["properties"].update(owner={"type": "string"}),
         set(),
-        {"response-property-added"},
+        {"response-body-property-added"},
     ),
     (
         "response-property-became-optional",
         lambda d: schemas(d)["Task"]["required"].remove("title"),
-        {"response-property-became-optional"},
+        {"response-body-property-became-optional"},
         set(),
     ),
     (
         "response-property-type-changed",
         lambda d: schemas(d)["Task"]["properties"]["id"].update(type="integer"),
-        {"response-type-changed"},
+        {"response-body-type-changed"},
         set(),
     ),
     (
         "response-integer-to-number",
         lambda d: schemas(d)["Task"]["properties"]["count"].update(type="number"),
-        {"response-type-changed"},
+        {"response-body-type-widened"},
         set(),
     ),
     (
         "response-type-changed-deep-in-list",
         lambda d: schemas(d)["TaskList"]["properties"]["total"].update(type="string"),
-        {"response-type-changed"},
+        {"response-body-type-changed"},
         set(),
     ),
     (
         "response-enum-value-added",
         lambda d: schemas(d)["Task"]["properties"]["priority"]["enum"].append("urgent"),
         set(),
-        {"response-enum-value-added"},
+        {"response-body-enum-value-added"},
     ),
     (
         "response-enum-value-removed",
         lambda d: schemas(d)["Task"]["properties"]["priority"]["enum"].remove("high"),
         set(),
-        {"response-enum-value-removed"},
+        {"response-body-enum-value-removed"},
     ),
     (
         "response-nullable-added",
         lambda d: schemas(d)["Task"]["properties"].update(
             id={"anyOf": [{"type": "string"}, {"type": "null"}]}
         ),
-        {"response-nullable-added"},
+        {"response-body-nullable-added"},
         set(),
     ),
     (
         "response-nullable-removed",
         lambda d: schemas(d)["Task"]["properties"].update(estimated_effort={"type": "string"}),
         set(),
-        {"response-nullable-removed"},
+        {"response-body-nullable-removed"},
     ),
     (
-        "response-status-removed",
+        "response-error-status-removed",
         lambda d: ops(d)["/tasks/{task_id}"]["get"]["responses"].pop("404"),
-        {"response-status-removed"},
+        set(),
+        {"response-non-success-status-removed"},
+    ),
+    (
+        "response-success-status-removed",
+        lambda d: ops(d)["/tasks/{task_id}"]["get"]["responses"].pop("200"),
+        {"response-success-status-removed"},
         set(),
     ),
     (
@@ -445,7 +451,7 @@ CASES: list[tuple[str, Mutation, set[str], set[str]]] = [
             {"410": {"description": "gone"}}
         ),
         set(),
-        {"response-status-added"},
+        {"response-non-success-status-added"},
     ),
     (
         "response-media-type-removed",
@@ -453,11 +459,11 @@ CASES: list[tuple[str, Mutation, set[str], set[str]]] = [
             content={"text/plain": {"schema": {"type": "string"}}}
         ),
         {"response-media-type-removed"},
-        set(),
+        {"response-media-type-added"},
     ),
     ("ref-inlined-is-not-a-change", _inline_task_create, set(), set()),
     ("allof-split-is-not-a-change", _split_task_into_allof, set(), set()),
-    ("recursive-ref-terminates", _make_recursive, set(), {"response-property-added"}),
+    ("recursive-ref-terminates", _make_recursive, set(), {"response-body-property-added"}),
     ("openapi30-nullable-equivalent", _swagger_style_nullable, set(), set()),
     ("type-list-nullable-equivalent", _type_list_nullable, set(), set()),
     (
@@ -465,22 +471,22 @@ CASES: list[tuple[str, Mutation, set[str], set[str]]] = [
         lambda d: schemas(d)["Task"]["properties"]["languages"]["additionalProperties"].update(
             type="string"
         ),
-        {"response-type-changed"},
+        {"response-body-type-changed"},
         set(),
     ),
     (
         "response-union-member-type-changed",
         lambda d: schemas(d)["Task"]["properties"]["value"]["anyOf"][1].update(type="number"),
-        {"response-type-changed"},
+        {"response-body-type-widened"},
         set(),
     ),
     (
         "response-union-alternative-added",
         lambda d: schemas(d)["Task"]["properties"]["value"]["anyOf"].append({"type": "boolean"}),
+        {"response-body-any-of-member-added"},
         set(),
-        {"response-union-changed"},
     ),
-    ("security-added", lambda d: d.update(security=[{"key": []}]), {"security-added"}, set()),
+    ("security-added", lambda d: d.update(security=[{"key": []}]), set(), {"security-added"}),
 ]
 
 

@@ -85,8 +85,8 @@ def test_json_format_parses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     doc = json.loads(capsys.readouterr().out)
     assert doc["passed"] is False
     rules = {(f["severity"], f["rule"]) for f in doc["findings"]}
-    assert ("ERR", "response-property-removed") in rules
-    assert ("WARN", "response-enum-value-added") in rules
+    assert ("ERR", "response-body-required-property-removed") in rules
+    assert ("WARN", "response-body-enum-value-added") in rules
 
 
 def test_junit_format_parses_with_failures(tmp_path: Path) -> None:
@@ -119,7 +119,7 @@ def test_github_annotations(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert warnings
     assert all("::" in line[2:] for line in errors)
     assert any(
-        "response-property-removed GET /tasks/{task_id}::response 200 $.title" in line
+        "response-body-required-property-removed GET /tasks/{task_id}::response 200 $.title" in line
         for line in errors
     )
 

@@ -160,3 +160,41 @@ def test_gauges_read_by_many_processes_are_aggregated() -> None:
         for gauge in ("cutover_candidate_weight", "cutover_migration_", "cutover_analysis_"):
             if gauge in expr:
                 assert expr.startswith(("max by (", "min by (", "sum by (")), f"{title}: {expr}"
+
+
+def test_annotations_mark_every_event_and_the_rollback_reason() -> None:
+    """Rollbacks carry their reason kind; pause, resume, abort, completion, manual weight and fault
+    changes are annotated too (issue #15)."""
+    found = {a["name"]: a for a in checked_in()["annotations"]["list"] if "expr" in a}
+    assert set(found) >= {
+        "Rollbacks", "Promotions", "Paused", "Resumed", "Aborted", "Completed", "Manual weight",
+        "Fault injected or changed", "Fault cleared",
+    }  # fmt: skip
+    rollbacks = found["Rollbacks"]
+    assert "sum by (route, reason)" in rollbacks["expr"]
+    assert "{{reason}}" in rollbacks["titleFormat"]
+    assert rollbacks["tagKeys"] == "route,reason"
+    assert "cutover_migration_phase" in found["Paused"]["expr"]
+    assert "== 2" in found["Paused"]["expr"]  # PHASE_CODES[paused]
+    assert "cutover_fault_active" in found["Fault cleared"]["expr"]
+    assert "unless on (route)" in found["Manual weight"]["expr"]
+
+
+def test_the_plan_step_counts_from_one_and_no_panel_mixes_units() -> None:
+    """The step panel adds 1 (as `cutover status`); latency and rate checks have their own panels."""
+    panels = {p["title"]: p for p in checked_in()["panels"]}
+    assert panels["Plan step per route"]["targets"][0]["expr"].endswith(") + 1")
+    latency = panels["Analysis: latency checks against threshold"]
+    rates = panels["Analysis: rate checks against threshold"]
+    assert latency["fieldConfig"]["defaults"]["unit"] == "s"
+    assert rates["fieldConfig"]["defaults"]["unit"] == "percentunit"
+    assert all('check=~"latency_p95|latency_limit"' in t["expr"] for t in latency["targets"])
+    assert all('check!~"latency_p95|latency_limit|stuck"' in t["expr"] for t in rates["targets"])
+
+
+def test_the_fault_panels_read_the_fault_gauges() -> None:
+    """Whether a fault is on, its delay (s) and its abort share (ratio), per backend."""
+    panels = {p["title"]: p for p in checked_in()["panels"]}
+    assert "cutover_fault_active" in panels["Injected faults"]["targets"][0]["expr"]
+    assert panels["Injected delay"]["fieldConfig"]["defaults"]["unit"] == "s"
+    assert panels["Injected aborts"]["fieldConfig"]["defaults"]["unit"] == "percentunit"

@@ -120,3 +120,21 @@ def test_environment_variables_are_ones_the_settings_read() -> None:
     assert "CUTOVER_LISTENERS__PUBLIC__HOST" in names
     for name in names:
         assert name in known | python_env, name
+
+
+def test_the_builder_compiles_the_hot_path_and_ships_it() -> None:
+    """Stage 0 compiles with --require, copies the extensions and manifest into the venv, checks."""
+    runs = " ".join(args for stage, args in instructions("RUN") if stage == 0)
+    assert "gcc" in runs
+    assert "-m gateway.build_hotpath --force --require" in runs
+    assert "cp gateway/*.so gateway/hotpath.manifest.json" in runs
+    assert "cp gateway/shadow/*.so" in runs
+    assert runs.rindex("build_hotpath --check") > runs.index("--require")
+    assert not [args for stage, args in instructions("RUN") if stage == 1 and "gcc" in args]
+
+
+def test_host_builds_stay_out_of_the_image() -> None:
+    """Extensions built on the host (another Python, maybe) and their manifest are docker-ignored."""
+    ignore = (DEPLOY / "Dockerfile.dockerignore").read_text(encoding="utf-8").splitlines()
+    assert "**/*.so" in ignore
+    assert "**/hotpath.manifest.json" in ignore

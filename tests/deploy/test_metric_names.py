@@ -7,18 +7,21 @@ a fresh registry), so a renamed metric or label fails here rather than as an emp
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import yaml
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics import MetricWrapperBase
 
+from gateway.fault_metrics import FaultCollector
 from gateway.metrics import GatewayMetrics
 from gateway.shadow.config import ShadowSettings
 from gateway.shadow.metrics import ShadowMetrics
 from gateway.shadow.sidecar_client import ShadowSidecar
 from gateway.shadow.sidecar_wire import SidecarSpec
+from gateway.state import GatewayState
+from gateway.sticky_metrics import StickyKeysCollector
 from migration.cluster.metrics import ClusterMetrics
 from migration.decision_metrics import DecisionMetrics
 from migration.metrics import MigrationMetrics
@@ -35,6 +38,15 @@ EXTERNAL: dict[str, frozenset[str]] = {
     "process_resident_memory_bytes": frozenset(),
     "up": frozenset(),
 }
+
+
+class KeyedRoutes:
+    """The two things :class:`StickyKeysCollector` reads of a gateway's state."""
+
+    route_names = ("r",)
+
+    def sticky_keys(self, route: str, now: float) -> int:
+        return 3
 
 
 def exported_series() -> dict[str, frozenset[str]]:
@@ -60,6 +72,8 @@ def exported_series() -> dict[str, frozenset[str]]:
         sidecar,
         ClusterMetrics(CollectorRegistry(), "r"),
         WorkerMetrics(CollectorRegistry(), 1, http),
+        FaultCollector({"candidate": None}),
+        StickyKeysCollector(cast(GatewayState, KeyedRoutes())),
     ]
     series: dict[str, frozenset[str]] = {}
     for holder in holders:
@@ -135,6 +149,8 @@ def test_the_metric_classes_export_the_agreed_families() -> None:
     assert series["cutover_leader"] == {"replica"}
     assert series["cutover_workers"] == frozenset()
     assert series["cutover_worker_up"] == {"worker"}
+    for name in ("active", "delay_seconds", "abort_ratio", "filtered"):
+        assert series[f"cutover_fault_{name}"] == {"backend"}, name
 
 
 def test_rules_select_only_exported_metrics_and_labels() -> None:

@@ -282,6 +282,8 @@ def test_traffic_panels_return_series(ramped: Stack) -> None:
     for title, expr in panel_queries(checked_in()):
         if NEEDS_CONTROLLER.search(expr) or CLUSTER_ONLY.search(expr):
             continue
+        if title.startswith("annotation"):  # events: marked where one happened, checked below
+            continue
         if not ramped.prometheus.vector(substitute(expr)):
             empty.append(f"{title}: {expr}")
     assert empty == []
@@ -400,8 +402,8 @@ def test_every_panel_and_rule_after_shadow_ramp_and_rollback(ramped: Stack) -> N
     assert response.status_code == 200, response.text
     wait_until(partial(candidate_window_clean, stack), "the aborts to leave the window", 15.0)
     for route in ROUTES:
-        # The 50% step is gated so the controller cannot complete the plan before the rollback.
-        plan = {"steps": "shadow,50,100", "hold": "1s", "min_requests": 10, "gates": [1]}
+        # The 100% step is gated (only an operator enters it): the ramp holds at 50% till the rollback.
+        plan = {"steps": "shadow,50,100", "hold": "1s", "min_requests": 10, "gates": [2]}
         migration_post(stack, f"/migration/{route}/start", plan)
     drive(stack, range(200, 260))  # shadow step: every GET is shadowed to the candidate
     for route in ROUTES:
@@ -441,13 +443,33 @@ def test_every_panel_and_rule_after_shadow_ramp_and_rollback(ramped: Stack) -> N
                     missing = missing_labels(rule["expr"], series, selector=False)
                     assert not missing, f"{rule['record']}: no {missing}"
     now = time.time()
+    # What this run did (the others — pause, abort, manual weight — are only checked as PromQL).
+    marked = {
+        "Rollbacks": ("route", {"tasks"}),
+        "Promotions": ("route", set(ROUTES)),
+        "Fault cleared": ("backend", {"candidate"}),
+    }
     for title, expr in panel_queries(checked_in()):
-        if title.startswith("annotation"):
+        if title.removeprefix("annotation ") in marked:
+            label, expected = marked[title.removeprefix("annotation ")]
             answer = prometheus.client.get(
                 f"{prometheus.url}/api/v1/query_range",
                 params={"query": substitute(expr), "start": now - 300, "end": now, "step": "1s"},
             ).json()
-            routes = {series["metric"].get("route") for series in answer["data"]["result"]}
-            assert routes >= ({"tasks"} if "Rollbacks" in title else set(ROUTES)), title
+            found = {series["metric"].get(label) for series in answer["data"]["result"]}
+            assert found >= expected, title
+    reasons = prometheus.client.get(
+        f"{prometheus.url}/api/v1/query_range",
+        params={
+            "query": substitute(dict(panel_queries(checked_in()))["annotation Rollbacks"]),
+            "start": now - 300,
+            "end": now,
+            "step": "1s",
+        },
+    ).json()["data"]["result"]
+    # The rollback annotation names the reason kind (a loaded machine may roll back "default" too).
+    assert {r["metric"].get("reason") for r in reasons if r["metric"]["route"] == "tasks"} == {
+        "manual"
+    }
     rolled_back = prometheus.vector('cutover_rollbacks_total{route="tasks"}')
     assert {m["metric"]["reason"] for m in rolled_back} == {"manual"}

@@ -14,8 +14,7 @@ from prometheus_client import CollectorRegistry
 from contracts.validators import NO_BODY, ContractValidator
 from engine.settings import LlmstructSettings
 from fastapi_backend.app import create_app
-from fastapi_backend.bridge import Bridge
-from fastapi_backend.inprocess_bridge import InProcessBridge
+from fastapi_backend.bridges import Bridge, InProcessBridge
 
 API_KEY = "test-key"
 AUTH = {"X-API-Key": API_KEY}

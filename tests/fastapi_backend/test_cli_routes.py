@@ -9,7 +9,7 @@ import httpx
 
 from contracts.validators import ContractValidator
 from engine.settings import LlmstructSettings
-from fastapi_backend.bridge import CLIBridge
+from fastapi_backend.bridges import CLIBridge
 from tests.fastapi_backend.conftest import AUTH, make_client
 
 

@@ -10,7 +10,7 @@ from structlog.testing import capture_logs
 
 from engine.settings import LlmstructSettings
 from fastapi_backend.app import create_app
-from fastapi_backend.inprocess_bridge import InProcessBridge
+from fastapi_backend.bridges import InProcessBridge
 from fastapi_backend.metrics import method_label, status_class
 from tests.fastapi_backend.conftest import AUTH
 

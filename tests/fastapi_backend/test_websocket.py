@@ -14,8 +14,7 @@ from websockets.exceptions import ConnectionClosedError
 
 from engine.settings import LlmstructSettings
 from fastapi_backend.app import create_app
-from fastapi_backend.bridge import Bridge, CLIBridge
-from fastapi_backend.inprocess_bridge import InProcessBridge
+from fastapi_backend.bridges import Bridge, CLIBridge, InProcessBridge
 from tests.fastapi_backend.asgi_server import serve
 from tests.fastapi_backend.conftest import API_KEY, AUTH
 

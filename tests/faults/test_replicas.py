@@ -93,7 +93,9 @@ async def _status_lists_all(rs: ReplicaSet) -> bool:
         subprocess.run, argv, capture_output=True, text=True, timeout=60, check=True, env=env
     )
     shown = done.stdout
-    return "Cluster — leader" in shown and all(f"│ {r.name} " in shown for r in rs.replicas)
+    # Piped, the tables are plain tab-separated lines (gateway.console): a member's row starts
+    # with its name.
+    return "Cluster — leader" in shown and all(f"\n{r.name}\t" in shown for r in rs.replicas)
 
 
 async def _shadow_everywhere(rs: ReplicaSet, percent: float) -> bool:

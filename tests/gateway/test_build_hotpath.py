@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -10,20 +11,49 @@ import pytest
 from gateway import build_hotpath
 
 
-def test_stale_lists_modules_whose_source_is_newer(
+def test_stale_lists_compiled_modules_whose_source_hash_changed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A compiled module older than its ``.py`` is stale; a fresh one and a source-only one are not."""
+    """An edited source is stale whatever the clock says; a touched but unchanged one is not."""
     monkeypatch.setattr(build_hotpath, "PACKAGE", tmp_path)
+    monkeypatch.setattr(build_hotpath, "HOT_MODULES", ("proxy", "http", "routing"))
     for name in ("proxy", "http", "routing"):
-        (tmp_path / f"{name}.py").write_text("")
+        (tmp_path / f"{name}.py").write_text(f"# {name}\n")
     for name in ("proxy", "http"):
         (tmp_path / f"{name}{build_hotpath.SUFFIX}").write_bytes(b"")
-    os.utime(tmp_path / "proxy.py", (2_000_000_000, 2_000_000_000))
-    os.utime(tmp_path / f"http{build_hotpath.SUFFIX}", (2_000_000_000, 2_000_000_000))
+    recorded = build_hotpath.sources()
+    (tmp_path / build_hotpath.MANIFEST).write_text(json.dumps(recorded))
+    assert build_hotpath.stale() == []
+    os.utime(tmp_path / "http.py", (2_000_000_000, 2_000_000_000))  # newer, same bytes
+    (tmp_path / "proxy.py").write_text("# proxy, edited\n")
+    os.utime(tmp_path / "proxy.py", (1_000_000, 1_000_000))  # older than its build, but edited
     assert build_hotpath.stale() == ["proxy"]
     build_hotpath.clean()
     assert build_hotpath.built() == []
+    assert not (tmp_path / build_hotpath.MANIFEST).exists()
+
+
+def test_a_compiled_module_without_a_manifest_is_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build nobody recorded (or an unreadable manifest) cannot be trusted: stale."""
+    monkeypatch.setattr(build_hotpath, "PACKAGE", tmp_path)
+    monkeypatch.setattr(build_hotpath, "HOT_MODULES", ("proxy",))
+    (tmp_path / "proxy.py").write_text("")
+    (tmp_path / f"proxy{build_hotpath.SUFFIX}").write_bytes(b"")
+    assert build_hotpath.stale() == ["proxy"]
+    (tmp_path / build_hotpath.MANIFEST).write_text("{not json")
+    assert build_hotpath.stale() == ["proxy"]
+
+
+def test_require_fails_without_a_toolchain(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--require`` (the image's build) exits 1 naming what is missing instead of stepping aside."""
+    monkeypatch.setattr(build_hotpath, "missing_toolchain", lambda: "no C compiler (cc/gcc)")
+    monkeypatch.setattr(build_hotpath, "clean", lambda: pytest.fail("must not clean"))
+    assert build_hotpath.main(["--require"]) == 1
+    assert "cannot compile the gateway hot path: no C compiler" in capsys.readouterr().err
 
 
 def test_without_a_toolchain_the_build_steps_aside(

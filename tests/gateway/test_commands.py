@@ -50,6 +50,21 @@ async def test_weight_command_reports_errors(
     assert "percent" in capsys.readouterr().err
 
 
+async def test_an_unknown_route_is_one_plain_sentence(
+    make_gateway: GatewayFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``cutover weight nosuch 10`` names the route and the gateway's routes, not a JSON dict."""
+    gateway = await make_gateway()
+    url = f"http://127.0.0.1:{gateway.admin_port}"
+    argv = ["weight", "nosuch", "10", "--admin-url", url, "--token", TOKEN]
+    assert await asyncio.to_thread(run_cli, argv) == 1
+    routes = ", ".join(gateway.state.route_names)
+    assert capsys.readouterr().err == (
+        f"cutover: PUT /routes/nosuch/weight failed with 404: "
+        f"unknown route 'nosuch' (routes: {routes})\n"
+    )
+
+
 async def test_fault_command(make_gateway: GatewayFactory) -> None:
     """``cutover fault candidate --delay ... --abort ...`` sets a fault; ``--clear`` removes it."""
     gateway = await make_gateway()

@@ -61,3 +61,18 @@ async def test_only_matching_requests_get_the_fault(make_gateway: GatewayFactory
         assert (await c.get("/status/200")).status_code == 200
         assert (await c.post("/echo", content=b"{}")).status_code == 200
         assert (await c.get("/json")).status_code == 200
+
+
+async def test_a_fault_set_through_the_admin_api_is_on_metrics(
+    make_gateway: GatewayFactory,
+) -> None:
+    """``PUT /faults/candidate`` shows as cutover_fault_active 1 on /metrics; clearing it, 0."""
+    gateway = await make_gateway()
+    async with admin_client(gateway) as a:
+        await a.put("/faults/candidate", json={"delay_ms": 200})
+        on = (await a.get("/metrics")).text
+        await a.delete("/faults/candidate")
+        off = (await a.get("/metrics")).text
+    assert 'cutover_fault_active{backend="candidate"} 1.0' in on
+    assert 'cutover_fault_delay_seconds{backend="candidate"} 0.2' in on
+    assert 'cutover_fault_active{backend="candidate"} 0.0' in off

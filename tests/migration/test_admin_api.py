@@ -567,6 +567,21 @@ async def test_report_with_an_unknown_format_is_422(rig: Rig) -> None:
     assert response.json()["detail"][0]["field"] == "format"
 
 
+async def test_report_since_limits_the_history_and_a_bad_one_is_422(rig: Rig) -> None:
+    """since=1s leaves out the older start event; since=soon is a 422 naming 'since'."""
+    rig.controller.start(_plan("tasks"))
+    async with rig.client(token=None) as c:
+        whole = await c.get("/migration/report", params={"route": "tasks"})
+        assert [e["kind"] for e in whole.json()["events"]] == ["started"]
+        rig.clock.advance(60.0)
+        recent = await c.get("/migration/report", params={"route": "tasks", "since": "1s"})
+        bad = await c.get("/migration/report", params={"route": "tasks", "since": "soon"})
+    assert recent.json()["events"] == []
+    assert recent.json()["since"] == whole.json()["events"][0]["at"] + 59
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["field"] == "since"
+
+
 async def test_without_a_configured_token_actions_are_refused(tmp_path: Path) -> None:
     """A gateway with no admin token refuses every migration command (403), never runs it open."""
     async with running_rig(tmp_path, token=None) as rig, rig.client(token="anything") as c:

@@ -9,7 +9,7 @@ import pytest
 
 from migration.metrics import MigrationMetrics
 from migration.plan import Plan, Step
-from migration.report import Factors, build_report, render
+from migration.report import Factors, build_report, parse_since, render
 from migration.state import Event, MigrationState, Phase, Snapshot
 from migration.testing import FakeClock, InMemoryStore, StaticMemory
 
@@ -61,12 +61,61 @@ async def test_report_numbers_and_factors() -> None:
 
 
 async def test_factors_survive_zero_and_missing() -> None:
-    """No candidate traffic and no memory give None factors, never ZeroDivisionError."""
+    """No candidate traffic and no memory give None factors with the reason, never 0.00x."""
     report = await build_report(MigrationMetrics(FakeClock()), memory=StaticMemory({}))
     assert report.factors == Factors(
-        None, None, None, "raw ratio of observed request rates (weight unknown or at 0/100 %)"
+        None, None, None,
+        "none: no single route's weight (all routes merged), so the shares are unknown",
+        "none: a backend has no latency samples in the window",
+        "none: no resident memory scraped from both backends' /metrics",
+    )  # fmt: skip
+    table = render(report, "table")
+    assert "n/a" in table
+    assert "0.00x" not in table
+    assert "  throughput (candidate / baseline rate per share): none: no single route" in table
+
+
+@pytest.mark.parametrize("weight", [0, 10_000])
+async def test_no_throughput_factor_at_0_or_100_percent(weight: int) -> None:
+    """At 0 or 100 % one backend gets everything: no throughput factor, and the note says why."""
+    store = store_with_history()
+    state = store.load("tasks")
+    assert state is not None
+    store.commit(state.with_(weight_bps=weight))
+    report = await build_report(filled_metrics(), route="tasks", store=store)
+    assert report.factors.throughput is None
+    assert (
+        f"at {weight / 100:g} % one backend gets all the traffic" in report.factors.throughput_note
     )
-    assert "n/a" in render(report, "table")
+    assert report.factors.response_time_note.startswith("candidate p95 is 2.0")
+
+
+def test_since_takes_a_duration_or_an_iso_time() -> None:
+    """10m, 2h, 90s and 1d count back from now; ISO times without a zone are UTC."""
+    assert parse_since("10m", 10_000.0) == 9_400.0
+    assert parse_since("2h", 10_000.0) == 2_800.0
+    assert parse_since(" 90s", 100.0) == 10.0
+    assert parse_since("1d", 86_400.0) == 0.0
+    assert parse_since("2026-12-06T09:00:00Z", 0.0) == 1_796_547_600.0
+    assert parse_since("2026-12-06T09:00:00", 0.0) == 1_796_547_600.0
+    with pytest.raises(ValueError, match=r"duration .* or an ISO time"):
+        parse_since("yesterday", 0.0)
+
+
+async def test_the_history_starts_at_the_latest_migration_start() -> None:
+    """Without since, events and snapshots from before the route's last ``started`` are left out."""
+    store = store_with_history()
+    state = store.load("tasks")
+    assert state is not None
+    store.commit(state, [Event("tasks", 1003.5, "started", Phase.RUNNING, 0, 1000, ("again",))])
+    report = await build_report(filled_metrics(), route="tasks", store=store)
+    assert report.since == 1003.5
+    assert [e.reasons for e in report.events] == [("again",)]
+    assert [s.at for s in report.snapshots] == [1004.0]
+    assert "History from 1970-01-01 00:16:43 UTC" in render(report, "table")
+    assert "1 evaluations, 1 events" in render(report, "markdown")
+    everything = await build_report(filled_metrics(), route="tasks", store=store, since=0.0)
+    assert len(everything.snapshots) == 5
 
 
 async def test_all_routes_are_merged() -> None:
@@ -113,6 +162,18 @@ async def test_text_reports_open_with_the_latest_evaluations_why() -> None:
     assert line in render(report, "markdown")
     assert f"<p>{line}</p>" in render(report, "html")
     assert json.loads(render(report, "json"))["snapshots"][-1]["reasons"] == list(snap.reasons)
+
+
+async def test_a_rolled_back_route_is_explained_in_its_phases_words() -> None:
+    """After a rollback the report's why is the rollback's, not the evaluation before it."""
+    store = store_with_history()
+    state = store.load("tasks")
+    assert state is not None
+    rolled = state.with_(phase=Phase.ROLLED_BACK, weight_bps=0)
+    why = ("latency_limit: p95 900 ms > 500 ms",)
+    store.commit(rolled, [Event("tasks", 1006.0, "rolled_back", Phase.ROLLED_BACK, 0, 0, why)])
+    report = await build_report(filled_metrics(), route="tasks", store=store, clock=lambda: 1010.0)
+    assert render(report, "table").splitlines()[1] == f"now: rolled back: {why[0]}"
 
 
 async def test_a_report_without_evaluations_has_no_latest_line() -> None:

@@ -109,6 +109,13 @@ def test_history_is_bounded_per_route(store: StateStore) -> None:
     assert [e.kind for e in store.events(limit=3)] == ["e7", "e8", "e9"]
 
 
+def test_old_snapshots_are_thinned_to_one_per_bucket(store: StateStore) -> None:
+    """Snapshots over 15 minutes older than the newest keep the first of each 10 s bucket."""
+    for at in (0.0, 3.0, 12.0, 2000.0):
+        store.commit(state(), (), Snapshot("api", at, 1000, "hold"))
+    assert [s.at for s in store.snapshots("api")] == [0.0, 12.0, 2000.0]
+
+
 def test_events_come_back_in_commit_order_across_routes(store: StateStore) -> None:
     """events() is the order of the commits (not of the events' times), oldest first."""
     store.commit(state("b"), [event("b1", at=9.0, route="b"), event("b2", at=1.0, route="b")])

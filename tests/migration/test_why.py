@@ -13,9 +13,15 @@ def state(phase: Phase, weight: int = 1000, index: int = 0) -> MigrationState:
     return MigrationState("r", PLAN, phase, index, weight, 100.0)
 
 
-def test_no_migration_has_no_why() -> None:
-    """A route without a stored state has nothing to explain."""
+def test_no_migration_has_no_why_unless_a_weight_was_set_by_hand() -> None:
+    """A route without a migration explains only a manual weight, with who set it and why."""
     assert current_why(None, (), None) is None
+    manual = Event(
+        "r", 5.0, "weight_set", Phase.PENDING, 0, 2000, ("weight 0% -> 20% set by admin:x",)
+    )
+    why = current_why(None, (manual,), None)
+    assert why is not None
+    assert why["text"] == "weight set by hand: weight 0% -> 20% set by admin:x"
 
 
 def test_a_manual_weight_pauses_and_says_so() -> None:

@@ -77,7 +77,7 @@ async def test_cli_prints_tables_and_sets_the_rate(
 
         code, _ = await invoke("nope")
         assert code == 1
-        assert "unknown_route" in capsys.readouterr().err
+        assert "404: no route 'nope' (routes: default, items)" in capsys.readouterr().err
     finally:
         await gateway.stop()
         await service.close()

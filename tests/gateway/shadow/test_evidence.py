@@ -29,6 +29,19 @@ def sample(_: tuple[Difference, ...]) -> Sample:
     return Sample(0.0, "GET", "/x", (), None, view, view, ())
 
 
+def test_only_expected_differences_is_expected_not_matched() -> None:
+    """A comparison emptied of documented differences is ``expected``: compared, never mismatched."""
+    evidence, registry = make()
+    assert evidence.record_comparison("r", False, diffs(), sample, expected=2) == "expected"
+    assert evidence.record_comparison("r", False, diffs("status"), sample, 1) == "mismatched"
+    assert evidence.record_comparison("r", False, diffs(), sample) == "matched"
+    summary = evidence.summary("r")
+    assert (summary["compared"], summary["mismatch_rate"]) == (3, 1 / 3)
+    assert evidence.window("r", 60) == (3, 1)
+    value = registry.get_sample_value
+    assert value("cutover_shadow_total", {"route": "r", "outcome": "expected"}) == 1
+
+
 def test_outcomes_and_noise_after_probes() -> None:
     """Once probes show a field always differs, shadows differing only there count as noise."""
     evidence, registry = make()
@@ -43,6 +56,7 @@ def test_outcomes_and_noise_after_probes() -> None:
         "matched": 1,
         "mismatched": 2,
         "noise": 1,
+        "expected": 0,
         "errored": 0,
         "dropped": 0,
     }

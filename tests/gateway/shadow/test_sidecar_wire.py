@@ -6,6 +6,7 @@ import pickle
 
 import pytest
 
+from contracts.export import OPENAPI_PATH
 from gateway.config import build_config
 from gateway.observer import Exchange
 from gateway.shadow.config import RouteShadowConfig, ShadowSettings
@@ -61,7 +62,7 @@ def test_spec_survives_the_wire() -> None:
         ShadowSettings(workers=3, routes={"default": RouteShadowConfig(percent=5)}),
         {"default": RouteShadowConfig(percent=5, ignore=("$.id",))},
         {"baseline": config.baseline, "candidate": config.candidate},
-        "llmstruct",
+        str(OPENAPI_PATH),
     )
     ((kind, decoded),) = FrameReader().feed(encode(Kind.SPEC, spec))
     assert kind is Kind.SPEC
@@ -69,8 +70,10 @@ def test_spec_survives_the_wire() -> None:
 
 
 def test_contract_sources() -> None:
-    """None means no validation; ``llmstruct`` is the packaged contract."""
+    """None means no validation; a path is compiled; the gateway knows no API by name."""
     assert load_contract(None) is None
-    validator = load_contract("llmstruct")
+    with pytest.raises(FileNotFoundError):
+        load_contract("llmstruct")
+    validator = load_contract(str(OPENAPI_PATH))
     assert validator is not None
     assert validator.operation_ids

@@ -219,6 +219,16 @@ async def test_report_json_goes_to_stdout(rig: Rig, capsys: pytest.CaptureFixtur
     assert report["baseline"]["memory_bytes"] == 200 * 2**20
 
 
+async def test_report_passes_since_to_the_gateway(
+    rig: Rig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`report --since 10m` asks for the history of the last ten minutes; a bad one is exit 1."""
+    assert await cli(rig, "report", "--format", "json", "--since", "10m", token=None) == 0
+    assert json.loads(capsys.readouterr().out)["since"] is not None
+    assert await cli(rig, "report", "--since", "yesterday", token=None) == 1
+    assert "since must be a duration" in capsys.readouterr().err
+
+
 def test_a_server_that_never_answers_times_out_with_one_line() -> None:
     """A listener that accepts but never answers is reported as a timeout, not a hang."""
     with socket.socket() as silent:
@@ -320,3 +330,20 @@ async def test_history_of_an_unknown_route_is_a_clean_404(
     """Naming a route the gateway does not know fails with exit 1 and the known routes."""
     assert await cli(rig, "history", "nope") == 1
     assert "nope" in capsys.readouterr().err
+
+
+async def test_report_for_one_migration_by_id(rig: Rig, capsys: pytest.CaptureFixture[str]) -> None:
+    """`report --migration ID` covers that migration's events only; an unknown id is a clean 404."""
+    first = rig.controller.start(_plan(rig))
+    rig.controller.rollback("tasks", "first try")
+    second = rig.controller.start(_plan(rig))
+    assert first.migration_id != second.migration_id
+    argv = ["report", "--route", "tasks", "--format", "json", "--migration", first.migration_id]
+    assert await cli(rig, *argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["migration_id"] == first.migration_id
+    assert {e["migration_id"] for e in report["events"]} == {first.migration_id}
+    assert [e["kind"] for e in report["events"]] == ["started", "rolled_back"]
+    assert report["until"] is not None
+    assert await cli(rig, "report", "--route", "tasks", "--migration", "tasks-nope") == 1
+    assert "no migration 'tasks-nope' of route 'tasks'" in capsys.readouterr().err

@@ -1,11 +1,8 @@
-"""How the legacy stack reaches the engine: the ``Bridge`` seam, its errors and ``CLIBridge``.
+"""``CLIBridge``: seed 000's "CLI Bridge", the legacy stack's way to the engine.
 
-Seed 000 ("CLI Bridge") has the FastAPI layer shell out to the llmstruct CLI: ``CLIBridge`` runs
-``python -m engine.cli ...`` as an asyncio subprocess per call, with a timeout (the process is killed) and a
-concurrency cap, and stays the default. ``InProcessBridge`` (``fastapi_backend.inprocess_bridge``) calls
-``engine.Engine`` in a worker thread with the same interface, so benchmarks can measure the HTTP layer alone
-(``LLMSTRUCT_BRIDGE_MODE=inprocess``). Routes only see ``Bridge`` and ``BridgeError``; each error carries the
-HTTP status and the ``detail`` of API.md's error table.
+The FastAPI layer shells out to the llmstruct CLI: ``CLIBridge`` runs ``python -m engine.cli ...`` as an
+asyncio subprocess per call, with a timeout (the process is killed) and a concurrency cap; it is the
+default bridge. Exit codes and stderr map to :mod:`fastapi_backend.bridges.protocol`'s errors.
 """
 
 from __future__ import annotations
@@ -17,114 +14,25 @@ import os
 import sys
 from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 from engine.cli import ARGS_FROM_STDIN
 from fastapi_backend import cli_args
+from fastapi_backend.bridges.protocol import (
+    BridgeError,
+    BridgeFailure,
+    BridgeInvalidInput,
+    BridgeNotFound,
+    BridgeTimeout,
+    JsonDict,
+)
 
 if TYPE_CHECKING:
     from engine.settings import LlmstructSettings
 
-JsonDict = dict[str, Any]
-
-TASK_NOT_FOUND = "Task not found"
-
-
-class BridgeError(Exception):
-    """An engine call failed; ``status_code`` and ``detail`` are the HTTP answer (API.md, "Errors")."""
-
-    status_code = 502
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
-class BridgeInvalidInput(BridgeError):
-    """The engine refused the input (bad value, path outside the root): 400 with its message."""
-
-    status_code = 400
-
-
-class BridgeNotFound(BridgeError):
-    """The task does not exist: 404 ``Task not found``."""
-
-    status_code = 404
-
-    def __init__(self, detail: str = TASK_NOT_FOUND) -> None:
-        super().__init__(detail)
-
-
-class BridgeFailure(BridgeError):
-    """The engine (CLI) failed internally or printed something unreadable: 502 with its message."""
-
-    status_code = 502
-
-
-class BridgeTimeout(BridgeError):
-    """The CLI did not answer within ``cli_timeout`` and was killed: 504."""
-
-    status_code = 504
-
-    def __init__(self, timeout: float) -> None:
-        super().__init__(f"CLI call timed out after {timeout:g}s")
-        self.timeout = timeout
-
-
-class Bridge(Protocol):
-    """The engine facade of API.md, asynchronous; every method returns the JSON-ready response dict."""
-
-    async def status(self) -> JsonDict: ...
-
-    async def project_info(self) -> JsonDict: ...
-
-    async def scan(
-        self, paths: list[str], include_patterns: list[str], exclude_patterns: list[str]
-    ) -> JsonDict: ...
-
-    def scan_events(
-        self, paths: list[str], include_patterns: list[str], exclude_patterns: list[str]
-    ) -> AsyncGenerator[JsonDict, None]:
-        """Yield the WebSocket messages ``scan_started``, ``scan_progress``…, ``scan_completed``."""
-        ...
-
-    async def context(
-        self, mode: str, query: str | None, include_files: list[str], max_tokens: int
-    ) -> JsonDict: ...
-
-    async def create_task(self, data: JsonDict) -> JsonDict: ...
-
-    async def list_tasks(
-        self,
-        status: str | None,
-        priority: str | None,
-        tag: str | None,
-        q: str | None,
-        limit: int,
-        offset: int,
-    ) -> JsonDict: ...
-
-    async def get_task(self, task_id: str) -> JsonDict: ...
-
-    async def update_task(self, task_id: str, changes: JsonDict) -> JsonDict: ...
-
-    async def delete_task(self, task_id: str) -> None: ...
-
-    async def aclose(self) -> None: ...
-
-
-def make_bridge(settings: LlmstructSettings) -> Bridge:
-    """The bridge ``settings.bridge_mode`` asks for; neither constructor does I/O."""
-    if settings.bridge_mode == "inprocess":
-        from fastapi_backend.inprocess_bridge import InProcessBridge
-
-        return InProcessBridge(settings)
-    return CLIBridge(settings)
-
-
 # The repository that holds the ``engine`` package: the CLI's working directory, so ``-m engine.cli`` always
 # means this engine even when the served project root has a package of the same name.
-_REPOSITORY = Path(__file__).resolve().parents[1]
+_REPOSITORY = Path(__file__).resolve().parents[2]
 _SNIPPET = 200
 # asyncio's default 64 KiB line limit is too small for a scan_completed line of a large, broken project.
 _LINE_LIMIT = 16 * 1024 * 1024

@@ -12,17 +12,16 @@ from pathlib import Path
 import pytest
 
 from engine.settings import LlmstructSettings
-from fastapi_backend.bridge import (
+from fastapi_backend.bridges import (
     BridgeFailure,
     BridgeInvalidInput,
     BridgeNotFound,
     BridgeTimeout,
     CLIBridge,
-    interpret_exit,
+    InProcessBridge,
     make_bridge,
-    stdin_payload,
 )
-from fastapi_backend.inprocess_bridge import InProcessBridge
+from fastapi_backend.bridges.cli import interpret_exit, stdin_payload
 
 
 def error_line(kind: str, message: str) -> bytes:

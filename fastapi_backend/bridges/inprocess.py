@@ -1,6 +1,6 @@
 """``InProcessBridge``: the ``Bridge`` interface over ``engine.Engine`` in worker threads.
 
-Not the legacy path (that is ``CLIBridge``): it exists so benchmarks can compare the two HTTP layers without
+Not the legacy path (that is ``CLIBridge`` (:mod:`fastapi_backend.bridges.cli`)): it exists so benchmarks can compare the two HTTP layers without
 the cost of one CLI process per request (``LLMSTRUCT_BRIDGE_MODE=inprocess``). The engine is synchronous and
 thread-safe (API.md), so each call runs through ``asyncio.to_thread``; engine errors map to the same
 ``BridgeError`` statuses the CLI exit codes map to.
@@ -13,7 +13,7 @@ import threading
 from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from fastapi_backend.bridge import (
+from fastapi_backend.bridges.protocol import (
     BridgeFailure,
     BridgeInvalidInput,
     BridgeNotFound,
