@@ -28,8 +28,9 @@ latency_limit          soft   significantly more than 5 % of candidate requests 
 contract_violations    soft   candidate violation rate significantly above its limit
 shadow_mismatch        soft   mismatch rate significantly above its limit
 seq_error_rate,        seq.   the step's evidence shows the candidate worse by more than the
-seq_latency                   margin (always-valid tests, :mod:`migration.step_checks`); per
-                              operation too. One failure rolls back.
+seq_latency,                  margin (always-valid tests, :mod:`migration.step_checks`): errors,
+seq_latency_shift             the tail share, the mean of log latency; per operation too. One
+                              failure rolls back.
 ni_error_rate,         seq.   promotion on a live step needs these shown (non-inferiority);
 ni_latency                    they never fail, they wait
 =====================  =====  ===========================================================
@@ -400,7 +401,7 @@ def _judge(
         *sequential_checks(step if sequential else None, policy, full, degraded,
                            "shadow-only step" if progress.shadow_only
                            else "no step evidence" if step is None else policy.analysis,
-                           0 if full else len(ops)),
+                           0 if full else len(ops), ops),
         *operation_checks(ops, policy, full, degraded),
     )  # fmt: skip
     if progress.shadow_only:

@@ -91,6 +91,10 @@ class Policy:
     #: below is promoted, split evenly across the non-inferiority tests
     latency_margin: float = 0.01  #: harm: the candidate's share of requests slower than the
     #: baseline's p95 exceeds the baseline's own (5 %) by more than this (1 point)
+    latency_shift_margin: float = 0.05  #: harm: the candidate's geometric mean latency (mean of
+    #: log latency, :mod:`migration.latency_shift`) is shown above the baseline's x (1 + this)
+    latency_shift_winsor: float = 0.001  #: the shift test clamps log latencies at the pooled
+    #: quantiles this far from either end (0.1 % and 99.9 %), bounding the heavy tail's weight
     latency_ni_margin: float = 0.05  #: promotion: that excess is shown to be under 5 points
     error_ni_margin: float = 0.01  #: promotion: candidate errors shown under baseline + 1 point
     seq_restart_s: float = 60.0  #: the harm tests also judge the evidence since each restart,
@@ -154,7 +158,15 @@ class Policy:
                 raise ValueError(
                     f"policy.{name}: must be > 0 and < 0.5, got {getattr(self, name)!r}"
                 )
-        for name in ("latency_margin", "latency_ni_margin", "error_ni_margin", "share_tolerance"):
+        winsor = self.latency_shift_winsor
+        if not 0 <= winsor < 0.25:
+            raise ValueError(
+                f"policy.latency_shift_winsor: must be >= 0 and < 0.25, got {winsor!r}"
+            )
+        for name in (
+            "latency_margin", "latency_ni_margin", "error_ni_margin", "share_tolerance",
+            "latency_shift_margin",
+        ):  # fmt: skip
             if not 0 < getattr(self, name) < 1:
                 raise ValueError(f"policy.{name}: must be > 0 and < 1, got {getattr(self, name)!r}")
         if self.failure_limit < 1:

@@ -1,4 +1,4 @@
-"""Always-valid comparisons of two rates, for tests that are looked at after every evaluation.
+"""Always-valid comparisons of two rates (and of two means), for tests read at every evaluation.
 
 The analysis re-tests every second while a step's evidence accumulates. A fixed-sample test read
 that often rejects a true null far more often than its alpha ("peeking"); these bounds do not. Each
@@ -17,10 +17,17 @@ away from the tested value. ``tau`` is where the test is most powerful: the effe
 
 Decided here, and why (what a statistician reviewing Kayenta's Mann-Whitney judge would ask):
 
-* **Proportions, not ranks.** Both quantities compared are shares of requests: errors, and requests
+* **Proportions, not ranks.** Two quantities compared are shares of requests: errors, and requests
   slower than the baseline's p95 over the step. A rank test asks whether one distribution is
   shifted, and passes a candidate that is faster for most requests and far slower for a few (its
   p95 is what users feel); a share above a threshold is a binomial quantity with a known variance.
+* **And a mean, where a share wastes the data.** A share reduces each request to one bit; for a
+  uniform slowdown the mean of log latency (:func:`compare_means`, :mod:`migration.latency_shift`)
+  is several times more efficient, and unlike a rank statistic it has a margin an operator can
+  read ("5 % slower at the geometric mean"). Its variance is estimated (plug-in), which makes its
+  bound an asymptotic confidence sequence: winsorising keeps the variance finite, and the tests
+  measure the A/A rate with heavy tails (none in 100 runs at the budget, none in 200 at alpha
+  5 % with no margin).
 * **Harm: the variance at the edge of the null** (a score-type test): testing "the candidate's
   rate exceeds the baseline's by more than ``m``", the variance is taken where that is exactly true
   (candidate rate = baseline rate + ``m``). A handful of errors in a thin operation then weighs what
@@ -53,7 +60,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["Comparison", "compare_rates", "radius", "samples_needed"]
+__all__ = [
+    "Comparison",
+    "Moments",
+    "Shift",
+    "compare_means",
+    "compare_rates",
+    "radius",
+    "samples_needed",
+]
 
 
 def radius(variance: float, alpha: float, tau: float) -> float:
@@ -189,3 +204,51 @@ def samples_needed(
         else:
             low = mid + 1
     return high
+
+
+@dataclass(frozen=True)
+class Moments:
+    """A sample's size, mean and (sample) variance: what a comparison of means reads."""
+
+    n: int
+    mean: float
+    variance: float
+
+
+@dataclass(frozen=True)
+class Shift:
+    """``candidate mean - baseline mean`` and whether it is shown above ``harm_margin``.
+
+    ``harm_bound`` is the lower side of the confidence sequence (``-inf`` without samples).
+    """
+
+    difference: float
+    harm: bool
+    harm_bound: float
+    n_cand: int
+    n_base: int
+
+
+def compare_means(
+    difference: float,
+    variance: float,
+    n_cand: int,
+    n_base: int,
+    *,
+    harm_margin: float,
+    harm_alpha: float,
+    harm_tau: float,
+) -> Shift:
+    """Harm test on a difference of means: is ``difference`` shown above ``harm_margin``?
+
+    ``variance`` is the estimate's plug-in variance (``s_c^2 / n_c + s_b^2 / n_b`` for two plain
+    means). The same normal-mixture boundary as :func:`compare_rates`: an *asymptotic* confidence
+    sequence (Waudby-Smith, Arbour, Sinha, Kennedy and Ramdas, "Time-uniform central limit theory
+    and asymptotic confidence sequences", 2021), valid as the samples grow for any distribution
+    with a finite variance, which the caller guarantees by winsorising. One-sided: a candidate
+    faster than the baseline only moves the difference away from harm.
+    """
+    if n_cand < 2 or n_base < 2:
+        return Shift(difference, False, -math.inf, n_cand, n_base)
+    lower = difference - radius(variance, harm_alpha, harm_tau)
+    return Shift(difference, lower > harm_margin, lower, n_cand, n_base)

@@ -133,6 +133,32 @@ class LatencySketch:
         for key in sorted(self._bins):
             yield self.value_of(key), self._bins[key]
 
+    def log_moments(self, low: float, high: float) -> tuple[int, float, float]:
+        """``(count, mean, variance)`` of the natural log of the values, each clamped to
+        ``[low, high]`` (winsorised; ``0 < low <= high``).
+
+        Read from the buckets' representative values, so each log is within about
+        ``accuracy`` of the exact one; the zero bucket counts as ``low``. The variance is the
+        sample one (``n - 1``); ``(0, 0.0, 0.0)`` when empty.
+        """
+        if not 0.0 < low <= high:
+            raise ValueError(f"need 0 < low <= high, got {low!r}, {high!r}")
+        n = self._count
+        if n == 0:
+            return 0, 0.0, 0.0
+        log_low, log_high = math.log(low), math.log(high)
+        offset = math.log(2.0 / (self._gamma + 1.0))
+        log_gamma = 1.0 / self._inv_log_gamma
+        logs = [(log_low, self._zero)] if self._zero else []
+        logs += [
+            (min(max(key * log_gamma + offset, log_low), log_high), count)
+            for key, count in self._bins.items()
+        ]
+        mean = sum(value * count for value, count in logs) / n
+        square = sum((value - mean) ** 2 * count for value, count in logs)
+        variance = square / (n - 1) if n > 1 else 0.0
+        return n, mean, variance
+
     def keyed_counts(self) -> dict[int | None, int]:
         """Counts per bucket key (``None`` is the zero bucket), for rank tests across sketches."""
         out: dict[int | None, int] = {key: n for key, n in self._bins.items()}

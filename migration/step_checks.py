@@ -1,17 +1,28 @@
 """The sequential checks: the step's whole evidence, judged by always-valid tests.
 
-Four checks over :class:`~migration.verdict.StepWindows` (everything since the step began), all
-built on :func:`~migration.sequential.compare_rates`:
+Five checks over :class:`~migration.verdict.StepWindows` (everything since the step began), built
+on :func:`~migration.sequential.compare_rates` and :func:`~migration.sequential.compare_means`:
 
-==============  =================================================================================
-check           meaning
-==============  =================================================================================
-seq_error_rate  harm: the candidate's error rate is shown above the baseline's + ``error_margin``
-seq_latency     harm: the candidate's share of requests slower than the baseline's step p95 is
-                shown above the baseline's own share (5 %) + ``latency_margin``
-ni_error_rate   non-inferiority: shown below the baseline's + ``error_ni_margin``
-ni_latency      non-inferiority: that slow share shown below the baseline's + ``latency_ni_margin``
-==============  =================================================================================
+=================  ==============================================================================
+check              meaning
+=================  ==============================================================================
+seq_error_rate     harm: the candidate's error rate is shown above the baseline's + ``error_margin``
+seq_latency        harm: the candidate's share of requests slower than the baseline's step p95 is
+                   shown above the baseline's own share (5 %) + ``latency_margin`` (the tail)
+seq_latency_shift  harm: the candidate's mean log latency (winsorised; the route's stratified by
+                   operation) is shown above the baseline's + ``log(1 + latency_shift_margin)``:
+                   slower across the board (:mod:`migration.latency_shift`)
+ni_error_rate      non-inferiority: shown below the baseline's + ``error_ni_margin``
+ni_latency         non-inferiority: that slow share shown below the baseline's +
+                   ``latency_ni_margin``
+=================  ==============================================================================
+
+Two latency harm tests because a regression has two shapes. A uniform slowdown (a slower
+dependency, every request x1.2) moves the tail share from 5 % to about 10 %, a weak signal in one
+bit per request, and the mean of log latency by 0.18, a strong one in every request's time: the
+bench caught "p95 + 20 %" within a minute in 20 % of trials with the tail share alone, 98 % with the
+shift test. A tail-only regression (faster at the median, a slow path for 5 % of requests) lowers
+or barely moves the mean of logs, and the tail share is what sees it.
 
 Operations (the contract's ``operationId``s, or the route's own patterns): each operation with
 enough evidence this step gets the two harm tests too, against the same operation on the baseline
@@ -28,9 +39,12 @@ A harm failure rolls back at once (the test stays valid however often it is read
 "three in a row"); promotion on a live step needs both non-inferiority checks to pass, which they
 never "fail": until shown they are inconclusive, and the detail says how many candidate samples
 would show it at the rates seen so far (the traffic a thin route needs). The false-rollback budget
-is split over the harm tests (half to the route's two, half evenly over the operations' when there
-are operations); each non-inferiority test spends the whole promotion budget (see
-:mod:`migration.sequential` for why).
+is split evenly over the harm tests (half to the route's three, half over the operations' three
+each when there are operations; at 100 % the shift test has no baseline and the route's other two
+share it); each non-inferiority test spends the whole promotion budget (see
+:mod:`migration.sequential` for why). There is no non-inferiority test for the shift: promotion
+already waits for the tail's, and a third would hold thin routes longer for what the harm test
+watches anyway.
 
 Latency is judged as a share above the baseline's p95 over the step, not as a p95 difference: a
 share is a binomial count with a variance, a quantile difference is not, and "1 point more of the
@@ -47,6 +61,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import replace
 
+from migration.latency_shift import log_shift, shift_check, strata_of
 from migration.policy import Policy
 from migration.sequential import Comparison, compare_rates, samples_needed
 from migration.stats import two_proportion_greater
@@ -58,7 +73,10 @@ __all__ = ["HARM_TAU", "aa_alarms", "operation_checks", "route_share", "sequenti
 HARM_TAU = 0.05
 #: At 100 % the latency measure is the share above ``max_p95_s``, allowed up to this.
 TAIL_SHARE = 0.05
-_NAMES = ("seq_error_rate", "seq_latency", "ni_error_rate", "ni_latency")
+_NAMES = ("seq_error_rate", "seq_latency", "seq_latency_shift", "ni_error_rate", "ni_latency")
+#: Harm tests on a live step below 100 % (the budget's divisor); at 100 % the shift test has no
+#: baseline to compare with and the other two share it.
+HARMS, HARMS_FULL = 3, 2
 
 
 def _pt(value: float) -> str:
@@ -126,11 +144,13 @@ def sequential_checks(
     degraded: bool,
     why_off: str,
     operations: int = 0,
+    strata: Mapping[str, StepWindows] | None = None,
 ) -> tuple[CheckResult, ...]:
-    """The four sequential checks of a step (skipped without evidence, saying ``why_off``).
+    """The five sequential checks of a step (skipped without evidence, saying ``why_off``).
 
     ``operations``: how many operations are judged beside the route; they get half the
-    false-rollback budget (:func:`operation_checks`), the route's two harm tests the other half.
+    false-rollback budget (:func:`operation_checks`), the route's three harm tests the other
+    half. ``strata``: the operations' evidence, which the route's shift test is stratified by.
     """
     if step is None:
         return _skipped(f"not run ({why_off})")
@@ -140,12 +160,12 @@ def sequential_checks(
     few = _few(cand.requests, base.requests, policy.seq_min_samples, full)
     if few is not None:
         return few
-    harm_alpha = policy.false_rollback_budget * route_share(operations) / 2
+    harm_alpha = policy.false_rollback_budget * route_share(operations) / _harm_count(full)
     errors, latency, lat_what, errors_what, margins = _compare(step, policy, full, harm_alpha)
     _, err_ni, _, lat_ni = margins
     ni_alpha = policy.false_promotion_budget
     return (
-        *_harms(step, policy, full, harm_alpha),
+        *_harms(step, policy, full, harm_alpha, strata),
         _ni("ni_error_rate", errors, err_ni, errors_what, ni_alpha),
         _ni("ni_latency", latency, lat_ni, lat_what, ni_alpha),
     )
@@ -159,13 +179,14 @@ def aa_alarms(step: StepWindows | None, policy: Policy, operations: int = 0) -> 
     but chance, so a firing is a false alarm, counted by the controller once per step and check.
     Over many steps the share that fired is each check's observed false-alarm rate on this
     route's real traffic (its bursts, tails and rate swings), beside the budget it was given.
+    The halves have no operations, so the shift test there is the route's unstratified one.
     """
     if step is None or step.halves is None:
         return ()
     first, second = step.halves
     if _few(first.requests, second.requests, policy.seq_min_samples, False):
         return ()
-    alpha = policy.false_rollback_budget * route_share(operations) / 2
+    alpha = policy.false_rollback_budget * route_share(operations) / HARMS
     harms = _harms(StepWindows(second, first), policy, False, alpha)
     return tuple(c.name for c in harms if c.status is CheckStatus.FAIL)
 
@@ -179,29 +200,50 @@ def restart_weight(k: int) -> float:
     return 6.0 / (math.pi**2 * (k + 1) ** 2)
 
 
+def _harm_count(full: bool) -> int:
+    return HARMS_FULL if full else HARMS
+
+
 def _harms(
-    step: StepWindows, policy: Policy, full: bool, alpha: float
-) -> tuple[CheckResult, CheckResult]:
-    """The two harm checks: on the whole step's evidence, or the first restart that shows harm."""
+    step: StepWindows,
+    policy: Policy,
+    full: bool,
+    alpha: float,
+    strata: Mapping[str, StepWindows] | None = None,
+) -> tuple[CheckResult, ...]:
+    """The harm checks (errors, tail share, shift): on the whole step's evidence, or the first
+    restart that shows harm. At 100 % the shift test is skipped (no baseline traffic); the
+    route's is stratified by ``strata`` (its operations) when they partition its evidence."""
     found: list[CheckResult] = []
     for k, base, cand in ((0, step.baseline, step.candidate), *step.restarts):
         if k and _few(cand.requests, base.requests, policy.seq_min_samples, full):
             continue
         pair = StepWindows(base, cand)
-        errors, latency, lat_what, errors_what, margins = _compare(
-            pair, policy, full, alpha * restart_weight(k)
-        )
+        budget = alpha * restart_weight(k)
+        errors, latency, lat_what, errors_what, margins = _compare(pair, policy, full, budget)
         since = f" since restart {k} ({cand.requests} candidate samples)" if k else ""
+        if full:
+            shift = CheckResult(
+                "seq_latency_shift", CheckStatus.SKIPPED,
+                detail="no baseline traffic at 100 %: the tail share against the limit applies",
+            )  # fmt: skip
+        else:
+            shift = shift_check(
+                log_shift(strata_of(k, base, cand, strata), policy, budget, policy.seq_min_samples),
+                policy,
+                since,
+            )
         results = (
             _harm("seq_error_rate", errors, margins[0], errors_what + since),
             _harm("seq_latency", latency, margins[2], lat_what + since),
+            shift,
         )
         if not found:
             found = list(results)
         for i, result in enumerate(results):
             if result.status is CheckStatus.FAIL and found[i].status is not CheckStatus.FAIL:
                 found[i] = result
-    return found[0], found[1]
+    return tuple(found)
 
 
 def operation_checks(
@@ -217,7 +259,7 @@ def operation_checks(
     """
     if degraded or full or not steps:
         return ()
-    harm_alpha = policy.false_rollback_budget * (1 - route_share(len(steps))) / len(steps) / 2
+    harm_alpha = policy.false_rollback_budget * (1 - route_share(len(steps))) / len(steps) / HARMS
     out: list[CheckResult] = []
     for operation, step in sorted(steps.items()):
         if _few(step.candidate.requests, step.baseline.requests, policy.seq_min_samples, full):

@@ -40,12 +40,13 @@ CHECKS = (
     "baseline_health",
     "seq_error_rate",
     "seq_latency",
+    "seq_latency_shift",
     "ni_error_rate",
     "ni_latency",
 )
 HARD_CHECKS = frozenset({"unreachable", "stuck", "error_rate_limit"})
 #: Sequential harm tests: valid however often they are read, so one failure rolls back.
-SEQUENTIAL_HARM = frozenset({"seq_error_rate", "seq_latency"})
+SEQUENTIAL_HARM = frozenset({"seq_error_rate", "seq_latency", "seq_latency_shift"})
 #: Sequential non-inferiority tests: what a live step needs to promote (``analysis: sequential``).
 NON_INFERIORITY = frozenset({"ni_error_rate", "ni_latency"})
 #: The check that judges the baseline (the control), not the candidate.

@@ -294,6 +294,8 @@ def test_failure_limit_one_rolls_back_on_first_soft_failure() -> None:
         ({"failure_limit": 0}, "failure_limit"),
         ({"min_samples": 0}, "min_samples"),
         ({"unreachable_fraction": 0}, "unreachable_fraction"),
+        ({"latency_shift_margin": 0}, "latency_shift_margin"),
+        ({"latency_shift_winsor": 0.3}, "latency_shift_winsor"),
     ],
 )
 def test_policy_validation_names_the_field(changes: dict[str, float], field_name: str) -> None:

@@ -26,7 +26,7 @@ def test_equal_halves_raise_no_alarm() -> None:
 def test_halves_that_differ_raise_the_alarm() -> None:
     """Halves that really differ fire the checks: the counter sees what a false alarm would be."""
     fired = aa_alarms(halves(window(3000, 0.1, 90), window(3000, 0.05, 9)), Policy())
-    assert set(fired) == {"seq_error_rate", "seq_latency"}
+    assert set(fired) == {"seq_error_rate", "seq_latency", "seq_latency_shift"}
 
 
 def test_without_halves_nothing_is_judged() -> None:

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from migration.sequential import compare_rates, radius, samples_needed
+from migration.sequential import compare_means, compare_rates, radius, samples_needed
 
 HARM = {"harm_margin": 0.005, "ni_margin": 0.01, "harm_alpha": 0.001, "ni_alpha": 0.05}
 
@@ -127,3 +127,24 @@ def test_non_inferiority_at_the_margin_is_shown_rarely() -> None:
                 shown += 1
                 break
     assert shown / runs <= 2 * 0.05
+
+
+SHIFT = {"harm_margin": math.log(1.05), "harm_alpha": 0.001, "harm_tau": 0.1}
+
+
+def test_a_mean_shown_above_the_margin_is_harm() -> None:
+    """A difference of 0.18 with a standard error of 0.02 is shown above log(1.05)."""
+    shift = compare_means(0.18, 0.02**2, 3000, 3000, **SHIFT)
+    assert shift.harm
+    assert math.log(1.05) < shift.harm_bound < 0.18
+
+
+def test_a_mean_difference_of_the_wrong_sign_is_never_harm() -> None:
+    """A faster candidate (negative difference) is not harm however precise the estimate."""
+    assert not compare_means(-0.2, 1e-8, 10**6, 10**6, **SHIFT).harm
+
+
+def test_a_mean_comparison_needs_two_samples_a_side() -> None:
+    """Fewer than two samples on a side: no variance, nothing decided."""
+    shift = compare_means(1.0, 0.0, 1, 1000, **SHIFT)
+    assert (shift.harm, shift.harm_bound) == (False, -math.inf)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+import statistics
 
 import pytest
 from hypothesis import given, settings
@@ -94,3 +95,26 @@ def test_count_above_is_conservative() -> None:
     assert sketch.count_above(0.2) == 8
     assert sketch.count_above(0.5) == 3
     assert sketch.count_above(2.0) == 0
+
+
+def test_log_moments_match_the_logs_of_the_values() -> None:
+    """Mean and variance of log latency read from the buckets agree with the exact ones."""
+    rng = random.Random(11)
+    values = [math.exp(rng.gauss(-4.0, 0.5)) for _ in range(5000)]
+    n, mean, variance = LatencySketch.of(values).log_moments(1e-9, 1e6)
+    logs = [math.log(v) for v in values]
+    assert n == 5000
+    assert mean == pytest.approx(statistics.fmean(logs), abs=0.01)
+    assert variance == pytest.approx(statistics.variance(logs), rel=0.01)
+
+
+def test_log_moments_winsorise_and_count_zeros_as_the_floor() -> None:
+    """Values outside [low, high] count as the nearest end; the zero bucket as low."""
+    sketch = LatencySketch.of([0.0, 0.001, 0.01, 100.0])
+    n, mean, _ = sketch.log_moments(0.001, 0.01)
+    assert n == 4
+    expected = (2 * math.log(0.001) + 2 * math.log(0.01)) / 4  # 0 and 0.001 low, 100 high
+    assert mean == pytest.approx(expected, abs=0.02)
+    assert LatencySketch().log_moments(0.001, 1.0) == (0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="low"):
+        sketch.log_moments(0.0, 1.0)

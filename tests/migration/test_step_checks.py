@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from migration.analysis import CheckStatus, Decision, Policy, StepWindows, analyse
+from migration.analysis import BackendWindow, CheckStatus, Decision, Policy, StepWindows, analyse
 from migration.seams import RateSample
+from migration.sketch import LatencySketch
 from migration.step_checks import operation_checks, route_share, sequential_checks
 from tests.migration.test_analysis import progress, window
 
@@ -23,6 +24,12 @@ def step(
     return StepWindows(window(base, 0.05, base_errors), window(cand, cand_p95, cand_errors))
 
 
+def window_of(*parts: BackendWindow) -> BackendWindow:
+    """One backend window holding the requests of ``parts``."""
+    latency = LatencySketch.merged(p.latency for p in parts if p.latency is not None)
+    return BackendWindow(sum(p.requests for p in parts), sum(p.errors for p in parts), latency)
+
+
 def statuses(evidence: StepWindows | None, **kw: object) -> dict[str, CheckStatus]:
     """Each sequential check's status."""
     options = {"policy": POLICY, "full": False, "degraded": False, "why_off": "test"} | kw
@@ -32,7 +39,8 @@ def statuses(evidence: StepWindows | None, **kw: object) -> dict[str, CheckStatu
 def test_a_healthy_step_with_enough_evidence_shows_non_inferiority() -> None:
     """3,000 candidate requests like the baseline's: both non-inferiority checks pass, no harm."""
     assert statuses(step()) == dict.fromkeys(
-        ("seq_error_rate", "seq_latency", "ni_error_rate", "ni_latency"), CheckStatus.PASS
+        ("seq_error_rate", "seq_latency", "seq_latency_shift", "ni_error_rate", "ni_latency"),
+        CheckStatus.PASS,
     )
 
 
@@ -138,9 +146,13 @@ def test_a_regressed_operation_is_named_in_the_verdict() -> None:
         progress(), window(), window(), RateSample(0, 0), POLICY, step(), operations=ops
     )
     assert verdict.decision is Decision.ROLLBACK
-    assert [c.label for c in verdict.failed] == ["seq_latency[create_task]"]
+    assert [c.label for c in verdict.failed] == [
+        "seq_latency[create_task]",
+        "seq_latency_shift[create_task]",
+    ]
     assert verdict.reasons[0].startswith("seq_latency[create_task]: ")
     assert verdict.check("seq_latency").status is CheckStatus.PASS  # the route's own
+    assert verdict.check("seq_latency_shift").status is CheckStatus.PASS
 
 
 def test_operations_with_too_few_samples_are_left_out() -> None:
@@ -174,3 +186,39 @@ def test_at_full_weight_fallbacks_failing_alike_are_no_harm() -> None:
     assert statuses(shared, full=True)["seq_error_rate"] is CheckStatus.PASS
     assert statuses(own, full=True)["seq_error_rate"] is CheckStatus.FAIL
     assert statuses(none, full=True)["seq_error_rate"] is CheckStatus.FAIL
+
+
+def test_a_uniform_slowdown_fails_the_shift_test_before_the_tail_share() -> None:
+    """Every request x1.2, 800 samples a side: seq_latency_shift fails, the tail share not yet."""
+    result = statuses(step(cand=800, base=800, cand_errors=0, base_errors=0, cand_p95=0.06))
+    assert result["seq_latency_shift"] is CheckStatus.FAIL
+    assert result["seq_latency"] is CheckStatus.PASS
+
+
+def test_a_faster_candidate_fails_no_harm_test() -> None:
+    """A candidate 20 % faster everywhere passes every harm test."""
+    result = statuses(step(cand_p95=0.04))
+    assert {result[n] for n in ("seq_error_rate", "seq_latency", "seq_latency_shift")} == {
+        CheckStatus.PASS
+    }
+
+
+def test_the_shift_test_is_skipped_at_full_weight() -> None:
+    """At 100 % there is no baseline to shift from: skipped, the tail share against the limit."""
+    healthy = StepWindows(window(0), window(3000, 0.05, 3))
+    checks = sequential_checks(healthy, POLICY, True, False, "test")
+    shift = next(c for c in checks if c.name == "seq_latency_shift")
+    assert shift.status is CheckStatus.SKIPPED
+
+
+def test_the_route_shift_test_is_stratified_by_its_operations() -> None:
+    """Operations that make up the route stratify it: a mix difference alone is no slowdown."""
+    fast = StepWindows(window(2700, 0.02), window(2400, 0.02))
+    slow = StepWindows(window(300, 0.2), window(600, 0.2))
+    route = StepWindows(
+        window_of(fast.baseline, slow.baseline), window_of(fast.candidate, slow.candidate)
+    )
+    alone = sequential_checks(route, POLICY, False, False, "test")
+    split = sequential_checks(route, POLICY, False, False, "test", 2, {"f": fast, "s": slow})
+    assert next(c for c in alone if c.name == "seq_latency_shift").status is CheckStatus.FAIL
+    assert next(c for c in split if c.name == "seq_latency_shift").status is CheckStatus.PASS
