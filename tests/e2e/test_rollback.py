@@ -79,7 +79,9 @@ async def test_abort_fault_rolls_back_with_no_failed_get(gateway_factory: Gatewa
     assert view["weight"]["bps"] == 0
     (rolled,) = [e for e in events if e["kind"] == "rolled_back"]
     assert any(r.startswith("error_rate") for r in rolled["reasons"]), rolled["reasons"]
-    assert rolled["numbers"]["error_rate_limit"]["candidate"] > 0.2
+    # The 10 s window still holds the healthy seconds before the fault when the rollback comes (the
+    # sequential error test can act within 2-3 s of it): well above the 1 % target, not near 50 %.
+    assert rolled["numbers"]["error_rate_limit"]["candidate"] > 0.05
     reasons = rollbacks(exposition)
     assert reasons, exposition
     assert {"error_rate_limit", "error_rate"} & set(reasons)
