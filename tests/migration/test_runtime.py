@@ -120,8 +120,9 @@ async def test_runtime_wires_shadow_controller_and_recorder(
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{gw.public_port}") as client:
         for _ in range(20):
             assert (await client.get("/json", headers={"X-API-Key": "k"})).status_code == 200
-    # 10 % of shadows are same-backend noise probes, which the rollout does not count.
-    await _until(lambda: runtime.metrics.total_shadow("default") >= 15)
+    # 10 % of shadows are same-backend noise probes, which the rollout does not count. The sidecar
+    # runs niced: on a busy CI host its first batches can take seconds (this tests wiring, not speed).
+    await _until(lambda: runtime.metrics.total_shadow("default") >= 15, limit_s=20.0)
     headers = {"Authorization": f"Bearer {TOKEN}"}
     async with httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{gw.admin_port}", headers=headers
