@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -103,7 +104,7 @@ def test_operation_lines_on_one_line_document() -> None:
 
 def test_operation_lines_scale_linearly() -> None:
     """5,000 operations in indented JSON are all placed, each on its own method line."""
-    paths = {f"/r{i}/{{id}}": {"get": {"responses": {}}} for i in range(5000)}
+    paths: dict[str, Any] = {f"/r{i}/{{id}}": {"get": {"responses": {}}} for i in range(5000)}
     text = json.dumps({"openapi": "3.1.0", "paths": paths}, indent=2)
     subjects = tuple(f"GET /r{i}/{{id}}" for i in range(5000))
     found = operation_lines(text, subjects)

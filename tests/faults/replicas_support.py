@@ -23,6 +23,7 @@ import httpx
 import yaml
 
 from bench.cluster import Gateway
+from gateway.shadow.sender import PoolSender
 from migration.cli.processes import BackendProcesses, free_port
 from migration.loadgen import LoadStats
 from tests.e2e.stack import (
@@ -156,7 +157,9 @@ class ReplicaSet:
     async def stop_load(self, replica: Replica) -> LoadStats:
         load = self.loads.pop(replica.name)
         stats = await load.stop()
-        await load.generator.sender.close()
+        sender = load.generator.sender
+        assert isinstance(sender, PoolSender)
+        await sender.close()
         self.stats[replica.name] = stats
         return stats
 

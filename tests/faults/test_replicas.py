@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -59,7 +60,7 @@ async def test_a_weight_set_on_any_replica_reaches_all_within_2_s_and_keys_stay_
             for replica, bps in ((rs[2], 3000), (rs[1], 6000), (rs[0], 5000)):
                 await rs.send(replica, "PUT", f"/routes/{ROUTE}/weight", {"percent": bps / 100})
                 took.append(
-                    await rs.wait(lambda b=bps: _all_at(rs, b), f"every replica at {bps} bps", 2.0)
+                    await rs.wait(partial(_all_at, rs, bps), f"every replica at {bps} bps", 2.0)
                 )
             print(
                 f"weight propagation across 3 replicas: {', '.join(f'{t * 1000:.0f} ms' for t in took)}"

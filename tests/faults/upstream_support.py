@@ -143,4 +143,5 @@ async def _serve(name: str, port: int, first: str, then: str | None) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(_serve(sys.argv[1], int(sys.argv[2]), sys.argv[3], (sys.argv[4:] or [None])[0]))
+    then = sys.argv[4] if len(sys.argv) > 4 else None
+    asyncio.run(_serve(sys.argv[1], int(sys.argv[2]), sys.argv[3], then))

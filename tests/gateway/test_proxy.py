@@ -182,7 +182,7 @@ async def test_body_over_the_limit_is_413(
     assert declared.status_code == 413
     assert declared.json()["error"] == "request_body_too_large"
     assert streamed.status_code == 413
-    assert all(req["body_size"] <= 1000 for req in upstreams[0].seen.requests)
+    assert all(int(str(req["body_size"])) <= 1000 for req in upstreams[0].seen.requests)
 
 
 #: No second attempt: a baseline failure reaches the client as is (``fallback: both`` would retry it).

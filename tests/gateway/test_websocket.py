@@ -22,6 +22,7 @@ async def echo(ws: ServerConnection) -> None:
         if message == "close-4001":
             await ws.close(4001, "bye")
             return
+        assert ws.request is not None
         await ws.send(
             f"{ws.request.headers.get('X-Forwarded-For')}:{message!s}"
             if message == "who"
@@ -35,7 +36,7 @@ async def ws_gateway(
 ) -> AsyncIterator[tuple[Gateway, CollectorRegistry]]:
     """A gateway whose baseline is a WebSocket echo server."""
     async with serve(echo, "127.0.0.1", 0) as server:
-        port = server.sockets[0].getsockname()[1]  # type: ignore[index]
+        port = server.sockets[0].getsockname()[1]
         registry = CollectorRegistry()
         gateway = Gateway(config_for(f"http://127.0.0.1:{port}", upstreams[1].url), registry)
         await gateway.start()

@@ -87,7 +87,7 @@ def test_parse_count_errors() -> None:
         (lambda: parse_duration(True), "True is not a duration"),
         (lambda: parse_count(10**12), "within"),
         (lambda: parse_count(True), "True is not a whole number"),
-        (lambda: parse_count(5.5), "not a whole number"),
+        (lambda: parse_count(5.5), "not a whole number"),  # type: ignore[arg-type]
         (lambda: parse_weight(True), "True is not a weight"),
     ],
 )

@@ -140,6 +140,7 @@ async def test_sidecar_with_a_bad_contract_stops_start_up(
     )
     with pytest.raises(ShadowConfigError, match="shadow sidecar"):
         await shadow.open()
+    assert isinstance(shadow, ShadowSidecar)
     assert shadow.pid is None
 
 

@@ -7,9 +7,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
+from gateway.config import GatewayConfig
 from migration.cli.main import main
 from migration.cli.processes import BackendProcesses, BackendSpec, port_in_use
 from migration.cli.stack import busy_ports
@@ -28,13 +30,17 @@ def taken_port() -> Iterator[int]:
         yield int(sock.getsockname()[1])
 
 
-def _config(baseline: int = 8001, public: int = 8080) -> SimpleNamespace:
+def _config(baseline: int = 8001, public: int = 8080) -> GatewayConfig:
+    """Only the ports ``busy_ports`` reads, in a :class:`GatewayConfig`'s shape."""
     port = SimpleNamespace
-    return SimpleNamespace(
-        baseline=port(port=baseline),
-        candidate=port(port=8002),
-        public=port(host="127.0.0.1", port=public),
-        admin=port(host="127.0.0.1", port=8081),
+    return cast(
+        GatewayConfig,
+        SimpleNamespace(
+            baseline=port(port=baseline),
+            candidate=port(port=8002),
+            public=port(host="127.0.0.1", port=public),
+            admin=port(host="127.0.0.1", port=8081),
+        ),
     )
 
 
