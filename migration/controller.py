@@ -649,7 +649,7 @@ class MigrationController:
             state.step.min_requests, state.consecutive_failures,
         )  # fmt: skip
         step, operations = self._step_windows(route)
-        state = self._check_share(state, step)
+        state = self._check_share(state, step, weight)
         shadow = self.source.shadow(route, span)
         verdict = analyse(progress, baseline, candidate, shadow, self.policy, step, operations)
         if self.metrics is not None:
@@ -719,14 +719,17 @@ class MigrationController:
         live = self._live(state.route)
         return state.weight_bps if live is None else live
 
-    def _check_share(self, state: MigrationState, step: StepWindows | None) -> MigrationState:
-        """Warn, once per episode, when the step's observed candidate share is not its weight
-        (:mod:`migration.share`); the condition clears when the share comes back or the step ends."""
+    def _check_share(
+        self, state: MigrationState, step: StepWindows | None, weight: int
+    ) -> MigrationState:
+        """Warn, once per episode, when the step's observed candidate share is not ``weight`` (the
+        one the evidence was served at, :meth:`_judged_weight`; :mod:`migration.share`); the
+        condition clears when the share comes back or the step ends."""
         reason = None
         if step is not None and state.phase in (Phase.RUNNING, Phase.AWAITING_GATE):
             p = self.policy
             reason = share_mismatch(
-                self._judged_weight(state), step.baseline.requests, step.candidate.requests,
+                weight, step.baseline.requests, step.candidate.requests,
                 p.share_tolerance, p.share_min_requests,
             )  # fmt: skip
         if not (self._condition(state.route, "share_mismatch", reason is not None) and reason):

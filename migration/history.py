@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from migration.state import Event
@@ -52,7 +52,6 @@ class MigrationRecord:
     max_weight_bps: int = 0
     rollbacks: int = 0
     events: int = 0
-    steps: list[str] = field(default_factory=list)  #: event kinds, oldest first
 
     @property
     def ended_at(self) -> float | None:
@@ -102,7 +101,6 @@ def histories(events: Sequence[Event]) -> list[MigrationRecord]:
             record = records[ident] = MigrationRecord(ident, e.route, e.at, e.at, e.phase.value)
         record.last_at, record.outcome = e.at, e.phase.value
         record.events += 1
-        record.steps.append(e.kind)
         record.max_weight_bps = max(record.max_weight_bps, e.weight_bps)
         if e.kind == "rolled_back":
             record.rollbacks += 1

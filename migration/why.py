@@ -37,8 +37,9 @@ PHASE_WORDS: dict[Phase, tuple[str, tuple[str, ...]]] = {
     Phase.PAUSED: ("paused", ("paused", "overridden")),
 }
 
-#: Events an operator's hand writes (their numbers carry ``actor``).
-_OPERATOR_KINDS = frozenset({"promoted", "resumed", "started", "completed"})
+#: Events an operator's hand writes on a running route (their numbers carry ``actor``); the
+#: phases they can end in (completed, paused, …) are explained by :data:`PHASE_WORDS` first.
+_OPERATOR_KINDS = frozenset({"promoted", "resumed", "started"})
 
 
 def _entered(events: Sequence[Event], kinds: tuple[str, ...]) -> Event | None:
