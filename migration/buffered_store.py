@@ -240,8 +240,9 @@ class BufferedStore:
         except Exception as exc:
             self._failed(exc, "load")
             stored = []
+        pending = list(self._pending.items())  # one C-level copy: the admin reads from a thread
         buffered = sorted(
-            (e for r, p in self._pending.items() if route in (None, r) for e in p.events),
+            (e for r, p in pending if route in (None, r) for e in list(p.events)),
             key=lambda e: e.at,
         )
         return (stored + buffered)[-limit:]

@@ -19,6 +19,7 @@ A passive window cannot measure capacity either way (that is what the load bench
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -229,9 +230,11 @@ async def build_report(
     stats = {b: _stats(metrics, route, b, span) for b in BACKENDS}
     base = _summary(BASELINE, stats[BASELINE], scraped.get(BASELINE))
     cand = _summary(CANDIDATE, stats[CANDIDATE], scraped.get(CANDIDATE))
-    state = store.load(route) if store is not None and route is not None else None
-    events = tuple(store.events(route, limit=history)) if store is not None else ()
-    snaps = tuple(store.snapshots(route, 1_000_000)) if store is not None and route else ()
+    state, events, snaps = (
+        await asyncio.to_thread(_stored, store, route, history)
+        if store is not None
+        else (None, (), ())
+    )
     until: float | None = None
     if migration is not None:
         record = find(events, migration)
@@ -256,6 +259,17 @@ async def build_report(
         clock(), route, span, base, cand, _factors(base, cand, weight), state, events, snaps,
         operation_rows(metrics, route, span), calibration, since, until, migration,
     )  # fmt: skip
+
+
+def _stored(
+    store: StateStore, route: str | None, history: int
+) -> tuple[MigrationState | None, tuple[Event, ...], tuple[Snapshot, ...]]:
+    """The route's state, events and snapshots, read off the event loop (thousands of rows take
+    tens of milliseconds to decode, a stall every proxied request on this loop would share)."""
+    state = store.load(route) if route is not None else None
+    events = tuple(store.events(route, limit=history))
+    snaps = tuple(store.snapshots(route, 1_000_000)) if route else ()
+    return state, events, snaps
 
 
 class UnknownMigration(LookupError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import AsyncIterator, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -511,6 +512,27 @@ async def test_events_are_newest_last_filtered_and_limited(rig: Rig) -> None:
     assert event["weight_percent"] == 10.0
     assert event["reasons"] == ["paused by operator"]
     assert event["numbers"] == {"actor": "operator", "reason": None}
+
+
+async def test_event_history_and_report_are_read_off_the_event_loop(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Events, history and the report read the store in a worker thread, never on the proxy's loop."""
+    rig.controller.start(_plan("tasks"))
+    loop_thread = threading.get_ident()
+    readers: list[int] = []
+    read = rig.store.events
+
+    def spying(route: str | None = None, limit: int = 100) -> list[Any]:
+        readers.append(threading.get_ident())
+        return read(route, limit)
+
+    monkeypatch.setattr(rig.store, "events", spying)
+    async with rig.client(token=None) as c:
+        for path in ("/migration/events", "/migration/history", "/migration/report?route=tasks"):
+            assert (await c.get(path)).status_code == 200
+    assert len(readers) >= 3
+    assert loop_thread not in readers
 
 
 @pytest.mark.parametrize("limit", ["0", "abc", "10001", "-3", "1_0", " 5", "+5", "１０", "9" * 30])
