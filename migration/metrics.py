@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from migration.operations import OTHER, op_key, split_key
 from migration.seams import BACKENDS, RateSample
-from migration.windows import Bucket, RecentAttempts, SlidingWindow, WindowStats
+from migration.windows import Bucket, RecentAttempts, SlidingWindow, WindowStats, start_mark
 
 __all__ = ["OTHER_ROUTE", "MigrationMetrics", "RouteSlots"]
 
@@ -203,8 +203,9 @@ class MigrationMetrics:
         """Complete buckets since ``after_tag`` (:class:`~migration.step_evidence.SettledSource`)."""
         found = self._find(route)
         if found is None:
-            newest = int(self._clock() // self._bucket_s) - 1
-            return WindowStats.empty(), newest if after_tag is None else max(after_tag, newest)
+            if after_tag is None:
+                return WindowStats.empty(), start_mark(self._clock(), self._bucket_s)
+            return WindowStats.empty(), max(after_tag, int(self._clock() // self._bucket_s) - 1)
         return found.windows[backend].settled(after_tag)
 
     def recent_attempts(self, route: str, backend: str) -> tuple[int, int]:

@@ -12,15 +12,23 @@ The span read includes the current, still-filling bucket, so a span of ``n`` sec
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from migration.sketch import LatencySketch
 
-__all__ = ["Bucket", "RecentAttempts", "SlidingWindow", "WindowStats"]
+__all__ = ["Bucket", "RecentAttempts", "SlidingWindow", "WindowStats", "start_mark"]
 
 Clock = Callable[[], float]
+
+
+def start_mark(now: float, bucket_s: float) -> int:
+    """The last bucket holding any time before ``now``: evidence that starts at ``now`` counts the
+    buckets after it (the one in progress mixes the start with what came before; at a bucket's
+    exact start that is the previous bucket, and the new one is wholly the step's)."""
+    return math.ceil(now / bucket_s) - 1
 
 
 @dataclass
@@ -132,12 +140,14 @@ class SlidingWindow:
     def settled(self, after_tag: int | None) -> tuple[WindowStats, int]:
         """Buckets ``after_tag + 1 ..`` the last complete one (the one before the current), merged.
 
-        With ``after_tag=None``: an empty window and the last complete bucket's number (see
+        With ``after_tag=None``: an empty window and the current bucket's number (see
         :class:`~migration.step_evidence.SettledSource`).
         """
         newest = int(self._clock() // self.bucket_s) - 1
-        if after_tag is None or after_tag >= newest:
-            return WindowStats.empty(), newest if after_tag is None else after_tag
+        if after_tag is None:
+            return WindowStats.empty(), start_mark(self._clock(), self.bucket_s)
+        if after_tag >= newest:
+            return WindowStats.empty(), after_tag
         requests = errors = connect = timeouts = 0
         sketch = LatencySketch()
         for slot in self.buckets_between(after_tag + 1, newest):

@@ -48,7 +48,7 @@ from migration.cluster.seams import EvidenceRow
 from migration.operations import split_key
 from migration.seams import BACKENDS, RateSample
 from migration.sketch import DEFAULT_RELATIVE_ACCURACY, LatencySketch
-from migration.windows import WindowStats
+from migration.windows import WindowStats, start_mark
 
 __all__ = ["MergedWindows"]
 
@@ -193,8 +193,10 @@ class MergedWindows:
         (a later one still counts in the totals and the windows, not in the step's evidence).
         """
         newest = self._now_tag() - self.settle_buckets
-        if after_tag is None or after_tag >= newest:
-            return WindowStats.empty(), newest if after_tag is None else after_tag
+        if after_tag is None:  # the bucket in progress mixes the step's start with what came before
+            return WindowStats.empty(), start_mark(self._clock(), self.bucket_s)
+        if after_tag >= newest:
+            return WindowStats.empty(), after_tag
         slots = self._slots.get(route, {})
         total = BackendBucket(latency=LatencySketch(self.accuracy))
         for tag in range(max(after_tag + 1, newest - self.window_buckets + 1), newest + 1):

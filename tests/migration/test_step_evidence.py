@@ -37,6 +37,23 @@ def test_the_first_pull_marks_the_start() -> None:
     assert (evidence.baseline.requests, evidence.candidate.requests) == (30, 30)
 
 
+def test_a_start_within_a_second_skips_that_second() -> None:
+    """The bucket in progress at the start mixes the previous weight's traffic: not the step's."""
+    clock = FakeClock(1000.0)
+    metrics = MigrationMetrics(clock)
+    for _ in range(7):  # the previous step's traffic in the first 0.7 s of second 1000
+        metrics.observe("api", "baseline", 200, 0.02, None)
+        clock.advance(0.1)
+    evidence = StepEvidence()
+    evidence.pull(metrics, "api")  # the step starts at 1000.7
+    for _ in range(3):  # the step's own, still in second 1000
+        metrics.observe("api", "candidate", 200, 0.03, None)
+        clock.advance(0.1)
+    feed(metrics, clock, 2)  # seconds 1001 and 1002
+    evidence.pull(metrics, "api")
+    assert (evidence.baseline.requests, evidence.candidate.requests) == (20, 20)  # not 27, 23
+
+
 def test_pulls_add_each_settled_bucket_once() -> None:
     """Pulling twice in a second adds nothing twice; the second still filling waits."""
     clock = FakeClock(1000.0)

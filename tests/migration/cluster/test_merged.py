@@ -261,19 +261,20 @@ def test_read_windows_runs_unchanged_on_the_merged_sources() -> None:
 
 
 def test_settled_buckets_wait_two_seconds_for_every_replica() -> None:
-    """The step's evidence takes buckets two back from now, each once, from every replica."""
+    """The step's evidence starts after the bucket in progress and takes buckets two back from
+    now, each once, from every replica."""
     clock = FakeClock(T0 + 0.5)
     merged = MergedWindows(clock)
     now = int(T0)
     stats, mark = merged.settled("api", "candidate", None)
-    assert (stats.requests, mark) == (0, now - 2)
-    merged.ingest([row(i, now - 2 + i, attempts(1)) for i in range(3)])  # now - 2 .. now
-    merged.ingest([row(9, now - 1, attempts(4), replica="r2")])
+    assert (stats.requests, mark) == (0, now)
+    merged.ingest([row(i, now - 1 + i, attempts(1)) for i in range(3)])  # now - 1 .. now + 1
+    merged.ingest([row(9, now + 1, attempts(4), replica="r2")])
     stats, mark = merged.settled("api", "candidate", mark)
-    assert stats.requests == 0  # now - 2 was the mark: counted from after it
-    clock.advance(2.0)
+    assert (stats.requests, mark) == (0, now)  # nothing settled after the mark yet
+    clock.advance(3.0)
     stats, mark = merged.settled("api", "candidate", mark)
-    assert (stats.requests, mark) == (1 + 4 + 1, now)
+    assert (stats.requests, mark) == (1 + 4, now + 1)  # now - 1 and now were the step's before
     assert merged.settled("api", "candidate", mark)[0].requests == 0
 
 
