@@ -26,6 +26,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -34,6 +35,7 @@ from rich.live import Live
 from rich.text import Text
 
 from gateway.config import ConfigError, GatewayConfig, UpstreamConfig, build_config
+from gateway.console import CliConsole
 from gateway.faults import FaultSpec
 from gateway.shadow.sender import PoolSender
 from migration.admin_views import event_view
@@ -109,6 +111,48 @@ def _client_line(generator: LoadGenerator, started: float, note: str) -> Text:
     return text
 
 
+class _Display:
+    """The ramp as it happens: a rich Live view on a terminal; on a pipe (``make run | tee``, CI) a
+    plain status block whenever the phase, step or weight changes and every ``PLAIN_EVERY_S``
+    otherwise — a Live view off a terminal would print only its last frame, hiding the ramp."""
+
+    PLAIN_EVERY_S = 10.0
+
+    def __init__(self, console: Console, transient: bool) -> None:
+        self.console = console
+        self.live = (
+            Live(console=console, refresh_per_second=2, transient=transient)
+            if console.is_terminal
+            else None
+        )
+        self._shown: tuple[Any, ...] | None = None
+        self._shown_at = 0.0
+
+    def __enter__(self) -> _Display:
+        if self.live is not None:
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.__exit__(None, None, None)
+
+    def update(self, status: dict[str, Any], clients: Text) -> None:
+        view = Group(render_status(status), clients)
+        if self.live is not None:
+            self.live.update(view)
+            return
+        routes = status.get("routes", [])
+        key = tuple(
+            (r.get("phase"), (r.get("plan") or {}).get("step_index"), r["weight"].get("bps"))
+            for r in routes
+        )
+        now = time.monotonic()
+        if key != self._shown or now - self._shown_at >= self.PLAIN_EVERY_S:
+            self._shown, self._shown_at = key, now
+            self.console.print(view)
+
+
 async def run_demo(options: DemoOptions, console: Console) -> int:
     """Run the demo end to end; exit 0 when the outcome is the expected one."""
     state_dir = options.state_dir or Path(tempfile.mkdtemp(prefix="cutover-demo-"))
@@ -127,7 +171,7 @@ async def run_demo(options: DemoOptions, console: Console) -> int:
         ],
         log_dir=state_dir / "logs",
     )
-    console.print(f"[bold]cutover demo[/] — state in {state_dir}")
+    console.print(Text.from_markup(f"[bold]cutover demo[/] — state in {state_dir}"))
     try:  # a bad state file stops the demo before any backend starts, as it stops `cutover up`
         SQLiteStore(state_dir / "migration.db").close()
     except StateStoreError as exc:
@@ -176,7 +220,8 @@ async def _drive(
     note = ""
     outcome = "timeout"
     async with httpx.AsyncClient(base_url=admin, timeout=5.0) as client:
-        with Live(console=console, refresh_per_second=2, transient=not options.live) as live:
+        live = _Display(console, transient=not options.live)
+        with live:
             while time.monotonic() - started < options.max_seconds:
                 await asyncio.sleep(1.0)
                 state = runtime.store.load(ROUTE)
@@ -193,7 +238,7 @@ async def _drive(
                     injected_at = time.monotonic()
                     note = f"injected a {options.fault_delay_ms:.0f} ms delay in front of the candidate"
                 status = (await client.get("/migration")).json()
-                live.update(Group(render_status(status), _client_line(generator, started, note)))
+                live.update(status, _client_line(generator, started, note))
                 if state.phase in TERMINAL:
                     outcome = state.phase
                     break
@@ -202,8 +247,10 @@ async def _drive(
     if injected_at is not None and outcome == "rolled_back":
         gateway.state.set_fault("candidate", None, actor="demo")
         console.print(
-            f"[bold red]rolled back[/] {time.monotonic() - injected_at:.1f}s after the fault "
-            "(includes the wait until the next evaluation)"
+            Text.from_markup(
+                f"[bold red]rolled back[/] {time.monotonic() - injected_at:.1f}s after the fault "
+                "(includes the wait until the next evaluation)"
+            )
         )
     await sender.close()
     report = await build_report(
@@ -215,8 +262,10 @@ async def _drive(
     html.write_text(render_html(report), "utf-8")
     stats = generator.stats
     console.print(
-        f"outcome: [bold]{outcome}[/] · client requests {stats.sent}, failed {stats.failed} · "
-        f"HTML report: {html}"
+        Text.from_markup(
+            f"outcome: [bold]{outcome}[/] · client requests {stats.sent}, failed {stats.failed} · "
+            f"HTML report: {html}"
+        )
     )
     expected = "rolled_back" if options.regression else "completed"
     return 0 if outcome == expected else 1
@@ -226,8 +275,8 @@ def main(options: DemoOptions) -> int:
     """Blocking entry point (uvloop), Ctrl-C stops everything cleanly."""
     import uvloop
 
-    # Wide enough for the URL line and the events table when the output goes to a log or CI.
-    console = Console(width=None if sys.stdout.isatty() else 160)
+    # Off a terminal the tables print as plain tab-separated lines (gateway/console.py).
+    console = CliConsole()
     with contextlib.suppress(KeyboardInterrupt):
         try:
             return uvloop.run(run_demo(options, console))

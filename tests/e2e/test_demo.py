@@ -33,4 +33,6 @@ def test_demo_ramp_completes(tmp_path: Path) -> None:
     assert code == 0, output[-3000:]
     assert "outcome: completed" in output
     assert "failed 0" in output
+    for weight in ("10%", "50%", "100%"):  # the ramp is visible on a pipe, not only at the end
+        assert f"default\t{weight} · saw" in output, output[-3000:]
     assert (tmp_path / "demo" / "report.html").is_file()
