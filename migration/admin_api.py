@@ -178,11 +178,17 @@ class MigrationAdmin:
         c = self.controller
         newest = c.store.snapshots(route, 1)
         view = route_view(
-            route, live.get(route), c.status(route), self.metrics, c.policy.window_s,
-            c.store.events(route, limit=50), c.clock(), c.conditions(route),
+            route,
+            live.get(route),
+            c.status(route),
+            self.metrics,
+            c.policy.window_s,
+            c.store.events(route, limit=50),
+            c.clock(),
+            c.conditions(route),
             latest=newest[-1] if newest else None,
             stale_after_s=STALE_INTERVALS * c.interval_s,
-        )  # fmt: skip
+        )
         if self.sticky_keys is not None and route in live:
             view["weight"]["sticky_keys"] = self.sticky_keys(route, c.clock())
         return view | {"calibration": c.calibration(route)}
@@ -331,16 +337,22 @@ class MigrationAdmin:
             raise _invalid("route", "required with migration (a migration belongs to one route)")
         try:
             report = await build_report(
-                self.metrics, route=route, memory=self.memory, store=c.store, clock=c.clock,
-                calibration=None if route is None else c.calibration(route), since=since,
+                self.metrics,
+                route=route,
+                memory=self.memory,
+                store=c.store,
+                clock=c.clock,
+                calibration=None if route is None else c.calibration(route),
+                since=since,
                 migration=migration,
-            )  # fmt: skip
+            )
         except UnknownMigration:
             raise AdminError(
-                404, "unknown_migration",
+                404,
+                "unknown_migration",
                 f"no migration {migration!r} of route {route!r} in the kept events "
                 "(cutover history lists them)",
-            ) from None  # fmt: skip
+            ) from None
         body = await asyncio.to_thread(
             render, report, fmt
         )  # charts and tables of a whole migration
@@ -350,9 +362,13 @@ class MigrationAdmin:
         self, req: AdminRequest, action: str, route: str, reason: str | None, phase: str
     ) -> None:
         log.info(
-            "migration_action", action=action, route=route, reason=reason, phase=phase,
+            "migration_action",
+            action=action,
+            route=route,
+            reason=reason,
+            phase=phase,
             actor=_actor(req),
-        )  # fmt: skip
+        )
 
 
 def _actor(req: AdminRequest) -> str:

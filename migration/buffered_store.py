@@ -86,9 +86,10 @@ class BufferedStore:
     def _recovered(self) -> None:
         if self.failing_since is not None and not self._pending:
             log.warning(
-                "state_store_recovered", failed_for_s=round(self.clock() - self.failing_since, 3),
+                "state_store_recovered",
+                failed_for_s=round(self.clock() - self.failing_since, 3),
                 errors=self.errors,
-            )  # fmt: skip
+            )
             self.failing_since = None
 
     def discard(self) -> None:

@@ -272,14 +272,26 @@ class MigrationController:
                 reasons = [f"[dry run] {r}" for r in reasons]
                 numbers = (numbers or {}) | {"dry_run": True}
             event = Event(
-                state.route, now, kind, state.phase, state.step_index, state.weight_bps,
-                tuple(reasons), numbers or {}, state.migration_id,
-            )  # fmt: skip
+                state.route,
+                now,
+                kind,
+                state.phase,
+                state.step_index,
+                state.weight_bps,
+                tuple(reasons),
+                numbers or {},
+                state.migration_id,
+            )
             events = (event,)
             log.info(
-                "migration event", route=state.route, kind=kind, phase=state.phase.value,
-                step=state.step_index, weight_bps=state.weight_bps, reasons=list(reasons),
-            )  # fmt: skip
+                "migration event",
+                route=state.route,
+                kind=kind,
+                phase=state.phase.value,
+                step=state.step_index,
+                weight_bps=state.weight_bps,
+                reasons=list(reasons),
+            )
         live = self._live(state.route)
         raising = not applied and live is not None and state.weight_bps > live
         if state.dry_run:  # analysis only: the weight is the operator's, the record buffered
@@ -444,9 +456,11 @@ class MigrationController:
             self._emit((event,), None)
         elif state.phase in _ACTIVE:
             paused = state.with_(
-                phase=Phase.PAUSED, weight_bps=new_bps, held_before_s=state.held_s(now),
+                phase=Phase.PAUSED,
+                weight_bps=new_bps,
+                held_before_s=state.held_s(now),
                 running_since=None,
-            )  # fmt: skip
+            )
             note = (*why, "migration paused: resume re-applies the plan's weight, or abort")
             self._commit(paused, "overridden", note, numbers, applied=True)
         else:
@@ -539,9 +553,11 @@ class MigrationController:
         self._seen[route] = self._counters(route)  # requests during the pause do not count
         self._fresh_evidence(route)  # nor does their evidence (the weight may have differed)
         resumed = state.with_(
-            phase=Phase.RUNNING, running_since=self.clock(), consecutive_failures=0,
+            phase=Phase.RUNNING,
+            running_since=self.clock(),
+            consecutive_failures=0,
             weight_bps=state.step.weight_bps,  # undoes a manual override
-        )  # fmt: skip
+        )
         return self._durably(resumed, "resumed", (why,), numbers)
 
     def rollback(
@@ -645,9 +661,13 @@ class MigrationController:
         self._condition(route, "candidate_stuck", candidate.slow_inflight > 0)
         weight = self._judged_weight(state)
         progress = StepProgress(
-            weight, state.held_s(now), state.step_requests, state.step.hold_s,
-            state.step.min_requests, state.consecutive_failures,
-        )  # fmt: skip
+            weight,
+            state.held_s(now),
+            state.step_requests,
+            state.step.hold_s,
+            state.step.min_requests,
+            state.consecutive_failures,
+        )
         step, operations = self._step_windows(route)
         state = self._check_share(state, step, weight)
         shadow = self.source.shadow(route, span)
@@ -657,10 +677,19 @@ class MigrationController:
         self._aa.observe(route, verdict.aa_alarms)
         numbers = _numbers(verdict)
         snapshot = Snapshot(
-            route, now, weight, verdict.decision.value,
-            baseline.p95(), candidate.p95(), _rate(baseline), _rate(candidate),
-            baseline.requests, candidate.requests, verdict.reasons, numbers,
-        )  # fmt: skip
+            route,
+            now,
+            weight,
+            verdict.decision.value,
+            baseline.p95(),
+            candidate.p95(),
+            _rate(baseline),
+            _rate(candidate),
+            baseline.requests,
+            candidate.requests,
+            verdict.reasons,
+            numbers,
+        )
         decision = verdict.decision
         state = state.with_(consecutive_failures=verdict.consecutive_failures)
         episode = self._condition(route, "baseline_degraded", verdict.baseline_degraded)
@@ -729,9 +758,12 @@ class MigrationController:
         if step is not None and state.phase in (Phase.RUNNING, Phase.AWAITING_GATE):
             p = self.policy
             reason = share_mismatch(
-                weight, step.baseline.requests, step.candidate.requests,
-                p.share_tolerance, p.share_min_requests,
-            )  # fmt: skip
+                weight,
+                step.baseline.requests,
+                step.candidate.requests,
+                p.share_tolerance,
+                p.share_min_requests,
+            )
         if not (self._condition(state.route, "share_mismatch", reason is not None) and reason):
             return state
         assert step is not None

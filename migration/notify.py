@@ -167,8 +167,12 @@ class Notifier:
             if result.ok:
                 return True
             log.warning(
-                "notification_failed", sink=s.name, kind=kind,
-                attempt=attempt + 1, attempts=s.retries + 1, result=result.describe(),
+                "notification_failed",
+                sink=s.name,
+                kind=kind,
+                attempt=attempt + 1,
+                attempts=s.retries + 1,
+                result=result.describe(),
                 giving_up=attempt == s.retries,
-            )  # fmt: skip
+            )
         return False

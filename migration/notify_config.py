@@ -51,9 +51,16 @@ DEFAULT_EVENTS: Final = frozenset(
 )
 #: Kinds a sink may also ask for (``hook``: a pre-promotion or post-rollback hook's outcome).
 NOTIFIABLE_EVENTS: Final = DEFAULT_EVENTS | {
-    "resumed", "awaiting_gate", "awaiting_hook", "overridden", "weight_set", "hook",
-    "baseline_degraded", "baseline_recovered", "share_mismatch",
-}  # fmt: skip
+    "resumed",
+    "awaiting_gate",
+    "awaiting_hook",
+    "overridden",
+    "weight_set",
+    "hook",
+    "baseline_degraded",
+    "baseline_recovered",
+    "share_mismatch",
+}
 _SINK_KEYS = {"url", "name", "format", "events", "routes", "timeout_s", "retries", "queue_size"}
 _HOOK_KEYS = {"url", "timeout_s", "routes", "retry_after_s"}
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")

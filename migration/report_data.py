@@ -139,9 +139,15 @@ def _stats(metrics: ViewSource, route: str | None, backend: str, span: float) ->
 
 def _summary(backend: str, stats: WindowStats, memory: float | None) -> BackendSummary:
     return BackendSummary(
-        backend, stats.requests, stats.p(0.5), stats.p(0.95), stats.p(0.99), memory,
-        stats.throughput, stats.error_rate,
-    )  # fmt: skip
+        backend,
+        stats.requests,
+        stats.p(0.5),
+        stats.p(0.95),
+        stats.p(0.99),
+        memory,
+        stats.throughput,
+        stats.error_rate,
+    )
 
 
 def _times(better: float) -> str:
@@ -256,9 +262,21 @@ async def build_report(
         snaps = tuple(s for s in snaps if s.at <= until)
     weight = state.weight_bps if state is not None else None
     return MigrationReport(
-        clock(), route, span, base, cand, _factors(base, cand, weight), state, events, snaps,
-        operation_rows(metrics, route, span), calibration, since, until, migration,
-    )  # fmt: skip
+        clock(),
+        route,
+        span,
+        base,
+        cand,
+        _factors(base, cand, weight),
+        state,
+        events,
+        snaps,
+        operation_rows(metrics, route, span),
+        calibration,
+        since,
+        until,
+        migration,
+    )
 
 
 def _stored(

@@ -76,10 +76,12 @@ def _cells(row: OperationRow) -> list[str]:
 
     ratio = "n/a" if row.p95_ratio is None else f"{row.p95_ratio:.2f}x"
     return [
-        row.operation, f"{row.baseline_requests} / {row.candidate_requests}",
-        f"{ms(row.baseline_p95)} / {ms(row.candidate_p95)}", ratio,
+        row.operation,
+        f"{row.baseline_requests} / {row.candidate_requests}",
+        f"{ms(row.baseline_p95)} / {ms(row.candidate_p95)}",
+        ratio,
         f"{pct(row.baseline_error_rate)} / {pct(row.candidate_error_rate)}",
-    ]  # fmt: skip
+    ]
 
 
 _HEAD = [

@@ -105,9 +105,17 @@ log = structlog.get_logger("cutover")
 #: The controller loop's tick: beyond an hour it could not react to anything.
 MAX_INTERVAL_S = 3600.0
 _KEYS = {
-    "state_db", "interval_s", "rollback_mode", "policy", "plan", "memory_scrape", "contract",
-    "snapshot_cache", "notifications", "hooks",
-}  # fmt: skip
+    "state_db",
+    "interval_s",
+    "rollback_mode",
+    "policy",
+    "plan",
+    "memory_scrape",
+    "contract",
+    "snapshot_cache",
+    "notifications",
+    "hooks",
+}
 
 
 @dataclass(frozen=True)
@@ -310,10 +318,15 @@ class CutoverRuntime:
             else None
         )
         self.gateway = Gateway(
-            config, self.registry, observers=[self.metrics], taps=taps, public=role.serves,
-            classify=classify, reuse_port=role is Role.WORKER,
+            config,
+            self.registry,
+            observers=[self.metrics],
+            taps=taps,
+            public=role.serves,
+            classify=classify,
+            reuse_port=role is Role.WORKER,
             admin_bind=("127.0.0.1", 0) if role is Role.WORKER else None,
-        )  # fmt: skip
+        )
         store_id = redact_url(state_db) if isinstance(state_db, str) else str(state_db.resolve())
         try:
             if isinstance(state_db, Path):
@@ -338,11 +351,16 @@ class CutoverRuntime:
         if role.clustered:
             cluster_store: ClusterStore = self.store  # type: ignore[assignment]
             self.cluster = build_parts(
-                role=role, replica=self.replica, store=cluster_store, gateway=self.gateway,
-                windows=self.metrics, policy=self.settings.policy, registry=self.registry,
+                role=role,
+                replica=self.replica,
+                store=cluster_store,
+                gateway=self.gateway,
+                windows=self.metrics,
+                policy=self.settings.policy,
+                registry=self.registry,
                 cache_path=self.settings.snapshot_cache,
                 store_id=store_id,
-            )  # fmt: skip
+            )
         c = self.cluster
         self._tasks = TaskSet("cutover")
         self.notifier: Notifier | None = None
@@ -391,13 +409,23 @@ class CutoverRuntime:
         """The member's loops, the leader's record of published weights, shadow rates via the snapshot."""
         role = self.role
         member = ClusterMember(
-            role=role, replica=self.replica, store=c.store, follower=c.follower,
-            metrics=c.metrics, info=lambda: member_info(role, self.gateway), watcher=watcher,
-            exporter=c.exporter, guard=c.guard, elector=c.elector,
-            controller=self.controller if role.may_lead else None, merged=c.merged,
-            merged_inflight=c.merged_inflight, interval_s=self.settings.interval_s, clock=clock,
+            role=role,
+            replica=self.replica,
+            store=c.store,
+            follower=c.follower,
+            metrics=c.metrics,
+            info=lambda: member_info(role, self.gateway),
+            watcher=watcher,
+            exporter=c.exporter,
+            guard=c.guard,
+            elector=c.elector,
+            controller=self.controller if role.may_lead else None,
+            merged=c.merged,
+            merged_inflight=c.merged_inflight,
+            interval_s=self.settings.interval_s,
+            clock=clock,
             on_term=self._start_plans,
-        )  # fmt: skip
+        )
         c.follower.on_change = self._published
         shadow_api = (
             None
@@ -520,9 +548,10 @@ class CutoverRuntime:
             flushed = True
         if not flushed:
             log.error(
-                "state_store_unflushed", pending_routes=self.controller.store.pending,
+                "state_store_unflushed",
+                pending_routes=self.controller.store.pending,
                 error=self.controller.store.last_error,
-            )  # fmt: skip
+            )
         self.store.close()
 
     async def __aenter__(self) -> CutoverRuntime:

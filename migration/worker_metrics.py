@@ -65,9 +65,12 @@ def merge_families(own: str, workers: Mapping[str, str]) -> list[Metric]:
                 merged[family.name] = target
             elif target.type != family.type:
                 log.warning(
-                    "worker_metric_type_differs", family=family.name, worker=worker,
-                    expected=target.type, got=family.type,
-                )  # fmt: skip
+                    "worker_metric_type_differs",
+                    family=family.name,
+                    worker=worker,
+                    expected=target.type,
+                    got=family.type,
+                )
                 continue
             target.samples.extend(_labelled(family.samples, worker))
     return list(merged.values())

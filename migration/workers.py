@@ -233,9 +233,12 @@ class Supervisor:
             delay = restart_delay(failures)
             pid = worker.process.pid if worker.process else None
             log.error(
-                "worker_exited", worker=worker.index, pid=pid, exit=worker.exit,
+                "worker_exited",
+                worker=worker.index,
+                pid=pid,
+                exit=worker.exit,
                 restart_in_s=delay,
-            )  # fmt: skip
+            )
             self._on_restart(worker.index)
             while True:
                 with contextlib.suppress(TimeoutError):
@@ -248,13 +251,20 @@ class Supervisor:
                 except WorkerFailed as exc:
                     failures += 1
                     delay = restart_delay(failures)
-                    log.error("worker_restart_failed", worker=worker.index, error=str(exc),
-                              restart_in_s=delay)  # fmt: skip
+                    log.error(
+                        "worker_restart_failed",
+                        worker=worker.index,
+                        error=str(exc),
+                        restart_in_s=delay,
+                    )
                     self._on_restart(worker.index)
                     continue
                 self._on_port(worker.index, port)
-                log.info("worker_restarted", worker=worker.index, pid=worker.process.pid
-                         if worker.process else None)  # fmt: skip
+                log.info(
+                    "worker_restarted",
+                    worker=worker.index,
+                    pid=worker.process.pid if worker.process else None,
+                )
                 break
 
     async def stop(self) -> None:
@@ -320,9 +330,11 @@ def run_workers(
         metrics = WorkerMetrics(runtime.registry, count, http)
         metrics.install(runtime.gateway.router)
         supervisor = Supervisor(
-            spec, count, on_port=metrics.set_port,
+            spec,
+            count,
+            on_port=metrics.set_port,
             on_restart=lambda i: metrics.restarts.labels(str(i)).inc(),
-        )  # fmt: skip
+        )
         await runtime.start()
         runtime.gateway.state.ready = False  # until every worker serves
         try:
@@ -340,9 +352,13 @@ def run_workers(
                 return 1
             runtime.gateway.state.ready = True
             log.info(
-                "workers_started", workers=count, pids=supervisor.pids, replica=replica,
-                public=f"{config.public.host}:{port}", admin_port=runtime.gateway.admin_port,
-            )  # fmt: skip
+                "workers_started",
+                workers=count,
+                pids=supervisor.pids,
+                replica=replica,
+                public=f"{config.public.host}:{port}",
+                admin_port=runtime.gateway.admin_port,
+            )
             await stop.wait()
             return 0
         finally:

@@ -146,11 +146,13 @@ def _status_caption(data: dict[str, Any], faults: Mapping[str, Any] | None) -> T
     lines: list[tuple[str, str]] = []
     store = data.get("state_store") or {}
     if store and not store.get("ok", True):
-        lines.append((
-            f"STATE STORE FAILING since {store['failing_since']} ({store['errors']} errors: "
-            f"{store['last_error']}): promotions refused, rollbacks still applied",
-            "bold red",
-        ))  # fmt: skip
+        lines.append(
+            (
+                f"STATE STORE FAILING since {store['failing_since']} ({store['errors']} errors: "
+                f"{store['last_error']}): promotions refused, rollbacks still applied",
+                "bold red",
+            )
+        )
     for backend, fault in (faults or {}).items():
         if fault is not None:
             lines.append((f"FAULT on {backend}: {describe_fault(fault)}", "bold yellow"))
@@ -216,9 +218,13 @@ def render_cluster(cluster: dict[str, Any]) -> Table:
         serving = Text("fail-static", style="bold red") if m["fail_static"] else Text("live")
         version = Text(str(m["config_version"]), style="yellow" if len(versions) > 1 else "")
         table.add_row(
-            m["replica"], m.get("role") or "—", "★" if m["leading"] else "",
-            f"{m['heartbeat_age_s']:.1f} s ago", version, serving,
-        )  # fmt: skip
+            m["replica"],
+            m.get("role") or "—",
+            "★" if m["leading"] else "",
+            f"{m['heartbeat_age_s']:.1f} s ago",
+            version,
+            serving,
+        )
     return table
 
 
@@ -549,21 +555,27 @@ def register(subparsers: Any) -> None:
         "--min-requests", default="500", help="candidate requests per step (default 500)"
     )
     start.add_argument(
-        "--deadline", default="30m",
+        "--deadline",
+        default="30m",
         help="a step undecided after this long is 'stalled' (default 30m)",
-    )  # fmt: skip
+    )
     start.add_argument(
-        "--on-stall", choices=("hold", "rollback"), default="hold",
+        "--on-stall",
+        choices=("hold", "rollback"),
+        default="hold",
         help="what a stalled step does (default hold)",
-    )  # fmt: skip
+    )
     start.add_argument(
-        "--gate", action="append", metavar="WEIGHT",
+        "--gate",
+        action="append",
+        metavar="WEIGHT",
         help="a step, by weight (repeat, or 50,100), entered only by 'cutover migrate promote'",
-    )  # fmt: skip
+    )
     start.add_argument(
-        "--dry-run", action="store_true",
+        "--dry-run",
+        action="store_true",
         help="analysis only: record every verdict and step, never change a weight",
-    )  # fmt: skip
+    )
     _reason_flag(start)
     start.add_argument("--json", action="store_true", help="print the admin API's JSON")
     _admin_flags(start)

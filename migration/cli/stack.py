@@ -220,8 +220,10 @@ def _run_up(args: argparse.Namespace) -> int:
             print(f"cutover up: {line}", file=sys.stderr)
         return 1
     token = config.admin_token
-    env = {"LLMSTRUCT_DATABASE": os.environ.get("LLMSTRUCT_DATABASE")
-           or str(state_dir / "llmstruct.db")}  # fmt: skip
+    env = {
+        "LLMSTRUCT_DATABASE": os.environ.get("LLMSTRUCT_DATABASE")
+        or str(state_dir / "llmstruct.db")
+    }
     backends = BackendProcesses(
         [
             BackendSpec("fastapi", "127.0.0.1", config.baseline.port, env),

@@ -185,8 +185,15 @@ def _rate(where: str, value: object) -> RateSample:
 
 def _decode_backend(name: str, raw: object, accuracy: float) -> BackendBucket:
     if not isinstance(raw, dict) or set(raw) != {
-        "n", "err", "conn", "tmo", "zero", "bins", "cn", "cbad"
-    }:  # fmt: skip
+        "n",
+        "err",
+        "conn",
+        "tmo",
+        "zero",
+        "bins",
+        "cn",
+        "cbad",
+    }:
         raise ValueError(f"evidence payload {name} is not a backend bucket")
     n, errors = _count(f"{name}.n", raw["n"]), _count(f"{name}.err", raw["err"])
     connect, timeouts = _count(f"{name}.conn", raw["conn"]), _count(f"{name}.tmo", raw["tmo"])

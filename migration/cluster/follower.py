@@ -247,9 +247,11 @@ class ConfigFollower:
                 continue  # lowered here while the store was gone: the store learns it first
             if self.state.get_weight(route) != bps:
                 self.state.set_weight(
-                    route, bps, actor=str(entry.get("actor") or "cluster"),
+                    route,
+                    bps,
+                    actor=str(entry.get("actor") or "cluster"),
                     reason=entry.get("reason"),
-                )  # fmt: skip
+                )
 
     def _faults(self, data: dict[str, Any], skip: tuple[str, str] | None) -> None:
         faults = data.get("faults") or {}

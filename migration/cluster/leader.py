@@ -98,9 +98,11 @@ class LeaderElector:
                     self.terms += 1
                     self.continued = self.epoch > 0 and lease.epoch == self.epoch + 1
                     log.info(
-                        "leader_elected", holder=self.holder, epoch=lease.epoch,
+                        "leader_elected",
+                        holder=self.holder,
+                        epoch=lease.epoch,
                         continued=self.continued,
-                    )  # fmt: skip
+                    )
                 self.epoch = lease.epoch
                 self._valid_until = t0 + min(self.ttl_s, lease.remaining_s) - self.margin_s
                 self.store.fence = self.fence

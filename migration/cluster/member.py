@@ -213,9 +213,12 @@ class ClusterMember:
     def _gauges(self) -> None:
         e = self.elector
         self.metrics.update(
-            version=self.follower.version, fail_static=self.follower.fail_static,
-            store_up=self.follower.store_up, leading=self.leading, epoch=e.epoch if e else 0,
-        )  # fmt: skip
+            version=self.follower.version,
+            fail_static=self.follower.fail_static,
+            store_up=self.follower.store_up,
+            leading=self.leading,
+            epoch=e.epoch if e else 0,
+        )
 
     # -- lead -------------------------------------------------------------------------------------
 
@@ -232,9 +235,12 @@ class ClusterMember:
             await self.collect()
             lease = elector.last
             if (
-                not elector.leading and lease is not None and lease.holder != self.replica
-                and lease.epoch > elector.epoch and controller.store.pending
-            ):  # fmt: skip
+                not elector.leading
+                and lease is not None
+                and lease.holder != self.replica
+                and lease.epoch > elector.epoch
+                and controller.store.pending
+            ):
                 controller.store.discard()  # another member leads: the fence refuses these anyway
             if elector.leading and elector.terms != self._term:
                 self._term = elector.terms

@@ -181,9 +181,13 @@ class MergedWindows:
             if counts is not None:
                 total.add(counts)
         return WindowStats(
-            total.requests, total.errors, total.connect_errors, total.timeouts, total.latency,
+            total.requests,
+            total.errors,
+            total.connect_errors,
+            total.timeouts,
+            total.latency,
             covered,
-        )  # fmt: skip
+        )
 
     def settled(self, route: str, backend: str, after_tag: int | None) -> tuple[WindowStats, int]:
         """Merged buckets ``after_tag + 1 ..`` now - :attr:`settle_buckets` (the step's evidence).
@@ -205,9 +209,13 @@ class MergedWindows:
             if counts is not None:
                 total.add(counts)
         stats = WindowStats(
-            total.requests, total.errors, total.connect_errors, total.timeouts, total.latency,
+            total.requests,
+            total.errors,
+            total.connect_errors,
+            total.timeouts,
+            total.latency,
             (newest - after_tag) * self.bucket_s,
-        )  # fmt: skip
+        )
         return stats, newest
 
     def recent_attempts(self, route: str, backend: str) -> tuple[int, int]:

@@ -68,9 +68,10 @@ class ShadowRates:
             self.follower.failed(exc)
             where = "here only" if self.admin is not None else "nowhere"
             raise AdminError(
-                503, "not_published", f"shadow rate applied {where}: the shared store cannot "
-                f"record it ({exc})",
-            ) from None  # fmt: skip
+                503,
+                "not_published",
+                f"shadow rate applied {where}: the shared store cannot record it ({exc})",
+            ) from None
         self.follower.apply(snapshot, skip=("shadow", route))
         return AdminResponse.json({"route": route, "percent": percent, "version": snapshot.version})
 

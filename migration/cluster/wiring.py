@@ -82,9 +82,18 @@ def build_parts(
         merged = MergedWindows(clock=time.time)
         merged_inflight = MergedInflight()
     return ClusterParts(
-        role, replica, store, follower, ClusterMetrics(registry, replica), exporter, guard,
-        elector, merged, merged_inflight, ClusterWeights(store, gateway.state, follower),
-    )  # fmt: skip
+        role,
+        replica,
+        store,
+        follower,
+        ClusterMetrics(registry, replica),
+        exporter,
+        guard,
+        elector,
+        merged,
+        merged_inflight,
+        ClusterWeights(store, gateway.state, follower),
+    )
 
 
 def member_info(role: Role, gateway: Gateway) -> dict[str, Any]:

@@ -167,9 +167,16 @@ def test_annotations_mark_every_event_and_the_rollback_reason() -> None:
     changes are annotated too (issue #15)."""
     found = {a["name"]: a for a in checked_in()["annotations"]["list"] if "expr" in a}
     assert set(found) >= {
-        "Rollbacks", "Promotions", "Paused", "Resumed", "Aborted", "Completed", "Manual weight",
-        "Fault injected or changed", "Fault cleared",
-    }  # fmt: skip
+        "Rollbacks",
+        "Promotions",
+        "Paused",
+        "Resumed",
+        "Aborted",
+        "Completed",
+        "Manual weight",
+        "Fault injected or changed",
+        "Fault cleared",
+    }
     rollbacks = found["Rollbacks"]
     assert "sum by (route, reason)" in rollbacks["expr"]
     assert "{{reason}}" in rollbacks["titleFormat"]

@@ -146,9 +146,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         backends = stack.enter_context(BackendProcesses(specs, log_dir=tmp / "logs"))
         backends.wait_healthy(STARTUP_TIMEOUT)
         argv = python_argv(
-            "-m", "tests.contracts.broken_candidate", "--upstream", f"http://127.0.0.1:{custom}",
-            "--port", str(candidate),
-        )  # fmt: skip
+            "-m",
+            "tests.contracts.broken_candidate",
+            "--upstream",
+            f"http://127.0.0.1:{custom}",
+            "--port",
+            str(candidate),
+        )
         ready = f"http://127.0.0.1:{candidate}/api/v1/system/health"
         stack.enter_context(logged_process(argv, ready, tmp / "logs" / "broken_candidate.log"))
         argv = python_argv("-m", "migration.cli.main", "gateway", "--config", str(config))
@@ -338,9 +342,11 @@ async def _burst(stack: Stack, count: int) -> list[int]:
     async with httpx.AsyncClient(base_url=stack.gateway, timeout=10.0, limits=limits) as client:
         headers = {"X-API-Key": API_KEY}
         answers = await asyncio.gather(
-            *(client.get("/api/v1/tasks", headers=headers | {"X-Test-Client": f"burst-{i}"})
-              for i in range(count))
-        )  # fmt: skip
+            *(
+                client.get("/api/v1/tasks", headers=headers | {"X-Test-Client": f"burst-{i}"})
+                for i in range(count)
+            )
+        )
     return [a.status_code for a in answers]
 
 

@@ -50,8 +50,9 @@ def latest_check(view: dict[str, Any], label: str) -> dict[str, Any] | None:
 
 def operation_p95(exposition: str, operation: str, backend: str) -> float | None:
     """``cutover_operation_window_p95_seconds`` of one operation and backend (any label order)."""
-    for match in re.finditer(r"^cutover_operation_window_p95_seconds\{([^}]*)\} (\S+)$",
-                             exposition, re.MULTILINE):  # fmt: skip
+    for match in re.finditer(
+        r"^cutover_operation_window_p95_seconds\{([^}]*)\} (\S+)$", exposition, re.MULTILINE
+    ):
         labels = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1)))
         wanted = {"route": ROUTE, "operation": operation, "backend": backend}
         if wanted.items() <= labels.items():

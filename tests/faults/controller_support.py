@@ -127,8 +127,10 @@ async def migration(
     Teardown continues a stopped upstream before the load is stopped (its requests then finish
     instead of waiting out their timeouts), then stops the gateway and kills both upstreams.
     """
-    mode = {b: fault if b == broken and fault not in ("killed", "hung") else "ok" for b in
-            ("baseline", "candidate")}  # fmt: skip
+    mode = {
+        b: fault if b == broken and fault not in ("killed", "hung") else "ok"
+        for b in ("baseline", "candidate")
+    }
     with (
         switchable_upstream("baseline", mode["baseline"]) as base,
         switchable_upstream("candidate", mode["candidate"]) as cand,

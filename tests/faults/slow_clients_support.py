@@ -54,9 +54,17 @@ async def trickle(port: int, head: bytes, drip: bytes, every_s: float) -> tuple[
 async def curl(url: str) -> str:
     """``curl -m 5``'s status and total time."""
     proc = await asyncio.create_subprocess_exec(
-        "curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{time_total}s", "-m", "5", url,
+        "curl",
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code} %{time_total}s",
+        "-m",
+        "5",
+        url,
         stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    )
     out, _ = await proc.communicate()
     return out.decode()
 

@@ -50,7 +50,7 @@ __all__ = [
     "own_filesystem",
     "stack",
     "steady_load",
-]  # fmt: skip
+]
 
 
 class Stack:
@@ -61,9 +61,10 @@ class Stack:
         self.state_db = state_db
         self.upstreams = upstreams
         self.admin = httpx.Client(
-            base_url=gateway.admin_url, timeout=5.0,
+            base_url=gateway.admin_url,
+            timeout=5.0,
             headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-        )  # fmt: skip
+        )
 
     def call(self, method: str, path: str, body: Any = None, expect: int = 200) -> Any:
         response = self.admin.request(method, path, json=body)

@@ -86,8 +86,9 @@ async def test_controller_outcome(tmp_path: Path, cell: Cell) -> None:
         started = time.monotonic()
         await admin.wait_view(
             lambda v: min(v["backends"][b]["samples"] for b in ("baseline", "candidate")) >= 30,
-            "30 samples from each backend", 20.0,
-        )  # fmt: skip
+            "30 samples from each backend",
+            20.0,
+        )
         warm = time.monotonic() - started
         await running.just_after_tick()
         assert (await admin.view())["plan"]["step_index"] == 0, "promoted before the fault"

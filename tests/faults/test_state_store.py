@@ -159,8 +159,10 @@ def test_a_manual_weight_pauses_a_running_plan(tmp_path: Path) -> None:
         running.call("PUT", f"/routes/{ROUTE}/weight", {"percent": percent, "reason": "hotfix"})
         view = running.view()
         assert (view["phase"], view["weight"]["bps"], view["weight"]["planned_bps"]) == (
-            "paused", percent * 100, percent * 100,
-        )  # fmt: skip
+            "paused",
+            percent * 100,
+            percent * 100,
+        )
         assert running.stored_events()[-1] == "overridden"
         running.call("POST", f"/migration/{ROUTE}/resume")
         assert running.live_bps() == 1000

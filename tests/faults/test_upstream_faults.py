@@ -126,8 +126,10 @@ async def test_client_outcome(case: Case) -> None:
         finally:
             await gateway.stop()
     longest = max(wait for *_, wait in gets)
-    print(f"\n{case.id}: GETs {sorted({g[:2] for g in gets}, key=str)} longest {longest:.3f} s;"
-          f" POST {post[:2]} {post[2]:.3f} s")  # fmt: skip
+    print(
+        f"\n{case.id}: GETs {sorted({g[:2] for g in gets}, key=str)} longest {longest:.3f} s;"
+        f" POST {post[:2]} {post[2]:.3f} s"
+    )
     assert {g[:2] for g in gets} == {case.get}
     assert post[:2] == case.post
     assert case.get_wait[0] <= longest < case.get_wait[1]

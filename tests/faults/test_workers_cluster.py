@@ -106,9 +106,10 @@ async def test_two_workers_follow_one_weight_and_one_plan(tmp_path: Path) -> Non
         assert 'worker="0"' in metrics
         assert 'worker="1"' in metrics
         served = [
-            line for line in metrics.splitlines()
+            line
+            for line in metrics.splitlines()
             if line.startswith("cutover_requests_total{") and 'backend="candidate"' in line
-        ]  # fmt: skip
+        ]
         assert {w for w in ("0", "1") if any(f'worker="{w}"' in line for line in served)} == {
             "0",
             "1",

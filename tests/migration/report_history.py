@@ -28,11 +28,15 @@ EVENTS = (
     _event(400, "paused", Phase.PAUSED, 1, 5000, "paused by admin:127.0.0.1: deploy freeze"),
     _event(480, "resumed", Phase.RUNNING, 1, 5000, "resumed by admin:127.0.0.1"),
     _event(
-        640, "rolled_back", Phase.ROLLED_BACK, 1, 0,
+        640,
+        "rolled_back",
+        Phase.ROLLED_BACK,
+        1,
+        0,
         "latency_p95: candidate 250.0 ms > threshold 60.0 ms (1200 samples)",
     ),
     _event(900, "weight_set", Phase.ROLLED_BACK, 1, 1000, "weight set by admin:127.0.0.1: retry"),
-)  # fmt: skip
+)
 
 
 def _weight(t: float) -> int:
@@ -57,12 +61,17 @@ def snapshots() -> list[Snapshot]:
         checks = {
             "latency_p95[create_task]": {
                 "status": "fail" if 560 <= t < 640 else "pass",
-                "baseline": 0.05, "candidate": cand_p95 + 0.01, "threshold": 0.06,
+                "baseline": 0.05,
+                "candidate": cand_p95 + 0.01,
+                "threshold": 0.06,
             },
             "latency_p95[list_tasks]": {
-                "status": "pass", "baseline": 0.04, "candidate": 0.03, "threshold": 0.05,
+                "status": "pass",
+                "baseline": 0.04,
+                "candidate": 0.03,
+                "threshold": 0.05,
             },
-        }  # fmt: skip
+        }
         snaps.append(
             Snapshot(
                 "tasks",

@@ -91,9 +91,13 @@ async def running_rig(tmp_path: Path, token: str | None = TOKEN) -> AsyncIterato
     gateway = Gateway(config, CollectorRegistry())
     store = SQLiteStore(tmp_path / "migration.db")
     controller = MigrationController(
-        store=store, source=metrics, weights=gateway.state,
-        policy=Policy(), clock=clock, interval_s=1.0,
-    )  # fmt: skip
+        store=store,
+        source=metrics,
+        weights=gateway.state,
+        policy=Policy(),
+        clock=clock,
+        interval_s=1.0,
+    )
     memory = StaticMemory({"baseline": 200 * 2**20, "candidate": 50 * 2**20})
     admin = install_migration_routes(
         gateway.router, controller, metrics, route_weights=gateway.state.get_weights, memory=memory
@@ -143,8 +147,12 @@ async def test_overview_lists_every_gateway_route_without_a_plan(rig: Rig) -> No
     assert body["window_s"] == Policy().window_s
     tasks = route_of(body, "tasks")
     assert tasks["weight"] == {
-        "bps": 0, "percent": 0.0, "planned_bps": None, "observed_percent": None, "sticky_keys": None,
-    }  # fmt: skip
+        "bps": 0,
+        "percent": 0.0,
+        "planned_bps": None,
+        "observed_percent": None,
+        "sticky_keys": None,
+    }
     assert tasks["phase"] is None
     assert tasks["plan"] is None
     assert tasks["last_decision"] is None
@@ -431,11 +439,15 @@ async def test_actions_are_audit_logged_with_actor_and_reason(rig: Rig) -> None:
     actions = [e for e in rig.logs if e["event"] == "migration_action"]
     assert actions == [
         {
-            "event": "migration_action", "action": "rollback", "route": "tasks",
-            "reason": "bad canary", "phase": "rolled_back", "actor": "admin:127.0.0.1",
+            "event": "migration_action",
+            "action": "rollback",
+            "route": "tasks",
+            "reason": "bad canary",
+            "phase": "rolled_back",
+            "actor": "admin:127.0.0.1",
             "log_level": "info",
         }
-    ]  # fmt: skip
+    ]
     calls = [(e["path"], e["status"]) for e in rig.logs if e["event"] == "admin_call"]
     assert calls == [("/migration/tasks/rollback", 200), ("/migration/tasks/abort", 401)]
 
@@ -464,9 +476,13 @@ async def test_overview_shows_the_latest_evaluation_and_when_it_goes_stale(rig: 
     state = rig.controller.start(_plan("tasks"))
     checks = {"samples": {"status": "inconclusive", "samples": 40, "threshold": 100}}
     snap = Snapshot(
-        "tasks", rig.clock(), state.weight_bps, "hold", reasons=("too few samples (40/100)",),
+        "tasks",
+        rig.clock(),
+        state.weight_bps,
+        "hold",
+        reasons=("too few samples (40/100)",),
         checks=checks,
-    )  # fmt: skip
+    )
     rig.store.commit(state, (), snap)
     rig.clock.advance(1.0)
     async with rig.client(token=None) as c:

@@ -13,8 +13,16 @@ from migration.state import Event, MigrationState, Phase, Snapshot
 from migration.testing import FakeClock
 
 PLAN = Plan("tasks", (Step(1000, hold_s=30.0), Step(10_000)))
-CHECKS = {"samples": {"status": "inconclusive", "candidate": 40, "baseline": 400,
-                      "threshold": 100, "samples": 40, "p_value": None}}  # fmt: skip
+CHECKS = {
+    "samples": {
+        "status": "inconclusive",
+        "candidate": 40,
+        "baseline": 400,
+        "threshold": 100,
+        "samples": 40,
+        "p_value": None,
+    }
+}
 
 
 def state(phase: Phase = Phase.RUNNING, weight_bps: int = 1000) -> MigrationState:

@@ -45,9 +45,11 @@ def test_alarms_count_once_per_step_and_check() -> None:
     calibration.new_step("api")
     view = calibration.view("api", 0.001)
     assert view == {
-        "steps": 2, "alarms": {"seq_latency": 1}, "rate": {"seq_latency": 0.5},
+        "steps": 2,
+        "alarms": {"seq_latency": 1},
+        "rate": {"seq_latency": 0.5},
         "budget_per_check": 0.001,
-    }  # fmt: skip
+    }
     labels = {"route": "api", "check": "seq_latency"}
     assert registry.get_sample_value("cutover_analysis_aa_alarms_total", labels) == 1.0
     assert registry.get_sample_value("cutover_analysis_aa_steps_total", {"route": "api"}) == 2.0

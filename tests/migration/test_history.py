@@ -36,13 +36,19 @@ def test_a_completed_and_a_rolled_back_migration_each_get_a_record() -> None:
     ]
     second, first = histories(events)
     assert (first.id, first.outcome, first.max_weight_bps, first.rollbacks) == (
-        "r-1", "completed", 10_000, 0,
-    )  # fmt: skip
+        "r-1",
+        "completed",
+        10_000,
+        0,
+    )
     assert first.duration_s(T0 + 1000) == 120
     assert first.reasons == ("healthy at 100%",)
     assert (second.id, second.outcome, second.rollbacks, second.reasons) == (
-        "r-2", "rolled_back", 1, ("latency_limit",),
-    )  # fmt: skip
+        "r-2",
+        "rolled_back",
+        1,
+        ("latency_limit",),
+    )
     assert second.ended_at == T0 + 330
 
 

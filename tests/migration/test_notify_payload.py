@@ -11,9 +11,15 @@ from migration.state import Event, MigrationState, Phase
 PLAN = Plan("api", (Step(0), Step(1000), Step(10_000)))
 STATE = MigrationState("api", PLAN, Phase.ROLLED_BACK, 1, 0, 1_764_000_000.0)
 EVENT = Event(
-    "api", 1_764_000_000.0, "rolled_back", Phase.ROLLED_BACK, 1, 0,
-    ("latency_p95: 412 ms > 240 ms",), {"latency_p95": {"status": "fail"}},
-)  # fmt: skip
+    "api",
+    1_764_000_000.0,
+    "rolled_back",
+    Phase.ROLLED_BACK,
+    1,
+    0,
+    ("latency_p95: 412 ms > 240 ms",),
+    {"latency_p95": {"status": "fail"}},
+)
 
 
 def test_summary_counts_steps_from_one() -> None:

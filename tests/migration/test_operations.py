@@ -39,10 +39,17 @@ def test_public_names() -> None:
     """The module's public names are pinned."""
     assert sorted(migration.operations.__all__) == sorted(
         [
-            "DEFAULT_MAX_OPERATIONS", "OTHER", "OperationClassifier", "OperationTable",
-            "RouteOperations", "build_classifier", "contract_table", "op_key", "split_key",
+            "DEFAULT_MAX_OPERATIONS",
+            "OTHER",
+            "OperationClassifier",
+            "OperationTable",
+            "RouteOperations",
+            "build_classifier",
+            "contract_table",
+            "op_key",
+            "split_key",
         ]
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize(

@@ -159,9 +159,13 @@ def test_plan_config_errors(config: dict[str, object], message: str) -> None:
 def test_deadline_and_on_stall_from_config() -> None:
     """A plan-wide deadline and on_stall apply to every step; a step may set its own deadline."""
     [plan] = plans_from_config(
-        {"route": "tasks", "deadline": "10m", "on_stall": "rollback",
-         "steps": [10, {"weight": 50, "deadline": "1h"}]}
-    )  # fmt: skip
+        {
+            "route": "tasks",
+            "deadline": "10m",
+            "on_stall": "rollback",
+            "steps": [10, {"weight": 50, "deadline": "1h"}],
+        }
+    )
     assert [s.deadline_s for s in plan.steps] == [600.0, 3600.0]
     assert plan.on_stall == "rollback"
     assert Plan.from_dict(plan.to_dict()) == plan

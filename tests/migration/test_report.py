@@ -64,11 +64,13 @@ async def test_factors_survive_zero_and_missing() -> None:
     """No candidate traffic and no memory give None factors with the reason, never 0.00x."""
     report = await build_report(MigrationMetrics(FakeClock()), memory=StaticMemory({}))
     assert report.factors == Factors(
-        None, None, None,
+        None,
+        None,
+        None,
         "none: no single route's weight (all routes merged), so the shares are unknown",
         "none: a backend has no latency samples in the window",
         "none: no resident memory scraped from both backends' /metrics",
-    )  # fmt: skip
+    )
     table = render(report, "table")
     assert "n/a" in table
     assert "0.00x" not in table

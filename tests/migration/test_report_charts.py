@@ -67,10 +67,13 @@ def test_a_chart_marks_clipped_points_markers_and_bands() -> None:
     axis = TimeAxis(T0, T0 + 100)
     series = Series("baseline", "#00f", [(T0 + i, 0.04 if i != 50 else 2.0) for i in range(100)])
     figure = line_chart(
-        "p95", [series], axis, lambda v: f"{v * 1000:.0f} ms",
+        "p95",
+        [series],
+        axis,
+        lambda v: f"{v * 1000:.0f} ms",
         bands=[Band(T0, T0 + 60, "10 %"), Band(T0 + 70, T0 + 80, "paused", "paused")],
         markers=[Marker(T0 + 60, 1, "#c00", "rolled back at 0 % — latency_p95")],
-    )  # fmt: skip
+    )
     svg = _svg(figure)
     titles = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}title")]
     assert "baseline: 2000 ms (off scale)" in titles

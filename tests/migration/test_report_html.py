@@ -32,9 +32,13 @@ NOW = START + 1005
 
 async def _report(since: float | None = None) -> MigrationReport:
     return await build_report(
-        MigrationMetrics(FakeClock(NOW)), route="tasks", store=store(), clock=lambda: NOW,
-        memory=StaticMemory({"baseline": 400 * 2**20, "candidate": 100 * 2**20}), since=since,
-    )  # fmt: skip
+        MigrationMetrics(FakeClock(NOW)),
+        route="tasks",
+        store=store(),
+        clock=lambda: NOW,
+        memory=StaticMemory({"baseline": 400 * 2**20, "candidate": 100 * 2**20}),
+        since=since,
+    )
 
 
 async def test_the_page_charts_the_whole_migration_with_numbered_markers() -> None:
@@ -85,12 +89,20 @@ def test_the_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     shot = tmp_path / "report.png"
     subprocess.run(
         [
-            "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-            f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
-            "--window-size=1400,2000", page.as_uri(),
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={shot}",
+            "--window-size=1400,2000",
+            page.as_uri(),
         ],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     width, height, rows = read_png(shot)
     assert (width, height) == (1400, 2000)
     colours = {row[i : i + 3] for row in rows[::4] for i in range(0, len(row), 12)}

@@ -7,9 +7,15 @@ import json
 from migration.state import Snapshot
 
 CHECKS = {
-    "error_rate_limit": {"status": "fail", "candidate": 0.2, "baseline": 0.01,
-                         "threshold": 0.05, "samples": 150, "p_value": None},
-}  # fmt: skip
+    "error_rate_limit": {
+        "status": "fail",
+        "candidate": 0.2,
+        "baseline": 0.01,
+        "threshold": 0.05,
+        "samples": 150,
+        "p_value": None,
+    },
+}
 
 
 def through_json(snapshot: Snapshot) -> Snapshot:
@@ -20,9 +26,19 @@ def through_json(snapshot: Snapshot) -> Snapshot:
 def test_snapshot_with_reasons_and_checks_round_trips() -> None:
     """Reasons come back as a tuple and checks as the same plain dict, equal to the original."""
     snap = Snapshot(
-        "tasks", 5.0, 1000, "rollback", 0.04, 0.05, 0.01, 0.2, 150, 150,
-        reasons=("error_rate_limit: 20% > 5%",), checks=CHECKS,
-    )  # fmt: skip
+        "tasks",
+        5.0,
+        1000,
+        "rollback",
+        0.04,
+        0.05,
+        0.01,
+        0.2,
+        150,
+        150,
+        reasons=("error_rate_limit: 20% > 5%",),
+        checks=CHECKS,
+    )
     again = through_json(snap)
     assert again == snap
     assert again.reasons == ("error_rate_limit: 20% > 5%",)
@@ -40,10 +56,17 @@ def test_snapshot_to_dict_is_json_ready() -> None:
 def test_snapshot_row_without_the_new_fields_still_loads() -> None:
     """A row written before reasons and checks were stored loads with both empty."""
     old = {
-        "route": "tasks", "at": 5.0, "weight_bps": 1000, "decision": "hold",
-        "baseline_p95": 0.04, "candidate_p95": None, "baseline_error_rate": 0.0,
-        "candidate_error_rate": None, "baseline_requests": 10, "candidate_requests": 0,
-    }  # fmt: skip
+        "route": "tasks",
+        "at": 5.0,
+        "weight_bps": 1000,
+        "decision": "hold",
+        "baseline_p95": 0.04,
+        "candidate_p95": None,
+        "baseline_error_rate": 0.0,
+        "candidate_error_rate": None,
+        "baseline_requests": 10,
+        "candidate_requests": 0,
+    }
     snap = Snapshot.from_dict(old)
     assert snap.reasons == ()
     assert snap.checks == {}

@@ -46,9 +46,15 @@ def test_a_step_down_rollback_appends_a_newer_rollback_verdict() -> None:
 def test_an_operator_action_newer_than_the_evaluation_is_the_why() -> None:
     """A resume made after the newest evaluation explains the running route until the next one."""
     resumed = Event(
-        "r", 130.0, "resumed", Phase.RUNNING, 0, 1000, ("resumed by admin:x: fixed",),
+        "r",
+        130.0,
+        "resumed",
+        Phase.RUNNING,
+        0,
+        1000,
+        ("resumed by admin:x: fixed",),
         {"actor": "admin:x"},
-    )  # fmt: skip
+    )
     why = current_why(
         state(Phase.RUNNING), (resumed,), Snapshot("r", 120.0, 1000, "hold", reasons=("a",))
     )

@@ -20,9 +20,12 @@ def _worker_text(requests: float, latency: float) -> str:
     counter = Counter("cutover_requests_total", "Requests.", ("route",), registry=registry)
     counter.labels("default").inc(requests)
     histogram = Histogram(
-        "cutover_request_duration_seconds", "Latency.", ("route",), buckets=(0.1, 1.0),
+        "cutover_request_duration_seconds",
+        "Latency.",
+        ("route",),
+        buckets=(0.1, 1.0),
         registry=registry,
-    )  # fmt: skip
+    )
     histogram.labels("default").observe(latency)
     Gauge("cutover_candidate_weight", "Weight.", ("route",), registry=registry).labels(
         "default"
@@ -102,9 +105,11 @@ def test_a_family_of_another_type_is_left_out() -> None:
 def test_promtool_accepts_the_merged_exposition() -> None:
     """``promtool check metrics`` finds nothing wrong with the merged text."""
     result = subprocess.run(
-        ["promtool", "check", "metrics"], input=_merged().encode(), capture_output=True,
+        ["promtool", "check", "metrics"],
+        input=_merged().encode(),
+        capture_output=True,
         check=False,
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -38,7 +38,9 @@ from tests.support.servers import free_port
 # --------------------------------------------------------------------------- plain values
 
 
-@pytest.mark.parametrize(("failures", "delay"), [(1, 0.5), (2, 1.0), (3, 2.0), (5, 8.0), (6, 10.0), (40, 10.0)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("failures", "delay"), [(1, 0.5), (2, 1.0), (3, 2.0), (5, 8.0), (6, 10.0), (40, 10.0)]
+)
 def test_restart_delay_doubles_to_a_ceiling(failures: int, delay: float) -> None:
     """Restarts back off from 0.5 s, doubling per failure in a row, never beyond 10 s."""
     assert restart_delay(failures) == delay <= RESTART_MAX_S
@@ -82,9 +84,14 @@ def test_worker_argv_names_its_slot_and_replica() -> None:
     assert argv[:3] == [sys.executable, "-m", "migration.worker_child"]
     options = dict(zip(argv[3::2], argv[4::2], strict=True))
     assert options == {
-        "--index": "1", "--public-port": "8080", "--replica": "host-a/w1", "--report-fd": "7",
-        "--parent": str(os.getpid()), "--log-format": "json", "--config": "gw.yaml",
-    }  # fmt: skip
+        "--index": "1",
+        "--public-port": "8080",
+        "--replica": "host-a/w1",
+        "--report-fd": "7",
+        "--parent": str(os.getpid()),
+        "--log-format": "json",
+        "--config": "gw.yaml",
+    }
 
 
 # --------------------------------------------------------------------------- real processes
@@ -264,9 +271,13 @@ def test_metrics_carry_worker_labels_and_parse(running: Workers) -> None:
     ]
     labelled = {s.labels.get("worker") for f in families for s in f.samples}
     assert {"0", "1"} <= labelled
-    promtool = subprocess.run(
-        ["promtool", "check", "metrics"], input=text.encode(), capture_output=True, check=False
-    ) if _has("promtool") else None  # fmt: skip
+    promtool = (
+        subprocess.run(
+            ["promtool", "check", "metrics"], input=text.encode(), capture_output=True, check=False
+        )
+        if _has("promtool")
+        else None
+    )
     if promtool is not None:
         assert promtool.returncode == 0, promtool.stdout + promtool.stderr
 

@@ -17,19 +17,29 @@ def _render(cluster: dict[str, Any]) -> str:
 
 def _member(name: str, **kw: Any) -> dict[str, Any]:
     base = {
-        "replica": name, "role": "member", "heartbeat_age_s": 0.4, "config_version": 7,
-        "fail_static": False, "leading": False, "admin": None,
-    }  # fmt: skip
+        "replica": name,
+        "role": "member",
+        "heartbeat_age_s": 0.4,
+        "config_version": 7,
+        "fail_static": False,
+        "leading": False,
+        "admin": None,
+    }
     return base | kw
 
 
 def _cluster(**kw: Any) -> dict[str, Any]:
     base = {
-        "replica": "r1", "role": "member", "leading": False, "config_version": 7,
-        "fail_static": False, "store_up": True, "store_error": None,
+        "replica": "r1",
+        "role": "member",
+        "leading": False,
+        "config_version": 7,
+        "fail_static": False,
+        "store_up": True,
+        "store_error": None,
         "leader": {"replica": "r0", "epoch": 3, "lease_age_s": 1.5, "lease_remaining_s": 4.5},
         "replicas": [_member("r0", leading=True), _member("r1"), _member("r2")],
-    }  # fmt: skip
+    }
     return base | kw
 
 

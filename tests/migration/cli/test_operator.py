@@ -95,9 +95,21 @@ async def test_migrate_start_sends_the_plan_with_gates_by_weight(
 ) -> None:
     """`migrate start` builds the plan from its options; --gate names steps by weight."""
     code = await cli(
-        rig, "migrate", "start", "tasks", "--steps", "shadow,10,50,100", "--hold", "2m",
-        "--min-requests", "250", "--gate", "50", "--gate", "100",
-    )  # fmt: skip
+        rig,
+        "migrate",
+        "start",
+        "tasks",
+        "--steps",
+        "shadow,10,50,100",
+        "--hold",
+        "2m",
+        "--min-requests",
+        "250",
+        "--gate",
+        "50",
+        "--gate",
+        "100",
+    )
     assert code == 0, capsys.readouterr().err
     state = rig.store.load("tasks")
     assert state is not None
@@ -203,9 +215,16 @@ async def test_report_writes_the_chosen_format_to_a_file(
     """`report --format markdown --output FILE` writes the rendered report there."""
     target = tmp_path / "report.md"
     code = await cli(
-        rig, "report", "--route", "tasks", "--format", "markdown", "--output", str(target),
+        rig,
+        "report",
+        "--route",
+        "tasks",
+        "--format",
+        "markdown",
+        "--output",
+        str(target),
         token=None,
-    )  # fmt: skip
+    )
     assert code == 0
     assert target.read_text("utf-8").startswith("## Migration report: route tasks")
     assert f"wrote the markdown report to {target}" in capsys.readouterr().err
@@ -320,8 +339,10 @@ async def test_history_lists_each_migration_with_its_outcome_and_reason(
     assert await cli(rig, "history", "--json") == 0
     (record,) = json.loads(capsys.readouterr().out)["migrations"]
     assert (record["id"], record["outcome"], record["rollbacks"]) == (
-        started.migration_id, "rolled_back", 1,
-    )  # fmt: skip
+        started.migration_id,
+        "rolled_back",
+        1,
+    )
 
 
 async def test_history_of_an_unknown_route_is_a_clean_404(

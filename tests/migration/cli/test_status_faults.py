@@ -9,11 +9,23 @@ from rich.console import Console
 
 from migration.cli.operator import faults_of, render_status
 
-ABORT = {"delay_ms": 0.0, "delay_distribution": "fixed", "delay_stddev_ms": 0.0,
-         "delay_max_ms": None, "delay_sigma": 0.0, "abort_percent": 100.0, "abort_status": 503}  # fmt: skip
-STATUS = {"ready": True, "routes": [],
-          "backends": {"baseline": {"url": "http://b", "fault": None},
-                       "candidate": {"url": "http://c", "fault": ABORT}}}  # fmt: skip
+ABORT = {
+    "delay_ms": 0.0,
+    "delay_distribution": "fixed",
+    "delay_stddev_ms": 0.0,
+    "delay_max_ms": None,
+    "delay_sigma": 0.0,
+    "abort_percent": 100.0,
+    "abort_status": 503,
+}
+STATUS = {
+    "ready": True,
+    "routes": [],
+    "backends": {
+        "baseline": {"url": "http://b", "fault": None},
+        "candidate": {"url": "http://c", "fault": ABORT},
+    },
+}
 
 
 def shown(data: dict[str, Any], faults: dict[str, Any] | None) -> str:
@@ -38,7 +50,11 @@ def test_an_active_fault_is_the_caption() -> None:
 
 def test_a_failing_store_and_a_fault_are_both_shown() -> None:
     """The store's failure comes first, each fault on its own line after it."""
-    store = {"ok": False, "failing_since": "2026-01-01T00:00:00Z", "errors": 3,
-             "last_error": "database is locked"}  # fmt: skip
+    store = {
+        "ok": False,
+        "failing_since": "2026-01-01T00:00:00Z",
+        "errors": 3,
+        "last_error": "database is locked",
+    }
     text = shown({"window_s": 60, "routes": [], "state_store": store}, faults_of(STATUS))
     assert text.index("STATE STORE FAILING") < text.index("FAULT on candidate")

@@ -34,9 +34,16 @@ def shown(
 ) -> str:
     """The status table's text for one route."""
     view = route_view(
-        "tasks", None, state, MigrationMetrics(FakeClock(now)), 60.0, events, now,
-        latest=latest, stale_after_s=15.0,
-    )  # fmt: skip
+        "tasks",
+        None,
+        state,
+        MigrationMetrics(FakeClock(now)),
+        60.0,
+        events,
+        now,
+        latest=latest,
+        stale_after_s=15.0,
+    )
     console = Console(record=True, width=250, file=io.StringIO())
     console.print(render_status({"window_s": 60, "routes": [view]}))
     return console.export_text()
@@ -70,10 +77,15 @@ def test_a_stale_evaluation_says_how_old_it_is() -> None:
 def test_an_operator_rollback_after_the_evaluation_is_the_why() -> None:
     """An operator's rollback made since the latest evaluation is newer, so it is shown."""
     manual = Event(
-        "tasks", NOW - 1, "rolled_back", Phase.ROLLED_BACK, 0, 0,
+        "tasks",
+        NOW - 1,
+        "rolled_back",
+        Phase.ROLLED_BACK,
+        0,
+        0,
         ("manual rollback by admin:10.0.0.7: bad canary",),
         {"actor": "admin:10.0.0.7", "reason": "bad canary"},
-    )  # fmt: skip
+    )
     rolled = RUNNING.with_(phase=Phase.ROLLED_BACK, weight_bps=0, running_since=None)
     text = shown(hold(NOW - 5, "holding: 40/60 s"), (OLD_HOLD, manual), rolled)
     assert "rolled back: manual rollback by admin:10.0.0.7: bad canary" in text
@@ -87,9 +99,15 @@ def test_a_rolled_back_route_says_rolled_back_with_the_rollbacks_reasons() -> No
     """After a rollback the why is the rollback's, never an older evaluation's "hold: …"."""
     checks: dict[str, Any] = {"latency_limit": {"status": "fail"}}
     auto = Event(
-        "tasks", NOW - 3, "rolled_back", Phase.ROLLED_BACK, 0, 0,
-        ("latency_limit: p95 900 ms > 500 ms",), checks,
-    )  # fmt: skip
+        "tasks",
+        NOW - 3,
+        "rolled_back",
+        Phase.ROLLED_BACK,
+        0,
+        0,
+        ("latency_limit: p95 900 ms > 500 ms",),
+        checks,
+    )
     text = shown(hold(NOW - 1, "latency_limit: 1/3 failing"), (OLD_HOLD, auto), ROLLED)
     assert "rolled back: latency_limit: p95 900 ms > 500 ms" in text
     assert "hold:" not in text
@@ -98,9 +116,15 @@ def test_a_rolled_back_route_says_rolled_back_with_the_rollbacks_reasons() -> No
 def test_an_abort_replaces_the_old_reason() -> None:
     """An aborted route shows the abort and its reason, not the evaluation before it."""
     abort = Event(
-        "tasks", NOW - 1, "aborted", Phase.ABORTED, 0, 0,
-        ("aborted by admin:10.0.0.7: wrong build",), {"actor": "admin:10.0.0.7"},
-    )  # fmt: skip
+        "tasks",
+        NOW - 1,
+        "aborted",
+        Phase.ABORTED,
+        0,
+        0,
+        ("aborted by admin:10.0.0.7: wrong build",),
+        {"actor": "admin:10.0.0.7"},
+    )
     aborted = RUNNING.with_(phase=Phase.ABORTED, weight_bps=0, running_since=None)
     text = shown(hold(NOW - 5, "holding: 40/60 s"), (OLD_HOLD, abort), aborted)
     assert "aborted: aborted by admin:10.0.0.7: wrong build" in text

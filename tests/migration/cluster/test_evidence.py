@@ -71,8 +71,11 @@ def test_merge_adds_counts_and_sketch_bins() -> None:
     a.merge(b)
     base = a.backends["baseline"]
     assert (base.requests, base.errors, base.contract, a.shadow) == (
-        18, 4, RateSample(8, 2), RateSample(10, 6),
-    )  # fmt: skip
+        18,
+        4,
+        RateSample(8, 2),
+        RateSample(10, 6),
+    )
     assert base.latency.keyed_counts() == {
         k: 2 * n for k, n in b.backends["baseline"].latency.keyed_counts().items()
     }
@@ -81,9 +84,17 @@ def test_merge_adds_counts_and_sketch_bins() -> None:
 GOOD = {
     "v": 1,
     "acc": 0.01,
-    "baseline": {"n": 3, "err": 1, "conn": 1, "tmo": 0, "zero": 0, "bins": [-230, 2], "cn": 0,
-                 "cbad": 0},
-}  # fmt: skip
+    "baseline": {
+        "n": 3,
+        "err": 1,
+        "conn": 1,
+        "tmo": 0,
+        "zero": 0,
+        "bins": [-230, 2],
+        "cn": 0,
+        "cbad": 0,
+    },
+}
 
 
 def variant(**changes: object) -> bytes:

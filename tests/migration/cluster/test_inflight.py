@@ -34,11 +34,13 @@ def test_merged_inflight_sums_replicas() -> None:
     """Counts add up, the count past a threshold comes from the ages, the oldest is the maximum."""
     merged = MergedInflight()
     assert merged.inflight("api", "candidate", 1.0) == (0, 0, 0.0)
-    merged.update({
-        "r1": {"api": {"candidate": {"n": 3, "ages": [9.5, 2.0, 0.5]}}},
-        "r2": {"api": {"candidate": {"n": 70, "ages": [4.0, 1.5]}}},  # truncated report
-        "r3": {},
-    })  # fmt: skip
+    merged.update(
+        {
+            "r1": {"api": {"candidate": {"n": 3, "ages": [9.5, 2.0, 0.5]}}},
+            "r2": {"api": {"candidate": {"n": 70, "ages": [4.0, 1.5]}}},  # truncated report
+            "r3": {},
+        }
+    )
     assert merged.inflight("api", "candidate", 1.0) == (73, 4, 9.5)
     assert merged.inflight("api", "candidate", 60.0) == (73, 0, 9.5)
     assert merged.inflight("api", "baseline", 0.0) == (0, 0, 0.0)

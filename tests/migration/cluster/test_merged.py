@@ -101,8 +101,11 @@ def test_three_replicas_merge_to_exactly_one_process(seed: int) -> None:
             assert contracts == [single.contract(route, b, span) for b in BACKENDS]
             for g, w in zip(got, want, strict=True):
                 assert (g.requests, g.errors, g.connect_errors, g.timeouts) == (
-                    w.requests, w.errors, w.connect_errors, w.timeouts,
-                )  # fmt: skip
+                    w.requests,
+                    w.errors,
+                    w.connect_errors,
+                    w.timeouts,
+                )
                 assert g.latency.keyed_counts() == w.latency.keyed_counts()
                 assert g.latency.count == w.latency.count
                 for q in (0.5, 0.95, 0.99):
@@ -143,11 +146,13 @@ def test_recent_attempts_take_newest_buckets_until_twenty() -> None:
     clock = FakeClock(T0)
     merged = MergedWindows(clock)
     now = int(T0)
-    merged.ingest([
-        row(1, now - 1, attempts(12, failed=12)),
-        row(2, now - 2, attempts(12)),
-        row(3, now - 3, attempts(50)),
-    ])  # fmt: skip
+    merged.ingest(
+        [
+            row(1, now - 1, attempts(12, failed=12)),
+            row(2, now - 2, attempts(12)),
+            row(3, now - 3, attempts(50)),
+        ]
+    )
     assert merged.recent_attempts("api", "candidate") == (24, 12)
     assert merged.recent_attempts("api", "baseline") == (0, 0)
     clock.advance(9.0)  # only now - 1 is still within the 10 newest buckets
@@ -246,14 +251,19 @@ def test_read_windows_runs_unchanged_on_the_merged_sources() -> None:
     now = int(T0)
     merged.ingest([row(1, now - 1, attempts(30, failed=3)), row(2, now - 2, attempts(10), "r2")])
     inflight = MergedInflight()
-    inflight.update({
-        "r1": {"api": {"candidate": {"n": 2, "ages": [9.0, 0.1]}}},
-        "r2": {"api": {"candidate": {"n": 1, "ages": [4.0]}}},
-    })  # fmt: skip
+    inflight.update(
+        {
+            "r1": {"api": {"candidate": {"n": 2, "ages": [9.0, 0.1]}}},
+            "r2": {"api": {"candidate": {"n": 1, "ages": [4.0]}}},
+        }
+    )
     base, cand = read_windows(merged, inflight, "api", Policy())
     assert (cand.requests, cand.errors, cand.recent_attempts, cand.recent_connect_errors) == (
-        40, 3, 30, 3,
-    )  # fmt: skip
+        40,
+        3,
+        30,
+        3,
+    )
     assert cand.latency is not None
     assert cand.latency.count == 37
     assert (cand.inflight, cand.stuck, cand.oldest_inflight_s) == (3, 2, 9.0)
@@ -283,11 +293,13 @@ def test_operation_keys_are_listed_apart_from_routes() -> None:
     clock = FakeClock(T0 + 0.5)
     merged = MergedWindows(clock)
     now = int(T0)
-    merged.ingest([
-        row(1, now - 1, attempts(3)),
-        row(2, now - 1, attempts(2), route="api/create_task"),
-        row(3, now - 1, attempts(1), route="api/GET api"),
-    ])  # fmt: skip
+    merged.ingest(
+        [
+            row(1, now - 1, attempts(3)),
+            row(2, now - 1, attempts(2), route="api/create_task"),
+            row(3, now - 1, attempts(1), route="api/GET api"),
+        ]
+    )
     assert merged.routes() == ["api"]
     assert merged.operations("api") == ["GET api", "create_task"]
     assert merged.window("api/create_task", "candidate", 5).requests == 2
