@@ -19,7 +19,7 @@ from custom_backend import schemas
 from custom_backend.body import MISSING, decode_body, required_body_missing
 from custom_backend.cache import ResponseCache, TreeSignature, file_stamp, open_data_version
 from custom_backend.responses import Response, detail, json_response, no_content
-from custom_backend.validation import Issue, RequestInvalid, check_choice
+from custom_backend.validation import Issue, ModelSpec, RequestInvalid, check_choice
 from engine.errors import NotFound
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ INLINE_READS = False
 
 
 def _body_model(
-    request: Request, spec: schemas.ModelSpec, *, exclude_unset: bool = False
+    request: Request, spec: ModelSpec, *, exclude_unset: bool = False
 ) -> dict[str, Any]:
     """Decode and validate a required JSON body against ``spec``."""
     value = decode_body(request.body_bytes, request.content_type)

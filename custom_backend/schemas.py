@@ -2,7 +2,7 @@
 
 Each spec mirrors one pydantic model of ``fastapi_backend/models.py`` field for field (same order, bounds and
 kinds: ``Priority``/``TaskStatus`` are ``Literal`` there, so they fail as ``literal_error``; ``ContextMode`` is an
-``Enum``, so it fails as ``enum``). ``tests/custom_backend/test_schemas.py`` pins the two against each other.
+``Enum``, so it fails as ``enum``). ``tests/custom_backend/test_validation.py`` pins the two against each other.
 """
 
 from __future__ import annotations

@@ -57,8 +57,10 @@ def implied_type(schema: dict[str, Any]) -> frozenset[str] | None:
 
 def member_key(node: Any) -> str:
     """Identity of a union member: its ``$ref``, else its canonical JSON."""
-    if isinstance(node, dict) and isinstance(node.get("$ref"), str) and len(node) == 1:
-        return node["$ref"]
+    if isinstance(node, dict) and len(node) == 1:
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            return ref
     return json.dumps(node, sort_keys=True, default=str)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -13,7 +14,7 @@ from migration.cli.main import main
 from tests.contracts.test_diff import base_spec, schemas, write_pair
 
 
-def breaking_revision() -> dict:
+def breaking_revision() -> dict[str, Any]:
     """Base spec with one ERR (removed response property) and one WARN (new response enum value)."""
     revision = base_spec()
     schemas(revision)["Task"]["properties"].pop("title")

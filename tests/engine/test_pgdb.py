@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from custom_backend.cache import open_data_version
@@ -110,17 +111,15 @@ def test_version_source_answers_none_while_the_database_is_down(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Unreachable: None (the caller computes the answer) and one connect attempt a second at most."""
-    import engine.pgdb
-
     now = [100.0]
     attempts: list[float] = []
-    real_connect = engine.pgdb.psycopg.connect
+    real_connect = psycopg.connect
 
     def counting_connect(*args: object, **kwargs: object) -> object:
         attempts.append(now[0])
         return real_connect(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(engine.pgdb.psycopg, "connect", counting_connect)
+    monkeypatch.setattr(psycopg, "connect", counting_connect)
     version = PostgresDataVersion(
         f"postgresql://u:{PASSWORD}@127.0.0.1:{free_port()}/db", clock=lambda: now[0]
     )

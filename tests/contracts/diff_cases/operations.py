@@ -90,19 +90,23 @@ def spec() -> Spec:
 
 
 def _get(d: Spec) -> dict[str, Any]:
-    return d["paths"]["/things"]["get"]
+    operation: dict[str, Any] = d["paths"]["/things"]["get"]
+    return operation
 
 
 def _post(d: Spec) -> dict[str, Any]:
-    return d["paths"]["/things"]["post"]
+    operation: dict[str, Any] = d["paths"]["/things"]["post"]
+    return operation
 
 
 def _one(d: Spec) -> dict[str, Any]:
-    return d["paths"]["/things/{id}"]["get"]
+    operation: dict[str, Any] = d["paths"]["/things/{id}"]["get"]
+    return operation
 
 
 def _params(d: Spec) -> list[dict[str, Any]]:
-    return _get(d)["parameters"]
+    parameters: list[dict[str, Any]] = _get(d)["parameters"]
+    return parameters
 
 
 def _param(d: Spec, place: str) -> dict[str, Any]:
@@ -123,7 +127,8 @@ def _remove_one(d: Spec) -> None:
 
 
 def _headers(d: Spec) -> dict[str, Any]:
-    return _get(d)["responses"]["200"]["headers"]
+    headers: dict[str, Any] = _get(d)["responses"]["200"]["headers"]
+    return headers
 
 
 def _parameter_rows(place: str) -> list[tuple[Any, ...]]:
