@@ -10,8 +10,8 @@ server; each item below was measured by resident memory right after the imports:
   server never runs; uvicorn falls back to its stat reloader class (~0.9 MiB).
 - uvicorn's CLI: ``uvicorn/__init__.py`` imports ``uvicorn.main`` for ``uvicorn.run``, and with it click
   and the worker supervisors (``multiprocessing``) — ~1.4 MiB for code ``server.run`` never calls. The
-  package is registered without running its ``__init__`` and given the two names its own modules import
-  from it (``Config`` for the lifespan modules, ``Server``); ``uvicorn.config`` and ``uvicorn.server`` are
+  package is registered without running its ``__init__`` and given ``Config``, which its lifespan modules
+  import from it, and ``Server``, its other class; ``uvicorn.config`` and ``uvicorn.server`` are
   the unchanged modules ``uvicorn.run`` itself uses. Only in a process where uvicorn is not imported yet.
 - ``importlib.metadata`` (~1.1 MiB with ``zipfile``, ``csv``, ``email.message`` and ``importlib.resources``
   it loads): ``websockets.version`` imports it at the top and uses it only in a development checkout,
@@ -25,6 +25,10 @@ server; each item below was measured by resident memory right after the imports:
 ``watchfiles`` is blocked (``None`` in ``sys.modules`` makes an import fail) and its importer takes the
 fallback it has for a missing optional dependency. ``tests/custom_backend/test_lean.py`` pins the list of
 modules the serve path must not load.
+
+The uvicorn step relies on uvicorn's internals, which a 0.x minor release may change: pyproject.toml pins
+uvicorn to the minor release it was checked against, and ``test_lean.py`` fails naming that pin when the
+installed uvicorn's modules take from the package a name other than ``UVICORN_PACKAGE_NAMES``.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ from typing import Any, Final
 
 UNUSED_OPTIONAL_IMPORTS: Final = ("watchfiles",)
 LOADED_ON_FIRST_USE: Final = ("importlib.metadata", "hashlib", "secrets")
+# What uvicorn's own modules import from the package (``from uvicorn import Config``), and where each lives.
+UVICORN_PACKAGE_NAMES: Final = {"Config": "uvicorn.config", "Server": "uvicorn.server"}
 
 
 def keep_unused_imports_out() -> None:
@@ -84,10 +90,12 @@ def _import_uvicorn_without_cli() -> None:
     package = importlib.util.module_from_spec(spec)
     sys.modules["uvicorn"] = package
     try:
-        from uvicorn.config import Config
-        from uvicorn.server import Server
-    except BaseException:
+        for name, module in UVICORN_PACKAGE_NAMES.items():
+            setattr(package, name, getattr(importlib.import_module(module), name))
+    except BaseException as exc:
         del sys.modules["uvicorn"]
+        exc.add_note(
+            "custom_backend.lean loads uvicorn's Config and Server without its __init__; "
+            "pyproject.toml pins the uvicorn release that was checked against"
+        )
         raise
-    package.Config = Config  # type: ignore[attr-defined]
-    package.Server = Server  # type: ignore[attr-defined]
