@@ -43,7 +43,7 @@ ARRAY_KEYWORDS = ("items", "prefixItems", "contains")
 
 
 def implied_type(schema: dict[str, Any]) -> frozenset[str] | None:
-    """The type an untyped schema's keywords imply: ``properties`` mean an object, ``items`` an array.
+    """The type an untyped schema's keywords imply: ``properties`` an object, ``items`` an array.
 
     Strictly, a schema without ``type`` admits every type, but nobody writes ``properties`` for a
     string: read that way, adding the ``type: object`` the author left out is no change.

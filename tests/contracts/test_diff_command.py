@@ -91,7 +91,7 @@ def test_json_format_parses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
 
 def test_junit_format_parses_with_failures(tmp_path: Path) -> None:
-    """--format junit --output FILE writes JUnit XML: a testcase per operation, failures for ERRs."""
+    """--format junit --output FILE: JUnit XML, a testcase per operation, failures for ERRs."""
     base, rev = write_pair(tmp_path, breaking_revision())
     out = tmp_path / "diff.xml"
     assert main(["contracts", "diff", base, rev, "--format", "junit", "--output", str(out)]) == 1

@@ -1,7 +1,7 @@
 """The server process's imports: what ``python -m custom_backend`` must not load (resident memory).
 
-The uvicorn step depends on uvicorn's internals, so a failure here names pyproject's uvicorn pin: an upgrade
-that breaks them is read against ``custom_backend.lean`` before the pin moves.
+The uvicorn step depends on uvicorn's internals, so a failure here names pyproject's uvicorn pin: an
+upgrade that breaks them is read against ``custom_backend.lean`` before the pin moves.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from packaging.requirements import Requirement
 from custom_backend.lean import UVICORN_PACKAGE_NAMES
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
-# uvicorn's CLI: the modules ``keep_unused_imports_out`` keeps from running, so free to use the package.
+# uvicorn's CLI: the modules ``keep_unused_imports_out`` keeps from running,
+# so free to use the package.
 UVICORN_CLI = ("__init__.py", "__main__.py", "main.py")
 
 # Measured costs are in ``custom_backend.lean`` and ``custom_backend.metrics``.
@@ -94,7 +95,7 @@ def test_uvicorn_already_imported_is_left_alone() -> None:
 
 
 def test_websockets_handshake_helpers_load_the_deferred_modules() -> None:
-    """The accept key (RFC 6455, section 1.3's example) and a client key still work behind stand-ins."""
+    """The accept key (RFC 6455, section 1.3's example) and a client key work behind stand-ins."""
     code = """
 import sys
 from custom_backend.lean import keep_unused_imports_out
@@ -107,7 +108,7 @@ print(accept_key("dGhlIHNhbXBsZSBub25jZQ=="), len(generate_key()))
 
 
 def test_a_deferred_module_runs_on_first_use() -> None:
-    """``import importlib.metadata`` binds the stand-in; the first attribute imports the real module."""
+    """``import importlib.metadata`` binds the stand-in; its first attribute imports the module."""
     code = """
 import sys
 from custom_backend.lean import keep_unused_imports_out
@@ -125,7 +126,7 @@ print(version("pytest"))
 
 
 def test_installed_uvicorn_is_the_pinned_release() -> None:
-    """The uvicorn in this environment is inside pyproject's pin, the range lean.py was checked against."""
+    """The installed uvicorn is inside pyproject's pin, the range lean.py was checked against."""
     pin = uvicorn_pin()
     installed = importlib.metadata.version("uvicorn")
     assert pin.specifier.contains(installed), (
@@ -135,14 +136,15 @@ def test_installed_uvicorn_is_the_pinned_release() -> None:
 
 
 def test_uvicorn_modules_take_only_what_lean_registers_from_the_package() -> None:
-    """Outside its CLI, uvicorn's modules import from ``uvicorn`` only the names lean.py sets on it."""
+    """Outside its CLI, uvicorn's modules take from ``uvicorn`` only the names lean.py sets."""
     taken = names_taken_from_uvicorn()
     registered = set(UVICORN_PACKAGE_NAMES)
     extra = {module: names - registered for module, names in taken.items() if names - registered}
+    version = importlib.metadata.version("uvicorn")
     assert not extra, (
-        f"uvicorn {importlib.metadata.version('uvicorn')}'s modules import {extra} from the package "
-        f"uvicorn, which custom_backend.lean registers with {sorted(UVICORN_PACKAGE_NAMES)} only: "
-        f"update UVICORN_PACKAGE_NAMES and pyproject.toml's pin {uvicorn_pin()} together"
+        f"uvicorn {version}'s modules import {extra} from the package uvicorn, which "
+        f"custom_backend.lean registers with {sorted(registered)} only: update "
+        f"UVICORN_PACKAGE_NAMES and pyproject.toml's pin {uvicorn_pin()} together"
     )
     assert "Config" in set().union(*taken.values())  # the lifespan modules': the scan sees imports
 
@@ -154,7 +156,7 @@ def uvicorn_pin() -> Requirement:
 
 
 def names_taken_from_uvicorn() -> dict[str, set[str]]:
-    """Per uvicorn module outside its CLI: the names it reads from the package ``uvicorn`` itself."""
+    """Per uvicorn module outside its CLI: the names it reads from the package ``uvicorn``."""
     spec = importlib.util.find_spec("uvicorn")
     assert spec is not None
     assert spec.origin is not None
@@ -176,7 +178,7 @@ def names_taken_from_uvicorn() -> dict[str, set[str]]:
 
 
 def imported_from(node: ast.ImportFrom, package: tuple[str, ...]) -> str:
-    """The module a ``from ... import`` reads: ``from .. import Config`` in uvicorn/lifespan is uvicorn."""
+    """The module ``from ... import`` reads: ``from .. import X`` in uvicorn/lifespan is uvicorn."""
     if not node.level:
         return node.module or ""
     base = package[: len(package) - node.level + 1]

@@ -1,5 +1,6 @@
-"""Operation-level spec pairs: operations, deprecation, parameters, bodies, statuses, headers, links,
-security and webhooks. Each group's cases are negatives for the ids the other cases of the group yield.
+"""Operation-level spec pairs: operations, deprecation, parameters, bodies, statuses,
+headers, links, security and webhooks. Each group's cases are negatives for the ids the
+other cases of the group yield.
 """
 
 from __future__ import annotations
