@@ -91,7 +91,7 @@ def reset_defaults() -> None:
 
 @contextmanager
 def capture_logs() -> Iterator[list[Fields]]:
-    """Collect every call at any level as ``{**keywords, "event", "log_level"}``; write none."""
+    """Collect each call as ``{**keywords, "event": ..., "log_level": ...}``; write nothing."""
     entries: list[Fields] = []
 
     def capture(level: str, event: str, fields: Fields) -> None:

@@ -120,7 +120,7 @@ def _open_engine() -> Engine:
 
 
 def run(args: argparse.Namespace) -> Any:
-    """Execute a parsed command; return the JSON document to print (``None``: printed)."""
+    """Execute a parsed command; return the JSON to print (``None``: already printed)."""
     if args.command == "health":
         return {"status": "ok", "version": VERSION}
     engine = _open_engine()

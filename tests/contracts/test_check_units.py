@@ -189,7 +189,7 @@ def test_judging_severities() -> None:
     ],
 )
 def test_check_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    """Bad URLs, contract, rule or a negative budget exit 2 before any request."""
+    """Bad URLs, an unreadable contract, a bad rule or a negative budget: exit 2, nothing sent."""
     assert main(["contracts", "check", *argv]) == 2
     assert "cutover contracts check:" in capsys.readouterr().err
 

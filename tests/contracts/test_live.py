@@ -213,7 +213,7 @@ def test_replay_of_baseline_traffic_matches_the_candidate(stack: Stack, tmp_path
 
 
 def test_replay_reports_deviations_with_line_and_path(stack: Stack, tmp_path: Path) -> None:
-    """Replay on the broken candidate names each bad line and JSON path; writes skipped."""
+    """Broken candidate: replay names each bad line and JSON path; writes are skipped by default."""
     recording = tmp_path / "traffic.jsonl"
     record_from(stack.baseline, recording)
     assert main(replay_args(recording, stack.broken, tmp_path)) == 1
