@@ -1,1 +1,1 @@
-"""The API contract: exported OpenAPI document, per-operation JSON Schemas, validators, diff and check."""
+"""The API contract: OpenAPI document, per-operation schemas, validators, diff and check."""

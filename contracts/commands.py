@@ -30,7 +30,10 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "contracts",
         help="export, diff and check the API contract",
-        description="Export the OpenAPI contract, diff two versions, check a candidate live, replay traffic.",
+        description=(
+            "Export the OpenAPI contract, diff two versions, check a candidate live, "
+            "replay traffic."
+        ),
         epilog="examples:\n  cutover contracts export --check\n"
         "  cutover contracts check --baseline http://127.0.0.1:8001 --candidate http://127.0.0.1:8002",
     )
@@ -157,9 +160,10 @@ def _add_check(group: Any) -> None:
         "check",
         help="run every contract operation against baseline and candidate and compare",
         description=(
-            "Send documented examples and schema-generated requests to both backends, validate both "
-            "responses against the contract and compare the candidate's with the baseline's. Without "
-            "--allow-writes only safe (GET/HEAD/OPTIONS) operations run; the others are reported as skipped."
+            "Send documented examples and schema-generated requests to both backends, validate "
+            "both responses against the contract and compare the candidate's with the baseline's. "
+            "Without --allow-writes only safe (GET/HEAD/OPTIONS) operations run; the others are "
+            "reported as skipped."
         ),
         epilog="examples:\n"
         "  cutover contracts check --baseline http://127.0.0.1:8001 --candidate http://127.0.0.1:8002\n"
@@ -186,7 +190,10 @@ def _add_check(group: Any) -> None:
         type=int,
         default=5,
         metavar="N",
-        help="generated cases per operation (default 5; at least one request per operation is always sent)",
+        help=(
+            "generated cases per operation (default 5; at least one request per operation is "
+            "always sent)"
+        ),
     )
     parser.add_argument(
         "--seed", type=int, default=0, help="seed for generated cases (reproducible runs)"

@@ -1,13 +1,15 @@
 """Compare two HTTP responses the way a client would notice a difference.
 
-Shared by ``cutover contracts check``/``replay`` and by the gateway's shadowing, so it is pure (bytes
-and headers in, a frozen :class:`Comparison` out), does no I/O and keeps its work bounded: the number of
-differences kept is capped, values are rendered and truncated, and differences that only vary by an
-array index collapse into one (``$.items[*].id``), which is also the key the gateway counts by.
+Shared by ``cutover contracts check``/``replay`` and by the gateway's shadowing, so it is pure
+(bytes and headers in, a frozen :class:`Comparison` out), does no I/O and keeps its work
+bounded: the number of differences kept is capped, values are rendered and truncated, and
+differences that only vary by an array index collapse into one (``$.items[*].id``), which is
+also the key the gateway counts by.
 
 Kinds of :class:`Difference`:
 
-- ``value``: same JSON type, different value (also the status code, a header, or a non-JSON body hash);
+- ``value``: same JSON type, different value (also the status code, a header,
+  or a non-JSON body hash);
 - ``type``: different JSON types (``integer`` and ``number`` are distinct: ``1`` vs ``1.0``);
 - ``missing``: present in the primary response, absent from the other; ``extra``: the reverse;
 - ``length``: arrays of different lengths; ``order``: same elements, different order (or, with

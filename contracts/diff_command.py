@@ -1,7 +1,7 @@
 """The command behind ``cutover contracts diff``: files in, a rendered report and an exit code out.
 
-:mod:`contracts.diff` holds the rules and the pure ``diff_report`` (two dicts in, a report out); this
-module does the I/O around it: read the option files and both documents, validate the documents
+:mod:`contracts.diff` holds the rules and the pure ``diff_report`` (two dicts in, a report out);
+this module does the I/O around it: read the option files and both documents, validate the documents
 against the OpenAPI meta-schemas (:mod:`contracts.diff.validate`), apply the options
 (:mod:`contracts.diff.options`: path rewriting and header case before the diff; filters, the ignore
 list and severity overrides after it), place each operation on a line of its file (for SARIF and
@@ -74,7 +74,7 @@ def run_diff(args: argparse.Namespace, today: dt.date | None = None) -> int:
 
 
 def write_expectations(report: Report, options: DiffOptions, args: argparse.Namespace) -> bool:
-    """Write ``--expect-file``: every response-body change the diff found in the selected operations.
+    """Write ``--expect-file``: each response-body change found in the selected operations.
 
     Taken before the ignore list and the severity overrides: those decide whether CI passes, while
     the file records what the candidate's spec documents (an ignored change is documented too).
@@ -121,7 +121,7 @@ def read_options(args: argparse.Namespace) -> DiffOptions:
 
 
 def rule_help(report: Report) -> dict[str, str]:
-    """The catalogue's one-line explanation of each rule in the report (and of the ignore list's)."""
+    """The catalogue's one-line explanation of each rule in the report (and the ignore list)."""
     known = {rule.id: rule.summary for rule in RULES.values()}
     known[RULE_EXPIRED] = "an ignore entry is past its expires date: it ignores nothing any more"
     known[RULE_UNUSED] = "an ignore entry matched no finding: the change it accepted is gone"
@@ -194,7 +194,7 @@ def operation_lines(text: str, subjects: tuple[str, ...]) -> dict[str, int]:
 
 
 def _key_line(lines: list[str], pattern: re.Pattern[str], start: int, within: int) -> int | None:
-    """The first line from ``start`` matching ``pattern`` before the indentation drops to ``within``."""
+    """The first line from ``start`` matching ``pattern`` before indentation drops to ``within``."""
     for number in range(start, len(lines)):
         line = lines[number]
         stripped = line.strip()

@@ -1,10 +1,11 @@
 """The machine-readable contract: the OpenAPI document exported from the FastAPI app.
 
-The legacy app is the source of truth (API.md): ``openapi_document()`` builds it from ``create_app()``, and
-``contracts/openapi.json`` is the checked-in copy that the candidate, the gateway's live validation and the
-contract checker read. ``write_openapi`` writes it deterministically (sorted keys, two-space indent, final
-newline) so a regenerated file only differs when the contract does; ``drift`` tells whether the app and
-the copy disagree (a test fails on drift, ``cutover contracts export`` fixes it).
+The legacy app is the source of truth (API.md): ``openapi_document()`` builds it from
+``create_app()``, and ``contracts/openapi.json`` is the checked-in copy that the candidate, the
+gateway's live validation and the contract checker read. ``write_openapi`` writes it
+deterministically (sorted keys, two-space indent, final newline) so a regenerated file only differs
+when the contract does; ``drift`` tells whether the app and the copy disagree (a test fails on
+drift, ``cutover contracts export`` fixes it).
 """
 
 from __future__ import annotations
@@ -28,12 +29,12 @@ def openapi_document() -> dict[str, Any]:
 
 
 def render(document: dict[str, Any]) -> str:
-    """The canonical text of a document: sorted keys, two-space indent, UTF-8 as is, final newline."""
+    """A document's canonical text: sorted keys, two-space indent, UTF-8 as is, final newline."""
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def write_openapi(path: Path = OPENAPI_PATH) -> Path:
-    """Write the app's document to ``path`` (default ``contracts/openapi.json``) and return the path."""
+    """Write the app's document to ``path`` (``contracts/openapi.json``); return the path."""
     path.write_text(render(openapi_document()), encoding="utf-8")
     return path
 

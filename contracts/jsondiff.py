@@ -1,10 +1,10 @@
 """Structural diff of two decoded JSON values, driven by compiled path rules.
 
-The walk behind :func:`contracts.compare.compare_json`: it carries a :class:`PathMatcher` state down the
-tree so ignore and order-insensitivity rules cost a dictionary lookup per node, stops at ignored nodes,
-and collapses repeats of one (normalised path, kind) into one :class:`Difference`. Exact equality is
-checked first by orjson in C (``1``, ``1.0`` and ``true`` stay distinct), so equal bodies cost almost
-nothing.
+The walk behind :func:`contracts.compare.compare_json`: it carries a :class:`PathMatcher` state
+down the tree so ignore and order-insensitivity rules cost a dictionary lookup per node, stops at
+ignored nodes, and collapses repeats of one (normalised path, kind) into one :class:`Difference`.
+Exact equality is checked first by orjson in C (``1``, ``1.0`` and ``true`` stay distinct), so
+equal bodies cost almost nothing.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ Rules are written by operators in config files (``$.items[*].id``, ``$..created_
 parsed at start-up into immutable token tuples and a bad one fails with the offending text. Matching
 runs for every JSON node the comparison visits, so it works on tuples, never on strings.
 
-Supported: ``$`` root, ``.name`` and ``['name']`` keys, ``.*`` any key, ``[*]`` (and ``[3]``, which is
-normalised to ``[*]``) any array element, ``..name`` / ``..*`` / ``..[*]`` recursive descent.
+Supported: ``$`` root, ``.name`` and ``['name']`` keys, ``.*`` any key, ``[*]`` (and ``[3]``, which
+is normalised to ``[*]``) any array element, ``..name`` / ``..*`` / ``..[*]`` recursive descent.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-#: A concrete location in a JSON document: object keys, with ``None`` standing for "an array element".
+#: A concrete location in a JSON document: object keys, with ``None``
+#: standing for "an array element".
 NodePath = tuple[str | None, ...]
 
 _KEY = "key"
@@ -134,11 +135,12 @@ MatchState = frozenset[tuple[int, int]]
 class PathMatcher:
     """Matches many patterns incrementally while a JSON tree is walked (an NFA over path steps).
 
-    The comparison visits every node of both bodies; testing each pattern against each node's full
-    path would cost depth * patterns per node. Instead the walker carries a state and advances it one
-    step per key or array element; steps are memoised, so a body whose keys repeat (arrays of objects)
-    costs one dictionary lookup per node. Patterns are grouped: ``labels[i]`` names the group of
-    pattern ``i`` (e.g. "ignore", "unordered") and :meth:`groups` says which groups match exactly here.
+    The comparison visits every node of both bodies; testing each pattern against each node's
+    full path would cost depth * patterns per node. Instead the walker carries a state and
+    advances it one step per key or array element; steps are memoised, so a body whose keys
+    repeat (arrays of objects) costs one dictionary lookup per node. Patterns are grouped:
+    ``labels[i]`` names the group of pattern ``i`` (e.g. "ignore", "unordered") and
+    :meth:`groups` says which groups match exactly here.
     """
 
     _CACHE_LIMIT = 8192

@@ -6,15 +6,16 @@ exchange (format version 1)::
 
     {"v": 1, "ts": "2026-11-25T12:00:00.123Z", "method": "GET", "path": "/api/v1/tasks",
      "query": "limit=5", "backend": "baseline", "route": "tasks", "duration_ms": 3.1,
-     "request":  {"headers": [["accept", "*/*"]], "body": null, "encoding": "none", "size": 0, "truncated": false},
+     "request":  {"headers": [["accept", "*/*"]], "body": null, "encoding": "none", "size": 0,
+                  "truncated": false},
      "response": {"status": 200, "headers": [["content-type", "application/json"]],
                   "body": {"items": []}, "encoding": "json", "size": 13, "truncated": false}}
 
 Bodies are stored decoded when they are complete JSON (``encoding: json``), else as UTF-8 text or
 base64; a body over ``max_body_bytes`` keeps its first bytes and ``truncated: true`` (replay then
 skips the request, or compares only status and headers for a response). Credentials never reach the
-file: ``Authorization``, ``Proxy-Authorization``, ``X-API-Key``, ``Cookie`` and ``Set-Cookie`` headers and
-``api_key``/``token``/``access_token`` query parameters are replaced by ``[REDACTED]``.
+file: ``Authorization``, ``Proxy-Authorization``, ``X-API-Key``, ``Cookie`` and ``Set-Cookie``
+headers and ``api_key``/``token``/``access_token`` query parameters are replaced by ``[REDACTED]``.
 """
 
 from __future__ import annotations

@@ -1,14 +1,15 @@
 """``cutover contracts replay FILE --candidate URL``: resend recorded traffic and report deviations.
 
 Each recorded request goes to the candidate; its response is compared with the recorded one by
-:mod:`contracts.compare` with the same ignore rules as ``check`` (and, with ``--contract``, validated
-against the contract). Like ``check``, only safe methods are replayed unless ``--allow-writes`` is
-given: replaying a recorded ``POST`` creates data again. Requests whose recorded body was truncated
-cannot be resent faithfully and are skipped; responses whose body was truncated are compared on
-status and headers only. Credentials were redacted at record time, so ``--api-key`` supplies them.
+:mod:`contracts.compare` with the same ignore rules as ``check`` (and, with ``--contract``,
+validated against the contract). Like ``check``, only safe methods are replayed unless
+``--allow-writes`` is given: replaying a recorded ``POST`` creates data again. Requests whose
+recorded body was truncated cannot be resent faithfully and are skipped; responses whose body
+was truncated are compared on status and headers only. Credentials were redacted at record time,
+so ``--api-key`` supplies them.
 
-One JUnit testcase per recorded line (``line 3: GET /api/v1/tasks``). Exit 0 no deviation, 1 deviations,
-2 unusable input (unreadable or malformed file, bad URL, bad rules).
+One JUnit testcase per recorded line (``line 3: GET /api/v1/tasks``). Exit 0 no deviation, 1
+deviations, 2 unusable input (unreadable or malformed file, bad URL, bad rules).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from contracts.diff.load import SpecError, load_spec
 from contracts.recording import REDACTED, RecordedExchange, RecordingError, read_recording
 from contracts.report import Finding, Report, Severity
 
-#: Request headers never resent: hop-by-hop (RFC 9110 §7.6.1), recomputed, or the recorder's redactions.
+#: Request headers never resent: hop-by-hop (RFC 9110 §7.6.1), recomputed, or
+#: the recorder's redactions.
 _DROP_HEADERS = frozenset(
     {
         "host",

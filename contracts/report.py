@@ -7,8 +7,8 @@ three tools: 1 when a finding is at or above ``--fail-on``, else 0.
 Formats: ``text`` (terminal), ``json`` (machines), ``junit`` (one testcase per subject, failures for
 findings at/above the threshold, skipped subjects as ``<skipped>``), ``github`` (workflow commands,
 ``::error title=...::message``, see GitHub's "Workflow commands" docs), ``markdown`` (job summaries
-and PR comments), ``singleline`` (one finding per line, for grep and logs), ``sarif`` (SARIF 2.1.0 for
-code-scanning UIs, :mod:`contracts.report_sarif`) and ``html`` (a standalone page,
+and PR comments), ``singleline`` (one finding per line, for grep and logs), ``sarif`` (SARIF 2.1.0
+for code-scanning UIs, :mod:`contracts.report_sarif`) and ``html`` (a standalone page,
 :mod:`contracts.report_html`).
 """
 
@@ -79,8 +79,8 @@ class Report:
     """What a tool examined and found. ``skipped`` maps a subject to the reason it was not run.
 
     ``source`` is the document the subjects come from (the revision for ``diff``, the contract for
-    ``check``); ``spots`` places single subjects more precisely (a removed operation is in the base).
-    Both are optional: renderers that need a file fall back to ``source``, then to none.
+    ``check``); ``spots`` places single subjects more precisely (a removed operation is in the
+    base). Both are optional: renderers that need a file fall back to ``source``, then to none.
     ``rule_help`` explains rule ids in one line each (SARIF's rule descriptions), where known.
     """
 

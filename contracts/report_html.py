@@ -20,9 +20,11 @@ h1 { font-size: 1.3rem; } h2 { font-size: 1.05rem; margin: 1.6rem 0 .4rem; font-
 .verdict { padding: .6rem .9rem; border-radius: 6px; display: inline-block; }
 .pass { background: #e6f4ea; } .fail { background: #fde8e8; }
 table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #ddd; vertical-align: top; }
+th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #ddd;
+         vertical-align: top; }
 td.loc, td.rule { font-family: monospace; white-space: nowrap; }
-.sev { font-weight: 600; } .ERR { color: #b00020; } .WARN { color: #8a5a00; } .INFO { color: #555; }
+.sev { font-weight: 600; }
+.ERR { color: #b00020; } .WARN { color: #8a5a00; } .INFO { color: #555; }
 .quiet { color: #555; }
 """
 

@@ -2,15 +2,15 @@
 
 The log has one ``run`` (OASIS SARIF 2.1.0 §3.13 sarifLog, §3.14 run) whose ``tool.driver.rules``
 lists the rule ids seen in the report, in order of first appearance, so that every result's
-``ruleIndex`` points at its descriptor (§3.27.6); the report's ``rule_help`` becomes the descriptor's
-``fullDescription`` and ``help`` (what code-scanning UIs show beside an alert). Levels map ERR → ``error``, WARN → ``warning``,
-INFO → ``note`` (§3.27.10); every result sets its level explicitly because a severity override may
-have moved one finding away from its rule's usual level.
+``ruleIndex`` points at its descriptor (§3.27.6); the report's ``rule_help`` becomes the
+descriptor's ``fullDescription`` and ``help`` (what code-scanning UIs show beside an alert). Levels
+map ERR → ``error``, WARN → ``warning``, INFO → ``note`` (§3.27.10); every result sets its level
+explicitly because a severity override may have moved one finding away from its rule's usual level.
 
 Each result has one location (§3.28) with
 
-* a ``logicalLocation`` for the operation (``GET /pets/{id}``), its ``fullyQualifiedName`` adding the
-  place inside it (``GET /pets/{id} response 200 $.name``): that is what the finding is about;
+* a ``logicalLocation`` for the operation (``GET /pets/{id}``), its ``fullyQualifiedName`` adding
+  the place inside it (``GET /pets/{id} response 200 $.name``): that is what the finding is about;
 * a ``physicalLocation`` when the report knows the file: GitHub code scanning places an alert on a
   line of a repository file and refuses results without ``region.startLine``, so the line of the
   operation in the document is used (line 1 when it cannot be found). A relative file name is kept

@@ -2,10 +2,10 @@
 
 FastAPI emits OpenAPI 3.1, whose schemas are JSON Schema 2020-12 with ``$ref`` pointers into
 ``#/components/schemas``. A validator for one response must not need the whole document, so each
-schema is made self-contained here: every ``$ref`` into the document is inlined, except a reference that
-recurses into itself, which is kept as a ``$ref`` into the schema's own ``$defs`` (inlining it would never
-end). Each schema is marked with the 2020-12 dialect and can be checked with ``jsonschema``'s
-``check_schema`` (``check_schemas``).
+schema is made self-contained here: every ``$ref`` into the document is inlined, except a reference
+that recurses into itself, which is kept as a ``$ref`` into the schema's own ``$defs`` (inlining it
+would never end). Each schema is marked with the 2020-12 dialect and can be checked with
+``jsonschema``'s ``check_schema`` (``check_schemas``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ Schema = dict[str, Any]
 
 @dataclass(frozen=True)
 class ResponseSchema:
-    """One documented response: its media types and the JSON body schema (``None``: no JSON body)."""
+    """One documented response: media types and JSON body schema (``None``: no JSON body)."""
 
     operation: str
     status: str
@@ -84,7 +84,7 @@ def response_schemas(document: Mapping[str, Any]) -> dict[tuple[str, str], Respo
 
 
 def json_media_type(content: Mapping[str, Any]) -> str | None:
-    """The JSON media type among ``content``'s keys: ``application/json`` first, then any ``+json``."""
+    """The JSON media type among ``content``'s keys: ``application/json``, then any ``+json``."""
     if JSON_MEDIA in content:
         return JSON_MEDIA
     return next((media for media in content if media.split(";")[0].endswith("+json")), None)
@@ -100,7 +100,7 @@ def _body_schema(holder: Mapping[str, Any], document: Mapping[str, Any]) -> Sche
 
 
 def self_contained(schema: Mapping[str, Any], document: Mapping[str, Any]) -> Schema:
-    """``schema`` with every ``#/...`` reference into ``document`` inlined, marked with the dialect."""
+    """``schema`` with every ``#/...`` reference into ``document`` inlined, dialect marked."""
     defs: dict[str, Any] = {}
 
     def def_name(ref: str) -> str:
@@ -123,7 +123,8 @@ def self_contained(schema: Mapping[str, Any], document: Mapping[str, Any]) -> Sc
             target: Any = {"$ref": f"#/$defs/{name}"}
         else:
             target = walk(resolve_pointer(document, ref), stack | {ref})
-        # 2020-12 lets keywords sit beside $ref; allOf keeps their meaning once the target is inlined.
+        # 2020-12 lets keywords sit beside $ref; allOf keeps their meaning
+        # once the target is inlined.
         return {"allOf": [target], **siblings} if siblings else target
 
     resolved = walk(schema, frozenset())

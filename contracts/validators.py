@@ -1,15 +1,16 @@
 """Compiled response validators: is this (operation, status, body) what the contract documents?
 
-The gateway validates live responses and the contract checker validates recorded ones, both on hot paths,
-so everything is prepared once in ``ContractValidator.from_document``: one ``jsonschema_rs`` validator per
-(operation, status), compiled from the self-contained schemas of ``contracts.schemas``, and a path table
-that maps a concrete request path to its operation (static paths by dict lookup, templates such as
-``/api/v1/tasks/{task_id}`` by one regex each). ``validate`` answers a valid body with one ``is_valid``
-call and only walks the errors when there are some.
+The gateway validates live responses and the contract checker validates recorded ones, both on hot
+paths, so everything is prepared once in ``ContractValidator.from_document``: one ``jsonschema_rs``
+validator per (operation, status), compiled from the self-contained schemas of
+``contracts.schemas``, and a path table that maps a concrete request path to its operation (static
+paths by dict lookup, templates such as ``/api/v1/tasks/{task_id}`` by one regex each). ``validate``
+answers a valid body with one ``is_valid`` call and only walks the errors when there are some.
 
-Violation kinds: ``undocumented_status`` (the operation does not document that status, nor its ``4XX``
-range, nor ``default``), ``content_type`` (a media type, or a body, the response does not document) and
-``schema`` (the JSON body breaks the schema; ``path`` says where, as ``$.items[0].id``).
+Violation kinds: ``undocumented_status`` (the operation does not document that status, nor its
+``4XX`` range, nor ``default``), ``content_type`` (a media type, or a body, the response does not
+document) and ``schema`` (the JSON body breaks the schema; ``path`` says where, as
+``$.items[0].id``).
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def compile_template(template: str) -> re.Pattern[str]:
 
 
 class ContractValidator:
-    """Validators for every documented response of one OpenAPI document; immutable after construction."""
+    """Validators for each documented response of one OpenAPI document; immutable once built."""
 
     def __init__(
         self,
@@ -158,7 +159,7 @@ class ContractValidator:
         return None
 
     def documents(self, operation: str, status: int) -> bool:
-        """Whether ``operation`` documents ``status`` (exactly, by its ``NXX`` range or ``default``)."""
+        """Whether ``operation`` documents ``status`` (exactly, as ``NXX`` or ``default``)."""
         return self._lookup(operation, status) is not None
 
     def _lookup(self, operation: str, status: int) -> _Expected | None:
@@ -181,7 +182,8 @@ class ContractValidator:
     ) -> list[Violation]:
         """Violations of one response; ``body`` is the decoded JSON, or ``NO_BODY``.
 
-        Raises ``KeyError`` for an operation the document does not define (use ``operation_for`` first).
+        Raises ``KeyError`` for an operation the document does not define (use
+        ``operation_for`` first).
         """
         expected = self._lookup(operation, status)
         if expected is None:
@@ -215,7 +217,7 @@ class ContractValidator:
     def validate_raw(
         self, operation: str, status: int, content_type: str | None, raw: bytes
     ) -> list[Violation]:
-        """Like ``validate`` for raw bytes: an empty body is ``NO_BODY``; a JSON type is decoded first."""
+        """``validate`` for raw bytes: empty is ``NO_BODY``; a JSON type is decoded first."""
         if not raw:
             return self.validate(operation, status, NO_BODY, content_type)
         body: Any = raw

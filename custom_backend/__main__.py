@@ -1,7 +1,8 @@
-"""``python -m custom_backend [--host H] [--port P] [--no-cache]``: serve the new stack (``LLMSTRUCT_*``).
+"""``python -m custom_backend [--host H] [--port P] [--no-cache]``: serve the new stack.
 
-The server process keeps imports the serve path never uses out of memory (``custom_backend.lean``): memory
-is one of the figures this stack is compared on.
+Settings come from the ``LLMSTRUCT_*`` environment. The server process keeps imports the serve path
+never uses out of memory (``custom_backend.lean``): memory is one of the figures this stack is
+compared on.
 """
 
 from __future__ import annotations

@@ -1,15 +1,17 @@
 """The custom backend's ASGI application (seed 001): no framework, the engine called in-process.
 
-``create_app`` builds everything once (routes, prepared error responses, the key checker, the metrics) so
-a request costs a dict lookup, the handler and one orjson encode. What the client sees
+``create_app`` builds everything once (routes, prepared error responses, the key checker, the
+metrics) so a request costs a dict lookup, the handler and one orjson encode. What the client sees
 reproduces the FastAPI baseline exactly, in the baseline's order of checks:
 
-1. body larger than ``max_body_bytes`` (declared or received) → 413, before routing (its middleware);
+1. body larger than ``max_body_bytes`` (declared or received) → 413, before
+   routing (its middleware);
 2. routing → 404 / 405 / 307 trailing-slash redirect (Starlette's router);
 3. the API key → 401 (``AuthenticatedRoute``: after routing, before any validation);
 4. path, query, then body validation → 422 / 400 (FastAPI's dependency solving);
 5. the engine: ``InvalidInput`` → 400, ``NotFound`` → 404, any other ``EngineError`` → 502
-   (``InProcessBridge``'s mapping); an unexpected exception → 500 ``Internal Server Error`` as plain text.
+   (``InProcessBridge``'s mapping); an unexpected exception → 500 ``Internal Server Error`` as plain
+   text.
 
 CORS preflights are answered before all of that and every response carries the CORS headers, as the
 baseline's ``CORSMiddleware`` (outside its body limit) does.
@@ -42,11 +44,12 @@ if TYPE_CHECKING:
     from engine.facade import Engine
 
 WS_PATH: Final = "/api/v1/ws"
-# Engine calls run in the loop's default executor (``asyncio.to_thread``); asyncio sizes it min(32, CPUs + 4),
-# 6 threads here. The engine serialises on its database lock and the hot reads are cached on the loop, so
-# more threads only add memory: measured after the bench's load (``bench/backends.py`` endpoints), 6
-# threads left 35.7-37.0 MiB resident, 2 threads 35.5-35.7 (a thread per concurrent cache miss each
-# growing its own malloc arena). Set at lifespan startup, so only a server running the app is affected.
+# Engine calls run in the loop's default executor (``asyncio.to_thread``); asyncio sizes it min(32,
+# CPUs + 4), 6 threads here. The engine serialises on its database lock and the hot reads are cached
+# on the loop, so more threads only add memory: measured after the bench's load
+# (``bench/backends.py`` endpoints), 6 threads left 35.7-37.0 MiB resident, 2 threads 35.5-35.7 (a
+# thread per concurrent cache miss each growing its own malloc arena). Set at lifespan startup, so
+# only a server running the app is affected.
 ENGINE_THREADS: Final = 2
 _NOT_FOUND: Final = detail(404, "Not Found")
 _TOO_LARGE: Final = detail(413, "Request body too large", ((b"connection", b"close"),))
@@ -78,7 +81,7 @@ def build_router(handlers: Handlers, metrics: AppMetrics) -> Router:
 
 
 def redirect_location(scope: Scope, path: str) -> bytes:
-    """The absolute URL Starlette's ``RedirectResponse`` puts in ``location`` (``URL(scope=...)``)."""
+    """The absolute URL Starlette's ``RedirectResponse`` sets as ``location`` (``URL(scope)``)."""
     scheme = scope.get("scheme", "http")
     host = None
     for name, value in scope["headers"]:
@@ -125,8 +128,8 @@ class CustomBackendApp:
         self.router = build_router(self.handlers, self.metrics)
         self._max_body = settings.max_body_bytes
         self._logger = Logger()
-        # A request line costs ~30 µs (JSON renderer; measured), a quarter of a cached request: lines are
-        # written only at DEBUG. Engine errors and crashes are always logged.
+        # A request line costs ~30 µs (JSON renderer; measured), a quarter of a cached request:
+        # lines are written only at DEBUG. Engine errors and crashes are always logged.
         self._log_requests = settings.log_level == "DEBUG"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -211,7 +214,8 @@ class CustomBackendApp:
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["path"] != WS_PATH:
-            # Starlette's router: an unknown WebSocket path is closed before the handshake (HTTP 403).
+            # Starlette's router: an unknown WebSocket path is closed before
+            # the handshake (HTTP 403).
             await receive()
             await send({"type": "websocket.close", "code": 1000, "reason": ""})
             return
@@ -244,10 +248,11 @@ def create_app(
     metrics: AppMetrics | None = None,
     cache: bool = True,
 ) -> CustomBackendApp:
-    """Build the app; settings default to ``LLMSTRUCT_*`` from the environment, the engine to one over them.
+    """Build the app; settings default to the ``LLMSTRUCT_*`` env, the engine to one over them.
 
-    ``cache=False`` turns the exact read caches off (``custom_backend.cache``), to measure the engine raw.
-    Each app counts into its own ``AppMetrics`` unless one is passed in (tests read it back).
+    ``cache=False`` turns the exact read caches off (``custom_backend.cache``), to measure the
+    engine raw. Each app counts into its own ``AppMetrics`` unless one is passed in (tests read it
+    back).
     """
     from custom_backend.settings import load_settings
     from engine.facade import Engine

@@ -1,16 +1,16 @@
 """API-key auth (API.md, "Auth"), decided by a pure function over the two headers.
 
-The rules are the baseline's (``fastapi_backend/auth.py``): a non-empty ``X-API-Key`` wins; otherwise an
-``Authorization`` header whose scheme is ``Bearer`` (any case) carries the key, surrounding spaces ignored.
-The key is compared in constant time. Auth runs after routing (unknown paths stay 404, wrong methods 405)
-and before any parameter or body validation.
+The rules are the baseline's (``fastapi_backend/auth.py``): a non-empty ``X-API-Key`` wins;
+otherwise an ``Authorization`` header whose scheme is ``Bearer`` (any case) carries the key,
+surrounding spaces ignored. The key is compared in constant time. Auth runs after routing (unknown
+paths stay 404, wrong methods 405) and before any parameter or body validation.
 """
 
 from __future__ import annotations
 
-# ``hmac.compare_digest`` is this same constant-time comparison (``hmac`` falls back to it when Python is
-# built without OpenSSL); ``hmac`` itself imports ``_hashlib``, whose OpenSSL set-up costs the server
-# process ~0.55 MiB resident for a comparison (``custom_backend.lean``).
+# ``hmac.compare_digest`` is this same constant-time comparison (``hmac`` falls back to it when
+# Python is built without OpenSSL); ``hmac`` itself imports ``_hashlib``, whose OpenSSL set-up costs
+# the server process ~0.55 MiB resident for a comparison (``custom_backend.lean``).
 from _operator import _compare_digest as compare_digest
 from typing import Final
 

@@ -1,12 +1,13 @@
 """Turn request body bytes into a Python value exactly the way FastAPI does before validating it.
 
-FastAPI (with its default ``strict_content_type=True``) only parses JSON when the ``content-type`` is
-``application/json`` or ``application/*+json``; any other body reaches the model as raw bytes (and fails as
-"not an object"). Parsing uses the ``json`` module, so a malformed body gets ``json_invalid`` with that module's
-message and character offset, and bytes that are not text at all get FastAPI's 400. orjson parses the common
-case (it is several times faster); anything it refuses, or any body with a 20-digit run (orjson would turn a
-wider-than-64-bit integer into a float), is parsed by ``json`` so that both the accepted documents (``NaN``,
-huge integers, UTF-16) and the error messages stay the baseline's.
+FastAPI (with its default ``strict_content_type=True``) only parses JSON when the ``content-type``
+is ``application/json`` or ``application/*+json``; any other body reaches the model as raw bytes
+(and fails as "not an object"). Parsing uses the ``json`` module, so a malformed body gets
+``json_invalid`` with that module's message and character offset, and bytes that are not text at all
+get FastAPI's 400. orjson parses the common case (it is several times faster); anything it refuses,
+or any body with a 20-digit run (orjson would turn a wider-than-64-bit integer into a float), is
+parsed by ``json`` so that both the accepted documents (``NaN``, huge integers, UTF-16) and the
+error messages stay the baseline's.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ class _Missing:
 
 
 MISSING: Final = _Missing()
-# orjson reads integers wider than 64 bits as floats; ``json`` keeps them exact (20+ digits can be that wide).
+# orjson reads integers wider than 64 bits as floats; ``json`` keeps them exact (20+
+# digits can be that wide).
 _LONG_NUMBER: Final = re.compile(rb"[0-9]{20}")
 
 
@@ -74,8 +76,9 @@ def decode_body(body: bytes, content_type: str | None) -> Any:
         }
         raise RequestInvalid([issue]) from exc
     except (ValueError, RecursionError) as exc:
-        # Bytes that are not text, nesting deeper than the recursion limit, an integer of more digits
-        # than ``sys.get_int_max_str_digits()``: FastAPI answers every such failure with its 400.
+        # Bytes that are not text, nesting deeper than the recursion limit, an integer of more
+        # digits than ``sys.get_int_max_str_digits()``: FastAPI answers every such failure with its
+        # 400.
         raise BodyParseError from exc
 
 

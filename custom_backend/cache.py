@@ -1,24 +1,29 @@
-"""Exact response caches for the read endpoints: never stale, invalidated by what the answer depends on.
+"""Exact response caches for the read endpoints: never stale, invalidated by what answers depend on.
 
-Seed 001 plans a cache in front of the engine ("HighPerformanceCache"); a TTL would let the two stacks
-disagree during a migration, so these caches are validated on every hit instead:
+Seed 001 plans a cache in front of the engine ("HighPerformanceCache"); a TTL would let the two
+stacks disagree during a migration, so these caches are validated on every hit instead:
 
-- ``DataVersion``: SQLite's ``PRAGMA data_version`` on a private connection to the shared task store. It
-  changes whenever *any other* connection commits — the engine's own connection in this process as well as
-  the baseline's process or the CLI — so an answer computed from the database is reused only while nothing
-  was committed since. The version is read *before* the answer is computed, so a commit racing with the
-  computation can only make the entry look older than it is (it is then dropped), never fresher.
-- On PostgreSQL (``LLMSTRUCT_DATABASE=postgresql://…``) there is no ``data_version``: every write transaction
-  of the engine bumps the one row of its ``data_version`` table first (``engine.pgdb``), and
-  ``open_data_version`` reads that counter instead, with one indexed one-row query on a private connection.
-  The bump commits with the write, so a reader that sees the new row sees the new counter too.
-- ``TreeSignature``: ``(path, mtime_ns, size)`` of every file the engine's census can count (the walk
-  skips the engine's default excluded directory names, which the census skips too), for ``project/info``,
-  whose file statistics read every file. Stat-ing is an order of magnitude cheaper than reading.
-- ``file_stamp``: one ``stat`` of ``pyproject.toml``, the only file a context reads outside the database.
+- ``DataVersion``: SQLite's ``PRAGMA data_version`` on a private connection to the shared task
+  store. It changes whenever *any other* connection commits — the engine's own connection in this
+  process as well as the baseline's process or the CLI — so an answer computed from the database is
+  reused only while nothing was committed since. The version is read *before* the answer is
+  computed, so a commit racing with the computation can only make the entry look older than it is
+  (it is then dropped), never fresher.
+- On PostgreSQL (``LLMSTRUCT_DATABASE=postgresql://…``) there is no ``data_version``: every write
+  transaction of the engine bumps the one row of its ``data_version`` table first
+  (``engine.pgdb``), and ``open_data_version`` reads that counter instead, with one indexed
+  one-row query on a private connection. The bump commits with the write, so a reader that sees
+  the new row sees the new counter too.
+- ``TreeSignature``: ``(path, mtime_ns, size)`` of every file the engine's census can count
+  (the walk skips the engine's default excluded directory names, which the census skips too),
+  for ``project/info``, whose file statistics read every file. Stat-ing is an order of
+  magnitude cheaper than reading.
+- ``file_stamp``: one ``stat`` of ``pyproject.toml``, the only file a context
+  reads outside the database.
 
-``ResponseCache`` keeps encoded responses (orjson is skipped on a hit) under a validity token; a changed
-token empties it. It is bounded: when full it is cleared, which keeps the hot path a plain dict lookup.
+``ResponseCache`` keeps encoded responses (orjson is skipped on a hit) under a validity token; a
+changed token empties it. It is bounded: when full it is cleared, which keeps the hot path a plain
+dict lookup.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ from typing import Final, Protocol
 
 from custom_backend.responses import Response
 
-# The engine's default excludes that are plain names (they match any path component) and ``*.egg-info``.
+# The engine's default excludes that are plain names (they match any path
+# component) and ``*.egg-info``.
 _SKIPPED_DIRS: Final = frozenset(
     {
         ".git",
@@ -56,7 +62,7 @@ class VersionSource(Protocol):
 
 
 def open_data_version(location: Path | str) -> VersionSource:
-    """``DataVersion`` for a SQLite file, ``engine.pgdb.PostgresDataVersion`` for a PostgreSQL URL."""
+    """``DataVersion`` for a SQLite file, ``engine.pgdb.PostgresDataVersion`` for a URL."""
     if isinstance(location, Path):
         return DataVersion(location)
     from engine.pgdb import PostgresDataVersion
@@ -76,8 +82,8 @@ class DataVersion:
     def current(self) -> int | None:
         """A number that differs from the previous one whenever another connection committed.
 
-        None when SQLite cannot answer at once (a lock held elsewhere): the caller then skips the cache
-        and asks the engine, in a thread, like any miss.
+        None when SQLite cannot answer at once (a lock held elsewhere): the caller then skips the
+        cache and asks the engine, in a thread, like any miss.
         """
         try:
             return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
@@ -155,7 +161,7 @@ class ResponseCache:
         return found
 
     def put(self, token: Hashable, key: Hashable, response: Response) -> None:
-        """Store ``response`` computed under ``token`` (ignored when the token has moved on since)."""
+        """Store ``response`` computed under ``token`` (ignored if the token moved on since)."""
         if token != self._token:
             return
         if len(self._entries) >= self._max:

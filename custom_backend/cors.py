@@ -1,5 +1,5 @@
-"""CORS as the baseline configures Starlette's ``CORSMiddleware``: the origins of ``LLMSTRUCT_CORS_ORIGINS``,
-every method, every header, no credentials.
+"""CORS as the baseline configures Starlette's ``CORSMiddleware``: the origins of
+``LLMSTRUCT_CORS_ORIGINS``, every method, every header, no credentials.
 
 Precomputed at start-up into two decisions: the preflight answer (``OPTIONS`` with ``Origin`` and
 ``Access-Control-Request-Method``), and the headers added to every other response. Starlette adds

@@ -1,12 +1,12 @@
-"""The llmstruct endpoints: validate like FastAPI, call the engine in-process, return the engine's dict.
+"""The llmstruct endpoints: validate like FastAPI, call the engine in-process, return its dict.
 
-Every engine call runs in a worker thread (``asyncio.to_thread``): scans and contexts take milliseconds,
-writes fsync (``synchronous=FULL``), and even a one-row read takes the engine's database lock, which a
-worker thread may hold for a whole scan transaction — inline on the loop it would stall every connection.
-Repeated reads are answered from the exact caches (``custom_backend.cache``) on the loop itself: a dict
-lookup and one ``PRAGMA data_version``, no engine call, no thread hop.
-Validation order is FastAPI's: path parameters, then query parameters in declaration order, all collected
-into one 422, then the body.
+Every engine call runs in a worker thread (``asyncio.to_thread``): scans and contexts take
+milliseconds, writes fsync (``synchronous=FULL``), and even a one-row read takes the engine's
+database lock, which a worker thread may hold for a whole scan transaction — inline on the loop it
+would stall every connection. Repeated reads are answered from the exact caches
+(``custom_backend.cache``) on the loop itself: a dict lookup and one ``PRAGMA data_version``, no
+engine call, no thread hop. Validation order is FastAPI's: path parameters, then query parameters in
+declaration order, all collected into one 422, then the body.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from custom_backend import schemas
 from custom_backend.body import MISSING, decode_body, required_body_missing
 from custom_backend.cache import ResponseCache, TreeSignature, file_stamp, open_data_version
 from custom_backend.responses import Response, detail, json_response, no_content
-from custom_backend.validation import Issue, RequestInvalid, check_choice
+from custom_backend.validation import Issue, ModelSpec, RequestInvalid, check_choice
 from engine.errors import NotFound
 
 if TYPE_CHECKING:
@@ -28,14 +28,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# Measured in-process, 16 concurrent uncached reads: get 55-100 µs inline vs 235-245 µs via a thread, list
-# 0.8-1.25 ms vs 1.35-1.55 ms. Inline is faster but would stall the loop behind any write holding the
-# engine's lock (an fsync, a scan's store); with hot reads served by the cache, the thread hop is kept.
+# Measured in-process, 16 concurrent uncached reads: get 55-100 µs inline vs 235-245 µs via a
+# thread, list 0.8-1.25 ms vs 1.35-1.55 ms. Inline is faster but would stall the loop behind any
+# write holding the engine's lock (an fsync, a scan's store); with hot reads served by the
+# cache, the thread hop is kept.
 INLINE_READS = False
 
 
 def _body_model(
-    request: Request, spec: schemas.ModelSpec, *, exclude_unset: bool = False
+    request: Request, spec: ModelSpec, *, exclude_unset: bool = False
 ) -> dict[str, Any]:
     """Decode and validate a required JSON body against ``spec``."""
     value = decode_body(request.body_bytes, request.content_type)
@@ -47,9 +48,10 @@ def _body_model(
 class Handlers:
     """One coroutine per operation, bound to the engine they call.
 
-    With ``cache`` on, the read endpoints answer from ``custom_backend.cache`` while what they depend on is
-    unchanged (the database's data version, the file tree, ``pyproject.toml``); see that module for why
-    this is exact. Errors of the engine are not cached, except a task's 404 (it depends on the database only).
+    With ``cache`` on, the read endpoints answer from ``custom_backend.cache`` while what they
+    depend on is unchanged (the database's data version, the file tree, ``pyproject.toml``); see
+    that module for why this is exact. Errors of the engine are not cached, except a task's 404 (it
+    depends on the database only).
     """
 
     def __init__(self, engine: Engine, *, cache: bool = True) -> None:
@@ -97,7 +99,7 @@ class Handlers:
 
     # -- project ----------------------------------------------------------------------------------
     async def project_info(self, request: Request) -> Response:
-        """``GET /api/v1/project/info``: reads every file, so it runs in a thread (and is cached by stat)."""
+        """``GET /api/v1/project/info``: reads every file, so in a thread (cached by stat)."""
         version = self._data_version()
         if version is None:  # cache off, or the database busy
             return json_response(200, await self._threaded(self.engine.project_info))
@@ -131,7 +133,8 @@ class Handlers:
         if issues:
             raise RequestInvalid(issues)
         assert mode is not None
-        # include_files are checked against the live file system (symlinks): those answers are not cached.
+        # include_files are checked against the live file system (symlinks):
+        # those answers are not cached.
         version = self._data_version()
         token = (version, file_stamp(self._pyproject))
         key = (mode, query, max_tokens)

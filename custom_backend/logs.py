@@ -1,14 +1,16 @@
 """The server's log lines: the JSON lines structlog wrote, from a logger that is one small module.
 
 structlog costs the server process ~0.6 MiB resident (22 modules) for the three calls the app makes
-(``custom_backend.lean``). A line is what ``configure_logging`` produced with structlog's ``add_log_level``,
-``TimeStamper(fmt="iso", utc=True)`` and ``JSONRenderer``: the call's keywords in call order, then
-``event``, ``level`` and ``timestamp`` (ISO 8601 in UTC, ``Z`` for ``+00:00``); a value JSON cannot encode
-is written as its ``repr()``. ``exception`` logs at ``error`` with ``exc_info: true``, as
-structlog did with no traceback formatter configured. A terminal gets a plain ``key=value`` line instead.
+(``custom_backend.lean``). A line is what ``configure_logging`` produced with structlog's
+``add_log_level``, ``TimeStamper(fmt="iso", utc=True)`` and ``JSONRenderer``: the call's keywords
+in call order, then ``event``, ``level`` and ``timestamp`` (ISO 8601 in UTC, ``Z`` for ``+00:00``);
+a value JSON cannot encode is written as its ``repr()``. ``exception`` logs at ``error`` with
+``exc_info: true``, as structlog did with no traceback formatter configured. A terminal gets a
+plain ``key=value`` line instead.
 
-``capture_logs`` is the test double (``structlog.testing.capture_logs``'s entries: keywords, ``event``,
-``log_level``); ``reset_defaults`` puts the module back as imported (every level, stderr, by terminal).
+``capture_logs`` is the test double (``structlog.testing.capture_logs``'s entries:
+keywords, ``event``, ``log_level``); ``reset_defaults`` puts the module back as imported
+(every level, stderr, by terminal).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ Write = Callable[[str, str, Fields], None]
 
 
 def json_line(level: str, event: str, fields: Fields) -> str:
-    """One JSON line: ``fields`` (updated in place), then ``event``, ``level`` and the UTC timestamp."""
+    """One JSON line: ``fields`` (updated in place), then ``event``, ``level``, UTC timestamp."""
     fields["event"] = event
     fields["level"] = level
     fields["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
@@ -52,7 +54,7 @@ class _Output:
 
 
 def _stream_writer(render: Callable[[str, str, Fields], str] | None, file: TextIO | None) -> Write:
-    """Render and write whole lines under a lock; ``None``: JSON unless stderr is a terminal, at write time."""
+    """Write whole lines under a lock; ``None``: JSON unless stderr is a terminal (at write)."""
     lock = threading.Lock()
 
     def write(level: str, event: str, fields: Fields) -> None:
@@ -89,7 +91,7 @@ def reset_defaults() -> None:
 
 @contextmanager
 def capture_logs() -> Iterator[list[Fields]]:
-    """Collect every call, at any level, as ``{**keywords, "event": ..., "log_level": ...}``; write nothing."""
+    """Collect each call as ``{**keywords, "event": ..., "log_level": ...}``; write nothing."""
     entries: list[Fields] = []
 
     def capture(level: str, event: str, fields: Fields) -> None:

@@ -1,13 +1,14 @@
-"""Prometheus exposition owned by the app, written by hand: the process metrics and the request counter.
+"""Prometheus exposition owned by the app, written by hand: process metrics, request counter.
 
-The gateway reads each backend's memory from ``process_resident_memory_bytes`` on its ``/metrics`` (design
-"MigrationMetrics"). The body is byte for byte what ``prometheus_client`` 0.26 writes for the
-``ProcessCollector`` plus a counter family on a private registry — ``tests/custom_backend/test_metrics.py``
-renders both over the same ``/proc`` files and compares them — but the server no longer imports it:
-``prometheus_client`` pulls in ``http.server``, ``wsgiref``, ``email``, ``urllib.request``, gzip and
-friends for its exporters, ~1.9 MiB resident of the 34 MiB this process is measured at, for six gauges
-and one counter. Labels stay bounded: the method is one of the HTTP methods (anything else is ``OTHER``)
-and the status is a class (``2xx`` ... ``5xx``).
+The gateway reads each backend's memory from ``process_resident_memory_bytes`` on its
+``/metrics`` (design "MigrationMetrics"). The body is byte for byte what ``prometheus_client``
+0.26 writes for the ``ProcessCollector`` plus a counter family on a private registry —
+``tests/custom_backend/test_metrics.py`` renders both over the same ``/proc`` files and
+compares them — but the server no longer imports it: ``prometheus_client`` pulls in
+``http.server``, ``wsgiref``, ``email``, ``urllib.request``, gzip and friends for its
+exporters, ~1.9 MiB resident of the 34 MiB this process is measured at, for six gauges and one
+counter. Labels stay bounded: the method is one of the HTTP methods (anything else is
+``OTHER``) and the status is a class (``2xx`` ... ``5xx``).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def _escape_label(value: str) -> str:
 def family(
     name: str, kind: str, help_text: str, samples: list[tuple[dict[str, str], float]]
 ) -> str:
-    """One metric family in the text format: HELP, TYPE, then a line per sample (labels sorted by name)."""
+    """One metric family as text: HELP, TYPE, a line per sample (labels sorted by name)."""
     escaped_help = help_text.replace("\\", r"\\").replace("\n", r"\n")
     lines = [f"# HELP {name} {escaped_help}\n# TYPE {name} {kind}\n"]
     for labels, value in samples:
@@ -79,7 +80,7 @@ class ProcessMetrics:
         self._btime = self._boot_time()
 
     def _boot_time(self) -> float:
-        """Seconds since the epoch at boot; 0 when ``/proc/stat`` cannot be read (no process families)."""
+        """Seconds since the epoch at boot; 0 if ``/proc/stat`` is unreadable (no families)."""
         try:
             with (self._proc / "stat").open("rb") as stat:
                 for line in stat:
@@ -156,14 +157,15 @@ class ProcessMetrics:
 
 
 class AppMetrics:
-    """The metrics one app instance exports: plain counts on the hot path, text built at the (rare) scrape.
+    """One app instance's metrics: plain counts on the hot path, text built at the (rare) scrape.
 
-    One event loop thread updates the counts, so a dict increment is enough (no lock, no label tuple per
-    call as ``prometheus_client.Counter.labels().inc()`` costs). Each instance is its own registry.
+    One event loop thread updates the counts, so a dict increment is enough (no lock, no label tuple
+    per call as ``prometheus_client.Counter.labels().inc()`` costs). Each instance is its own
+    registry.
     """
 
     def __init__(self, process: ProcessMetrics | bool = True) -> None:
-        """``process``: the process families to export, ``True`` for this process's, ``False`` for none."""
+        """``process``: process families to export, ``True`` for this process's, ``False``: none."""
         if process is True:
             process = ProcessMetrics()
         self.process = process or None

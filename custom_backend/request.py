@@ -1,8 +1,8 @@
-"""The per-request view handlers get: the few headers the API reads, the query, the path parameter, the body.
+"""The per-request view handlers get: the headers the API reads, query, path parameter, body.
 
-Headers are scanned once (first occurrence wins, as Starlette's ``Headers.get``); the query string is parsed
-lazily with ``urllib.parse.parse_qsl(keep_blank_values=True)`` on the latin-1 decoded bytes, exactly as
-Starlette's ``QueryParams`` does, so odd encodings decode the same on both stacks.
+Headers are scanned once (first occurrence wins, as Starlette's ``Headers.get``); the query string
+is parsed lazily with ``urllib.parse.parse_qsl(keep_blank_values=True)`` on the latin-1 decoded
+bytes, exactly as Starlette's ``QueryParams`` does, so odd encodings decode the same on both stacks.
 """
 
 from __future__ import annotations
@@ -83,14 +83,14 @@ class Request:
         return values[-1] if values else None
 
     def header(self, name: bytes) -> str | None:
-        """The first value of any other header (a linear scan: only for rare paths such as preflight)."""
+        """The first value of another header (a linear scan: for rare paths like preflight)."""
         for key, value in self.scope["headers"]:
             if key == name:
                 return str(value.decode("latin-1"))
         return None
 
     def declared_length(self) -> int | None:
-        """``content-length`` as an int; None when absent or not plain digits (the baseline's reading)."""
+        """``content-length`` as an int; None if absent or not plain digits (as the baseline)."""
         value = self.content_length
         if value is None:
             return None

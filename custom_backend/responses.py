@@ -1,9 +1,9 @@
 """Responses as ready-made ASGI messages: orjson bodies and the header sets FastAPI sends.
 
-A response is a tiny value (status, body bytes, extra headers) that ``send_response`` turns into the two ASGI
-messages. JSON is encoded with orjson; the rare value orjson refuses (an integer wider than 64 bits echoed back
-in a 422 ``input``) falls back to the ``json`` module with Starlette's settings, so the client still gets the
-baseline's body.
+A response is a tiny value (status, body bytes, extra headers) that ``send_response`` turns into the
+two ASGI messages. JSON is encoded with orjson; the rare value orjson refuses (an integer wider than
+64 bits echoed back in a 422 ``input``) falls back to the ``json`` module with Starlette's settings,
+so the client still gets the baseline's body.
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ WWW_AUTHENTICATE: Final = (b"www-authenticate", b"Bearer")
 def dumps(payload: Any) -> bytes:
     """Encode ``payload`` as compact UTF-8 JSON (NaN/Infinity become null, as orjson does).
 
-    orjson refuses integers wider than 64 bits and lone surrogates (both can come back in a 422 ``input``);
-    ``json`` encodes the first exactly and escapes the second, so such a body is still a clean 422.
+    orjson refuses integers wider than 64 bits and lone surrogates (both can come back in a 422
+    ``input``); ``json`` encodes the first exactly and escapes the second, so such a body is still a
+    clean 422.
     """
     try:
         return orjson.dumps(payload)
@@ -64,7 +65,7 @@ def no_content() -> Response:
 
 
 async def send_response(send: Send, response: Response, extra: Sequence[Header] = ()) -> None:
-    """Emit ``response`` (plus ``extra`` headers) as ``http.response.start`` + one ``http.response.body``."""
+    """Emit ``response`` (plus ``extra`` headers) as one response start and one body."""
     headers: list[Header] = [*response.headers, *extra]
     if response.status != 204:
         headers.append((b"content-length", str(len(response.body)).encode("ascii")))

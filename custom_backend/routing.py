@@ -1,13 +1,14 @@
-"""Precompiled routing: one dict lookup for static paths, one prefix test per parameterised template.
+"""Precompiled routing: a dict lookup for static paths, a prefix test per parameterised template.
 
 The llmstruct API has eight static paths and two templates with a single trailing parameter
-(``/api/v1/tasks/{task_id}``, ``/api/v1/project/context/{mode}``), so matching needs no regular expression:
-a template matches when the path starts with its prefix and the rest is one non-empty segment (Starlette's
-``[^/]+``). Matching is separate from handling, as in Starlette: ``Router.match`` returns a value and the app
-decides what to send. The outcomes reproduce Starlette's router: full match, 405 (path known, method not),
-307 redirect for a trailing-slash variant of a known path (``redirect_slashes``), otherwise 404. One
-deliberate difference, made in both stacks (``fastapi_backend.methods``): a 405's ``Allow`` lists every
-method of the path, sorted (RFC 9110 §15.5.6), where Starlette listed the first route's only.
+(``/api/v1/tasks/{task_id}``, ``/api/v1/project/context/{mode}``), so matching needs no regular
+expression: a template matches when the path starts with its prefix and the rest is one non-empty
+segment (Starlette's ``[^/]+``). Matching is separate from handling, as in Starlette:
+``Router.match`` returns a value and the app decides what to send. The outcomes reproduce
+Starlette's router: full match, 405 (path known, method not), 307 redirect for a trailing-slash
+variant of a known path (``redirect_slashes``), otherwise 404. One deliberate difference, made in
+both stacks (``fastapi_backend.methods``): a 405's ``Allow`` lists every method of the path, sorted
+(RFC 9110 §15.5.6), where Starlette listed the first route's only.
 """
 
 from __future__ import annotations
@@ -79,14 +80,14 @@ class _Template:
 
 
 class Router:
-    """Routes built once at start-up; ``match`` is a dict lookup plus at most one prefix test per template."""
+    """Routes built at start-up; ``match`` is a dict lookup plus one prefix test per template."""
 
     def __init__(self) -> None:
         self._static: dict[str, _Methods] = {}
         self._templates: list[_Template] = []
 
     def add(self, methods: str | tuple[str, ...], path: str, endpoint: Endpoint) -> None:
-        """Register one route: ``endpoint`` for ``methods`` on ``path`` (static, or one trailing ``{param}``)."""
+        """Add ``endpoint`` for ``methods`` on ``path`` (static, or one trailing ``{param}``)."""
         group = (methods,) if isinstance(methods, str) else methods
         if "{" not in path:
             entry = self._static.get(path)

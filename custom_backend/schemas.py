@@ -1,8 +1,9 @@
 """The llmstruct request models, declared for the hand-rolled validator.
 
-Each spec mirrors one pydantic model of ``fastapi_backend/models.py`` field for field (same order, bounds and
-kinds: ``Priority``/``TaskStatus`` are ``Literal`` there, so they fail as ``literal_error``; ``ContextMode`` is an
-``Enum``, so it fails as ``enum``). ``tests/custom_backend/test_schemas.py`` pins the two against each other.
+Each spec mirrors one pydantic model of ``fastapi_backend/models.py`` field for field (same order,
+bounds and kinds: ``Priority``/``TaskStatus`` are ``Literal`` there, so they fail as
+``literal_error``; ``ContextMode`` is an ``Enum``, so it fails as ``enum``).
+``tests/custom_backend/test_validation.py`` pins the two against each other.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ TASK_CREATE: Final = ModelSpec(
     ),
 )
 
-# Only the fields present change (``exclude_unset``); an explicit null is an error except for the estimate.
+# Only the fields present change (``exclude_unset``); an explicit null is an
+# error except for the estimate.
 TASK_UPDATE: Final = ModelSpec(
     "TaskUpdateRequest",
     (

@@ -1,11 +1,12 @@
 """The custom backend's settings, read from ``LLMSTRUCT_*`` without pydantic.
 
-``engine.settings.LlmstructSettings`` is pydantic-settings; importing it costs the server process ~10 MB of
-resident memory, and memory is one of the things this stack exists to save (seed 001, "Migration
-Triggers"). ``load_settings`` reads the same variables with the same rules — the root and the database go
-through ``engine.config``'s resolve functions, names are case-insensitive, a bad value raises
-``SettingsError`` naming ``LLMSTRUCT_<FIELD>`` — into a frozen dataclass. ``create_app`` takes either this
-or an ``LlmstructSettings`` (``BackendSettings`` is what both provide).
+``engine.settings.LlmstructSettings`` is pydantic-settings; importing it costs the server
+process ~10 MB of resident memory, and memory is one of the things this stack exists to save
+(seed 001, "Migration Triggers"). ``load_settings`` reads the same variables with the same rules
+— the root and the database go through ``engine.config``'s resolve functions, names are
+case-insensitive, a bad value raises ``SettingsError`` naming ``LLMSTRUCT_<FIELD>`` — into a
+frozen dataclass. ``create_app`` takes either this or an ``LlmstructSettings``
+(``BackendSettings`` is what both provide).
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ def _origins(raw: str) -> tuple[str, ...]:
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> CustomSettings:
-    """Read ``LLMSTRUCT_*`` (case-insensitive); a bad value raises ``SettingsError`` naming the variable."""
+    """Read ``LLMSTRUCT_*`` (any case); a bad value raises ``SettingsError`` naming it."""
     source = os.environ if environ is None else environ
     env = {
         key.upper(): value for key, value in source.items() if key.upper().startswith(ENV_PREFIX)

@@ -1,11 +1,12 @@
 """A hand-rolled request validator that speaks pydantic v2 + FastAPI's 422 dialect.
 
-The candidate must answer a bad request with exactly the error list the baseline (FastAPI) sends, yet it may not
-import pydantic. The field kinds the llmstruct API uses are few (strings with length bounds, lists of strings,
-string enums, bounded integers parsed from query strings), so each is reproduced here message for message:
-``type``, ``loc``, ``msg``, ``input`` and ``ctx`` as pydantic-core emits them, without the ``url`` key, in the
-order pydantic validates (fields in declaration order, list items in order). ``tests/custom_backend`` checks this
-module against pydantic itself.
+The candidate must answer a bad request with exactly the error list the baseline (FastAPI)
+sends, yet it may not import pydantic. The field kinds the llmstruct API uses are few (strings
+with length bounds, lists of strings, string enums, bounded integers parsed from query
+strings), so each is reproduced here message for message: ``type``, ``loc``, ``msg``, ``input``
+and ``ctx`` as pydantic-core emits them, without the ``url`` key, in the order pydantic
+validates (fields in declaration order, list items in order). ``tests/custom_backend`` checks
+this module against pydantic itself.
 """
 
 from __future__ import annotations
@@ -52,9 +53,10 @@ def string_type(loc: Loc, value: Any) -> Issue:
 
 
 def _is_unicode(value: str) -> bool:
-    """pydantic-core reads a ``str`` field as Rust UTF-8: a lone surrogate fails as ``string_unicode``.
+    """pydantic-core reads ``str`` as Rust UTF-8: a lone surrogate fails as ``string_unicode``.
 
-    (Items of a ``list[str]`` are not checked that way by pydantic; the engine refuses them instead.)
+    (Items of a ``list[str]`` are not checked that way by pydantic; the
+    engine refuses them instead.)
     """
     try:
         value.encode("utf-8")
@@ -162,7 +164,7 @@ class ChoiceField:
     nullable: bool = False
 
     def check(self, value: Any, loc: Loc, issues: list[Issue]) -> Any:
-        """Accept exactly one of ``choices`` (case-sensitive), else pydantic's enum/literal issue."""
+        """Accept one of ``choices`` (case-sensitive), else pydantic's enum/literal issue."""
         if value is None and self.nullable:
             return None
         if type(value) is str and value in self.choices:
@@ -188,7 +190,7 @@ Field = StrField | StrListField | ChoiceField
 
 @dataclass(frozen=True, slots=True)
 class ModelSpec:
-    """A request body model: its fields in declaration order (the order pydantic reports issues in)."""
+    """A request body model: fields in declaration order (the order pydantic reports in)."""
 
     name: str
     fields: tuple[Field, ...]
@@ -201,10 +203,11 @@ class ModelSpec:
         exclude_unset: bool = False,
         from_attributes: bool = True,
     ) -> dict[str, Any]:
-        """Return the validated fields (defaults filled unless ``exclude_unset``) or raise ``RequestInvalid``.
+        """The validated fields (defaults filled unless ``exclude_unset``), or ``RequestInvalid``.
 
-        FastAPI validates bodies with ``from_attributes=True`` (a non-object is ``model_attributes_type``);
-        a plain ``Model.model_validate`` (the WebSocket) reports ``model_type`` instead.
+        FastAPI validates bodies with ``from_attributes=True`` (a non-object is
+        ``model_attributes_type``); a plain ``Model.model_validate`` (the WebSocket)
+        reports ``model_type`` instead.
         """
         if not isinstance(data, dict):
             if from_attributes:

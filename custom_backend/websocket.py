@@ -1,11 +1,12 @@
 """``WS /api/v1/ws`` spoken directly in the ASGI WebSocket protocol (no Starlette ``WebSocket``).
 
-The messages are the baseline's (``fastapi_backend/routes/websocket.py``, API.md "WS"): the client is
-accepted first and a bad key closes with 1008 and the 401 detail as reason (closing before the handshake would
-be an HTTP 403 and the client would never see the code); ``ping`` → ``pong``; ``scan`` streams the engine's
-``scan_started``/``scan_progress`` events as they happen, then ``scan_completed``; anything else gets an
-``error`` message and the connection stays open. Progress crosses from the scanning thread to the loop with
-``call_soon_threadsafe``, which keeps the events in order.
+The messages are the baseline's (``fastapi_backend/routes/websocket.py``, API.md "WS"): the
+client is accepted first and a bad key closes with 1008 and the 401 detail as reason (closing
+before the handshake would be an HTTP 403 and the client would never see the code); ``ping`` →
+``pong``; ``scan`` streams the engine's ``scan_started``/``scan_progress`` events as they
+happen, then ``scan_completed``; anything else gets an ``error`` message and the connection
+stays open. Progress crosses from the scanning thread to the loop with ``call_soon_threadsafe``,
+which keeps the events in order.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def error_message(detail: str) -> dict[str, Any]:
 
 
 def describe_issues(issues: list[Issue]) -> str:
-    """``Invalid scan request: paths: Input should be a valid list`` (the baseline's one-line summary)."""
+    """``Invalid scan request: paths: Input should be a valid list`` (the baseline's)."""
     parts = []
     for issue in issues:
         location = ".".join(str(part) for part in issue["loc"]) or "data"
@@ -47,7 +48,7 @@ def describe_issues(issues: list[Issue]) -> str:
 
 
 def parse_message(text: str) -> tuple[str, Any] | str:
-    """``(type, data)`` of a client message, or the error detail when it is not a typed JSON object."""
+    """``(type, data)`` of a client message, or the error detail if not a typed JSON object."""
     try:
         message = json.loads(text)
     except ValueError:
@@ -126,7 +127,8 @@ class WebSocketSession:
             raise WebSocketGone
         text = message.get("text")
         if text is None:
-            # A binary frame: read it as UTF-8 text (the baseline's ``receive_text`` would fail on it).
+            # A binary frame: read it as UTF-8 text (the baseline's
+            # ``receive_text`` would fail on it).
             text = (message.get("bytes") or b"").decode("utf-8", errors="replace")
         return str(text)
 
@@ -149,7 +151,7 @@ class WebSocketSession:
             await self.send_json(error_message(f"Unknown message type: {kind}"))
 
     async def stream_scan(self, data: Any) -> None:
-        """Run the scan in a thread and relay its events, then ``scan_completed`` (or an ``error``)."""
+        """Run the scan in a thread, relay its events, then ``scan_completed`` (or ``error``)."""
         from engine import EngineError, NotFound
 
         try:

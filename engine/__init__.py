@@ -1,7 +1,8 @@
 """The llmstruct core engine: project scanner, context builder, task store and CLI. No HTTP here.
 
-``Engine`` and ``LlmstructSettings`` are loaded lazily (PEP 562) so that ``python -m engine.cli``, spawned per
-request by the legacy backend, does not pay for pydantic-settings when it only needs the light modules.
+``Engine`` and ``LlmstructSettings`` are loaded lazily (PEP 562) so that ``python -m
+engine.cli``, spawned per request by the legacy backend, does not pay for pydantic-settings when
+it only needs the light modules.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """What one file contains: language, line count and, for Python, its structure from ``ast``.
 
-Pure functions of (file name, bytes) so the scanner can cache results by content hash. Signatures and
-decorators are ``ast.unparse`` source text: normalised (single quotes, canonical spacing), which is
-deterministic and independent of the author's formatting.
+Pure functions of (file name, bytes) so the scanner can cache results by content hash. Signatures
+and decorators are ``ast.unparse`` source text: normalised (single quotes, canonical spacing), which
+is deterministic and independent of the author's formatting.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-# Bump when the shape of an analysis result changes: cached results from older versions are then ignored.
+# Bump when the shape of an analysis result changes: cached results from older
+# versions are then ignored.
 ANALYSIS_VERSION = 1
 
 LANGUAGES: dict[str, str] = {
@@ -64,7 +65,7 @@ def is_python(relpath: str) -> bool:
 
 
 def _suffix(name: str) -> str:
-    """The lower-cased extension like ``PurePath.suffix`` (``.bashrc`` has none), without its cost."""
+    """The lower-cased extension like ``PurePath.suffix`` (``.bashrc`` has none), cheaper."""
     index = name.rfind(".")
     return name[index:].lower() if 0 < index < len(name) - 1 else ""
 
@@ -106,7 +107,7 @@ def _first_line(doc: str | None) -> str | None:
 
 
 def _imports(tree: ast.Module) -> list[str]:
-    """Imported module names in order of appearance, deduplicated (relative ones keep their dots)."""
+    """Imported module names in order of appearance, deduplicated (relative keep their dots)."""
     names: dict[str, None] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

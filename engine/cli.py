@@ -1,15 +1,15 @@
 """The ``llmstruct`` command line: one JSON document on stdout per call, errors as JSON on stderr.
 
-Exit codes (contracts/API.md): 0 success, 2 bad input (including a path outside the root and argparse usage
-errors), 3 not found, 1 internal failure (including invalid ``LLMSTRUCT_*`` settings, which are the server's
-fault, not the caller's). The legacy backend spawns this once per request, so imports stay lazy and the
-settings are read through ``engine.config`` rather than pydantic-settings.
+Exit codes (contracts/API.md): 0 success, 2 bad input (including a path outside the root and
+argparse usage errors), 3 not found, 1 internal failure (including invalid ``LLMSTRUCT_*`` settings,
+which are the server's fault, not the caller's). The legacy backend spawns this once per request, so
+imports stay lazy and the settings are read through ``engine.config`` rather than pydantic-settings.
 
-``llmstruct --args-from-stdin`` reads the real argument list as a JSON array of strings from stdin: an
-argv entry is a C string, so a value holding NUL (``"\x00"`` in a path or a search, which the HTTP API
-accepts) cannot be passed on the command line at all, nor can a lone surrogate the OS cannot encode
-(issue #12: the fuzz run found the legacy stack's 500, and under uvloop an argument cut at the NUL). The
-bridge uses it only for such values; everything else still travels in argv.
+``llmstruct --args-from-stdin`` reads the real argument list as a JSON array of strings from stdin:
+an argv entry is a C string, so a value holding NUL (``"\x00"`` in a path or a search, which the
+HTTP API accepts) cannot be passed on the command line at all, nor can a lone surrogate the OS
+cannot encode (issue #12: the fuzz run found the legacy stack's 500, and under uvloop an argument
+cut at the NUL). The bridge uses it only for such values; everything else still travels in argv.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class UsageError(InvalidInput):
 
 
 class _Formatter(argparse.HelpFormatter):
-    """A fixed width: the default asks ``shutil`` for the terminal size, an import paid on every call."""
+    """A fixed width: the default asks ``shutil`` for the terminal size, an import per call."""
 
     def __init__(self, prog: str) -> None:
         super().__init__(prog, width=100)
@@ -120,7 +120,7 @@ def _open_engine() -> Engine:
 
 
 def run(args: argparse.Namespace) -> Any:
-    """Execute a parsed command and return the JSON document to print (``None``: already printed)."""
+    """Execute a parsed command; return the JSON to print (``None``: already printed)."""
     if args.command == "health":
         return {"status": "ok", "version": VERSION}
     engine = _open_engine()

@@ -1,9 +1,9 @@
 """The two settings the engine itself needs (project root, database), parsed without pydantic.
 
-``LlmstructSettings`` (pydantic-settings) is what the backends load; the ``llmstruct`` CLI is spawned once per
-request by the legacy backend, and importing pydantic-settings costs it ~200 ms, so the CLI reads just these
-two variables here. Both paths call the same resolve functions below, so a value means the same thing to the
-CLI and to both backends.
+``LlmstructSettings`` (pydantic-settings) is what the backends load; the ``llmstruct`` CLI is
+spawned once per request by the legacy backend, and importing pydantic-settings costs it ~200 ms, so
+the CLI reads just these two variables here. Both paths call the same resolve functions below, so a
+value means the same thing to the CLI and to both backends.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class SettingsError(ValueError):
 
 
 class HasEngineSettings(Protocol):
-    """What ``Engine`` reads from its settings object (``LlmstructSettings`` or ``EngineConfig``)."""
+    """What ``Engine`` reads from its settings (``LlmstructSettings`` or ``EngineConfig``)."""
 
     @property
     def project_root(self) -> Path: ...
@@ -39,8 +39,8 @@ class HasEngineSettings(Protocol):
 class EngineConfig(NamedTuple):
     """The resolved, absolute project root and database (a SQLite file, or a ``postgresql://`` URL).
 
-    An immutable ``NamedTuple`` rather than a frozen dataclass: importing ``dataclasses`` pulls in ``inspect``
-    (~10 ms), paid on every CLI call.
+    An immutable ``NamedTuple`` rather than a frozen dataclass: importing ``dataclasses`` pulls in
+    ``inspect`` (~10 ms), paid on every CLI call.
     """
 
     project_root: Path
@@ -48,7 +48,7 @@ class EngineConfig(NamedTuple):
 
 
 def resolve_project_root(value: str | Path | None) -> Path:
-    """Resolve the project root to an absolute, symlink-free directory (default: this repository)."""
+    """Resolve the project root to an absolute, symlink-free directory (default: this repo)."""
     if value is None or str(value).strip() == "":
         return DEFAULT_PROJECT_ROOT
     root = Path(value).expanduser().resolve()
@@ -58,12 +58,12 @@ def resolve_project_root(value: str | Path | None) -> Path:
 
 
 def resolve_database(value: str | Path | None, project_root: Path) -> Path | str:
-    """The SQLite file: default ``<root>/.llmstruct/llmstruct.db``; a relative path is taken from the root.
+    """The SQLite file: ``<root>/.llmstruct/llmstruct.db`` by default, a relative path under root.
 
-    Relative to the root rather than the working directory because the CLI subprocess and the two backends
-    need not share a working directory, and they must share the file. A ``postgresql://`` (or
-    ``postgres://``) URL is returned as a string once its syntax is checked (``engine.pgdb``); a bad one
-    raises ``ValueError`` whose message shows the URL with its password redacted.
+    Relative to the root rather than the working directory because the CLI subprocess and the two
+    backends need not share a working directory, and they must share the file. A ``postgresql://``
+    (or ``postgres://``) URL is returned as a string once its syntax is checked (``engine.pgdb``); a
+    bad one raises ``ValueError`` whose message shows the URL with its password redacted.
     """
     if value is None or str(value).strip() == "":
         return project_root / DATABASE_RELATIVE
@@ -90,7 +90,7 @@ def engine_config(settings: HasEngineSettings) -> EngineConfig:
 
 
 def config_from_env(environ: Mapping[str, str] | None = None) -> EngineConfig:
-    """Read ``LLMSTRUCT_PROJECT_ROOT`` and ``LLMSTRUCT_DATABASE``, case-insensitively like pydantic-settings."""
+    """Read ``LLMSTRUCT_PROJECT_ROOT``/``_DATABASE``, any case, like pydantic-settings."""
     source = os.environ if environ is None else environ
     env = {
         key.upper(): value for key, value in source.items() if key.upper().startswith(ENV_PREFIX)

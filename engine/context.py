@@ -2,24 +2,26 @@
 
 Modes (``context_data`` shapes):
 
-- ``FULL``: ``{"project", "scan", "files": [FileEntry]}`` — every file of the last scan, sorted by path, with
-  docstring, imports, classes (bases, methods with signatures) and functions.
-- ``FOCUSED``: ``{"project", "scan", "query", "include_files", "files": [FileEntry + "score"]}`` — only files
-  with a positive relevance score, best first (ties by path). Score: +100 when the file is named in
-  ``include_files`` (or lies under a named directory); then per query term (lower-cased ``\\w+`` words of
-  ``query``, deduplicated): +5 if the term is in the path, +3 per class/function/method name containing it,
-  +1 per docstring (module, class, function) or import containing it. Case-insensitive, deterministic.
-- ``MINIMAL``: ``{"project", "scan", "files": [{"path", "signatures"}]}`` — ``class Name(bases)`` and ``def``
-  lines only (methods as ``def Class.method(...)``).
-- ``SESSION``: ``{"project", "scan", "tasks": [TaskResponse]}`` — the last scan summary plus the tasks that are
-  ``open`` or ``in_progress``, newest first.
+- ``FULL``: ``{"project", "scan", "files": [FileEntry]}`` — every file of the last scan, sorted by
+  path, with docstring, imports, classes (bases, methods with signatures) and functions.
+- ``FOCUSED``: ``{"project", "scan", "query", "include_files", "files": [FileEntry + "score"]}`` —
+  only files with a positive relevance score, best first (ties by path). Score: +100 when the file
+  is named in ``include_files`` (or lies under a named directory); then per query term (lower-cased
+  ``\\w+`` words of ``query``, deduplicated): +5 if the term is in the path, +3 per
+  class/function/method name containing it, +1 per docstring (module, class, function) or import
+  containing it. Case-insensitive, deterministic.
+- ``MINIMAL``: ``{"project", "scan", "files": [{"path", "signatures"}]}`` — ``class Name(bases)``
+  and ``def`` lines only (methods as ``def Class.method(...)``).
+- ``SESSION``: ``{"project", "scan", "tasks": [TaskResponse]}`` — the last scan summary plus the
+  tasks that are ``open`` or ``in_progress``, newest first.
 
-Budget: every piece (the ``project`` and ``scan`` headers, each file, each task) is an entry with a token count
-(``engine.tokens``; a header is counted as ``{"project": ...}``). Entries are taken in order and each one that
-still fits in ``max_tokens`` is added; one that does not is left out and ``truncated`` becomes true.
-``token_count`` is the sum over added entries, so it never exceeds ``max_tokens``; FOCUSED's echo of ``query``
-and ``include_files`` and the empty ``files``/``tasks`` lists are not counted. ``file_count`` is the number of file entries in ``context_data``. A file whose parse
-failed appears with its ``error`` instead of its structure.
+Budget: every piece (the ``project`` and ``scan`` headers, each file, each task) is an entry with a
+token count (``engine.tokens``; a header is counted as ``{"project": ...}``). Entries are taken in
+order and each one that still fits in ``max_tokens`` is added; one that does not is left out and
+``truncated`` becomes true. ``token_count`` is the sum over added entries, so it never exceeds
+``max_tokens``; FOCUSED's echo of ``query`` and ``include_files`` and the empty ``files``/``tasks``
+lists are not counted. ``file_count`` is the number of file entries in ``context_data``. A file
+whose parse failed appears with its ``error`` instead of its structure.
 """
 
 from __future__ import annotations

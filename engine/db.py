@@ -1,9 +1,10 @@
 """The one SQLite file both stacks and every CLI process share: WAL, busy timeout, schema, a lock.
 
-WAL lets readers run beside a writer; ``busy_timeout`` makes concurrent CLI processes wait instead of
-failing with "database is locked"; every write is its own committed transaction (``synchronous=FULL``),
-so a crash loses nothing that was acknowledged. One connection per ``Database`` guarded by a lock keeps
-the engine thread-safe (callers use ``asyncio.to_thread``); SQLite serialises writers anyway.
+WAL lets readers run beside a writer; ``busy_timeout`` makes concurrent CLI processes wait instead
+of failing with "database is locked"; every write is its own committed transaction
+(``synchronous=FULL``), so a crash loses nothing that was acknowledged. One connection per
+``Database`` guarded by a lock keeps the engine thread-safe (callers use ``asyncio.to_thread``);
+SQLite serialises writers anyway.
 """
 
 from __future__ import annotations
@@ -62,9 +63,10 @@ def _contains_ci(haystack: str | None, needle: str | None) -> int:
 def _enable_wal(conn: sqlite3.Connection) -> None:
     """Switch the file to WAL, retrying while another process holds it.
 
-    Switching needs an exclusive lock and SQLite reports "database is locked" at once, without calling
-    the busy handler, when processes race to create a fresh file; so retry (briefly, with backoff) up to
-    the busy timeout. Once the file is in WAL mode (it persists) the first query returns ``wal``.
+    Switching needs an exclusive lock and SQLite reports "database is locked" at once,
+    without calling the busy handler, when processes race to create a fresh file; so retry
+    (briefly, with backoff) up to the busy timeout. Once the file is in WAL mode (it
+    persists) the first query returns ``wal``.
     """
     deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
     delay = 0.005
@@ -81,10 +83,11 @@ def _enable_wal(conn: sqlite3.Connection) -> None:
 
 
 class Store(Protocol):
-    """What the scanner and the task store use: :class:`Database` or ``engine.pgdb.PostgresDatabase``.
+    """What the scanner and task store use: :class:`Database` or ``pgdb.PostgresDatabase``.
 
     The connection handed out by ``transaction``/``snapshot`` has sqlite3's ``execute`` (returning a
-    cursor with ``fetchone``/``fetchall``/``rowcount``) and ``executemany``, with ``?`` placeholders.
+    cursor with ``fetchone``/``fetchall``/``rowcount``) and ``executemany``, with ``?``
+    placeholders.
     """
 
     dialect: str
@@ -179,8 +182,9 @@ class Database:
 def open_database(location: Path | str) -> Store:
     """The store at ``location``: a SQLite file (a ``Path``) or a ``postgresql://`` URL (a ``str``).
 
-    Both have the same methods (``transaction``, ``snapshot``, ``query``, ``close``) and a ``dialect``;
-    the PostgreSQL driver is imported only when it is used (the CLI's start-up time on SQLite).
+    Both have the same methods (``transaction``, ``snapshot``, ``query``, ``close``) and a
+    ``dialect``; the PostgreSQL driver is imported only when it is used (the CLI's start-up time on
+    SQLite).
     """
     if isinstance(location, Path):
         return Database(location)

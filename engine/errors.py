@@ -1,7 +1,8 @@
 """The engine's error hierarchy, the one thing every caller (CLI, both backends) maps to a status.
 
-``InvalidInput`` and ``PathOutsideRoot`` are the caller's fault (HTTP 400 / CLI exit 2), ``NotFound`` is a
-missing task (404 / exit 3) and a bare ``EngineError`` is an internal failure (500 or 502 / exit 1).
+``InvalidInput`` and ``PathOutsideRoot`` are the caller's fault (HTTP 400 / CLI exit 2),
+``NotFound`` is a missing task (404 / exit 3) and a bare ``EngineError`` is an internal
+failure (500 or 502 / exit 1).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class InvalidInput(EngineError):
 
 
 class PathOutsideRoot(InvalidInput):
-    """A requested path is absolute, escapes the root with ``..`` or resolves (symlink) outside it."""
+    """A requested path is absolute, escapes the root with ``..`` or resolves outside it."""
 
     kind = "path_outside_root"
 

@@ -1,8 +1,8 @@
 """``Engine``: the one object both backends and the CLI call; plain JSON-ready dicts in and out.
 
-It wires the scanner, the context builder and the task store to one database (a SQLite file, or PostgreSQL
-by URL: ``engine.pgdb``) and one project root, and
-knows nothing about HTTP. Thread-safe: the database is lock-guarded and the rest holds no mutable state.
+It wires the scanner, the context builder and the task store to one database (a SQLite file, or
+PostgreSQL by URL: ``engine.pgdb``) and one project root, and knows nothing about HTTP. Thread-safe:
+the database is lock-guarded and the rest holds no mutable state.
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ from engine.version import VERSION
 def _database_excludes(root: Path, database: Path) -> list[str]:
     """Globs for the SQLite file and its WAL/SHM companions when they live inside the root.
 
-    The default location (``.llmstruct/``) is excluded anyway; a custom one inside the root must not show up
-    in scans or in the file census (it changes on every write, which would make ``project_info`` flap).
+    The default location (``.llmstruct/``) is excluded anyway; a custom one inside the
+    root must not show up in scans or in the file census (it changes on every write, which
+    would make ``project_info`` flap).
     """
     if not is_inside(root, database.parent.resolve()):
         return []
@@ -41,8 +42,8 @@ def _database_excludes(root: Path, database: Path) -> list[str]:
 class Engine:
     """The llmstruct facade (contracts/API.md, "The engine facade").
 
-    ``settings`` is an ``LlmstructSettings`` (backends) or an ``EngineConfig`` (the CLI, tests); ``clock`` and
-    ``new_id`` are injectable so tests can pin timestamps and ids.
+    ``settings`` is an ``LlmstructSettings`` (backends) or an ``EngineConfig`` (the CLI, tests);
+    ``clock`` and ``new_id`` are injectable so tests can pin timestamps and ids.
     """
 
     def __init__(
@@ -53,7 +54,8 @@ class Engine:
     ) -> None:
         config = engine_config(settings)
         self.root = config.project_root
-        # A SQLite file (``Path``) or a ``postgresql://`` URL (``str``; show it via ``database_location``).
+        # A SQLite file (``Path``) or a ``postgresql://`` URL (``str``; show it via
+        # ``database_location``).
         self.database_path = config.database
         self._db = open_database(config.database)
         self.database_location = self._db.location  # printable: a URL's password is redacted
@@ -65,7 +67,7 @@ class Engine:
         self._scanner = Scanner(self.root, self._db, clock, always_exclude=self._own_files)
         self._tasks = TaskStore(self._db, clock, new_id or uuid4_hex)
 
-    # -- system -------------------------------------------------------------------------------------
+    # -- system ------------------------------------------------------------------------------------
     def health(self) -> dict[str, Any]:
         """``{"status": "ok", "version": ...}``."""
         return {"status": "ok", "version": VERSION}
@@ -80,7 +82,7 @@ class Engine:
             "task_counts": self._tasks.counts(),
         }
 
-    # -- project ------------------------------------------------------------------------------------
+    # -- project -----------------------------------------------------------------------------------
     def project_info(self) -> dict[str, Any]:
         """ProjectInfo: pyproject metadata, file census, ``finished_at`` of the last scan."""
         last = self._scanner.last_summary()
@@ -138,7 +140,7 @@ class Engine:
         normal = os.path.normpath(raw.replace("\\", "/")).replace(os.sep, "/")
         return "" if normal == "." else normal
 
-    # -- tasks --------------------------------------------------------------------------------------
+    # -- tasks -------------------------------------------------------------------------------------
     def create_task(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Create an ``open`` task; returns the TaskResponse."""
         return self._tasks.create(data)

@@ -1,7 +1,8 @@
 """Random ids: uuid4 as 32 lowercase hex characters.
 
 Built from ``os.urandom`` with the RFC 4122 version and variant bits set, which is exactly what
-``uuid.uuid4().hex`` returns, without importing ``uuid`` (it pulls in ``platform``) on every CLI call.
+``uuid.uuid4().hex`` returns, without importing ``uuid`` (it pulls in ``platform``) on every CLI
+call.
 """
 
 from __future__ import annotations

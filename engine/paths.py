@@ -3,12 +3,13 @@
 Glob rules (documented because ``pathlib.match`` differs between Python versions):
 
 - a pattern is matched against the POSIX path relative to the root;
-- ``**`` matches any number of directories (including none), so ``**/*.py`` matches ``a.py`` and ``x/y/a.py``;
-  ``*`` and ``?`` stay within one path segment; ``[...]`` is a character class;
-- a pattern without ``/`` (``*.egg-info``, ``.git``, ``*.md``) matches the name of any path component, so
-  excluding a directory name prunes the whole directory;
-- a pattern with ``/`` matches the whole relative path, and an exclude that matches a directory prunes it;
-  a leading ``/`` only anchors the pattern at the root (``/setup.py`` is the top-level file, not any).
+- ``**`` matches any number of directories (including none), so ``**/*.py`` matches ``a.py`` and
+  ``x/y/a.py``; ``*`` and ``?`` stay within one path segment; ``[...]`` is a character class;
+- a pattern without ``/`` (``*.egg-info``, ``.git``, ``*.md``) matches the name of any path
+  component, so excluding a directory name prunes the whole directory;
+- a pattern with ``/`` matches the whole relative path, and an exclude that matches a
+  directory prunes it; a leading ``/`` only anchors the pattern at the root (``/setup.py``
+  is the top-level file, not any).
 """
 
 from __future__ import annotations
@@ -106,14 +107,15 @@ class Matcher(NamedTuple):
 
 
 def glob_match(relpath: str, pattern: str) -> bool:
-    """True when the relative POSIX path matches ``pattern`` (a name pattern matches any component)."""
+    """True when the relative POSIX path matches ``pattern`` (a name matches any component)."""
     return bool(_clean(pattern)) and Matcher.of([pattern]).matches(relpath)
 
 
 class FileFilter(NamedTuple):
     """Include and exclude globs for one walk; excludes always contain the defaults.
 
-    Immutable ``NamedTuple`` instead of a frozen dataclass to keep ``dataclasses``/``inspect`` out of the CLI.
+    Immutable ``NamedTuple`` instead of a frozen dataclass to keep
+    ``dataclasses``/``inspect`` out of the CLI.
     """
 
     include: tuple[str, ...]
@@ -144,8 +146,9 @@ def _checked(pattern: object, field: str) -> str:
 
 
 def _fs_encodable(text: str) -> bool:
-    """Whether ``text`` names a file at all: a lone surrogate outside surrogateescape's range cannot be
-    encoded for the OS (``os.fsencode`` raises), so ``realpath`` would crash instead of refusing it."""
+    """Whether ``text`` names a file at all: a lone surrogate outside surrogateescape's
+    range cannot be encoded for the OS (``os.fsencode`` raises), so ``realpath`` would
+    crash instead of refusing it."""
     try:
         os.fsencode(text)
     except UnicodeEncodeError:
@@ -186,10 +189,10 @@ def relative(root: Path, path: Path) -> str:
 
 
 def walk_files(root: Path, starts: Sequence[Path], file_filter: FileFilter) -> list[str]:
-    """Every included, non-excluded regular file under ``starts`` (default: the root), sorted, deduplicated.
+    """Each included, non-excluded regular file under ``starts`` (the root), sorted, unique.
 
-    Symlinked directories are not followed; a symlinked file is kept only when its target is inside the
-    root (it is then read through its in-root name).
+    Symlinked directories are not followed; a symlinked file is kept only when its target is inside
+    the root (it is then read through its in-root name).
     """
     found: set[str] = set()
     for start in starts or [root]:
@@ -219,7 +222,7 @@ def _walk_dir(root: Path, start: Path, file_filter: FileFilter) -> Iterator[str]
 
 
 def _file_ok(root: Path, path: Path) -> bool:
-    """A regular file whose real path is inside the root (symlinks pointing out are skipped unread)."""
+    """A regular file whose real path is inside the root (symlinks out are skipped unread)."""
     if path.is_symlink() and not is_inside(root, Path(os.path.realpath(path))):
         return False
     return path.is_file()

@@ -51,7 +51,8 @@ SCHEMA = (
     " scan_id TEXT NOT NULL, finished_us BIGINT NOT NULL, response TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS last_scan_files (path TEXT PRIMARY KEY, cache_key TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS data_version ("
-    " slot INTEGER PRIMARY KEY CHECK (slot = 1), n BIGINT NOT NULL, schema_version INTEGER NOT NULL)",
+    " slot INTEGER PRIMARY KEY CHECK (slot = 1), n BIGINT NOT NULL,"
+    " schema_version INTEGER NOT NULL)",
 )
 
 
@@ -61,7 +62,7 @@ def is_postgres_url(value: str) -> bool:
 
 
 def engine_params(url: str) -> dict[str, Any]:
-    """libpq parameters for ``url``; ``ValueError`` (one line, URL redacted) when it is malformed."""
+    """libpq parameters for ``url``; ``ValueError`` (one line, URL redacted) if malformed."""
     try:
         params = connection_params(url)  # the migration store's checks and timeouts
         given = pg_conninfo.conninfo_to_dict(url)
@@ -131,7 +132,7 @@ class PostgresDatabase:
         return int(found[0][0]) if found else None
 
     def _create_schema(self) -> int:
-        """Create the tables once, whoever starts first (an advisory lock orders concurrent starts)."""
+        """Create the tables once, whoever starts first (an advisory lock orders the starts)."""
         with self.transaction(bump=False) as conn:
             conn.execute(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})")
             for statement in SCHEMA:
@@ -157,8 +158,9 @@ class PostgresDatabase:
     def _first(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
         """Run the first statement of a call, once more on a new connection if the kept one is dead.
 
-        A server restarted or failed over since the last call leaves a connection that fails on first
-        use; nothing ran on it yet, so running the statement again is safe (what a pool's pre-ping does).
+        A server restarted or failed over since the last call leaves a connection that
+        fails on first use; nothing ran on it yet, so running the statement again is safe
+        (what a pool's pre-ping does).
         """
         fresh = self._conn is None or self._conn.closed
         try:
@@ -207,7 +209,7 @@ class PostgresDatabase:
                 self._drop()
 
     def transaction(self, bump: bool = True) -> Any:
-        """A write transaction that bumps ``data_version``; committed on success, else rolled back."""
+        """A write transaction bumping ``data_version``; committed on success, else rolled back."""
         return self._block("BEGIN", bump)
 
     def snapshot(self) -> Any:
@@ -234,8 +236,8 @@ class PostgresDatabase:
 class PostgresDataVersion:
     """``data_version``'s counter on a private connection: the cache's validity token on PostgreSQL.
 
-    It runs on the candidate's event loop, so it never waits to reconnect more than once a second: in
-    between it answers None (the caller then asks the engine, in a thread, like any cache miss).
+    It runs on the candidate's event loop, so it never waits to reconnect more than once a second:
+    in between it answers None (the caller then asks the engine, in a thread, like any cache miss).
     """
 
     RETRY_S = 1.0

@@ -1,9 +1,9 @@
 """Project metadata (``pyproject.toml``) and a census of the files under the root.
 
-The census reads every non-excluded file (default excludes only, no include filter) to count lines; a file
-that looks binary (a NUL byte in its first 8 KiB) or cannot be read counts as a file with 0 lines.
-``languages`` maps a language name to its number of files, most files first, then by name; files of an unknown
-kind are counted in ``file_count`` only.
+The census reads every non-excluded file (default excludes only, no include filter) to count lines;
+a file that looks binary (a NUL byte in its first 8 KiB) or cannot be read counts as a file with 0
+lines. ``languages`` maps a language name to its number of files, most files first, then by name;
+files of an unknown kind are counted in ``file_count`` only.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ _BINARY_SNIFF = 8192
 
 
 def read_metadata(root: Path) -> dict[str, Any]:
-    """``name``, ``version``, ``description`` from ``[project]``; the directory name and nulls otherwise.
+    """``name``, ``version``, ``description`` from ``[project]``; else the directory and nulls.
 
-    An unreadable or invalid ``pyproject.toml`` is treated like a missing one: project info is descriptive,
-    and a broken file in the scanned project must not break the API.
+    An unreadable or invalid ``pyproject.toml`` is treated like a missing one: project info is
+    descriptive, and a broken file in the scanned project must not break the API.
     """
     import tomllib  # only `info` needs it; the CLI's other commands skip the import
 

@@ -1,8 +1,9 @@
-"""Project scans: walk, analyse (or reuse the cached analysis by content hash), store as "the last scan".
+"""Project scans: walk, analyse (or reuse the analysis cached by content hash), store the last.
 
-The cache lives in the SQLite file, not in memory, because the legacy backend runs the CLI as a new process
-per request: a rescan of an unchanged tree then only reads and hashes files. Cache keys include the analysis
-version and the kind of file, so a change to the analysis or to a file's extension never serves a stale result.
+The cache lives in the SQLite file, not in memory, because the legacy backend runs the CLI as a new
+process per request: a rescan of an unchanged tree then only reads and hashes files. Cache keys
+include the analysis version and the kind of file, so a change to the analysis or to a file's
+extension never serves a stale result.
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ class Scanner:
         return starts
 
     def _hash_all(self, files: Sequence[str]) -> tuple[dict[str, str], dict[str, str]]:
-        """Cache keys of the readable files and an error for each unreadable one (bytes not kept)."""
+        """Cache keys of the readable files, an error for each unreadable one (no bytes kept)."""
         keys: dict[str, str] = {}
         unreadable: dict[str, str] = {}
         for rel in files:
@@ -164,8 +165,8 @@ class Scanner:
     def _analyse(
         self, rel: str, keys: dict[str, str], fresh: dict[str, dict[str, Any]]
     ) -> dict[str, Any]:
-        """Analyse a cache miss; identical files share one analysis. The file is read again, and if it
-        changed since it was hashed the analysis is filed under the new content's key."""
+        """Analyse a cache miss; identical files share one analysis. The file is read again, and if
+        it changed since it was hashed the analysis is filed under the new content's key."""
         try:
             content = (self._root / rel).read_bytes()
         except OSError as exc:  # vanished since it was hashed: reported, not stored
@@ -219,7 +220,8 @@ class Scanner:
             (count,) = conn.execute("SELECT COUNT(*) FROM file_cache").fetchone()
             if count > CACHE_KEEP:
                 conn.execute(
-                    "DELETE FROM file_cache WHERE key NOT IN (SELECT cache_key FROM last_scan_files)"
+                    "DELETE FROM file_cache"
+                    " WHERE key NOT IN (SELECT cache_key FROM last_scan_files)"
                     " AND key NOT IN (SELECT key FROM file_cache ORDER BY used_us DESC LIMIT ?)",
                     (CACHE_KEEP,),
                 )
@@ -235,7 +237,7 @@ class Scanner:
         return summary_of(response) if response is not None else None
 
     def last_scan(self) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]] | None:
-        """The last ScanResponse and ``(path, analysis)`` of its files (sorted), read in one snapshot."""
+        """The last ScanResponse and its files' ``(path, analysis)`` (sorted), one snapshot."""
         with self._db.snapshot() as conn:
             row = conn.execute("SELECT response FROM last_scan WHERE slot = 1").fetchone()
             if row is None:

@@ -1,9 +1,9 @@
-"""``LlmstructSettings``: every ``LLMSTRUCT_*`` variable, read the same way by both backends and the CLI.
+"""``LlmstructSettings``: every ``LLMSTRUCT_*`` variable, read alike by both backends and the CLI.
 
 The CLI only needs the root and the database and reads them through ``engine.config`` (same resolve
 functions, no pydantic import cost); the backends load this class. A bad value raises pydantic's
-``ValidationError``, whose message names the field; ``load_settings`` turns that into a ``SettingsError``
-whose message starts with the environment variable.
+``ValidationError``, whose message names the field; ``load_settings`` turns that into a
+``SettingsError`` whose message starts with the environment variable.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ class LlmstructSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _default_database(self) -> LlmstructSettings:
-        """Fill ``database`` (a ``Path``, or a checked URL ``str``, after validation) from the root."""
+        """Fill ``database`` (a ``Path``, or a checked URL ``str``) from the root, validated."""
         try:
             database = resolve_database(self.database, self.project_root)
         except ValueError as exc:
@@ -83,7 +83,7 @@ class LlmstructSettings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> LlmstructSettings:
-    """Load from the environment; a bad value raises ``SettingsError`` naming ``LLMSTRUCT_<FIELD>``."""
+    """Load from the environment; a bad value raises ``SettingsError`` naming the variable."""
     try:
         return LlmstructSettings(**overrides)
     except ValidationError as exc:

@@ -1,9 +1,9 @@
 """The task store: CRUD, filters, search and pagination over the shared SQLite file.
 
 Input is checked here too (the CLI passes raw JSON) with the same limits as ``TaskCreateRequest`` /
-``TaskUpdateRequest`` in contracts/API.md. Unknown keys are ignored, as pydantic does by default, so a backend
-may pass a request body straight through. Timestamps are stored as integer microseconds (sortable) and
-formatted on the way out; ids are uuid4 hex.
+``TaskUpdateRequest`` in contracts/API.md. Unknown keys are ignored, as pydantic does by default, so
+a backend may pass a request body straight through. Timestamps are stored as integer microseconds
+(sortable) and formatted on the way out; ids are uuid4 hex.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ PRIORITIES = ("low", "medium", "high", "urgent")
 OPEN_STATUSES = ("open", "in_progress")
 TITLE_MAX, DESCRIPTION_MAX, EFFORT_MAX = 200, 5000, 50
 LIMIT_MAX = 200
-# SQLite's INTEGER is a signed 64-bit value: an OFFSET beyond it cannot even be bound (OverflowError), so
-# both backends refuse it with a 422 before it reaches the store (issue #12, found by the fuzz run).
-# PostgreSQL's BIGINT has the same bound, so the limit is the same on both stores.
+# SQLite's INTEGER is a signed 64-bit value: an OFFSET beyond it cannot even be bound
+# (OverflowError), so both backends refuse it with a 422 before it reaches the store (issue #12,
+# found by the fuzz run). PostgreSQL's BIGINT has the same bound, so the limit is the same on both
+# stores.
 OFFSET_MAX = 2**63 - 1
 
 _COLUMNS = (
@@ -33,8 +34,8 @@ _COLUMNS = (
 
 
 def _unicode(value: str, key: str) -> str:
-    """Refuse a lone surrogate (``"\\ud800"`` is valid JSON, not Unicode text): SQLite cannot store it
-    and neither backend could encode it back (issue #12: a 500 on both before this check)."""
+    """Refuse a lone surrogate (``"\\ud800"`` is valid JSON, not Unicode text): SQLite cannot store
+    it and neither backend could encode it back (issue #12: a 500 on both before this check)."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -72,7 +73,7 @@ def _effort(data: Mapping[str, Any]) -> str | None:
 
 
 def _no_nul(values: Any) -> None:
-    """Refuse U+0000 in stored text on PostgreSQL (its ``text`` cannot hold it), naming the field."""
+    """Refuse U+0000 in stored text on PostgreSQL (``text`` cannot hold it), naming the field."""
     for key, value in zip(("title", "description", "estimated_effort"), values, strict=True):
         if isinstance(value, str) and "\x00" in value:
             raise InvalidInput(f"{key}: must not contain NUL characters (U+0000)")
@@ -104,8 +105,9 @@ class TaskStore:
         self._db = db
         self._clock = clock
         self._new_id = new_id
-        # PostgreSQL (engine.pgdb) has no contains_ci: it searches case-folded copies kept beside the
-        # text (Python's casefold, so both stores find the same tasks), and its text cannot hold NUL.
+        # PostgreSQL (engine.pgdb) has no contains_ci: it searches case-folded copies kept beside
+        # the text (Python's casefold, so both stores find the same tasks), and its text cannot hold
+        # NUL.
         self._pg = db.dialect == "postgresql"
 
     def create(self, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -197,7 +199,7 @@ class TaskStore:
                 raise NotFound()
 
     def _check_id(self, task_id: str) -> None:
-        """An id PostgreSQL cannot even compare (U+0000) names no task: ``NotFound``, as on SQLite."""
+        """An id PostgreSQL cannot compare (U+0000) names no task: ``NotFound``, as on SQLite."""
         if self._pg and "\x00" in str(task_id):
             raise NotFound()
 
@@ -246,7 +248,8 @@ class TaskStore:
             params.append(priority)
         if tag is not None and pg:
             # Element by element as JSON text, encoded as the column was: no unescaping, so a tag
-            # holding U+0000 (stored escaped) is matched too, which PostgreSQL's json functions refuse.
+            # holding U+0000 (stored escaped) is matched too, which PostgreSQL's json functions
+            # refuse.
             clauses.append(
                 "EXISTS (SELECT 1 FROM json_array_elements(tasks.tags::json) e WHERE e::text = ?)"
             )

@@ -1,9 +1,10 @@
 """A deterministic, offline token count.
 
-Real tokenizers need downloaded vocabularies; the budget only has to be stable and roughly proportional, so
-one token is one match of ``\\w+|[^\\w\\s]`` (a word, or a single punctuation character) in the compact JSON
-(``separators=(",", ":")``, keys in insertion order, non-ASCII kept) of a context entry. Both backends and the
-CLI therefore report the same ``token_count`` for the same context.
+Real tokenizers need downloaded vocabularies; the budget only has to be stable and roughly
+proportional, so one token is one match of ``\\w+|[^\\w\\s]`` (a word, or a single
+punctuation character) in the compact JSON (``separators=(",", ":")``, keys in insertion
+order, non-ASCII kept) of a context entry. Both backends and the CLI therefore report the
+same ``token_count`` for the same context.
 """
 
 from __future__ import annotations

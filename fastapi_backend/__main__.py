@@ -1,4 +1,4 @@
-"""``python -m fastapi_backend [--host H] [--port P]``: serve the legacy stack (settings from LLMSTRUCT_*)."""
+"""``python -m fastapi_backend [--host H] [--port P]``: serve the legacy stack (LLMSTRUCT_*)."""
 
 from __future__ import annotations
 

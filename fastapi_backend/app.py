@@ -1,12 +1,13 @@
-"""``create_app``: the legacy llmstruct API as seed 000 plans it (FastAPI, CLI bridge, API-key auth).
+"""``create_app``: the legacy llmstruct API as seed 000 plans it (FastAPI, CLI bridge, API key).
 
-Everything the app needs is passed in or built here, never a module global: the settings (default: the
-``LLMSTRUCT_*`` environment), the bridge (default: the one ``settings.bridge_mode`` names) and the
-Prometheus registry. A bridge built here belongs to the app and is closed by its lifespan; a bridge passed
-in belongs to the caller.
+Everything the app needs is passed in or built here, never a module global: the settings (default:
+the ``LLMSTRUCT_*`` environment), the bridge (default: the one ``settings.bridge_mode`` names) and
+the Prometheus registry. A bridge built here belongs to the app and is closed by its lifespan; a
+bridge passed in belongs to the caller.
 
-Middleware, outermost first: access log + request counter (sees every answer, 413s included), CORS, the
-body limit. Auth is per route (``fastapi_backend.auth``) so it runs after routing and before the body.
+Middleware, outermost first: access log + request counter (sees every answer, 413s
+included), CORS, the body limit. Auth is per route (``fastapi_backend.auth``) so it runs
+after routing and before the body.
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ if TYPE_CHECKING:
 TITLE = "LLMStruct API"
 VERSION = system.VERSION
 DESCRIPTION = (
-    "Codebase scanning, LLM context generation and task management. The legacy stack: engine calls go "
-    "through the llmstruct CLI. Authenticate with `X-API-Key: KEY` or `Authorization: Bearer KEY`."
+    "Codebase scanning, LLM context generation and task management. The legacy stack: engine calls "
+    "go through the llmstruct CLI. "
+    "Authenticate with `X-API-Key: KEY` or `Authorization: Bearer KEY`."
 )
 
 
@@ -51,7 +53,7 @@ def create_app(
     bridge: Bridge | None = None,
     registry: CollectorRegistry | None = None,
 ) -> FastAPI:
-    """Build the app; construction does no I/O (the default bridges start work on the first request)."""
+    """Build the app; no I/O (the default bridges start work on the first request)."""
     if settings is None:
         from engine.settings import load_settings
 

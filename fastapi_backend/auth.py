@@ -1,11 +1,13 @@
 """API-key auth (API.md, "Auth"): ``X-API-Key: KEY`` or ``Authorization: Bearer KEY``.
 
-API.md requires auth *before* body validation: an unauthenticated POST with a broken body is a 401, not a
-422. FastAPI parses the JSON body before it solves any dependency, so a dependency alone cannot promise
-that. ``AuthenticatedRoute`` therefore checks the key in the route's own handler, before FastAPI's handler
-touches the body; the route still matches first, so unknown paths stay 404 and wrong methods 405 exactly as
-FastAPI answers them. The ``Security`` parameters of ``document_api_key`` put both schemes into the OpenAPI
-document; that dependency re-checks the key, which costs one comparison.
+API.md requires auth *before* body validation: an unauthenticated POST with a
+broken body is a 401, not a
+422. FastAPI parses the JSON body before it solves any dependency, so a
+     dependency alone cannot promise
+that. ``AuthenticatedRoute`` therefore checks the key in the route's own handler, before FastAPI's
+handler touches the body; the route still matches first, so unknown paths stay 404 and wrong methods
+405 exactly as FastAPI answers them. The ``Security`` parameters of ``document_api_key`` put both
+schemes into the OpenAPI document; that dependency re-checks the key, which costs one comparison.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """argv for each ``llmstruct`` CLI command (API.md, "The llmstruct CLI"): pure functions, no I/O.
 
-Repeatable options are passed once per value in the ``--option=value`` form (the CLI extends or appends
-them), so a value that starts with ``-`` is never mistaken for an option; positional task ids follow
-``--`` for the same reason.
+Repeatable options are passed once per value in the ``--option=value`` form (the CLI extends or
+appends them), so a value that starts with ``-`` is never mistaken for an option; positional task
+ids follow ``--`` for the same reason.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ def scan(
     args = [
         "scan",
         *_repeat("--paths", paths),
-        # A bare ``--include`` is an explicit empty list; leaving it out would mean the default ``**/*.py``.
+        # A bare ``--include`` is an explicit empty list; leaving it out would
+        # mean the default ``**/*.py``.
         *(_repeat("--include", include_patterns) or ["--include"]),
         *_repeat("--exclude", exclude_patterns),
     ]

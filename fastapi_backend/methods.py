@@ -1,13 +1,13 @@
 """405 answers that list every method of the resource in ``Allow`` (RFC 9110 §15.5.6, §10.2.1).
 
-Starlette's router answers a wrong method with the ``Allow`` of the *first* route whose path matched:
-``/api/v1/tasks`` has a POST route and a GET route, so ``OPTIONS /api/v1/tasks`` said ``Allow: POST``
-although GET works too, and ``/metrics`` joined a set (``GET, HEAD`` or ``HEAD, GET`` by hash order).
-RFC 9110 requires the origin server to list the target resource's currently supported methods, so the
-handler here rebuilds ``Allow`` by asking the route table which methods fully match the path (FastAPI's
-included routers hide their routes' methods, but answer ``matches``), sorted, which is also what the
-candidate's router does (``custom_backend.routing``); every other ``HTTPException`` keeps FastAPI's
-default answer.
+Starlette's router answers a wrong method with the ``Allow`` of the *first* route whose path
+matched: ``/api/v1/tasks`` has a POST route and a GET route, so ``OPTIONS /api/v1/tasks`` said
+``Allow: POST`` although GET works too, and ``/metrics`` joined a set (``GET, HEAD`` or ``HEAD,
+GET`` by hash order). RFC 9110 requires the origin server to list the target resource's currently
+supported methods, so the handler here rebuilds ``Allow`` by asking the route table which methods
+fully match the path (FastAPI's included routers hide their routes' methods, but answer
+``matches``), sorted, which is also what the candidate's router does (``custom_backend.routing``);
+every other ``HTTPException`` keeps FastAPI's default answer.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ KNOWN_METHODS: Final = (
 
 
 def allowed_methods(routes: Sequence[BaseRoute], scope: dict[str, Any]) -> list[str]:
-    """The methods some route fully matches for ``scope``'s path, sorted (a 405 is rare: a probe is fine)."""
+    """The methods some route fully matches for ``scope``'s path, sorted (405s are rare)."""
     found = []
     for method in KNOWN_METHODS:
         probe = {**scope, "method": method}

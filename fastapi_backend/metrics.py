@@ -1,9 +1,10 @@
 """Prometheus exposition of the legacy stack (seed 000, "Day 20-21: Monitoring").
 
-The registry belongs to the app (injected, never the global one) so tests and several apps in one process
-do not share counters. It carries the process collector, whose ``process_resident_memory_bytes`` the
-migration's MigrationMetrics scrape to compare the memory of both stacks, and one request counter with
-bounded labels: the method (unknown verbs fold into ``OTHER``) and the status class (``2xx``...).
+The registry belongs to the app (injected, never the global one) so tests and several apps in one
+process do not share counters. It carries the process collector, whose
+``process_resident_memory_bytes`` the migration's MigrationMetrics scrape to compare the memory of
+both stacks, and one request counter with bounded labels: the method (unknown verbs fold into
+``OTHER``) and the status class (``2xx``...).
 """
 
 from __future__ import annotations

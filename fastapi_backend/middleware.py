@@ -1,12 +1,12 @@
 """Plain ASGI middleware of the legacy stack: the request-body limit and the access log.
 
-``BodyLimitMiddleware`` answers ``413 {"detail": "Request body too large"}`` (API.md, "Errors") from the
-``Content-Length`` header when it is present and too large, and otherwise by counting the bytes actually
-received (chunked uploads carry no length). It buffers the body (at most the limit) and replays it to the
-app, so the 413 can still be sent before the app has started its response.
+``BodyLimitMiddleware`` answers ``413 {"detail": "Request body too large"}`` (API.md, "Errors") from
+the ``Content-Length`` header when it is present and too large, and otherwise by counting the bytes
+actually received (chunked uploads carry no length). It buffers the body (at most the limit) and
+replays it to the app, so the 413 can still be sent before the app has started its response.
 
-``AccessLogMiddleware`` writes one structlog line per request (method, path, status, duration) and counts
-it in ``HttpMetrics``; uvicorn's own access log is off (``fastapi_backend.server``).
+``AccessLogMiddleware`` writes one structlog line per request (method, path, status, duration) and
+counts it in ``HttpMetrics``; uvicorn's own access log is off (``fastapi_backend.server``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""Pydantic v2 request and response models of the llmstruct API (contracts/API.md, seed 000 "Day 8-10").
+"""Pydantic v2 request and response models of the llmstruct API (API.md, seed 000 "Day 8-10").
 
-Field order is the wire order: the candidate backend must produce byte-identical JSON, so every response
-model lists its fields exactly as API.md does. The examples (``json_schema_extra``) end up in the exported
-OpenAPI document, where the contract checker uses them as sample requests and expected shapes.
+Field order is the wire order: the candidate backend must produce byte-identical JSON, so
+every response model lists its fields exactly as API.md does. The examples
+(``json_schema_extra``) end up in the exported OpenAPI document, where the contract checker
+uses them as sample requests and expected shapes.
 """
 
 from __future__ import annotations
@@ -44,14 +45,14 @@ _SCAN_EXAMPLE: dict[str, Any] = {
 
 
 def _examples(*examples: dict[str, Any]) -> ConfigDict:
-    """Request models: examples only (FastAPI ignores unknown request fields, so the schema may not forbid them)."""
+    """Request models: examples only (FastAPI ignores unknown fields; the schema allows them)."""
     return ConfigDict(json_schema_extra={"examples": list(examples)})
 
 
 def _closed(*examples: dict[str, Any]) -> ConfigDict:
-    """Response models: examples, and ``additionalProperties: false`` so a candidate that adds a field
-    breaks the contract (responses must be the same JSON, API.md). Output is filtered to the declared
-    fields anyway, so this only tightens the documented schema."""
+    """Response models: examples, and ``additionalProperties: false`` so a candidate that adds a
+    field breaks the contract (responses must be the same JSON, API.md). Output is filtered to the
+    declared fields anyway, so this only tightens the documented schema."""
     extra: dict[str, Any] = {"additionalProperties": False}
     if examples:
         extra["examples"] = list(examples)
@@ -244,15 +245,18 @@ class TaskCreateRequest(BaseModel):
 
 
 class TaskUpdateRequest(BaseModel):
+    # The docstring is this schema's description in the OpenAPI document (contracts/openapi.json):
+    # its line breaks are served, so it keeps the width it was published with.
     """A partial update: only the fields present in the body change.
 
     The non-nullable fields default to ``None`` only to mean "absent" (``exclude_unset`` drops them); an
     explicit ``null`` for them is a 422, while ``estimated_effort: null`` clears the estimate.
-    """
+    """  # noqa: E501
 
     model_config = _examples({"status": "in_progress", "priority": "urgent"}, {"tags": ["api"]})
 
-    # ``None`` here only marks "absent"; pydantic does not validate defaults, so the types stay non-null.
+    # ``None`` here only marks "absent"; pydantic does not validate defaults,
+    # so the types stay non-null.
     title: str = Field(default=None, min_length=1, max_length=200)  # type: ignore[assignment]
     description: str = Field(default=None, max_length=5000)  # type: ignore[assignment]
     status: TaskStatus = Field(default=None)  # type: ignore[arg-type]

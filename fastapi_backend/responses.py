@@ -1,9 +1,9 @@
 """The documented error responses of each operation, for the OpenAPI document.
 
 The contract validator treats a status that an operation does not document as a violation, so every
-error an operation can really answer is listed here with the ``{"detail": ...}`` model and an example
-taken from API.md's error table. 422 is FastAPI's own ``HTTPValidationError``, which it adds by itself to
-every operation with parameters or a body.
+error an operation can really answer is listed here with the ``{"detail": ...}`` model and an
+example taken from API.md's error table. 422 is FastAPI's own ``HTTPValidationError``, which it adds
+by itself to every operation with parameters or a body.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ BRIDGE_ERRORS = (502, 504)
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """``responses=`` for a route: each status with its description, ``ErrorDetail`` and an example."""
+    """``responses=`` for a route: per status its description, ``ErrorDetail``, example."""
     documented: dict[int | str, dict[str, Any]] = {}
     for status in statuses:
         description, example = _ERRORS[status]

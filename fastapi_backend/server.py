@@ -1,7 +1,7 @@
 """Serve the legacy app with uvicorn (httptools + uvloop): what ``cutover backend fastapi`` runs.
 
-uvicorn's access log is off because ``AccessLogMiddleware`` already writes one structlog line per request;
-logs are JSON lines unless stderr is a terminal.
+uvicorn's access log is off because ``AccessLogMiddleware`` already writes one structlog line per
+request; logs are JSON lines unless stderr is a terminal.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 def configure_logging(level: str, json_lines: bool | None = None) -> None:
-    """structlog to stderr: readable in a terminal, JSON lines otherwise (design.md, "Conventions")."""
+    """structlog to stderr: readable in a terminal, else JSON lines (design.md, "Conventions")."""
     if json_lines is None:
         json_lines = not sys.stderr.isatty()
     renderer: structlog.typing.Processor = (

@@ -1,10 +1,11 @@
 """``cutover contracts check``: is the candidate a drop-in replacement for the baseline?
 
-For every operation of the contract, requests built from the documented examples and generated from
-the schemas (:mod:`contracts.check.cases`) go to both backends in a safe order
-(:mod:`contracts.check.runner`); both answers are validated against the contract and the candidate's is
-compared with the baseline's (:mod:`contracts.check.evaluate`), ignoring fields that legitimately differ
-(:mod:`contracts.check.config`). Exit 0 compatible, 1 incompatible, 2 usage or configuration error.
+For every operation of the contract, requests built from the documented examples and
+generated from the schemas (:mod:`contracts.check.cases`) go to both backends in a safe order
+(:mod:`contracts.check.runner`); both answers are validated against the contract and the
+candidate's is compared with the baseline's (:mod:`contracts.check.evaluate`), ignoring
+fields that legitimately differ (:mod:`contracts.check.config`). Exit 0 compatible, 1
+incompatible, 2 usage or configuration error.
 """
 
 from __future__ import annotations

@@ -1,15 +1,15 @@
 """Request cases for one operation: the documented examples plus cases generated from the schemas.
 
-Generation uses hypothesis-jsonschema directly rather than schemathesis: ``check`` must send *the same*
-request to two backends and compare the answers, and run writes in a stateful order (create → read →
-update → delete with each side's own id), which schemathesis' single-target runner does not model;
-hypothesis-jsonschema gives plain values we can send anywhere, and is already a dependency (see
-:mod:`contracts.check.strategies` for why containers are composed by hand).
+Generation uses hypothesis-jsonschema directly rather than schemathesis: ``check`` must send *the
+same* request to two backends and compare the answers, and run writes in a stateful order (create →
+read → update → delete with each side's own id), which schemathesis' single-target runner does not
+model; hypothesis-jsonschema gives plain values we can send anywhere, and is already a dependency
+(see :mod:`contracts.check.strategies` for why containers are composed by hand).
 
-Generated inputs stay inside the documented schemas (valid requests): the point is that both backends
-agree on *valid* traffic. Path and query strings without a documented pattern are drawn from URL-safe /
-printable ASCII so that a case tests the API, not the HTTP parser's handling of control characters.
-Header parameters are not generated (auth headers are the tool's own).
+Generated inputs stay inside the documented schemas (valid requests): the point is that both
+backends agree on *valid* traffic. Path and query strings without a documented pattern are drawn
+from URL-safe / printable ASCII so that a case tests the API, not the HTTP parser's handling of
+control characters. Header parameters are not generated (auth headers are the tool's own).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class Case:
         return f"{self.operation.key} [{self.label}]"
 
     def url_path(self, overrides: Mapping[str, Any] | None = None) -> str:
-        """The concrete path, path parameters substituted (``overrides`` win) and percent-encoded."""
+        """The concrete path: parameters substituted (``overrides`` win), percent-encoded."""
         values = {**self.path_params, **(overrides or {})}
         path = self.operation.path
         for name, value in values.items():

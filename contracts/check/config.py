@@ -26,7 +26,8 @@ import yaml
 from contracts.compare import ComparisonRules
 from contracts.jsonpath import PathSyntaxError
 
-#: Fields that differ between any two calls of the llmstruct API (ids, timestamps, durations, cache hits).
+#: Fields that differ between any two calls of the llmstruct API (ids,
+#: timestamps, durations, cache hits).
 DEFAULT_IGNORE: tuple[str, ...] = (
     "$.id",
     "$.items[*].id",

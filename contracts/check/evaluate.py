@@ -3,11 +3,11 @@
 Pure: two observed responses in, findings out. Severities follow what the check is for — can the
 candidate replace the baseline?
 
-- ERR: the candidate is unreachable or answers 5xx where the baseline did not; the candidate breaks the
-  contract in a way the baseline does not; the responses differ (status, allow-listed headers, body
-  outside the ignore rules).
-- WARN: both backends break the contract the same way (the contract, not the candidate, is behind), the
-  baseline alone breaks it, or both answer the same 5xx.
+- ERR: the candidate is unreachable or answers 5xx where the baseline did not; the candidate breaks
+  the contract in a way the baseline does not; the responses differ (status, allow-listed headers,
+  body outside the ignore rules).
+- WARN: both backends break the contract the same way (the contract, not the candidate, is behind),
+  the baseline alone breaks it, or both answer the same 5xx.
 """
 
 from __future__ import annotations
@@ -121,7 +121,8 @@ def evaluate(
                     Severity.ERR,
                     "server-error",
                     "status",
-                    f"candidate answers {candidate.status} (baseline {baseline.status}): {_snippet(candidate.body)}",
+                    f"candidate answers {candidate.status} (baseline {baseline.status}): "
+                    f"{_snippet(candidate.body)}",
                 )
             )
     shared = set(baseline_violations)

@@ -1,7 +1,8 @@
-"""The contract's operations as plain values: parameters, body schema, examples, documented responses.
+"""The contract's operations as plain values: parameters, body schema, examples, responses.
 
-``$ref`` is inlined here (depth-capped, so a recursive schema cannot loop) because the case generator
-needs self-contained schemas, and OpenAPI 3.0's ``nullable`` becomes a JSON Schema type list.
+``$ref`` is inlined here (depth-capped, so a recursive schema cannot loop) because the case
+generator needs self-contained schemas, and OpenAPI 3.0's ``nullable`` becomes a JSON Schema type
+list.
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ def _first_example(param: dict[str, Any], schema: dict[str, Any]) -> tuple[Any, 
 
 
 def inline(resolver: Resolver, schema: Any, depth: int = 0) -> dict[str, Any]:
-    """``schema`` with every local ``$ref`` replaced by its target and ``nullable`` turned into a type list."""
+    """``schema`` with local ``$ref`` replaced by their targets, ``nullable`` as a type list."""
     if not isinstance(schema, dict):
         return {}
     if depth > _MAX_INLINE_DEPTH:

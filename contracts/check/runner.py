@@ -2,11 +2,11 @@
 
 Order: first, for every secured operation (writes only with ``allow_writes``), the same request
 without credentials and with a wrong key (both sides must refuse it identically); then read-only
-operations (their path ids are random, so they read nothing that exists);
-then, only with ``allow_writes``, writes that are not part of a resource chain (e.g. ``POST .../scan``),
-then each resource chain: create (examples and generated bodies) → read the created item → update it
-(every generated body) → read it again → list the collection → delete → read it (now gone) → delete
-the other created items. Each side keeps its own ids: the baseline's create returns A, the candidate's
+operations (their path ids are random, so they read nothing that exists); then, only with
+``allow_writes``, writes that are not part of a resource chain (e.g. ``POST .../scan``), then each
+resource chain: create (examples and generated bodies) → read the created item → update it (every
+generated body) → read it again → list the collection → delete → read it (now gone) → delete the
+other created items. Each side keeps its own ids: the baseline's create returns A, the candidate's
 B, and the follow-up requests go to A on the baseline and B on the candidate. A chain is a POST on
 ``/x`` paired with operations on ``/x/{param}``; the id is the created body's ``{param}`` or ``id``.
 
@@ -142,7 +142,8 @@ class Checker:
                 created.append(ids)
         if not created:
             self.run.notes.append(
-                f"{chain.create.key}: no case created an item on both sides; item operations ran with random ids only"
+                f"{chain.create.key}: no case created an item on both sides; "
+                "item operations ran with random ids only"
             )
         first = created[0] if created else None
         for method in ITEM_ORDER:

@@ -1,11 +1,11 @@
-"""Hypothesis strategies for request schemas: containers built here, scalars by hypothesis-jsonschema.
+"""Hypothesis strategies for request schemas: containers built here, scalars by hypothesis.
 
 hypothesis-jsonschema 0.23.1 (the latest release) draws objects through a private Hypothesis API
-(``cu.many(...).more()``) that Hypothesis 6.1xx removed, so ``from_schema`` fails on any object schema
-with ``AttributeError: 'many' object has no attribute 'more'``. Objects, arrays, unions and enums are
-therefore composed here from public strategies, and only leaf schemas (strings with patterns and
-lengths, bounded numbers, booleans, null) are handed to ``from_schema``. Arrays are kept short (at most
-:data:`MAX_ITEMS`) so generated requests stay small.
+(``cu.many(...).more()``) that Hypothesis 6.1xx removed, so ``from_schema`` fails on any object
+schema with ``AttributeError: 'many' object has no attribute 'more'``. Objects, arrays, unions and
+enums are therefore composed here from public strategies, and only leaf schemas (strings with
+patterns and lengths, bounded numbers, booleans, null) are handed to ``from_schema``. Arrays are
+kept short (at most :data:`MAX_ITEMS`) so generated requests stay small.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """``cutover contracts diff BASE REVISION``: breaking changes between two OpenAPI 3.x documents.
 
-``diff_documents`` is the pure entry point (two dicts in, findings out); the command around it (options,
-option files, validation naming the files) is :func:`contracts.diff_command.run_diff`:
+``diff_documents`` is the pure entry point (two dicts in, findings out); the command around it
+(options, option files, validation naming the files) is :func:`contracts.diff_command.run_diff`:
 load both files, diff, render, and map the outcome to the exit code (0 pass, 1 findings at or above
-``--fail-on``, 2 unusable input). The rule ids and levels are catalogued in :mod:`contracts.diff.rules`;
-the walks live in :mod:`contracts.diff.operations`, :mod:`contracts.diff.messages`,
-:mod:`contracts.diff.schemas` and :mod:`contracts.diff.constraints`; ``$ref``/``allOf`` resolution in
-:mod:`contracts.diff.resolve`.
+``--fail-on``, 2 unusable input). The rule ids and levels are catalogued in
+:mod:`contracts.diff.rules`; the walks live in :mod:`contracts.diff.operations`,
+:mod:`contracts.diff.messages`, :mod:`contracts.diff.schemas` and :mod:`contracts.diff.constraints`;
+``$ref``/``allOf`` resolution in :mod:`contracts.diff.resolve`.
 """
 
 from __future__ import annotations

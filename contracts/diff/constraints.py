@@ -1,10 +1,10 @@
 """Keyword-level rules: nullability, enums, const, bounds, pattern, format, default.
 
-Split from :mod:`contracts.diff.schemas` (which walks the schema tree) because each rule here looks at
-one keyword of one node. Each rule reports a *kind* that says which way the set of valid values moved
-(``max-length-decreased``, ``enum-value-added``); whether that breaks anyone depends on the side, and
-the catalogue (:mod:`contracts.diff.rules`) holds that verdict: a request that narrows rejects inputs
-that used to work, a response that widens sends values clients never saw.
+Split from :mod:`contracts.diff.schemas` (which walks the schema tree) because each rule here looks
+at one keyword of one node. Each rule reports a *kind* that says which way the set of valid values
+moved (``max-length-decreased``, ``enum-value-added``); whether that breaks anyone depends on the
+side, and the catalogue (:mod:`contracts.diff.rules`) holds that verdict: a request that narrows
+rejects inputs that used to work, a response that widens sends values clients never saw.
 """
 
 from __future__ import annotations

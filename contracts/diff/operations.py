@@ -1,17 +1,17 @@
 """Operation-level rules: operations and webhooks matched, deprecation and sunset, security.
 
-Operations are matched by method and path *shape*: ``/tasks/{id}`` and ``/tasks/{task_id}`` are the same
-operation (renaming a path parameter changes nothing on the wire), and path parameters are matched by
-position for the same reason.
+Operations are matched by method and path *shape*: ``/tasks/{id}`` and ``/tasks/{task_id}`` are the
+same operation (renaming a path parameter changes nothing on the wire), and path parameters are
+matched by position for the same reason.
 
-Deprecation follows the usual lifecycle: deprecating is informational; removing an operation that was
-deprecated and is past its ``x-sunset`` date is allowed; removing it earlier is an error. An operation
-deprecated without ``x-sunset`` may be removed only when no minimum deprecation period is set
-(``min_deprecation_days`` 0); with one, deprecating requires an ``x-sunset`` at least that many days
-ahead of ``today``. ``today`` is a parameter so the verdict is a pure function of its inputs.
+Deprecation follows the usual lifecycle: deprecating is informational; removing an operation that
+was deprecated and is past its ``x-sunset`` date is allowed; removing it earlier is an error. An
+operation deprecated without ``x-sunset`` may be removed only when no minimum deprecation period is
+set (``min_deprecation_days`` 0); with one, deprecating requires an ``x-sunset`` at least that many
+days ahead of ``today``. ``today`` is a parameter so the verdict is a pure function of its inputs.
 
-Webhooks (OpenAPI 3.1) are matched by name; the API sends their request and subscribers receive it, so
-their payload is judged as a response (``webhook-request-body-*``).
+Webhooks (OpenAPI 3.1) are matched by name; the API sends their request and subscribers receive it,
+so their payload is judged as a response (``webhook-request-body-*``).
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ def _security(
     rev_op: dict[str, Any],
     report: Report,
 ) -> None:
-    """Authentication required or dropped: informational, clients are told by a 401 with a scheme."""
+    """Authentication required or dropped: informational (a 401 names the scheme)."""
     before, after = _requires_auth(base_doc, base_op), _requires_auth(rev_doc, rev_op)
     if after and not before:
         report("security-added", "security", "the operation now requires authentication")

@@ -34,7 +34,7 @@ from contracts.report import Severity
 
 
 def read_option_file(path: str) -> Any:
-    """The parsed YAML/JSON content of ``path``; unreadable or malformed files raise OptionsError."""
+    """The parsed YAML/JSON of ``path``; unreadable or malformed files raise OptionsError."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

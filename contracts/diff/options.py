@@ -5,8 +5,8 @@ All pure. Two kinds of work, at two moments:
 * **before the diff**, on the loaded documents: :func:`rebase_paths` (oasdiff's
   ``--strip-prefix-base``/``--prefix-base`` and their ``-revision`` twins: a gateway that serves
   ``/api/v1/pets`` documented as ``/pets`` is the same operation) and :func:`lower_header_names`
-  (HTTP field names are case-insensitive, RFC 9110 §5.1, so ``X-Request-Id`` → ``x-request-id`` is no
-  change on the wire). The rules already compare header names that way; the option is kept for
+  (HTTP field names are case-insensitive, RFC 9110 §5.1, so ``X-Request-Id`` → ``x-request-id`` is
+  no change on the wire). The rules already compare header names that way; the option is kept for
   command lines written for oasdiff, and makes the promise independent of the rules' internals;
 * **after the diff**, on the report: :func:`apply_options` keeps the operations ``--include`` and
   ``--exclude`` select, drops what the ignore list accepts (an expired entry stops ignoring and says
@@ -14,11 +14,12 @@ All pure. Two kinds of work, at two moments:
   overriding lets an override also reach the ignore list's own findings (``ignore-entry-unused:
   off``).
 
-Patterns are globs in which only ``*`` (any run of characters, ``/`` included) and ``?`` are special:
-locations contain ``[*]`` and operations ``{id}``, which must match themselves. Path parameter names
-do not matter (``GET /pets/{id}`` matches ``GET /pets/{petId}``): the diff matches operations by path
-shape for the same reason. A pattern starting with ``/`` is matched against the path alone, any other
-against ``METHOD /path`` (method part case-insensitive; ``*`` alone matches every operation).
+Patterns are globs in which only ``*`` (any run of characters, ``/`` included) and ``?`` are
+special: locations contain ``[*]`` and operations ``{id}``, which must match themselves. Path
+parameter names do not matter (``GET /pets/{id}`` matches ``GET /pets/{petId}``): the diff
+matches operations by path shape for the same reason. A pattern starting with ``/`` is matched
+against the path alone, any other against ``METHOD /path`` (method part case-insensitive; ``*``
+alone matches every operation).
 
 The files are parsed by :func:`parse_ignore_entries` and :func:`parse_severity_overrides`; their
 errors name the file, the entry (counted from 1) and the field.
@@ -121,7 +122,7 @@ def operation_matches(subject: str, pattern: str) -> bool:
 
 
 def rebase_paths(doc: dict[str, Any], strip: str = "", prefix: str = "") -> dict[str, Any]:
-    """A copy of ``doc`` whose path keys lose ``strip`` (at a segment boundary) and gain ``prefix``."""
+    """A copy of ``doc`` whose path keys lose ``strip`` (a whole segment), gain ``prefix``."""
     strip, prefix = strip.rstrip("/"), prefix.strip("/")
     if not strip and not prefix:
         return doc

@@ -2,13 +2,13 @@
 
 The diff walks both documents side by side and asks for the *flat* form of each node as it goes:
 references are followed, ``allOf`` members merged, and the nullable forms of OpenAPI 3.0
-(``nullable: true``) and 3.1 (``type: [..., "null"]``, ``anyOf: [X, {"type": "null"}]``, which FastAPI
-emits for optional fields) are folded into one flag. Moving a schema into ``components`` therefore
-changes nothing the diff can see. Expansion is lazy because eager expansion of a recursive schema never
-ends; the refs followed on the way down are returned so the caller can stop at a cycle.
+(``nullable: true``) and 3.1 (``type: [..., "null"]``, ``anyOf: [X, {"type": "null"}]``, which
+FastAPI emits for optional fields) are folded into one flag. Moving a schema into ``components``
+therefore changes nothing the diff can see. Expansion is lazy because eager expansion of a recursive
+schema never ends; the refs followed on the way down are returned so the caller can stop at a cycle.
 
-OpenAPI 3.0's boolean ``exclusiveMinimum: true`` (beside ``minimum``) is rewritten to 3.1's numeric form
-so a document moved from 3.0 to 3.1 compares equal to itself.
+OpenAPI 3.0's boolean ``exclusiveMinimum: true`` (beside ``minimum``) is rewritten to 3.1's numeric
+form so a document moved from 3.0 to 3.1 compares equal to itself.
 
 ``$ref`` may point into another file (``common.yaml#/components/schemas/Id``), resolved from the
 referring document's directory as the specification says (relative URI references). An external file

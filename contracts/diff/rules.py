@@ -1,15 +1,15 @@
 """The rule catalogue: every finding ``contracts diff`` emits has an id listed here.
 
 A rule id names the change kind, where it is seen and which way it goes, e.g.
-``request-body-max-length-decreased`` or ``response-header-enum-value-added``, so an ignore entry or a
-severity override can target exactly one thing. Schema rules are generated: one per *kind* (a keyword
-and a direction of change) and *location* (request body, each parameter kind, response body,
+``request-body-max-length-decreased`` or ``response-header-enum-value-added``, so an ignore entry or
+a severity override can target exactly one thing. Schema rules are generated: one per *kind* (a
+keyword and a direction of change) and *location* (request body, each parameter kind, response body,
 response header, webhook payload); each kind carries its level on the request side (what the server
-accepts: narrowing breaks) and on the response side (what clients receive: widening breaks), ``None``
-where the change cannot be seen on that side. Operation-level rules are listed one by one.
+accepts: narrowing breaks) and on the response side (what clients receive: widening breaks),
+``None`` where the change cannot be seen on that side. Operation-level rules are listed one by one.
 
-Emitting an id that is not catalogued raises ``KeyError``: the catalogue is the single source of ids and
-default levels, and a test walks it to check each id has a positive and a negative case.
+Emitting an id that is not catalogued raises ``KeyError``: the catalogue is the single source of ids
+and default levels, and a test walks it to check each id has a positive and a negative case.
 """
 
 from __future__ import annotations
@@ -201,8 +201,8 @@ for _key in LOWER_BOUNDS:
 SCHEMA_KINDS: tuple[str, ...] = tuple(_KINDS)
 
 # ``format`` is an annotation in JSON Schema 2020-12, but typed servers enforce it (pydantic rejects
-# a date where a date-time is declared, and a non-email for EmailStr) and clients parse by it (a date
-# parser fails on a date-time): adding or changing one is judged like any other constraint.
+# a date where a date-time is declared, and a non-email for EmailStr) and clients parse by it (a
+# date parser fails on a date-time): adding or changing one is judged like any other constraint.
 
 #: Where a location's level differs from its side's: a parameter's default is what the server does
 #: when a client omits the parameter (a filter, a page size), so changing it silently changes the
@@ -268,7 +268,8 @@ _OPERATION_RULES: dict[str, tuple[Severity, str, str]] = {
     "operation-id-added": (INFO, "an operationId was given", "none -> listThings"),
     "operation-id-changed": (
         WARN,
-        "the operationId changed: nothing changes on the wire, but generated clients rename the method",
+        "the operationId changed: nothing changes on the wire, "
+        "but generated clients rename the method",
         "listThings -> getThings",
     ),
     "operation-id-removed": (WARN, "the operationId was dropped (generated clients)", "-> none"),

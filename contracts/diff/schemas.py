@@ -1,10 +1,10 @@
 """Direction-aware comparison of two JSON Schemas (request side or response side).
 
 A request schema describes what the server *accepts*: the revision must accept everything the base
-accepted, so narrowing is breaking and widening is harmless. A response schema describes what clients
-*receive*: the revision must not send anything the base never sent, so widening is what breaks
-(a new enum value, a property that may now be missing or null, a looser type). The walk here reports
-*kinds* of change; :mod:`contracts.diff.rules` holds the verdict of each kind on each side.
+accepted, so narrowing is breaking and widening is harmless. A response schema describes what
+clients *receive*: the revision must not send anything the base never sent, so widening is what
+breaks (a new enum value, a property that may now be missing or null, a looser type). The walk here
+reports *kinds* of change; :mod:`contracts.diff.rules` holds the verdict of each kind on each side.
 
 Two keywords change what is compared rather than how: a ``readOnly`` property is never sent in a
 request (so adding a required one breaks no client) and a ``writeOnly`` property is never returned
@@ -51,8 +51,8 @@ RefPair = tuple[str, str]
 
 @dataclass(frozen=True)
 class _Node:
-    """What one schema pair holds up to the next pair of ``$ref``: its own changes, and the ref pairs
-    below it (where they sit), walked as nodes of their own."""
+    """What one schema pair holds up to the next pair of ``$ref``: its own changes, and the ref
+    pairs below it (where they sit), walked as nodes of their own."""
 
     changes: tuple[Change, ...]
     edges: tuple[tuple[Path, RefPair], ...]
@@ -161,7 +161,8 @@ class _Walk:
         base_types = admitted_types(self.pair.base, base.schema, base.refs)
         rev_types = admitted_types(self.pair.revision, rev.schema, rev.refs)
         if base_types != rev_types and not untyped_unions(base.schema, rev.schema):
-            shown = f"type changed from {show(base.schema.get('type'))} to {show(rev.schema.get('type'))}"
+            before, after = show(base.schema.get("type")), show(rev.schema.get("type"))
+            shown = f"type changed from {before} to {after}"
             if rev_types is None or (base_types is not None and base_types <= rev_types):
                 self.emit("type-widened", where, shown)
             elif base_types is None or rev_types <= base_types:
@@ -194,7 +195,7 @@ class _Walk:
         rev_trail: frozenset[str],
         where: Path,
     ) -> None:
-        """Members added to or dropped from ``allOf`` (the merged form hides keywords it cannot merge).
+        """Members added to or dropped from ``allOf`` (merging hides keywords it cannot merge).
 
         Members match by ``$ref`` or content; when as many are unmatched on each side they were
         edited (or a ref inlined), which the merged comparison already judges, so only a change in

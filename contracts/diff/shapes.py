@@ -43,7 +43,7 @@ ARRAY_KEYWORDS = ("items", "prefixItems", "contains")
 
 
 def implied_type(schema: dict[str, Any]) -> frozenset[str] | None:
-    """The type an untyped schema's keywords imply: ``properties`` mean an object, ``items`` an array.
+    """The type an untyped schema's keywords imply: ``properties`` an object, ``items`` an array.
 
     Strictly, a schema without ``type`` admits every type, but nobody writes ``properties`` for a
     string: read that way, adding the ``type: object`` the author left out is no change.
@@ -57,8 +57,10 @@ def implied_type(schema: dict[str, Any]) -> frozenset[str] | None:
 
 def member_key(node: Any) -> str:
     """Identity of a union member: its ``$ref``, else its canonical JSON."""
-    if isinstance(node, dict) and isinstance(node.get("$ref"), str) and len(node) == 1:
-        return node["$ref"]
+    if isinstance(node, dict) and len(node) == 1:
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            return ref
     return json.dumps(node, sort_keys=True, default=str)
 
 

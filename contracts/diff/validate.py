@@ -3,13 +3,13 @@
 A malformed document would otherwise surface as a confusing finding, or none (a typo'd ``reponses``
 silently hides every status). The meta-schemas are the OpenAPI Initiative's published JSON Schemas
 (``https://spec.openapis.org/oas/3.0/schema/2021-09-28`` and ``.../3.1/schema/2022-10-07``,
-Apache-2.0), shipped as package data in ``metaschemas/`` so validation works offline. The 3.1 one does
-not validate Schema Objects (JSON Schema 2020-12 allows any keyword); the 3.0 one does.
+Apache-2.0), shipped as package data in ``metaschemas/`` so validation works offline. The 3.1 one
+does not validate Schema Objects (JSON Schema 2020-12 allows any keyword); the 3.0 one does.
 
-``jsonschema_rs`` does the work: a 5,000-operation document validates in well under a second, where the
-pure-Python validator takes several. Errors are reported by JSON pointer, deepest first, because the
-deepest error names the field to fix (``#/paths/~1a/get/parameters/0/in``) while its ancestors only
-repeat "not valid under any of the schemas listed in oneOf".
+``jsonschema_rs`` does the work: a 5,000-operation document validates in well under a second, where
+the pure-Python validator takes several. Errors are reported by JSON pointer, deepest first, because
+the deepest error names the field to fix (``#/paths/~1a/get/parameters/0/in``) while its ancestors
+only repeat "not valid under any of the schemas listed in oneOf".
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The engine bridges of the legacy stack: the seam, the CLI bridge, the in-process one, the choice.
 
-``protocol`` (the :class:`Bridge` seam and its errors), ``cli`` (:class:`CLIBridge`, seed 000's), ``inprocess``
-(:class:`InProcessBridge`, for benchmarks of the HTTP layer alone) and ``factory`` (:func:`make_bridge`).
-Each implementation imports only the protocol, so none imports another.
+``protocol`` (the :class:`Bridge` seam and its errors), ``cli`` (:class:`CLIBridge`, seed 000's),
+``inprocess`` (:class:`InProcessBridge`, for benchmarks of the HTTP layer alone) and ``factory``
+(:func:`make_bridge`). Each implementation imports only the protocol, so none imports another.
 """
 
 from fastapi_backend.bridges.cli import CLIBridge

@@ -1,8 +1,9 @@
 """``CLIBridge``: seed 000's "CLI Bridge", the legacy stack's way to the engine.
 
-The FastAPI layer shells out to the llmstruct CLI: ``CLIBridge`` runs ``python -m engine.cli ...`` as an
-asyncio subprocess per call, with a timeout (the process is killed) and a concurrency cap; it is the
-default bridge. Exit codes and stderr map to :mod:`fastapi_backend.bridges.protocol`'s errors.
+The FastAPI layer shells out to the llmstruct CLI: ``CLIBridge`` runs ``python -m engine.cli
+...`` as an asyncio subprocess per call, with a timeout (the process is killed) and a concurrency
+cap; it is the default bridge. Exit codes and stderr map to
+:mod:`fastapi_backend.bridges.protocol`'s errors.
 """
 
 from __future__ import annotations
@@ -30,16 +31,18 @@ from fastapi_backend.bridges.protocol import (
 if TYPE_CHECKING:
     from engine.settings import LlmstructSettings
 
-# The repository that holds the ``engine`` package: the CLI's working directory, so ``-m engine.cli`` always
-# means this engine even when the served project root has a package of the same name.
+# The repository that holds the ``engine`` package: the CLI's working directory, so ``-m
+# engine.cli`` always means this engine even when the served project root has a package of the same
+# name.
 _REPOSITORY = Path(__file__).resolve().parents[2]
 _SNIPPET = 200
-# asyncio's default 64 KiB line limit is too small for a scan_completed line of a large, broken project.
+# asyncio's default 64 KiB line limit is too small for a scan_completed line
+# of a large, broken project.
 _LINE_LIMIT = 16 * 1024 * 1024
 
 
 def interpret_exit(returncode: int, stdout: bytes, stderr: bytes) -> JsonDict:
-    """Turn one finished CLI call into its JSON document or the ``BridgeError`` API.md maps it to."""
+    """One finished CLI call as its JSON document or the ``BridgeError`` API.md maps it to."""
     if returncode != 0:
         raise cli_error(returncode, stderr)
     return parse_document(stdout)
@@ -57,7 +60,7 @@ def parse_document(data: bytes) -> JsonDict:
 
 
 def cli_error(returncode: int, stderr: bytes) -> BridgeError:
-    """Map a non-zero exit: 2 with a bad-input type → 400, 3 → 404, anything else → 502 (API.md, CLI)."""
+    """A non-zero exit: 2 with a bad-input type → 400, 3 → 404, else 502 (API.md, CLI)."""
     kind, message = _error_fields(stderr)
     if message is None:
         message = _snippet(stderr) or f"CLI exited with code {returncode}"
@@ -86,12 +89,12 @@ def _snippet(data: bytes) -> str:
 
 
 def stdin_payload(args: Sequence[str]) -> bytes | None:
-    """``None`` when argv can carry ``args``; else the JSON array ``llmstruct --args-from-stdin`` reads.
+    """``None`` if argv can carry ``args``; else the JSON ``llmstruct --args-from-stdin`` reads.
 
-    An argv entry is a NUL-terminated C string: ``exec`` refuses one holding ``"\x00"`` under asyncio
-    (``ValueError: embedded null byte``, a plain 500) and uvloop, which uvicorn runs, cut it at the NUL
-    (``--paths=\x00`` became ``--paths=``: a scan of the whole root). JSON strings and query values may
-    hold NUL, and a JSON string a lone surrogate, which argv cannot encode either.
+    An argv entry is a NUL-terminated C string: ``exec`` refuses one holding ``"\x00"`` under
+    asyncio (``ValueError: embedded null byte``, a plain 500) and uvloop, which uvicorn runs, cut it
+    at the NUL (``--paths=\x00`` became ``--paths=``: a scan of the whole root). JSON strings and
+    query values may hold NUL, and a JSON string a lone surrogate, which argv cannot encode either.
     """
     if all(_argv_safe(arg) for arg in args):
         return None
@@ -99,7 +102,7 @@ def stdin_payload(args: Sequence[str]) -> bytes | None:
 
 
 def _argv_safe(arg: str) -> bool:
-    """No NUL, and encodable for the OS (a lone surrogate outside surrogateescape's range is not)."""
+    """No NUL, and encodable for the OS (a lone surrogate past surrogateescape's is not)."""
     if "\x00" in arg:
         return False
     try:
@@ -121,8 +124,8 @@ class CLIBridge:
     """The legacy path: one ``llmstruct`` CLI subprocess per call (seed 000, "CLI Bridge").
 
     ``command`` replaces ``python -m engine.cli`` (tests point it at a script that misbehaves). The
-    subprocess gets the settings' project root and database through the environment, so it serves the
-    same project as the app even when the settings were built in code.
+    subprocess gets the settings' project root and database through the environment, so it serves
+    the same project as the app even when the settings were built in code.
     """
 
     def __init__(self, settings: LlmstructSettings, command: Sequence[str] | None = None) -> None:
@@ -157,8 +160,8 @@ class CLIBridge:
     async def run(self, args: Sequence[str]) -> JsonDict:
         """Run one CLI command and return its JSON document.
 
-        The semaphore caps concurrent processes; the timeout starts once the call holds a slot, so it
-        measures the CLI, not the queue in front of it.
+        The semaphore caps concurrent processes; the timeout starts once the call holds a slot, so
+        it measures the CLI, not the queue in front of it.
         """
         async with self._semaphore:
             process = await self._spawn(args)

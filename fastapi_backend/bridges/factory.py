@@ -1,4 +1,4 @@
-"""Which bridge a service gets: ``settings.bridge_mode`` (``cli``, the default, or ``inprocess``)."""
+"""Which bridge a service gets: ``settings.bridge_mode`` (``cli``, default, or ``inprocess``)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """``InProcessBridge``: the ``Bridge`` interface over ``engine.Engine`` in worker threads.
 
-Not the legacy path (that is ``CLIBridge`` (:mod:`fastapi_backend.bridges.cli`)): it exists so benchmarks can compare the two HTTP layers without
-the cost of one CLI process per request (``LLMSTRUCT_BRIDGE_MODE=inprocess``). The engine is synchronous and
-thread-safe (API.md), so each call runs through ``asyncio.to_thread``; engine errors map to the same
-``BridgeError`` statuses the CLI exit codes map to.
+Not the legacy path (that is ``CLIBridge`` (:mod:`fastapi_backend.bridges.cli`)): it exists so
+benchmarks can compare the two HTTP layers without the cost of one CLI process per request
+(``LLMSTRUCT_BRIDGE_MODE=inprocess``). The engine is synchronous and thread-safe (API.md), so
+each call runs through ``asyncio.to_thread``; engine errors map to the same ``BridgeError``
+statuses the CLI exit codes map to.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ T = TypeVar("T")
 
 
 class InProcessBridge:
-    """Calls ``engine.Engine`` directly; the engine is created on first use so construction does no I/O."""
+    """Calls ``engine.Engine`` directly, created on first use: construction does no I/O."""
 
     def __init__(self, settings: LlmstructSettings, engine: Engine | None = None) -> None:
         self._settings = settings
@@ -76,10 +77,11 @@ class InProcessBridge:
     async def scan_events(
         self, paths: list[str], include_patterns: list[str], exclude_patterns: list[str]
     ) -> AsyncGenerator[JsonDict, None]:
-        """Relay ``on_progress`` events from the scanning thread, then the ``scan_completed`` message.
+        """Relay ``on_progress`` events from the scan thread, then ``scan_completed``.
 
-        Events cross threads through ``call_soon_threadsafe``, which keeps their order; the task's own
-        completion is queued after the last of them, so the final ``None`` marker always comes last.
+        Events cross threads through ``call_soon_threadsafe``, which keeps their order; the task's
+        own completion is queued after the last of them, so the final ``None`` marker always comes
+        last.
         """
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[JsonDict | None] = asyncio.Queue()

@@ -1,8 +1,8 @@
 """The ``Bridge`` seam between the legacy HTTP layer and the engine, and the errors it raises.
 
 Routes only see :class:`Bridge` and :class:`BridgeError`; each error carries the HTTP status and the
-``detail`` of API.md's error table. The implementations are :mod:`fastapi_backend.bridges.cli`
-(seed 000's CLI bridge, the default) and :mod:`fastapi_backend.bridges.inprocess`; which one a service
+``detail`` of API.md's error table. The implementations are :mod:`fastapi_backend.bridges.cli` (seed
+000's CLI bridge, the default) and :mod:`fastapi_backend.bridges.inprocess`; which one a service
 gets is :func:`fastapi_backend.bridges.factory.make_bridge`'s choice.
 """
 
@@ -17,7 +17,7 @@ TASK_NOT_FOUND = "Task not found"
 
 
 class BridgeError(Exception):
-    """An engine call failed; ``status_code`` and ``detail`` are the HTTP answer (API.md, "Errors")."""
+    """An engine call failed; ``status_code`` and ``detail`` answer (API.md, "Errors")."""
 
     status_code = 502
 
@@ -58,7 +58,7 @@ class BridgeTimeout(BridgeError):
 
 
 class Bridge(Protocol):
-    """The engine facade of API.md, asynchronous; every method returns the JSON-ready response dict."""
+    """API.md's engine facade, asynchronous; each method returns the JSON-ready dict."""
 
     async def status(self) -> JsonDict: ...
 

@@ -1,4 +1,4 @@
-"""The API's routers, one module per area of seed 000's layout (project, tasks, system, websocket)."""
+"""The API's routers, one module per area of seed 000's layout (project, tasks, system, ws)."""
 
 from __future__ import annotations
 

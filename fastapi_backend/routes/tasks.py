@@ -54,7 +54,8 @@ async def list_tasks(
         default=None, description="Case-insensitive search in title and description"
     ),
     limit: int = Query(default=50, ge=1, le=200),
-    # The store's bound (a signed 64-bit SQLite INTEGER): beyond it a 422, not a failed CLI call (502).
+    # The store's bound (a signed 64-bit SQLite INTEGER): beyond it a 422,
+    # not a failed CLI call (502).
     offset: int = Query(default=0, ge=0, le=OFFSET_MAX),
     bridge: Bridge = BridgeDep,
 ) -> dict[str, Any]:

@@ -1,10 +1,12 @@
 """``WS /api/v1/ws``: ping and streamed scan progress (seed 000, "Day 15-17: Real-time Features").
 
-Auth comes from the same headers as HTTP or ``?api_key=`` (browsers cannot set headers on a WebSocket).
-A refused client is accepted and then closed with 1008 (policy violation): closing before the handshake
-completes would turn into an HTTP 403 and the client would never see the code API.md promises.
+Auth comes from the same headers as HTTP or ``?api_key=`` (browsers cannot set headers on a
+WebSocket). A refused client is accepted and then closed with 1008 (policy violation):
+closing before the handshake completes would turn into an HTTP 403 and the client would
+never see the code API.md promises.
 
-Messages are handled one at a time; a bad message gets ``{"type": "error"}`` and the connection stays open.
+Messages are handled one at a time; a bad message gets ``{"type": "error"}`` and
+the connection stays open.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def error_message(detail: str) -> dict[str, Any]:
 
 
 def describe_validation_error(error: ValidationError) -> str:
-    """A one-line summary of pydantic's errors: ``Invalid scan request: paths: Input should be ...``."""
+    """One line of pydantic's errors: ``Invalid scan request: paths: Input should be ...``."""
     parts = []
     for item in error.errors(include_url=False):
         location = ".".join(str(part) for part in item["loc"]) or "data"
@@ -41,7 +43,7 @@ def describe_validation_error(error: ValidationError) -> str:
 
 
 def parse_message(text: str) -> tuple[str, Any] | str:
-    """``(type, data)`` of a client message, or the error detail when it is not a typed JSON object."""
+    """``(type, data)`` of a client message, or the error detail if not a typed JSON object."""
     try:
         message = json.loads(text)
     except ValueError:
@@ -90,7 +92,7 @@ async def handle_message(websocket: WebSocket, bridge: Bridge, text: str) -> Non
 
 
 async def stream_scan(websocket: WebSocket, bridge: Bridge, data: Any) -> None:
-    """Relay the bridge's scan events; ``scan_completed`` data goes through ``ScanResponse`` like HTTP."""
+    """Relay the bridge's scan events; ``scan_completed`` data goes through ``ScanResponse``."""
     try:
         request = ScanRequest.model_validate(data)
     except ValidationError as exc:

@@ -1,4 +1,4 @@
-"""A deliberately broken candidate: a proxy in front of the real custom backend that breaks four things.
+"""A deliberately broken candidate: a proxy before the real custom backend, breaking four things.
 
 ``python -m tests.contracts.broken_candidate --upstream URL --port N`` serves it with uvicorn on
 127.0.0.1. The breakage (``break_response``, pure) is what ``contracts check`` must catch:

@@ -77,7 +77,7 @@ def test_examples_come_first() -> None:
 
 
 def test_query_encoding_and_path_quoting() -> None:
-    """Lists repeat the key, None is omitted, booleans are lower-case; path values are percent-encoded."""
+    """Lists repeat the key, None is left out, booleans lower-case; path values percent-encoded."""
     assert query_pairs({"a": [1, "x"], "b": None, "c": True}) == (
         ("a", "1"),
         ("a", "x"),
@@ -189,7 +189,7 @@ def test_judging_severities() -> None:
     ],
 )
 def test_check_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    """Bad URLs, an unreadable contract, a bad rule or a negative budget exit 2 before any request."""
+    """Bad URLs, an unreadable contract, a bad rule or a negative budget: exit 2, nothing sent."""
     assert main(["contracts", "check", *argv]) == 2
     assert "cutover contracts check:" in capsys.readouterr().err
 
@@ -201,10 +201,12 @@ def test_unreachable_candidate_fails_the_check(tmp_path: Path) -> None:
     doc["paths"] = {"/tasks": {"get": doc["paths"]["/tasks"]["get"]}}
     contract.write_text(json.dumps(doc))
     out = tmp_path / "r.json"
+    # Laid out by hand (fmt: skip): flags beside their values, as a shell command reads.
     code = main([
-        "contracts", "check", "--baseline", "http://127.0.0.1:9", "--candidate", "http://127.0.0.1:9",
-        "--contract", str(contract), "--max-examples", "1", "--format", "json", "--output", str(out),
-        "--timeout", "2",
+        "contracts", "check",
+        "--baseline", "http://127.0.0.1:9", "--candidate", "http://127.0.0.1:9",
+        "--contract", str(contract), "--max-examples", "1", "--format", "json",
+        "--output", str(out), "--timeout", "2",
     ])  # fmt: skip
     assert code == 1
     rules = {f["rule"] for f in json.loads(out.read_text())["findings"]}
@@ -212,7 +214,7 @@ def test_unreachable_candidate_fails_the_check(tmp_path: Path) -> None:
 
 
 def test_secured_operations_get_credential_cases() -> None:
-    """Operations needing auth get a no-credentials and a wrong-credentials case; anonymous ones none."""
+    """Operations needing auth get a no-credentials and a wrong-credentials case; others none."""
     doc = base_spec()
     doc["security"] = [{"key": []}]
     doc["paths"]["/tasks"]["get"]["security"] = []

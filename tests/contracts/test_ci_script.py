@@ -41,7 +41,7 @@ def test_contract_checks_script_passes(tmp_path: Path) -> None:
 
 
 def test_workflow_runs_the_script() -> None:
-    """The GitHub Actions workflow is valid YAML, installs, and runs deploy/ci/contract-checks.sh."""
+    """The GitHub Actions workflow is valid YAML, installs, runs deploy/ci/contract-checks.sh."""
     workflow = yaml.safe_load((REPO / "deploy" / "ci" / "github-actions.yml").read_text())
     steps = workflow["jobs"]["contract-checks"]["steps"]
     commands = [step.get("run", "") for step in steps]

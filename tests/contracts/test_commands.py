@@ -50,7 +50,7 @@ def test_export_check_passes_when_in_sync(capsys: pytest.CaptureFixture[str]) ->
 def test_export_check_exits_1_on_drift(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """When the app's document changes, `export --check` prints the diff and exits 1 without writing."""
+    """A changed app document: `export --check` prints the diff and exits 1 without writing."""
     from contracts import export
 
     original = export.openapi_document
@@ -85,7 +85,7 @@ def test_replay_bad_recording_exits_2(
 
 
 def test_replay_judging_compares_with_the_recording() -> None:
-    """A replayed response is compared with the recorded one; a truncated recording compares status only."""
+    """A replayed response is compared with the recorded one; a truncated one by status only."""
     entry = parse_line(encode_exchange(exchange(), max_body_bytes=1024, now=0), 7)
     same = Observed(201, (("content-type", "application/json"),), b'{"id": "abc"}')
     other = Observed(201, (("content-type", "application/json"),), b'{"id": 5}')
@@ -104,7 +104,7 @@ def test_replay_judging_compares_with_the_recording() -> None:
 def test_check_finds_the_contract_outside_the_repository(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`contracts check` without --contract, run from another directory, loads the packaged contract."""
+    """`contracts check` with no --contract, run elsewhere, loads the packaged contract."""
     import contracts.check as check
     from contracts.report import Report
 
@@ -122,7 +122,7 @@ def test_check_finds_the_contract_outside_the_repository(
 
 
 def test_the_contract_ships_as_package_data() -> None:
-    """pyproject's package data for `contracts` covers openapi.json, so an installed cutover has it."""
+    """pyproject's package data for `contracts` has openapi.json: an installed cutover has it."""
     import fnmatch
     import tomllib
 

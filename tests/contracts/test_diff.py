@@ -172,11 +172,13 @@ S = "components"
 
 
 def schemas(doc: Spec) -> dict[str, Any]:
-    return doc["components"]["schemas"]
+    found: dict[str, Any] = doc["components"]["schemas"]
+    return found
 
 
 def ops(doc: Spec) -> dict[str, Any]:
-    return doc["paths"]
+    paths: dict[str, Any] = doc["paths"]
+    return paths
 
 
 def _inline_task_create(d: Spec) -> None:

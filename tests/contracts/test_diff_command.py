@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -13,7 +14,7 @@ from migration.cli.main import main
 from tests.contracts.test_diff import base_spec, schemas, write_pair
 
 
-def breaking_revision() -> dict:
+def breaking_revision() -> dict[str, Any]:
     """Base spec with one ERR (removed response property) and one WARN (new response enum value)."""
     revision = base_spec()
     schemas(revision)["Task"]["properties"].pop("title")
@@ -90,7 +91,7 @@ def test_json_format_parses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
 
 def test_junit_format_parses_with_failures(tmp_path: Path) -> None:
-    """--format junit --output FILE writes JUnit XML: a testcase per operation, failures for ERRs."""
+    """--format junit --output FILE: JUnit XML, a testcase per operation, failures for ERRs."""
     base, rev = write_pair(tmp_path, breaking_revision())
     out = tmp_path / "diff.xml"
     assert main(["contracts", "diff", base, rev, "--format", "junit", "--output", str(out)]) == 1

@@ -1,4 +1,4 @@
-"""`cutover contracts diff --format sarif|html|singleline` through the real CLI, and line placement."""
+"""`cutover contracts diff --format sarif|html|singleline` through the CLI; line placement."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def findings_json(base: str, rev: str, capsys: pytest.CaptureFixture[str]) -> li
 def test_sarif_output_validates_and_places_results(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """--format sarif is a valid 2.1.0 log; results point at the operation's line in the revision."""
+    """--format sarif is a valid 2.1.0 log; results point at the operation's revision line."""
     revision = breaking_revision()
     base, rev = write_pair(tmp_path, revision)
     Path(rev).write_text(json.dumps(revision, indent=2))

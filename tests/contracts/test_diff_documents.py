@@ -38,7 +38,7 @@ def doc(version: str, schema: Any) -> Spec:
 
 
 def test_openapi_30_and_31_spellings_compare_equal() -> None:
-    """nullable/boolean exclusiveMinimum (3.0) and type lists/numeric exclusiveMinimum (3.1) agree."""
+    """nullable/boolean exclusiveMinimum (3.0) and type lists/numeric ones (3.1) agree."""
     old = doc(
         "3.0.3",
         {
@@ -118,7 +118,7 @@ def _write_split(root: Path, id_type: str) -> Path:
 
 
 def test_refs_across_files_are_followed(tmp_path: Path) -> None:
-    """$ref into other files resolves from the referring file's directory, local refs in that file."""
+    """$ref into other files resolves from the referring file's directory, local refs in it."""
     base = _write_split(tmp_path / "a", "string")
     revision = _write_split(tmp_path / "b", "integer")
     people = yaml.safe_load((tmp_path / "b" / "people.yaml").read_text())
@@ -182,7 +182,7 @@ def test_all_of_member_ref_inlined_is_not_a_change() -> None:
 def test_cli_follows_path_items_in_other_files(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A path item that is a $ref to another file is read, in the diff and in the report's subjects."""
+    """A path item that $refs another file is read, in the diff and the report's subjects."""
     for side, kind in (("a", "string"), ("b", "integer")):
         root = tmp_path / side
         root.mkdir()
@@ -214,7 +214,7 @@ paths:
 def test_yaml_int_status_keys_and_dates_are_read_as_json(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Unquoted `200:` and `x-sunset: 2026-01-01` in YAML validate and diff like their JSON strings."""
+    """Unquoted `200:` and `x-sunset: 2026-01-01` in YAML work like their JSON strings."""
     base, revision = tmp_path / "base.yaml", tmp_path / "rev.yaml"
     base.write_text(UNQUOTED_YAML)
     revision.write_text(UNQUOTED_YAML.replace("200: {description: ok}", "201: {description: ok}"))

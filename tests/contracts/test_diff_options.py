@@ -1,4 +1,4 @@
-"""The diff options as pure functions: globs, filters, ignores, overrides, path and header rewriting."""
+"""The diff options as pure functions: globs, filters, ignores, overrides, path/header rewrites."""
 
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ from contracts.diff.options import (
 from contracts.report import Finding, Report, Severity
 
 TODAY = dt.date(2026, 12, 6)
+YESTERDAY = TODAY - dt.timedelta(days=1)
+# An ignore entry with every required field; a row adds or breaks one.
+VALID = {"rule": "x", "operation": "GET /", "reason": "r"}
 ERR, WARN, INFO = Severity.ERR, Severity.WARN, Severity.INFO
 
 
@@ -74,7 +77,7 @@ def test_glob_match(text: str, pattern: str, expected: bool) -> None:
     ],
 )
 def test_operation_matches(subject: str, pattern: str, expected: bool) -> None:
-    """METHOD /path patterns, path-only patterns, parameter names ignored, method case-insensitive."""
+    """METHOD /path and path-only patterns, parameter names ignored, any method case."""
     assert operation_matches(subject, pattern) is expected
 
 
@@ -117,9 +120,9 @@ def entry(**fields: Any) -> IgnoreEntry:
         (entry(location="response 200 $.name"), [], 1),
         (entry(location="response 200 $.other"), ["response-property-removed", RULE_UNUSED], 0),
         (entry(expires=TODAY), [], 1),
-        (entry(expires=TODAY - dt.timedelta(days=1)), ["response-property-removed", RULE_EXPIRED], 0),
+        (entry(expires=YESTERDAY), ["response-property-removed", RULE_EXPIRED], 0),
     ],
-)  # fmt: skip
+)
 def test_apply_ignores(ignore: IgnoreEntry, kept_rules: list[str], ignored: int) -> None:
     """Matching entries drop findings until their expiry day (inclusive); others say why not."""
     kept, count = apply_ignores([finding()], [ignore], TODAY, "ignore.yaml")
@@ -195,7 +198,7 @@ def test_rebase_paths_refuses_collisions() -> None:
 
 
 def test_lower_header_names_everywhere() -> None:
-    """Header parameters (operation, path item, components) and response header keys go lower case."""
+    """Header parameters (operation, path item, components), response header keys: lower case."""
     doc: dict[str, Any] = {
         "paths": {
             "/p": {
@@ -263,12 +266,12 @@ def test_apply_options_filters_ignores_then_overrides() -> None:
         ([{"rule": "x", "reason": "r"}], "entry 1: 'operation' is required"),
         ([{"rule": "x", "operation": "GET /"}], "entry 1: 'reason' is required"),
         ([{"rule": "x", "operation": "GET /", "reason": " "}], "entry 1: 'reason' must be"),
-        ([{"rule": "x", "operation": "GET /", "reason": "r", "path": "/"}], "unknown field 'path'"),
-        ([{"rule": "x", "operation": "GET /", "reason": "r", "expires": "31/12/2026"}], "'expires' must be a date"),
-        ([{"rule": "x", "operation": "GET /", "reason": "r", "location": 3}], "'location' must be"),
-        ([{"rule": "x", "operation": "GET /", "reason": "r"}, {"rule": "y"}], "entry 2: 'operation'"),
+        ([{**VALID, "path": "/"}], "unknown field 'path'"),
+        ([{**VALID, "expires": "31/12/2026"}], "'expires' must be a date"),
+        ([{**VALID, "location": 3}], "'location' must be"),
+        ([VALID, {"rule": "y"}], "entry 2: 'operation'"),
     ],
-)  # fmt: skip
+)
 def test_bad_ignore_files(data: Any, message: str) -> None:
     """Each malformed ignore file names the file, the entry and the field."""
     with pytest.raises(OptionsError, match=r"^ig\.yaml") as err:

@@ -25,7 +25,7 @@ def finding(subject: str, location: str, rule: str = "r") -> Finding:
 
 
 def test_from_findings_keeps_response_body_paths_only() -> None:
-    """Body paths become entries (deduplicated); status, media, header and request findings do not."""
+    """Body paths become entries (deduplicated); status, media, header, request ones do not."""
     expected = from_findings(
         [
             finding("GET /tasks/{id}", "response 200 $.title", "response-property-removed"),

@@ -1,8 +1,8 @@
 """`contracts check` and `contracts replay` against the two real backends (and a broken candidate).
 
 Both backends run as real servers on 127.0.0.1 over one temporary project root and one SQLite file,
-as in production. The baseline uses the in-process bridge: the HTTP layer under test is the same, and
-the subprocess bridge would make every request spawn a CLI (about 5x slower for the whole run).
+as in production. The baseline uses the in-process bridge: the HTTP layer under test is the same,
+and the subprocess bridge would make every request spawn a CLI (about 5x slower for the whole run).
 """
 
 from __future__ import annotations
@@ -84,6 +84,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def check_args(stack: Stack, candidate: str, tmp_path: Path, *extra: str) -> list[str]:
+    # Laid out by hand (fmt: skip): a flag and its value a line, as a shell command reads.
     return [
         "contracts", "check",
         "--baseline", stack.baseline,
@@ -129,7 +130,7 @@ def test_check_without_allow_writes_runs_reads_and_skips_writes(
 
 
 def test_check_fails_against_a_broken_candidate(stack: Stack, tmp_path: Path) -> None:
-    """Wrong type, missing field, undocumented status and a 500 are each caught at their operation and path."""
+    """Wrong type, missing field, undocumented status, a 500: each caught at operation and path."""
     assert main(check_args(stack, stack.broken, tmp_path, "--allow-writes")) == 1
     report = json.loads((tmp_path / "check.json").read_text())
     errors = {
@@ -175,13 +176,20 @@ def record_from(url: str, path: Path) -> None:
             response = client.request(method, route + (f"?{query}" if query else ""))
             recorder.record(
                 Exchange(
-                    method, route, query, list(response.request.headers.multi_items()), b"",
-                    response.status_code, list(response.headers.multi_items()), response.content,
+                    method,
+                    route,
+                    query,
+                    list(response.request.headers.multi_items()),
+                    b"",
+                    response.status_code,
+                    list(response.headers.multi_items()),
+                    response.content,
                 )
-            )  # fmt: skip
+            )
 
 
 def replay_args(file: Path, candidate: str, tmp_path: Path, *extra: str) -> list[str]:
+    # Laid out by hand (fmt: skip): a flag and its value a line, as a shell command reads.
     return [
         "contracts", "replay", str(file),
         "--candidate", candidate,
@@ -205,7 +213,7 @@ def test_replay_of_baseline_traffic_matches_the_candidate(stack: Stack, tmp_path
 
 
 def test_replay_reports_deviations_with_line_and_path(stack: Stack, tmp_path: Path) -> None:
-    """Replaying on the broken candidate names each deviating line and JSON path; writes are skipped by default."""
+    """Broken candidate: replay names each bad line and JSON path; writes are skipped by default."""
     recording = tmp_path / "traffic.jsonl"
     record_from(stack.baseline, recording)
     assert main(replay_args(recording, stack.broken, tmp_path)) == 1

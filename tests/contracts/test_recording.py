@@ -137,7 +137,8 @@ def test_recorder_rejects_bad_settings(tmp_path: Path) -> None:
         ('{"v": 2}', "not a version 1"),
         ('{"v": 1, "method": "GET"}', "missing or malformed"),
         (
-            '{"v": 1, "method": "GET", "path": "/", "request": {"headers": "x"}, "response": {"status": 200}}',
+            '{"v": 1, "method": "GET", "path": "/", "request": {"headers": "x"},'
+            ' "response": {"status": 200}}',
             "headers must be",
         ),
     ],

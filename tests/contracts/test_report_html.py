@@ -1,4 +1,4 @@
-"""The HTML report: standalone, grouped by operation, everything escaped; and the single-line format."""
+"""The HTML report: standalone, grouped by operation, all escaped; the single-line format."""
 
 from __future__ import annotations
 
@@ -36,12 +36,18 @@ def report() -> Report:
         subjects=("GET /a", "GET /b/<script>", "GET /quiet"),
         findings=(
             Finding(Severity.WARN, "w-rule", "GET /a", "response 200 $.x", "new enum value"),
-            Finding(Severity.ERR, "e-rule", "GET /b/<script>", "response 200 $.y", 'pattern "<b>" & more'),
+            Finding(
+                Severity.ERR,
+                "e-rule",
+                "GET /b/<script>",
+                "response 200 $.y",
+                'pattern "<b>" & more',
+            ),
             Finding(Severity.INFO, "i-rule", "GET /b/<script>", "parameter query q", "added"),
         ),
         notes=("note <i>",),
         source="specs/rev.json",
-    )  # fmt: skip
+    )
 
 
 def test_html_is_standalone() -> None:

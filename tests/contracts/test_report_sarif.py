@@ -120,14 +120,32 @@ def sample_report(**extra: Any) -> Report:
         tool="diff",
         subjects=("GET /pets/{id}", "DELETE /pets/{id}"),
         findings=(
-            Finding(Severity.ERR, "response-property-removed", "GET /pets/{id}", "response 200 $.name", "gone"),
-            Finding(Severity.WARN, "response-enum-value-added", "GET /pets/{id}", "response 200 $.kind", "new value"),
-            Finding(Severity.INFO, "response-property-removed", "DELETE /pets/{id}", "response 200 $.x", "gone"),
+            Finding(
+                Severity.ERR,
+                "response-property-removed",
+                "GET /pets/{id}",
+                "response 200 $.name",
+                "gone",
+            ),
+            Finding(
+                Severity.WARN,
+                "response-enum-value-added",
+                "GET /pets/{id}",
+                "response 200 $.kind",
+                "new value",
+            ),
+            Finding(
+                Severity.INFO,
+                "response-property-removed",
+                "DELETE /pets/{id}",
+                "response 200 $.x",
+                "gone",
+            ),
         ),
         skipped=(("POST /pets", "writes not allowed"),),
         notes=("a note",),
         **extra,
-    )  # fmt: skip
+    )
 
 
 def test_sarif_log_has_the_2_1_0_shape() -> None:
@@ -149,7 +167,7 @@ def test_rules_are_the_rule_ids_seen_once_each() -> None:
 
 
 def test_rule_help_becomes_the_description() -> None:
-    """A rule the report can explain gets fullDescription and help; the others only the id's words."""
+    """A rule the report explains gets fullDescription and help; others the id's words."""
     report = sample_report(rule_help={"response-enum-value-added": "clients may not know it"})
     log = json.loads(render(report, "sarif"))
     validate(log)

@@ -72,7 +72,7 @@ def _scope(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> dict[s
 
 
 async def test_streamed_body_over_the_limit_is_413(app: CustomBackendApp) -> None:
-    """Without a content-length the received bytes count: past the limit it is 413, before routing."""
+    """Without a content-length the bytes received count: past the limit, 413 before routing."""
     chunks: list[Message] = [
         {"type": "http.request", "body": b"x" * 60, "more_body": True},
         {"type": "http.request", "body": b"x" * 60, "more_body": False},
@@ -160,7 +160,7 @@ async def test_metrics_endpoint_counts_requests(app: CustomBackendApp) -> None:
 
 
 async def test_nan_in_an_invalid_body_is_a_clean_422(app: CustomBackendApp) -> None:
-    """``{"title": NaN}`` is refused with the echoed input as null (FastAPI itself crashes with a 500 here)."""
+    """``{"title": NaN}`` is refused, input echoed as null (FastAPI itself answers 500)."""
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://t"
     ) as client:

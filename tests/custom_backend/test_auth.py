@@ -23,7 +23,7 @@ from custom_backend.auth import INVALID_KEY, MISSING_KEY, KeyChecker, presented_
 def test_presented_key(
     x_api_key: str | None, authorization: str | None, expected: str | None
 ) -> None:
-    """X-API-Key wins when non-empty; else a Bearer credential (scheme in any case, spaces ignored)."""
+    """X-API-Key wins if non-empty; else a Bearer credential (scheme any case, spaces ignored)."""
     assert presented_key(x_api_key, authorization) == expected
 
 

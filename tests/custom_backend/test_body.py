@@ -25,7 +25,7 @@ from custom_backend.validation import RequestInvalid
     ],
 )
 def test_json_content_types(value: str | None, expected: bool) -> None:
-    """Only application/json and application/*+json bodies are parsed (FastAPI's strict content type)."""
+    """Only application/json and application/*+json bodies are parsed (FastAPI's rule)."""
     assert is_json_content_type(value) is expected
 
 
@@ -72,7 +72,7 @@ def test_undecodable_bytes_are_a_parse_error() -> None:
     "raw", [b'{"title": ' + b"9" * 5000 + b"}", b'{"tags": [-' + b"1" * 4301 + b"]}"]
 )
 def test_integer_beyond_the_digit_limit_is_a_parse_error(raw: bytes) -> None:
-    """More digits than ``int_max_str_digits`` make ``json`` fail with a ValueError: FastAPI's 400."""
+    """Past ``int_max_str_digits`` digits ``json`` raises ValueError: FastAPI's 400."""
     with pytest.raises(BodyParseError):
         decode_body(raw, "application/json")
 

@@ -27,7 +27,7 @@ def test_data_version_moves_on_other_connections_commits(tmp_path: Path) -> None
 
 
 def test_tree_signature_sees_adds_edits_and_removals_but_not_excluded_dirs(tmp_path: Path) -> None:
-    """Adding, resizing or removing a counted file changes the signature; .venv/.git churn does not."""
+    """Adding, resizing, removing a counted file changes the signature; .venv/.git do not."""
     (tmp_path / "a.py").write_text("a\n")
     (tmp_path / ".venv").mkdir()
     tree = TreeSignature(tmp_path)
@@ -70,7 +70,7 @@ def test_file_stamp(tmp_path: Path) -> None:
 
 
 def test_data_version_never_waits_for_a_lock(tmp_path: Path) -> None:
-    """While another connection holds an exclusive lock the version is None at once (no busy wait)."""
+    """While another connection holds an exclusive lock the version is None at once."""
     database = tmp_path / "x.db"
     writer = sqlite3.connect(database, isolation_level=None)
     writer.execute("CREATE TABLE t (v INTEGER)")

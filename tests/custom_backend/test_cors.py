@@ -1,4 +1,4 @@
-"""CORS answers of Starlette's middleware as the baseline configures it (all methods and headers)."""
+"""CORS answers of Starlette's middleware as the baseline configures it (all methods, headers)."""
 
 from __future__ import annotations
 

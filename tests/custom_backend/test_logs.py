@@ -1,4 +1,4 @@
-"""The server's log lines: the JSON lines the structlog configuration wrote, level filtering, the test double."""
+"""The server's log lines: structlog's JSON lines as configured, level filtering, test double."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from structlog.testing import capture_logs as structlog_capture_logs
 from custom_backend import logs
 from custom_backend.server import configure_logging
 
-# ``datetime.isoformat()`` in UTC with ``+00:00`` written ``Z``; no fraction when the microsecond is 0.
+# ``datetime.isoformat()`` in UTC with ``+00:00`` written ``Z``; no fraction
+# when the microsecond is 0.
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z")
 
 FIELDS: dict[str, Any] = {
@@ -68,7 +69,7 @@ def _our_line(method: str, **fields: Any) -> str:
 
 @pytest.mark.parametrize("method", ["debug", "info", "warning", "error", "exception"])
 def test_json_line_is_the_structlog_line(method: str) -> None:
-    """Same keys in the same order and the same values as structlog's line; only the time differs."""
+    """Same keys in the same order, same values as structlog's line; only the time differs."""
     theirs, ours = _structlog_line(method, **FIELDS), _our_line(method, **FIELDS)
     assert ours.endswith("\n")
     assert ours.count("\n") == 1

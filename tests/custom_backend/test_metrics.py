@@ -1,4 +1,4 @@
-"""The app's own exposition: process metrics and the bounded request counter, as prometheus_client writes them."""
+"""The app's own exposition: process metrics and the request counter, as prometheus_client's."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from custom_backend.metrics import AppMetrics, ProcessMetrics, go_float, status_
 
 STAT = (
     "4242 (python -m x) S 1 4242 4242 0 -1 4194560 9146 0 0 0 1234 567 0 0 20 0 11 0 "
-    "987654 123456789012 10162 18446744073709551615 1 1 0 0 0 0 0 16781312 16898 0 0 0 17 0 0 0 0 0 0\n"
+    "987654 123456789012 10162 18446744073709551615 1 1 0 0 0 0 0 16781312 16898 "
+    "0 0 0 17 0 0 0 0 0 0\n"
 )
 
 
@@ -64,7 +65,7 @@ def test_counts_by_method_and_status_class() -> None:
 
 
 def test_text_is_prometheus_clients(tmp_path: Path) -> None:
-    """The body is byte for byte prometheus_client's ProcessCollector + counter over the same /proc."""
+    """The body is byte for byte prometheus_client's ProcessCollector + counter, same /proc."""
     proc = _fake_proc(tmp_path)
     metrics = AppMetrics(ProcessMetrics(proc, pid="4242"))
     for method, status in [("GET", 200), ("GET", 200), ("DELETE", 404), ("BREW", 501)]:
@@ -97,14 +98,12 @@ def test_exposition_includes_process_memory() -> None:
 
 def test_values_formatted_like_go() -> None:
     """Sample values follow floatToGoString: exponents past 1e6, +Inf, -Inf, NaN."""
-    assert [go_float(v) for v in (1, 0.5, 1234567.0, 1e21, float("inf"), -float("inf"))] == [
-        "1.0", "0.5", "1.234567e+06", "1e+21", "+Inf", "-Inf",
-    ]  # fmt: skip
+    values = (1, 0.5, 1234567.0, 1e21, float("inf"), -float("inf"))
+    assert [go_float(v) for v in values] == ["1.0", "0.5", "1.234567e+06", "1e+21", "+Inf", "-Inf"]
     assert go_float(float("nan")) == "NaN"
 
 
 def test_status_class_labels() -> None:
     """Classes are 1xx..5xx; anything else is ``other`` (the baseline's labels)."""
-    assert [status_class(s) for s in (101, 200, 307, 422, 599, 600, 42)] == [
-        "1xx", "2xx", "3xx", "4xx", "5xx", "other", "other",
-    ]  # fmt: skip
+    codes = (101, 200, 307, 422, 599, 600, 42)
+    assert [status_class(c) for c in codes] == ["1xx", "2xx", "3xx", "4xx", "5xx", "other", "other"]

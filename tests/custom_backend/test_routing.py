@@ -52,7 +52,7 @@ def test_static_and_template_matches() -> None:
 def test_method_not_allowed_lists_every_method_of_the_path(
     method: str, path: str, allow: tuple[str, ...]
 ) -> None:
-    """A known path with another method is a 405 listing all of the path's methods, sorted (RFC 9110)."""
+    """A known path with another method: 405 listing the path's methods, sorted (RFC 9110)."""
     assert _router().match(method, path) == MethodNotAllowed(allow)
 
 

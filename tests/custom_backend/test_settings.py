@@ -1,4 +1,4 @@
-"""Settings without pydantic: the same variables and defaults as LlmstructSettings, errors naming them."""
+"""Settings without pydantic: LlmstructSettings' variables and defaults, errors naming them."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from engine.settings import LlmstructSettings
 
 
 def test_same_values_as_llmstruct_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Given one environment, both loaders resolve the same key, root, database, limit, origins and level."""
+    """One environment: both loaders resolve key, root, database, limit, origins and level alike."""
     env = {
         "LLMSTRUCT_API_KEY": "k",
         "llmstruct_project_root": str(tmp_path),
@@ -67,7 +67,7 @@ def test_server_refuses_to_start_on_bad_settings() -> None:
 
 
 def test_a_postgres_url_means_the_same_to_both_loaders(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A postgresql:// URL stays the URL for both (not a path); a bad one names the variable, redacted."""
+    """A postgresql:// URL stays a URL for both (not a path); a bad one is named, redacted."""
     from engine.settings import load_settings as load_llmstruct
 
     url = "postgresql://app:pw-xyz-secret@db.example:5432/llmstruct?sslmode=require"

@@ -22,7 +22,7 @@ from fastapi_backend import models
 def pydantic_issues(
     model: type[BaseModel], data: Any, *, from_attributes: bool = True
 ) -> list[dict[str, Any]]:
-    """What FastAPI puts in ``detail`` for a body validated against ``model`` (loc prefixed by "body")."""
+    """FastAPI's ``detail`` for a body validated against ``model`` (loc prefixed by "body")."""
     try:
         TypeAdapter(model).validate_python(data, from_attributes=from_attributes)
     except ValidationError as exc:
@@ -82,7 +82,8 @@ BODIES: list[Any] = [
     {"title": "", "priority": "x", "tags": [1], "estimated_effort": 5, "description": 7},
     {"paths": "x"},
     {"paths": ["a", 2], "include_patterns": None, "exclude_patterns": [None]},
-    # lone surrogates: string_unicode on a str field, accepted in a list[str] (pydantic-core's reading)
+    # lone surrogates: string_unicode on a str field, accepted in a list[str]
+    # (pydantic-core's reading)
     {"title": "\ud800", "description": "ok\udfff", "estimated_effort": "\udc80"},
     {"title": "t", "tags": ["\ud800"], "status": "\ud800"},
     {"paths": ["\ud800"], "include_patterns": ["\udc80"]},
@@ -120,7 +121,7 @@ def test_model_type_without_from_attributes(body: Any) -> None:
 
 
 def test_defaults_and_unset() -> None:
-    """Defaults fill absent fields; ``exclude_unset`` keeps only what was sent (like ``model_dump``)."""
+    """Defaults fill absent fields; ``exclude_unset`` keeps what was sent (``model_dump``)."""
     full = schemas.TASK_CREATE.validate({"title": "t"})
     assert full == models.TaskCreateRequest(title="t").model_dump()
     partial = schemas.TASK_UPDATE.validate({"estimated_effort": None}, exclude_unset=True)
@@ -128,10 +129,11 @@ def test_defaults_and_unset() -> None:
     assert schemas.SCAN_REQUEST.validate({}) == models.ScanRequest().model_dump()
 
 
+# A table of spellings, kept dense (fmt: skip): one a line would be 38 lines of noise.
 INT_STRINGS = [
     "0", "1", "-1", "+5", " 5", "5 ", "\t5\n", "5\xa0", "\u20035", "1_0", "1__0", "_1", "1_", "1.0",
-    "1.000", "1.", "1.5", "1.01", ".5", "1e2", "0x10", "0b1", "", " ", "abc", "-0", "00012", "１", "٣",
-    "9" * 30, "9" * 30 + ".0", "1_000.0", "1.0_0", "- 5", "+-5", "NaN", "inf", "\x1c5",
+    "1.000", "1.", "1.5", "1.01", ".5", "1e2", "0x10", "0b1", "", " ", "abc", "-0", "00012",
+    "１", "٣", "9" * 30, "9" * 30 + ".0", "1_000.0", "1.0_0", "- 5", "+-5", "NaN", "inf", "\x1c5",
 ]  # fmt: skip
 # Around Python's int_max_str_digits (4300), where pydantic-core's answers depend on the spelling.
 LONG_INT_STRINGS = {
@@ -153,7 +155,7 @@ LONG_INT_STRINGS = {
 
 @pytest.mark.parametrize("text", list(LONG_INT_STRINGS.values()), ids=list(LONG_INT_STRINGS))
 def test_long_integers_match_pydantic(text: str) -> None:
-    """Past 4300 digits: pydantic's value, ``int_parsing`` (None) or ``int_parsing_size`` (IntTooLong)."""
+    """Past 4300 digits: pydantic's value, ``int_parsing`` (None) or ``int_parsing_size``."""
     try:
         expected: object = TypeAdapter(int).validate_python(text)
     except ValidationError as exc:
@@ -183,7 +185,7 @@ class _Query(BaseModel):
     "raw", ["0", "-3", "201", "x", "", "7", "99999999999999999999", "9" * 4301, "+" + "9" * 4301]
 )
 def test_int_param_matches_pydantic(raw: str) -> None:
-    """Bounds and parse errors of a query integer match pydantic's, with ``loc`` ``["query", name]``."""
+    """A query integer's bounds and parse errors match pydantic's, ``loc`` ``["query", name]``."""
     issues: list[dict[str, Any]] = []
     value = IntParam("limit", default=50, ge=1, le=200).check(raw, issues)
     try:
@@ -205,9 +207,21 @@ def test_enum_and_literal_kinds() -> None:
     ChoiceField("mode", ("A", "B"), kind="enum").check("c", ("path", "mode"), issues)
     ChoiceField("p", ("x",), kind="literal_error").check(1, ("query", "p"), issues)
     assert issues == [
-        {"type": "enum", "loc": ["path", "mode"], "msg": "Input should be 'A' or 'B'", "input": "c", "ctx": {"expected": "'A' or 'B'"}},
-        {"type": "literal_error", "loc": ["query", "p"], "msg": "Input should be 'x'", "input": 1, "ctx": {"expected": "'x'"}},
-    ]  # fmt: skip
+        {
+            "type": "enum",
+            "loc": ["path", "mode"],
+            "msg": "Input should be 'A' or 'B'",
+            "input": "c",
+            "ctx": {"expected": "'A' or 'B'"},
+        },
+        {
+            "type": "literal_error",
+            "loc": ["query", "p"],
+            "msg": "Input should be 'x'",
+            "input": 1,
+            "ctx": {"expected": "'x'"},
+        },
+    ]
 
 
 def test_expected_choices_wording() -> None:

@@ -1,4 +1,4 @@
-"""Fixtures: a small throw-away project under tmp_path and an Engine on a tmp database (never the repo's)."""
+"""Fixtures: a throw-away project under tmp_path, an Engine on a tmp database (never the repo's)."""
 
 from __future__ import annotations
 
@@ -96,9 +96,10 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def either_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | str]:
-    """For modules whose tests depend on the store (``db_path = either_store``): a SQLite file outside
-    the project, or a PostgreSQL schema no other test uses (issue #13, item 8). Afterwards the schema
-    must hold the engine's tables: a URL taken for a file path would pass unnoticed otherwise."""
+    """For modules whose tests depend on the store (``db_path = either_store``): a SQLite
+    file outside the project, or a PostgreSQL schema no other test uses (issue #13, item
+    8). Afterwards the schema must hold the engine's tables: a URL taken for a file path
+    would pass unnoticed otherwise."""
     if request.param == "sqlite":
         yield tmp_path / "state" / "llmstruct.db"
         return

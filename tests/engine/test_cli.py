@@ -141,7 +141,7 @@ def test_main_in_process(
 
 
 def test_concurrent_processes_on_a_fresh_database(project: Path, db_path: Path) -> None:
-    """Parallel CLI processes creating the database and writing at once all succeed, nothing is lost."""
+    """Parallel CLI processes creating the database and writing all succeed, nothing lost."""
     env = {**os.environ, "LLMSTRUCT_PROJECT_ROOT": str(project), "LLMSTRUCT_DATABASE": str(db_path)}
     procs = [
         subprocess.Popen(
@@ -168,7 +168,7 @@ def test_concurrent_processes_on_a_fresh_database(project: Path, db_path: Path) 
 
 
 def test_option_equals_forms_and_double_dash(project: Path, db_path: Path) -> None:
-    """`--opt=value` (even `-`-leading values), a bare `--include` (no include filter) and `-- ID` all work."""
+    """`--opt=value` (even `-`-leading), a bare `--include` (no filter) and `-- ID` all work."""
     scan = ok(project, db_path, "scan", "--paths=app", "--paths=broken.py", "--include")
     assert scan["files_scanned"] == 4
     everything = ok(project, db_path, "scan", "--include", "--exclude=*.yaml")
@@ -229,7 +229,7 @@ def test_arguments_from_stdin_carry_nul(project: Path, db_path: Path) -> None:
 def test_arguments_from_stdin_must_be_a_string_array(
     project: Path, db_path: Path, stdin: bytes
 ) -> None:
-    """Anything but a JSON array of strings on stdin is a usage error (exit 2), never a traceback."""
+    """Anything but a JSON array of strings on stdin is a usage error (exit 2), no traceback."""
     done = cli_stdin(project, db_path, stdin)
     assert done.returncode == 2, done.stderr
     assert json.loads(done.stderr)["error"]["type"] == "invalid_input"

@@ -108,7 +108,7 @@ def test_session_has_summary_and_open_tasks(engine: Engine) -> None:
 
 
 def test_budget_truncates_and_never_exceeds(engine: Engine) -> None:
-    """With a small budget some entries are left out, truncated is true, token_count <= max_tokens."""
+    """A small budget leaves entries out: truncated is true, token_count <= max_tokens."""
     engine.scan()
     full = engine.context("FULL")
     small = engine.context("FULL", max_tokens=full["token_count"] // 2)

@@ -1,8 +1,8 @@
 """The engine's PostgreSQL store: start-up errors of both backends and the CLI, and the version row.
 
-Bad input is tested as the operator meets it: ``python -m custom_backend`` / ``python -m fastapi_backend``
-/ the ``llmstruct`` CLI with ``LLMSTRUCT_DATABASE`` set, an exit code and one line naming the variable,
-never the password.
+Bad input is tested as the operator meets it: ``python -m custom_backend`` / ``python -m
+fastapi_backend`` / the ``llmstruct`` CLI with ``LLMSTRUCT_DATABASE`` set, an exit code and one line
+naming the variable, never the password.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from custom_backend.cache import open_data_version
@@ -73,7 +74,7 @@ def test_an_unreachable_database_stops_the_start_in_one_line(tmp_path: Path) -> 
 
 
 def test_the_cli_reads_the_url_and_redacts_it(tmp_path: Path) -> None:
-    """The CLI's own reader keeps a URL (a Path would fold its "//") and never shows its password."""
+    """The CLI's own reader keeps a URL (a Path folds its "//") and never shows its password."""
     url = f"postgresql://u:{SECRET}@db.example:5432/app?sslmode=require"
     config = config_from_env({"LLMSTRUCT_DATABASE": url, "LLMSTRUCT_PROJECT_ROOT": str(tmp_path)})
     assert config.database == url
@@ -109,18 +110,16 @@ def test_version_row_moves_on_every_write_of_any_engine(
 def test_version_source_answers_none_while_the_database_is_down(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Unreachable: None (the caller computes the answer) and one connect attempt a second at most."""
-    import engine.pgdb
-
+    """Unreachable: None (the caller computes the answer), one connect attempt a second at most."""
     now = [100.0]
     attempts: list[float] = []
-    real_connect = engine.pgdb.psycopg.connect
+    real_connect = psycopg.connect
 
     def counting_connect(*args: object, **kwargs: object) -> object:
         attempts.append(now[0])
         return real_connect(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(engine.pgdb.psycopg, "connect", counting_connect)
+    monkeypatch.setattr(psycopg, "connect", counting_connect)
     version = PostgresDataVersion(
         f"postgresql://u:{PASSWORD}@127.0.0.1:{free_port()}/db", clock=lambda: now[0]
     )

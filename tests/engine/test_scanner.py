@@ -1,6 +1,7 @@
-"""Scans through the Engine: errors per file, excludes, includes, the content-hash cache, confinement.
+"""Scans through the Engine: per-file errors, excludes, includes, the hash cache, confinement.
 
-Every scan stores its analyses and "the last scan", so each test runs on both stores (``either_store``).
+Every scan stores its analyses and "the last scan", so each test runs on both
+stores (``either_store``).
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def test_paths_limit_the_scan(engine: Engine) -> None:
 
 
 def test_rescan_hits_the_cache_across_engines(project: Path, db_path: Path | str) -> None:
-    """A second Engine (a new CLI process) reuses the cached analyses; an edited file is re-analysed."""
+    """A second Engine (a new CLI process) reuses cached analyses; an edited file is redone."""
     config = EngineConfig(project_root=project, database=db_path)
     first = Engine(config)
     try:
@@ -102,7 +103,7 @@ def test_rescan_hits_the_cache_across_engines(project: Path, db_path: Path | str
 
 
 def test_identical_files_analysed_once_not_counted_as_cached(engine: Engine, project: Path) -> None:
-    """Two files with the same bytes in a first scan are both fresh (files_cached counts DB hits)."""
+    """Two files with the same bytes in a first scan are both fresh (files_cached: DB hits)."""
     write(project, "pkg/__init__.py", '"""The app."""\n')
     assert engine.scan()["files_cached"] == 0
 
@@ -134,7 +135,7 @@ def test_scan_refuses_paths_outside_root(engine: Engine, raw: str) -> None:
 
 
 def test_scan_refuses_symlink_escape(engine: Engine, project: Path, tmp_path: Path) -> None:
-    """A symlinked directory pointing outside the root cannot be scanned, and is skipped by walks."""
+    """A symlinked directory pointing out of the root cannot be scanned; walks skip it."""
     outside = tmp_path / "outside"
     write(outside, "secret.py", "TOKEN = 'x'\n")
     (project / "escape").symlink_to(outside, target_is_directory=True)

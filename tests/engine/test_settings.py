@@ -56,7 +56,7 @@ def test_defaults() -> None:
 
 
 def test_env_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Every field is read from LLMSTRUCT_*; origins as JSON or comma list; db relative to the root."""
+    """Every field is read from LLMSTRUCT_*; origins JSON or a comma list; db under the root."""
     monkeypatch.setenv("LLMSTRUCT_PROJECT_ROOT", str(tmp_path))
     monkeypatch.setenv("LLMSTRUCT_DATABASE", "data/x.db")
     monkeypatch.setenv("LLMSTRUCT_CORS_ORIGINS", "http://a, http://b")

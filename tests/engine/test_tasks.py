@@ -1,7 +1,8 @@
 """The task store through the Engine: CRUD, filters, search, pagination, timestamps, sharing.
 
-Every test that touches the store runs on both stores (``db_path`` is a SQLite file or a URL to a fresh
-schema of the session's real PostgreSQL server): one behaviour, two dialects (issue #13, item 8).
+Every test that touches the store runs on both stores (``db_path`` is a SQLite file or a URL to a
+fresh schema of the session's real PostgreSQL server): one behaviour, two dialects (issue #13, item
+8).
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def test_update_changes_only_given_fields(clocked: Engine) -> None:
     ],
 )
 def test_create_validates(engine: Engine, data: dict[str, object]) -> None:
-    """Out-of-contract values (lone surrogates included: SQLite cannot store them) are InvalidInput."""
+    """Out-of-contract values (lone surrogates too: SQLite cannot store them): InvalidInput."""
     with pytest.raises(InvalidInput):
         engine.create_task(data)
 
@@ -242,7 +243,7 @@ def test_ids_are_uuid4() -> None:
 
 
 def test_two_engines_writing_at_once_lose_nothing(project: Path, db_path: Path | str) -> None:
-    """Two Engines (two backends) creating, updating and deleting at once: every write lands once."""
+    """Two Engines (two backends) creating, updating, deleting at once: each write lands once."""
     one = Engine(EngineConfig(project, db_path))
     two = Engine(EngineConfig(project, db_path))
     errors: list[BaseException] = []

@@ -1,7 +1,7 @@
 """Serve an ASGI app with uvicorn inside the test's event loop, on a socket bound before it starts.
 
-The socket is listening before ``serve`` is scheduled, so clients can connect at once (the kernel queues
-them) and nothing polls or sleeps waiting for readiness.
+The socket is listening before ``serve`` is scheduled, so clients can connect at once (the kernel
+queues them) and nothing polls or sleeps waiting for readiness.
 """
 
 from __future__ import annotations

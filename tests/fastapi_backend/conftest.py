@@ -1,5 +1,5 @@
-"""Fixtures: a throw-away project and database under tmp_path, the app over the in-process bridge, and a
-client that checks every response it receives against the checked-in contract."""
+"""Fixtures: a throw-away project and database under tmp_path, the app over the in-process bridge,
+and a client that checks every response it receives against the checked-in contract."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ API_KEY = "test-key"
 AUTH = {"X-API-Key": API_KEY}
 
 PROJECT_FILES = {
-    "pyproject.toml": '[project]\nname = "demo"\nversion = "1.2.3"\ndescription = "A demo project"\n',
+    "pyproject.toml": (
+        '[project]\nname = "demo"\nversion = "1.2.3"\ndescription = "A demo project"\n'
+    ),
     "pkg/__init__.py": "",
     "pkg/shapes.py": (
         '"""Shapes."""\n\n\nclass Circle:\n    def area(self) -> float:\n        return 3.14\n\n\n'
@@ -91,7 +93,7 @@ def contract_hook(contract: ContractValidator) -> Callable[[httpx.Response], Any
 async def make_client(
     settings: LlmstructSettings, bridge: Bridge, contract: ContractValidator
 ) -> httpx.AsyncClient:
-    """An ASGI client of ``create_app(settings, bridge)`` that checks the contract on each response."""
+    """An ASGI client of ``create_app(settings, bridge)`` checking the contract per response."""
     app = create_app(settings, bridge=bridge, registry=CollectorRegistry())
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),

@@ -1,4 +1,4 @@
-"""The app over the real CLIBridge (the legacy default): HTTP answers for success, 400, 404, 502, 504."""
+"""The app over the real CLIBridge (the legacy default): success, 400, 404, 502, 504."""
 
 from __future__ import annotations
 

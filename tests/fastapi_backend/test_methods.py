@@ -1,4 +1,4 @@
-"""A 405 lists every method of the resource in ``Allow`` (RFC 9110 §15.5.6), not the first route's."""
+"""A 405 lists each method of the resource in ``Allow`` (RFC 9110 §15.5.6), not one route's."""
 
 from __future__ import annotations
 

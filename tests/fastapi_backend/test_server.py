@@ -1,4 +1,4 @@
-"""``python -m fastapi_backend`` as a real uvicorn server on loopback (the legacy default: CLI bridge)."""
+"""``python -m fastapi_backend`` as a real uvicorn server on loopback (default: CLI bridge)."""
 
 from __future__ import annotations
 

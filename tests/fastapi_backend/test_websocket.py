@@ -1,4 +1,4 @@
-"""WS /api/v1/ws on a real uvicorn server: auth (close 1008), ping, errors, streamed scan progress."""
+"""WS /api/v1/ws on a real uvicorn server: auth (close 1008), ping, errors, scan progress."""
 
 from __future__ import annotations
 
@@ -102,7 +102,7 @@ async def test_bad_messages_get_errors_and_the_socket_stays_open(address: str) -
 
 
 async def test_scan_streams_progress_then_completion(address: str) -> None:
-    """scan_started(total), one scan_progress per file, then scan_completed with the ScanResponse."""
+    """scan_started(total), a scan_progress per file, then scan_completed (ScanResponse)."""
     async with connect(f"ws://{address}/api/v1/ws", additional_headers=AUTH) as ws:
         messages = await scan_messages(ws, {})
     started, *progress, completed = messages

@@ -1,10 +1,11 @@
 """The diff case table: spec pairs with the exact rule ids each must yield (issue #16).
 
-A :class:`Case` is one spec pair and the set of rule ids ``diff_documents`` must return for it, no
-more and no fewer. Cases come in groups about one change; ``about`` is the union of the ids the group
-exercises, so a case whose expectation lacks an id of its group is that id's *negative* case (the
-reverse change, or the same change on the side where it breaks nobody). ``schema_cases`` places each
-schema fragment pair at every location of the catalogue; ``operation_cases`` are whole documents.
+A :class:`Case` is one spec pair and the set of rule ids ``diff_documents`` must return for it,
+no more and no fewer. Cases come in groups about one change; ``about`` is the union of the ids
+the group exercises, so a case whose expectation lacks an id of its group is that id's *negative*
+case (the reverse change, or the same change on the side where it breaks nobody).
+``schema_cases`` places each schema fragment pair at every location of the catalogue;
+``operation_cases`` are whole documents.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Schema fragment pairs, each placed at every schema location of the catalogue.
 
-A fragment pair lists the change *kinds* it yields on the request side and, where they differ, on the
-response side; placed at a location, the expected rule ids are ``<location>-<kind>`` for the kinds
-the catalogue has at that location (``default-*`` exists on the request side only).
+A fragment pair lists the change *kinds* it yields on the request side and, where they differ, on
+the response side; placed at a location, the expected rule ids are ``<location>-<kind>`` for the
+kinds the catalogue has at that location (``default-*`` exists on the request side only).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Operation-level spec pairs: operations, deprecation, parameters, bodies, statuses, headers, links,
-security and webhooks. Each group's cases are negatives for the ids the other cases of the group yield.
+"""Operation-level spec pairs: operations, deprecation, parameters, bodies, statuses,
+headers, links, security and webhooks. Each group's cases are negatives for the ids the
+other cases of the group yield.
 """
 
 from __future__ import annotations
@@ -90,19 +91,23 @@ def spec() -> Spec:
 
 
 def _get(d: Spec) -> dict[str, Any]:
-    return d["paths"]["/things"]["get"]
+    operation: dict[str, Any] = d["paths"]["/things"]["get"]
+    return operation
 
 
 def _post(d: Spec) -> dict[str, Any]:
-    return d["paths"]["/things"]["post"]
+    operation: dict[str, Any] = d["paths"]["/things"]["post"]
+    return operation
 
 
 def _one(d: Spec) -> dict[str, Any]:
-    return d["paths"]["/things/{id}"]["get"]
+    operation: dict[str, Any] = d["paths"]["/things/{id}"]["get"]
+    return operation
 
 
 def _params(d: Spec) -> list[dict[str, Any]]:
-    return _get(d)["parameters"]
+    parameters: list[dict[str, Any]] = _get(d)["parameters"]
+    return parameters
 
 
 def _param(d: Spec, place: str) -> dict[str, Any]:
@@ -123,7 +128,8 @@ def _remove_one(d: Spec) -> None:
 
 
 def _headers(d: Spec) -> dict[str, Any]:
-    return _get(d)["responses"]["200"]["headers"]
+    headers: dict[str, Any] = _get(d)["responses"]["200"]["headers"]
+    return headers
 
 
 def _parameter_rows(place: str) -> list[tuple[Any, ...]]:

@@ -1,4 +1,4 @@
-"""CLIBridge: exit-code mapping (pure) and real ``python -m engine.cli`` subprocesses, timeouts, caps."""
+"""CLIBridge: exit-code mapping (pure), real ``python -m engine.cli`` runs, timeouts, caps."""
 
 from __future__ import annotations
 
@@ -138,7 +138,7 @@ async def _nul_calls(bridge: CLIBridge) -> tuple[str, int, str]:
 
 
 async def test_real_cli_gets_nul_arguments_whole(settings: LlmstructSettings) -> None:
-    """Values holding NUL reach the CLI intact (via stdin): the engine's 400/200/404, never a 500."""
+    """Values holding NUL reach the CLI intact (stdin): the engine's 400/200/404, never 500."""
     assert await _nul_calls(CLIBridge(settings)) == ("Invalid path: '\\x00'", 0, "Task not found")
 
 
@@ -150,7 +150,7 @@ async def test_real_cli_scan_stream_gets_nul_arguments_whole(settings: Llmstruct
 
 
 def test_real_cli_gets_nul_arguments_whole_under_uvloop(settings: LlmstructSettings) -> None:
-    """Under uvloop (what uvicorn runs) a NUL argument was cut at the NUL: ``--paths=`` scanned the root."""
+    """Under uvloop (uvicorn's) a NUL argument was cut: ``--paths=`` scanned the root."""
     import uvloop
 
     result = uvloop.run(_nul_calls(CLIBridge(settings)))
