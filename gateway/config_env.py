@@ -3,12 +3,13 @@
 pydantic-settings reads only the variables that match a field and silently ignores the rest, so a
 misspelt override (``CUTOVER_UPSTREAMS__CANDIDATE__URL`` typed ``..._CANDIATE_...``) left the
 gateway running on the file's value with nothing said (issue #12 item 8). The known names are
-derived from the settings models themselves — one schema, not a second list to keep in step:
+derived from the schema itself (the settings model and the config dataclasses in its fields) — one
+schema, not a second list to keep in step:
 
 * every field path, joined by the nested delimiter: ``CUTOVER_LISTENERS__ADMIN__PORT``, and every
   section on its own (``CUTOVER_LISTENERS`` takes JSON);
-* below a free-form mapping field (``migration``, ``shadow``: validated later by their own parsers)
-  any deeper name is accepted: ``CUTOVER_MIGRATION__INTERVAL_S``;
+* below a free-form mapping field (``migration``) or a section read by its own parser (``shadow``:
+  a plain or wrap validator) any deeper name is accepted: ``CUTOVER_MIGRATION__INTERVAL_S``;
 * names the operator CLI reads (``CUTOVER_ADMIN_URL``), passed in as ``allowed``.
 
 Names compare case-insensitively, as pydantic-settings reads them.
@@ -16,15 +17,19 @@ Names compare case-insensitively, as pydantic-settings reads them.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import types
 import typing
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PlainValidator, WrapValidator
 
-__all__ = ["UnknownEnvironmentVariable", "check_environment", "known_names"]
+__all__ = [
+    "UnknownEnvironmentVariable", "check_environment", "fields_of", "known_names", "own_parser",
+    "sections",
+]  # fmt: skip
 
 PREFIX = "CUTOVER_"
 DELIMITER = "__"
@@ -34,41 +39,74 @@ class UnknownEnvironmentVariable(ValueError):
     """A ``CUTOVER_*`` variable no setting reads; the message names the closest known one."""
 
 
-def _models(annotation: Any) -> Iterator[type[BaseModel]]:
-    """The pydantic models inside an annotation (``Model``, ``Model | None``)."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+def sections(annotation: Any) -> Iterator[type]:
+    """The nested sections inside an annotation (``Section``, ``Section | None``): pydantic models
+    and dataclasses, whose fields take their own ``__`` names."""
+    if isinstance(annotation, type) and (
+        issubclass(annotation, BaseModel) or dataclasses.is_dataclass(annotation)
+    ):
         yield annotation
     elif typing.get_origin(annotation) in (typing.Union, types.UnionType):
         for arg in typing.get_args(annotation):
-            yield from _models(arg)
+            yield from sections(arg)
 
 
-def _is_mapping(annotation: Any) -> bool:
+def fields_of(section: type) -> dict[str, tuple[Any, list[Any]]]:
+    """``{name in the file: (annotation, pydantic metadata)}`` of a model's or dataclass's fields."""
+    if issubclass(section, BaseModel):
+        return {
+            info.alias or name: (info.annotation, info.metadata)
+            for name, info in section.model_fields.items()
+        }
+    if not dataclasses.is_dataclass(section):
+        return {}
+    hints = typing.get_type_hints(section, include_extras=True)
+    found: dict[str, tuple[Any, list[Any]]] = {}
+    for f in dataclasses.fields(section):
+        if not f.init:
+            continue
+        annotation, metadata = hints[f.name], []
+        if typing.get_origin(annotation) is typing.Annotated:
+            annotation, *metadata = typing.get_args(annotation)
+        alias = next((m.alias for m in metadata if getattr(m, "alias", None)), None)
+        found[alias or f.name] = (annotation, metadata)
+    return found
+
+
+def own_parser(metadata: list[Any]) -> bool:
+    """Whether a field's value is read by its own parser (a plain or wrap validator)."""
+    return any(isinstance(m, PlainValidator | WrapValidator) for m in metadata)
+
+
+def _free_form(annotation: Any, metadata: list[Any]) -> bool:
+    """A mapping, or a section its own parser reads (``shadow``): any name below it."""
+    if own_parser(metadata) and any(sections(annotation)):
+        return True
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
-        return any(_is_mapping(a) for a in typing.get_args(annotation))
+        return any(_free_form(a, []) for a in typing.get_args(annotation))
     return origin is dict or annotation is dict
 
 
-def known_names(model: type[BaseModel], prefix: str = PREFIX) -> tuple[set[str], set[str]]:
+def known_names(model: type, prefix: str = PREFIX) -> tuple[set[str], set[str]]:
     """``(exact names, prefixes under which anything goes)`` for ``model``'s fields, upper-case."""
     exact: set[str] = set()
     open_prefixes: set[str] = set()
-    for name, info in model.model_fields.items():
+    for name, (annotation, metadata) in fields_of(model).items():
         full = f"{prefix}{name}".upper()
         exact.add(full)
-        nested = list(_models(info.annotation))
-        for sub in nested:
+        if _free_form(annotation, metadata):
+            open_prefixes.add(f"{full}{DELIMITER}")
+            continue
+        for sub in sections(annotation):
             more, opened = known_names(sub, f"{full}{DELIMITER}")
             exact |= more
             open_prefixes |= opened
-        if not nested and _is_mapping(info.annotation):
-            open_prefixes.add(f"{full}{DELIMITER}")
     return exact, open_prefixes
 
 
 def check_environment(
-    model: type[BaseModel], environ: Mapping[str, str], allowed: frozenset[str] = frozenset()
+    model: type, environ: Mapping[str, str], allowed: frozenset[str] = frozenset()
 ) -> None:
     """Raise :class:`UnknownEnvironmentVariable` for the first ``CUTOVER_*`` name nothing reads."""
     exact, open_prefixes = known_names(model)
