@@ -1,16 +1,13 @@
 """Gateway configuration: one YAML file plus ``CUTOVER_*`` environment overrides, parsed once.
 
-Each field is declared once, on the frozen, slotted dataclass the data path reads: its type, default
-and bounds (``Annotated[..., Field(...)]``) are what pydantic validates the file against, so there is
-no second model to keep in step and the data path never touches pydantic (plain slot reads, which
-the mypyc-compiled modules call like any Python attribute). Values the file writes differently from
-the way the data path wants them are converted by the field's validator (``methods`` upper-cased into
-a frozenset, ``trusted_cidrs`` into networks); values derived from others are ``init=False`` fields
-filled in ``__post_init__`` (an upstream's ``host`` and ``port``). Environment variables win over the
-file (nested fields use ``__``, e.g. ``CUTOVER_UPSTREAMS__CANDIDATE__URL``, ``CUTOVER_ADMIN_TOKEN``,
-``CUTOVER_LISTENERS__PUBLIC__PORT``; list fields such as ``routes`` take JSON). Any problem raises
-:class:`ConfigError` whose message names the field (``routes.0.weight_bps: ...``); ``cutover
-gateway`` turns it into exit code 2.
+Each field is declared once, on the frozen, slotted dataclass the data path reads (plain slot reads,
+also from the mypyc-compiled modules): pydantic validates the file against those dataclasses, their
+``Annotated`` bounds and validators (:mod:`gateway.config_fields`) converting what the file writes
+into what the data path wants; derived values are ``init=False`` fields set in ``__post_init__``.
+Environment variables win over the file (nested fields use ``__``, e.g.
+``CUTOVER_UPSTREAMS__CANDIDATE__URL``, ``CUTOVER_LISTENERS__PUBLIC__PORT``; list fields such as
+``routes`` take JSON). Any problem raises :class:`ConfigError` whose message names the field
+(``routes.0.weight_bps: ...``); ``cutover gateway`` turns it into exit code 2.
 
 Decisions where the issue left a choice:
 
@@ -73,24 +70,16 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from gateway import config_fields as check
-from gateway.config_fields import MAX_WORKERS, OTHER_OPERATION, Network, http_methods
+from gateway.config_fields import MAX_WORKERS as MAX_WORKERS  # re-exported: public names here
+from gateway.config_fields import OTHER_OPERATION as OTHER_OPERATION
+from gateway.config_fields import Network, http_methods
 from gateway.config_shadow import RouteShadowConfig, ShadowSettings
 from gateway.redact import DEFAULT_HEADERS as DEFAULT_REDACT_HEADERS
 from gateway.redact import DEFAULT_QUERY_PARAMS as DEFAULT_REDACT_QUERY_PARAMS
 from gateway.redact import redact_target
 
-__all__ = [
-    "BACKENDS", "CLI_ENV_VARS", "DEFAULT_MAX_OPERATIONS", "IDEMPOTENT_METHODS", "MAX_OPERATIONS",
-    "MAX_WORKERS", "OTHER_OPERATION", "ConfigError", "GatewayConfig", "GatewaySettings",
-    "LimitsConfig", "ListenerConfig", "Listeners", "OperationPattern", "OverrideConfig",
-    "RecordingConfig", "RedactConfig", "RouteConfig", "StickyConfig", "UpstreamConfig", "Upstreams",
-    "build_config", "default_config_text", "http_methods", "load_config", "parse_config",
-    "resolve_workers",
-]  # fmt: skip
-
 BACKENDS: tuple[str, str] = ("baseline", "candidate")
 IDEMPOTENT_METHODS: frozenset[str] = frozenset({"GET", "HEAD", "OPTIONS"})
-OPTIONAL_FALLBACK_METHODS: frozenset[str] = frozenset({"PUT", "DELETE"})
 
 
 class ConfigError(ValueError):
@@ -102,24 +91,14 @@ MAX_CONNECT_TIMEOUT_S = 300.0
 MAX_TIMEOUT_S = 86_400.0
 #: ``CUTOVER_*`` variables read by the operator CLI rather than by this configuration; they may be
 #: set where the gateway runs without being an error (``CUTOVER_ADMIN_TOKEN`` is both).
-CLI_ENV_VARS: frozenset[str] = frozenset(
-    {
-        "CUTOVER_ADMIN_URL",
-        "CUTOVER_ADMIN_TOKEN",
-        "CUTOVER_REPLICA",
-    }  # CUTOVER_REPLICA: a member name
-)
+#: (``CUTOVER_REPLICA``: a cluster member's name.)
+CLI_ENV_VARS = frozenset({"CUTOVER_ADMIN_URL", "CUTOVER_ADMIN_TOKEN", "CUTOVER_REPLICA"})
 #: Operation names one route reports by default, and at most (``max_operations``).
 DEFAULT_MAX_OPERATIONS = 16
 MAX_OPERATIONS = 256
 
 #: Every section refuses keys it does not declare (``routs:`` is an error, not a silent default).
 _SECTION = with_config(ConfigDict(extra="forbid"))
-
-
-def _seconds(upper: float, positive: bool = True) -> Any:
-    """A duration bound: within (0, upper] (or [0, upper]); ``.inf`` and ``.nan`` fail the bound."""
-    return Field(gt=0, le=upper) if positive else Field(ge=0, le=upper)
 
 
 # --------------------------------------------------------------------------- the schema
@@ -131,9 +110,9 @@ class UpstreamConfig:
     """One upstream (baseline or candidate) and how the gateway talks to it."""
 
     url: Annotated[str, AfterValidator(check.http_url)]
-    connect_timeout_s: Annotated[float, _seconds(MAX_CONNECT_TIMEOUT_S)] = 2.0
-    read_timeout_s: Annotated[float, _seconds(MAX_TIMEOUT_S)] = 30.0
-    total_timeout_s: Annotated[float | None, _seconds(MAX_TIMEOUT_S)] = 300.0
+    connect_timeout_s: Annotated[float, Field(gt=0, le=MAX_CONNECT_TIMEOUT_S)] = 2.0
+    read_timeout_s: Annotated[float, Field(gt=0, le=MAX_TIMEOUT_S)] = 30.0
+    total_timeout_s: Annotated[float | None, Field(gt=0, le=MAX_TIMEOUT_S)] = 300.0
     pool_size: Annotated[int, Field(ge=0, le=10_000)] = 64
     #: From ``url``: where the pool connects.
     host: str = field(init=False)
@@ -159,15 +138,16 @@ class Upstreams:
     candidate: UpstreamConfig = UpstreamConfig("http://127.0.0.1:8002")
 
 
+def _lower(names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(name.lower() for name in names)
+
+
 @_SECTION
 @dataclass(frozen=True, slots=True)
 class StickyConfig:
     """Where the sticky key of a request comes from, in priority order."""
 
-    headers: Annotated[tuple[str, ...], AfterValidator(check.lower_names)] = (
-        "x-api-key",
-        "authorization",
-    )
+    headers: Annotated[tuple[str, ...], AfterValidator(_lower)] = ("x-api-key", "authorization")
     cookie: str | None = None
     client_address: bool = True
     #: ``headers`` as the data path looks them up: lower-case bytes.
@@ -190,6 +170,16 @@ class OperationPattern:
     path: str
 
 
+def _off(value: object) -> object:
+    """YAML 1.1 reads an unquoted ``off`` as the boolean false: take it as written."""
+    return "off" if value is False else value
+
+
+def _none_if_empty(value: str | None) -> str | None:
+    """An empty token (``CUTOVER_ADMIN_TOKEN=``) means no token."""
+    return value or None
+
+
 def _operation(value: object) -> OperationPattern:
     return OperationPattern(*check.operation_entry(value))
 
@@ -201,7 +191,9 @@ class RouteConfig:
 
     name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
     paths: Annotated[tuple[str, ...], Field(min_length=1), AfterValidator(check.route_patterns)]
-    methods: Annotated[frozenset[str], AfterValidator(check.method_set)] = frozenset()  # all
+    methods: Annotated[
+        frozenset[str], AfterValidator(lambda names: frozenset(http_methods(names)))
+    ] = frozenset()  # all
     weight_bps: Annotated[int, Field(ge=0, le=10_000)] = 0
     sticky: StickyConfig = StickyConfig()
     #: Methods retried on the other backend: the idempotent ones plus those the file adds.
@@ -213,14 +205,12 @@ class RouteConfig:
     shadow: Annotated[RouteShadowConfig | None, WrapValidator(check.route_shadow)] = None
     #: ``both``: a failed candidate attempt is retried on the baseline and a baseline connect
     #: error/timeout/reset on the candidate; ``to_baseline``: only the former; ``off``: neither.
-    fallback: Annotated[
-        Literal["both", "to_baseline", "off"], BeforeValidator(check.fallback_mode)
-    ] = "both"
+    fallback: Annotated[Literal["both", "to_baseline", "off"], BeforeValidator(_off)] = "both"
     #: Seconds a candidate attempt that may fall back waits for its response head; None = ``auto``
     #: (the value the controller publishes, see :meth:`gateway.state.GatewayState.set_fallback_after`).
     fallback_after_s: Annotated[float | None, PlainValidator(check.fallback_after)] = None
     #: Lowest deadline an ``auto`` value may take.
-    fallback_after_floor_s: Annotated[float, _seconds(3600)] = 1.0
+    fallback_after_floor_s: Annotated[float, Field(gt=0, le=3600)] = 1.0
     #: The route's own operation patterns, tried before the contract's (:mod:`migration.operations`).
     operations: Annotated[
         tuple[Annotated[OperationPattern, PlainValidator(_operation)], ...],
@@ -262,7 +252,7 @@ class Listeners:
 class OverrideConfig:
     """Who may force a backend with ``X-Cutover-Backend``."""
 
-    token: Annotated[str | None, AfterValidator(check.empty_is_none)] = None
+    token: Annotated[str | None, AfterValidator(_none_if_empty)] = None
     token_header: Annotated[str, AfterValidator(str.lower)] = "x-cutover-override-token"
     trusted_networks: Annotated[
         tuple[Network, ...], PlainValidator(check.networks), Field(alias="trusted_cidrs")
@@ -279,13 +269,13 @@ class LimitsConfig:
     tap_body_limit_bytes: Annotated[int, Field(ge=0, le=64 << 20)] = 1 << 20
     #: Slow clients (issue #12; see :mod:`gateway.http`): the whole request head, from its first
     #: byte (from the accept for a connection's first request) → 408 and close.
-    header_timeout_s: Annotated[float, _seconds(3600)] = 10.0
+    header_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 10.0
     #: The longest silence while a request body is being read → 408 (if unanswered) and close.
-    body_idle_timeout_s: Annotated[float, _seconds(3600)] = 10.0
+    body_idle_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 10.0
     #: Apache mod_reqtimeout ``MinRate``: after ``body_grace_s`` the body must average this rate
     #: (0 turns the check off).
     body_min_rate_bytes_s: Annotated[float, Field(ge=0, le=1 << 30)] = 500.0
-    body_grace_s: Annotated[float, _seconds(3600, positive=False)] = 10.0
+    body_grace_s: Annotated[float, Field(ge=0, le=3600)] = 10.0
     #: Open client connections on the public listener; beyond it a new one is answered 503 and
     #: closed. None: half the process's open-file limit (the rest is left for upstream sockets).
     max_connections: Annotated[int | None, Field(ge=1, le=1_000_000)] = None
@@ -342,7 +332,7 @@ class GatewayConfig:
         RouteConfig("default", ("/*",)),
     )
     listeners: Listeners = Listeners()
-    admin_token: Annotated[str | None, AfterValidator(check.empty_is_none)] = None
+    admin_token: Annotated[str | None, AfterValidator(_none_if_empty)] = None
     override: OverrideConfig = OverrideConfig()
     limits: LimitsConfig = LimitsConfig()
     access_log_sample_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
@@ -445,13 +435,12 @@ class _EnvironmentFirst(BaseSettings):
 def _fields() -> dict[str, Any]:
     """:class:`GatewayConfig`'s fields as ``create_model`` takes them: ``(annotation, default)``."""
     hints = typing.get_type_hints(GatewayConfig, include_extras=True)
-    fields: dict[str, Any] = {}
-    for f in dataclasses.fields(GatewayConfig):
-        if f.default_factory is not dataclasses.MISSING:
-            fields[f.name] = (hints[f.name], Field(default_factory=f.default_factory))
-        else:
-            fields[f.name] = (hints[f.name], f.default)
-    return fields
+    return {
+        f.name: (hints[f.name], Field(default_factory=f.default_factory))
+        if f.default_factory is not dataclasses.MISSING
+        else (hints[f.name], f.default)
+        for f in dataclasses.fields(GatewayConfig)
+    }
 
 
 #: :class:`GatewayConfig`'s fields on a pydantic-settings class: the environment layer. Typed
@@ -515,6 +504,14 @@ def build_config(data: dict[str, Any], source: str = "config") -> GatewayConfig:
         raise ConfigError(f"invalid gateway configuration ({source}): {exc}") from None
 
 
+#: The words a YAML author knows for what the JSON-mode file check and the dataclasses say.
+_PLAIN_WORDS = {
+    "unexpected_keyword_argument": "Extra inputs are not permitted",
+    **dict.fromkeys(("list_type", "tuple_type", "frozen_set_type"), "Input should be a valid list"),
+    **dict.fromkeys(("dict_type", "dataclass_type"), "Input should be a valid dictionary"),
+}
+
+
 def _format_errors(exc: ValidationError, source: str) -> str:
     """One line: ``invalid gateway configuration (FILE): field: message; field: message``.
 
@@ -525,8 +522,7 @@ def _format_errors(exc: ValidationError, source: str) -> str:
     for err in exc.errors():
         loc = [str(part) for part in err["loc"]]
         message = str(err["msg"]).removeprefix("Value error, ")
-        if err["type"] == "unexpected_keyword_argument":  # a dataclass's word for an unknown key
-            message = "Extra inputs are not permitted"
+        message = _PLAIN_WORDS.get(err["type"], message)
         if loc and message.startswith((f"{loc[-1]}.", f"{loc[-1]}[", f"{loc[-1]}:")):
             problems.append(".".join([*loc[:-1], message]))
         else:

@@ -1,8 +1,8 @@
-"""Checks and conversions of single gateway config values, as pydantic validators (pure functions).
+"""Checks and conversions of single gateway config values: the schema's validators (pure functions).
 
-Each takes the value as written (YAML, or an environment string) and returns it the way the data path
-reads it, or raises ``ValueError`` whose message pydantic reports under the field's dotted name. They
-live apart from :mod:`gateway.config` so the schema there reads as a list of fields.
+Each takes a value as written (YAML, or an environment string) and returns it as the data path reads
+it, or raises ``ValueError``, which pydantic reports under the field's dotted name. They live apart
+from :mod:`gateway.config` so that the schema there reads as a list of fields.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ MAX_WORKERS = 64
 #: The name of the operations past a route's ``max_operations`` (reserved: no pattern may take it).
 OTHER_OPERATION = "other"
 TEMPLATE_PARAMETER = re.compile(r"\{[^/{}]+\}")
-_OPERATION_KEYS = frozenset({"name", "method", "path"})
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -59,11 +58,6 @@ def http_methods(value: Iterable[str]) -> list[str]:
     return upper
 
 
-def method_set(value: frozenset[str]) -> frozenset[str]:
-    """A route's ``methods`` as the data path compares them: upper-case (empty: every method)."""
-    return frozenset(http_methods(value))
-
-
 def fallback_method(value: str) -> str:
     """One ``fallback_methods`` entry: only the non-idempotent methods may be added."""
     if value not in ("PUT", "DELETE"):
@@ -77,11 +71,6 @@ def route_patterns(value: tuple[str, ...]) -> tuple[str, ...]:
         if not (pattern.startswith("/") or pattern == "*"):
             raise ValueError(f"pattern {pattern!r} must start with '/' (or be '*')")
     return value
-
-
-def fallback_mode(value: object) -> object:
-    """YAML 1.1 reads an unquoted ``off`` as the boolean false: take it as written."""
-    return "off" if value is False else value
 
 
 def fallback_after(value: object, info: ValidationInfo) -> float | None:
@@ -100,25 +89,12 @@ def fallback_after(value: object, info: ValidationInfo) -> float | None:
     return float(value)
 
 
-def lower_names(value: tuple[str, ...]) -> tuple[str, ...]:
-    """Header names as the data path looks them up: lower-case."""
-    return tuple(name.lower() for name in value)
-
-
-def empty_is_none(value: str | None) -> str | None:
-    """An empty token (``CUTOVER_ADMIN_TOKEN=``) means no token."""
-    return value or None
-
-
 def networks(value: object) -> tuple[Network, ...]:
     """``trusted_cidrs``: CIDR strings into networks (host bits allowed)."""
     if isinstance(value, str) or not isinstance(value, list | tuple):
         raise ValueError(f"must be a list of CIDRs, got {value!r}")
     found = []
     for cidr in value:
-        if isinstance(cidr, ipaddress.IPv4Network | ipaddress.IPv6Network):
-            found.append(cidr)
-            continue
         try:
             found.append(ipaddress.ip_network(cidr, strict=False))
         except (TypeError, ValueError) as exc:
@@ -141,15 +117,14 @@ def operation_entry(value: object) -> tuple[str, str, str]:
     per member of the union, and the message must name the entry (``routes.0.operations.2``).
     Returns ``(name, method, path)``, the method upper-cased.
     """
+    expected = "'METHOD /path' or a mapping with name, method and path"
     if isinstance(value, str):
         parts = value.split()
         if len(parts) != 2:
-            raise ValueError(
-                f"{value!r}: expected 'METHOD /path' or a mapping with name, method and path"
-            )
+            raise ValueError(f"{value!r}: expected {expected}")
         name, (method, path) = value.strip(), parts
     elif isinstance(value, Mapping):
-        unknown = sorted(str(key) for key in value if key not in _OPERATION_KEYS)
+        unknown = sorted(str(key) for key in value if key not in ("name", "method", "path"))
         if unknown:
             raise ValueError(f"unknown key {unknown[0]!r} (expected name, method and path)")
         for key in ("name", "method", "path"):
@@ -159,9 +134,7 @@ def operation_entry(value: object) -> tuple[str, str, str]:
                 raise ValueError(f"{key}: expected a string, got {value[key]!r}")
         name, method, path = value["name"].strip(), value["method"], value["path"]
     else:
-        raise ValueError(
-            f"expected 'METHOD /path' or a mapping with name, method and path, got {value!r}"
-        )
+        raise ValueError(f"expected {expected}, got {value!r}")
     if not method.isalpha():
         raise ValueError(f"{method!r} is not an HTTP method")
     if not path.startswith("/") or any(c in path for c in "?# \t"):
@@ -180,7 +153,7 @@ def route_shadow(value: Any, _schema: ValidatorFunctionWrapHandler) -> RouteShad
     """A route's ``shadow:`` block, parsed by :mod:`gateway.config_shadow` (empty: the defaults).
 
     The shadow sections are wrap validators that never call pydantic's own schema: their parser
-    does it all (a plain validator would do the same, but then pydantic cannot dump the dataclass).
+    does it all (a plain validator would too, but then pydantic cannot dump the dataclass).
     """
     if isinstance(value, RouteShadowConfig) or not value:
         return value or None
@@ -189,46 +162,33 @@ def route_shadow(value: Any, _schema: ValidatorFunctionWrapHandler) -> RouteShad
 
 def shadow_settings(value: Any, _schema: ValidatorFunctionWrapHandler) -> ShadowSettings:
     """The top-level ``shadow:`` settings, parsed by :mod:`gateway.config_shadow`."""
-    if isinstance(value, ShadowSettings):
-        return value
-    return parse_shadow_settings(value, "shadow")
-
-
-def check_workers(value: object, numeric_strings: bool = True) -> int | str:
-    """``workers``: a whole number within 1..64 or ``auto`` (resolved by :func:`resolve_workers`).
-
-    One message for every bad value instead of an ``int | Literal`` union's two; a numeric string is
-    a number only from the environment or the command line, not from the (json-checked) file.
-    """
-    if isinstance(value, int) and not isinstance(value, bool):
-        if not 1 <= value <= MAX_WORKERS:
-            raise ValueError(f"must be within 1..{MAX_WORKERS} (or 'auto'), got {value}")
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        if text == "auto":
-            return text
-        if text.isdigit() and numeric_strings:
-            return check_workers(int(text))
-    raise ValueError(
-        f"expected a number of processes within 1..{MAX_WORKERS} or 'auto', got {value!r}"
-    )
+    return value if isinstance(value, ShadowSettings) else parse_shadow_settings(value, "shadow")
 
 
 def workers(value: object, numeric_strings: bool = True) -> int:
-    """``workers`` as a number of processes: ``auto`` is the CPUs this process may use.
+    """``workers``: a whole number within 1..64, or ``auto``: the CPUs this process may run on.
 
     Those are ``os.sched_getaffinity`` (a container's cpuset or ``taskset`` counts, not the host's
-    cores), capped at :data:`MAX_WORKERS`.
+    cores), capped at :data:`MAX_WORKERS`. One message for every bad value instead of an
+    ``int | Literal`` union's two; a quoted number counts only with ``numeric_strings`` (the
+    environment, the command line), not in the file.
     """
-    count = check_workers(value, numeric_strings)
-    if count != "auto":
-        return int(count)
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux: no affinity call
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, MAX_WORKERS))
+    text = value.strip() if isinstance(value, str) else None
+    if text == "auto":
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except AttributeError:  # not Linux: no affinity call
+            cpus = os.cpu_count() or 1
+        return max(1, min(cpus, MAX_WORKERS))
+    if text is not None and text.isdigit() and numeric_strings:
+        value = int(text)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(
+            f"expected a number of processes within 1..{MAX_WORKERS} or 'auto', got {value!r}"
+        )
+    if not 1 <= value <= MAX_WORKERS:
+        raise ValueError(f"must be within 1..{MAX_WORKERS} (or 'auto'), got {value}")
+    return value
 
 
 def workers_field(value: object, info: ValidationInfo) -> int:
