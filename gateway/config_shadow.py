@@ -20,6 +20,7 @@ import math
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, TypeVar
 
 from contracts.expected import ExpectedDifferences, ExpectedFileError, load_expected
@@ -57,36 +58,25 @@ def _percent(value: Any, where: str) -> float:
     return number
 
 
-def _count(minimum: int) -> Parser:
-    def parse(value: Any, where: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ShadowConfigError(f"{where}: must be an integer >= {minimum}, got {value!r}")
-        return value
-
-    return parse
+def _count(value: Any, where: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ShadowConfigError(f"{where}: must be an integer >= {minimum}, got {value!r}")
+    return value
 
 
-def _number(allow_zero: bool) -> Parser:
-    def parse(value: Any, where: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ShadowConfigError(f"{where}: must be a number, got {value!r}")
-        if not math.isfinite(value):
-            raise ShadowConfigError(f"{where}: must be a number, got {value!r}")
-        if value < 0 or (value == 0 and not allow_zero):
-            bound = ">= 0" if allow_zero else "> 0"
-            raise ShadowConfigError(f"{where}: must be {bound}, got {value!r}")
-        return float(value)
-
-    return parse
+def _number(value: Any, where: str, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ShadowConfigError(f"{where}: must be a number, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ShadowConfigError(f"{where}: must be {bound}, got {value!r}")
+    return float(value)
 
 
-def _choice(*choices: str) -> Parser:
-    def parse(value: Any, where: str) -> str:
-        if value not in choices:
-            raise ShadowConfigError(f"{where}: must be one of {', '.join(choices)}, got {value!r}")
-        return str(value)
-
-    return parse
+def _choice(value: Any, where: str, choices: tuple[str, ...] = ()) -> str:
+    if value not in choices:
+        raise ShadowConfigError(f"{where}: must be one of {', '.join(choices)}, got {value!r}")
+    return str(value)
 
 
 def _flag(value: Any, where: str) -> bool:
@@ -231,9 +221,9 @@ class RouteShadowConfig:
     """JSON paths of arrays compared without regard to order."""
     headers: tuple[str, ...] = _parsed(_lower_strings, ("content-type",))
     """Response headers compared (lower-case); a difference makes the shadow mismatched."""
-    max_body_bytes: int = _parsed(_count(0), 65536)
+    max_body_bytes: int = _parsed(partial(_count, minimum=0), 65536)
     """Largest request body replayed; a request with a larger (or unreplayable) body is not shadowed."""
-    timeout_s: float = _parsed(_number(allow_zero=False), 2.0)
+    timeout_s: float = _parsed(_number, 2.0)
     """Strict deadline for one shadow request, connect to last byte."""
     expected_differences: ExpectedDifferences = field(
         default_factory=ExpectedDifferences, metadata={"parse": _expected}
@@ -246,36 +236,32 @@ class RouteShadowConfig:
         return replace(self, percent=_percent(percent, "percent"))
 
 
-_positive = _number(allow_zero=False)
-_size = _count(1)
-
-
 @dataclass(frozen=True, slots=True)
 class ShadowSettings:
     """Process-wide knobs for the shadow machinery (queues, evidence bounds, noise thresholds)."""
 
-    queue_size: int = _parsed(_size, 1024)
-    workers: int = _parsed(_size, 8)
+    queue_size: int = _parsed(_count, 1024)
+    workers: int = _parsed(_count, 8)
     """Shadows in flight at once. Shadow throughput is about workers ÷ backend latency; under
     overload, shadow work gets roughly workers ÷ (workers + busy client connections) of the loop."""
-    validation_queue_size: int = _parsed(_size, 4096)
-    queue_max_bytes: int = _parsed(_size, 64 << 20)
+    validation_queue_size: int = _parsed(_count, 4096)
+    queue_max_bytes: int = _parsed(_count, 64 << 20)
     """Body bytes each queue may hold; past it a new item is dropped like on a full queue."""
-    max_queue_age_s: float = _parsed(_positive, 0.5)
+    max_queue_age_s: float = _parsed(_number, 0.5)
     """A shadow that waited longer than this for a worker is dropped, not sent: the gateway is
     overloaded (shed shadow work first), and a late shadow compares against changed data."""
-    samples_per_field: int = _parsed(_size, 5)
-    max_fields_per_route: int = _parsed(_size, 64)
-    metric_fields_per_route: int = _parsed(_size, 20)
-    sample_body_bytes: int = _parsed(_size, 2048)
-    noise_relative: float = _parsed(_number(allow_zero=True), 0.5)
+    samples_per_field: int = _parsed(_count, 5)
+    max_fields_per_route: int = _parsed(_count, 64)
+    metric_fields_per_route: int = _parsed(_count, 20)
+    sample_body_bytes: int = _parsed(_count, 2048)
+    noise_relative: float = _parsed(partial(_number, allow_zero=True), 0.5)
     """A field is real only if its cross-backend rate exceeds the same-backend rate by this fraction…"""
-    noise_absolute: float = _parsed(_number(allow_zero=True), 0.05)
+    noise_absolute: float = _parsed(partial(_number, allow_zero=True), 0.05)
     """…and by this many (fractional) rate points."""
-    noise_min_probes: int = _parsed(_count(0), 5)
+    noise_min_probes: int = _parsed(partial(_count, minimum=0), 5)
     """Same-backend comparisons needed on a route before noise is subtracted at all."""
-    window_bucket_s: float = _parsed(_positive, 10.0)
-    window_horizon_s: float = _parsed(_positive, 3600.0)
+    window_bucket_s: float = _parsed(_number, 10.0)
+    window_horizon_s: float = _parsed(_number, 3600.0)
     redact_headers: tuple[str, ...] = _parsed(_lower_strings, DEFAULT_REDACT_HEADERS)
     redact_query_params: tuple[str, ...] = _parsed(
         _lower_strings, tuple(sorted(DEFAULT_QUERY_PARAMS))
@@ -285,10 +271,10 @@ class ShadowSettings:
     check_primaries: bool = _parsed(_flag, True)
     """Check every primary response against the contract, not only shadowed ones. It makes the
     gateway capture every response body (its callback fast path serves no tapped request)."""
-    isolation: str = _parsed(_choice("process", "inline"), "process")
+    isolation: str = _parsed(partial(_choice, choices=("process", "inline")), "process")
     """``process``: shadows and contract checks run in a sidecar process (``sidecar.py``), off the
     gateway's event loop and CPU; ``inline``: on the gateway's loop (tests, a single-process embed)."""
-    process_priority: str = _parsed(_choice("idle", "low", "normal"), "low")
+    process_priority: str = _parsed(partial(_choice, choices=("idle", "low", "normal")), "low")
     """The sidecar's CPU priority: ``low`` (nice 10: the kernel prefers the gateway and the backends,
     yet a busy host still leaves the shadows a share, so a dark launch gathers evidence), ``idle``
     (SCHED_IDLE: spare CPU only — on a busy host shadows starve and are shed) or ``normal``."""
@@ -296,7 +282,7 @@ class ShadowSettings:
     """The CPUs the sidecar may run on (``[2, 3]`` or ``"2-3"``); None: the gateway's own. Keep the
     shadow work off the cores that serve clients: on a host where the sidecar shares the gateway's
     core, 100 % shadowing adds its CPU to every client's queueing delay."""
-    publish_interval_s: float = _parsed(_positive, 0.5)
+    publish_interval_s: float = _parsed(_number, 0.5)
     """How often the sidecar reports its metrics and outcome counts to the gateway."""
     routes: Mapping[str, RouteShadowConfig] = _parsed(_route_blocks, default_factory=dict)
 

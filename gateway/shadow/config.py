@@ -4,26 +4,12 @@ It lives beside :mod:`gateway.config`, which embeds the shadow blocks and must i
 without importing this package (whose ``__init__`` imports the gateway config).
 """
 
-from gateway.config_shadow import (
-    DEFAULT_REDACT_HEADERS,
-    KNOWN_METHODS,
-    SAFE_METHODS,
-    RouteShadowConfig,
-    ShadowConfigError,
-    ShadowSettings,
-    parse_cpus,
-    parse_route_shadow,
-    parse_shadow_settings,
-)
-
-__all__ = [
-    "DEFAULT_REDACT_HEADERS",
-    "KNOWN_METHODS",
-    "SAFE_METHODS",
-    "RouteShadowConfig",
-    "ShadowConfigError",
-    "ShadowSettings",
-    "parse_cpus",
-    "parse_route_shadow",
-    "parse_shadow_settings",
-]
+from gateway.config_shadow import DEFAULT_REDACT_HEADERS as DEFAULT_REDACT_HEADERS
+from gateway.config_shadow import KNOWN_METHODS as KNOWN_METHODS
+from gateway.config_shadow import SAFE_METHODS as SAFE_METHODS
+from gateway.config_shadow import RouteShadowConfig as RouteShadowConfig
+from gateway.config_shadow import ShadowConfigError as ShadowConfigError
+from gateway.config_shadow import ShadowSettings as ShadowSettings
+from gateway.config_shadow import parse_cpus as parse_cpus
+from gateway.config_shadow import parse_route_shadow as parse_route_shadow
+from gateway.config_shadow import parse_shadow_settings as parse_shadow_settings
