@@ -67,10 +67,9 @@ from pydantic import (
     create_model,
     with_config,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from gateway import config_fields as check
-from gateway.config_env import check_environment, fields_of, own_parser, sections
+from gateway.config_env import EnvironmentFirst, check_environment
 from gateway.config_fields import MAX_WORKERS as MAX_WORKERS  # re-exported: public names here
 from gateway.config_fields import OTHER_OPERATION as OTHER_OPERATION
 from gateway.config_fields import Network, http_methods
@@ -415,63 +414,6 @@ def resolve_workers(value: int | str, field: str = "workers") -> int:
 # --------------------------------------------------------------------------- loading
 
 
-class _EnvironmentFirst(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="CUTOVER_", env_nested_delimiter="__", extra="forbid"
-    )
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Environment first (it wins), then the values read from the YAML file."""
-        return (_NestedJson(settings_cls, env_settings), init_settings)
-
-
-class _NestedJson(PydanticBaseSettingsSource):
-    """The environment source, with JSON values below the top level decoded as at the top.
-
-    pydantic-settings decodes ``CUTOVER_LISTENERS='{...}'`` itself but cannot see the field types
-    inside a dataclass section, so ``CUTOVER_OVERRIDE__TRUSTED_CIDRS='["10.0.0.0/8"]'`` would stay
-    a string. Decoded here, before the sources are merged, a section given as JSON is still merged
-    key by key with the file's.
-    """
-
-    def __init__(self, settings_cls: type[BaseSettings], env: PydanticBaseSettingsSource) -> None:
-        super().__init__(settings_cls)
-        self.env = env
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return self.env.get_field_value(field, field_name)
-
-    def __call__(self) -> dict[str, Any]:
-        values = self.env()
-        for name, value in values.items():
-            for section in sections(self.settings_cls.model_fields[name].annotation):
-                if isinstance(value, dict):
-                    _decode_json(value, section, name)
-        return values
-
-
-def _decode_json(values: dict[str, Any], section: type, where: str) -> None:
-    for name, (annotation, metadata) in fields_of(section).items():
-        value, inner = values.get(name), next(sections(annotation), None)
-        if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
-            try:
-                values[name] = json.loads(value)
-            except ValueError as exc:
-                raise ValueError(
-                    f"{where}.{name}: the environment value is not JSON: {exc}"
-                ) from None
-        elif isinstance(value, dict) and inner is not None and not own_parser(metadata):
-            _decode_json(value, inner, f"{where}.{name}")
-
-
 def _fields() -> dict[str, Any]:
     """:class:`GatewayConfig`'s fields as ``create_model`` takes them: ``(annotation, default)``."""
     hints = typing.get_type_hints(GatewayConfig, include_extras=True)
@@ -485,7 +427,7 @@ def _fields() -> dict[str, Any]:
 
 #: :class:`GatewayConfig`'s fields on a pydantic-settings class: the environment layer. Typed
 #: ``Any``: its attributes are :class:`GatewayConfig`'s, which is what the gateway reads.
-GatewaySettings: Any = create_model("GatewaySettings", __base__=_EnvironmentFirst, **_fields())
+GatewaySettings: Any = create_model("GatewaySettings", __base__=EnvironmentFirst, **_fields())
 #: The same fields on a plain model, which validates the file without the environment.
 _GatewayFile = create_model("GatewayFile", __config__=ConfigDict(extra="forbid"), **_fields())
 

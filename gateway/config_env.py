@@ -1,4 +1,9 @@
-"""Unknown ``CUTOVER_*`` environment variables are start-up errors, with the closest known name.
+"""The ``CUTOVER_*`` environment layer of the config: read over the file, and checked for typos.
+
+:class:`EnvironmentFirst` is the pydantic-settings base of ``GatewaySettings``: environment values
+win over the file's, and JSON below the top level is decoded too (:class:`_NestedJson`).
+
+Unknown ``CUTOVER_*`` environment variables are start-up errors, with the closest known name.
 
 pydantic-settings reads only the variables that match a field and silently ignores the rest, so a
 misspelt override (``CUTOVER_UPSTREAMS__CANDIDATE__URL`` typed ``..._CANDIATE_...``) left the
@@ -19,16 +24,18 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 import types
 import typing
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pydantic import BaseModel, PlainValidator, WrapValidator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 __all__ = [
-    "UnknownEnvironmentVariable", "check_environment", "fields_of", "known_names", "own_parser",
-    "sections",
+    "EnvironmentFirst", "UnknownEnvironmentVariable", "check_environment", "fields_of", "known_names",
+    "own_parser", "sections",
 ]  # fmt: skip
 
 PREFIX = "CUTOVER_"
@@ -120,3 +127,63 @@ def check_environment(
         close = difflib.get_close_matches(name, sorted(exact), n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]}?" if close else ""
         raise UnknownEnvironmentVariable(f"environment variable {key}: unknown setting{hint}")
+
+
+class EnvironmentFirst(BaseSettings):
+    """Settings read from ``CUTOVER_*`` (nested with ``__``) over the values passed in (the file)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CUTOVER_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment first (it wins), then the values read from the YAML file."""
+        return (_NestedJson(settings_cls, env_settings), init_settings)
+
+
+class _NestedJson(PydanticBaseSettingsSource):
+    """The environment source, with JSON values below the top level decoded as at the top.
+
+    pydantic-settings decodes ``CUTOVER_LISTENERS='{...}'`` itself but cannot see the field types
+    inside a dataclass section, so ``CUTOVER_OVERRIDE__TRUSTED_CIDRS='["10.0.0.0/8"]'`` would stay
+    a string. Decoded here, before the sources are merged, a section given as JSON is still merged
+    key by key with the file's.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], env: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self.env = env
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self.env.get_field_value(field, field_name)
+
+    def __call__(self) -> dict[str, Any]:
+        values = self.env()
+        for name, value in values.items():
+            info = self.settings_cls.model_fields[name]
+            for section in sections(info.annotation) if isinstance(value, dict) else ():
+                if not own_parser(info.metadata):  # its parser reads the section as it comes
+                    _decode_json(value, section, name)
+        return values
+
+
+def _decode_json(values: dict[str, Any], section: type, where: str) -> None:
+    for name, (annotation, metadata) in fields_of(section).items():
+        value, inner = values.get(name), next(sections(annotation), None)
+        if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
+            try:
+                values[name] = json.loads(value)
+            except ValueError as exc:
+                raise ValueError(
+                    f"{where}.{name}: the environment value is not JSON: {exc}"
+                ) from None
+        elif isinstance(value, dict) and inner is not None and not own_parser(metadata):
+            _decode_json(value, inner, f"{where}.{name}")
