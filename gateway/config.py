@@ -11,12 +11,12 @@ Environment variables win over the file (nested fields use ``__``, e.g.
 
 Decisions where the issue left a choice:
 
-* Weights are **basis points** (``weight_bps``, 0..10000) in the file and in the data path; the admin
-  API and CLI take percent (a float) and convert.
+* Weights are **basis points** (``weight_bps``, 0..10000) in the file and in the data path; the
+  admin API and CLI take percent (a float) and convert.
 * Path patterns: ``*`` matches any run of characters, ``/`` included; a pattern without ``*`` must
   match the path exactly. ``/api/v1/tasks*`` therefore covers ``/api/v1/tasks``, ``/api/v1/tasks/7``
-  and ``/api/v1/tasks?x`` (the query is not part of the path). Routes are tried in file order and the
-  first whose pattern and method match wins; put the catch-all (``/*``) last. No match is a 404.
+  and ``/api/v1/tasks?x`` (the query is not part of the path). Routes are tried in file order and
+  the first whose pattern and method match wins; put the catch-all (``/*``) last. No match is a 404.
 * Sticky key: the first present header of ``sticky.headers`` (case-insensitive), else the cookie
   ``sticky.cookie``, else the client address when ``sticky.client_address`` is true; with no key the
   choice is a fresh random draw per request.
@@ -36,7 +36,7 @@ Decisions where the issue left a choice:
   :attr:`GatewayConfig.workers` is always a number.
 
 Sections owned by other parts live in the same file so an operator edits one document: each route's
-``shadow:`` block and the top-level ``shadow:`` settings are parsed by :mod:`gateway.shadow.config`
+``shadow:`` block and the top-level ``shadow:`` settings are parsed by :mod:`gateway.config_shadow`
 here at start-up (errors name ``routes.N.shadow.FIELD``); ``recording:`` configures the traffic
 recorder that ``cutover contracts replay`` reads; ``migration:`` is kept as a plain mapping and
 validated by :mod:`migration.runtime` when the controller starts (the gateway makes no rollout
@@ -162,7 +162,8 @@ class StickyConfig:
 class OperationPattern:
     """One entry of a route's ``operations``: requests ``method path`` are operation ``name``.
 
-    ``method`` is upper-case; ``path`` is a template whose ``{param}`` matches one non-empty segment.
+    ``method`` is upper-case; ``path`` is a template whose ``{param}`` matches one non-empty
+    segment.
     """
 
     name: str
@@ -201,17 +202,17 @@ class RouteConfig:
         frozenset[Annotated[str, AfterValidator(check.fallback_method)]],
         AfterValidator(IDEMPOTENT_METHODS.union),
     ] = IDEMPOTENT_METHODS
-    #: None: the shadow defaults (rate 0); parsed by :mod:`gateway.shadow.config`.
+    #: None: the shadow defaults (rate 0); parsed by :mod:`gateway.config_shadow`.
     shadow: Annotated[RouteShadowConfig | None, WrapValidator(check.route_shadow)] = None
     #: ``both``: a failed candidate attempt is retried on the baseline and a baseline connect
     #: error/timeout/reset on the candidate; ``to_baseline``: only the former; ``off``: neither.
     fallback: Annotated[Literal["both", "to_baseline", "off"], BeforeValidator(_off)] = "both"
     #: Seconds a candidate attempt that may fall back waits for its response head; None = ``auto``
-    #: (the value the controller publishes, see :meth:`gateway.state.GatewayState.set_fallback_after`).
+    #: (the value the controller publishes: :meth:`gateway.state.GatewayState.set_fallback_after`).
     fallback_after_s: Annotated[float | None, PlainValidator(check.fallback_after)] = None
     #: Lowest deadline an ``auto`` value may take.
     fallback_after_floor_s: Annotated[float, Field(gt=0, le=3600)] = 1.0
-    #: The route's own operation patterns, tried before the contract's (:mod:`migration.operations`).
+    #: The route's own operation patterns, tried before the contract's (:mod:`migration.operations`)
     operations: Annotated[
         tuple[Annotated[OperationPattern, PlainValidator(_operation)], ...],
         Field(max_length=1024),
@@ -297,7 +298,7 @@ class RecordingConfig:
 
 
 def _with(default: frozenset[str]) -> Any:
-    """The file's ``redact:`` names are added to ``default``, so adding one never drops ``api_key``."""
+    """The file's ``redact:`` names are added to ``default``: adding one never drops ``api_key``."""
     return AfterValidator(lambda names: default | check.redact_names(names))
 
 
@@ -336,7 +337,7 @@ class GatewayConfig:
     override: OverrideConfig = OverrideConfig()
     limits: LimitsConfig = LimitsConfig()
     access_log_sample_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
-    #: Parsed by :mod:`gateway.shadow.config` (its environment names are free-form).
+    #: Parsed by :mod:`gateway.config_shadow` (its environment names are free-form).
     shadow: Annotated[ShadowSettings, WrapValidator(check.shadow_settings)] = field(
         default_factory=ShadowSettings
     )
@@ -368,18 +369,22 @@ class GatewayConfig:
 
     @property
     def baseline(self) -> UpstreamConfig:
+        """``upstreams.baseline`` (read at start-up, not per request)."""
         return self.upstreams.baseline
 
     @property
     def candidate(self) -> UpstreamConfig:
+        """``upstreams.candidate`` (read at start-up, not per request)."""
         return self.upstreams.candidate
 
     @property
     def public(self) -> ListenerConfig:
+        """``listeners.public`` (read at start-up, not per request)."""
         return self.listeners.public
 
     @property
     def admin(self) -> ListenerConfig:
+        """``listeners.admin`` (read at start-up, not per request)."""
         return self.listeners.admin
 
     def upstream(self, backend: str) -> UpstreamConfig:

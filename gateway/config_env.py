@@ -34,9 +34,14 @@ from pydantic import BaseModel, PlainValidator, WrapValidator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 __all__ = [
-    "EnvironmentFirst", "UnknownEnvironmentVariable", "check_environment", "fields_of", "known_names",
-    "own_parser", "sections",
-]  # fmt: skip
+    "EnvironmentFirst",
+    "UnknownEnvironmentVariable",
+    "check_environment",
+    "fields_of",
+    "known_names",
+    "own_parser",
+    "sections",
+]
 
 PREFIX = "CUTOVER_"
 DELIMITER = "__"
@@ -59,7 +64,8 @@ def sections(annotation: Any) -> Iterator[type]:
 
 
 def fields_of(section: type) -> dict[str, tuple[Any, list[Any]]]:
-    """``{name in the file: (annotation, pydantic metadata)}`` of a model's or dataclass's fields."""
+    """``{name in the file: (annotation, pydantic metadata)}`` of a model's or a dataclass's
+    fields."""
     if issubclass(section, BaseModel):
         return {
             info.alias or name: (info.annotation, info.metadata)
@@ -130,7 +136,8 @@ def check_environment(
 
 
 class EnvironmentFirst(BaseSettings):
-    """Settings read from ``CUTOVER_*`` (nested with ``__``) over the values passed in (the file)."""
+    """Settings read from ``CUTOVER_*`` (nested with ``__``) over the values passed in (the
+    file's)."""
 
     model_config = SettingsConfigDict(
         env_prefix="CUTOVER_", env_nested_delimiter="__", extra="forbid"

@@ -145,7 +145,8 @@ def _methods(value: Any, where: str) -> frozenset[str]:
     unknown = sorted(methods - KNOWN_METHODS)
     if unknown:
         raise ShadowConfigError(
-            f"{where}: unknown method(s) {', '.join(unknown)}; choose from {', '.join(sorted(KNOWN_METHODS))}"
+            f"{where}: unknown method(s) {', '.join(unknown)};"
+            f" choose from {', '.join(sorted(KNOWN_METHODS))}"
         )
     return methods
 
@@ -210,7 +211,8 @@ class RouteShadowConfig:
     percent: float = _parsed(_percent, 0.0)
     """Share of eligible requests shadowed, 0–100."""
     sticky_header: str | None = _parsed(_header_name, None)
-    """When set, sampling hashes this request header's value (a client stays in or out); else random."""
+    """When set, sampling hashes this request header's value (a client stays in or out); else
+    random."""
     methods: frozenset[str] = _parsed(_methods, SAFE_METHODS)
     """Methods shadowed; listing POST/PUT/PATCH/DELETE here is the explicit opt-in."""
     same_backend_percent: float = _parsed(_percent, 10.0)
@@ -222,7 +224,8 @@ class RouteShadowConfig:
     headers: tuple[str, ...] = _parsed(_lower_strings, ("content-type",))
     """Response headers compared (lower-case); a difference makes the shadow mismatched."""
     max_body_bytes: int = _parsed(partial(_count, minimum=0), 65536)
-    """Largest request body replayed; a request with a larger (or unreplayable) body is not shadowed."""
+    """Largest request body replayed; a request with a larger (or unreplayable) body is not
+    shadowed."""
     timeout_s: float = _parsed(_number, 2.0)
     """Strict deadline for one shadow request, connect to last byte."""
     expected_differences: ExpectedDifferences = field(
@@ -255,7 +258,8 @@ class ShadowSettings:
     metric_fields_per_route: int = _parsed(_count, 20)
     sample_body_bytes: int = _parsed(_count, 2048)
     noise_relative: float = _parsed(partial(_number, allow_zero=True), 0.5)
-    """A field is real only if its cross-backend rate exceeds the same-backend rate by this fraction…"""
+    """A field is real only if its cross-backend rate exceeds the same-backend rate by this
+    fraction…"""
     noise_absolute: float = _parsed(partial(_number, allow_zero=True), 0.05)
     """…and by this many (fractional) rate points."""
     noise_min_probes: int = _parsed(partial(_count, minimum=0), 5)
@@ -273,11 +277,13 @@ class ShadowSettings:
     gateway capture every response body (its callback fast path serves no tapped request)."""
     isolation: str = _parsed(partial(_choice, choices=("process", "inline")), "process")
     """``process``: shadows and contract checks run in a sidecar process (``sidecar.py``), off the
-    gateway's event loop and CPU; ``inline``: on the gateway's loop (tests, a single-process embed)."""
+    gateway's event loop and CPU; ``inline``: on the gateway's loop (tests, a single-process
+    embed)."""
     process_priority: str = _parsed(partial(_choice, choices=("idle", "low", "normal")), "low")
-    """The sidecar's CPU priority: ``low`` (nice 10: the kernel prefers the gateway and the backends,
-    yet a busy host still leaves the shadows a share, so a dark launch gathers evidence), ``idle``
-    (SCHED_IDLE: spare CPU only — on a busy host shadows starve and are shed) or ``normal``."""
+    """The sidecar's CPU priority: ``low`` (nice 10: the kernel prefers the gateway and the
+    backends, yet a busy host still leaves the shadows a share, so a dark launch gathers evidence),
+    ``idle`` (SCHED_IDLE: spare CPU only — on a busy host shadows starve and are shed) or
+    ``normal``."""
     process_cpus: tuple[int, ...] | None = _parsed(_cpus, None)
     """The CPUs the sidecar may run on (``[2, 3]`` or ``"2-3"``); None: the gateway's own. Keep the
     shadow work off the cores that serve clients: on a host where the sidecar shares the gateway's

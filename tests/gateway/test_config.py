@@ -392,7 +392,7 @@ def test_broken_environment_json_names_the_field(monkeypatch: pytest.MonkeyPatch
 
 
 def test_sections_are_the_data_path_values() -> None:
-    """The parsed values are the frozen slotted dataclasses the data path reads, derived fields set."""
+    """Parsed values are the frozen slotted dataclasses the data path reads, derived fields set."""
     config = parse_config(
         "upstreams: {candidate: {url: 'http://10.0.0.2:9002'}}\n"
         "routes: [{name: a, paths: ['/*'], methods: [get], fallback_methods: [PUT],"
