@@ -200,7 +200,7 @@ class Traffic:
         self.senders = []
         self.generators = []
         for i, gw in enumerate(gateways):
-            upstream = UpstreamConfig("gateway", gw.public_url, "127.0.0.1", gw.public, 2.0, 10.0, 30.0, 64)  # fmt: skip
+            upstream = UpstreamConfig(gw.public_url, 2.0, 10.0, 30.0, 64)
             sender = PoolSender({"gateway": upstream})
             shape = LoadProfile(rps=total_rps / len(gateways), api_key="bench", write_share=0.0)
             self.senders.append(sender)

@@ -200,9 +200,7 @@ async def _drive(
         f"gateway {public} · admin {admin} (token {token}) · "
         f"baseline {runtime.config.baseline.url} · candidate {runtime.config.candidate.url}"
     )
-    upstream = UpstreamConfig(
-        "gateway", public, "127.0.0.1", gateway.public_port, 2.0, 10.0, 30.0, 64
-    )
+    upstream = UpstreamConfig(public, 2.0, 10.0, 30.0, 64)
     sender = PoolSender({"gateway": upstream})
     task_ids = await _seed_tasks(sender, options.api_key)
     # Few writes: a task created between a shadowed list read and its shadow makes the two lists

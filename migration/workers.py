@@ -281,7 +281,8 @@ class Supervisor:
 
 def with_public_port(config: GatewayConfig, port: int) -> GatewayConfig:
     """``config`` listening publicly on ``port`` (the reserved one)."""
-    return replace(config, public=ListenerConfig(config.public.host, port))
+    listeners = replace(config.listeners, public=ListenerConfig(config.public.host, port))
+    return replace(config, listeners=listeners)
 
 
 def run_workers(

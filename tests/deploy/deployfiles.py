@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel
 from pydantic_settings import BaseSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -22,19 +21,20 @@ DEPLOY = REPO / "deploy"
 
 
 def settings_env_names(settings_cls: type[BaseSettings]) -> set[str]:
-    """Every environment variable ``settings_cls`` reads, upper-cased (nested models included)."""
+    """Every environment variable ``settings_cls`` reads, upper-cased (nested sections included)."""
+    from gateway.config_env import fields_of, sections
+
     config = settings_cls.model_config
     prefix = str(config.get("env_prefix") or "")
     delimiter = config.get("env_nested_delimiter")
     names: set[str] = set()
 
-    def walk(model: type[BaseModel], path: list[str]) -> None:
-        for name, info in model.model_fields.items():
-            full = [*path, info.alias or name]
+    def walk(section: type, path: list[str]) -> None:
+        for name, (annotation, _) in fields_of(section).items():
+            full = [*path, name]
             names.add((prefix + (delimiter or "").join(full)).upper())
-            annotation = info.annotation
-            if delimiter and isinstance(annotation, type) and issubclass(annotation, BaseModel):
-                walk(annotation, full)
+            for sub in sections(annotation) if delimiter else ():
+                walk(sub, full)
 
     walk(settings_cls, [])
     return names

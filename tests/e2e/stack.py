@@ -163,8 +163,7 @@ class GatewayProcess:
 
 def gateway_sender(public_url: str) -> PoolSender:
     """The load generator's client: the gateway's own pooled HTTP/1.1 sender, aimed at the gateway."""
-    port = int(public_url.rsplit(":", 1)[1])
-    upstream = UpstreamConfig("gateway", public_url, "127.0.0.1", port, 2.0, 10.0, 30.0, 64)
+    upstream = UpstreamConfig(public_url, 2.0, 10.0, 30.0, 64)
     return PoolSender({"gateway": upstream})
 
 

@@ -369,3 +369,44 @@ def test_max_operations_bounds(bound: object) -> None:
     """``max_operations`` is a whole number within 1..256."""
     with pytest.raises(ConfigError, match=r"routes\.0\.max_operations: "):
         parse_config(f"routes: [{{name: a, paths: ['/*'], max_operations: {bound}}}]", "t.yaml")
+
+
+def test_environment_json_below_the_top_level_is_decoded_and_merged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A list or a section given as JSON below the top level is decoded, merged with the file's."""
+    monkeypatch.setenv("CUTOVER_OVERRIDE__TRUSTED_CIDRS", '["10.0.0.0/8"]')
+    monkeypatch.setenv("CUTOVER_REDACT__HEADERS", '["X-Secret"]')
+    monkeypatch.setenv("CUTOVER_LISTENERS__PUBLIC", '{"host": "0.0.0.0"}')
+    config = parse_config("listeners: {public: {port: 9001}}")
+    assert [str(n) for n in config.override.trusted_networks] == ["10.0.0.0/8"]
+    assert "x-secret" in config.redact.headers
+    assert (config.public.host, config.public.port) == ("0.0.0.0", 9001)
+
+
+def test_broken_environment_json_names_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An environment value that is not JSON where JSON is expected stops start-up naming it."""
+    monkeypatch.setenv("CUTOVER_OVERRIDE__TRUSTED_CIDRS", "[10.")
+    with pytest.raises(ConfigError, match=r"override\.trusted_cidrs: the environment value is not"):
+        parse_config("")
+
+
+def test_sections_are_the_data_path_values() -> None:
+    """Parsed values are the frozen slotted dataclasses the data path reads, derived fields set."""
+    config = parse_config(
+        "upstreams: {candidate: {url: 'http://10.0.0.2:9002'}}\n"
+        "routes: [{name: a, paths: ['/*'], methods: [get], fallback_methods: [PUT],"
+        " sticky: {headers: [X-Key]}}]\n"
+        "override: {token_header: X-Tok, trusted_cidrs: [10.1.2.3/16]}\n"
+        "recording: {path: /tmp/rec.jsonl}\nredact: {headers: [X-Secret]}\n"
+    )
+    assert (config.candidate.host, config.candidate.port) == ("10.0.0.2", 9002)
+    route = config.routes[0]
+    assert route.methods == frozenset({"GET"})
+    assert route.fallback_methods == frozenset({"GET", "HEAD", "OPTIONS", "PUT"})
+    assert route.sticky.header_keys == (b"x-key",)
+    assert config.override.token_header == "x-tok"
+    assert [str(n) for n in config.override.trusted_networks] == ["10.1.0.0/16"]
+    assert config.recording is not None
+    assert "x-secret" in config.recording.redact_headers
+    assert not hasattr(route, "__dict__")  # slots: plain attribute reads on the hot path

@@ -13,9 +13,12 @@ from tests.gateway.conftest import GatewayFactory, client
 from tests.gateway.upstreams import Upstream
 
 CONFIG = UpstreamConfig(
-    name="candidate", url="http://127.0.0.1:9", host="127.0.0.1", port=9,
-    connect_timeout_s=1.0, read_timeout_s=2.0, total_timeout_s=None, pool_size=4,
-)  # fmt: skip
+    "http://127.0.0.1:9",
+    connect_timeout_s=1.0,
+    read_timeout_s=2.0,
+    total_timeout_s=None,
+    pool_size=4,
+)
 ALL_CANDIDATE = [{"name": "default", "paths": ["/*"], "weight_bps": 10_000}]
 
 

@@ -17,9 +17,12 @@ from gateway.upstream import (
 )
 
 CONFIG = UpstreamConfig(
-    name="baseline", url="http://127.0.0.1:9", host="127.0.0.1", port=9,
-    connect_timeout_s=1.0, read_timeout_s=2.0, total_timeout_s=None, pool_size=4,
-)  # fmt: skip
+    "http://127.0.0.1:9",
+    connect_timeout_s=1.0,
+    read_timeout_s=2.0,
+    total_timeout_s=None,
+    pool_size=4,
+)
 
 
 async def test_read_timeout_counts_from_the_last_bytes_seen_by_a_sweep() -> None:
@@ -109,7 +112,9 @@ async def test_a_short_fallback_deadline_cuts_the_connect() -> None:
                 filler.setblocking(False)
                 filler.connect_ex(("127.0.0.1", port))
                 fillers.append(filler)
-            config = dataclasses.replace(CONFIG, port=port, connect_timeout_s=5.0)
+            config = dataclasses.replace(
+                CONFIG, url=f"http://127.0.0.1:{port}", connect_timeout_s=5.0
+            )
             loop = asyncio.get_running_loop()
             pool = UpstreamPool(config, loop)
             start = loop.time()
