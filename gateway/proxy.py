@@ -89,7 +89,6 @@ class Proxy:
             self._limits.tap_body_limit_bytes,
             self._limits.max_request_body_bytes,
         )
-        self.fast_exchanges = 0  # requests served from callbacks (tests read it)
         # Per route: its name and the methods that may fall back from the candidate and from the
         # baseline (an empty set where the route's ``fallback`` forbids that direction).
         none: frozenset[str] = frozenset()
@@ -128,7 +127,6 @@ class Proxy:
         while pool.idle:
             conn = pool.idle.pop()
             if not conn.closed:
-                self.fast_exchanges += 1
                 forwarder = self.forwarder
                 FastExchange(forwarder, x, conn).start(forwarder.request_head(x, x.backend))
                 return None

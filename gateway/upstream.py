@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import ClassVar, cast
 
 import httptools
@@ -416,12 +416,24 @@ class UpstreamConnection(asyncio.Protocol):
         self.pool.active.discard(self)
 
 
+#: Connects a new :class:`UpstreamConnection` to its upstream (calls its ``connection_made``).
+Opener = Callable[[UpstreamConnection], Awaitable[None]]
+
+
 class UpstreamPool:
     """Keep-alive connections to one upstream: LIFO idle list, new connections on demand."""
 
-    def __init__(self, config: UpstreamConfig, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        config: UpstreamConfig,
+        loop: asyncio.AbstractEventLoop,
+        opener: Opener | None = None,
+    ) -> None:
+        """``opener``: how a connection is opened instead of a TCP connect to ``config``'s address
+        (:class:`gateway.testing.MockUpstream`'s, in process); it may raise ``OSError`` (refused)."""
         self.config = config
         self.loop = loop
+        self.opener = opener
         self.idle: list[UpstreamConnection] = []
         self.active: set[UpstreamConnection] = set()
         self.opened = 0
@@ -493,9 +505,13 @@ class UpstreamPool:
         cut = 0.0 < head_within < limit
         try:
             async with asyncio.timeout(head_within if cut else limit):
-                _, proto = await self.loop.create_connection(
-                    lambda: UpstreamConnection(self), self.config.host, self.config.port
-                )
+                if self.opener is None:
+                    _, proto = await self.loop.create_connection(
+                        lambda: UpstreamConnection(self), self.config.host, self.config.port
+                    )
+                else:
+                    proto = UpstreamConnection(self)
+                    await self.opener(proto)
         except TimeoutError:
             if cut:
                 raise UpstreamFallbackDeadline(
