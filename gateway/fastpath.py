@@ -11,32 +11,35 @@ Response taps (shadowing, contract checks, the recorder) ride along: when a tap 
 the body chunks written to the client are also kept (up to ``limits.tap_body_limit_bytes``) and the
 taps get the exchange once the response is complete, as on the task path.
 
-Anything unusual leaves the fast path for the task path (:mod:`gateway.proxy`) at a point where
+Anything unusual leaves the fast path for the task path (:mod:`gateway.forward`) at a point where
 that is still safe: a candidate 5xx or failure that may fall back (a hung candidate's included: the
 pool's sweep fails the exchange at its fallback deadline), a dead or silent baseline on a route
 with ``fallback: both``, or a reused connection that turns out to be closed before answering
-(retried on a fresh connection). The bookkeeping — metrics,
-observers, access log — is the proxy's, shared with the task path.
+(retried on a fresh connection). The bookkeeping — metrics, observers, access log — and the local
+replies are :class:`gateway.exchange.Books`'s, shared with the task path; the upstream connection
+calls :class:`FastExchange` through its native base :class:`gateway.upstream.ResponseListener`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Coroutine
 from time import perf_counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from gateway.exchange import Context
+from gateway.forward import Forwarder, falls_back
+from gateway.framing import LAST_CHUNK, chunk, response_framing
 from gateway.headers import client_response_head
 from gateway.observer import BodyCopy
 from gateway.routing import BASELINE, CANDIDATE
-from gateway.upstream import UpstreamConnection, UpstreamError
+from gateway.upstream import ResponseListener, UpstreamConnection, UpstreamError
 
-if TYPE_CHECKING:
-    from gateway.proxy import Ctx, Proxy
+__all__ = ["FastExchange"]
 
 _BACKEND_BYTES = {BASELINE: BASELINE.encode(), CANDIDATE: CANDIDATE.encode()}
 
 
-class FastExchange:
+class FastExchange(ResponseListener):
     """One request/response driven by :class:`UpstreamConnection` callbacks."""
 
     __slots__ = (
@@ -44,14 +47,14 @@ class FastExchange:
         "chunked",
         "committed",
         "conn",
+        "forwarder",
         "pending",
-        "proxy",
         "t0",
         "x",
     )
 
-    def __init__(self, proxy: Proxy, x: Ctx, conn: UpstreamConnection) -> None:
-        self.proxy = proxy
+    def __init__(self, forwarder: Forwarder, x: Context, conn: UpstreamConnection) -> None:
+        self.forwarder = forwarder
         self.x = x
         self.conn = conn
         self.pending: list[bytes] = []
@@ -67,7 +70,7 @@ class FastExchange:
         # Durations use perf_counter: uvloop's loop.time() has millisecond resolution, too coarse
         # for the latency histograms of sub-millisecond upstreams. Deadlines stay on the loop clock.
         self.t0 = perf_counter()
-        t0 = self.proxy.loop.time()
+        t0 = self.forwarder.loop.time()
         x = self.x
         after = x.fallback_after if x.fallback_ok else 0.0
         conn.begin(
@@ -88,14 +91,15 @@ class FastExchange:
         conn, x = self.conn, self.x
         if conn.status >= 500 and x.fallback_ok and x.backend == CANDIDATE:
             conn.listener = None
-            self.proxy.candidate_5xx(x, conn, self.t0)
-            self._to_task(self.proxy.fallback(x))
+            self.forwarder.candidate_5xx(x, conn, self.t0)
+            self._to_task(self.forwarder.fallback(x))
             return
         client = x.req.conn
         length = conn.content_length
-        streamed = length is None and not conn.complete
-        self.chunked = chunked = streamed and x.req.http11
-        keep_alive = x.req.keep_alive and (not streamed or chunked) and not client.close_after
+        chunked, keep_alive = response_framing(
+            length, conn.complete, x.req.http11, x.req.keep_alive and not client.close_after
+        )
+        self.chunked = chunked
         if not keep_alive:
             client.close_after = True
         self.pending.append(
@@ -114,14 +118,15 @@ class FastExchange:
         client.relay_from = conn.transport
         if client.write_paused and conn.transport is not None:
             conn.transport.pause_reading()
-        if x.tap_wanted and (length is None or length <= self.proxy.tap_body_limit):
-            self.capture = BodyCopy(self.proxy.tap_body_limit)
+        limit = self.forwarder.tap_body_limit
+        if x.tap_wanted and (length is None or length <= limit):
+            self.capture = BodyCopy(limit)
             conn.attach_sink(self._chunk_kept if chunked else self._kept)
         else:
             conn.attach_sink(self._chunk if chunked else self.pending.append)
 
     def _chunk(self, data: bytes) -> None:
-        self.pending += (b"%x\r\n" % len(data), data, b"\r\n")
+        self.pending += chunk(data)
 
     def _kept(self, data: bytes) -> None:
         self.pending.append(data)
@@ -137,39 +142,40 @@ class FastExchange:
             self.pending.clear()  # in place: the sink is bound to this list's append
 
     def on_done(self) -> None:
-        conn, x, proxy = self.conn, self.x, self.proxy
+        conn, x, books = self.conn, self.x, self.forwarder.books
         if self.chunked:
-            self.pending.append(b"0\r\n\r\n")
+            self.pending.append(LAST_CHUNK)
         self.flush()
         conn.listener = None
         x.req.conn.relay_from = None
         status, headers = conn.status, conn.headers
         conn.finish()
-        proxy.booked(x, x.backend, status, perf_counter() - self.t0, None)
+        books.booked(x, x.backend, status, perf_counter() - self.t0, None)
         if x.tap_wanted:
             capture = self.capture
-            proxy.tapped(x, x.backend, status, headers, None if capture is None else capture.body())
+            books.tapped(x, x.backend, status, headers, None if capture is None else capture.body())
         self._release()
 
     def on_error(self, error: UpstreamError) -> None:
-        conn, x, proxy = self.conn, self.x, self.proxy
+        conn, x, forwarder = self.conn, self.x, self.forwarder
+        books = forwarder.books
         conn.listener = None
         conn.finish()
         if self.committed:
             self.flush()
-            proxy.metrics.upstream_error(x.route, x.backend, error.kind)
-            proxy.booked(x, x.backend, conn.status, perf_counter() - self.t0, error.kind)
+            books.cut(x, x.backend, error.kind)
+            books.booked(x, x.backend, conn.status, perf_counter() - self.t0, error.kind)
             x.req.conn.relay_from = None
             x.req.conn.abort()
             self._release()
         elif error.kind == "reset" and not conn.got_bytes:
-            self._to_task(proxy.serve(x, x.backend))  # a stale keep-alive connection: retry
-        elif x.fallback_ok and proxy.falls_back(x, error):
-            proxy._attempt_failed(x, x.backend, error, self.t0)
-            self._to_task(proxy.fallback(x))
+            self._to_task(forwarder.serve(x, x.backend))  # a stale keep-alive connection: retry
+        elif x.fallback_ok and falls_back(x, error):
+            books.attempt_failed(x, x.backend, error, self.t0)
+            self._to_task(forwarder.fallback(x))
         else:
-            proxy._attempt_failed(x, x.backend, error, self.t0)
-            proxy._error(x, x.backend, error)
+            books.attempt_failed(x, x.backend, error, self.t0)
+            books.error_reply(x, x.backend, error)
             self._release()
 
     # ----------------------------------------------------------------- client side
@@ -190,6 +196,6 @@ class FastExchange:
         if client.has_pipelined:
             # Deferred one loop pass: the next pipelined request must not reuse this upstream
             # connection while its parser is still inside ``feed_data``.
-            self.proxy.loop.call_soon(client.request_done, self.x.req)
+            self.forwarder.loop.call_soon(client.request_done, self.x.req)
         else:
             client.request_done(self.x.req)

@@ -24,6 +24,11 @@ single statement of the policy either way:
 Every rejection is answered by the server layer with a small JSON body and ``Connection: close``
 (§9.6: after a framing error the rest of the byte stream cannot be trusted). ``reason`` is the
 bounded label of ``cutover_requests_rejected_total``.
+
+The other direction, relaying an upstream's response to the client, is decided here too, once for
+both the callback fast path and the task path: :func:`response_framing` (chunked or not, keep the
+connection or not) and :func:`chunk` / :data:`LAST_CHUNK` (the chunked coding's bytes, §7.1), which
+the request body streamed upstream uses as well.
 """
 
 from __future__ import annotations
@@ -33,12 +38,15 @@ from typing import Final
 __all__ = [
     "CHUNKED",
     "EMPTY",
+    "LAST_CHUNK",
     "NO_BODY",
     "REASONS",
     "Framing",
     "Rejection",
+    "chunk",
     "decide",
     "reason_for_parse_error",
+    "response_framing",
 ]
 
 
@@ -222,3 +230,35 @@ def reason_for_parse_error(message: str) -> str:
     if "chunk" in text:
         return "bad_chunk"
     return "bad_request"
+
+
+# --------------------------------------------------------------------------- responses, chunks
+
+#: The last chunk of a chunked message, with no trailer section (RFC 9112 §7.1).
+LAST_CHUNK: Final = b"0\r\n\r\n"
+
+
+def chunk(data: bytes) -> list[bytes]:
+    """``data`` as one chunk (RFC 9112 §7.1): size line, data, CRLF — three parts for ``writelines``.
+
+    Not joined into one bytes object: the data is never copied, and a socket write gathers the parts.
+    ``data`` must not be empty (an empty chunk is the last one).
+    """
+    return [b"%x\r\n" % len(data), data, b"\r\n"]
+
+
+def response_framing(
+    length: int | None, complete: bool, http11: bool, keep_alive: bool
+) -> tuple[bool, bool]:
+    """``(chunked, keep_alive)`` for relaying an upstream response to the client.
+
+    ``length`` is the Content-Length the client will be sent (None: unknown), ``complete`` whether
+    the whole body is already here, ``http11`` the client's version and ``keep_alive`` whether the
+    client's connection may otherwise stay open (it asked for it and nothing has decided to close).
+    A body of known length is sent as is. One of unknown length still arriving is re-framed chunked
+    for an HTTP/1.1 client (§7), and delimited by closing the connection for an HTTP/1.0 one (§6.3 ¶8):
+    then the connection cannot be kept.
+    """
+    if length is not None or complete:
+        return False, keep_alive
+    return http11, keep_alive and http11

@@ -28,15 +28,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import heapq
-from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar, cast
+from collections.abc import Awaitable, Callable
+from typing import ClassVar, cast
 
 import httptools
 
 from gateway.config import UpstreamConfig
-
-if TYPE_CHECKING:
-    from gateway.fastpath import FastExchange
 
 
 class UpstreamError(Exception):
@@ -84,6 +81,34 @@ Sink = Callable[[bytes], None]
 TICK_S = 0.05
 
 
+class ResponseListener:
+    """What drives an exchange by callbacks instead of awaiting its futures (the fast path's).
+
+    A base class, not a Protocol: compiled by mypyc, a call through a native base class goes
+    through its vtable, while a Protocol-typed call is a method lookup by name (~300 instructions,
+    four per request). Declared here, beside its one caller, so that this module needs no import of
+    the fast path (:class:`gateway.fastpath.FastExchange` subclasses it).
+    """
+
+    __slots__ = ()
+
+    def on_head(self) -> None:
+        """The response head arrived (status, reason, headers, framing are on the connection)."""
+        raise NotImplementedError
+
+    def flush(self) -> None:
+        """One read of the upstream socket was parsed: write what it produced."""
+        raise NotImplementedError
+
+    def on_done(self) -> None:
+        """The response is complete."""
+        raise NotImplementedError
+
+    def on_error(self, error: UpstreamError) -> None:
+        """The exchange failed (the connection is closed already)."""
+        raise NotImplementedError
+
+
 class UpstreamConnection(asyncio.Protocol):
     """One keep-alive connection to an upstream; state of the exchange in flight lives here.
 
@@ -107,9 +132,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.busy = False
         self.tunnel: Sink | None = None
         # The fast path's exchange drives this connection by callbacks instead of awaiting futures.
-        # Typed as the concrete class, not a Protocol: compiled, a Protocol-typed call is a method
-        # lookup by name (~300 instructions) and there are four of them per request.
-        self.listener: FastExchange | None = None
+        self.listener: ResponseListener | None = None
         self.on_close: Callable[[], None] | None = None
         self.write_flow: Callable[[bool], None] | None = None
         self._write_paused = False
@@ -393,12 +416,24 @@ class UpstreamConnection(asyncio.Protocol):
         self.pool.active.discard(self)
 
 
+#: Connects a new :class:`UpstreamConnection` to its upstream (calls its ``connection_made``).
+Opener = Callable[[UpstreamConnection], Awaitable[None]]
+
+
 class UpstreamPool:
     """Keep-alive connections to one upstream: LIFO idle list, new connections on demand."""
 
-    def __init__(self, config: UpstreamConfig, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        config: UpstreamConfig,
+        loop: asyncio.AbstractEventLoop,
+        opener: Opener | None = None,
+    ) -> None:
+        """``opener``: how a connection is opened instead of a TCP connect to ``config``'s address
+        (:class:`gateway.testing.MockUpstream`'s, in process); it may raise ``OSError`` (refused)."""
         self.config = config
         self.loop = loop
+        self.opener = opener
         self.idle: list[UpstreamConnection] = []
         self.active: set[UpstreamConnection] = set()
         self.opened = 0
@@ -470,9 +505,13 @@ class UpstreamPool:
         cut = 0.0 < head_within < limit
         try:
             async with asyncio.timeout(head_within if cut else limit):
-                _, proto = await self.loop.create_connection(
-                    lambda: UpstreamConnection(self), self.config.host, self.config.port
-                )
+                if self.opener is None:
+                    _, proto = await self.loop.create_connection(
+                        lambda: UpstreamConnection(self), self.config.host, self.config.port
+                    )
+                else:
+                    proto = UpstreamConnection(self)
+                    await self.opener(proto)
         except TimeoutError:
             if cut:
                 raise UpstreamFallbackDeadline(

@@ -12,38 +12,38 @@ from __future__ import annotations
 
 import asyncio
 from time import perf_counter
-from typing import TYPE_CHECKING
 
+from gateway.exchange import Context
+from gateway.forward import Forwarder
 from gateway.headers import client_response_head, header_value
 from gateway.upstream import UpstreamConnection, UpstreamError
 
-if TYPE_CHECKING:
-    from gateway.proxy import Ctx, Proxy
+__all__ = ["relay"]
 
 
-async def relay(proxy: Proxy, x: Ctx, backend: str) -> None:
-    """Forward the upgrade request to ``backend``; on 101 relay the byte streams until one closes."""
+async def relay(forwarder: Forwarder, x: Context, backend: str) -> None:
+    """Forward the upgrade request to ``backend``; on 101 relay the byte streams until one closes.
+
+    Anything but a 101 (a refusal, a failed attempt, an injected abort) is answered as on the
+    task path, with the same books and local replies.
+    """
+    books = forwarder.books
     client = x.req.conn
     client.close_after = True
     loop = asyncio.get_running_loop()
     t0 = perf_counter()
     try:
-        result = await proxy.send(x, backend)
+        result = await forwarder.send(x, backend)
     except UpstreamError as err:
-        proxy._attempt_failed(x, backend, err, t0)
-        return proxy._error(x, backend, err)
+        books.attempt_failed(x, backend, err, t0)
+        return books.error_reply(x, backend, err)
     if isinstance(result, int):
-        proxy._aborted(x, backend, result, t0)
-        body = b'{"error":"fault_injected","backend":"%s"}' % backend.encode()
-        return proxy._reply(
-            x.req, result, b"Injected Fault", [], body, backend.encode(), x.request_id
-        )
+        books.aborted(x, backend, result, t0)
+        return books.abort_reply(x, backend, result)
     conn: UpstreamConnection = result
     if conn.status != 101:
-        return await proxy._respond(x, backend, conn, t0)
-    duration = perf_counter() - t0
-    proxy.metrics.record(x.route, backend, 101, duration)
-    proxy._observe(x, backend, 101, duration, None)
+        return await forwarder.respond(x, backend, conn, t0)
+    books.answered(x, backend, 101, t0)
     head = client_response_head(
         101,
         conn.reason,
@@ -77,7 +77,7 @@ async def relay(proxy: Proxy, x: Ctx, backend: str) -> None:
     for data in client.take_pending():
         conn.write(data)
     client.tunnel = conn.write
-    gauge = proxy.metrics.websockets.labels(x.route, backend)
+    gauge = books.metrics.websockets.labels(x.route, backend)
     gauge.inc()
     try:
         if not conn.closed:

@@ -74,6 +74,13 @@ def test_hot_modules_are_the_request_path() -> None:
         assert (build_hotpath.PACKAGE / f"{name}.py").is_file()
 
 
+def test_the_gateway_request_paths_are_compiled() -> None:
+    """The modules every proxied request runs through (both paths and their books) are compiled."""
+    compiled = set(build_hotpath.HOT_MODULES)
+    for name in ("proxy", "exchange", "fastpath", "forward", "framing", "upstream", "http"):
+        assert name in compiled
+
+
 def test_the_sidecar_per_exchange_modules_are_compiled() -> None:
     """The shadow sidecar's per-exchange modules are in the compiled set, and so covered by ``stale()``."""
     compiled = set(build_hotpath.HOT_MODULES)

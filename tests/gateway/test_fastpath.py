@@ -9,15 +9,14 @@ from tests.gateway.test_fallback import Tap
 async def test_tapped_requests_on_pooled_connections_take_the_fast_path(
     make_gateway: GatewayFactory,
 ) -> None:
-    """Repeated tapped GETs run on callbacks and the tap still gets every exchange with its body."""
+    """Repeated tapped GETs on a pooled connection: the tap gets every exchange with its body."""
     tap = Tap()
     gateway = await make_gateway(taps=(tap,))
     async with client(gateway) as c:
         answers = [await c.get(f"/json?n={i}") for i in range(4)]
         chunked = await c.get("/chunked")
-    # All but the first (a new upstream connection) ran on callbacks.
-    assert gateway.proxy is not None
-    assert gateway.proxy.fast_exchanges >= 4
+    # Which path served each is pinned in process (tests/gateway/test_testing.py); over real
+    # sockets the tap must still get every exchange with its body.
     assert [x.target for x in tap.exchanges] == [*(f"/json?n={i}" for i in range(4)), "/chunked"]
     assert [x.response_body for x in tap.exchanges[:4]] == [a.content for a in answers]
     assert tap.exchanges[4].response_body == chunked.content

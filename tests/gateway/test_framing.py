@@ -103,6 +103,49 @@ def test_common_verdicts_are_shared() -> None:
 def test_all_is_pinned() -> None:
     """The module's public names are deliberate."""
     assert sorted(framing.__all__) == sorted(
-        ["CHUNKED", "EMPTY", "NO_BODY", "REASONS", "Framing", "Rejection", "decide",
-         "reason_for_parse_error"]
+        ["CHUNKED", "EMPTY", "LAST_CHUNK", "NO_BODY", "REASONS", "Framing", "Rejection", "chunk",
+         "decide", "reason_for_parse_error", "response_framing"]
     )  # fmt: skip
+
+
+#: (length sent, body complete, client HTTP/1.1, client connection may stay) → (chunked, keep-alive)
+RESPONSES: list[tuple[tuple[int | None, bool, bool, bool], tuple[bool, bool]]] = [
+    ((316, False, True, True), (False, True)),  # known length: sent as is
+    ((316, False, False, True), (False, True)),  # HTTP/1.0 keep-alive with a length
+    ((316, True, True, False), (False, False)),  # the client's connection closes anyway
+    ((None, True, True, True), (False, True)),  # complete, no length (no body: HEAD, 204, 304)
+    ((None, False, True, True), (True, True)),  # unknown length, still arriving: chunked
+    ((None, False, True, False), (True, False)),  # chunked, connection closing anyway
+    ((None, False, False, True), (False, False)),  # HTTP/1.0: delimited by close (§6.3 ¶8)
+    ((None, False, False, False), (False, False)),
+    ((0, False, True, True), (False, True)),
+]
+
+
+@pytest.mark.parametrize(("facts", "expected"), RESPONSES)
+def test_response_framing_chooses_chunked_and_keep_alive(
+    facts: tuple[int | None, bool, bool, bool], expected: tuple[bool, bool]
+) -> None:
+    """A response of unknown length is chunked for HTTP/1.1 and closes the connection for HTTP/1.0."""
+    assert framing.response_framing(*facts) == expected
+
+
+@pytest.mark.parametrize(
+    ("data", "parts"),
+    [
+        (b"x", [b"1\r\n", b"x", b"\r\n"]),
+        (b"a" * 255, [b"ff\r\n", b"a" * 255, b"\r\n"]),
+        (b"b" * 4096, [b"1000\r\n", b"b" * 4096, b"\r\n"]),
+    ],
+)
+def test_chunk_frames_data_with_its_hex_size(
+    data: bytes, parts: tuple[bytes, bytes, bytes]
+) -> None:
+    """A chunk is its size in lower-case hex, CRLF, the data, CRLF (RFC 9112 §7.1)."""
+    assert framing.chunk(data) == parts
+    assert framing.chunk(data)[1] is data  # never copied
+
+
+def test_last_chunk_has_no_trailers() -> None:
+    """The last chunk is a zero size line and the empty trailer section."""
+    assert framing.LAST_CHUNK == b"0\r\n\r\n"
