@@ -13,7 +13,8 @@ Wiring (a few lines where the gateway is built; ``migration.runtime`` does this)
 Either component is the ``gateway.observer.ResponseTap`` (``wants`` / ``on_response``) and pushes
 outcomes to ``observers`` (the migration metrics); ``admin_extension`` registers ``GET /shadow``,
 ``GET /shadow/{route}`` and ``PUT /shadow/{route}/rate`` (token required). By default the work runs
-in ``sidecar.py``, a low-priority process of its own; ``sidecar_client.py`` is the gateway's end.
+in ``sidecar.py``, a low-priority process of its own; ``sidecar_client.py`` is the gateway's end
+(composing ``sidecar_process``, ``sidecar_handoff``, ``sidecar_calls`` and ``sidecar_publications``).
 
 See ``service.py`` for the flow, ``policy.py`` for what is shadowed, ``noise.py`` for how noise is
 cancelled and ``evidence.py`` for what is kept.
@@ -30,7 +31,8 @@ from gateway.shadow.config import (
 from gateway.shadow.policy import BackendPair, ShadowDecision, decide
 from gateway.shadow.sender import PoolSender, ShadowResponse, ShadowSender
 from gateway.shadow.service import SHADOW_HEADER, ShadowRates, ShadowService, ShadowStats
-from gateway.shadow.sidecar_client import ShadowSidecar, SidecarUnavailable
+from gateway.shadow.sidecar_client import ShadowSidecar
+from gateway.shadow.sidecar_process import SidecarUnavailable
 from gateway.shadow.wiring import build_shadow, build_shadow_service, shadow_routes
 
 __all__ = [

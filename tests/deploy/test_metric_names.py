@@ -18,7 +18,8 @@ from gateway.fault_metrics import FaultCollector
 from gateway.metrics import GatewayMetrics
 from gateway.shadow.config import ShadowSettings
 from gateway.shadow.metrics import ShadowMetrics
-from gateway.shadow.sidecar_client import ShadowSidecar
+from gateway.shadow.sidecar_handoff import Handoff
+from gateway.shadow.sidecar_process import SidecarProcess
 from gateway.shadow.sidecar_wire import SidecarSpec
 from gateway.state import GatewayState
 from gateway.sticky_metrics import StickyKeysCollector
@@ -61,7 +62,14 @@ def exported_series() -> dict[str, frozenset[str]]:
     windows = MigrationMetrics()
     windows.observe("r", "baseline", 200, 0.01, None, "op")
     operations = OperationCollector(windows, 10.0)
-    sidecar = ShadowSidecar(SidecarSpec(ShadowSettings(), {}, {}, None), CollectorRegistry())
+    spec = SidecarSpec(ShadowSettings(), {}, {}, None)
+    sidecar = SidecarProcess(  # the sidecar client's metrics live in its parts
+        lambda: spec,
+        lambda kind, payload: None,
+        CollectorRegistry(),
+        on_up=lambda transport: None,
+        on_down=lambda: None,
+    )
     http = httpx.AsyncClient()
     asyncio.run(http.aclose())  # the supervisor's scrape client; only its gauges are read here
     holders: list[Any] = [
@@ -70,6 +78,7 @@ def exported_series() -> dict[str, frozenset[str]]:
         ShadowMetrics(CollectorRegistry()),
         DecisionMetrics(CollectorRegistry()),
         sidecar,
+        Handoff(CollectorRegistry()),
         ClusterMetrics(CollectorRegistry(), "r"),
         WorkerMetrics(CollectorRegistry(), 1, http),
         FaultCollector({"candidate": None}),

@@ -18,8 +18,10 @@ from gateway.observer import Exchange
 from gateway.server import Gateway
 from gateway.shadow.admin import admin_extension
 from gateway.shadow.config import ShadowConfigError, parse_shadow_settings
-from gateway.shadow.sidecar_client import ShadowSidecar, _log_format
-from gateway.shadow.wiring import build_shadow
+from gateway.shadow.sidecar_client import ShadowSidecar
+from gateway.shadow.sidecar_process import log_format
+from gateway.shadow.sidecar_wire import SidecarSpec
+from gateway.shadow.wiring import build_shadow, shadow_routes
 from tests.gateway.shadow.conftest import Upstreams
 from tests.gateway.shadow.test_gateway_wiring import TOKEN, gateway_config
 
@@ -47,11 +49,17 @@ def sidecar_settings(**extra: Any) -> Any:
 
 
 async def started(
-    upstreams: Upstreams, registry: CollectorRegistry, outcomes: Outcomes, **extra: Any
+    upstreams: Upstreams,
+    registry: CollectorRegistry,
+    outcomes: Outcomes,
+    restart_delay_s: float = 1.0,
+    **extra: Any,
 ) -> AsyncIterator[tuple[Gateway, ShadowSidecar]]:
     config = gateway_config(upstreams)
-    shadow = build_shadow(config, registry, sidecar_settings(**extra), observers=[outcomes])
-    assert isinstance(shadow, ShadowSidecar)
+    settings = sidecar_settings(**extra)
+    upstream_configs = {"baseline": config.baseline, "candidate": config.candidate}
+    spec = SidecarSpec(settings, shadow_routes(config, settings), upstream_configs, None)
+    shadow = ShadowSidecar(spec, registry, observers=[outcomes], restart_delay_s=restart_delay_s)
     gateway = Gateway(config, registry, taps=[shadow], admin_extensions=[admin_extension(shadow)])
     await shadow.open()
     await gateway.start()
@@ -109,8 +117,7 @@ async def test_sidecar_compares_publishes_and_answers_admin(upstreams: Upstreams
 async def test_sidecar_restarts_after_a_crash_with_current_rates(upstreams: Upstreams) -> None:
     """A killed sidecar is counted and restarted; hand-offs while it is down are dropped, not queued."""
     registry, outcomes = CollectorRegistry(), Outcomes()
-    async for gw, shadow in started(upstreams, registry, outcomes):
-        shadow._restart_delay_s = 0.2
+    async for gw, shadow in started(upstreams, registry, outcomes, restart_delay_s=0.2):
         public = f"http://127.0.0.1:{gw.public_port}"
         first = shadow.pid
         assert first is not None
@@ -185,9 +192,9 @@ def test_the_sidecar_logs_in_the_gateways_format() -> None:
     """A console-rendering gateway starts a console-rendering sidecar; anything else gets JSON."""
     try:
         structlog.configure(processors=[structlog.dev.ConsoleRenderer()])
-        assert _log_format() == "console"
+        assert log_format() == "console"
         structlog.configure(processors=[structlog.processors.JSONRenderer()])
-        assert _log_format() == "json"
+        assert log_format() == "json"
     finally:
         structlog.reset_defaults()
 
