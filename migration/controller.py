@@ -1,8 +1,9 @@
-"""The migration controller: one evaluation per :meth:`MigrationController.step`, and operator actions.
+"""The migration controller: one evaluation per :meth:`MigrationController.step`, and operator
+actions.
 
-``step()`` gathers each running route's window statistics (and the attempts still in flight),
-asks the pure :func:`~migration.analysis.analyse` for a verdict, and acts: promote to the next step,
-wait at a gate, hold, or roll back. Every transition is one store commit (state + events + snapshot).
+``step()`` gathers each running route's window statistics (and the attempts still in flight), asks
+the pure :func:`~migration.analysis.analyse` for a verdict, and acts: promote to the next step, wait
+at a gate, hold, or roll back. Every transition is one store commit (state + events + snapshot).
 
 The safe direction never waits for the disk (issue #12, item 2): a change that lowers or keeps the
 weight (rollback, step-down, abort, hold) is applied to the gateway *first* and then written through

@@ -1,4 +1,5 @@
-"""`cutover demo`: the whole stack on embedded defaults, real traffic, a visible ramp (and a rollback).
+"""`cutover demo`: the whole stack on embedded defaults, real traffic, a visible ramp (and a
+rollback).
 
 What runs, all on loopback ports picked free at start:
 

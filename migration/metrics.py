@@ -1,10 +1,10 @@
 """MigrationMetrics: what the gateway observed, per route x backend, in bounded sliding windows.
 
 The gateway calls :meth:`MigrationMetrics.observe` once per upstream attempt, the shadow component
-calls :meth:`observe_shadow` / :meth:`observe_contract`; the controller reads windows back through the
-:class:`~migration.seams.WindowSource` protocol, and the report builder reads them for seed 001's
-MigrationReport. Nothing here does I/O, and memory is fixed per route (two windows, a shadow window,
-two contract windows, two short attempt rings), whatever the traffic.
+calls :meth:`observe_shadow` / :meth:`observe_contract`; the controller reads windows back through
+the :class:`~migration.seams.WindowSource` protocol, and the report builder reads them for seed
+001's MigrationReport. Nothing here does I/O, and memory is fixed per route (two windows, a shadow
+window, two contract windows, two short attempt rings), whatever the traffic.
 
 What counts as an error (decided here, documented for the gateway): any attempt with an
 ``error_kind`` (connect, timeout, reset, fault, ...) and any response with status >= 500. What feeds

@@ -153,7 +153,8 @@ _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 def parse_duration(text: str | float, field: str = "hold") -> float:
     """``"90"``, ``"500ms"``, ``"60s"``, ``"5m"``, ``"1h30m"`` → seconds (0 .. 30 days).
 
-    ``true`` is not a duration (``str(True)`` would not parse anyway; checked first for the message).
+    ``true`` is not a duration (``str(True)`` would not parse anyway; checked first for the
+    message).
     """
     if isinstance(text, bool):
         raise PlanError(f"{field}: {text!r} is not a duration (use e.g. 90, 500ms, 60s, 5m, 1h30m)")

@@ -1,9 +1,10 @@
-"""The operator's commands: ``cutover status``, ``cutover migrate ...``, ``cutover events``, ``cutover report``.
+"""The operator's commands: ``cutover status``, ``cutover migrate ...``, ``cutover events``,
+``cutover report``.
 
 Every command talks to a running gateway's admin API (:mod:`migration.admin_api`) through
 :class:`~gateway.admin_client.AdminClient`: rich tables for people, ``--json`` (the API's own JSON)
-for scripts. Exit codes: 0 done, 1 the call failed (gateway unreachable, token wrong, action refused),
-2 bad arguments found before any call.
+for scripts. Exit codes: 0 done, 1 the call failed (gateway unreachable, token wrong, action
+refused), 2 bad arguments found before any call.
 
 ``cutover migrate start ROUTE --gate 50`` names a gated step by its *weight*, as ``--steps`` lists
 them and as :func:`migration.plan.plan_from_cli` reads ``--gates``; the CLI turns it into the step
@@ -50,7 +51,8 @@ PHASE_STYLES = {
 def _console() -> Console:
     """A console on the *current* ``sys.stdout`` (so redirection and test capture both work).
 
-    Off a terminal it prints tables plainly, tab-separated with full values (:mod:`gateway.console`).
+    Off a terminal it prints tables plainly, tab-separated with full values
+    (:mod:`gateway.console`).
     """
     return CliConsole(file=sys.stdout, soft_wrap=False)
 

@@ -89,7 +89,8 @@ class AdminTokenError(Exception):
 
 
 def state_admin_token(state_dir: Path) -> str:
-    """The admin token of ``cutover up`` in ``state_dir``: the one saved there, else a new one saved.
+    """The admin token of ``cutover up`` in ``state_dir``: the one saved there, else a new one
+    saved.
 
     Issue #15 item 5: a new token on every ``up`` broke every shell that had exported the last one.
     The file is created with ``O_CREAT | O_EXCL`` and mode 0600 in one call, so it is never readable

@@ -9,8 +9,8 @@
   :attr:`ConfigFollower.local_changes` and published when the store returns, where the leader
   records it. It never raises a weight.
 
-The analysis is the same pure :func:`~migration.analysis.analyse` the controller runs, so "hard" means
-exactly what it means on one process.
+The analysis is the same pure :func:`~migration.analysis.analyse` the controller runs, so "hard"
+means exactly what it means on one process.
 """
 
 from __future__ import annotations

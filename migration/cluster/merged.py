@@ -26,9 +26,9 @@ Decided here, and why:
   the clock moves. Routes are capped at ``max_routes``, as each member's metrics cap theirs.
 * **Totals** (step progress) are monotonic: every well-formed row ever ingested counts once, also
   one too old for the window (its attempts still happened). A row is identified by ``(replica,
-  route, tag)``: a repeat of a row still in the window is ignored (:attr:`duplicates`), so re-reading
-  an overlap of the evidence table is harmless there; older rows cannot be checked, so the caller
-  reads each row once (``evidence_after(last_id)``).
+  route, tag)``: a repeat of a row still in the window is ignored (:attr:`duplicates`), so
+  re-reading an overlap of the evidence table is harmless there; older rows cannot be checked, so
+  the caller reads each row once (``evidence_after(last_id)``).
 * **Operations** travel as keys of their own (``route/operation``, see
   :func:`~migration.operations.op_key`): a member publishes each operation's buckets like a route's,
   and :meth:`routes` lists the routes only, :meth:`operations` a route's operations.

@@ -1,11 +1,12 @@
-"""The whole stack on loopback for the end-to-end tests: backends, a gateway process, load, admin calls.
+"""The whole stack on loopback for the end-to-end tests: backends, a gateway process, load, admin
+calls.
 
 Both llmstruct backends run as their own processes (``migration.cli.processes``) over one SQLite
 task store with the in-process bridge (the subprocess bridge serves a few requests per second here,
-too few for a ramp in seconds). The gateway runs as ``python -m migration.cli.main gateway --config``
-so a test can ``kill -9`` it; its output goes to a log file, never to an unread pipe (a full pipe
-would block the gateway on its next log line). Load comes from :mod:`migration.loadgen` over the
-gateway's own HTTP client, as in ``cutover demo``.
+too few for a ramp in seconds). The gateway runs as ``python -m migration.cli.main gateway
+--config`` so a test can ``kill -9`` it; its output goes to a log file, never to an unread pipe (a
+full pipe would block the gateway on its next log line). Load comes from :mod:`migration.loadgen`
+over the gateway's own HTTP client, as in ``cutover demo``.
 """
 
 from __future__ import annotations
@@ -195,7 +196,8 @@ class Load:
 
 
 def profile(task_ids: tuple[str, ...], rps: float = 120.0, write_share: float = 0.0) -> LoadProfile:
-    """The demo's read mix at a rate two shared cores sustain alongside both backends and the gateway.
+    """The demo's read mix at a rate two shared cores sustain alongside both backends and the
+    gateway.
 
     No writes by default: ``GET /api/v1/tasks`` lists newest first, so a task created between a
     primary read and its shadow makes the pair differ. On a loaded machine the shadow lags enough

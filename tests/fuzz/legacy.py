@@ -1,10 +1,11 @@
 """How a fuzz answer is judged, and the one documented legacy server error let through.
 
-FastAPI parses a JSON body with ``json.loads``, which accepts ``NaN``/``Infinity``; pydantic then puts the
-float in the 422's ``input`` and Starlette's ``JSONResponse`` refuses to encode it (``allow_nan=False``),
-so the baseline answers a plain-text 500. The candidate answers 422 (its encoder writes ``null``). That
-500 is the legacy behaviour the migration removes: it is allowed for the baseline (and the gateway, which
-may route to it) only when the request body really holds a non-finite number, nothing broader.
+FastAPI parses a JSON body with ``json.loads``, which accepts ``NaN``/``Infinity``; pydantic then
+puts the float in the 422's ``input`` and Starlette's ``JSONResponse`` refuses to encode it
+(``allow_nan=False``), so the baseline answers a plain-text 500. The candidate answers 422 (its
+encoder writes ``null``). That 500 is the legacy behaviour the migration removes: it is allowed for
+the baseline (and the gateway, which may route to it) only when the request body really holds a
+non-finite number, nothing broader.
 """
 
 from __future__ import annotations

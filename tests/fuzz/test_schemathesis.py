@@ -1,10 +1,10 @@
 """Schemathesis against the baseline, the candidate and the gateway in front of both (issue #12).
 
-Every operation of ``contracts/openapi.json`` gets the seeded, bounded run of ``plan.py``; each answer
-must pass schemathesis' checks: no 5xx, a documented status, content type, headers and body, invalid
-input refused with a 4xx, a complete ``Allow`` on 405. The one exception is allow-listed in
-``legacy.py``: the baseline's 500 on a ``NaN`` in a JSON body (documented in the README's parity
-paragraph).
+Every operation of ``contracts/openapi.json`` gets the seeded, bounded run of ``plan.py``; each
+answer must pass schemathesis' checks: no 5xx, a documented status, content type, headers and
+body, invalid input refused with a 4xx, a complete ``Allow`` on 405. The one exception is
+allow-listed in ``legacy.py``: the baseline's 500 on a ``NaN`` in a JSON body (documented in
+the README's parity paragraph).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The StateStore contract, one suite for every store: SQLite, PostgreSQL (real server) and the fake.
+"""The StateStore contract, one suite for every store: SQLite, PostgreSQL (real server) and the
+fake.
 
 Each test gets a fresh database (an SQLite file, or a PostgreSQL schema of its own). Tests that need
 SQL (schema versions, a failure inside a transaction) skip the in-memory fake.
