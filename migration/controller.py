@@ -311,7 +311,8 @@ class MigrationController:
         return state
 
     def _emit(self, events: Sequence[Event], state: MigrationState | None) -> None:
-        """Tell the sinks of recorded events; a failing sink is logged, never the controller's problem."""
+        """Tell the sinks of recorded events; a failing sink is logged, never the controller's
+        problem."""
         for event in events:
             for sink in self.sinks:
                 try:
@@ -320,7 +321,8 @@ class MigrationController:
                     log.exception("event sink failed", route=event.route, kind=event.kind)
 
     def note(self, route: str, kind: str, reasons: Sequence[str], numbers: dict[str, Any]) -> None:
-        """Record an event that changes nothing (a post-rollback hook's outcome) at the route's state."""
+        """Record an event that changes nothing (a post-rollback hook's outcome) at the route's
+        state."""
         state = self.store.load(route)
         if state is not None:
             self._commit(state, kind, reasons, numbers, applied=True)
@@ -337,7 +339,8 @@ class MigrationController:
                 self._pulled(op_key(route, operation))
 
     def _pulled(self, key: str) -> StepWindows | None:
-        """The evidence of ``key`` (a route or an operation) with what settled since the last pull."""
+        """The evidence of ``key`` (a route or an operation) with what settled since the last
+        pull."""
         if not isinstance(self.source, SettledSource):
             return None  # a source without settled buckets: the windowed analysis only
         evidence = self._evidence.get(key)

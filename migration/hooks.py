@@ -57,7 +57,8 @@ class HookMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.calls = Counter(
             "cutover_hook_calls",
-            "Hook calls by hook (pre_promotion, post_rollback) and outcome (ok, rejected, timeout, error).",
+            "Hook calls by hook (pre_promotion, post_rollback) and outcome "
+            "(ok, rejected, timeout, error).",
             ["hook", "outcome"],
             registry=registry,
         )

@@ -156,7 +156,8 @@ def _state_db(value: Any, base_dir: Path | None) -> Path | str:
         return text
     if "://" in text:  # mysql://, sqlite://...: a typo here would silently become a file name
         raise ConfigError(
-            f"migration.state_db: expected a file path or a postgresql:// URL, got {redact_url(text)!r}"
+            "migration.state_db: expected a file path or a postgresql:// URL, "
+            f"got {redact_url(text)!r}"
         )
     path = Path(text)
     return base_dir / path if not path.is_absolute() and base_dir is not None else path
@@ -408,7 +409,8 @@ class CutoverRuntime:
     def _join(
         self, c: ClusterParts, watcher: ConfigWatcher, clock: Callable[[], float]
     ) -> ClusterMember:
-        """The member's loops, the leader's record of published weights, shadow rates via the snapshot."""
+        """The member's loops, the leader's record of published weights, shadow rates via the
+        snapshot."""
         role = self.role
         member = ClusterMember(
             role=role,
@@ -495,7 +497,8 @@ class CutoverRuntime:
             self.controller.weight_changed(*change)
 
     def _published(self, change: WeightChange) -> None:
-        """A weight another member published (an operator, a fail-static rollback): the leader records it."""
+        """A weight another member published (an operator, a fail-static rollback): the leader
+        records it."""
         if self.member is not None and self.member.leading:
             self.controller.weight_changed(*change)
 

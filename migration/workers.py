@@ -72,7 +72,8 @@ class WorkerFailed(Exception):
 
 def restart_delay(failures: int) -> float:
     """Seconds before restart number ``failures`` (1, 2, ...) of a worker in a row."""
-    return min(RESTART_FIRST_S * 2 ** max(failures - 1, 0), RESTART_MAX_S)
+    growth: float = 2 ** max(failures - 1, 0)
+    return min(RESTART_FIRST_S * growth, RESTART_MAX_S)
 
 
 def describe_exit(returncode: int | None) -> str:
@@ -87,7 +88,8 @@ def describe_exit(returncode: int | None) -> str:
 
 
 def reserve_port(host: str, port: int) -> socket.socket:
-    """A socket bound to ``host:port`` with ``SO_REUSEPORT``, not listening (``OSError`` if taken)."""
+    """A socket bound to ``host:port`` with ``SO_REUSEPORT``, not listening (``OSError`` if
+    taken)."""
     family, kind, proto, _, address = socket.getaddrinfo(
         host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
     )[0]

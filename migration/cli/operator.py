@@ -97,7 +97,8 @@ def _step(view: dict[str, Any]) -> str:
     gate = f" ⏸gate→{steps[index + 1]['label']}" if waits and gated else ""
     return (
         f"{plan['step_index'] + 1}/{plan['step_count']} {step['label']}{gate}\n"
-        f"{plan['held_s']:.0f}/{plan['hold_s']:g}s · {plan['step_requests']}/{plan['min_requests']} req"
+        f"{plan['held_s']:.0f}/{plan['hold_s']:g}s · "
+        f"{plan['step_requests']}/{plan['min_requests']} req"
     )
 
 
@@ -602,7 +603,8 @@ def register(subparsers: Any) -> None:
         help="migration decisions and operator actions",
         description="The event history, oldest first: every promotion, hold, rollback and "
         "operator action with its reasons and actor.",
-        epilog="examples:\n  cutover events --route tasks --limit 20\n  cutover events | grep rolled_back",
+        epilog="examples:\n  cutover events --route tasks --limit 20\n"
+        "  cutover events | grep rolled_back",
     )
     events.add_argument("--route", default=None, help="only this route")
     events.add_argument("--limit", type=_count, default=50, help="newest N events")

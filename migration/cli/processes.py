@@ -105,7 +105,8 @@ class BackendProcesses:
                 while True:
                     if proc.poll() is not None:
                         raise BackendFailedError(
-                            f"{spec.name} backend exited with {proc.returncode}: {self._tail(spec.name)}"
+                            f"{spec.name} backend exited with {proc.returncode}: "
+                            f"{self._tail(spec.name)}"
                         )
                     try:
                         if client.get(spec.url + HEALTH_PATH).status_code == 200:

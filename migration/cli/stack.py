@@ -1,4 +1,5 @@
-"""`cutover backend`, `cutover gateway`, `cutover up` and `cutover demo`: commands that run the stack."""
+"""`cutover backend`, `cutover gateway`, `cutover up` and `cutover demo`: commands that run the
+stack."""
 
 from __future__ import annotations
 
@@ -125,7 +126,8 @@ def _saved_token(path: Path) -> str:
 
 
 def _backends_api_key() -> str:
-    """The API key both llmstruct backends will require (``LLMSTRUCT_API_KEY``, else the default)."""
+    """The API key both llmstruct backends will require (``LLMSTRUCT_API_KEY``, else the
+    default)."""
     from engine.settings import LlmstructSettings
 
     return os.environ.get("LLMSTRUCT_API_KEY") or str(
@@ -247,8 +249,8 @@ def _run_up(args: argparse.Namespace) -> int:
             f"  admin       {admin}   (/status /metrics /shadow /migration)\n"
             f"  baseline    {config.baseline.url}   (fastapi_backend)\n"
             f"  candidate   {config.candidate.url}   (custom_backend)\n"
-            f"  API key     {_backends_api_key()}   (X-API-Key of both backends; the split sticks on "
-            "it, so every client sending this one key moves together: see the status' keys)\n"
+            f"  API key     {_backends_api_key()}   (X-API-Key of both backends; the split sticks "
+            "on it, so every client sending this one key moves together: see the status' keys)\n"
             f"  admin token {token or '(none in the config: changes are refused)'}\n"
             f"  state       {state_dir}\n"
             f"{export}\n"

@@ -31,7 +31,8 @@ log = structlog.get_logger("cutover.cluster")
 
 
 class LocalGuard:
-    """One process' own decisions: fallback deadlines always, hard-breach rollback when fail-static."""
+    """One process' own decisions: fallback deadlines always, hard-breach rollback when
+    fail-static."""
 
     def __init__(
         self,

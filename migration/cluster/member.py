@@ -75,7 +75,8 @@ class ClusterMember:
         clock: Callable[[], float] = time.time,
         on_term: Callable[[], object] | None = None,
     ) -> None:
-        """``on_term``: called (on the loop) after each won election, once the controller recovered."""
+        """``on_term``: called (on the loop) after each won election, once the controller
+        recovered."""
         self.role = role
         self.replica = replica
         self.store = store

@@ -117,7 +117,8 @@ class MergedWindows:
     # -- writing ---------------------------------------------------------------------------------
 
     def ingest(self, rows: Iterable[EvidenceRow]) -> int:
-        """Merge ``rows`` in; returns how many were accepted (bad ones count in :attr:`rejected`)."""
+        """Merge ``rows`` in; returns how many were accepted (bad ones count in
+        :attr:`rejected`)."""
         now_tag = self._now_tag()
         self._prune(now_tag)
         oldest, newest = now_tag - self.window_buckets, now_tag + self.max_ahead_buckets
@@ -173,7 +174,8 @@ class MergedWindows:
         return found, count * self.bucket_s
 
     def window(self, route: str, backend: str, span_s: float) -> WindowStats:
-        """``backend``'s merged statistics on ``route`` over the ``span_s`` s of completed buckets."""
+        """``backend``'s merged statistics on ``route`` over the ``span_s`` s of completed
+        buckets."""
         buckets, covered = self._span(route, span_s)
         total = BackendBucket(latency=LatencySketch(self.accuracy))
         for bucket in buckets:
@@ -219,7 +221,8 @@ class MergedWindows:
         return stats, newest
 
     def recent_attempts(self, route: str, backend: str) -> tuple[int, int]:
-        """``(attempts, connect errors or timeouts)`` in the newest completed buckets (see above)."""
+        """``(attempts, connect errors or timeouts)`` in the newest completed buckets (see
+        above)."""
         slots = self._slots.get(route, {})
         now_tag = self._now_tag()
         attempts = failed = 0
@@ -261,7 +264,8 @@ class MergedWindows:
         return sorted(key for key in self._totals if split_key(key)[1] is None)
 
     def operations(self, route: str) -> list[str]:
-        """The operations of ``route`` any row was ingested for (``op_key(route, op)`` reads one)."""
+        """The operations of ``route`` any row was ingested for (``op_key(route, op)`` reads
+        one)."""
         found = (split_key(key) for key in self._totals)
         return sorted(op for r, op in found if r == route and op is not None)
 

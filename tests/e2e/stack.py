@@ -163,7 +163,8 @@ class GatewayProcess:
 
 
 def gateway_sender(public_url: str) -> PoolSender:
-    """The load generator's client: the gateway's own pooled HTTP/1.1 sender, aimed at the gateway."""
+    """The load generator's client: the gateway's own pooled HTTP/1.1 sender, aimed at the
+    gateway."""
     upstream = UpstreamConfig(public_url, 2.0, 10.0, 30.0, 64)
     return PoolSender({"gateway": upstream})
 
@@ -239,7 +240,8 @@ class Admin:
     async def wait_view(
         self, predicate: Callable[[dict[str, Any]], bool], what: str, within_s: float = 45.0
     ) -> dict[str, Any]:
-        """Poll ``GET /migration`` until ``predicate(view)`` (the controller acts on its own tick)."""
+        """Poll ``GET /migration`` until ``predicate(view)`` (the controller acts on its own
+        tick)."""
         deadline = time.monotonic() + within_s
         while True:
             view = await self.view()
@@ -257,7 +259,8 @@ class Admin:
 
 
 def cli_json(admin_url: str, *args: str) -> Any:
-    """Run the real operator CLI (``python -m migration.cli.main``) and parse its ``--json`` output."""
+    """Run the real operator CLI (``python -m migration.cli.main``) and parse its ``--json``
+    output."""
     argv = [sys.executable, "-m", "migration.cli.main", *args]
     argv += ["--admin-url", admin_url, "--token", ADMIN_TOKEN, "--json"]
     done = subprocess.run(argv, capture_output=True, timeout=60, check=False)

@@ -1,4 +1,5 @@
-"""A gateway killed with SIGKILL mid-ramp comes back at the same step, hold and counters, with no task lost."""
+"""A gateway killed with SIGKILL mid-ramp comes back at the same step, hold and counters, with no
+task lost."""
 
 from __future__ import annotations
 

@@ -59,7 +59,8 @@ def gateway_config(baseline: int, candidate: int, public: int, admin: int, state
 
 @dataclass(frozen=True)
 class Backends:
-    """Base URLs and ports of both backends (the gateway is started only when a test asks for it)."""
+    """Base URLs and ports of both backends (the gateway is started only when a test asks for
+    it)."""
 
     baseline: str
     candidate: str

@@ -30,8 +30,9 @@ def has_non_finite(value: Any) -> bool:
     return False
 
 
-def is_legacy_nan_500(case: schemathesis.Case, response: schemathesis.Response) -> bool:
-    """The baseline's documented 500: a JSON body holding NaN/Infinity, answered as plain-text 500."""
+def is_legacy_nan_500(case: schemathesis.Case[Any], response: schemathesis.Response) -> bool:
+    """The baseline's documented 500: a JSON body holding NaN/Infinity, answered as plain-text
+    500."""
     if response.status_code != 500 or response.text != "Internal Server Error":
         return False
     body = case.body
@@ -43,13 +44,14 @@ def is_legacy_nan_500(case: schemathesis.Case, response: schemathesis.Response) 
     return has_non_finite(body)
 
 
-def call(case: schemathesis.Case, base_url: str) -> schemathesis.Response:
-    """Send ``case`` to ``base_url`` (always 127.0.0.1); the key comes from the plan's auth config."""
+def call(case: schemathesis.Case[Any], base_url: str) -> schemathesis.Response:
+    """Send ``case`` to ``base_url`` (always 127.0.0.1); the key comes from the plan's auth
+    config."""
     assert base_url.startswith("http://127.0.0.1:"), base_url
     return case.call(base_url=base_url, timeout=TIMEOUT_S)
 
 
-def validate(case: schemathesis.Case, base_url: str, *, legacy: bool) -> None:
+def validate(case: schemathesis.Case[Any], base_url: str, *, legacy: bool) -> None:
     """Send ``case`` and run every schemathesis check on the answer (the legacy NaN 500 aside)."""
     response = call(case, base_url)
     if legacy and is_legacy_nan_500(case, response):

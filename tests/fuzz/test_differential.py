@@ -32,7 +32,7 @@ def _json(response: schemathesis.Response) -> Any:
 
 @schema.parametrize()
 @fuzz
-def test_same_answer(case: schemathesis.Case, backends: Backends) -> None:
+def test_same_answer(case: schemathesis.Case[Any], backends: Backends) -> None:
     """Baseline and candidate answer each generated request alike (the legacy NaN 500 aside)."""
     baseline = call(case, backends.baseline)
     candidate = call(case, backends.candidate)

@@ -51,8 +51,9 @@ def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
         path = tmp_path / "m.db"
 
         def open_sqlite(**kw: Any) -> SQLiteStore:
-            opened.append(SQLiteStore(path, **{"max_snapshots": 3, "max_events": 4, **kw}))
-            return opened[-1]
+            store = SQLiteStore(path, **{"max_snapshots": 3, "max_events": 4, **kw})
+            opened.append(store)
+            return store
 
         yield open_sqlite
     else:
@@ -60,8 +61,9 @@ def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
         url = server.url(options=f"-csearch_path%3D{server.create_schema()}")
 
         def open_postgres(**kw: Any) -> PostgresStore:
-            opened.append(PostgresStore(url, **{"max_snapshots": 3, "max_events": 4, **kw}))
-            return opened[-1]
+            store = PostgresStore(url, **{"max_snapshots": 3, "max_events": 4, **kw})
+            opened.append(store)
+            return store
 
         yield open_postgres
     for store in opened:
