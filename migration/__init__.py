@@ -1,1 +1,2 @@
-"""MigrationMetrics, ramp plans, analysis, the controller, its state store, reports and the operator CLI."""
+"""MigrationMetrics, ramp plans, analysis, the controller, its state store, reports and the operator
+CLI."""

@@ -9,8 +9,9 @@ Installed on the gateway's :class:`~gateway.admin.AdminRouter` by the compositio
 Endpoints (``{route}`` is a gateway route name)::
 
     GET  /migration                          every route: weight, phase, plan, windows, why
-    POST /migration/{route}/start            {"steps": [10, 50, 100] | "10,50,100", "hold": "60s" | 60,
-                                              "min_requests": 500, "gates": [step indexes, 0-based],
+    POST /migration/{route}/start            {"steps": [10, 50, 100] | "10,50,100",
+                                              "hold": "60s" | 60, "min_requests": 500,
+                                              "gates": [step indexes, 0-based],
                                               "deadline": "30m", "on_stall": "hold" | "rollback",
                                               "dry_run": false, "reason": "..."}
     POST /migration/{route}/promote|pause|resume|rollback|abort     optional {"reason": "..."}
@@ -145,7 +146,8 @@ class MigrationAdmin:
         cluster: Callable[[], dict[str, Any]] | None = None,
         sticky_keys: Callable[[str, float], int | None] | None = None,
     ) -> None:
-        """``sticky_keys(route, now)``: distinct sticky keys the data path split on (None: unknown)."""
+        """``sticky_keys(route, now)``: distinct sticky keys the data path split on (None:
+        unknown)."""
         self.controller = controller
         self.sticky_keys = sticky_keys
         self.leader = leader
@@ -163,7 +165,8 @@ class MigrationAdmin:
         return names + [r for r in stored if r not in names]
 
     def _must_lead(self) -> None:
-        """A replica that does not hold the lease refuses actions (409 naming the leader, or why none)."""
+        """A replica that does not hold the lease refuses actions (409 naming the leader, or why
+        none)."""
         refusal = self.leader() if self.leader is not None else None
         if refusal is not None:
             raise AdminError(409, "not_leader", refusal)

@@ -1,8 +1,9 @@
-"""A state store that never makes the controller wait for the disk: failed writes are kept and retried.
+"""A state store that never makes the controller wait for the disk: failed writes are kept and
+retried.
 
-Issue #12, item 2: with the state file locked, read-only or on a full disk, a rollback that waited for
-its commit left the candidate at its weight for as long as the disk was broken. The controller now
-applies the safe weight first and writes afterwards through :class:`BufferedStore`, which
+Issue #12, item 2: with the state file locked, read-only or on a full disk, a rollback that waited
+for its commit left the candidate at its weight for as long as the disk was broken. The controller
+now applies the safe weight first and writes afterwards through :class:`BufferedStore`, which
 
 * keeps a write that fails in memory — the latest state per route (or manual weight) and every event
   in order, bounded — and retries them all, oldest first, at each :meth:`flush` (every controller

@@ -1,8 +1,9 @@
-"""The migration controller: one evaluation per :meth:`MigrationController.step`, and operator actions.
+"""The migration controller: one evaluation per :meth:`MigrationController.step`, and operator
+actions.
 
-``step()`` gathers each running route's window statistics (and the attempts still in flight),
-asks the pure :func:`~migration.analysis.analyse` for a verdict, and acts: promote to the next step,
-wait at a gate, hold, or roll back. Every transition is one store commit (state + events + snapshot).
+``step()`` gathers each running route's window statistics (and the attempts still in flight), asks
+the pure :func:`~migration.analysis.analyse` for a verdict, and acts: promote to the next step, wait
+at a gate, hold, or roll back. Every transition is one store commit (state + events + snapshot).
 
 The safe direction never waits for the disk (issue #12, item 2): a change that lowers or keeps the
 weight (rollback, step-down, abort, hold) is applied to the gateway *first* and then written through
@@ -310,7 +311,8 @@ class MigrationController:
         return state
 
     def _emit(self, events: Sequence[Event], state: MigrationState | None) -> None:
-        """Tell the sinks of recorded events; a failing sink is logged, never the controller's problem."""
+        """Tell the sinks of recorded events; a failing sink is logged, never the controller's
+        problem."""
         for event in events:
             for sink in self.sinks:
                 try:
@@ -319,7 +321,8 @@ class MigrationController:
                     log.exception("event sink failed", route=event.route, kind=event.kind)
 
     def note(self, route: str, kind: str, reasons: Sequence[str], numbers: dict[str, Any]) -> None:
-        """Record an event that changes nothing (a post-rollback hook's outcome) at the route's state."""
+        """Record an event that changes nothing (a post-rollback hook's outcome) at the route's
+        state."""
         state = self.store.load(route)
         if state is not None:
             self._commit(state, kind, reasons, numbers, applied=True)
@@ -336,7 +339,8 @@ class MigrationController:
                 self._pulled(op_key(route, operation))
 
     def _pulled(self, key: str) -> StepWindows | None:
-        """The evidence of ``key`` (a route or an operation) with what settled since the last pull."""
+        """The evidence of ``key`` (a route or an operation) with what settled since the last
+        pull."""
         if not isinstance(self.source, SettledSource):
             return None  # a source without settled buckets: the windowed analysis only
         evidence = self._evidence.get(key)

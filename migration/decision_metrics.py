@@ -95,8 +95,8 @@ class DecisionMetrics:
         )
         self.conditions = Gauge(
             "cutover_migration_condition",
-            "1 while a condition holds a route's migration (baseline_degraded, candidate_stuck, stalled, "
-            "share_mismatch).",
+            "1 while a condition holds a route's migration (baseline_degraded, candidate_stuck, "
+            "stalled, share_mismatch).",
             ["route", "condition"],
             registry=registry,
         )

@@ -1,4 +1,5 @@
-"""`cutover demo`: the whole stack on embedded defaults, real traffic, a visible ramp (and a rollback).
+"""`cutover demo`: the whole stack on embedded defaults, real traffic, a visible ramp (and a
+rollback).
 
 What runs, all on loopback ports picked free at start:
 
@@ -234,7 +235,8 @@ async def _drive(
                     spec = FaultSpec(delay_ms=options.fault_delay_ms)
                     gateway.state.set_fault("candidate", spec, actor="demo")
                     injected_at = time.monotonic()
-                    note = f"injected a {options.fault_delay_ms:.0f} ms delay in front of the candidate"
+                    delay = options.fault_delay_ms
+                    note = f"injected a {delay:.0f} ms delay in front of the candidate"
                 status = (await client.get("/migration")).json()
                 live.update(status, _client_line(generator, started, note))
                 if state.phase in TERMINAL:

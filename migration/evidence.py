@@ -1,4 +1,5 @@
-"""The analysis' inputs for one route, read through the seams: finished attempts and those in flight.
+"""The analysis' inputs for one route, read through the seams: finished attempts and those in
+flight.
 
 Finished attempts come from the windows (:class:`~migration.seams.WindowSource`); a hung backend
 finishes none, so the attempts still in flight (:class:`~migration.seams.InflightSource`) are read

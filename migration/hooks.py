@@ -17,12 +17,13 @@ and answers *pending*; the step holds (``awaiting_hook``) while the call runs. D
 
 **Post-rollback** (:class:`PostRollbackHook`, an :class:`~migration.seams.EventSink`): after each
 ``rolled_back`` event it POSTs once, in the background, and records the outcome as a ``hook`` event
-through the ``record`` callable (the controller's :meth:`~migration.controller.MigrationController.note`).
-It is not retried: it is a signal to run something (a page, a cleanup job), and a receiver that
-wants delivery guarantees should also subscribe as a notification sink, which retries.
+through the ``record`` callable (the controller's
+:meth:`~migration.controller.MigrationController.note`). It is not retried: it is a signal to run
+something (a page, a cleanup job), and a receiver that wants delivery guarantees should also
+subscribe as a notification sink, which retries.
 
-Both POST ``{"hook": ..., "event"?: ..., "migration": ..., "reasons": [...]}`` (:mod:`migration.notify_payload`'s
-summary), and count ``cutover_hook_calls_total{hook,outcome}``.
+Both POST ``{"hook": ..., "event"?: ..., "migration": ..., "reasons": [...]}``
+(:mod:`migration.notify_payload`'s summary), and count ``cutover_hook_calls_total{hook,outcome}``.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ class HookMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.calls = Counter(
             "cutover_hook_calls",
-            "Hook calls by hook (pre_promotion, post_rollback) and outcome (ok, rejected, timeout, error).",
+            "Hook calls by hook (pre_promotion, post_rollback) and outcome "
+            "(ok, rejected, timeout, error).",
             ["hook", "outcome"],
             registry=registry,
         )

@@ -1,10 +1,10 @@
 """MigrationMetrics: what the gateway observed, per route x backend, in bounded sliding windows.
 
 The gateway calls :meth:`MigrationMetrics.observe` once per upstream attempt, the shadow component
-calls :meth:`observe_shadow` / :meth:`observe_contract`; the controller reads windows back through the
-:class:`~migration.seams.WindowSource` protocol, and the report builder reads them for seed 001's
-MigrationReport. Nothing here does I/O, and memory is fixed per route (two windows, a shadow window,
-two contract windows, two short attempt rings), whatever the traffic.
+calls :meth:`observe_shadow` / :meth:`observe_contract`; the controller reads windows back through
+the :class:`~migration.seams.WindowSource` protocol, and the report builder reads them for seed
+001's MigrationReport. Nothing here does I/O, and memory is fixed per route (two windows, a shadow
+window, two contract windows, two short attempt rings), whatever the traffic.
 
 What counts as an error (decided here, documented for the gateway): any attempt with an
 ``error_kind`` (connect, timeout, reset, fault, ...) and any response with status >= 500. What feeds
@@ -103,7 +103,8 @@ class MigrationMetrics:
 
     @property
     def bucket_s(self) -> float:
-        """Length of one window bucket in seconds (bucket number = ``floor(clock() / bucket_s)``)."""
+        """Length of one window bucket in seconds (bucket number =
+        ``floor(clock() / bucket_s)``)."""
         return self._bucket_s
 
     @property
@@ -145,7 +146,8 @@ class MigrationMetrics:
         return sorted(self._operations.get(route, ()))
 
     def window_keys(self) -> list[str]:
-        """Every route and every operation key (``route/operation``), sorted: what a member publishes."""
+        """Every route and every operation key (``route/operation``), sorted: what a member
+        publishes."""
         ops = (op_key(r, op) for r, found in self._operations.items() for op in found)
         return sorted([*self._routes, *ops])
 
@@ -200,7 +202,8 @@ class MigrationMetrics:
         return found.windows[backend].stats(span_s)
 
     def settled(self, route: str, backend: str, after_tag: int | None) -> tuple[WindowStats, int]:
-        """Complete buckets since ``after_tag`` (:class:`~migration.step_evidence.SettledSource`)."""
+        """Complete buckets since ``after_tag``
+        (:class:`~migration.step_evidence.SettledSource`)."""
         found = self._find(route)
         if found is None:
             if after_tag is None:
@@ -209,7 +212,8 @@ class MigrationMetrics:
         return found.windows[backend].settled(after_tag)
 
     def recent_attempts(self, route: str, backend: str) -> tuple[int, int]:
-        """``(attempts, connect errors or timeouts)`` among ``backend``'s last attempts on ``route``."""
+        """``(attempts, connect errors or timeouts)`` among ``backend``'s last attempts on
+        ``route``."""
         found = self._find(route)
         return (0, 0) if found is None else found.recent[backend].counts()
 
@@ -236,7 +240,8 @@ class MigrationMetrics:
     # -- raw buckets (what a cluster member publishes) -------------------------------------------
 
     def buckets(self, route: str, oldest_tag: int, newest_tag: int) -> RouteSlots | None:
-        """Every window's buckets of ``route`` numbered ``oldest_tag..newest_tag``; None if unseen."""
+        """Every window's buckets of ``route`` numbered ``oldest_tag..newest_tag``; None if
+        unseen."""
         found = self._find(route)
         if found is None:
             return None

@@ -51,8 +51,10 @@ Spawn = Callable[[Coroutine[Any, Any, Any], str], object]
 
 
 def backoff_s(attempt: int, random: Callable[[], float], base_s: float, cap_s: float) -> float:
-    """Full-jitter backoff before retry ``attempt`` (1-based): uniform in [0, min(cap, base·2^(n-1))]."""
-    return random() * min(cap_s, base_s * 2 ** (attempt - 1))
+    """Full-jitter backoff before retry ``attempt`` (1-based): uniform in
+    [0, min(cap, base·2^(n-1))]."""
+    growth: float = 2 ** (attempt - 1)
+    return random() * min(cap_s, base_s * growth)
 
 
 class NotifyMetrics:
@@ -61,13 +63,15 @@ class NotifyMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.notifications = Counter(
             "cutover_notifications",
-            "Notifications per sink by final outcome: sent, failed (retries exhausted), dropped (queue full).",
+            "Notifications per sink by final outcome: sent, failed (retries exhausted), "
+            "dropped (queue full).",
             ["sink", "outcome"],
             registry=registry,
         )
         self.attempts = Counter(
             "cutover_notification_attempts",
-            "Notification POSTs per sink by outcome: ok (2xx), rejected (other status), timeout, error.",
+            "Notification POSTs per sink by outcome: ok (2xx), rejected (other status), "
+            "timeout, error.",
             ["sink", "outcome"],
             registry=registry,
         )

@@ -10,9 +10,11 @@
         routes: [api]                  # default: every route
         timeout_s: 2                   # per attempt, whole exchange
         retries: 3                     # attempts after the first, exponential backoff with jitter
-        queue_size: 100                # undelivered notifications kept; a full queue drops the oldest
+        queue_size: 100                # undelivered notifications kept; a full queue drops
+                                       # the oldest
     hooks:
-      pre_promotion: {url: http://127.0.0.1:9000/confirm, timeout_s: 5, retry_after_s: 15, routes: [api]}
+      pre_promotion: {url: http://127.0.0.1:9000/confirm, timeout_s: 5, retry_after_s: 15,
+                      routes: [api]}
       post_rollback: {url: http://127.0.0.1:9000/rolled-back, timeout_s: 5}
 
 Set from the environment, ``notifications`` and ``hooks`` take JSON, as every list value does
@@ -154,7 +156,8 @@ def _names(
 
 
 def _json(value: Any, field: str) -> Any:
-    """A value from the environment arrives as a JSON string (``CUTOVER_MIGRATION__NOTIFICATIONS``)."""
+    """A value from the environment arrives as a JSON string
+    (``CUTOVER_MIGRATION__NOTIFICATIONS``)."""
     if not isinstance(value, str):
         return value
     try:

@@ -153,7 +153,8 @@ _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 def parse_duration(text: str | float, field: str = "hold") -> float:
     """``"90"``, ``"500ms"``, ``"60s"``, ``"5m"``, ``"1h30m"`` → seconds (0 .. 30 days).
 
-    ``true`` is not a duration (``str(True)`` would not parse anyway; checked first for the message).
+    ``true`` is not a duration (``str(True)`` would not parse anyway; checked first for the
+    message).
     """
     if isinstance(text, bool):
         raise PlanError(f"{field}: {text!r} is not a duration (use e.g. 90, 500ms, 60s, 5m, 1h30m)")
@@ -193,7 +194,8 @@ def parse_count(text: str | int, field: str = "min_requests") -> int:
 
 
 def parse_weight(text: str | float, field: str = "steps") -> int:
-    """A candidate weight in percent (``"10"``, ``"0.5"``, ``"25%"``, ``"shadow"``) → basis points."""
+    """A candidate weight in percent (``"10"``, ``"0.5"``, ``"25%"``, ``"shadow"``) → basis
+    points."""
     if isinstance(text, bool):
         raise PlanError(f"{field}: {text!r} is not a weight (a percent 0..100, or 'shadow')")
     raw = str(text).strip().lower().removesuffix("%")
@@ -227,7 +229,8 @@ def _check_increasing(weights: Sequence[int], field: str) -> None:
     for before, after in itertools.pairwise(weights):
         if after <= before:
             raise PlanError(
-                f"{field}: weights must increase step by step ({before / 100:g}% then {after / 100:g}%)"
+                f"{field}: weights must increase step by step "
+                f"({before / 100:g}% then {after / 100:g}%)"
             )
 
 

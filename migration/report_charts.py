@@ -110,7 +110,7 @@ def grid_step(top: float, lines: int = 5) -> float:
     if top <= 0 or not math.isfinite(top):
         return 0.25
     rough = top / lines
-    power = 10 ** math.floor(math.log10(rough))
+    power: float = 10 ** math.floor(math.log10(rough))  # an int for steps of 1 and more
     return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= rough * 0.999999)
 
 

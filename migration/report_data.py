@@ -190,8 +190,9 @@ _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_since(text: str, now: float) -> float:
-    """``since`` as a time: a duration back from ``now`` (``90s``, ``10m``, ``2h``, ``1d``) or an
-    ISO 8601 time (``2026-12-06T09:00:00Z``; without a zone, UTC). ``ValueError`` names the forms."""
+    """``since`` as a time: a duration back from ``now`` (``90s``, ``10m``, ``2h``,
+    ``1d``) or an ISO 8601 time (``2026-12-06T09:00:00Z``; without a zone, UTC).
+    ``ValueError`` names the forms."""
     text = text.strip()
     found = _DURATION.match(text)
     if found:

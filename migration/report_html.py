@@ -9,8 +9,8 @@ each marker's time, kind, weight and reasons (also the line's hover title). A li
 evaluation was recorded for more than three intervals (the gateway was down, the store thinned or
 the migration paused), so a gap is never drawn as a trend.
 
-Below: the live numbers (last ``window_s`` seconds), the improvement factors with what each one says,
-the per-operation windows, what the per-operation checks found over the history (when the
+Below: the live numbers (last ``window_s`` seconds), the improvement factors with what each one
+says, the per-operation windows, what the per-operation checks found over the history (when the
 snapshots' ``checks`` carry ``name[operation]`` entries), and the event list.
 """
 

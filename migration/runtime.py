@@ -1,4 +1,5 @@
-"""The composition root: one gateway process with shadowing, live contract checks and the controller.
+"""The composition root: one gateway process with shadowing, live contract checks and the
+controller.
 
 The gateway makes no rollout decisions and the migration package does no proxying; this module is
 where the two meet. It reads the ``migration:`` section of the gateway's config file, builds
@@ -37,11 +38,12 @@ the gateway state. A state file that cannot be opened or read stops start-up wit
 :class:`~gateway.config.ConfigError` naming it (exit code 2 in the commands).
 
 Wiring for issue #13: ``role`` (:class:`~migration.cluster.seams.Role`) makes the process a cluster
-member — by default when ``state_db`` is a PostgreSQL URL, and for ``--workers`` (a PRIMARY supervisor,
-WORKER data planes) over either store. A member's controller reads the merged evidence of every
-member and sets weights through the shared snapshot (:mod:`migration.cluster.wiring` builds the parts,
-:class:`~migration.cluster.member.ClusterMember` runs their loops); it runs only while the member
-holds the lease. The config file's plans start at each won election, for routes the store has none.
+member — by default when ``state_db`` is a PostgreSQL URL, and for ``--workers`` (a PRIMARY
+supervisor, WORKER data planes) over either store. A member's controller reads the merged evidence
+of every member and sets weights through the shared snapshot (:mod:`migration.cluster.wiring` builds
+the parts, :class:`~migration.cluster.member.ClusterMember` runs their loops); it runs only while
+the member holds the lease. The config file's plans start at each won election, for routes the store
+has none.
 """
 
 from __future__ import annotations
@@ -154,7 +156,8 @@ def _state_db(value: Any, base_dir: Path | None) -> Path | str:
         return text
     if "://" in text:  # mysql://, sqlite://...: a typo here would silently become a file name
         raise ConfigError(
-            f"migration.state_db: expected a file path or a postgresql:// URL, got {redact_url(text)!r}"
+            "migration.state_db: expected a file path or a postgresql:// URL, "
+            f"got {redact_url(text)!r}"
         )
     path = Path(text)
     return base_dir / path if not path.is_absolute() and base_dir is not None else path
@@ -406,7 +409,8 @@ class CutoverRuntime:
     def _join(
         self, c: ClusterParts, watcher: ConfigWatcher, clock: Callable[[], float]
     ) -> ClusterMember:
-        """The member's loops, the leader's record of published weights, shadow rates via the snapshot."""
+        """The member's loops, the leader's record of published weights, shadow rates via the
+        snapshot."""
         role = self.role
         member = ClusterMember(
             role=role,
@@ -493,7 +497,8 @@ class CutoverRuntime:
             self.controller.weight_changed(*change)
 
     def _published(self, change: WeightChange) -> None:
-        """A weight another member published (an operator, a fail-static rollback): the leader records it."""
+        """A weight another member published (an operator, a fail-static rollback): the leader
+        records it."""
         if self.member is not None and self.member.leading:
             self.controller.weight_changed(*change)
 

@@ -36,8 +36,10 @@ Wiring, in the gateway's lifespan (a sketch; ``spawn`` is the gateway's named-ta
     )
     controller.recover()                              # re-apply stored weights after a restart
     spawn(controller.run(stop_event), name="migration-controller")
-    report = await build_report(metrics, route="tasks", store=store,
-                                memory=HttpMemoryScraper(client, {"baseline": ..., "candidate": ...}))
+    report = await build_report(
+        metrics, route="tasks", store=store,
+        memory=HttpMemoryScraper(client, {"baseline": ..., "candidate": ...}),
+    )
 
 Admin API mapping: :class:`~migration.controller.MigrationError` → 409,
 :class:`~migration.plan.PlanError` / ``ValueError`` from ``Policy.from_mapping`` → 400/422.
@@ -159,7 +161,8 @@ class InflightSource(Protocol):
 
 
 class FallbackDeadlines(Protocol):
-    """Publishes how long a candidate attempt may wait before its request falls back (None: unknown)."""
+    """Publishes how long a candidate attempt may wait before its request falls back (None:
+    unknown)."""
 
     def set_fallback_after(self, route: str, seconds: float | None, /) -> None: ...
 

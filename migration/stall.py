@@ -34,7 +34,8 @@ def stall_reasons(
     """Why the step is stalled: its age and deadline, each reason, and the traffic it needs."""
     step = state.step
     head = (
-        f"step {state.step_index + 1} ({step.describe()}) undecided after {state.held_s(now):.0f} s "
+        f"step {state.step_index + 1} ({step.describe()}) "
+        f"undecided after {state.held_s(now):.0f} s "
         f"(deadline {step.deadline_s:g} s); on_stall: {state.plan.on_stall}"
     )
     lines = [head]
@@ -42,7 +43,10 @@ def stall_reasons(
         match = _MORE.search(reason)
         if match and candidate_rps > 0:
             more = int(match.group(1).replace(",", ""))
-            reason += f" (~{more / candidate_rps:.0f} s at the step's {candidate_rps:.2f} candidate req/s)"
+            reason += (
+                f" (~{more / candidate_rps:.0f} s at the step's "
+                f"{candidate_rps:.2f} candidate req/s)"
+            )
         elif match:
             reason += " (no candidate traffic this step)"
         lines.append(reason)

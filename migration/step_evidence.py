@@ -35,8 +35,8 @@ class SettledSource(Protocol):
     one, and that number; with ``after_tag=None`` nothing (an empty window) and the number of the
     bucket *in progress*, so a caller starts counting after it: that bucket mixes the step's first
     moment with traffic at the previous weight (counted, the second of a promotion took a 50 %
-    step's observed share to 33 %), and a later pull returns nothing until it has settled. Buckets the window no longer keeps are gone (a caller reads
-    at least once a minute).
+    step's observed share to 33 %), and a later pull returns nothing until it has settled. Buckets
+    the window no longer keeps are gone (a caller reads at least once a minute).
     """
 
     def settled(

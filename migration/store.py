@@ -20,9 +20,10 @@ which the commands turn into exit code 2 instead of a sqlite3 traceback.
 Manual weights (item 4) of routes without a migration live in ``route_weight``; a route with a
 migration keeps its weight in its state, the one truth the controller re-applies.
 
-The statements, the schema and its version are shared with the PostgreSQL store (issue #13) in
-:mod:`migration.store_sql`; this module keeps the protocol and what is SQLite's own (the file, WAL,
-the busy timeout, ``BEGIN IMMEDIATE``). :func:`open_store` picks the store from ``migration.state_db``.
+The statements, the schema and its version are shared with the PostgreSQL store (issue
+#13) in :mod:`migration.store_sql`; this module keeps the protocol and what is SQLite's
+own (the file, WAL, the busy timeout, ``BEGIN IMMEDIATE``). :func:`open_store` picks the
+store from ``migration.state_db``.
 """
 
 from __future__ import annotations

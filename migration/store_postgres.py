@@ -1,10 +1,10 @@
 """The state store on PostgreSQL (issue #13, item 2): same schema and statements as SQLite's.
 
-``migration.state_db: postgresql://user:password@host:5432/db`` (or ``postgres://``) selects it.
-Whatever the URL leaves out, libpq takes from the standard ``PG*`` variables (``PGPASSWORD``,
-``PGHOST``, ``PGSSLMODE``...) or ``~/.pgpass``, so the password need not be in the config at all. The
-URL is shown only through :func:`redact_url` (password replaced by ``***``), in errors, logs and
-``GET /migration``.
+``migration.state_db: postgresql://user:password@host:5432/db`` (or ``postgres://``) selects
+it. Whatever the URL leaves out, libpq takes from the standard ``PG*`` variables
+(``PGPASSWORD``, ``PGHOST``, ``PGSSLMODE``...) or ``~/.pgpass``, so the password need not be in
+the config at all. The URL is shown only through :func:`redact_url` (password replaced by
+``***``), in errors, logs and ``GET /migration``.
 
 Bounded calls. The controller calls the store synchronously on the gateway's event loop
 (:meth:`~migration.controller.MigrationController.run`, and the admin API's reads), so a database
@@ -16,8 +16,8 @@ acknowledges. So every call runs on one worker thread and the caller waits at mo
 :class:`~migration.buffered_store.BufferedStore` turns into a buffered write, exactly as for a
 locked SQLite file), and while the abandoned call is still stuck every later call fails at once
 instead of waiting again — at most one short stall per outage, not one per tick. The abandoned
-call's transaction is rolled back if it has not reached ``COMMIT``; its connection is dropped and the
-next call reconnects (``connect_timeout``, keepalives and ``tcp_user_timeout`` bound the worker
+call's transaction is rolled back if it has not reached ``COMMIT``; its connection is dropped and
+the next call reconnects (``connect_timeout``, keepalives and ``tcp_user_timeout`` bound the worker
 thread itself, so it comes back from a dead peer on its own).
 
 One caveat every client of a remote database shares: a timeout that fires while ``COMMIT`` is in

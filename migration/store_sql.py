@@ -14,11 +14,11 @@ The schema is versioned (``schema_version``, one row): opening a store at an old
 the missing steps of :data:`MIGRATIONS` in the same transaction that bumps the version; a store
 written by a newer gateway is refused (:class:`StateStoreError`), because an older gateway writing
 rows it does not fully understand could lose what the newer one stored — the same rule as
-Alembic's "can't locate revision" refusal or Flyway's ``validateOnMigrate``. Version 0 is a file from
-before versioning (tables, no version row); step 1 is the schema as it was then, made idempotent;
-step 2 adds the cluster tables of issue #13 (lease, config snapshot, heartbeats, evidence). A gateway
-of schema 1 refuses a store a schema-2 gateway has opened: upgrade every member before (or while)
-pointing them at one store.
+Alembic's "can't locate revision" refusal or Flyway's ``validateOnMigrate``. Version 0 is a file
+from before versioning (tables, no version row); step 1 is the schema as it was then, made
+idempotent; step 2 adds the cluster tables of issue #13 (lease, config snapshot, heartbeats,
+evidence). A gateway of schema 1 refuses a store a schema-2 gateway has opened: upgrade every
+member before (or while) pointing them at one store.
 
 Snapshots older than 15 minutes are thinned at each write (:mod:`migration.snapshot_thinning`),
 so the bounded ring covers hours of evaluations, not minutes.

@@ -2,12 +2,14 @@
 
 * :class:`FakeClock` — a clock you move by hand; pass it to windows and the controller alike.
 * :class:`RecordingWeights` — a :class:`~migration.seams.WeightControl` that remembers each call.
-* :class:`InMemoryStore` — a :class:`~migration.store.StateStore` in a dict (same semantics, no disk);
-  ``fail = True`` makes its writes raise, as a locked or full disk would.
-* :class:`FakeInflight` — a :class:`~migration.seams.InflightSource` with attempts you start by hand.
+* :class:`InMemoryStore` — a :class:`~migration.store.StateStore` in a dict (same semantics, no
+  disk); ``fail = True`` makes its writes raise, as a locked or full disk would.
+* :class:`FakeInflight` — a :class:`~migration.seams.InflightSource` with attempts you start by
+  hand.
 * :class:`StaticMemory` — a :class:`~migration.memory.MemorySource` with fixed numbers.
 * :class:`RecordingObserver` — an attempt/shadow observer that keeps what the gateway reported.
-* :class:`RecordingSink` — an :class:`~migration.seams.EventSink` that keeps every event it is told of.
+* :class:`RecordingSink` — an :class:`~migration.seams.EventSink` that keeps every event it is told
+  of.
 * :class:`ScriptedGate` — a :class:`~migration.seams.PromotionGate` that answers from a script.
 
 The real :class:`~migration.metrics.MigrationMetrics` is pure, so tests use it directly as the

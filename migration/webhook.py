@@ -23,7 +23,8 @@ Outcome = Literal["ok", "rejected", "timeout", "error"]
 
 @dataclass(frozen=True)
 class WebhookResult:
-    """What one POST came to: a 2xx (``ok``), another status (``rejected``), a timeout or an error."""
+    """What one POST came to: a 2xx (``ok``), another status (``rejected``), a timeout or an
+    error."""
 
     outcome: Outcome
     status: int | None = None
@@ -36,7 +37,8 @@ class WebhookResult:
         return self.outcome == "ok"
 
     def describe(self) -> str:
-        """``"HTTP 503"``, ``"timeout after 2.0 s"``, ``"error: ConnectError"`` — for reasons and logs."""
+        """``"HTTP 503"``, ``"timeout after 2.0 s"``, ``"error: ConnectError"`` — for reasons and
+        logs."""
         if self.status is not None:
             return f"HTTP {self.status}"
         if self.outcome == "timeout":

@@ -1,9 +1,9 @@
 """Sliding windows as a time-bucketed ring: fixed memory whatever the traffic.
 
 A window is ``size`` buckets of ``bucket_s`` seconds each. A bucket is tagged with the absolute
-bucket number (``floor(t / bucket_s)``) it currently holds; when the clock moves on, a slot whose tag
-is older than the window is recycled in place. Reading a span merges the buckets whose tags fall in
-it, so a statistic over "the last 10 s" costs at most 10 bucket merges and never grows with the
+bucket number (``floor(t / bucket_s)``) it currently holds; when the clock moves on, a slot whose
+tag is older than the window is recycled in place. Reading a span merges the buckets whose tags fall
+in it, so a statistic over "the last 10 s" costs at most 10 bucket merges and never grows with the
 request rate. The clock is injected (a callable returning seconds); tests drive it by hand.
 
 The span read includes the current, still-filling bucket, so a span of ``n`` seconds covers between
@@ -163,8 +163,8 @@ class SlidingWindow:
         """The slots holding bucket numbers ``oldest_tag..newest_tag`` (inclusive), oldest first.
 
         The live slots, not copies (a cluster exporter encodes them at once): read them before the
-        clock moves ``size`` buckets on, when a slot is recycled. Bucket numbers nothing was recorded
-        in have no slot and are absent.
+        clock moves ``size`` buckets on, when a slot is recycled. Bucket numbers nothing was
+        recorded in have no slot and are absent.
         """
         found = [
             slot for slot in self._slots if slot.tag >= 0 and oldest_tag <= slot.tag <= newest_tag

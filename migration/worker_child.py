@@ -1,4 +1,5 @@
-"""One worker of ``cutover gateway --workers N``, started by the supervisor (:mod:`migration.workers`).
+"""One worker of ``cutover gateway --workers N``, started by the supervisor
+(:mod:`migration.workers`).
 
 ``python -m migration.worker_child --index I --public-port P --replica R --report-fd FD --parent PID
 [--config FILE] [--log-format F]`` runs ``CutoverRuntime(role=Role.WORKER)`` on the reserved public

@@ -12,8 +12,8 @@ scrapes one target per host, the supervisor's admin port, whose ``GET /metrics``
 * a worker that does not answer within ``timeout_s`` is left out of that scrape and
   ``cutover_worker_up{worker}`` is 0.
 
-Every recording rule and alert aggregates counters with ``sum by (...)``, which drops the extra label;
-per-process gauges (``cutover_candidate_weight``) appear once per process with equal values.
+Every recording rule and alert aggregates counters with ``sum by (...)``, which drops the extra
+label; per-process gauges (``cutover_candidate_weight``) appear once per process with equal values.
 
 Both sides are parsed back from the text format (:func:`text_string_to_metric_families`), the
 supervisor's included, so counters' ``_created`` samples are separate gauge families on both sides

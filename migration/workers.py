@@ -28,12 +28,13 @@ Decisions:
   group; the supervisor decides). A supervisor killed outright takes its workers with it:
   ``PR_SET_PDEATHSIG`` (Linux) delivers SIGTERM to each, and a once-a-second ``getppid()`` check
   covers the rest — no orphan keeps serving weights nobody updates.
-* **Metrics.** The primary's ``GET /metrics`` merges every worker's (:mod:`migration.worker_metrics`).
+* **Metrics.** The primary's ``GET /metrics`` merges every worker's
+  (:mod:`migration.worker_metrics`).
 * **Shadow sidecar: one per worker** (what each runtime does by itself; the primary has none).
   Measured on this 2-core host, shadowing 100 % of ``GET``s to two loopback upstreams, 16,000
   requests over 8 keep-alive clients on the same cores: the sidecars' CPU per request is the same
-  with one worker (74 µs) as with two (71 µs, summed over both sidecars), the workers' own about
-  70 to 80 µs; an idle sidecar costs ~0.002 CPU-s/s and ~57 MiB RSS. A sidecar per host would save only
+  with one worker (74 µs) as with two (71 µs, summed over both sidecars), the workers' own about 70
+  to 80 µs; an idle sidecar costs ~0.002 CPU-s/s and ~57 MiB RSS. A sidecar per host would save only
   that memory, and would put every worker's shadow work on one core — the first thing to drop
   shadows on a many-core host — behind a second hop. So no per-host sidecar.
 """
@@ -71,7 +72,8 @@ class WorkerFailed(Exception):
 
 def restart_delay(failures: int) -> float:
     """Seconds before restart number ``failures`` (1, 2, ...) of a worker in a row."""
-    return min(RESTART_FIRST_S * 2 ** max(failures - 1, 0), RESTART_MAX_S)
+    growth: float = 2 ** max(failures - 1, 0)
+    return min(RESTART_FIRST_S * growth, RESTART_MAX_S)
 
 
 def describe_exit(returncode: int | None) -> str:
@@ -86,7 +88,8 @@ def describe_exit(returncode: int | None) -> str:
 
 
 def reserve_port(host: str, port: int) -> socket.socket:
-    """A socket bound to ``host:port`` with ``SO_REUSEPORT``, not listening (``OSError`` if taken)."""
+    """A socket bound to ``host:port`` with ``SO_REUSEPORT``, not listening (``OSError`` if
+    taken)."""
     family, kind, proto, _, address = socket.getaddrinfo(
         host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
     )[0]

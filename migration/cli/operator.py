@@ -1,9 +1,10 @@
-"""The operator's commands: ``cutover status``, ``cutover migrate ...``, ``cutover events``, ``cutover report``.
+"""The operator's commands: ``cutover status``, ``cutover migrate ...``, ``cutover events``,
+``cutover report``.
 
 Every command talks to a running gateway's admin API (:mod:`migration.admin_api`) through
 :class:`~gateway.admin_client.AdminClient`: rich tables for people, ``--json`` (the API's own JSON)
-for scripts. Exit codes: 0 done, 1 the call failed (gateway unreachable, token wrong, action refused),
-2 bad arguments found before any call.
+for scripts. Exit codes: 0 done, 1 the call failed (gateway unreachable, token wrong, action
+refused), 2 bad arguments found before any call.
 
 ``cutover migrate start ROUTE --gate 50`` names a gated step by its *weight*, as ``--steps`` lists
 them and as :func:`migration.plan.plan_from_cli` reads ``--gates``; the CLI turns it into the step
@@ -50,7 +51,8 @@ PHASE_STYLES = {
 def _console() -> Console:
     """A console on the *current* ``sys.stdout`` (so redirection and test capture both work).
 
-    Off a terminal it prints tables plainly, tab-separated with full values (:mod:`gateway.console`).
+    Off a terminal it prints tables plainly, tab-separated with full values
+    (:mod:`gateway.console`).
     """
     return CliConsole(file=sys.stdout, soft_wrap=False)
 
@@ -95,7 +97,8 @@ def _step(view: dict[str, Any]) -> str:
     gate = f" ⏸gate→{steps[index + 1]['label']}" if waits and gated else ""
     return (
         f"{plan['step_index'] + 1}/{plan['step_count']} {step['label']}{gate}\n"
-        f"{plan['held_s']:.0f}/{plan['hold_s']:g}s · {plan['step_requests']}/{plan['min_requests']} req"
+        f"{plan['held_s']:.0f}/{plan['hold_s']:g}s · "
+        f"{plan['step_requests']}/{plan['min_requests']} req"
     )
 
 
@@ -600,7 +603,8 @@ def register(subparsers: Any) -> None:
         help="migration decisions and operator actions",
         description="The event history, oldest first: every promotion, hold, rollback and "
         "operator action with its reasons and actor.",
-        epilog="examples:\n  cutover events --route tasks --limit 20\n  cutover events | grep rolled_back",
+        epilog="examples:\n  cutover events --route tasks --limit 20\n"
+        "  cutover events | grep rolled_back",
     )
     events.add_argument("--route", default=None, help="only this route")
     events.add_argument("--limit", type=_count, default=50, help="newest N events")

@@ -1,7 +1,8 @@
 """Run the two llmstruct backends as child processes and wait until they answer.
 
-`cutover up` and `cutover demo` use this: the backends are real servers on loopback ports, each its own
-process (so each has its own RSS for the MigrationReport), stopped together when the stack stops.
+`cutover up` and `cutover demo` use this: the backends are real servers on loopback ports, each its
+own process (so each has its own RSS for the MigrationReport), stopped together when the stack
+stops.
 """
 
 from __future__ import annotations
@@ -104,7 +105,8 @@ class BackendProcesses:
                 while True:
                     if proc.poll() is not None:
                         raise BackendFailedError(
-                            f"{spec.name} backend exited with {proc.returncode}: {self._tail(spec.name)}"
+                            f"{spec.name} backend exited with {proc.returncode}: "
+                            f"{self._tail(spec.name)}"
                         )
                     try:
                         if client.get(spec.url + HEALTH_PATH).status_code == 200:
@@ -121,7 +123,8 @@ class BackendProcesses:
             raise BackendFailedError("; ".join(dead))
 
     def exited(self) -> list[str]:
-        """One line per backend that has exited (its code and the tail of its log); [] while all run.
+        """One line per backend that has exited (its code and the tail of its log); [] while all
+        run.
 
         ``cutover up`` polls this while it serves: a backend that dies must stop the stack with
         exit 1 rather than leave a gateway in front of nothing (or of another stack's backends).

@@ -1,4 +1,5 @@
-"""`cutover backend`, `cutover gateway`, `cutover up` and `cutover demo`: commands that run the stack."""
+"""`cutover backend`, `cutover gateway`, `cutover up` and `cutover demo`: commands that run the
+stack."""
 
 from __future__ import annotations
 
@@ -89,7 +90,8 @@ class AdminTokenError(Exception):
 
 
 def state_admin_token(state_dir: Path) -> str:
-    """The admin token of ``cutover up`` in ``state_dir``: the one saved there, else a new one saved.
+    """The admin token of ``cutover up`` in ``state_dir``: the one saved there, else a new one
+    saved.
 
     Issue #15 item 5: a new token on every ``up`` broke every shell that had exported the last one.
     The file is created with ``O_CREAT | O_EXCL`` and mode 0600 in one call, so it is never readable
@@ -124,7 +126,8 @@ def _saved_token(path: Path) -> str:
 
 
 def _backends_api_key() -> str:
-    """The API key both llmstruct backends will require (``LLMSTRUCT_API_KEY``, else the default)."""
+    """The API key both llmstruct backends will require (``LLMSTRUCT_API_KEY``, else the
+    default)."""
     from engine.settings import LlmstructSettings
 
     return os.environ.get("LLMSTRUCT_API_KEY") or str(
@@ -246,8 +249,8 @@ def _run_up(args: argparse.Namespace) -> int:
             f"  admin       {admin}   (/status /metrics /shadow /migration)\n"
             f"  baseline    {config.baseline.url}   (fastapi_backend)\n"
             f"  candidate   {config.candidate.url}   (custom_backend)\n"
-            f"  API key     {_backends_api_key()}   (X-API-Key of both backends; the split sticks on "
-            "it, so every client sending this one key moves together: see the status' keys)\n"
+            f"  API key     {_backends_api_key()}   (X-API-Key of both backends; the split sticks "
+            "on it, so every client sending this one key moves together: see the status' keys)\n"
             f"  admin token {token or '(none in the config: changes are refused)'}\n"
             f"  state       {state_dir}\n"
             f"{export}\n"

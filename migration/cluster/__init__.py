@@ -2,8 +2,8 @@
 
 Without a shared store a gateway is alone: its controller reads its own windows and sets its own
 weights (the embedded SQLite default of ``make run`` and ``cutover up``). With a shared store — a
-``postgresql://`` ``migration.state_db``, or ``--workers N`` on one host over the SQLite file — every
-gateway process is a *member* of a cluster:
+``postgresql://`` ``migration.state_db``, or ``--workers N`` on one host over the SQLite file —
+every gateway process is a *member* of a cluster:
 
 * evidence: each data-plane process publishes its completed per-second window buckets
   (:mod:`migration.cluster.evidence`) to the store; the leader merges every replica's buckets into

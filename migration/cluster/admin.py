@@ -1,4 +1,5 @@
-"""``GET /cluster``: the leader, its epoch and lease age, and every member as the store last heard it.
+"""``GET /cluster``: the leader, its epoch and lease age, and every member as the store last heard
+it.
 
 The same view is the ``cluster`` section of ``GET /migration`` (``cutover status`` prints it). Read
 from what the member already holds — its elector's last lease read, its follower, the heartbeats its

@@ -223,7 +223,8 @@ class ConfigFollower:
     def _changes(
         self, old: dict[str, Any], new: dict[str, Any], skip: tuple[str, str] | None
     ) -> list[WeightChange]:
-        """The weights ``new`` changes relative to ``old`` (a route new to it: from the local one)."""
+        """The weights ``new`` changes relative to ``old`` (a route new to it: from the local
+        one)."""
         before = old.get("weights") or {}
         found = []
         for route, entry in sorted((new.get("weights") or {}).items()):

@@ -9,8 +9,8 @@
   :attr:`ConfigFollower.local_changes` and published when the store returns, where the leader
   records it. It never raises a weight.
 
-The analysis is the same pure :func:`~migration.analysis.analyse` the controller runs, so "hard" means
-exactly what it means on one process.
+The analysis is the same pure :func:`~migration.analysis.analyse` the controller runs, so "hard"
+means exactly what it means on one process.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ log = structlog.get_logger("cutover.cluster")
 
 
 class LocalGuard:
-    """One process' own decisions: fallback deadlines always, hard-breach rollback when fail-static."""
+    """One process' own decisions: fallback deadlines always, hard-breach rollback when
+    fail-static."""
 
     def __init__(
         self,

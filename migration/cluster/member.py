@@ -11,8 +11,8 @@ loop, as on one process.
   merged windows and publish them (each once, within a quarter second of its second ending); once a
   second the heartbeat (role, applied version, fail-static, in-flight ages, admin URL) and the
   :class:`~migration.cluster.guard.LocalGuard`.
-* **lead** (members that may lead): renew or take the lease every ``renew_s``; merge every
-  replica's evidence four times a second (followers too, so a new leader starts with warm windows); while
+* **lead** (members that may lead): renew or take the lease every ``renew_s``; merge every replica's
+  evidence four times a second (followers too, so a new leader starts with warm windows); while
   holding the lease, run the controller every ``interval_s``. A write refused by the fence, or the
   lease's margin running out, stops it at once.
 """
@@ -75,7 +75,8 @@ class ClusterMember:
         clock: Callable[[], float] = time.time,
         on_term: Callable[[], object] | None = None,
     ) -> None:
-        """``on_term``: called (on the loop) after each won election, once the controller recovered."""
+        """``on_term``: called (on the loop) after each won election, once the controller
+        recovered."""
         self.role = role
         self.replica = replica
         self.store = store

@@ -26,9 +26,9 @@ Decided here, and why:
   the clock moves. Routes are capped at ``max_routes``, as each member's metrics cap theirs.
 * **Totals** (step progress) are monotonic: every well-formed row ever ingested counts once, also
   one too old for the window (its attempts still happened). A row is identified by ``(replica,
-  route, tag)``: a repeat of a row still in the window is ignored (:attr:`duplicates`), so re-reading
-  an overlap of the evidence table is harmless there; older rows cannot be checked, so the caller
-  reads each row once (``evidence_after(last_id)``).
+  route, tag)``: a repeat of a row still in the window is ignored (:attr:`duplicates`), so
+  re-reading an overlap of the evidence table is harmless there; older rows cannot be checked, so
+  the caller reads each row once (``evidence_after(last_id)``).
 * **Operations** travel as keys of their own (``route/operation``, see
   :func:`~migration.operations.op_key`): a member publishes each operation's buckets like a route's,
   and :meth:`routes` lists the routes only, :meth:`operations` a route's operations.
@@ -117,7 +117,8 @@ class MergedWindows:
     # -- writing ---------------------------------------------------------------------------------
 
     def ingest(self, rows: Iterable[EvidenceRow]) -> int:
-        """Merge ``rows`` in; returns how many were accepted (bad ones count in :attr:`rejected`)."""
+        """Merge ``rows`` in; returns how many were accepted (bad ones count in
+        :attr:`rejected`)."""
         now_tag = self._now_tag()
         self._prune(now_tag)
         oldest, newest = now_tag - self.window_buckets, now_tag + self.max_ahead_buckets
@@ -173,7 +174,8 @@ class MergedWindows:
         return found, count * self.bucket_s
 
     def window(self, route: str, backend: str, span_s: float) -> WindowStats:
-        """``backend``'s merged statistics on ``route`` over the ``span_s`` s of completed buckets."""
+        """``backend``'s merged statistics on ``route`` over the ``span_s`` s of completed
+        buckets."""
         buckets, covered = self._span(route, span_s)
         total = BackendBucket(latency=LatencySketch(self.accuracy))
         for bucket in buckets:
@@ -219,7 +221,8 @@ class MergedWindows:
         return stats, newest
 
     def recent_attempts(self, route: str, backend: str) -> tuple[int, int]:
-        """``(attempts, connect errors or timeouts)`` in the newest completed buckets (see above)."""
+        """``(attempts, connect errors or timeouts)`` in the newest completed buckets (see
+        above)."""
         slots = self._slots.get(route, {})
         now_tag = self._now_tag()
         attempts = failed = 0
@@ -261,7 +264,8 @@ class MergedWindows:
         return sorted(key for key in self._totals if split_key(key)[1] is None)
 
     def operations(self, route: str) -> list[str]:
-        """The operations of ``route`` any row was ingested for (``op_key(route, op)`` reads one)."""
+        """The operations of ``route`` any row was ingested for (``op_key(route, op)`` reads
+        one)."""
         found = (split_key(key) for key in self._totals)
         return sorted(op for r, op in found if r == route and op is not None)
 

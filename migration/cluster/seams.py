@@ -129,7 +129,8 @@ class ClusterStore(Protocol):
     def update_config(
         self, change: Callable[[dict[str, Any]], dict[str, Any]], *, fenced: bool = False
     ) -> ConfigSnapshot:
-        """Apply ``change`` to the newest snapshot's data in one transaction: version + 1, NOTIFY."""
+        """Apply ``change`` to the newest snapshot's data in one transaction: version + 1,
+        NOTIFY."""
         ...
 
     def heartbeat(self, replica: str, info: dict[str, Any]) -> None:

@@ -35,7 +35,8 @@ def _set_rate_in(data: dict[str, Any], route: str, percent: float) -> dict[str, 
 
 
 class ShadowRates:
-    """The cluster side of shadow rates for one member (``admin`` None: no shadow component here)."""
+    """The cluster side of shadow rates for one member (``admin`` None: no shadow component
+    here)."""
 
     def __init__(
         self,

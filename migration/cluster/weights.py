@@ -126,7 +126,8 @@ def _fault_setter(
 
 
 def publish_local_changes(store: ClusterStore, follower: ConfigFollower, replica: str) -> int:
-    """Publish what this process changed alone while the store was gone; returns how many (any thread).
+    """Publish what this process changed alone while the store was gone; returns how many (any
+    thread).
 
     A lowered weight goes into the snapshot with the actor ``fail-static`` and a reason naming the
     replica and why, so the leader records it as a manual change (an ``overridden`` event pausing

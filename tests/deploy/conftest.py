@@ -1,7 +1,8 @@
 """Fixtures for the deployment files: promtool, and a real Prometheus on a loopback port.
 
-Prometheus comes from Debian's `prometheus` package (`make system-deps`). Without it these tests skip on
-a developer machine, but in CI (``CI=true``) a missing binary fails them: CI must prove the rules.
+Prometheus comes from Debian's `prometheus` package (`make system-deps`). Without it these tests
+skip on a developer machine, but in CI (``CI=true``) a missing binary fails them: CI must prove the
+rules.
 """
 
 from __future__ import annotations

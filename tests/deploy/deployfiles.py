@@ -1,4 +1,5 @@
-"""Read the deployment files and the code's own settings, for tests that check one against the other.
+"""Read the deployment files and the code's own settings, for tests that check one against the
+other.
 
 The environment-variable names come from the pydantic-settings classes themselves (prefix, field
 names, nested delimiter), so a renamed setting breaks the deploy tests instead of a deployment.
@@ -103,7 +104,8 @@ def urls_in(text: str) -> Iterator[tuple[str, int, str]]:
         yield match.group(1), int(match.group(2)), match.group(3) or "/"
 
 
-#: libpq's own variables, read by psycopg beside a ``postgresql://`` URL (the password stays out of it).
+#: libpq's own variables, read by psycopg beside a ``postgresql://`` URL (the password stays out of
+#: it).
 LIBPQ_ENV = frozenset({"PGPASSWORD", "PGPASSFILE", "PGSSLMODE", "PGHOST", "PGUSER", "PGDATABASE"})
 
 

@@ -1,7 +1,9 @@
-"""Just enough PromQL reading to list the series a query selects (no parser ships with Prometheus 2.42).
+"""Just enough PromQL reading to list the series a query selects (no parser ships with Prometheus
+2.42).
 
-Prometheus itself judges whether an expression is valid (tests send every one to a real server); this
-module only finds metric names and label matchers so tests can check them against the code's metrics.
+Prometheus itself judges whether an expression is valid (tests send every one to a real server);
+this module only finds metric names and label matchers so tests can check them against the code's
+metrics.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 No Docker engine here, so the file is checked statically: the schema (vendored from the PyPI package
 check-jsonschema 0.39.0, `check_jsonschema/builtin_schemas/vendor/compose-spec.json`, Apache-2.0,
-see schemas/LICENSE.compose-spec), mount sources that exist, commands that exist, ports that agree with
-the Prometheus targets and the gateway config, environment variables the settings classes read.
+see schemas/LICENSE.compose-spec), mount sources that exist, commands that exist, ports that agree
+with the Prometheus targets and the gateway config, environment variables the settings classes read.
 """
 
 from __future__ import annotations

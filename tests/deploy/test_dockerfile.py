@@ -101,7 +101,8 @@ def test_default_command_is_a_cutover_subcommand() -> None:
     ).choices  # no public accessor
     assert subcommands is not None
     if argv[1] == "up" and "up" not in subcommands:
-        # The Makefile's `make up` runs it too; migration/cli/stack.py registers only `backend` so far.
+        # The Makefile's `make up` runs it too; migration/cli/stack.py registers only `backend` so
+        # far.
         pytest.skip("`cutover up` is not registered yet (migration/cli/stack.py)")
     assert argv[1] in subcommands
 

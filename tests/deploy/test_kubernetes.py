@@ -1,4 +1,5 @@
-"""deploy/k8s: valid against the Kubernetes schemas and wired together (selectors, ports, config, env).
+"""deploy/k8s: valid against the Kubernetes schemas and wired together (selectors, ports, config,
+env).
 
 Schemas: the PyPI package kubernetes-validate (1.37.0), strict mode (unknown fields are errors). The
 ServiceMonitor is a Prometheus Operator CRD for which no registry package ships a JSON schema that

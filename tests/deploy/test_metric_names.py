@@ -1,7 +1,8 @@
 """Rules and panels select only metrics the code exports, with labels those metrics carry.
 
-The metric families are read from the gateway, shadow and migration metric classes themselves (each on
-a fresh registry), so a renamed metric or label fails here rather than as an empty panel in production.
+The metric families are read from the gateway, shadow and migration metric classes
+themselves (each on a fresh registry), so a renamed metric or label fails here rather than
+as an empty panel in production.
 """
 
 from __future__ import annotations

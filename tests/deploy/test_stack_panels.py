@@ -1,8 +1,9 @@
-"""The real stack under a real Prometheus: recording rules and dashboard queries return labelled series.
+"""The real stack under a real Prometheus: recording rules and dashboard queries return labelled
+series.
 
-Both llmstruct backends (``python -m fastapi_backend`` / ``python -m custom_backend``) and the gateway
-(``cutover gateway --config``) run as processes on loopback ports; Prometheus scrapes them every second
-with the repository's rule files, under the same job names and ``backend`` labels as
+Both llmstruct backends (``python -m fastapi_backend`` / ``python -m custom_backend``) and the
+gateway (``cutover gateway --config``) run as processes on loopback ports; Prometheus scrapes them
+every second with the repository's rule files, under the same job names and ``backend`` labels as
 deploy/prometheus/prometheus.yml. Traffic goes through the gateway at a 50% ramp step with an abort
 fault on the candidate, which is how an operator rehearses a rollback.
 
@@ -60,7 +61,8 @@ class Stack:
 def gateway_config(
     baseline_port: int, candidate_port: int, public: int, admin: int, state_db: Path
 ) -> str:
-    """Two routes, sticky on a test header, every safe request shadowed, the controller every second.
+    """Two routes, sticky on a test header, every safe request shadowed, the controller every
+    second.
 
     The policy is scaled to a test's traffic: a 5 s window and a few dozen samples instead of the
     production minimums, so a plan can leave its shadow step within seconds.
@@ -187,9 +189,9 @@ def drive(stack: Stack, clients: range) -> None:
 def ramped(stack: Stack) -> Stack:
     """A 50% step on both routes with 30% of candidate attempts aborted, traffic seen by Prometheus.
 
-    Counters are created on first use, and a series whose first sample is already its final value shows
-    no rate; so a first burst creates every series, Prometheus is waited on until it holds them, and a
-    second burst gives the rates something to measure.
+    Counters are created on first use, and a series whose first sample is already its final value
+    shows no rate; so a first burst creates every series, Prometheus is waited on until it holds
+    them, and a second burst gives the rates something to measure.
     """
     for route in ROUTES:
         admin_put(stack, f"/routes/{route}/weight", {"percent": 50})
@@ -408,7 +410,8 @@ def test_every_panel_and_rule_after_shadow_ramp_and_rollback(ramped: Stack) -> N
     assert response.status_code == 200, response.text
     wait_until(partial(candidate_window_clean, stack), "the aborts to leave the window", 15.0)
     for route in ROUTES:
-        # The 100% step is gated (only an operator enters it): the ramp holds at 50% till the rollback.
+        # The 100% step is gated (only an operator enters it): the ramp holds at 50% till the
+        # rollback.
         plan = {"steps": "shadow,50,100", "hold": "1s", "min_requests": 10, "gates": [2]}
         migration_post(stack, f"/migration/{route}/start", plan)
     drive(stack, range(200, 260))  # shadow step: every GET is shadowed to the candidate

@@ -1,11 +1,12 @@
-"""The whole stack on loopback for the end-to-end tests: backends, a gateway process, load, admin calls.
+"""The whole stack on loopback for the end-to-end tests: backends, a gateway process, load, admin
+calls.
 
 Both llmstruct backends run as their own processes (``migration.cli.processes``) over one SQLite
 task store with the in-process bridge (the subprocess bridge serves a few requests per second here,
-too few for a ramp in seconds). The gateway runs as ``python -m migration.cli.main gateway --config``
-so a test can ``kill -9`` it; its output goes to a log file, never to an unread pipe (a full pipe
-would block the gateway on its next log line). Load comes from :mod:`migration.loadgen` over the
-gateway's own HTTP client, as in ``cutover demo``.
+too few for a ramp in seconds). The gateway runs as ``python -m migration.cli.main gateway
+--config`` so a test can ``kill -9`` it; its output goes to a log file, never to an unread pipe (a
+full pipe would block the gateway on its next log line). Load comes from :mod:`migration.loadgen`
+over the gateway's own HTTP client, as in ``cutover demo``.
 """
 
 from __future__ import annotations
@@ -162,7 +163,8 @@ class GatewayProcess:
 
 
 def gateway_sender(public_url: str) -> PoolSender:
-    """The load generator's client: the gateway's own pooled HTTP/1.1 sender, aimed at the gateway."""
+    """The load generator's client: the gateway's own pooled HTTP/1.1 sender, aimed at the
+    gateway."""
     upstream = UpstreamConfig(public_url, 2.0, 10.0, 30.0, 64)
     return PoolSender({"gateway": upstream})
 
@@ -195,7 +197,8 @@ class Load:
 
 
 def profile(task_ids: tuple[str, ...], rps: float = 120.0, write_share: float = 0.0) -> LoadProfile:
-    """The demo's read mix at a rate two shared cores sustain alongside both backends and the gateway.
+    """The demo's read mix at a rate two shared cores sustain alongside both backends and the
+    gateway.
 
     No writes by default: ``GET /api/v1/tasks`` lists newest first, so a task created between a
     primary read and its shadow makes the pair differ. On a loaded machine the shadow lags enough
@@ -237,7 +240,8 @@ class Admin:
     async def wait_view(
         self, predicate: Callable[[dict[str, Any]], bool], what: str, within_s: float = 45.0
     ) -> dict[str, Any]:
-        """Poll ``GET /migration`` until ``predicate(view)`` (the controller acts on its own tick)."""
+        """Poll ``GET /migration`` until ``predicate(view)`` (the controller acts on its own
+        tick)."""
         deadline = time.monotonic() + within_s
         while True:
             view = await self.view()
@@ -255,7 +259,8 @@ class Admin:
 
 
 def cli_json(admin_url: str, *args: str) -> Any:
-    """Run the real operator CLI (``python -m migration.cli.main``) and parse its ``--json`` output."""
+    """Run the real operator CLI (``python -m migration.cli.main``) and parse its ``--json``
+    output."""
     argv = [sys.executable, "-m", "migration.cli.main", *args]
     argv += ["--admin-url", admin_url, "--token", ADMIN_TOKEN, "--json"]
     done = subprocess.run(argv, capture_output=True, timeout=60, check=False)

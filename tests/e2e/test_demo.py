@@ -19,7 +19,7 @@ def run_demo(tmp_path: Path, *flags: str) -> tuple[int, str]:
 
 
 def test_demo_regression_rolls_back(tmp_path: Path) -> None:
-    """`cutover demo --regression` injects a candidate delay at 50 % and ends rolled back, exit 0."""
+    """`cutover demo --regression` injects a candidate delay at 50% and ends rolled back, exit 0."""
     code, output = run_demo(tmp_path, "--regression", "--max-seconds", "120")
     assert code == 0, output[-3000:]
     assert "rolled back" in output
@@ -28,7 +28,7 @@ def test_demo_regression_rolls_back(tmp_path: Path) -> None:
 
 
 def test_demo_ramp_completes(tmp_path: Path) -> None:
-    """`cutover demo` ramps shadow → 10 → 50 → 100 and ends completed with no failed client, exit 0."""
+    """`cutover demo` ramps shadow → 10 → 50 → 100 and ends completed, no failed client, exit 0."""
     code, output = run_demo(tmp_path, "--max-seconds", "120")
     assert code == 0, output[-3000:]
     assert "outcome: completed" in output

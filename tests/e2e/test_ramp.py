@@ -1,4 +1,5 @@
-"""A full ramp shadow → 10 → 50 → 100 through the real gateway process, watched by the operator CLI."""
+"""A full ramp shadow → 10 → 50 → 100 through the real gateway process, watched by the operator
+CLI."""
 
 from __future__ import annotations
 

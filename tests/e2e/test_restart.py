@@ -1,4 +1,5 @@
-"""A gateway killed with SIGKILL mid-ramp comes back at the same step, hold and counters, with no task lost."""
+"""A gateway killed with SIGKILL mid-ramp comes back at the same step, hold and counters, with no
+task lost."""
 
 from __future__ import annotations
 
@@ -62,7 +63,8 @@ async def test_kill_9_resumes_the_step_and_keeps_every_task(
         assert after["plan"]["step_requests"] >= before["plan"]["step_requests"] > 0
         # The hold resumes from the last commit (about one 1 s evaluation before the kill; allow a
         # busy machine a second more), not from zero; the downtime does not count (migration.state).
-        # (That downtime is excluded is pinned with a fake clock in tests/migration/test_controller.py.)
+        # (That downtime is excluded is pinned with a fake clock in
+        # tests/migration/test_controller.py.)
         assert after["plan"]["held_s"] >= before["plan"]["held_s"] - 2.0
         assert after["plan"]["hold_s"] == 60.0
         status = await admin.get("/status")

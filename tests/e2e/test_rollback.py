@@ -1,4 +1,5 @@
-"""An injected candidate regression at the 50 % step rolls back on its own, and no client sees it."""
+"""An injected candidate regression at the 50 % step rolls back on its own, and no client sees
+it."""
 
 from __future__ import annotations
 

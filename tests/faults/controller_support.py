@@ -1,11 +1,13 @@
-"""The controller's half of the fault matrix: a gateway process mid-migration, load, one upstream to break.
+"""The controller's half of the fault matrix: a gateway process mid-migration, load, one upstream to
+break.
 
 An upstream here starts healthy and turns faulty on ``SIGUSR1`` (``slow:MS``, ``5xx`` or ``cut``:
 :mod:`tests.faults.upstream_support` started with a ``then`` mode), so the migration has finished
 samples from both backends before the fault (the analysis needs a baseline to compare with) and the
-fault's start is one known instant; ``killed`` (``kill -9``) and ``hung`` (``SIGSTOP``) need no mode. The gateway, its config and the load are
-those of the end-to-end stack (:mod:`tests.e2e.stack`): a ``cutover gateway`` process with the
-controller every second and the analysis scaled to a test, and the demo's open-loop GET mix.
+fault's start is one known instant; ``killed`` (``kill -9``) and ``hung`` (``SIGSTOP``) need no
+mode. The gateway, its config and the load are those of the end-to-end stack
+(:mod:`tests.e2e.stack`): a ``cutover gateway`` process with the controller every second and the
+analysis scaled to a test, and the demo's open-loop GET mix.
 """
 
 from __future__ import annotations
@@ -157,7 +159,8 @@ async def migration(
             gateway.start()
             admin = Admin(gateway.admin_url)
             await admin.send("POST", f"/migration/{ROUTE}/start", plan)
-            # Clients wait up to 35 s: longer than the 30 s read timeout, so a failure is the gateway's.
+            # Clients wait up to 35 s: longer than the 30 s read timeout, so a failure is the
+            # gateway's.
             load = Load(sender, replace(profile(("1", "2")), rps=rps, timeout_s=35.0))
             running = Migration(gateway, admin, load, {"baseline": base, "candidate": cand})
             yield running

@@ -1,7 +1,9 @@
-"""A real ``cutover gateway`` whose state store is a real PostgreSQL, and a load that times every GET.
+"""A real ``cutover gateway`` whose state store is a real PostgreSQL, and a load that times every
+GET.
 
 The server is a :class:`~tests.support.postgres.PostgresServer` of the test's own (the faults stop
-and kill it), the gateway and its two upstreams are the ones of :mod:`tests.faults.state_store_support`.
+and kill it), the gateway and its two upstreams are the ones of
+:mod:`tests.faults.state_store_support`.
 """
 
 from __future__ import annotations

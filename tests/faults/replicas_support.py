@@ -1,4 +1,5 @@
-"""Three ``cutover gateway`` replicas on loopback over one real PostgreSQL, for the issue #13 fault tests.
+"""Three ``cutover gateway`` replicas on loopback over one real PostgreSQL, for the issue #13 fault
+tests.
 
 Each replica is its own process (so a test can ``kill -9`` or ``SIGSTOP`` it) with its own public
 and admin port, named by ``CUTOVER_REPLICA``; all share the backends and the database. Load runs

@@ -1,8 +1,8 @@
 """Measure the slow-client figures of the README (issue #12 item 6) against a real gateway.
 
-``python -m tests.faults.slow_clients_support`` runs, with the default limits, a body trickled at one
-byte every 2 s (with a length and chunked), a head trickled the same way and a connection that sends
-nothing, and prints how long each lived and what it was answered.
+``python -m tests.faults.slow_clients_support`` runs, with the default limits, a body trickled at
+one byte every 2 s (with a length and chunked), a head trickled the same way and a connection that
+sends nothing, and prints how long each lived and what it was answered.
 ``python -m tests.faults.slow_clients_support --cap 4`` holds four connections and prints what curl
 sees beyond ``max_connections``, then what curl and httpx see from a listener that leaves a
 connection in the kernel backlog instead (the alternative, HAProxy's ``maxconn`` way).

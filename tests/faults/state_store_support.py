@@ -1,13 +1,15 @@
-"""A real ``cutover gateway`` process over two simple upstream processes, and ways to break its store.
+"""A real ``cutover gateway`` process over two simple upstream processes, and ways to break its
+store.
 
 The state store faults are made from outside the gateway, as they happen in production:
 
 * a **locked file** — another connection holds SQLite's write lock (``BEGIN EXCLUSIVE``);
-* a **full disk**, twice: for real — the state directory on a small tmpfs of its own, filled with a
-  filler file until ``ENOSPC`` (needs ``mount``, so root; skipped elsewhere) — and as the process
-  sees it — ``RLIMIT_FSIZE`` of the running gateway set to the size its files have now
-  (``prlimit``), so the next append to the database or its WAL fails with ``EFBIG`` as a full disk
-  fails with ``ENOSPC``; the gateway's output then goes to /dev/null, which the limit does not touch;
+* a **full disk**, twice: for real — the state directory on a small tmpfs of its own,
+  filled with a filler file until ``ENOSPC`` (needs ``mount``, so root; skipped elsewhere)
+  — and as the process sees it — ``RLIMIT_FSIZE`` of the running gateway set to the size
+  its files have now (``prlimit``), so the next append to the database or its WAL fails
+  with ``EFBIG`` as a full disk fails with ``ENOSPC``; the gateway's output then goes to
+  /dev/null, which the limit does not touch;
 * a **corrupt** or **unreadable** file at start-up.
 
 A read-only state directory cannot be made here: the tests run as root, which ignores file modes;

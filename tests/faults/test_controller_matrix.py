@@ -5,8 +5,8 @@ For the eight cells of candidate / baseline x {killed, hung, slow, 5xx, reset mi
 already cover: a real ``cutover gateway`` process (controller every second, 4 s window, 30 samples)
 over two upstream processes, a plan at its 50 % step, the demo's open-loop GET mix at 100 req/s,
 then the fault on the real process (``kill -9``, ``SIGSTOP``, or ``SIGUSR1`` to a 600 ms / 503 /
-reset-mid-body mode, :mod:`tests.faults.controller_support`). Each cell pins the decision, a bound on
-the time from the fault to it, and the events:
+reset-mid-body mode, :mod:`tests.faults.controller_support`). Each cell pins the decision, a bound
+on the time from the fault to it, and the events:
 
 * a broken candidate is rolled back — weight 0 in the gateway, one ``rolled_back`` event naming the
   failing check, no promotion;

@@ -1,8 +1,8 @@
 """The llmstruct task store on a PostgreSQL that restarts under it (issue #13, item 8).
 
-Two engines (the two backends' stores) on a server of the test's own: after a restart the next call of
-each works without an error (the dead connection is replaced before anything ran on it), and while the
-server is down a call fails with a one-line ``EngineError`` that never shows the password.
+Two engines (the two backends' stores) on a server of the test's own: after a restart the next call
+of each works without an error (the dead connection is replaced before anything ran on it), and
+while the server is down a call fails with a one-line ``EngineError`` that never shows the password.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The PostgreSQL state store under real faults: a real ``cutover gateway``, a real PostgreSQL broken from outside.
+"""The PostgreSQL state store under real faults: a real ``cutover gateway``, a real
+PostgreSQL broken from outside.
 
 Issue #13 (item 2 and its "bad input" bullet): a frozen, then killed database costs the clients
 nothing and delays no rollback; a bad URL, a wrong password, an unreachable server and a newer

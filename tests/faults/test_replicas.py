@@ -1,9 +1,10 @@
 """Three gateway replicas over one real PostgreSQL under the faults issue #13 names.
 
-Each replica is a real ``cutover gateway`` process (``CUTOVER_REPLICA`` names it) with its own ports;
-the backends are the real llmstruct stacks; PostgreSQL comes from Debian's package, started in a
-temporary directory by the fixture. Load runs against every replica at once. The figures each test
-prints (failover, propagation, time to a local rollback) are quoted in the README's "Scaling out".
+Each replica is a real ``cutover gateway`` process (``CUTOVER_REPLICA`` names it) with its
+own ports; the backends are the real llmstruct stacks; PostgreSQL comes from Debian's
+package, started in a temporary directory by the fixture. Load runs against every replica at
+once. The figures each test prints (failover, propagation, time to a local rollback) are
+quoted in the README's "Scaling out".
 
 The database outage lasts ``TEST_OUTAGE_S`` seconds (default 15 to keep the suite short; the
 issue's 60 s passes the same way: ``TEST_OUTAGE_S=60 pytest -s tests/faults/test_replicas.py``).

@@ -1,4 +1,5 @@
-"""The state store under real faults: a real ``cutover gateway`` process, its SQLite file broken from outside.
+"""The state store under real faults: a real ``cutover gateway`` process, its SQLite file broken
+from outside.
 
 Issue #12, item 2 (a rollback never waits for the disk; a bad file at start-up is one line and exit
 code 2) and item 4 (a manual weight survives ``kill -9``).

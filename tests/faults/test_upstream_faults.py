@@ -1,11 +1,12 @@
 """The proxy's fault matrix: each backend killed, hung, slow, failing or cut off, as real processes.
 
-For candidate and baseline x {killed (``kill -9``), hung (``SIGSTOP``), slow, 5xx, reset mid-body},
-the client outcome of concurrent idempotent GETs and of a POST through an in-process gateway in front of two
-real upstream processes (:mod:`tests.faults.upstream_support`): the status seen, the backend that
-answered and the longest wait. Timeouts are small so the matrix runs in seconds: connect and read
-1 s, the candidate's fallback deadline 0.3 s, slow = 600 ms. Killed and hung are applied after a
-warm-up, so pooled keep-alive connections exist (the callback fast path) as well as new ones.
+For candidate and baseline x {killed (``kill -9``), hung (``SIGSTOP``), slow, 5xx, reset
+mid-body}, the client outcome of concurrent idempotent GETs and of a POST through an in-process
+gateway in front of two real upstream processes (:mod:`tests.faults.upstream_support`): the
+status seen, the backend that answered and the longest wait. Timeouts are small so the matrix
+runs in seconds: connect and read 1 s, the candidate's fallback deadline 0.3 s, slow = 600 ms.
+Killed and hung are applied after a warm-up, so pooled keep-alive connections exist (the callback
+fast path) as well as new ones.
 
 Run with ``-s`` to see one line per case (the figures in the README's matrix).
 """

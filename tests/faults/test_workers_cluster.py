@@ -1,4 +1,5 @@
-"""``cutover gateway --workers 2`` on the embedded SQLite store runs one migration over both workers.
+"""``cutover gateway --workers 2`` on the embedded SQLite store runs one migration over both
+workers.
 
 The real llmstruct backends, one supervisor (admin API, controller) and two SO_REUSEPORT workers:
 a weight set through the supervisor's admin API reaches both workers through the snapshot, a plan

@@ -1,4 +1,5 @@
-"""The three fuzz targets as real processes on 127.0.0.1: the baseline, the candidate and the gateway.
+"""The three fuzz targets as real processes on 127.0.0.1: the baseline, the candidate and the
+gateway.
 
 The baseline is the legacy stack as it ships (``python -m fastapi_backend`` under uvicorn with the
 default CLI bridge: one ``llmstruct`` process per engine call, where the overflow and NUL findings
@@ -30,7 +31,8 @@ def gateway_config(baseline: int, candidate: int, public: int, admin: int, state
     """One catch-all route at 50 %; no sticky key, so each request is a fresh draw.
 
     The state store is the test's own file: the default ``.cutover/migration.db`` in the working
-    directory would be shared with anything else run there, and a stored weight would override the 50 %.
+    directory would be shared with anything else run there, and a stored weight would override the
+    50 %.
     """
     return yaml.safe_dump(
         {
@@ -57,7 +59,8 @@ def gateway_config(baseline: int, candidate: int, public: int, admin: int, state
 
 @dataclass(frozen=True)
 class Backends:
-    """Base URLs and ports of both backends (the gateway is started only when a test asks for it)."""
+    """Base URLs and ports of both backends (the gateway is started only when a test asks for
+    it)."""
 
     baseline: str
     candidate: str

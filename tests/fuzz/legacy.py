@@ -1,10 +1,11 @@
 """How a fuzz answer is judged, and the one documented legacy server error let through.
 
-FastAPI parses a JSON body with ``json.loads``, which accepts ``NaN``/``Infinity``; pydantic then puts the
-float in the 422's ``input`` and Starlette's ``JSONResponse`` refuses to encode it (``allow_nan=False``),
-so the baseline answers a plain-text 500. The candidate answers 422 (its encoder writes ``null``). That
-500 is the legacy behaviour the migration removes: it is allowed for the baseline (and the gateway, which
-may route to it) only when the request body really holds a non-finite number, nothing broader.
+FastAPI parses a JSON body with ``json.loads``, which accepts ``NaN``/``Infinity``; pydantic then
+puts the float in the 422's ``input`` and Starlette's ``JSONResponse`` refuses to encode it
+(``allow_nan=False``), so the baseline answers a plain-text 500. The candidate answers 422 (its
+encoder writes ``null``). That 500 is the legacy behaviour the migration removes: it is allowed for
+the baseline (and the gateway, which may route to it) only when the request body really holds a
+non-finite number, nothing broader.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ def has_non_finite(value: Any) -> bool:
     return False
 
 
-def is_legacy_nan_500(case: schemathesis.Case, response: schemathesis.Response) -> bool:
-    """The baseline's documented 500: a JSON body holding NaN/Infinity, answered as plain-text 500."""
+def is_legacy_nan_500(case: schemathesis.Case[Any], response: schemathesis.Response) -> bool:
+    """The baseline's documented 500: a JSON body holding NaN/Infinity, answered as plain-text
+    500."""
     if response.status_code != 500 or response.text != "Internal Server Error":
         return False
     body = case.body
@@ -42,13 +44,14 @@ def is_legacy_nan_500(case: schemathesis.Case, response: schemathesis.Response) 
     return has_non_finite(body)
 
 
-def call(case: schemathesis.Case, base_url: str) -> schemathesis.Response:
-    """Send ``case`` to ``base_url`` (always 127.0.0.1); the key comes from the plan's auth config."""
+def call(case: schemathesis.Case[Any], base_url: str) -> schemathesis.Response:
+    """Send ``case`` to ``base_url`` (always 127.0.0.1); the key comes from the plan's auth
+    config."""
     assert base_url.startswith("http://127.0.0.1:"), base_url
     return case.call(base_url=base_url, timeout=TIMEOUT_S)
 
 
-def validate(case: schemathesis.Case, base_url: str, *, legacy: bool) -> None:
+def validate(case: schemathesis.Case[Any], base_url: str, *, legacy: bool) -> None:
     """Send ``case`` and run every schemathesis check on the answer (the legacy NaN 500 aside)."""
     response = call(case, base_url)
     if legacy and is_legacy_nan_500(case, response):

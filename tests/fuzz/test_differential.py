@@ -1,11 +1,11 @@
 """The same generated request to both backends: the same status, and the same body for an error.
 
 Schemathesis' checks look at one answer at a time; a parity break where both answers are plausible
-(the legacy stack truncated a NUL-bearing argument at the NUL and scanned the whole root, a 200, while
-the candidate refused the path, a 400) shows only side by side. Both backends share one task store, so
-the two requests of a pair see the same data. Status and JSON body must match once the parity suite's
-volatile values are blanked (``tests/parity/normalize.py``: ids, timestamps, durations, scan ids), and a
-405's ``Allow`` too.
+(the legacy stack truncated a NUL-bearing argument at the NUL and scanned the whole root, a 200,
+while the candidate refused the path, a 400) shows only side by side. Both backends share one task
+store, so the two requests of a pair see the same data. Status and JSON body must match once the
+parity suite's volatile values are blanked (``tests/parity/normalize.py``: ids, timestamps,
+durations, scan ids), and a 405's ``Allow`` too.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def _json(response: schemathesis.Response) -> Any:
 
 @schema.parametrize()
 @fuzz
-def test_same_answer(case: schemathesis.Case, backends: Backends) -> None:
+def test_same_answer(case: schemathesis.Case[Any], backends: Backends) -> None:
     """Baseline and candidate answer each generated request alike (the legacy NaN 500 aside)."""
     baseline = call(case, backends.baseline)
     candidate = call(case, backends.candidate)

@@ -1,8 +1,10 @@
-"""A webhook receiver on 127.0.0.1 for the notification and hook tests (asyncio streams, no framework).
+"""A webhook receiver on 127.0.0.1 for the notification and hook tests (asyncio streams, no
+framework).
 
-It keeps every JSON body it is sent and answers with the next status of ``statuses`` (the last one
-repeats), or never answers while ``hang`` is set. Tests await :meth:`Receiver.next_body` instead of
-polling. :meth:`Receiver.stop` closes the socket, so a receiver that was stopped is one that is down.
+It keeps every JSON body it is sent and answers with the next status of ``statuses`` (the
+last one repeats), or never answers while ``hang`` is set. Tests await
+:meth:`Receiver.next_body` instead of polling. :meth:`Receiver.stop` closes the socket, so a
+receiver that was stopped is one that is down.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from migration.controller import Evaluation, MigrationController, MigrationError
 from migration.decision_metrics import DecisionMetrics
 from migration.metrics import MigrationMetrics
 from migration.plan import Plan, Step
-from migration.state import Phase
+from migration.state import MigrationState, Phase
 from migration.store import SQLiteStore, StateStore
 from migration.testing import FakeClock, FakeInflight, InMemoryStore, RecordingWeights
 from tests.migration.sim import Traffic, drive
@@ -60,7 +60,7 @@ class Rig:
     def drive(self, seconds: int) -> list[Decision]:
         return [e.verdict.decision for e in drive(self.controller, self.traffic, seconds)]
 
-    def state(self):  # type: ignore[no-untyped-def]
+    def state(self) -> MigrationState:
         state = self.store.load(ROUTE)
         assert state is not None
         return state

@@ -1,4 +1,5 @@
-"""The StateStore contract, one suite for every store: SQLite, PostgreSQL (real server) and the fake.
+"""The StateStore contract, one suite for every store: SQLite, PostgreSQL (real server) and the
+fake.
 
 Each test gets a fresh database (an SQLite file, or a PostgreSQL schema of its own). Tests that need
 SQL (schema versions, a failure inside a transaction) skip the in-memory fake.
@@ -50,8 +51,9 @@ def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
         path = tmp_path / "m.db"
 
         def open_sqlite(**kw: Any) -> SQLiteStore:
-            opened.append(SQLiteStore(path, **{"max_snapshots": 3, "max_events": 4, **kw}))
-            return opened[-1]
+            store = SQLiteStore(path, **{"max_snapshots": 3, "max_events": 4, **kw})
+            opened.append(store)
+            return store
 
         yield open_sqlite
     else:
@@ -59,8 +61,9 @@ def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
         url = server.url(options=f"-csearch_path%3D{server.create_schema()}")
 
         def open_postgres(**kw: Any) -> PostgresStore:
-            opened.append(PostgresStore(url, **{"max_snapshots": 3, "max_events": 4, **kw}))
-            return opened[-1]
+            store = PostgresStore(url, **{"max_snapshots": 3, "max_events": 4, **kw})
+            opened.append(store)
+            return store
 
         yield open_postgres
     for store in opened:

@@ -1,4 +1,5 @@
-"""PostgresStore's own parts: the URL (parsing, redaction, timeouts), and calls bounded by a deadline.
+"""PostgresStore's own parts: the URL (parsing, redaction, timeouts), and calls bounded by a
+deadline.
 
 What every store promises is in ``test_store_contract.py``; a real gateway over a frozen or killed
 PostgreSQL is in ``tests/faults/test_postgres_store.py``.

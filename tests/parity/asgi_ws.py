@@ -1,7 +1,7 @@
 """A tiny in-process WebSocket client for any ASGI app: the protocol messages, nothing more.
 
-httpx's ASGI transport has no WebSocket support; driving the ``websocket`` scope by hand lets one test
-speak to the FastAPI app and the custom app identically, without sockets.
+httpx's ASGI transport has no WebSocket support; driving the ``websocket`` scope by hand lets one
+test speak to the FastAPI app and the custom app identically, without sockets.
 """
 
 from __future__ import annotations

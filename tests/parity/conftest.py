@@ -1,8 +1,9 @@
 """Both llmstruct backends in-process over one tmp project and one store (a SQLite file by default).
 
-The FastAPI app runs with the in-process bridge (``bridge_mode="inprocess"``), the custom app with its own
-``Engine``: two engines on the same file, as two server processes would be. Each app has its own
-metrics (a fresh ``CollectorRegistry`` for the baseline); the body limit is small so the 413 cases stay cheap.
+The FastAPI app runs with the in-process bridge (``bridge_mode="inprocess"``), the custom app
+with its own ``Engine``: two engines on the same file, as two server processes would be. Each
+app has its own metrics (a fresh ``CollectorRegistry`` for the baseline); the body limit is
+small so the 413 cases stay cheap.
 """
 
 from __future__ import annotations
@@ -97,9 +98,10 @@ def project(tmp_path: Path) -> Path:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | str]:
-    """The store both apps share, each test twice (issue #13, item 8): a SQLite file, then a PostgreSQL
-    schema of the test's own on the session's real server (``tests.support.postgres``), which must hold
-    the engine's tables afterwards (a URL taken for a file path would pass unnoticed otherwise)."""
+    """The store both apps share, each test twice (issue #13, item 8): a SQLite file, then a
+    PostgreSQL schema of the test's own on the session's real server
+    (``tests.support.postgres``), which must hold the engine's tables afterwards (a URL taken for
+    a file path would pass unnoticed otherwise)."""
     if request.param == "sqlite":
         yield tmp_path / "shared.db"
         return

@@ -1,8 +1,9 @@
-"""What may legitimately differ between two answers to the same request, and how to compare the rest.
+"""What may legitimately differ between two answers to the same request, and how to compare the
+rest.
 
-Only generated values are blanked: ids, timestamps, durations, the scan id and ``files_cached`` (the second
-scan of the same files hits the cache the first one filled). Everything else — status, content-type, the
-headers a client acts on, every other byte of the JSON — must match.
+Only generated values are blanked: ids, timestamps, durations, the scan id and ``files_cached`` (the
+second scan of the same files hits the cache the first one filled). Everything else — status,
+content-type, the headers a client acts on, every other byte of the JSON — must match.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ VOLATILE_KEYS: Final = frozenset(
         "last_scan",
     }
 )
-# Headers whose values a client acts on; content-length follows from the body, the rest is transport.
+# Headers whose values a client acts on; content-length follows from the body, the rest is
+# transport.
 COMPARED_HEADERS: Final = (
     "content-type",
     "www-authenticate",
@@ -44,8 +46,9 @@ BLANK: Final = "<volatile>"
 def normalise(value: Any, *, keep_last_scan_shape: bool = True) -> Any:
     """``value`` with every volatile key's value blanked, recursively.
 
-    ``last_scan`` is a timestamp in ProjectInfo but an object in Status: an object keeps its shape (its own
-    volatile keys are blanked), a scalar is blanked, ``null`` stays ``null`` (no scan vs a scan must match).
+    ``last_scan`` is a timestamp in ProjectInfo but an object in Status: an object keeps its
+    shape (its own volatile keys are blanked), a scalar is blanked, ``null`` stays ``null``
+    (no scan vs a scan must match).
     """
     if isinstance(value, dict):
         result: dict[str, Any] = {}

@@ -1,10 +1,10 @@
 """What the fuzz run (``tests/fuzz``) found, pinned: both backends give the same 4xx, never a 5xx.
 
 In-process first (every case, both apps over one store), then the same hostile values through real
-servers where it matters: the legacy stack under uvicorn (uvloop) with its default CLI bridge, where a
-NUL in an argument was cut off (``--paths=\\x00`` became ``--paths=``: a scan of the whole root).
-Each case states the exact answer, so a case both stacks got wrong in the same way still fails.
-The two documented legacy differences (a 422 whose echoed input FastAPI cannot encode) close the file.
+servers where it matters: the legacy stack under uvicorn (uvloop) with its default CLI bridge, where
+a NUL in an argument was cut off (``--paths=\\x00`` became ``--paths=``: a scan of the whole root).
+Each case states the exact answer, so a case both stacks got wrong in the same way still fails. The
+two documented legacy differences (a 422 whose echoed input FastAPI cannot encode) close the file.
 """
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ class Hostile:
 PARSE_ERROR: Final = {"detail": "There was an error parsing the body"}
 METHOD_NOT_ALLOWED: Final = {"detail": "Method Not Allowed"}
 CASES: Final = [
-    # offset beyond SQLite's signed 64-bit INTEGER: was a 502 (baseline CLI) and a plain 500 (candidate)
+    # offset beyond SQLite's signed 64-bit INTEGER: was a 502 (baseline CLI) and a plain 500
+    # (candidate)
     *(
         Hostile(f"offset-{raw[:6]}", "GET", TASKS, 422, too_big("offset", raw), {"offset": raw})
         for raw in (str(BIG), str(2**64), str(10**30))

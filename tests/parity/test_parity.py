@@ -1,9 +1,10 @@
 """One parametrised suite: every endpoint, happy and error paths, against both backends in-process.
 
-For each case both apps get the same request over the same project and SQLite file; the answers must have
-the same status, the same client-visible headers (content-type first) and the same JSON body once
-generated values are blanked (``normalize.py``). Each answer is also checked against the contract
-(``contracts.validators``): the candidate may not break it in any way the baseline does not.
+For each case both apps get the same request over the same project and SQLite file; the
+answers must have the same status, the same client-visible headers (content-type first) and
+the same JSON body once generated values are blanked (``normalize.py``). Each answer is also
+checked against the contract (``contracts.validators``): the candidate may not break it in
+any way the baseline does not.
 """
 
 from __future__ import annotations
@@ -371,7 +372,8 @@ async def test_same_answer(backends: Backends, case: Case) -> None:
     assert candidate == baseline
     assert baseline.status < 500, f"the baseline itself failed: {answers['fastapi'].text}"
     if CONTRACT is not None:
-        # The candidate may break the contract in no way the baseline does not; a success not at all.
+        # The candidate may break the contract in no way the baseline does not; a success not at
+        # all.
         found = {name: _violations(case.method, paths[name], answers[name]) for name in answers}
         if candidate.status < 300:
             assert found["custom"] == []

@@ -1,9 +1,11 @@
-"""Both stacks as real servers on loopback (``python -m custom_backend`` / ``python -m fastapi_backend``).
+"""Both stacks as real servers on loopback (``python -m custom_backend`` / ``python -m
+fastapi_backend``).
 
-The in-process suite covers every case; this one proves the same holds through uvicorn, sockets and the
-WebSocket handshake: a few HTTP answers, the scan stream, the 1008 refusal and the candidate's /metrics.
-Twice: over one SQLite file, and over one PostgreSQL database (issue #13, item 8) with the baseline in
-its default subprocess bridge, so every baseline request is an ``llmstruct`` CLI opening the URL.
+The in-process suite covers every case; this one proves the same holds through uvicorn, sockets
+and the WebSocket handshake: a few HTTP answers, the scan stream, the 1008 refusal and the
+candidate's /metrics. Twice: over one SQLite file, and over one PostgreSQL database (issue #13,
+item 8) with the baseline in its default subprocess bridge, so every baseline request is an
+``llmstruct`` CLI opening the URL.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""One task store behind both stacks: a task written through one is read, changed and deleted through the
-other, and the candidate's read caches never hide a write made by the baseline. On both stores: a SQLite
-file and a PostgreSQL database (``database`` in conftest; issue #13, item 8), where the caches' token is the engine's version row."""
+"""One task store behind both stacks: a task written through one is read, changed and deleted
+through the other, and the candidate's read caches never hide a write made by the baseline. On both
+stores: a SQLite file and a PostgreSQL database (``database`` in conftest; issue #13, item 8), where
+the caches' token is the engine's version row."""
 
 from __future__ import annotations
 

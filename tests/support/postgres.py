@@ -34,7 +34,8 @@ class PostgresServer(postgres.PostgresServer):
 
 
 def running_server() -> contextlib.AbstractContextManager[PostgresServer]:
-    """A started server of the caller's own (skips the test without PostgreSQL); removed at the end."""
+    """A started server of the caller's own (skips the test without PostgreSQL); removed at the
+    end."""
     # bench.postgres.running_server builds the kind it is given: this subclass.
     return cast(
         contextlib.AbstractContextManager[PostgresServer], postgres.running_server(PostgresServer)

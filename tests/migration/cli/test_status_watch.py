@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import http.server
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -67,7 +67,7 @@ async def test_watch_says_the_gateway_is_unreachable_and_resumes(
     with ExitStack() as relay:
         relay.enter_context(admin_relay(port, rig.admin_url))
         # Between refreshes: the gateway goes away, stays away, comes back on the same port.
-        actions = iter(
+        actions: Iterator[Callable[[], object]] = iter(
             [
                 relay.close,
                 lambda: None,
@@ -75,13 +75,17 @@ async def test_watch_says_the_gateway_is_unreachable_and_resumes(
             ]
         )
         clock = iter(range(36_000, 36_100, 7))  # seconds since the epoch, local time on the frame
+
+        def sleep(_s: float) -> None:
+            next(actions)()
+
         with AdminClient(f"http://127.0.0.1:{port}") as client:
             code = await asyncio.to_thread(
                 operator._watch,
                 client,
                 0.5,
                 4,
-                sleep=lambda _s: next(actions)(),
+                sleep=sleep,
                 now=lambda: float(next(clock)),
             )
     assert code == 0
