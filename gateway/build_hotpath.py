@@ -44,8 +44,8 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent
 #: The gateway's per-request modules, then the shadow sidecar's per-exchange ones (paths under the package).
 HOT_MODULES = (
-    "exchange", "fastpath", "forward", "framing", "headers", "http", "metrics", "observer", "proxy",
-    "request", "routing", "upstream",
+    "client_timeouts", "exchange", "fastpath", "forward", "framing", "headers", "http", "metrics",
+    "observer", "proxy", "request", "routing", "upstream",
     *(
         f"shadow/{name}"
         for name in (

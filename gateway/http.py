@@ -26,12 +26,10 @@ Handled here, so no handler can get them wrong (issue #12, RFC 9112):
 * Pipelining (§9.6): requests are answered in order; bytes after a request that ends the connection
   (``Connection: close``, HTTP/1.0 without keep-alive) are ignored once it is answered.
 * Slow clients: one sweep per listener (:class:`Listener`, every ``tick`` ≤ 1 s) — not a timer per
-  request or chunk — enforces the head timeout (from the accept for a connection's first request,
-  from the first byte for later ones), the body's idle gap and minimum rate (Apache mod_reqtimeout's
-  ``MinRate``: closed once reading time exceeds ``grace + bytes / min_rate``; the clock starts when
-  the handler first reads the body and stops while the gateway itself paused reading), and the
-  keep-alive idle timeout. A timeout is answered 408 when a request was started and no response byte
-  was sent, then closed. Timeouts hold to within one tick.
+  request or chunk — enforces the head timeout, the body's idle gap and minimum rate, and the
+  keep-alive idle timeout; the connection keeps the marks, :mod:`gateway.client_timeouts` decides
+  (the rules are listed there). A timeout is answered 408 when a request was started and no
+  response byte was sent, then closed.
 * ``ClientLimits.max_connections``: a connection beyond it is answered 503 with ``Retry-After`` and
   closed at once rather than left unanswered in the kernel backlog (measured in the README).
 * ``Expect: 100-continue`` is answered when the handler first reads the body (by the gateway itself
@@ -56,6 +54,7 @@ from typing import Any, Protocol, cast
 import httptools
 import structlog
 
+from gateway.client_timeouts import BODY, HEAD, IDLE, expired, phase, tick_s, too_slow
 from gateway.framing import Rejection, decide, reason_for_parse_error
 from gateway.request import BodyStream as BodyStream
 from gateway.request import BodyTooLarge as BodyTooLarge
@@ -101,7 +100,7 @@ class ClientLimits:
     @property
     def tick_s(self) -> float:
         """Sweep period: a quarter of the shortest timeout, at most a second."""
-        return min(1.0, self.header_timeout_s / 4, self.body_idle_timeout_s / 4)
+        return tick_s(self.header_timeout_s, self.body_idle_timeout_s)
 
 
 class ClientEvents(Protocol):
@@ -661,39 +660,39 @@ class HttpConnection(asyncio.Protocol):
             self._refuse(400, "chunk_extension_too_large")
 
     def check_timeouts(self, now: float, tick: float) -> None:
-        """The listener's sweep: head, body and keep-alive idle timeouts of this connection."""
+        """The listener's sweep: keep this connection's marks; :mod:`gateway.client_timeouts` decides."""
         if self.closed or self._lingering:
             return
         limits = self.listener.limits
-        if self._in_head and not self._stopped:
+        body = self.timed_body
+        reading_body = body is not None and not body.done
+        timer = phase(self._in_head, self._stopped, reading_body, self._busy)
+        if timer == HEAD:
             if self._head_mark != self._head_epoch:
                 self._head_mark, self._head_t0 = self._head_epoch, now
-            elif now - self._head_t0 >= limits.header_timeout_s:
+            elif expired(now, self._head_t0, limits.header_timeout_s):
                 self.listener.timed_out("head")
                 if not self._begun:
                     self.close()  # never sent a byte: nothing to answer
                 else:
                     self._fail(error_response(408, "request_timeout"))
-                return
-        body = self.timed_body
-        if body is not None and not body.done:
+        elif timer == BODY and body is not None:
             if body.seen != body.received or self._reading_paused:
                 body.seen, body.last_data = body.received, now  # paused: the gateway's doing
             elif body.last_data < 0:
                 body.last_data = now
-            elif now - body.last_data >= limits.body_idle_timeout_s:
+            elif expired(now, body.last_data, limits.body_idle_timeout_s):
                 self._body_timeout(body)
                 return
             if not self._reading_paused:
                 body.active_s += tick
-                rate = limits.body_min_rate_bytes_s
-                if rate > 0 and body.active_s > limits.body_grace_s + body.received / rate:
+                rate, grace = limits.body_min_rate_bytes_s, limits.body_grace_s
+                if too_slow(body.active_s, body.received, rate, grace):
                     self._body_timeout(body)
-            return
-        if not self._busy and not self._in_head:
+        elif timer == IDLE:
             if self._idle_mark != self._done_count:
                 self._idle_mark, self._idle_t0 = self._done_count, now
-            elif now - self._idle_t0 >= limits.idle_timeout_s:
+            elif expired(now, self._idle_t0, limits.idle_timeout_s):
                 self.close()
 
     def _body_timeout(self, body: BodyStream) -> None:

@@ -109,6 +109,10 @@ class BucketCache:
             bucket = self._buckets[key] = bucket_of(key)
         return bucket
 
+    def __len__(self) -> int:
+        """How many keys the memo holds now (never more than ``size``)."""
+        return len(self._buckets)
+
 
 def cookie_value(cookie_header: bytes, name: bytes) -> bytes | None:
     """The value of cookie ``name`` in a ``Cookie`` header (RFC 6265 §4.2), or None."""
@@ -221,6 +225,11 @@ class RouteTable:
             self._matched.clear()
         self._matched[key] = index
         return index
+
+    @property
+    def cached_matches(self) -> int:
+        """How many (method, path) answers :meth:`match_raw` holds now (at most ``match_cache_size``)."""
+        return len(self._matched)
 
     def match(self, method: str, path: str) -> int | None:
         """Index of the first route whose pattern and method set accept the request, or None."""

@@ -82,7 +82,7 @@ def test_bucket_cache_agrees_and_stays_bounded() -> None:
     cache = BucketCache(size=8)
     for i in range(50):
         assert cache(str(i).encode()) == bucket_of(str(i).encode())
-    assert len(cache._buckets) <= 8
+    assert len(cache) <= 8
 
 
 @pytest.mark.parametrize(
@@ -201,7 +201,7 @@ def test_raw_match_agrees_with_match_and_stays_bounded() -> None:
     for _ in range(2):  # second pass answers from the cache
         for method, path in cases:
             assert table.match_raw(method.encode(), path.encode()) == table.match(method, path)
-            assert len(table._matched) <= 8
+            assert table.cached_matches <= 8
 
 
 def test_key_sketch_counts_distinct_keys_within_a_few_percent() -> None:
