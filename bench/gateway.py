@@ -31,9 +31,10 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 from statistics import median
-from typing import Any, cast
+from typing import Any
 
 from bench.harness import free_port, pinned, process, wrk
+from bench.json_upstream import serve_json
 from gateway.build_hotpath import up_to_date
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -51,39 +52,7 @@ HEADERS = ("X-API-Key: bench-client",)
 
 def run_upstream(port: int) -> None:
     """Serve the fixed 316-byte JSON on 127.0.0.1:port with keep-alive (asyncio + httptools)."""
-    import asyncio
-
-    import httptools
-    import uvloop
-
-    head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n" % len(
-        BODY
-    )
-    response = head + BODY
-
-    class Upstream(asyncio.Protocol):
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            self.transport = cast(
-                asyncio.Transport, transport
-            )  # uvloop's TCPTransport is not a subclass
-            self.parser = httptools.HttpRequestParser(self)
-
-        def data_received(self, data: bytes) -> None:
-            try:
-                self.parser.feed_data(data)
-            except httptools.HttpParserError:
-                self.transport.close()
-
-        def on_message_complete(self) -> None:
-            self.transport.write(response)
-
-    async def main() -> None:
-        server = await asyncio.get_running_loop().create_server(
-            Upstream, "127.0.0.1", port, backlog=1024
-        )
-        await server.serve_forever()
-
-    uvloop.run(main())
+    serve_json(port, BODY)
 
 
 # --------------------------------------------------------------------------- processes

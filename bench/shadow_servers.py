@@ -24,11 +24,12 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import orjson
 
 from bench.harness import free_port, pinned, process
+from bench.json_upstream import serve_json
 
 __all__ = [
     "BODY",
@@ -71,32 +72,7 @@ BODY = orjson.dumps({"items": [_task(i) for i in range(3)], "total": 3, "limit":
 
 def run_upstream(port: int) -> None:
     """Serve BODY as JSON on 127.0.0.1:port with keep-alive (asyncio + httptools on uvloop)."""
-    import httptools
-    import uvloop
-
-    head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
-    response = head % len(BODY) + BODY
-
-    class Upstream(asyncio.Protocol):
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            self.transport = cast(asyncio.Transport, transport)
-            self.parser = httptools.HttpRequestParser(self)
-
-        def data_received(self, data: bytes) -> None:
-            try:
-                self.parser.feed_data(data)
-            except httptools.HttpParserError:
-                self.transport.close()
-
-        def on_message_complete(self) -> None:
-            self.transport.write(response)
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        server = await loop.create_server(Upstream, "127.0.0.1", port, backlog=1024)
-        await server.serve_forever()
-
-    uvloop.run(main())
+    serve_json(port, BODY)
 
 
 class NoopTap:
