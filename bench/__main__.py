@@ -1,12 +1,13 @@
-"""`make bench` / `python -m bench [NAME [FLAG ...]] ...`: run the benchmark suites side by side in one run.
+"""`make bench` / `python -m bench [NAME [FLAG ...]] ...`: run the benchmark suites side by side in
+one run.
 
-A suite's flags follow its name and go to it: ``python -m bench gateway --rounds 5 rollback --trials 20``
-runs ``bench.gateway`` with ``--rounds 5`` and then ``bench.rollback`` with ``--trials 20``; no name runs
-every suite with its defaults.
+A suite's flags follow its name and go to it: ``python -m bench gateway --rounds 5 rollback --trials
+20`` runs ``bench.gateway`` with ``--rounds 5`` and then ``bench.rollback`` with ``--trials 20``; no
+name runs every suite with its defaults.
 
-Each suite is a module ``bench.<name>`` with ``main() -> int`` that prints a markdown table and writes
-``bench/results/<name>.json``. Figures are ratios measured in the same run, because this machine is
-shared and noisy: absolute numbers from different runs are not comparable.
+Each suite is a module ``bench.<name>`` with ``main() -> int`` that prints a markdown table and
+writes ``bench/results/<name>.json``. Figures are ratios measured in the same run, because this
+machine is shared and noisy: absolute numbers from different runs are not comparable.
 """
 
 from __future__ import annotations

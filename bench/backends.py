@@ -1,15 +1,17 @@
 """Both llmstruct stacks side by side: throughput, latency percentiles and memory, in one run.
 
 Three servers run as real processes on 127.0.0.1 over one generated project and one SQLite file:
-``fastapi_backend`` with the legacy CLI subprocess bridge, ``fastapi_backend`` with the in-process bridge
-(the fair HTTP-layer baseline) and ``custom_backend``. The load generator is ``wrk`` (one thread, fixed
-connections, a Lua ``done`` hook for exact p50/p95/p99). Servers are pinned to CPU 0 and wrk to CPU 1 with
-``taskset`` when the machine has two CPUs, and runs are interleaved (round → endpoint → backend) so drift
-on this shared machine hits every backend alike. RSS is ``VmRSS`` of each server process after its load.
+``fastapi_backend`` with the legacy CLI subprocess bridge, ``fastapi_backend`` with the in-process
+bridge (the fair HTTP-layer baseline) and ``custom_backend``. The load generator is ``wrk`` (one
+thread, fixed connections, a Lua ``done`` hook for exact p50/p95/p99). Servers are pinned to CPU 0
+and wrk to CPU 1 with ``taskset`` when the machine has two CPUs, and runs are interleaved (round →
+endpoint → backend) so drift on this shared machine hits every backend alike. RSS is ``VmRSS`` of
+each server process after its load.
 
-Targets (custom vs FastAPI in-process): throughput ≥ 5x, p95 ≤ 0.2x, RSS ≤ 0.5x. The suite prints a
-markdown table and the verdicts, writes ``bench/results/backends.json`` and returns 0 when it ran
-(targets missed are reported, not a crash), 1 when it could not run (no wrk, a server did not start).
+Targets (custom vs FastAPI in-process): throughput ≥ 5x, p95 ≤ 0.2x, RSS ≤ 0.5x. The suite
+prints a markdown table and the verdicts, writes ``bench/results/backends.json`` and
+returns 0 when it ran (targets missed are reported, not a crash), 1 when it could not run
+(no wrk, a server did not start).
 
     python -m bench.backends [--duration S] [--connections N] [--rounds R]
 """
@@ -37,7 +39,8 @@ API_KEY = "bench-key"
 RESULTS = Path(__file__).resolve().parent / "results" / "backends.json"
 REPOSITORY = Path(__file__).resolve().parents[1]
 BACKENDS = ("fastapi-subprocess", "fastapi-inprocess", "custom", "custom-nocache")
-# Not in the default run: the custom app under granian, kept to re-check the server choice (needs granian).
+# Not in the default run: the custom app under granian, kept to re-check the server choice (needs
+# granian).
 EXTRA_BACKENDS = ("custom-granian",)
 ENDPOINTS = {
     "task list": "/api/v1/tasks?limit=20",
@@ -130,7 +133,8 @@ def pinned(argv: list[str], cpu: int | None) -> list[str]:
 def server(
     name: str, port: int, env: dict[str, str], cpu: int | None
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """One backend as a real process on loopback, until the block ends (:func:`bench.harness.process`)."""
+    """One backend as a real process on loopback, until the block ends
+    (:func:`bench.harness.process`)."""
     module = "custom_backend" if name.startswith("custom") else "fastapi_backend"
     argv = [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port)]
     if name == "custom-nocache":
@@ -176,10 +180,12 @@ def measure(
     pid: int,
     attempts: int = 3,
 ) -> dict[str, Any]:
-    """One measured run; a run with no completed request at all is repeated (at most ``attempts`` times).
+    """One measured run; a run with no completed request at all is repeated (at most ``attempts``
+    times).
 
-    This machine is shared: now and then every process on it stalls for seconds, and a run that caught
-    such a stall measures the stall, not the server. Slow but answering runs are kept as they are.
+    This machine is shared: now and then every process on it stalls for seconds, and a run that
+    caught such a stall measures the stall, not the server. Slow but answering runs are kept as they
+    are.
     """
     result: dict[str, Any] = {}
     for _ in range(attempts):
@@ -199,7 +205,8 @@ def children(pid: int) -> list[int]:
 
 
 def drain(pid: int, timeout: float = 120.0) -> None:
-    """Wait until the server has no CLI call left running (wrk stops sending, the backlog does not stop).
+    """Wait until the server has no CLI call left running (wrk stops sending, the backlog does not
+    stop).
 
     Without this the legacy backend's queued subprocesses would keep CPU 0 busy during the next run.
     """
@@ -277,14 +284,16 @@ def render(summary: dict[str, Any], config: dict[str, Any]) -> str:
         lines.append(f"| {backend} | {kib / 1024:.1f} |")
     lines += [
         "",
-        "| endpoint | custom ÷ fastapi-inprocess req/s (≥ 5) | p95 ratio (≤ 0.2) | custom ÷ subprocess req/s |",
+        "| endpoint | custom ÷ fastapi-inprocess req/s (≥ 5) | p95 ratio (≤ 0.2) | "
+        "custom ÷ subprocess req/s |",
     ]
     lines.append("| --- | ---: | ---: | ---: |")
     for endpoint, ratio in summary["ratios"].items():
         ok_t = "✓" if ratio["throughput_x"] >= TARGETS["throughput"] else "✗"
         ok_p = "✓" if ratio["p95_ratio"] <= TARGETS["p95"] else "✗"
         lines.append(
-            f"| {endpoint} | {ratio['throughput_x']:.2f} {ok_t} | {ratio['p95_ratio']:.3f} {ok_p} | "
+            f"| {endpoint} | {ratio['throughput_x']:.2f} {ok_t} | "
+            f"{ratio['p95_ratio']:.3f} {ok_p} | "
             f"{ratio.get('throughput_x_vs_subprocess', 0.0):.1f} |"
         )
     if summary["rss_ratio"] is not None:
@@ -308,7 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS + EXTRA_BACKENDS
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
-    # ``python -m bench`` calls ``main()`` with its own argv in sys.argv: defaults unless given explicitly.
+    # ``python -m bench`` calls ``main()`` with its own argv in sys.argv: defaults unless given
+    # explicitly.
     args = parser.parse_args([] if argv is None else list(argv))
     if shutil.which("wrk") is None:
         print("wrk is not installed (make system-deps installs it)")

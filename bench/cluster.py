@@ -1,7 +1,7 @@
 """Gateway processes for ``python -m bench replicas``: configs, start/kill/stop, admin calls, CPU.
 
-A :class:`Gateway` is one ``cutover gateway`` process (``python -m migration.cli.main gateway``) —
-a single process, a supervisor with ``--workers N``, or one replica of a cluster (``CUTOVER_REPLICA``
+A :class:`Gateway` is one ``cutover gateway`` process (``python -m migration.cli.main gateway``) — a
+single process, a supervisor with ``--workers N``, or one replica of a cluster (``CUTOVER_REPLICA``
 names it, ``migration.state_db`` is the PostgreSQL URL). Its output goes to a log file, never to an
 unread pipe. Its CPU is the sum over its process tree (supervisor, workers, shadow sidecars), read
 from ``/proc``, because with workers the requests are served by children.
@@ -51,7 +51,8 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 def config_yaml(
     upstream: int, public: int, admin: int, state_db: str, snapshot_cache: Path | None = None
 ) -> str:
-    """Both backends on one upstream, shadowing and contract checks off, the e2e policy, 1 s interval."""
+    """Both backends on one upstream, shadowing and contract checks off, the e2e policy, 1 s
+    interval."""
     migration: dict[str, Any] = {
         "state_db": state_db,
         "interval_s": INTERVAL_S,

@@ -1,13 +1,13 @@
 """Gateway overhead against nginx, in the same pinned setup: throughput, CPU per request, added p50.
 
 One tiny upstream (asyncio + httptools on uvloop, a fixed 316-byte JSON answer) serves three ways:
-``direct``, through ``nginx`` (a private config in a temp dir: one worker, upstream keep-alive, access
-log off — not the system service) and through the ``gateway`` (metrics, sticky hashing on an API key,
-header rewriting and streaming all on; the candidate weight is 50 % so both pools are used, both
-pointing at the same upstream). Proxy and upstream share CPU 0, wrk runs on CPU 1 (``taskset``),
-as in the calibration of the issue, and the three targets are measured interleaved, round by round
-(nginx and the gateway swapping places each round), so drift on this shared machine hits all alike:
-the throughput ratio is the median of the per-round gateway/nginx ratios.
+``direct``, through ``nginx`` (a private config in a temp dir: one worker, upstream keep-alive,
+access log off — not the system service) and through the ``gateway`` (metrics, sticky hashing on an
+API key, header rewriting and streaming all on; the candidate weight is 50 % so both pools are used,
+both pointing at the same upstream). Proxy and upstream share CPU 0, wrk runs on CPU 1
+(``taskset``), as in the calibration of the issue, and the three targets are measured interleaved,
+round by round (nginx and the gateway swapping places each round), so drift on this shared machine
+hits all alike: the throughput ratio is the median of the per-round gateway/nginx ratios.
 
 Targets: gateway throughput ≥ 0.5x nginx at 32 connections; ≤ 80 µs of gateway CPU per proxied
 request (``utime+stime`` from ``/proc/<pid>/stat`` over a run ÷ requests); ≤ 0.1 ms added p50 at one
@@ -240,12 +240,22 @@ def table(r: dict[str, Any]) -> str:
     mark = {True: "met", False: "MISSED"}
     return "\n".join(
         [
-            f"| measure ({r['setup']['connections']} conns unless noted) | direct | nginx | gateway | gateway/nginx | target |",
+            f"| measure ({r['setup']['connections']} conns unless noted) | direct | nginx | "
+            "gateway | gateway/nginx | target |",
             "| --- | --- | --- | --- | --- | --- |",
-            f"| req/s | {r['rps']['direct']:.0f} | {r['rps']['nginx']:.0f} | {r['rps']['gateway']:.0f} | {r['throughput_ratio']:.2f}x | >= 0.5x ({mark[ok['throughput_ratio']]}) |",
-            f"| p50 ms | {r['p50_ms_32c']['direct']:.3f} | {r['p50_ms_32c']['nginx']:.3f} | {r['p50_ms_32c']['gateway']:.3f} | | |",
-            f"| proxy CPU µs/request | | {r['nginx_cpu_us_per_request']:.1f} | {r['cpu_us_per_request']:.1f} | {r['cpu_us_per_request'] / r['nginx_cpu_us_per_request']:.1f}x | gateway <= 80 ({mark[ok['cpu_us_per_request']]}) |",
-            f"| p50 ms at 1 conn | {r['p50_ms_1c']['direct']:.3f} | {r['p50_ms_1c']['nginx']:.3f} | {r['p50_ms_1c']['gateway']:.3f} | gateway +{r['added_p50_ms']:.3f} ms over direct | <= +0.1 ms ({mark[ok['added_p50_ms']]}) |",
+            f"| req/s | {r['rps']['direct']:.0f} | {r['rps']['nginx']:.0f} | "
+            f"{r['rps']['gateway']:.0f} | {r['throughput_ratio']:.2f}x | "
+            f">= 0.5x ({mark[ok['throughput_ratio']]}) |",
+            f"| p50 ms | {r['p50_ms_32c']['direct']:.3f} | {r['p50_ms_32c']['nginx']:.3f} | "
+            f"{r['p50_ms_32c']['gateway']:.3f} | | |",
+            f"| proxy CPU µs/request | | {r['nginx_cpu_us_per_request']:.1f} | "
+            f"{r['cpu_us_per_request']:.1f} | "
+            f"{r['cpu_us_per_request'] / r['nginx_cpu_us_per_request']:.1f}x | "
+            f"gateway <= 80 ({mark[ok['cpu_us_per_request']]}) |",
+            f"| p50 ms at 1 conn | {r['p50_ms_1c']['direct']:.3f} | "
+            f"{r['p50_ms_1c']['nginx']:.3f} | {r['p50_ms_1c']['gateway']:.3f} | "
+            f"gateway +{r['added_p50_ms']:.3f} ms over direct | "
+            f"<= +0.1 ms ({mark[ok['added_p50_ms']]}) |",
         ]
     )
 

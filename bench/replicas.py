@@ -208,13 +208,30 @@ def table(r: dict[str, Any]) -> str:
     rows = [
         "| measure | value | notes |",
         "| --- | --- | --- |",
-        f"| `--workers 1` | {w['rps']['1']:.0f} req/s, {cpu['1']:.0f} µs CPU/request | wrk 1 thread, {r['setup']['connections']} conns; other processes took {w['others_cpu_share']:.0%} of the host (median); {w['quiet_rounds']} quiet rounds, {w['busy_rounds']} busy ones {'used: too few quiet' if w['busy_rounds_used'] else 'set aside'} |",
-        f"| `--workers 2` | {w['rps']['2']:.0f} req/s, {cpu['2']:.0f} µs CPU/request | **{w['ratio']:.2f}x** of 1 worker (median of {len(w['ratios'])} rounds: {', '.join(f'{x:.2f}' for x in w['ratios'])}) |",
-        f"| weight propagation, 3 replicas | p50 {p['p50']:.0f} ms, p99 {p['p99']:.0f} ms | {p['samples']} samples, max {p['max']:.0f} ms (p99 nearest rank) |",
-        f"| leader failover (kill -9) | p50 {f['p50']:.2f} s, max {f['max']:.2f} s | {f['samples']} samples: {times(f)} s |",
-        f"| 2x p95 to rollback, 1 process | decision {single['decision_s']['p50']:.2f} s, weight 0 {single['all_at_zero_s']['p50']:.2f} s | weight 0 per trial: {times(single['all_at_zero_s'])} s |",
-        f"| 2x p95 to rollback, 3 replicas | decision {many['decision_s']['p50']:.2f} s, weight 0 everywhere {many['all_at_zero_s']['p50']:.2f} s | weight 0 per trial: {times(many['all_at_zero_s'])} s |",
-        f"| difference (3 replicas - 1 process) | {rb['difference_all_at_zero_s']:+.2f} s (decision {rb['difference_decision_s']:+.2f} s) | goal within {rb['goal_s']:g} s: {'met' if rb['met'] else 'MISSED'} |",
+        f"| `--workers 1` | {w['rps']['1']:.0f} req/s, {cpu['1']:.0f} µs CPU/request | "
+        f"wrk 1 thread, {r['setup']['connections']} conns; other processes took "
+        f"{w['others_cpu_share']:.0%} of the host (median); {w['quiet_rounds']} quiet rounds, "
+        f"{w['busy_rounds']} busy ones "
+        f"{'used: too few quiet' if w['busy_rounds_used'] else 'set aside'} |",
+        f"| `--workers 2` | {w['rps']['2']:.0f} req/s, {cpu['2']:.0f} µs CPU/request | "
+        f"**{w['ratio']:.2f}x** of 1 worker (median of {len(w['ratios'])} rounds: "
+        f"{', '.join(f'{x:.2f}' for x in w['ratios'])}) |",
+        f"| weight propagation, 3 replicas | p50 {p['p50']:.0f} ms, p99 {p['p99']:.0f} ms | "
+        f"{p['samples']} samples, max {p['max']:.0f} ms (p99 nearest rank) |",
+        f"| leader failover (kill -9) | p50 {f['p50']:.2f} s, max {f['max']:.2f} s | "
+        f"{f['samples']} samples: {times(f)} s |",
+        "| 2x p95 to rollback, 1 process | "
+        f"decision {single['decision_s']['p50']:.2f} s, weight 0 "
+        f"{single['all_at_zero_s']['p50']:.2f} s | "
+        f"weight 0 per trial: {times(single['all_at_zero_s'])} s |",
+        "| 2x p95 to rollback, 3 replicas | "
+        f"decision {many['decision_s']['p50']:.2f} s, weight 0 everywhere "
+        f"{many['all_at_zero_s']['p50']:.2f} s | "
+        f"weight 0 per trial: {times(many['all_at_zero_s'])} s |",
+        "| difference (3 replicas - 1 process) | "
+        f"{rb['difference_all_at_zero_s']:+.2f} s (decision {rb['difference_decision_s']:+.2f} s) "
+        "| "
+        f"goal within {rb['goal_s']:g} s: {'met' if rb['met'] else 'MISSED'} |",
     ]  # fmt: skip
     return "\n".join(rows)
 

@@ -28,7 +28,8 @@ the per-round ratios counts (drift of this shared machine between rounds cancels
   instant sender (compare + evidence + contract check), and contract validation of one typical
   response (target ≤ 10 µs).
 
-    python -m bench.shadow [--duration S] [--rounds R] [--load F] [--topology split|shared] [--priority P]
+    python -m bench.shadow [--duration S] [--rounds R] [--load F] \\
+        [--topology split|shared] [--priority P]
 
 Prints a markdown table and writes ``bench/results/shadow.json``; returns 0 when it ran (a missed
 target is reported, not a crash), 1 when it could not run. This module measures and reports; the
@@ -169,7 +170,8 @@ def table(r: dict[str, Any], comp: dict[str, float]) -> str:
     t = TARGETS
     mark = {True: "met", False: "MISSED"}
     lines = [
-        "| measure | plain gateway | no-op tap | shadowed (sidecar) | shadowed/plain | target | inline shadowing | inline/plain |",
+        "| measure | plain gateway | no-op tap | shadowed (sidecar) | shadowed/plain | target | "
+        "inline shadowing | inline/plain |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     if r:
@@ -177,18 +179,42 @@ def table(r: dict[str, Any], comp: dict[str, float]) -> str:
         ok_tp = r["throughput_ratio"] >= t["throughput_ratio"]
         ok_p99 = r["p99_ratio"] <= t["p99_ratio"]
         lines += [
-            f"| saturated req/s ({r['setup']['connections']} conns) | {rps['plain']:.0f} | {rps['tapped']:.0f} | {rps['shadowed']:.0f} | {r['throughput_ratio']:.2f}x | >= 0.5x ({mark[ok_tp]}) | {rps['inline']:.0f} | {r['inline_throughput_ratio']:.2f}x |",
-            f"| p50 ms at {rate:.0f} req/s | {p50['plain']:.2f} | {p50['tapped']:.2f} | {p50['shadowed']:.2f} | {p50['shadowed'] / p50['plain']:.2f}x | | {p50['inline']:.2f} | {p50['inline'] / p50['plain']:.2f}x |",
-            f"| p99 ms at {rate:.0f} req/s | {p99['plain']:.2f} | {p99['tapped']:.2f} | {p99['shadowed']:.2f} | {r['p99_ratio']:.2f}x | <= 1.10x ({mark[ok_p99]}) | {p99['inline']:.2f} | {r['inline_p99_ratio']:.2f}x |",
-            f"| shadows compared / dropped, saturated | | | {_compared(r, 'saturated')} / {r['shadow_outcomes']['saturated'].get('dropped', 0)} | | |",
-            f"| shadows compared / dropped, fixed rate | | | {_compared(r, 'fixed_rate')} / {r['shadow_outcomes']['fixed_rate'].get('dropped', 0)} | | |",
+            f"| saturated req/s ({r['setup']['connections']} conns) | {rps['plain']:.0f} | "
+            f"{rps['tapped']:.0f} | {rps['shadowed']:.0f} | {r['throughput_ratio']:.2f}x | "
+            f">= 0.5x ({mark[ok_tp]}) | {rps['inline']:.0f} | "
+            f"{r['inline_throughput_ratio']:.2f}x |",
+            f"| p50 ms at {rate:.0f} req/s | {p50['plain']:.2f} | {p50['tapped']:.2f} | "
+            f"{p50['shadowed']:.2f} | {p50['shadowed'] / p50['plain']:.2f}x | | "
+            f"{p50['inline']:.2f} | {p50['inline'] / p50['plain']:.2f}x |",
+            f"| p99 ms at {rate:.0f} req/s | {p99['plain']:.2f} | {p99['tapped']:.2f} | "
+            f"{p99['shadowed']:.2f} | {r['p99_ratio']:.2f}x | <= 1.10x ({mark[ok_p99]}) | "
+            f"{p99['inline']:.2f} | {r['inline_p99_ratio']:.2f}x |",
+            "| shadows compared / dropped, saturated | | | "
+            f"{_compared(r, 'saturated')} / {r['shadow_outcomes']['saturated'].get('dropped', 0)} "
+            "| "
+            "| |",
+            "| shadows compared / dropped, fixed rate | | | "
+            f"{_compared(r, 'fixed_rate')} / "
+            f"{r['shadow_outcomes']['fixed_rate'].get('dropped', 0)} | "
+            "| |",
         ]
     ok_val = comp["validation_us"] <= t["validation_us"]
     lines += [
-        f"| sidecar hand-off µs per exchange (hot path: tuple + one pickled frame, before the write) | | | {comp['handoff_us']:.2f} | | |",
-        f"| inline tap call µs (hot path), not sampled / sampled | | | {comp['tap_us_unsampled']:.2f} / {comp['tap_us_sampled']:.2f} | | |",
-        f"| worker µs per shadow, identical / differing bodies (compare+evidence+checks, instant sender) | | | {comp['worker_us_per_shadow_identical']:.1f} / {comp['worker_us_per_shadow_differing']:.1f} | | |",
-        f"| contract validation µs per response ({len(BODY)} B) | | | {comp['validation_us']:.2f} | | <= 10 ({mark[ok_val]}) |",
+        "| "
+        "sidecar hand-off µs per exchange (hot path: tuple + one pickled frame, before the "
+        "write) | "
+        f"| | {comp['handoff_us']:.2f} | | |",
+        "| inline tap call µs (hot path), not sampled / sampled | | | "
+        f"{comp['tap_us_unsampled']:.2f} / {comp['tap_us_sampled']:.2f} | | |",
+        "| "
+        "worker µs per shadow, identical / differing bodies (compare+evidence+checks, instant "
+        "sender) | "
+        "| | "
+        f"{comp['worker_us_per_shadow_identical']:.1f} / "
+        f"{comp['worker_us_per_shadow_differing']:.1f} | "
+        "| |",
+        f"| contract validation µs per response ({len(BODY)} B) | | | "
+        f"{comp['validation_us']:.2f} | | <= 10 ({mark[ok_val]}) |",
     ]
     return "\n".join(lines)
 

@@ -7,7 +7,8 @@ in-process parts. Every server is a child process started through :func:`bench.h
 module's entry point::
 
     python -m bench.shadow_servers --upstream PORT
-    python -m bench.shadow_servers --gateway CONFIG --mode MODE --workers N [--priority P] [--sidecar-cpus C]
+    python -m bench.shadow_servers --gateway CONFIG --mode MODE --workers N \\
+        [--priority P] [--sidecar-cpus C]
 
 Pinning: the gateways and the baseline run on CPU 0; the candidate upstream (and, in the ``split``
 topology, the sidecar) on ``elsewhere`` (CPU 1 in ``split``, CPU 0 in ``shared``); load comes from
@@ -89,7 +90,8 @@ class NoopTap:
 def run_gateway(
     config_path: str, mode: str, workers: int, priority: str | None, cpus: str | None
 ) -> None:
-    """A gateway from ``config_path``: ``plain`` (no tap), ``tapped`` (no-op tap) or ``shadowed``."""
+    """A gateway from ``config_path``: ``plain`` (no tap), ``tapped`` (no-op tap) or
+    ``shadowed``."""
     import signal
 
     import uvloop

@@ -1,4 +1,5 @@
-"""What ``python -m bench replicas`` computes and configures, without its processes (the run is the bench)."""
+"""What ``python -m bench replicas`` computes and configures, without its
+processes (the run is the bench)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The rollback bench's pieces: the traffic model, one replay through the real controller, the table."""
+"""The rollback bench's pieces: the traffic model, one replay through the real controller, the
+table."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 from bench.rollback import SCENARIOS, Scenario, render, summarise_rollouts, summarise_trials
 from bench.rollouts import ANALYSES, ROUTE, SHARED, replay, trial
-from bench.traffic import OPERATIONS, Regression, Tape, TrafficModel
+from bench.traffic import OPERATIONS, Regression, Request, Tape, TrafficModel
 from migration.plan import Plan, Step
 
 #: No bursts of any kind: what is left is the steady model (lognormal body, slow mode, diurnal).
@@ -17,7 +18,7 @@ STEADY = TrafficModel(
 )
 
 
-def _requests(tape: Tape, seconds: float) -> list:
+def _requests(tape: Tape, seconds: float) -> list[Request]:
     return [r for i in range(int(seconds / Tape.CHUNK_S)) for r in tape.chunk(i)]
 
 
