@@ -1,20 +1,21 @@
 """Generate the "Cutover migration" Grafana dashboard from code.
 
-The checked-in ``dashboards/cutover-migration.json`` is this script's output. Writing the dashboard as
-code keeps panel layout, datasource references and PromQL in one reviewable place; the drift check
-(``python deploy/grafana/generate.py --check``, also run by ``tests/deploy``) fails when someone edits
-one without the other.
+The checked-in ``dashboards/cutover-migration.json`` is this script's output. Writing the dashboard
+as code keeps panel layout, datasource references and PromQL in one reviewable place; the drift
+check (``python deploy/grafana/generate.py --check``, also run by ``tests/deploy``) fails when
+someone edits one without the other.
 
-Panels read the recording rules of ``deploy/prometheus/rules/recording.yml`` where one exists, so the
-dashboard and the alerts agree on what "p95" or "error ratio" mean.
+Panels read the recording rules of ``deploy/prometheus/rules/recording.yml`` where one exists, so
+the dashboard and the alerts agree on what "p95" or "error ratio" mean.
 
-With gateway replicas and workers (issue #13) one gauge comes from several processes: each replica is
-its own scrape target and each worker's series carry a ``worker`` label. Gauges that every process
-holds alike (weight, phase, step) or that one controller computes (the analysis inputs) are therefore
-read with ``max by`` their own labels, one line per route whatever the number of processes; where
-replicas disagree, the "Replicas" row shows it by config version. Rollbacks and promotions are
-Prometheus-backed annotations. A counter that the gateway creates on its first increment starts at 1,
-which ``changes()`` cannot see, so each annotation also marks a series that is new in its window.
+With gateway replicas and workers (issue #13) one gauge comes from several processes: each
+replica is its own scrape target and each worker's series carry a ``worker`` label. Gauges that
+every process holds alike (weight, phase, step) or that one controller computes (the analysis
+inputs) are therefore read with ``max by`` their own labels, one line per route whatever the
+number of processes; where replicas disagree, the "Replicas" row shows it by config version.
+Rollbacks and promotions are Prometheus-backed annotations. A counter that the gateway creates on
+its first increment starts at 1, which ``changes()`` cannot see, so each annotation also marks a
+series that is new in its window.
 
 Annotations (issue #15) mark every event that moves a migration, from metrics with bounded labels:
 a rollback carries its reason *kind* (the failing check, ``manual`` or ``abort``: the
@@ -407,7 +408,8 @@ def improvement_panels(layout: Layout) -> list[Json]:
             kind="stat",
             unit="x",
             options=stat_options,
-            description="Follows the weight split during a ramp; a capacity comparison only at equal shares.",
+            description="Follows the weight split during a ramp; a capacity comparison only at "
+            "equal shares.",
         ),
     ]
 
@@ -484,7 +486,8 @@ def health_panels(layout: Layout) -> list[Json]:
             "Shadow drops and fallbacks",
             [
                 target(
-                    f"sum by (route) (rate(cutover_shadow_dropped_total{{{ROUTE}}}[$__rate_interval]))",
+                    "sum by (route) "
+                    f"(rate(cutover_shadow_dropped_total{{{ROUTE}}}[$__rate_interval]))",
                     "dropped {{route}}",
                 ),
                 target(f"cutover:fallback_rate:rate1m{{{ROUTE}}}", "fallback {{route}}"),
@@ -496,7 +499,8 @@ def health_panels(layout: Layout) -> list[Json]:
             "WebSocket connections",
             [
                 target(
-                    f"sum by (route, backend) (cutover_websocket_connections{{{ROUTE}, {BACKEND}}})",
+                    "sum by (route, backend) "
+                    f"(cutover_websocket_connections{{{ROUTE}, {BACKEND}}})",
                     "{{backend}} {{route}}",
                 )
             ],
@@ -531,7 +535,8 @@ def operations_panels(layout: Layout) -> list[Json]:
             "p95 latency by operation",
             [
                 target(
-                    f"max by (route, operation, backend) (cutover_operation_window_p95_seconds{by_op})",
+                    "max by (route, operation, backend) "
+                    f"(cutover_operation_window_p95_seconds{by_op})",
                     "{{backend}} {{operation}}",
                 )
             ],
@@ -574,7 +579,8 @@ def operations_panels(layout: Layout) -> list[Json]:
 
 
 def replicas_panels(layout: Layout) -> list[Json]:
-    """Gateway replicas and workers (issue #13): who leads, who applied which config, who is degraded.
+    """Gateway replicas and workers (issue #13): who leads, who applied which config, who is
+    degraded.
 
     Empty on a single gateway without a shared store, which exports none of these series.
     """
@@ -609,7 +615,8 @@ def replicas_panels(layout: Layout) -> list[Json]:
                 )
             ],
             defaults={"decimals": 0},
-            description="Config snapshot each process applied; lines apart for long mean a stuck one.",
+            description="Config snapshot each process applied; lines apart for long mean a "
+            "stuck one.",
         ),
         panel(
             layout,
@@ -634,8 +641,8 @@ def replicas_panels(layout: Layout) -> list[Json]:
             ],
             defaults={"min": 0, "max": 1, "decimals": 0},
             width=12,
-            description="Store up 0 means PostgreSQL is unreachable; fail-static 1 means serving on "
-            "the last snapshot (weights never rise, the controller holds).",
+            description="Store up 0 means PostgreSQL is unreachable; fail-static 1 means "
+            "serving on the last snapshot (weights never rise, the controller holds).",
         ),
         panel(
             layout,
@@ -652,7 +659,8 @@ def replicas_panels(layout: Layout) -> list[Json]:
             ],
             defaults={"decimals": 0},
             width=12,
-            description="Data-plane workers answering their supervisor, against the number configured.",
+            description="Data-plane workers answering their supervisor, against the number "
+            "configured.",
         ),
     ]
 

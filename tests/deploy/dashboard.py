@@ -1,4 +1,5 @@
-"""Load deploy/grafana/generate.py by path (it is a script, not a package module) and walk its output."""
+"""Load deploy/grafana/generate.py by path (it is a script, not a package
+module) and walk its output."""
 
 from __future__ import annotations
 

@@ -56,7 +56,8 @@ def substitute(expr: str) -> str:
 
 
 def selectors(expr: str) -> Iterator[Selector]:
-    """Every metric selector of ``expr``: names not followed by ``(`` nor used as a grouping label."""
+    """Every metric selector of ``expr``: names not followed by ``(``
+    nor used as a grouping label."""
     text = substitute(expr)
     masked = _STRING.sub(lambda m: '"' + " " * (len(m.group()) - 2) + '"', text)
     masked = re.sub(r"\[[^\]]*\]", lambda m: " " * len(m.group()), masked)

@@ -89,7 +89,7 @@ def test_schema_check_rejects_a_broken_service() -> None:
 
 
 def test_compose_runs_the_whole_stack() -> None:
-    """Both backends, the gateway, Prometheus, Grafana; two replicas and PostgreSQL behind a profile."""
+    """Both backends, gateway, Prometheus, Grafana; 2 replicas and PostgreSQL behind a profile."""
     services = compose()["services"]
     assert set(services) == {
         "fastapi-backend",
@@ -150,7 +150,7 @@ def test_backend_ports_agree_with_prometheus_and_healthchecks() -> None:
 
 
 def test_gateway_config_parses_and_points_at_the_backend_services(clean_env: None) -> None:
-    """compose/gateway.yaml passes the gateway's own parser; upstreams, listeners and scrape target agree."""
+    """compose/gateway.yaml parses; its upstreams, listeners and the scrape target agree."""
     service = compose()["services"]["gateway"]
     config_mount = next(v for v in service["volumes"] if v.startswith("./compose/gateway.yaml:"))
     container_path = config_mount.split(":")[1]
@@ -174,7 +174,7 @@ def test_gateway_config_parses_and_points_at_the_backend_services(clean_env: Non
 
 
 def test_environment_variables_are_ones_the_settings_read() -> None:
-    """Every LLMSTRUCT_*/CUTOVER_* variable of a service is read by a settings class; others are libpq's."""
+    """A service's LLMSTRUCT_*/CUTOVER_* variables are read by settings classes; others: libpq's."""
     known = settings_env_names(LlmstructSettings) | settings_env_names(GatewaySettings)
     for name, service in cutover_services().items():
         for variable, value in service.get("environment", {}).items():
@@ -215,7 +215,7 @@ def test_replicas_profile_runs_two_gateways_on_one_postgres(clean_env: None) -> 
 
 
 def test_no_redis_anywhere() -> None:
-    """Redis was a placeholder no code used: no compose service, image, volume or Makefile package."""
+    """Redis was a placeholder no code used: no compose service, image, volume, Makefile package."""
     text = COMPOSE.read_text(encoding="utf-8").lower()
     assert "redis" not in text
     makefile = (REPO / "Makefile").read_text(encoding="utf-8").splitlines()
@@ -225,7 +225,7 @@ def test_no_redis_anywhere() -> None:
 
 
 def test_secrets_are_required_from_the_environment_not_written_down() -> None:
-    """API key and admin token come from the caller's environment; the file holds no value for them."""
+    """API key and admin token come from the caller's environment; the file holds no value."""
     services = compose()["services"]
     assert services["fastapi-backend"]["environment"]["LLMSTRUCT_API_KEY"].startswith(
         "${LLMSTRUCT_API_KEY:?"
@@ -248,7 +248,7 @@ def test_env_name_reader_sees_nested_gateway_fields() -> None:
 
 
 def test_repository_root_is_the_build_context() -> None:
-    """The build context the compose file names is the repository root the Dockerfile copies from."""
+    """The compose file's build context is the repository root the Dockerfile copies from."""
     context = compose()["services"]["gateway"]["build"]["context"]
     assert (COMPOSE.parent / context).resolve() == REPO
 

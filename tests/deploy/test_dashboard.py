@@ -1,4 +1,5 @@
-"""The Grafana dashboard: generated from code without drift, well formed, every query valid PromQL."""
+"""The Grafana dashboard: generated from code without drift, well
+formed, every query valid PromQL."""
 
 from __future__ import annotations
 
@@ -86,7 +87,7 @@ def test_every_panel_uses_the_provisioned_datasource() -> None:
 
 
 def test_dashboard_provider_points_where_compose_mounts_the_json() -> None:
-    """The file provider reads the directory that docker-compose mounts deploy/grafana/dashboards on."""
+    """The file provider reads the directory docker-compose mounts deploy/grafana/dashboards on."""
     provider = yaml.safe_load((PROVISIONING / "dashboards" / "cutover.yml").read_text())[
         "providers"
     ][0]
@@ -155,7 +156,7 @@ def test_invalid_promql_is_rejected_by_the_server(prometheus_server: PrometheusS
 
 
 def test_gauges_read_by_many_processes_are_aggregated() -> None:
-    """A gauge every replica or worker exports is read through an aggregation, one line per route."""
+    """A gauge each replica or worker exports is read through an aggregation, one line per route."""
     for title, expr in panel_queries(checked_in()):
         for gauge in ("cutover_candidate_weight", "cutover_migration_", "cutover_analysis_"):
             if gauge in expr:
@@ -188,7 +189,7 @@ def test_annotations_mark_every_event_and_the_rollback_reason() -> None:
 
 
 def test_the_plan_step_counts_from_one_and_no_panel_mixes_units() -> None:
-    """The step panel adds 1 (as `cutover status`); latency and rate checks have their own panels."""
+    """The step panel adds 1 (as `cutover status`); latency and rate checks get their own panels."""
     panels = {p["title"]: p for p in checked_in()["panels"]}
     assert panels["Plan step per route"]["targets"][0]["expr"].endswith(") + 1")
     latency = panels["Analysis: latency checks against threshold"]

@@ -1,4 +1,5 @@
-"""deploy/Dockerfile: multi-stage, non-root, copies what exists, checks the port the gateway listens on."""
+"""deploy/Dockerfile: multi-stage, non-root, copies what exists, checks the
+port the gateway listens on."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def instructions(keyword: str) -> list[tuple[int, str]]:
 
 
 def test_builder_and_slim_runtime_stages() -> None:
-    """A named builder stage makes the venv; the last stage is python:3.11-slim and copies it over."""
+    """A named builder stage makes the venv; the last stage, python:3.11-slim, copies it over."""
     stages = [args for _, args in instructions("FROM")]
     assert len(stages) == 2
     assert stages[0].endswith(" AS builder")
@@ -135,7 +136,7 @@ def test_the_builder_compiles_the_hot_path_and_ships_it() -> None:
 
 
 def test_host_builds_stay_out_of_the_image() -> None:
-    """Extensions built on the host (another Python, maybe) and their manifest are docker-ignored."""
+    """Extensions built on the host (maybe another Python) and their manifest are docker-ignored."""
     ignore = (DEPLOY / "Dockerfile.dockerignore").read_text(encoding="utf-8").splitlines()
     assert "**/*.so" in ignore
     assert "**/hotpath.manifest.json" in ignore

@@ -101,7 +101,7 @@ def documented(lines: list[str], path: tuple[str, ...]) -> bool:
 
 
 def test_the_walk_reaches_nested_and_migration_keys() -> None:
-    """The key list covers nested models and every migration parser (so the check means something)."""
+    """The key list covers nested models and every migration parser (so the check means much)."""
     keys = accepted_keys()
     for path in [
         ("upstreams", "baseline", "pool_size"),

@@ -116,7 +116,7 @@ def test_strict_validation_rejects_an_unknown_field() -> None:
 
 
 def test_kustomization_lists_every_manifest_but_the_example_and_the_try_out_database() -> None:
-    """kustomization.yaml names each manifest of the directory except the two applied on their own."""
+    """kustomization.yaml names each manifest in the directory but the two applied on their own."""
     kustomization = one("Kustomization")
     files = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
     assert files >= OUTSIDE_KUSTOMIZATION
@@ -124,7 +124,7 @@ def test_kustomization_lists_every_manifest_but_the_example_and_the_try_out_data
 
 
 def test_gateway_runs_three_replicas_that_wait_for_the_first_snapshot() -> None:
-    """The gateway Deployment: 3 replicas, readiness on /readyz, liveness on /healthz (admin port)."""
+    """Gateway Deployment: 3 replicas, readiness on /readyz, liveness on /healthz (admin port)."""
     deployment = gateway()
     assert deployment["spec"]["replicas"] == 3
     assert selected(deployment["spec"]["selector"], pod_labels(deployment))
@@ -181,7 +181,7 @@ def test_baseline_and_candidate_are_their_own_deployments_and_services() -> None
 
 
 def test_services_select_pods_that_declare_their_target_ports() -> None:
-    """Each Service selects at least one workload, and every pod it selects declares its targetPorts."""
+    """Each Service selects a workload, and every pod it selects declares its targetPorts."""
     workloads = [d for d in documents() if d["kind"] in WORKLOADS]
     for service in (d for d in documents() if d["kind"] == "Service"):
         name = service["metadata"]["name"]
@@ -193,7 +193,7 @@ def test_services_select_pods_that_declare_their_target_ports() -> None:
 
 
 def test_service_monitor_scrapes_like_the_prometheus_config() -> None:
-    """The ServiceMonitor selects the metrics Services and their ports, with prometheus.yml's jobs."""
+    """The ServiceMonitor selects the metrics Services and ports, with prometheus.yml's jobs."""
     monitor = one("ServiceMonitor")
     assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
     metrics = [
@@ -223,7 +223,7 @@ def test_service_monitor_scrapes_like_the_prometheus_config() -> None:
 
 
 def test_gateway_configmap_parses_and_matches_the_services(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The ConfigMap's gateway.yaml parses; listeners match the pod, upstreams the backend Services."""
+    """The ConfigMap's gateway.yaml parses; listeners match the pod, upstreams the backends."""
     for name in list(os.environ):
         if name.startswith("CUTOVER_"):
             monkeypatch.delenv(name)
@@ -266,7 +266,7 @@ def secret_refs() -> set[tuple[str, str]]:
 
 
 def test_secrets_come_from_references_and_the_example_holds_only_placeholders() -> None:
-    """Keys, tokens and database URLs are secretKeyRefs; the only Secrets are the placeholder example."""
+    """Keys, tokens, database URLs are secretKeyRefs; the only Secrets: the placeholder example."""
     assert not [d for d in applied() if d["kind"] == "Secret"]
     secret_env = {
         "LLMSTRUCT_API_KEY",
@@ -288,7 +288,7 @@ def test_secrets_come_from_references_and_the_example_holds_only_placeholders() 
 
 
 def test_every_secret_reference_names_a_key_of_the_example() -> None:
-    """Each secretKeyRef (gateway, backends, try-out database) names a Secret and key the example shows."""
+    """Each secretKeyRef (gateway, backends, try-out DB) names a Secret/key the example shows."""
     example = {
         (s["metadata"]["name"], key)
         for s in documents([K8S / "secret.example.yaml"])
@@ -334,7 +334,7 @@ def test_try_out_postgres_is_a_statefulset_behind_the_example_urls_host() -> Non
 
 
 def test_network_policies_admit_the_right_peers() -> None:
-    """Public port open; admin from Prometheus and admin clients; backends from gateways and Prometheus."""
+    """Open: public port; admin: Prometheus and admin clients; backends: gateways and Prometheus."""
     policies = {p["metadata"]["name"]: p for p in applied() if p["kind"] == "NetworkPolicy"}
     assert set(policies) == {"cutover-gateway", "cutover-backends"}
     prometheus = {

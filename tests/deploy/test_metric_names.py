@@ -164,12 +164,12 @@ def test_the_metric_classes_export_the_agreed_families() -> None:
 
 
 def test_rules_select_only_exported_metrics_and_labels() -> None:
-    """Every series a recording or alerting rule selects is exported with the labels it matches on."""
+    """Each series a recording/alerting rule selects is exported with the labels it matches on."""
     assert check_queries(rule_queries()) == []
 
 
 def test_dashboard_selects_only_exported_or_recorded_series() -> None:
-    """Every panel and annotation query reads exported metrics or the repository's recording rules."""
+    """Each panel and annotation query reads exported metrics or the repo's recording rules."""
     assert check_queries(list(panel_queries(checked_in()))) == []
 
 

@@ -65,7 +65,7 @@ def test_alert_unit_tests_pass(promtool: str) -> None:
 
 
 def test_alert_unit_tests_can_fail(promtool: str, tmp_path: Path) -> None:
-    """A wrong expectation makes `promtool test rules` fail, so the passing run above means something."""
+    """A wrong expectation makes `promtool test rules` fail, so the passing run means something."""
     text = (PROMETHEUS_DIR / "tests" / "alerts_test.yml").read_text(encoding="utf-8")
     broken = text.replace("value: 0.48", "value: 0.49", 1).replace(
         "../rules/", f"{PROMETHEUS_DIR / 'rules'}/"

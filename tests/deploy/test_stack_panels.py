@@ -244,7 +244,7 @@ def label_sets(prometheus: PrometheusServer, expr: str) -> set[frozenset[tuple[s
 
 @pytest.mark.parametrize("record", sorted(RECORDED))
 def test_recording_rule_returns_labelled_series(ramped: Stack, record: str) -> None:
-    """After the ramp, each traffic and memory recording rule has one series per route and backend."""
+    """After the ramp, each traffic and memory recording rule has a series per route and backend."""
     wanted = RECORDED[record]
     expected: set[frozenset[tuple[str, str]]] = wanted if wanted is not None else {frozenset()}
     query = f"{record} >= 0"  # drops NaN (a quantile or ratio with nothing to measure yet)
@@ -282,7 +282,7 @@ CLUSTER_ONLY = re.compile(
 
 
 def test_traffic_panels_return_series(ramped: Stack) -> None:
-    """Every dashboard query that the gateway and backends alone feed returns at least one series."""
+    """Each dashboard query that the gateway and backends alone feed returns at least one series."""
     ramped.prometheus.wait_for("cutover:response_time_improvement:ratio_p95_rate1m > 0")
     empty = []
     for title, expr in panel_queries(checked_in()):
@@ -400,7 +400,7 @@ def candidate_window_clean(stack: Stack) -> bool:
 
 
 def test_every_panel_and_rule_after_shadow_ramp_and_rollback(ramped: Stack) -> None:
-    """Shadow phase, a promotion to 50% and a rollback leave no dashboard query and no rule empty."""
+    """Shadow phase, a promotion to 50% and a rollback leave no dashboard query or rule empty."""
     stack = ramped
     response = httpx.delete(
         f"{stack.admin}/faults/candidate",

@@ -157,7 +157,8 @@ def admin_get(gw: GatewayProcess, path: str) -> httpx.Response:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m tests.faults.admin_support [MIB]``: the README's RSS figure for the admin port."""
+    """``python -m tests.faults.admin_support [MIB]``: the README's
+    RSS figure for the admin port."""
     import time
 
     mib = int((argv if argv is not None else sys.argv[1:] or ["400"])[0])

@@ -106,7 +106,8 @@ async def beyond_cap(port: int, cap: int) -> None:
             await client.get(url)
     except httpx.HTTPError as exc:
         print(
-            f"httpx (timeout=5) against it: {type(exc).__name__} after {time.monotonic() - t0:.2f} s"
+            f"httpx (timeout=5) against it: {type(exc).__name__} after "
+            f"{time.monotonic() - t0:.2f} s"
         )
     backlog.close()
 

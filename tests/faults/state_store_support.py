@@ -196,7 +196,8 @@ def fill_disk(pid: int, state_db: Path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def own_filesystem(directory: Path, size: str = "16m") -> Iterator[Path]:
-    """A small tmpfs mounted at ``directory`` for the block (skips the test where mount is refused)."""
+    """A small tmpfs mounted at ``directory`` for the block (skips the
+    test where mount is refused)."""
     directory.mkdir(parents=True, exist_ok=True)
     argv = ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(directory)]
     done = subprocess.run(argv, capture_output=True, text=True, check=False)

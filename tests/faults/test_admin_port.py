@@ -65,7 +65,7 @@ def test_a_huge_chunked_body_is_refused_without_buffering(
 
 
 def test_the_answer_comes_before_the_body_ends(gateway: GatewayProcess) -> None:
-    """The 413 is sent at the limit, while the chunked body is still open: nothing waits for its end."""
+    """The 413 goes at the limit while the chunked body is still open: nothing waits for its end."""
     push = push_chunked(gateway.admin_port, "GET", "/healthz", 2 * MIB, finish=False, timeout=5)
     assert push.status == 413
 

@@ -83,7 +83,8 @@ async def test_a_hung_candidate_is_rolled_back_within_10_s(
         max_wait = max(stats.latencies_s)
         why = [r.partition(":")[0] for r in view["last_decision"]["reasons"]]
         print(
-            f"hung candidate at {RPS:g} req/s, 50 %, fallback_after_s {deadline}: rolled back {to_rollback:.2f} s after SIGSTOP "
+            f"hung candidate at {RPS:g} req/s, 50 %, fallback_after_s {deadline}: rolled back "
+            f"{to_rollback:.2f} s after SIGSTOP "
             f"({', '.join(why)}); max client wait {max_wait:.2f} s; {stats.sent} requests, "
             f"{stats.failed} failed"
         )

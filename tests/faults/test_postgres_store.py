@@ -62,7 +62,7 @@ def roll_back_while_frozen(running: PgStack) -> None:
 def test_a_frozen_postgres_costs_no_client_and_delays_no_rollback(
     tmp_path: Path, then: str
 ) -> None:
-    """PostgreSQL SIGSTOPped at a 50 % step, then SIGCONT or SIGKILL + restart: 0 errors, rollback at once, event later."""
+    """PostgreSQL SIGSTOPped at 50 %, then SIGCONT or SIGKILL+restart: 0 errors, prompt rollback."""
     with running_server() as server, pg_stack(tmp_path, server) as running:
         running.call("POST", f"/migration/{ROUTE}/start", PLAN)
         assert running.live_bps() == 5000
@@ -89,7 +89,8 @@ def test_a_frozen_postgres_costs_no_client_and_delays_no_rollback(
         assert running.metric("cutover_state_store_failing") == 0
         assert running.view()["phase"] == "rolled_back"
     print(
-        f"PostgreSQL {then}: longest client-visible request during the outage: {max(during) * 1000:.0f} ms "
+        f"PostgreSQL {then}: longest client-visible request during the outage: "
+        f"{max(during) * 1000:.0f} ms "
         f"(p50 {statistics.median(during) * 1000:.1f} ms, {len(during)} requests); "
         f"longest overall {load.longest_s * 1000:.0f} ms"
     )

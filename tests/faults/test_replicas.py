@@ -54,7 +54,7 @@ async def step_of(rs: ReplicaSet) -> tuple[str | None, int]:
 async def test_a_weight_set_on_any_replica_reaches_all_within_2_s_and_keys_stay_sticky(
     tmp_path: Path,
 ) -> None:
-    """PUT a weight (and a shadow rate) on any replica: all apply it within 2 s; a key picks one backend everywhere."""
+    """A weight (and shadow rate) PUT on any replica: all apply it within 2 s; a key sticks."""
     with running_server() as server:
         async with replica_set(tmp_path, server) as rs:
             took = []
@@ -64,7 +64,8 @@ async def test_a_weight_set_on_any_replica_reaches_all_within_2_s_and_keys_stay_
                     await rs.wait(partial(_all_at, rs, bps), f"every replica at {bps} bps", 2.0)
                 )
             print(
-                f"weight propagation across 3 replicas: {', '.join(f'{t * 1000:.0f} ms' for t in took)}"
+                "weight propagation across 3 replicas: "
+                f"{', '.join(f'{t * 1000:.0f} ms' for t in took)}"
             )
             await rs.wait(lambda: _status_lists_all(rs), "cutover status to list 3 replicas", 10.0)
             await rs.send(rs[2], "PUT", f"/shadow/{ROUTE}/rate", {"percent": 7})
@@ -113,7 +114,7 @@ async def _all_at(rs: ReplicaSet, bps: int) -> bool:
 async def test_killing_the_leader_mid_step_hands_the_ramp_to_another_replica(
     tmp_path: Path,
 ) -> None:
-    """kill -9 the leader at the second step: another leads within TTL + one interval; one promotion per step."""
+    """kill -9 the leader at step 2: another leads within TTL + 1 interval; 1 promotion per step."""
     with running_server() as server:
         async with replica_set(tmp_path, server) as rs:
             leader = await rs.leader()
@@ -153,7 +154,7 @@ async def _phase_is(rs: ReplicaSet, phase: str) -> bool:
 async def test_a_leader_paused_past_its_lease_writes_nothing_when_it_wakes(
     tmp_path: Path,
 ) -> None:
-    """SIGSTOP the leader past its lease, act through the new one, SIGCONT: no write of the old one lands."""
+    """SIGSTOP the leader past its lease, act through the new one, SIGCONT: no old write lands."""
     with running_server() as server:
         async with replica_set(tmp_path, server) as rs:
             leader = await rs.leader()
@@ -183,7 +184,7 @@ async def test_a_leader_paused_past_its_lease_writes_nothing_when_it_wakes(
 async def test_postgres_down_mid_ramp_costs_no_client_and_holds_the_ramp_until_it_returns(
     tmp_path: Path,
 ) -> None:
-    """PostgreSQL stopped at the 50 % step: 0 client errors, weights unchanged (a restarted replica too), no promotion; then the ramp completes."""
+    """Store down at 50 %: 0 errors, weights held (restarts too), no promotion; ramp completes."""
     with running_server() as server:
         async with replica_set(tmp_path, server) as rs:
             leader = await rs.leader()
@@ -213,7 +214,8 @@ async def test_postgres_down_mid_ramp_costs_no_client_and_holds_the_ramp_until_i
             stats = await rs.stop_loads()
             print(
                 f"PostgreSQL down {OUTAGE_S:g} s at 50 %: every replica fail-static after "
-                f"{fail_static:.1f} s, weights held; ramp completed {back:.1f} s after it returned; "
+                f"{fail_static:.1f} s, weights held; ramp completed {back:.1f} s after it "
+                "returned; "
                 f"{sum(s.sent for s in stats.values())} requests"
             )
             assert client_errors(stats) == {}
@@ -223,7 +225,7 @@ async def test_postgres_down_mid_ramp_costs_no_client_and_holds_the_ramp_until_i
 async def test_a_hard_candidate_failure_during_the_outage_is_rolled_back_by_every_replica(
     tmp_path: Path,
 ) -> None:
-    """Store down, then the candidate killed: each replica drops to the baseline alone; the store records it on return."""
+    """Store down, candidate killed: each replica falls back alone; the store records it later."""
     with running_server() as server:
         async with replica_set(tmp_path, server) as rs:
             leader = await rs.leader()
@@ -241,7 +243,8 @@ async def test_a_hard_candidate_failure_during_the_outage_is_rolled_back_by_ever
             stats = await rs.stop_loads()
             view = await rs.view()
             print(
-                f"candidate killed while PostgreSQL was down: every replica at 0 % after {took:.2f} s; "
+                "candidate killed while PostgreSQL was down: every replica at 0 % after "
+                f"{took:.2f} s; "
                 f"recorded as {[e['kind'] for e in await rs.events()][-3:]} once it returned"
             )
             assert view["phase"] in ("paused", "rolled_back")  # by the record, or by the leader

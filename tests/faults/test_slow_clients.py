@@ -93,7 +93,7 @@ async def trickle(
 
 
 async def test_slow_head_gets_408_and_close(start: Start) -> None:
-    """A head trickled a byte every 0.1 s is answered 408 with Connection: close at the head limit."""
+    """A head trickled a byte per 0.1 s is answered 408 with Connection: close at the head limit."""
     gateway, upstream, registry = await start()
     out, lived = await trickle(
         gateway.public_port, b"GET /a HTTP/1.1\r\nHost: gw\r\n", b"X-Slow: " + b"a" * 100, 0.1
@@ -191,7 +191,7 @@ async def test_steady_upload_above_the_minimum_rate_is_not_cut(start: Start) -> 
 
 
 async def test_connections_beyond_the_cap_get_503(start: Start) -> None:
-    """Past max_connections a new connection is answered 503 + Retry-After at once; a slot frees on close."""
+    """Past max_connections a connection gets 503 + Retry-After at once; a slot frees on close."""
     gateway, _, registry = await start(max_connections=2, header_timeout_s=5.0)
     port = gateway.public_port
     held = []

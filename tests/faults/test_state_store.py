@@ -59,7 +59,7 @@ def roll_back_under(running: Stack, broken: object) -> None:
 
 
 def test_a_locked_state_file_does_not_delay_a_rollback(tmp_path: Path) -> None:
-    """Another connection holds the write lock: rollback applied, promotions refused, event later."""
+    """Write lock held by another connection: rollback applied, promotions refused, event later."""
     with stack(tmp_path) as running:
         roll_back_under(running, exclusive_lock(running.state_db))
 
@@ -137,7 +137,7 @@ def test_cutover_demo_refuses_a_corrupt_state_file_the_same_way(tmp_path: Path) 
 
 
 def test_a_manual_weight_survives_kill_9(tmp_path: Path) -> None:
-    """``cutover weight`` is persisted with its actor and reason; a restarted gateway restores it."""
+    """``cutover weight`` persists with its actor and reason; a restarted gateway restores it."""
     with stack(tmp_path) as running:
         argv = [*CUTOVER, "weight", ROUTE, "30", "--reason", "canary by hand"]
         argv += ["--admin-url", running.gateway.admin_url, "--token", ADMIN_TOKEN]

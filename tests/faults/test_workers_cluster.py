@@ -63,7 +63,7 @@ async def _backends_seen(public: int, n: int) -> set[str]:
 
 
 async def test_two_workers_follow_one_weight_and_one_plan(tmp_path: Path) -> None:
-    """A weight set on the supervisor reaches both workers; a plan completes on both workers' evidence."""
+    """A weight set on the supervisor reaches both workers; a plan completes on both's evidence."""
     processes, ports = start_backends(tmp_path)
     public, admin = free_port(), free_port()
     config = tmp_path / "gateway.yaml"

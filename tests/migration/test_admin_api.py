@@ -331,7 +331,7 @@ async def test_start_with_a_bad_plan_is_422_naming_the_field(
     ],
 )
 async def test_start_values_are_strict_and_bounded(rig: Rig, body: Any, field: str) -> None:
-    """No coercion in a start body ("50" is not 50 %, true is not 1), and bounds hold: 422 naming it."""
+    """No coercion in a start body ("50" is not 50 %, true not 1); bounds hold: 422 naming it."""
     async with rig.client() as c:
         response = await c.post("/migration/tasks/start", json=body)
     assert response.status_code == 422, response.text
@@ -431,7 +431,7 @@ async def test_bad_action_body_is_422(rig: Rig, body: Any, field: str) -> None:
 
 
 async def test_actions_are_audit_logged_with_actor_and_reason(rig: Rig) -> None:
-    """Each action writes a migration_action line (route, reason, phase, actor) and the admin_call."""
+    """Each action logs a migration_action line (route, reason, phase, actor) and the admin_call."""
     rig.controller.start(_plan("tasks"))
     async with rig.client() as c:
         await c.post("/migration/tasks/rollback", json={"reason": "bad canary"})
@@ -453,7 +453,7 @@ async def test_actions_are_audit_logged_with_actor_and_reason(rig: Rig) -> None:
 
 
 async def test_automatic_rollback_shows_its_reasons_and_numbers(rig: Rig) -> None:
-    """After the controller rolls back on errors, the overview's last decision says why, with numbers."""
+    """After a rollback on errors, the overview's last decision says why, with numbers."""
     rig.controller.start(_plan("tasks"))
     rig.traffic("tasks", baseline=150, candidate=150, fail_candidate=True)
     (evaluation,) = rig.controller.step()
@@ -533,7 +533,7 @@ async def test_events_are_newest_last_filtered_and_limited(rig: Rig) -> None:
 async def test_event_history_and_report_are_read_off_the_event_loop(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Events, history and the report read the store in a worker thread, never on the proxy's loop."""
+    """Events, history and report read the store in a worker thread, never on the proxy's loop."""
     rig.controller.start(_plan("tasks"))
     loop_thread = threading.get_ident()
     readers: list[int] = []

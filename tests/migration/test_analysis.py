@@ -445,8 +445,13 @@ def test_a_hung_baseline_is_a_degraded_control() -> None:
 
 def test_timeouts_count_as_unreachable() -> None:
     """The unreachable check reads "no answer" counts (connect errors and timeouts alike)."""
-    verdict = analyse(progress(), window(), window(30, recent_attempts=20, recent_connect_errors=19),
-                      RateSample(0, 0), POLICY)  # fmt: skip
+    verdict = analyse(
+        progress(),
+        window(),
+        window(30, recent_attempts=20, recent_connect_errors=19),
+        RateSample(0, 0),
+        POLICY,
+    )
     assert verdict.decision is Decision.ROLLBACK
     assert "failed to connect or timed out" in verdict.check("unreachable").detail
 

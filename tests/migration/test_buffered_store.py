@@ -1,4 +1,5 @@
-"""BufferedStore: failed writes kept in order and retried, reads that see them, promotions refused."""
+"""BufferedStore: failed writes kept in order and retried, reads that
+see them, promotions refused."""
 
 from __future__ import annotations
 

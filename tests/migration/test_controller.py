@@ -174,7 +174,7 @@ def test_step_down_rollback_keeps_watching() -> None:
 
 
 def test_manual_gate_waits_for_an_operator() -> None:
-    """The step before a gated one, once healthy and held, waits in awaiting_gate until promote()."""
+    """The step before a gated one, healthy and held, waits in awaiting_gate until promote()."""
     rig = Rig()
     rig.controller.start(plan(Step(1000, hold_s=5, min_requests=10), Step(10_000, gate=True)))
     rig.drive(60)
@@ -311,7 +311,7 @@ def test_failed_weight_push_is_retried() -> None:
 
 
 def test_sequential_analysis_rolls_back_a_2x_regression_within_seconds() -> None:
-    """Default analysis: a 2x latency regression is rolled back within 10 s, naming a latency check."""
+    """Default analysis: a 2x latency regression rolls back within 10 s, naming a latency check."""
     rig = Rig()
     rig.controller.start(plan(Step(5000, hold_s=1e6, min_requests=10**6)))
     rig.drive(15)
@@ -397,7 +397,7 @@ def test_constructor_rejects_bad_settings() -> None:
         )
 
 
-# -- issue #12: the controller under faults ---------------------------------------------------------
+# -- issue #12: the controller under faults ---------------------------------------------------
 
 
 def failing_rig(*steps: Step) -> tuple[Rig, InMemoryStore]:
@@ -580,7 +580,7 @@ def test_the_auto_fallback_deadline_is_published_from_the_baseline_p99() -> None
 
 
 def test_every_operator_action_records_its_actor_and_reason() -> None:
-    """start, pause, resume, promote, rollback and abort each name who acted and why in the event."""
+    """start, pause, resume, promote, rollback, abort each name who acted and why in the event."""
     rig, who = Rig(), "admin:10.0.0.7"
     c = rig.controller
     c.start(plan(Step(1000), Step(5000), Step(10_000)), actor=who, reason="ticket 42")
@@ -607,7 +607,7 @@ def test_every_operator_action_records_its_actor_and_reason() -> None:
 
 
 def test_an_action_without_actor_or_reason_names_the_operator() -> None:
-    """The defaults keep old call sites working: 'paused by operator', reason None in the numbers."""
+    """Defaults keep old call sites working: 'paused by operator', reason None in the numbers."""
     rig = Rig()
     rig.controller.start(plan(Step(1000), Step(10_000)))
     rig.controller.pause(ROUTE)

@@ -1,4 +1,5 @@
-"""The controller's notification and hook seams, on a fake clock with the fakes from migration.testing."""
+"""The controller's notification and hook seams, on a fake clock with the
+fakes from migration.testing."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def test_manual_weight_without_a_migration_is_emitted_without_state() -> None:
 
 
 def test_pending_gate_holds_the_step_and_says_so_once() -> None:
-    """While the hook has not answered, the step holds at its weight, with one awaiting_hook event."""
+    """Until the hook answers, the step holds at its weight, with one awaiting_hook event."""
     gate = ScriptedGate([PENDING])
     rig = rig_with(gate)
     rig.controller.start(plan(Step(1000, hold_s=5, min_requests=10), Step(10_000)))
@@ -88,7 +89,7 @@ def test_denied_then_approved_promotes_with_both_outcomes_recorded() -> None:
 
 
 def test_rollback_never_asks_the_gate() -> None:
-    """A failing candidate rolls back at once while the gate holds promotion: the gate is not asked."""
+    """A failing candidate rolls back at once while a gate holds promotion; the gate isn't asked."""
     gate = ScriptedGate([PENDING])
     rig = rig_with(gate)
     rig.controller.start(plan(Step(5000, hold_s=1e6, min_requests=10**6)))
@@ -115,7 +116,7 @@ def test_operator_promotions_and_manual_gates_bypass_the_hook() -> None:
 
 
 def test_note_records_an_event_at_the_current_state() -> None:
-    """note() (a post-rollback hook's outcome) adds an event and changes neither phase nor weight."""
+    """note() (a post-rollback hook's outcome) adds an event; phase and weight stay as they were."""
     sink = RecordingSink()
     rig = rig_with(sink=sink)
     rig.controller.start(plan(Step(1000, hold_s=1e6)))

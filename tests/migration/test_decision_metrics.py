@@ -56,7 +56,7 @@ def test_verdict_numbers_are_exported() -> None:
 
 
 def test_store_health_and_conditions() -> None:
-    """Store errors count the store's running total once; failing, pending and conditions are 0/1."""
+    """Store errors count the store's running total once; failing, pending, conditions are 0/1."""
     registry = CollectorRegistry()
     metrics = DecisionMetrics(registry)
     assert registry.get_sample_value("cutover_state_store_failing") == 0

@@ -65,7 +65,7 @@ async def parts() -> AsyncIterator[Parts]:
 
 
 async def test_pending_until_a_2xx_approves(parts: Parts) -> None:
-    """The first ask POSTs and answers pending at once; after a 200 the step is approved, reported once."""
+    """The first ask POSTs and answers pending at once; after a 200 the step is approved, once."""
     receiver = await Receiver([200]).start()
     try:
         gate = parts.gate(receiver.url)
@@ -150,7 +150,7 @@ async def test_a_new_step_asks_afresh_and_unguarded_routes_pass(parts: Parts) ->
 
 
 async def test_post_rollback_hook_posts_once_and_records_the_outcome(parts: Parts) -> None:
-    """After a rolled_back event the hook is called once and its outcome recorded as a hook event."""
+    """After a rolled_back event the hook is called once, its outcome recorded as a hook event."""
     receiver = await Receiver([500]).start()
     recorded: list[tuple[str, str, Sequence[str], dict[str, Any]]] = []
     try:

@@ -114,7 +114,7 @@ def test_a_heavy_tail_on_the_candidate_alone_does_not_trigger_it() -> None:
 
 
 def test_a_faster_median_with_a_slower_tail_is_left_to_the_tail_test() -> None:
-    """Faster at the median, 3x slower on its slowest 10 %: the shift test passes (seq_latency's)."""
+    """Faster at the median, 3x slower on the slowest 10 %: seq_latency's shift test passes."""
     rng = random.Random(4)
     base = sketch(rng, body(), 5000)
     values = sorted(body()(rng) * 0.8 for _ in range(5000))

@@ -27,7 +27,7 @@ def test_errors_and_latency_classification() -> None:
 
 
 def test_fallback_deadline_is_a_timeout() -> None:
-    """A candidate cut at its fallback deadline counts as a timeout: unreachable, with its latency."""
+    """A candidate cut at its fallback deadline counts as a timeout: unreachable, with latency."""
     metrics = MigrationMetrics(FakeClock(0.0))
     metrics.observe("r", "candidate", 504, 1.0, "fallback_deadline")
     stats = metrics.window("r", "candidate", 10)

@@ -131,7 +131,7 @@ async def test_rejected_answers_are_retried(rigs: list[Rig]) -> None:
 async def test_receiver_down_retries_then_gives_up_without_slowing_the_caller(
     rigs: list[Rig],
 ) -> None:
-    """A dead receiver: every retry fails, the notification is counted failed; emitting stays instant."""
+    """A dead receiver: each retry fails, the notification counts failed; emitting stays instant."""
     dead = await Receiver().start()
     url = dead.url
     await dead.stop()
@@ -170,7 +170,7 @@ async def test_hung_receiver_times_out(rigs: list[Rig]) -> None:
 
 
 async def test_full_queue_drops_the_oldest(rigs: list[Rig]) -> None:
-    """Behind a hung receiver the queue keeps the newest queue_size notifications and counts drops."""
+    """Behind a hung receiver the queue keeps the newest queue_size notifications, counts drops."""
     hung = await Receiver(hang=True).start()
     try:
         rig = Rig(sink(hung.url, retries=0, timeout_s=5.0, queue_size=3))
@@ -189,7 +189,7 @@ async def test_full_queue_drops_the_oldest(rigs: list[Rig]) -> None:
 
 
 def test_events_queue_before_start() -> None:
-    """Events emitted before the delivery tasks start wait in the queue (start-up recovers plans)."""
+    """Events emitted before delivery tasks start wait in the queue (start-up recovers plans)."""
     rig = Notifier([sink("http://127.0.0.1:9/x")], httpx.AsyncClient(), CollectorRegistry())
     rig.emitted(event(), STATE)
     assert rig.pending() == {"s": 1}

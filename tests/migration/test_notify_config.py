@@ -1,4 +1,5 @@
-"""Parsing ``migration.notifications`` and ``migration.hooks``: defaults, and errors naming the field."""
+"""Parsing ``migration.notifications`` and ``migration.hooks``: defaults,
+and errors naming the field."""
 
 from __future__ import annotations
 
@@ -134,7 +135,7 @@ def test_a_url_is_never_echoed() -> None:
 
 
 def test_the_example_config_block_parses() -> None:
-    """The commented notifications/hooks block in deploy/gateway.example.yaml is valid once uncommented."""
+    """deploy/gateway.example.yaml's commented notifications/hooks block is valid uncommented."""
     text = EXAMPLE.read_text().split("\n# migration:\n", 1)[1]
     lines = [line.removeprefix("#").removeprefix(" ") for line in text.splitlines()]
     data = yaml.safe_load("\n".join(lines))

@@ -1,4 +1,5 @@
-"""What notifications say: the generic JSON body and Slack's incoming-webhook shape, as plain values."""
+"""What notifications say: the generic JSON body and Slack's
+incoming-webhook shape, as plain values."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from migration.testing import FakeClock
 
 
 def test_each_operation_and_backend_is_exported() -> None:
-    """Counts, error ratio and p95 per route x operation x backend; routes alone are not repeated."""
+    """Counts, error ratio, p95 per route x operation x backend; routes alone are not repeated."""
     clock = FakeClock()
     metrics = MigrationMetrics(clock)
     registry = CollectorRegistry()

@@ -1,4 +1,5 @@
-"""Operation classification: contract and route patterns, the fallback name, the cardinality bound."""
+"""Operation classification: contract and route patterns, the fallback
+name, the cardinality bound."""
 
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def test_public_names() -> None:
     [("default", "get_task"), ("api.v1", "GET /api/v1/tasks"), ("r", "a/b c"), ("r", OTHER)],
 )
 def test_op_key_round_trips(route: str, operation: str) -> None:
-    """``split_key(op_key(r, o))`` is ``(r, o)``: the first '/' separates, the operation keeps the rest."""
+    """``split_key`` undoes ``op_key``: the first '/' separates; the operation keeps the rest."""
     assert split_key(op_key(route, operation)) == (route, operation)
 
 
@@ -92,7 +93,7 @@ def test_llmstruct_contract(
 
 
 def test_route_patterns_win_over_the_contract() -> None:
-    """A route's own patterns are tried first, static or templated; the contract still answers the rest."""
+    """A route's own patterns (static or templated) go first; the contract answers the rest."""
     ops = classifier(
         "[{name: tasks, paths: ['/api/v1/*'], operations: ["
         "'GET /api/v1/tasks', {name: one task, method: GET, path: '/api/v1/tasks/{id}'},"
@@ -133,7 +134,7 @@ def test_most_specific_template_wins() -> None:
 
 
 def test_merged_lookup_answers_as_the_layered_tables() -> None:
-    """The classifier's merged dicts and blocks give each table's plain regex answer, layer by layer."""
+    """The classifier's merged dicts and blocks give each table's plain regex answer, per layer."""
     route = OperationTable(
         [
             OperationPattern("r-item", "GET", "/a/{id}"),
@@ -167,7 +168,7 @@ def test_merged_lookup_answers_as_the_layered_tables() -> None:
 
 
 def test_contract_from_a_file(tmp_path: Path) -> None:
-    """A contract given as a file path is read as an OpenAPI document (operationId, else METHOD path)."""
+    """A contract file path is read as an OpenAPI document (operationId, else METHOD path)."""
     document = {
         "openapi": "3.1.0",
         "paths": {
@@ -207,7 +208,7 @@ def test_the_bound_sends_new_names_to_other() -> None:
 
 
 def test_invented_methods_only_fill_the_bound() -> None:
-    """Fallback names carry the client's method, so a client inventing methods meets the same bound."""
+    """Fallback names carry the client's method: a client inventing methods meets the same bound."""
     ops = OperationClassifier({"default": RouteOperations("default", (), max_operations=3)})
     names = {ops.classify("default", f"M{i:03d}", "/x") for i in range(100)}
     assert names == {"M000 default", "M001 default", "M002 default", OTHER}

@@ -92,7 +92,7 @@ def test_parse_count_errors() -> None:
     ],
 )
 def test_numbers_are_bounded_and_never_booleans(call: Callable[[], object], message: str) -> None:
-    """A hold of 1e308 s, a count of 10**12 or a boolean anywhere is a PlanError naming the value."""
+    """A hold of 1e308 s, a count of 10**12, a boolean anywhere: a PlanError naming the value."""
     with pytest.raises(PlanError, match=message):
         call()
 
@@ -172,7 +172,7 @@ def test_deadline_and_on_stall_from_config() -> None:
 
 
 def test_deadline_defaults_and_old_records() -> None:
-    """Without them a step's deadline is 30 min and on_stall holds; stored plans without them load."""
+    """Without them a step's deadline is 30 min, on_stall holds; stored plans without them load."""
     [plan] = plans_from_config({"route": "tasks", "steps": [10, 100]})
     assert (plan.steps[0].deadline_s, plan.on_stall) == (1800.0, "hold")
     old = {"route": "tasks", "steps": [{"weight_bps": 1000, "hold_s": 60.0, "min_requests": 5}]}

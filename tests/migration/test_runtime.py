@@ -1,4 +1,5 @@
-"""The composition root: one gateway process with shadowing, recording and the controller wired in."""
+"""The composition root: one gateway process with shadowing, recording
+and the controller wired in."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The runtime wires notifications and hooks from ``migration:``: a real gateway, a real receiver."""
+"""The runtime wires notifications and hooks from ``migration:``: a
+real gateway, a real receiver."""
 
 from __future__ import annotations
 
@@ -78,7 +79,7 @@ async def runtime(
 async def test_lifecycle_is_notified_and_the_rollback_hook_recorded(
     runtime: CutoverRuntime, receiver: Receiver
 ) -> None:
-    """The config's plan starts (notified); a rollback is notified, hooked, and the hook's outcome is an event."""
+    """The config's plan starts (notified); a rollback is notified, hooked, its outcome an event."""
     assert isinstance(runtime.controller.gate, PrePromotionHook)
     assert isinstance(runtime.notifier, Notifier)
     started = await receiver.next_body()

@@ -19,7 +19,8 @@ CHECKS = {
 
 
 def through_json(snapshot: Snapshot) -> Snapshot:
-    """What a SQL store does: ``json.dumps`` of ``to_dict`` in, ``json.loads`` then ``from_dict`` out."""
+    """What a SQL store does: ``json.dumps`` of ``to_dict`` in,
+    ``json.loads`` then ``from_dict`` out."""
     return Snapshot.from_dict(json.loads(json.dumps(snapshot.to_dict())))
 
 

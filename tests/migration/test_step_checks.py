@@ -95,7 +95,7 @@ def test_skipped_without_evidence_or_with_a_degraded_baseline(
 
 
 def test_sequential_analysis_promotes_on_non_inferiority_not_on_the_window() -> None:
-    """A thin route (20 candidate samples in the window) promotes once the step's evidence shows it."""
+    """A thin route (20 candidate samples in the window) promotes once the step's evidence does."""
     verdict = analyse(progress(), window(200), window(20), RateSample(0, 0), POLICY, step())
     assert verdict.decision is Decision.PROMOTE
     assert verdict.check("latency_p95").status is CheckStatus.INCONCLUSIVE

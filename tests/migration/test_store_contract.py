@@ -190,7 +190,7 @@ def test_a_fresh_store_records_the_current_schema_version(opener: Opener) -> Non
 
 
 def test_an_unversioned_store_is_migrated_forward_keeping_its_rows(opener: Opener) -> None:
-    """A store from before versioning (tables, no version row) opens, keeps its rows, gets the version."""
+    """A pre-versioning store (tables, no version row) opens, keeps its rows, gets the version."""
     old = sql_store(opener)
     old.commit(state(), [event("started")])
     old._transaction(lambda x: x("DROP TABLE schema_version"))
@@ -216,7 +216,7 @@ def test_a_newer_schema_is_refused_in_one_line(opener: Opener) -> None:
 
 
 def test_a_version_1_store_is_migrated_to_the_cluster_tables(opener: Opener) -> None:
-    """A store of schema 1 (no cluster tables) opens at version 2, keeps its rows, gains the tables."""
+    """A schema 1 store (no cluster tables) opens at version 2, keeps its rows, gains the tables."""
     old = sql_store(opener)
     old.commit(state(), [event("started")])
     old.save_weight("web", 700)

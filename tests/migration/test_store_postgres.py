@@ -76,7 +76,7 @@ def test_a_malformed_url_is_refused_without_its_password(url: str) -> None:
 
 
 def test_state_db_takes_a_url_as_is_and_refuses_other_schemes() -> None:
-    """A postgresql:// URL stays a string (no Path mangling); mysql:// is a ConfigError naming the field."""
+    """A postgresql:// URL stays a string (no Path mangling); mysql:// is a ConfigError, named."""
     url = "postgres://u@db.internal:5432/cutover"
     assert parse_migration_settings({"state_db": url}, ["api"]).state_db == url
     with pytest.raises(ConfigError, match=r"^migration\.state_db: expected a file path"):
@@ -95,7 +95,7 @@ def own_server() -> Iterator[PostgresServer]:
 def test_a_frozen_server_costs_one_short_wait_and_no_write_lands_twice(
     own_server: PostgresServer,
 ) -> None:
-    """SIGSTOP: the first call fails after the deadline, later ones at once; the abandoned commit is rolled back."""
+    """SIGSTOP: first call fails at the deadline, later ones at once; the lost commit rolls back."""
     store = PostgresStore(own_server.url(), call_timeout_s=0.2)
     own_server.signal(signal.SIGSTOP)
     started = time.monotonic()
@@ -126,7 +126,7 @@ def test_a_frozen_server_costs_one_short_wait_and_no_write_lands_twice(
 def test_a_killed_server_fails_calls_fast_and_is_reconnected_after_restart(
     own_server: PostgresServer,
 ) -> None:
-    """SIGKILL: calls fail with one line (connection refused) at once; after a restart they work again."""
+    """SIGKILL: calls fail at once with one line (connection refused); after a restart they work."""
     store = PostgresStore(own_server.url())
     store.commit(STATE)
     own_server.kill()

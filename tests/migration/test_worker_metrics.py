@@ -1,4 +1,5 @@
-"""Merging the workers' /metrics into the supervisor's: labels, one HELP/TYPE, parse-back, up gauges."""
+"""Merging the workers' /metrics into the supervisor's: labels, one
+HELP/TYPE, parse-back, up gauges."""
 
 from __future__ import annotations
 

@@ -79,7 +79,7 @@ def test_a_taken_port_fails_the_reservation() -> None:
 
 
 def test_worker_argv_names_its_slot_and_replica() -> None:
-    """Worker i runs migration.worker_child with the reserved port and replica ``<replica>/w<i>``."""
+    """Worker i runs migration.worker_child on the reserved port as replica ``<replica>/w<i>``."""
     argv = WorkerSpec("gw.yaml", 8080, "host-a", "json").argv(1, 7)
     assert argv[:3] == [sys.executable, "-m", "migration.worker_child"]
     options = dict(zip(argv[3::2], argv[4::2], strict=True))
@@ -230,7 +230,8 @@ def running(
 
 
 def _fresh_connection_gets(url: str, count: int) -> list[int]:
-    """``count`` GETs, each on a new connection (SO_REUSEPORT balances connections, not requests)."""
+    """``count`` GETs, each on a new connection (SO_REUSEPORT balances
+    connections, not requests)."""
     statuses = []
     for _ in range(count):
         with httpx.Client(timeout=5) as client:
@@ -247,7 +248,7 @@ def _requests_by_worker(workers: Workers) -> dict[str, float]:
 
 @pytest.mark.integration
 def test_both_workers_serve_one_port(running: Workers) -> None:
-    """New connections to the one public port are spread over both workers; every answer is a 200."""
+    """New connections to the one public port spread over both workers; every answer is a 200."""
     assert _fresh_connection_gets(running.public, 120) == [200] * 120
     counts = _requests_by_worker(running)
     assert set(counts) == {"0", "1"}

@@ -46,7 +46,8 @@ class AsgiWebSocket:
         )
 
     async def connect(self) -> Message:
-        """Send the handshake; returns the app's answer (``websocket.accept`` or ``websocket.close``)."""
+        """Send the handshake; returns the app's answer
+        (``websocket.accept`` or ``websocket.close``)."""
         await self._to_app.put({"type": "websocket.connect"})
         return await self.message()
 

@@ -58,7 +58,8 @@ async def twice(value: int) -> int:
 
 
 def make_project(root: Path) -> Path:
-    """Write a small project: pyproject, a package, a syntax error, docs and a symlink out of the root."""
+    """Write a small project: pyproject, a package, a syntax error, docs
+    and a symlink out of the root."""
     (root / "pkg").mkdir(parents=True)
     (root / "pyproject.toml").write_text(PYPROJECT)
     (root / "pkg" / "__init__.py").write_text('"""The sample package."""\n')
@@ -127,7 +128,8 @@ def settings(project: Path, database: Path | str) -> Any:
 
 @pytest.fixture
 def logging_reset() -> Iterator[None]:
-    """Leave both backends' logging configuration as it was (structlog's; ``custom_backend.logs``)."""
+    """Leave both backends' logging configuration as it was
+    (structlog's; ``custom_backend.logs``)."""
     import structlog
 
     from custom_backend import logs
@@ -140,7 +142,8 @@ def logging_reset() -> Iterator[None]:
 
 @pytest.fixture
 async def backends(settings: Any, logging_reset: None) -> AsyncIterator[Backends]:
-    """Both apps behind ``httpx.ASGITransport`` (no lifespan: the owned resources are closed here)."""
+    """Both apps behind ``httpx.ASGITransport`` (no lifespan: the owned
+    resources are closed here)."""
     from custom_backend.app import create_app as create_custom_app
     from fastapi_backend.app import create_app as create_fastapi_app
 

@@ -44,7 +44,8 @@ def too_big(name: str, raw: str) -> dict[str, Any]:
 
 
 def unparsable(name: str, raw: str, kind: str) -> dict[str, Any]:
-    """pydantic's 422 for an integer string it cannot parse (``int_parsing`` / ``int_parsing_size``)."""
+    """pydantic's 422 for an integer string it cannot parse
+    (``int_parsing`` / ``int_parsing_size``)."""
     msg = {
         "int_parsing": "Input should be a valid integer, unable to parse string as an integer",
         "int_parsing_size": "Unable to parse input string as an integer, exceeded maximum size",
@@ -107,15 +108,38 @@ CASES: Final = [
     # Allow lists every method of the resource (it listed the first route's only)
     Hostile("options-tasks", "OPTIONS", TASKS, 405, METHOD_NOT_ALLOWED, allow="GET, POST"),
     Hostile("put-tasks", "PUT", TASKS, 405, METHOD_NOT_ALLOWED, allow="GET, POST"),
-    Hostile("options-task", "OPTIONS", f"{TASKS}/abc", 405, METHOD_NOT_ALLOWED, allow="DELETE, GET, PATCH"),
-    Hostile("options-health", "OPTIONS", "/api/v1/system/health", 405, METHOD_NOT_ALLOWED, allow="GET"),
+    Hostile(
+        "options-task",
+        "OPTIONS",
+        f"{TASKS}/abc",
+        405,
+        METHOD_NOT_ALLOWED,
+        allow="DELETE, GET, PATCH",
+    ),
+    Hostile(
+        "options-health", "OPTIONS", "/api/v1/system/health", 405, METHOD_NOT_ALLOWED, allow="GET"
+    ),
     Hostile("post-metrics", "POST", "/metrics", 405, METHOD_NOT_ALLOWED, allow="GET, HEAD"),
     # bytes that are not text: a 400 the contract now documents for task bodies
     Hostile("create-not-text", "POST", TASKS, 400, PARSE_ERROR, content=b'{"title": "\xff\xfe"}'),
     Hostile("update-not-text", "PATCH", f"{TASKS}/abc", 400, PARSE_ERROR, content=b"\xff;"),
     # NUL: the engine's 400 for a path, a plain search otherwise
-    Hostile("scan-nul-path", "POST", SCAN, 400, {"detail": "Invalid path: '\\x00'"}, json={"paths": ["\x00"]}),
-    Hostile("scan-nul-inside-path", "POST", SCAN, 400, {"detail": "Invalid path: 'pkg\\x00'"}, json={"paths": ["pkg\x00"]}),
+    Hostile(
+        "scan-nul-path",
+        "POST",
+        SCAN,
+        400,
+        {"detail": "Invalid path: '\\x00'"},
+        json={"paths": ["\x00"]},
+    ),
+    Hostile(
+        "scan-nul-inside-path",
+        "POST",
+        SCAN,
+        400,
+        {"detail": "Invalid path: 'pkg\\x00'"},
+        json={"paths": ["pkg\x00"]},
+    ),
     Hostile(
         "context-nul-file",
         "GET",
@@ -136,7 +160,14 @@ CASES: Final = [
         {"detail": "tags: must be valid Unicode text (no lone surrogates)"},
         json={"title": "t", "tags": ["\udfff"]},
     ),
-    Hostile("scan-surrogate-path", "POST", SCAN, 400, {"detail": "Invalid path: '\\ud800'"}, json={"paths": ["\ud800"]}),
+    Hostile(
+        "scan-surrogate-path",
+        "POST",
+        SCAN,
+        400,
+        {"detail": "Invalid path: '\\ud800'"},
+        json={"paths": ["\ud800"]},
+    ),
 ]  # fmt: skip
 
 
@@ -157,7 +188,8 @@ async def test_same_answer_in_process(backends: Backends, case: Hostile) -> None
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """Both stacks as served: uvicorn + the CLI bridge for the baseline, over one project and store."""
+    """Both stacks as served: uvicorn + the CLI bridge for the baseline,
+    over one project and store."""
     base = tmp_path_factory.mktemp("hostile")
     root = make_project(base / "project")
     env = {
@@ -197,7 +229,7 @@ SERVED: Final = [
 @pytest.mark.integration
 @pytest.mark.parametrize("case", SERVED, ids=[case.id for case in SERVED])
 def test_same_answer_served(servers: dict[str, str], case: Hostile) -> None:
-    """Through real servers, the legacy stack's CLI gets NUL and surrogates whole: the same answers."""
+    """Through real servers the legacy CLI gets NUL and surrogates whole: the same answers."""
     for name, url in servers.items():
         _check(case, httpx.request(case.method, url + case.path, timeout=30, **case.kwargs()), name)
 
@@ -215,7 +247,7 @@ LEGACY: Final = [
 async def test_documented_legacy_difference(
     backends: Backends, body: bytes, issue: dict[str, Any]
 ) -> None:
-    """FastAPI cannot encode the 422 that echoes these inputs and answers 500; the candidate its 422."""
+    """FastAPI cannot encode the 422 echoing these inputs and answers 500; the candidate its 422."""
     transport = httpx.ASGITransport(app=backends.fastapi_app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as fastapi:
         baseline = await fastapi.post(TASKS, content=body, headers=JSON)

@@ -381,7 +381,7 @@ async def test_same_answer(backends: Backends, case: Case) -> None:
 
 
 def test_contract_checked() -> None:
-    """The contract half of the parity suite runs (skipped, with the reason, until the validator exists)."""
+    """The parity suite's contract half runs (skipped with the reason until a validator exists)."""
     if CONTRACT is None:
         pytest.skip(
             "contracts.validators is not there yet: responses are compared but not validated"

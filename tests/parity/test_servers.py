@@ -132,7 +132,7 @@ async def _ws_scan(url: str) -> list[Any]:
 
 
 async def test_websocket_scan_stream_matches(servers: dict[str, str]) -> None:
-    """The WebSocket scan stream (started, one progress per file, completed) is the same on both servers."""
+    """The WebSocket scan stream (started, a progress per file, completed) is the same on both."""
     baseline = await _ws_scan(servers["fastapi"])
     candidate = await _ws_scan(servers["custom"])
     assert normalise(candidate) == normalise(baseline)
@@ -156,7 +156,7 @@ async def test_websocket_refusal_matches(servers: dict[str, str]) -> None:
 
 
 async def test_candidate_metrics(servers: dict[str, str]) -> None:
-    """/metrics needs no key and exports process memory and the request counter by method and class."""
+    """/metrics needs no key and exports process memory and requests by method and class."""
     async with httpx.AsyncClient(base_url=servers["custom"]) as client:
         await client.get("/api/v1/system/health")
         response = await client.get("/metrics")
@@ -169,7 +169,7 @@ async def test_candidate_metrics(servers: dict[str, str]) -> None:
 async def test_task_written_through_one_server_is_read_through_the_other(
     servers: dict[str, str],
 ) -> None:
-    """A baseline write (its own process, or the CLI) shows at once in the candidate's cached reads."""
+    """A baseline write (own process or the CLI) shows at once in the candidate's cached reads."""
     async with (
         httpx.AsyncClient(base_url=servers["fastapi"], headers=KEY, timeout=30) as baseline,
         httpx.AsyncClient(base_url=servers["custom"], headers=KEY, timeout=30) as candidate,

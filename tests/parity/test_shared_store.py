@@ -66,7 +66,7 @@ async def test_cached_reads_follow_baseline_writes(backends: Backends) -> None:
 
 
 async def test_cached_context_and_info_follow_changes(backends: Backends) -> None:
-    """A new scan, a new task (SESSION) or a changed file shows up in the candidate's cached answers."""
+    """A new scan, task (SESSION) or a changed file shows in the candidate's cached answers."""
     custom, fastapi = backends.custom, backends.fastapi
     session = "/api/v1/project/context/SESSION"
     before = (await _get(custom, session)).json()

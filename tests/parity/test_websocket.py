@@ -1,4 +1,5 @@
-"""``/api/v1/ws`` in-process on both apps: the same handshake, the same messages, the same scan stream."""
+"""``/api/v1/ws`` in-process on both apps: the same handshake, the same
+messages, the same scan stream."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ WS = "/api/v1/ws"
 
 
 async def conversation(app: Any, messages: list[Any], **connect: Any) -> list[Any]:
-    """Connect with the key, send each message, collect every answer until the one for the last arrives."""
+    """Connect with the key, send each message, collect every answer until
+    the one for the last arrives."""
     ws = AsgiWebSocket(app, WS, **connect)
     accepted = await ws.connect()
     assert accepted["type"] == "websocket.accept", accepted

@@ -1,4 +1,5 @@
-"""``cutover status`` shows the cluster: leader, epoch, lease age, and every member's heartbeat, version, serving mode."""
+"""``cutover status`` shows the cluster: leader, epoch, lease age, and every member's
+heartbeat, version, serving mode."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Every ``cutover`` command explains itself: a description, an example, defaults (issue #15 item 6)."""
+"""Every ``cutover`` command explains itself: a description, an example,
+defaults (issue #15 item 6)."""
 
 from __future__ import annotations
 

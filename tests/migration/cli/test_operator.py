@@ -309,7 +309,7 @@ async def test_status_table_shows_a_failing_store_and_what_holds_a_route(
 async def test_abort_all_with_a_reason_ends_every_migration_and_lists_the_skipped(
     rig: Rig, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`migrate abort all --reason` aborts what runs, names the skipped routes, records the reason."""
+    """`migrate abort all --reason` aborts what runs, names skipped routes, records the reason."""
     monkeypatch.setenv("COLUMNS", "200")
     rig.controller.start(_plan(rig))
     assert await cli(rig, "migrate", "abort", "all", "--reason", "incident 7") == 0

@@ -1,4 +1,5 @@
-"""``cutover up`` prints what an operator needs to drive the stack, the backends' API key included."""
+"""``cutover up`` prints what an operator needs to drive the stack, the
+backends' API key included."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 
 def test_the_banner_names_the_backends_api_key(tmp_path: Path) -> None:
-    """The real stack starts, its banner gives LLMSTRUCT_API_KEY and why stickiness needs it; ^C stops it."""
+    """Real stack up; the banner gives LLMSTRUCT_API_KEY and why stickiness needs it; ^C stops."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CUTOVER_")}
     env["LLMSTRUCT_API_KEY"] = "banner-key"
     argv = [sys.executable, "-m", "migration.cli.main", "up", "--state-dir", str(tmp_path)]

@@ -1,4 +1,5 @@
-"""Evidence buckets: the payload codec, and the exporter that publishes each completed bucket once."""
+"""Evidence buckets: the payload codec, and the exporter that publishes
+each completed bucket once."""
 
 from __future__ import annotations
 
@@ -244,7 +245,7 @@ def test_exported_bucket_carries_all_windows_of_the_route() -> None:
 
 
 def test_metrics_expose_raw_buckets_by_number() -> None:
-    """MigrationMetrics.buckets lists each window's slots in a range of bucket numbers, oldest first."""
+    """MigrationMetrics.buckets lists a window's slots in a bucket-number range, oldest first."""
     clock = FakeClock(T0)
     metrics = metrics_at(clock)
     assert metrics.buckets("api", 0, 10**10) is None

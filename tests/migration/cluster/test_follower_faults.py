@@ -21,7 +21,7 @@ from migration.cluster.testing import InMemoryClusterStore
     ],
 )
 def test_snapshot_carries_the_filter(spec: FaultSpec | None) -> None:
-    """A follower applies the published fault (through JSON, as the SQL stores keep it) as it was."""
+    """A follower applies the published fault (through JSON, as SQL stores keep it) as it was."""
     store = InMemoryClusterStore(clock=lambda: 0.0)
     state = GatewayState(build_config({}))
     state.set_fault("candidate", FaultSpec(delay_ms=1))

@@ -20,7 +20,7 @@ class FakeProxy:
 
 
 def test_report_is_bounded_json_without_empty_entries() -> None:
-    """Count plus at most ``limit`` oldest ages (ms precision); idle routes and backends left out."""
+    """Count plus at most ``limit`` oldest ages (ms precision); idle routes and backends omitted."""
     proxy = FakeProxy({("api", "candidate"): [0.12345, 7.0, 3.5, 1.0], ("web", "baseline"): [2.0]})
     report = inflight_report(proxy, ["api", "web", "idle"], limit=2)
     assert report == {

@@ -79,7 +79,7 @@ def drive(seed: int) -> tuple[FakeClock, MigrationMetrics, Cluster, MergedWindow
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_three_replicas_merge_to_exactly_one_process(seed: int) -> None:
-    """Split across three replicas (with failed publishes), the merged windows equal one process'."""
+    """Split across 3 replicas (with failed publishes), the merged windows equal one process'."""
     clock, single, cluster, merged = drive(seed)
     assert merged.rejected == merged.duplicates == merged.outside == 0
     assert cluster.failures > 0  # publishes did fail, and their rows came again
