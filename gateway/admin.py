@@ -1,9 +1,10 @@
 """Admin API on its own listener: health, readiness, metrics, status, weights and faults.
 
-It runs on the same small HTTP server layer as the data path (``gateway.http``), so the gateway
-needs no second framework and both listeners share one event loop with whatever runs beside them.
-:class:`AdminRouter` is deliberately tiny and open: other packages (shadowing, migration) register
-their endpoints on ``Gateway.admin.router`` (or pass ``admin_extensions``) before the gateway starts::
+It runs on the same small HTTP server layer as the data path (``gateway.http``), so the
+gateway needs no second framework and both listeners share one event loop with whatever runs
+beside them. :class:`AdminRouter` is deliberately tiny and open: other packages (shadowing,
+migration) register their endpoints on ``Gateway.admin.router`` (or pass
+``admin_extensions``) before the gateway starts::
 
     def add_migration_endpoints(router: AdminRouter) -> None:
         router.add("GET", "/migration/status", handler)                 # read-only, no token

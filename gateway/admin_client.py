@@ -1,17 +1,18 @@
 """A small synchronous httpx client for the gateway admin API, with one-line operator errors.
 
 Every admin command (``cutover weight``, ``fault``, ``shadow``, ``status``, ``migrate``, ``events``,
-``report``) goes through it. The operator CLI is a short-lived process making a handful of calls, so a blocking ``httpx.Client``
-is the simplest honest tool (the gateway's data path never uses it). Every failure becomes an
-:class:`AdminCallError` whose message is one line an operator can act on; the CLI prints it to
-stderr and exits with its ``exit_code``:
+``report``) goes through it. The operator CLI is a short-lived process making a handful of calls, so
+a blocking ``httpx.Client`` is the simplest honest tool (the gateway's data path never uses it).
+Every failure becomes an :class:`AdminCallError` whose message is one line an operator can act on;
+the CLI prints it to stderr and exits with its ``exit_code``:
 
 * the gateway is not listening → ``cannot reach the gateway admin API at URL: ...``
 * 401 → ``admin token missing or wrong`` (with a hint when no token was given at all)
 * any other 4xx/5xx → the method, path, status and the server's JSON error body
 
-The address comes from ``--admin-url``, else ``CUTOVER_ADMIN_URL``, else :data:`DEFAULT_ADMIN_URL`;
-the token from ``--token``, else ``CUTOVER_ADMIN_TOKEN`` (the same variables ``cutover weight`` uses).
+The address comes from ``--admin-url``, else ``CUTOVER_ADMIN_URL``, else
+:data:`DEFAULT_ADMIN_URL`; the token from ``--token``, else ``CUTOVER_ADMIN_TOKEN`` (the same
+variables ``cutover weight`` uses).
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ def _error_text(response: httpx.Response) -> str:
 
 
 def _describe_error(payload: Mapping[str, Any]) -> str:
-    """One line for an admin error: ``unknown route 'x' (routes: default, tasks)``, ``error: detail``.
+    """One line for an admin error:
+    ``unknown route 'x' (routes: default, tasks)``, ``error: detail``.
 
     Issue #15 item 6: a structured ``detail`` printed as a dict read as a Python traceback, not
     as a message; an ``unknown_THING`` with ``{THING: name, THINGs: [...]}`` says what exists.

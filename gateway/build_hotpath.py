@@ -1,31 +1,35 @@
-"""Compile the gateway's per-request modules with mypyc: ``python -m gateway.build_hotpath [--clean|--check]``.
+"""Compile the gateway's per-request modules with mypyc:
+``python -m gateway.build_hotpath [--clean|--check]``.
 
-Every proxied request runs through these modules, and on this machine that Python is about 60 % of the
-gateway's CPU per request. mypyc (mypy's compiler, the one mypy and black ship with) turns the same typed
-source into C extensions next to the ``.py`` files: callgrind counted 104k → 58k instructions per proxied
-request (``bench/gateway.py`` load). Nothing else changes — same source, same tests — and without a C
-compiler or Python's headers the build is skipped and the gateway runs as plain Python.
+Every proxied request runs through these modules, and on this machine that Python is about
+60 % of the gateway's CPU per request. mypyc (mypy's compiler, the one mypy and black ship
+with) turns the same typed source into C extensions next to the ``.py`` files: callgrind
+counted 104k → 58k instructions per proxied request (``bench/gateway.py`` load). Nothing else
+changes — same source, same tests — and without a C compiler or Python's headers the build is
+skipped and the gateway runs as plain Python.
 
 The same build (one group, one shared runtime) compiles the shadow sidecar's per-exchange modules
-(``gateway/shadow/``: service, workers, sender, policy, exchanges, evidence, noise, windows, metrics,
-contract_check, samples): callgrind counted 313k → 236k instructions per shadowed exchange in the
-sidecar process (100 % shadowing, 10 % same-backend probes, both responses checked against the
-``llmstruct`` contract, 853-byte JSON body, the gateway's own modules compiled in both figures).
+(``gateway/shadow/``: service, workers, sender, policy, exchanges, evidence, noise, windows,
+metrics, contract_check, samples): callgrind counted 313k → 236k instructions per shadowed exchange
+in the sidecar process (100 % shadowing, 10 % same-backend probes, both responses checked against
+the ``llmstruct`` contract, 853-byte JSON body, the gateway's own modules compiled in both figures).
 Not compiled: ``sidecar_wire`` (its frozen dataclasses are pickled across the socket, which a native
-class refuses), ``sidecar`` (run with ``python -m``, which needs a ``.py``), ``config`` (parsing, not
-per exchange) and ``contracts`` (the per-check work is in orjson and jsonschema_rs already).
+class refuses), ``sidecar`` (run with ``python -m``, which needs a ``.py``), ``config`` (parsing,
+not per exchange) and ``contracts`` (the per-check work is in orjson and jsonschema_rs already).
 
-The Makefile runs this before ``test``, ``run``, ``up`` and ``bench``; it builds only when a source differs
-from the one its build was made from (``--force`` always). A compiled module shadows its ``.py``: the build
-writes ``hotpath.manifest.json`` beside the package with the SHA-256 of every source it compiled (and of this
-script), ``stale()`` lists the compiled modules whose source's hash is not the one recorded — a checkout,
-``touch`` or copy that changes modification times but not the code is not stale, an edit is, whatever the
-clock says — and the test suite refuses to run on them (``tests/conftest.py``) rather than test old code.
-A compiled module without a manifest entry is stale too.
+The Makefile runs this before ``test``, ``run``, ``up`` and ``bench``; it builds only when a
+source differs from the one its build was made from (``--force`` always). A compiled module
+shadows its ``.py``: the build writes ``hotpath.manifest.json`` beside the package with the
+SHA-256 of every source it compiled (and of this script), ``stale()`` lists the compiled modules
+whose source's hash is not the one recorded — a checkout, ``touch`` or copy that changes
+modification times but not the code is not stale, an edit is, whatever the clock says — and the
+test suite refuses to run on them (``tests/conftest.py``) rather than test old code. A compiled
+module without a manifest entry is stale too.
 
-The Docker image compiles in its builder stage (``deploy/Dockerfile``, ``--require``: fail rather than ship
-plain Python), so production runs the compiled code the suite tests; ``.ci/run`` also runs the suites that
-drive these modules once more as plain Python, the form any host without a compiler runs.
+The Docker image compiles in its builder stage (``deploy/Dockerfile``, ``--require``: fail
+rather than ship plain Python), so production runs the compiled code the suite tests;
+``.ci/run`` also runs the suites that drive these modules once more as plain Python, the form
+any host without a compiler runs.
 """
 
 from __future__ import annotations
@@ -42,7 +46,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
-#: The gateway's per-request modules, then the shadow sidecar's per-exchange ones (paths under the package).
+#: The gateway's per-request modules, then the shadow sidecar's per-exchange
+#: ones (paths under the package).
 HOT_MODULES = (
     "client_timeouts", "exchange", "fastpath", "forward", "framing", "headers", "http", "metrics",
     "observer", "proxy", "request", "routing", "upstream",
@@ -126,7 +131,8 @@ def missing_toolchain() -> str | None:
 
 
 def build() -> None:
-    """Compile the hot modules in place (setuptools ``build_ext --inplace`` in a scratch directory)."""
+    """Compile the hot modules in place (setuptools
+    ``build_ext --inplace`` in a scratch directory)."""
     from mypyc.build import mypycify
     from setuptools import setup
 

@@ -28,7 +28,8 @@ def tick_s(header_timeout_s: float, body_idle_timeout_s: float) -> float:
 
 
 def phase(in_head: bool, stopped: bool, reading_body: bool, busy: bool) -> str | None:
-    """The timer that applies to a connection now (:data:`HEAD`, :data:`BODY`, :data:`IDLE`), if any.
+    """The timer that applies to a connection now (:data:`HEAD`,
+    :data:`BODY`, :data:`IDLE`), if any.
 
     ``stopped``: the connection parses no more input (a close request or a refusal is being
     answered), so its next head is never awaited. ``busy``: a request is being handled — a slow

@@ -3,13 +3,13 @@
 ``python -m gateway --config FILE`` runs the bare data plane in front of any two upstreams; a bad
 configuration prints the field-naming message and exits with code 2. ``cutover gateway`` runs the
 same listeners with shadowing and the migration controller wired in (``migration.runtime``), and
-uses :func:`add_gateway_parser` for the same flags. ``weight`` and ``fault`` talk
-to a running gateway's admin API over HTTP (httpx is fine here: it is not the data path); the
-address and token come from ``--admin-url``/``--token`` or ``CUTOVER_ADMIN_URL``/``CUTOVER_ADMIN_TOKEN``.
-They print one line for people (:func:`describe_weight`, :func:`describe_fault`) and the API's JSON
-only with ``--json``. ``cutover fault`` without options shows the faults and changes nothing;
-``--clear`` is the only way to remove one. ``--method`` and ``--path`` narrow a fault to part of the
-traffic (one operation, say: ``--method POST --path /api/v1/tasks``), and every summary says so.
+uses :func:`add_gateway_parser` for the same flags. ``weight`` and ``fault`` talk to a running
+gateway's admin API over HTTP (httpx is fine here: it is not the data path); the address and token
+come from ``--admin-url``/``--token`` or ``CUTOVER_ADMIN_URL``/``CUTOVER_ADMIN_TOKEN``. They print
+one line for people (:func:`describe_weight`, :func:`describe_fault`) and the API's JSON only with
+``--json``. ``cutover fault`` without options shows the faults and changes nothing; ``--clear`` is
+the only way to remove one. ``--method`` and ``--path`` narrow a fault to part of the traffic (one
+operation, say: ``--method POST --path /api/v1/tasks``), and every summary says so.
 """
 
 from __future__ import annotations
@@ -70,7 +70,8 @@ def _run_gateway(args: argparse.Namespace) -> int:
 
 
 def describe_fault(fault: Mapping[str, Any] | None) -> str:
-    """One backend's fault (the admin API's ``fault`` JSON) in words: ``abort 100% → 503, delay 0 ms``.
+    """One backend's fault (the admin API's ``fault`` JSON) in words:
+    ``abort 100% → 503, delay 0 ms``.
 
     Both halves are always named, so "no delay" reads as a fact rather than an omission; the delay
     says its distribution when it is not fixed (the spread is what makes a p95 move). A filtered
@@ -105,7 +106,8 @@ def _describe_delay(fault: Mapping[str, Any]) -> str:
 
 
 def describe_weight(change: Mapping[str, Any]) -> str:
-    """``PUT /routes/{name}/weight``'s answer in words: ``default: candidate weight 30% (was 0%)``."""
+    """``PUT /routes/{name}/weight``'s answer in words:
+    ``default: candidate weight 30% (was 0%)``."""
     was = change.get("previous_bps")
     before = "" if was is None else f" (was {was / 100:g}%)"
     return f"{change['route']}: candidate weight {change['weight_percent']:g}%{before}"
@@ -120,7 +122,8 @@ def _admin_call(
     summary: Callable[[Any], str],
     machine: Callable[[Any], Any] = lambda answer: answer,
 ) -> int:
-    """One admin call: ``summary(answer)`` for people, ``machine(answer)`` as JSON with ``--json``."""
+    """One admin call: ``summary(answer)`` for people,
+    ``machine(answer)`` as JSON with ``--json``."""
     from gateway.admin_client import AdminCallError, AdminClient
 
     try:
@@ -240,7 +243,8 @@ def _admin_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def add_gateway_parser(subparsers: Any, func: Any = _run_gateway) -> argparse.ArgumentParser:
-    """The ``gateway`` subcommand and its flags, run by ``func`` (the bare data plane by default)."""
+    """The ``gateway`` subcommand and its flags, run by ``func`` (the
+    bare data plane by default)."""
     gw: argparse.ArgumentParser = subparsers.add_parser(
         "gateway",
         help="run the gateway in front of two HTTP upstreams",

@@ -8,10 +8,11 @@ wires them together:
 
 * :class:`Context` — what one request carries from attempt to attempt (route, backend, the
   replayable body, whether it may fall back, the taps that want it, its operation name).
-* :class:`Books` — per finished attempt: the metrics, every :class:`~gateway.observer.RequestObserver`
-  (with the request's operation, classified once, issue #14), the sampled access log; the response
-  taps; and the replies the gateway writes itself (404/413, 502/504 after a failed attempt, an
-  injected abort), all small JSON bodies framed with a Content-Length.
+* :class:`Books` — per finished attempt: the metrics, every
+  :class:`~gateway.observer.RequestObserver` (with the request's operation, classified
+  once, issue #14), the sampled access log; the response taps; and the replies the gateway
+  writes itself (404/413, 502/504 after a failed attempt, an injected abort), all small
+  JSON bodies framed with a Content-Length.
 
 Observers, taps and the classifier are other people's code on the clients' path: their errors are
 logged, never raised into the request.
@@ -140,7 +141,8 @@ class Books:
         self.observe(x, backend, status, duration, "fault_abort")
 
     def cut(self, x: Context, backend: str, kind: str) -> None:
-        """The upstream failed after the client got the head: only the error count is left to book."""
+        """The upstream failed after the client got the head: only the
+        error count is left to book."""
         self.metrics.upstream_error(x.route, backend, kind)
 
     def observe(

@@ -137,7 +137,8 @@ def draw_delay_ms(spec: FaultSpec, rng: FaultRandom) -> float:
 
 
 def decide(spec: FaultSpec | None, rng: FaultRandom, method: str, target: bytes) -> FaultAction:
-    """The fault action for one request (method, raw target) under ``spec`` (``None``: no faults)."""
+    """The fault action for one request (method, raw target) under
+    ``spec`` (``None``: no faults)."""
     if spec is None or not spec.active or not spec.matches(method, target):
         return NO_FAULT
     delay_s = draw_delay_ms(spec, rng) / 1000.0

@@ -1,4 +1,5 @@
-"""The task path: forward one request as a coroutine — faults, attempts, fallback, the streamed answer.
+"""The task path: forward one request as a coroutine — faults, attempts,
+fallback, the streamed answer.
 
 Requests the callback fast path (:mod:`gateway.fastpath`) does not take — bodies, faults, no idle
 pooled connection — and those it hands back mid-way (a candidate 5xx or failure that falls back, a
@@ -106,7 +107,8 @@ class Forwarder:
         conn.finish()  # closes it unless the 5xx body was already complete
 
     async def fallback(self, x: Context) -> None:
-        """Answer from the other backend after ``x.backend``'s attempt failed (one try, no deadline)."""
+        """Answer from the other backend after ``x.backend``'s attempt
+        failed (one try, no deadline)."""
         books = self.books
         other = BASELINE if x.backend == CANDIDATE else CANDIDATE
         books.metrics.fallback(x.route, other)

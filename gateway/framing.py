@@ -2,24 +2,24 @@
 
 The server layer (:mod:`gateway.http`) gathers the framing fields while it walks the head once and
 asks :func:`decide` at headers-complete, *before* the request is dispatched, so an ambiguous request
-never reaches an upstream. llhttp (under httptools) already refuses the grossest framing errors while
-parsing — a Content-Length with a Transfer-Encoding, duplicate or non-numeric Content-Length, a
-Transfer-Encoding listing ``chunked`` twice or not last — and :func:`reason_for_parse_error` maps its
-messages onto the same bounded reasons; :func:`decide` covers what llhttp lets through and is the
-single statement of the policy either way:
+never reaches an upstream. llhttp (under httptools) already refuses the grossest framing errors
+while parsing — a Content-Length with a Transfer-Encoding, duplicate or non-numeric Content-Length,
+a Transfer-Encoding listing ``chunked`` twice or not last — and :func:`reason_for_parse_error` maps
+its messages onto the same bounded reasons; :func:`decide` covers what llhttp lets through and is
+the single statement of the policy either way:
 
 * Transfer-Encoding (§6.1, §6.3 ¶4): accepted only as exactly one final ``chunked`` (tokens compared
-  case-insensitively, so ``xchunked`` is not chunked). A last coding other than ``chunked`` leaves the
-  body length undeterminable: 400 and close. ``chunked`` after other codings (``gzip, chunked``) is
-  well framed but the gateway implements no other coding and would otherwise forward gzip bytes as
-  plain content: 501 Not Implemented (§6.1: "a server that receives a request message with a transfer
-  coding it does not understand SHOULD respond with 501"). Transfer-Encoding in an HTTP/1.0 request:
-  the framing is faulty (§6.1), 400.
+  case-insensitively, so ``xchunked`` is not chunked). A last coding other than ``chunked`` leaves
+  the body length undeterminable: 400 and close. ``chunked`` after other codings (``gzip, chunked``)
+  is well framed but the gateway implements no other coding and would otherwise forward gzip bytes
+  as plain content: 501 Not Implemented (§6.1: "a server that receives a request message with a
+  transfer coding it does not understand SHOULD respond with 501"). Transfer-Encoding in an HTTP/1.0
+  request: the framing is faulty (§6.1), 400.
 * Content-Length with Transfer-Encoding (§6.1 lets a server reject; §6.3 ¶3 calls it a smuggling
   vector): 400, as HAProxy and nginx do. A Content-Length that is not one decimal number, or appears
   more than once (even with equal values, which llhttp refuses too): 400 (§6.3 ¶5, RFC 9110 §8.6).
-* Host (§3.2): an HTTP/1.1 request without one, any request with more than one, or one whose value is
-  not a ``uri-host [":" port]``: 400.
+* Host (§3.2): an HTTP/1.1 request without one, any request with more than one, or one whose value
+  is not a ``uri-host [":" port]``: 400.
 
 Every rejection is answered by the server layer with a small JSON body and ``Connection: close``
 (§9.6: after a framing error the rest of the byte stream cannot be trusted). ``reason`` is the
@@ -51,7 +51,8 @@ __all__ = [
 
 
 class Framing:
-    """An accepted request: how its body is delimited (``content_length`` None and not chunked: none)."""
+    """An accepted request: how its body is delimited (``content_length``
+    None and not chunked: none)."""
 
     __slots__ = ("chunked", "content_length")
 
@@ -239,10 +240,11 @@ LAST_CHUNK: Final = b"0\r\n\r\n"
 
 
 def chunk(data: bytes) -> list[bytes]:
-    """``data`` as one chunk (RFC 9112 §7.1): size line, data, CRLF — three parts for ``writelines``.
+    """``data`` as one chunk (RFC 9112 §7.1): size line, data, CRLF —
+    three parts for ``writelines``.
 
-    Not joined into one bytes object: the data is never copied, and a socket write gathers the parts.
-    ``data`` must not be empty (an empty chunk is the last one).
+    Not joined into one bytes object: the data is never copied, and a socket write gathers the
+    parts. ``data`` must not be empty (an empty chunk is the last one).
     """
     return [b"%x\r\n" % len(data), data, b"\r\n"]
 
@@ -256,8 +258,8 @@ def response_framing(
     the whole body is already here, ``http11`` the client's version and ``keep_alive`` whether the
     client's connection may otherwise stay open (it asked for it and nothing has decided to close).
     A body of known length is sent as is. One of unknown length still arriving is re-framed chunked
-    for an HTTP/1.1 client (§7), and delimited by closing the connection for an HTTP/1.0 one (§6.3 ¶8):
-    then the connection cannot be kept.
+    for an HTTP/1.1 client (§7), and delimited by closing the connection for an HTTP/1.0 one (§6.3
+    ¶8): then the connection cannot be kept.
     """
     if length is not None or complete:
         return False, keep_alive

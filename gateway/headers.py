@@ -3,10 +3,10 @@
 RFC 9110 §7.6.1: a proxy removes the hop-by-hop fields (``Connection`` and every field it names,
 ``Keep-Alive``, ``Proxy-Connection``, ``TE``, ``Transfer-Encoding``, ``Upgrade``, ``Trailer``,
 ``Proxy-Authenticate``, ``Proxy-Authorization``) and frames each hop's message itself. §7.6.3: it
-adds ``Via``. The de-facto ``X-Forwarded-For/Proto/Host`` fields tell the upstream who the client was
-(``X-Forwarded-For`` is appended to, not replaced). The WebSocket handshake (RFC 6455 §4.1) is the
-one place ``Connection: Upgrade``/``Upgrade`` are forwarded, because the upgrade is end-to-end here:
-the gateway relays the upgraded byte stream untouched.
+adds ``Via``. The de-facto ``X-Forwarded-For/Proto/Host`` fields tell the upstream who the client
+was (``X-Forwarded-For`` is appended to, not replaced). The WebSocket handshake (RFC 6455 §4.1) is
+the one place ``Connection: Upgrade``/``Upgrade`` are forwarded, because the upgrade is end-to-end
+here: the gateway relays the upgraded byte stream untouched.
 
 Header names arrive lower-cased from the server layer; values are passed through byte for byte.
 """

@@ -10,15 +10,16 @@ itself (the proxy forwards the upstream's bytes without re-encoding them).
 
 Handled here, so no handler can get them wrong (issue #12, RFC 9112):
 
-* Framing is decided completely at headers-complete, before dispatch, by :func:`gateway.framing.decide`
-  (llhttp refuses the grossest cases while parsing, mapped to the same reasons). A refused request, a
-  malformed head (400), an oversized head (431) or a bad chunk is answered with a JSON body and
-  ``Connection: close`` — in order, after the requests pipelined before it — and never dispatched.
+* Framing is decided completely at headers-complete, before dispatch, by
+  :func:`gateway.framing.decide` (llhttp refuses the grossest cases while parsing, mapped to the
+  same reasons). A refused request, a malformed head (400), an oversized head (431) or a bad chunk
+  is answered with a JSON body and ``Connection: close`` — in order, after the requests pipelined
+  before it — and never dispatched.
 * A small chunked body (up to ``ClientLimits.buffer_chunked_bytes``) is read completely before the
-  request is dispatched and forwarded with a ``Content-Length``, as nginx's request buffering does: a
-  bad chunk in it never reaches an upstream, and the body can be replayed for fallback. A larger one
-  streams; a bad chunk further on aborts the upstream exchange (the upstream sees a chunked body with
-  no last chunk, never a complete request) and is answered 400 if the response has not started.
+  request is dispatched and forwarded with a ``Content-Length``, as nginx's request buffering does:
+  a bad chunk in it never reaches an upstream, and the body can be replayed for fallback. A larger
+  one streams; a bad chunk further on aborts the upstream exchange (the upstream sees a chunked body
+  with no last chunk, never a complete request) and is answered 400 if the response has not started.
 * Chunk extensions: llhttp does not buffer them and httptools exposes no callback for them, and the
   gateway re-chunks what it forwards (extensions never pass). Their bytes are bounded all the same
   (Node.js: CVE-2024-22019): framing bytes that are not chunk data, beyond a 20-byte allowance per
@@ -32,10 +33,10 @@ Handled here, so no handler can get them wrong (issue #12, RFC 9112):
   response byte was sent, then closed.
 * ``ClientLimits.max_connections``: a connection beyond it is answered 503 with ``Retry-After`` and
   closed at once rather than left unanswered in the kernel backlog (measured in the README).
-* ``Expect: 100-continue`` is answered when the handler first reads the body (by the gateway itself
-  when it holds a small chunked body); the request body is
-  buffered only up to a high-water mark before the socket stops being read (bounded memory); a client
-  that disconnects cancels its handler task.
+* ``Expect: 100-continue`` is answered when the handler first reads the body (by the gateway
+  itself when it holds a small chunked body); the request body is buffered only up to a
+  high-water mark before the socket stops being read (bounded memory); a client that
+  disconnects cancels its handler task.
 
 Per-request tasks are created here rather than through :class:`gateway.tasks.TaskSet`: each is
 held by its connection (``_task``) until it ends and is cancelled with it, which is all the helper
@@ -104,7 +105,8 @@ class ClientLimits:
 
 
 class ClientEvents(Protocol):
-    """Where a listener reports what its clients did wrong (:class:`gateway.metrics.GatewayMetrics`)."""
+    """Where a listener reports what its clients did wrong
+    (:class:`gateway.metrics.GatewayMetrics`)."""
 
     def client_timeout(self, listener: str, phase: str) -> None: ...
 
@@ -203,8 +205,9 @@ class Listener:
 class HttpConnection(asyncio.Protocol):
     """One client connection: parse, dispatch requests in order, enforce limits.
 
-    Slotted, like :class:`gateway.upstream.UpstreamConnection`: attribute reads on the hot path are
-    slot loads rather than instance-dict lookups (callgrind: a few thousand instructions per request).
+    Slotted, like :class:`gateway.upstream.UpstreamConnection`: attribute reads on the
+    hot path are slot loads rather than instance-dict lookups (callgrind: a few
+    thousand instructions per request).
     """
 
     __slots__ = (
@@ -660,7 +663,8 @@ class HttpConnection(asyncio.Protocol):
             self._refuse(400, "chunk_extension_too_large")
 
     def check_timeouts(self, now: float, tick: float) -> None:
-        """The listener's sweep: keep this connection's marks; :mod:`gateway.client_timeouts` decides."""
+        """The listener's sweep: keep this connection's marks;
+        :mod:`gateway.client_timeouts` decides."""
         if self.closed or self._lingering:
             return
         limits = self.listener.limits

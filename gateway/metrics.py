@@ -47,7 +47,8 @@ def code_class(status: int) -> str:
 
 
 def _bucket(duration_s: float) -> int:
-    """Index of the first bucket whose bound is >= ``duration_s`` (``bisect_left``), in native floats."""
+    """Index of the first bucket whose bound is >= ``duration_s``
+    (``bisect_left``), in native floats."""
     index = 0
     for bound in DURATION_BUCKETS:  # most requests stop at the first or second bound
         if duration_s <= bound:
@@ -76,14 +77,16 @@ class GatewayMetrics:
         registry.register(self)
         self.upstream_errors = Counter(
             "cutover_upstream_errors_total",
-            "Upstream attempts that failed below HTTP: connect, timeout, reset, protocol, fault_abort.",
+            "Upstream attempts that failed below HTTP: connect, timeout, reset, protocol, "
+            "fault_abort.",
             ["route", "backend", "kind"],
             registry=registry,
         )
         self.fallbacks = Counter(
             "cutover_fallbacks_total",
-            "Failed attempts answered by the other backend instead; `to` is the backend that answered"
-            " (baseline: the candidate failed; candidate: the baseline was unreachable or timed out).",
+            "Failed attempts answered by the other backend instead; `to` is the backend that "
+            "answered (baseline: the candidate failed; candidate: the baseline was unreachable "
+            "or timed out).",
             ["route", "to"],
             registry=registry,
         )
@@ -113,14 +116,16 @@ class GatewayMetrics:
         self.client_timeouts = Counter(
             "cutover_client_timeouts",
             "Client connections closed for sending too slowly: phase head (the request head took"
-            " longer than limits.header_timeout_s) or body (an idle gap or below the minimum rate).",
+            " longer than limits.header_timeout_s) or body (an idle gap or below the minimum"
+            " rate).",
             ["listener", "phase"],
             registry=registry,
         )
         self.requests_rejected = Counter(
             "cutover_requests_rejected",
             "Requests answered 400/431/501 by the gateway and never forwarded, for their framing"
-            " (RFC 9112): reason names the fault (bad_transfer_encoding, missing_host, bad_chunk...).",
+            " (RFC 9112): reason names the fault (bad_transfer_encoding, missing_host,"
+            " bad_chunk...).",
             ["listener", "reason"],
             registry=registry,
         )

@@ -1,7 +1,7 @@
 """Narrow seams for code that watches the gateway without touching its data path.
 
-* :class:`RequestObserver` — called once per upstream *attempt* (so the failed candidate attempt of a
-  fallback is seen as well as the baseline retry). The migration metrics windows implement it.
+* :class:`RequestObserver` — called once per upstream *attempt* (so the failed candidate attempt of
+  a fallback is seen as well as the baseline retry). The migration metrics windows implement it.
 * :class:`ResponseTap` — called after a primary response has been sent to the client, with the
   exchange (bodies only when small and buffered). Shadowing implements it.
 * :class:`ShadowObserver` and :class:`ContractObserver` — the shadow comparer's reports of each
@@ -43,7 +43,8 @@ class ShadowObserver(Protocol):
 
 
 class ContractObserver(Protocol):
-    """Told of each response checked against the contract (``MigrationMetrics.observe_contract``)."""
+    """Told of each response checked against the contract
+    (``MigrationMetrics.observe_contract``)."""
 
     def observe_contract(self, route: str, backend: str, violated: bool) -> None: ...
 
@@ -124,7 +125,10 @@ class Exchange:
         return hash(self.as_tuple())
 
     def __repr__(self) -> str:
-        return f"Exchange({self.route!r}, {self.backend!r}, {self.method} {self.target}, {self.status})"
+        return (
+            f"Exchange({self.route!r}, {self.backend!r}, {self.method} {self.target}, "
+            f"{self.status})"
+        )
 
 
 class BodyCopy:

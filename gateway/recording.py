@@ -6,8 +6,9 @@ unsampled requests cost one random number. Writing is blocking file I/O, so samp
 through a bounded queue to one writer thread; when the queue is full the exchange is dropped and
 counted — recording never slows the data path. Redaction and the file-size bound are
 :class:`contracts.recording.Recorder`'s job; the header and query-parameter lists it masks are the
-config's ``redact:`` section (:mod:`gateway.redact`), the same ones the access log uses. ``cutover_recorded_exchanges_total{outcome}`` shows what
-happened to each sampled exchange (written, file_full, queue_full, streamed).
+config's ``redact:`` section (:mod:`gateway.redact`), the same ones the access log uses.
+``cutover_recorded_exchanges_total{outcome}`` shows what happened to each sampled exchange (written,
+file_full, queue_full, streamed).
 """
 
 from __future__ import annotations

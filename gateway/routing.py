@@ -1,8 +1,8 @@
 """Backend choice as pure functions: route match, sticky bucket, weighted split, trusted override.
 
-Nothing here does I/O or reads a clock; randomness is a ``Callable[[], float]`` passed in. Headers are
-a mapping of *lower-case* header names to values as bytes, exactly as the server layer has them, so
-the data path never decodes what it does not need.
+Nothing here does I/O or reads a clock; randomness is a ``Callable[[], float]`` passed in. Headers
+are a mapping of *lower-case* header names to values as bytes, exactly as the server layer has them,
+so the data path never decodes what it does not need.
 
 Stickiness (design page, "Sticky choice"): the key is hashed with BLAKE2b — stable across processes
 and Python versions, unlike ``hash()`` — into one of 10,000 buckets; the request goes to the
@@ -182,7 +182,8 @@ def requested_override(headers: Headers) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Choice:
-    """Which backend serves a request, and why (``sticky``, ``random``, ``weight`` or ``override``)."""
+    """Which backend serves a request, and why (``sticky``, ``random``,
+    ``weight`` or ``override``)."""
 
     backend: str
     reason: str
@@ -228,7 +229,8 @@ class RouteTable:
 
     @property
     def cached_matches(self) -> int:
-        """How many (method, path) answers :meth:`match_raw` holds now (at most ``match_cache_size``)."""
+        """How many (method, path) answers :meth:`match_raw` holds now (at
+        most ``match_cache_size``)."""
         return len(self._matched)
 
     def match(self, method: str, path: str) -> int | None:

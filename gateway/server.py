@@ -14,8 +14,8 @@ or simply ``await serve(config, registry, ...)``, which runs until cancelled. ``
 uses :func:`run` (uvloop, SIGINT/SIGTERM stop it gracefully).
 
 Several processes on one host (``cutover gateway --workers N``, :mod:`migration.workers`) bind the
-listeners differently: a worker binds the public port with ``reuse_port=True`` (``SO_REUSEPORT``: the
-kernel spreads new connections over every process bound to it) and its admin listener on
+listeners differently: a worker binds the public port with ``reuse_port=True`` (``SO_REUSEPORT``:
+the kernel spreads new connections over every process bound to it) and its admin listener on
 ``admin_bind=("127.0.0.1", 0)`` (metrics only, read by the supervisor); the supervisor binds no
 public listener (``public=False``) and no upstream pools, only the admin API.
 

@@ -49,14 +49,15 @@ WeightListener = Callable[[WeightChange], None]
 
 
 class ChangeRefused(Exception):
-    """A change the state's guard refused (the shared store cannot record it); the admin API says 503."""
+    """A change the state's guard refused (the shared store cannot record
+    it); the admin API says 503."""
 
 
 ChangeGuard = Callable[[str, str, object, str, "str | None"], None]
 """Called as ``guard(kind, key, value, actor, reason)`` before a weight (``kind="weight"``, key the
-route, value the bps) or a fault (``kind="fault"``, key the backend, value the spec or None) changes;
-raising :class:`ChangeRefused` refuses it. Replicas publish operator changes to the shared config
-snapshot this way, before applying them, so a change is either everywhere or nowhere."""
+route, value the bps) or a fault (``kind="fault"``, key the backend, value the spec or None)
+changes; raising :class:`ChangeRefused` refuses it. Replicas publish operator changes to the shared
+config snapshot this way, before applying them, so a change is either everywhere or nowhere."""
 
 
 class UnknownRoute(KeyError):

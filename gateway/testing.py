@@ -1,4 +1,5 @@
-"""In-process fakes of the gateway's two sockets, shipped with the package (as httpx's MockTransport).
+"""In-process fakes of the gateway's two sockets, shipped with the
+package (as httpx's MockTransport).
 
 The proxy talks to the world through two asyncio protocols: :class:`gateway.http.HttpConnection`
 towards the client and :class:`gateway.upstream.UpstreamConnection` towards each upstream. Both are

@@ -1,11 +1,12 @@
-"""The gateway's own HTTP/1.1 client: one asyncio protocol per upstream connection, a keep-alive pool.
+"""The gateway's own HTTP/1.1 client: one asyncio protocol per upstream
+connection, a keep-alive pool.
 
-Why not httpx or aiohttp: measured on this machine, forwarding through aiohttp's client reaches about
-0.21x nginx and httpx about 0.03x; the data path needs ~0.5x. A protocol object fed by the event loop
-and parsed by httptools (llhttp) costs a few microseconds per response and lets the body stream
-straight from the upstream socket into the client socket: :meth:`UpstreamConnection.attach_sink`
-hands each chunk to the client writer as it arrives, and the client's back-pressure pauses this
-socket's reading (bounded memory for any body size).
+Why not httpx or aiohttp: measured on this machine, forwarding through aiohttp's client reaches
+about 0.21x nginx and httpx about 0.03x; the data path needs ~0.5x. A protocol object fed by the
+event loop and parsed by httptools (llhttp) costs a few microseconds per response and lets the body
+stream straight from the upstream socket into the client socket:
+:meth:`UpstreamConnection.attach_sink` hands each chunk to the client writer as it arrives, and the
+client's back-pressure pauses this socket's reading (bounded memory for any body size).
 
 One exchange at a time per connection (no pipelining). Each exchange gets a fresh llhttp parser,
 which is how a response to ``HEAD`` (headers only, whatever ``Content-Length`` says) is ended
@@ -37,7 +38,8 @@ from gateway.config import UpstreamConfig
 
 
 class UpstreamError(Exception):
-    """An attempt that failed below HTTP; ``kind`` is a metric label, ``status`` the client answer."""
+    """An attempt that failed below HTTP; ``kind`` is a metric label,
+    ``status`` the client answer."""
 
     kind: ClassVar[str] = "protocol"
     status: ClassVar[int] = 502
@@ -429,8 +431,9 @@ class UpstreamPool:
         loop: asyncio.AbstractEventLoop,
         opener: Opener | None = None,
     ) -> None:
-        """``opener``: how a connection is opened instead of a TCP connect to ``config``'s address
-        (:class:`gateway.testing.MockUpstream`'s, in process); it may raise ``OSError`` (refused)."""
+        """``opener``: how a connection is opened instead of a TCP connect to
+        ``config``'s address (:class:`gateway.testing.MockUpstream`'s, in process); it
+        may raise ``OSError`` (refused)."""
         self.config = config
         self.loop = loop
         self.opener = opener

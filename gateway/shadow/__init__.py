@@ -2,19 +2,23 @@
 
 Wiring (a few lines where the gateway is built; ``migration.runtime`` does this)::
 
-    shadow = build_shadow(config, registry, config.shadow, contract="openapi.json", observers=[metrics])
+    shadow = build_shadow(
+        config, registry, config.shadow, contract="openapi.json", observers=[metrics]
+    )
     gateway = Gateway(config, registry, taps=[shadow], admin_extensions=[admin_extension(shadow)])
-    await shadow.open()        # a sidecar process (shadow.isolation: process) or workers on this loop
+    # a sidecar process (shadow.isolation: process) or workers on this loop
+    await shadow.open()
     await gateway.start()
     ...
     await gateway.stop()
     await shadow.close()
 
-Either component is the ``gateway.observer.ResponseTap`` (``wants`` / ``on_response``) and pushes
-outcomes to ``observers`` (the migration metrics); ``admin_extension`` registers ``GET /shadow``,
-``GET /shadow/{route}`` and ``PUT /shadow/{route}/rate`` (token required). By default the work runs
-in ``sidecar.py``, a low-priority process of its own; ``sidecar_client.py`` is the gateway's end
-(composing ``sidecar_process``, ``sidecar_handoff``, ``sidecar_calls`` and ``sidecar_publications``).
+Either component is the ``gateway.observer.ResponseTap`` (``wants`` / ``on_response``) and
+pushes outcomes to ``observers`` (the migration metrics); ``admin_extension`` registers
+``GET /shadow``, ``GET /shadow/{route}`` and ``PUT /shadow/{route}/rate`` (token required). By
+default the work runs in ``sidecar.py``, a low-priority process of its own;
+``sidecar_client.py`` is the gateway's end (composing ``sidecar_process``, ``sidecar_handoff``,
+``sidecar_calls`` and ``sidecar_publications``).
 
 See ``service.py`` for the flow, ``policy.py`` for what is shadowed, ``noise.py`` for how noise is
 cancelled and ``evidence.py`` for what is kept.

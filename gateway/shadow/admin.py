@@ -1,4 +1,5 @@
-"""Admin views of the shadow component: ``GET /shadow``, ``GET /shadow/{route}``, ``PUT /shadow/{route}/rate``.
+"""Admin views of the shadow component: ``GET /shadow``,
+``GET /shadow/{route}``, ``PUT /shadow/{route}/rate``.
 
 The handlers are framework-neutral — plain inputs in, an :class:`AdminReply` (status + JSON-ready
 body) out — so the gateway's admin app registers them with a line each whatever it is built on,

@@ -5,8 +5,9 @@
 - ``cutover shadow ROUTE`` — that route's fields (verdict, rates, kinds) and violations;
 - ``cutover shadow ROUTE --rate PERCENT`` — set the route's sampling rate (needs the admin token).
 
-Address and token come from ``--admin-url``/``--token`` or ``CUTOVER_ADMIN_URL``/``CUTOVER_ADMIN_TOKEN``.
-httpx is fine here: this is an operator's command, not the data path.
+Address and token come from ``--admin-url``/``--token`` or
+``CUTOVER_ADMIN_URL``/``CUTOVER_ADMIN_TOKEN``. httpx is fine here: this is an
+operator's command, not the data path.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def summary_table(payload: dict[str, Any]) -> Table:
         cpus = sidecar.get("cpus")
         caption += (
             f" · sidecar pid {sidecar.get('pid')}, priority {sidecar.get('priority')}, "
-            f"CPUs {','.join(map(str, cpus)) if cpus else '?'}, restarts {sidecar.get('restarts', 0)}"
+            f"CPUs {','.join(map(str, cpus)) if cpus else '?'}, restarts "
+            f"{sidecar.get('restarts', 0)}"
         )
     table.caption = caption
     return table

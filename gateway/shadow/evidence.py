@@ -178,7 +178,8 @@ class ShadowEvidence:
             self._metrics.inc(self._metrics.shadows, route, "dropped")
 
     def window(self, route: str, window_s: float) -> tuple[int, int]:
-        """``(compared, mismatched)`` cross-backend shadows of ``route`` in the last ``window_s``."""
+        """``(compared, mismatched)`` cross-backend shadows of
+        ``route`` in the last ``window_s``."""
         stats = self._routes.get(route)
         if stats is None:
             return 0, 0

@@ -24,13 +24,15 @@ class ShadowMetrics:
         self._children: dict[tuple[Counter, tuple[str, ...]], Counter] = {}
         self.shadows = Counter(
             "cutover_shadow_total",
-            "Cross-backend shadow comparisons by outcome (matched, mismatched, noise, expected: only documented contract changes differ, errored, dropped).",
+            "Cross-backend shadow comparisons by outcome (matched, mismatched, noise, expected: "
+            "only documented contract changes differ, errored, dropped).",
             ("route", "outcome"),
             registry=registry,
         )
         self.field_mismatches = Counter(
             "cutover_shadow_field_mismatches_total",
-            "Real (not noise) field differences in cross-backend shadows; fields past the first N per route are 'other'.",
+            "Real (not noise) field differences in cross-backend shadows; fields past the first "
+            "N per route are 'other'.",
             ("route", "field"),
             registry=registry,
         )

@@ -8,8 +8,8 @@ probe*). For each route and field we then know two rates:
 - ``same_rate``: share of same-backend probes in which it differed — the noise floor.
 
 A field difference is *real* only when ``other_rate`` exceeds ``same_rate`` by an absolute margin
-AND by a relative one (``other_rate > same_rate * (1 + relative)``). A timestamp differs in ~100 % of
-both, so it falls out; a renamed field differs in 100 % of cross-backend comparisons and 0 % of
+AND by a relative one (``other_rate > same_rate * (1 + relative)``). A timestamp differs in ~100 %
+of both, so it falls out; a renamed field differs in 100 % of cross-backend comparisons and 0 % of
 probes, so it stays. Until a route has ``min_probes`` probes there is no noise floor and every
 difference counts (an unknown is treated as suspect, not as noise).
 

@@ -2,8 +2,8 @@
 
 A sample is what an operator opens to see *why* a field differs, so it carries the request line,
 headers and body and the two responses. Before it is kept, secrets are redacted (``Authorization``,
-``X-API-Key``, ``Cookie`` … — whatever ``ShadowSettings.redact_headers`` lists) and bodies are cut to
-``sample_body_bytes``, so the memory held per sample has a fixed ceiling.
+``X-API-Key``, ``Cookie`` … — whatever ``ShadowSettings.redact_headers`` lists) and bodies are cut
+to ``sample_body_bytes``, so the memory held per sample has a fixed ceiling.
 """
 
 from __future__ import annotations
@@ -82,7 +82,8 @@ class ResponseView:
 
 @dataclass(frozen=True, slots=True)
 class Sample:
-    """A request with the primary response and the other one (a shadow, or nothing for contracts)."""
+    """A request with the primary response and the other one (a
+    shadow, or nothing for contracts)."""
 
     at: float
     method: str

@@ -1,4 +1,5 @@
-"""The shadow component as the gateway plugs it in: a response tap, two bounded queues, the evidence.
+"""The shadow component as the gateway plugs it in: a response tap,
+two bounded queues, the evidence.
 
 The gateway calls :meth:`ShadowService.wants` and :meth:`ShadowService.on_response` after the
 primary response has gone to the client (``gateway.observer.ResponseTap``). ``on_response`` does
@@ -8,8 +9,8 @@ data path; ``bench/shadow.py`` measures what that costs.) Everything else runs o
 
 - the shadow queue (``workers`` tasks): check the primary response against the contract, send the
   request to the target backend with ``X-Cutover-Shadow: 1`` under a strict timeout, compare, take
-  out the differences the route's ``expected_differences`` documents, record the outcome, and check the shadow response (a byte-identical one reuses the primary's
-  result);
+  out the differences the route's ``expected_differences`` documents, record the outcome, and check
+  the shadow response (a byte-identical one reuses the primary's result);
 - the check queue (one task): check the primary responses of exchanges that are not shadowed.
 
 A full queue drops and counts. A failing shadow is recorded as ``errored`` and goes no further.
@@ -365,7 +366,8 @@ class ShadowService:
         return sorted(self._routes)
 
     def set_rate(self, route: str, percent: Any) -> RouteShadowConfig:
-        """Change a route's sampling rate now (KeyError: unknown route; ShadowConfigError: bad value).
+        """Change a route's sampling rate now (KeyError: unknown route;
+        ShadowConfigError: bad value).
 
         ``percent`` is the admin body's raw JSON value: ``with_percent`` validates it (a compiled
         ``float`` parameter would refuse a string with a TypeError before that).

@@ -1,15 +1,17 @@
-"""The shadow sidecar process: shadowing and live contract checks away from the gateway's event loop.
+"""The shadow sidecar process: shadowing and live contract checks away
+from the gateway's event loop.
 
 ``python -m gateway.shadow.sidecar FD PRIORITY LOG_FORMAT`` is started by
-:class:`~gateway.shadow.sidecar_client.ShadowSidecar` with its end of a socketpair as ``FD``, at the CPU
-priority and in the log format the gateway chose. Why a process: a shadow costs about what the primary request
-costs again (a second upstream call, the comparison, two contract checks). On the gateway's loop that
-work delays the next client's request; in a thread it would fight the data path for the GIL. Here it
-runs at a lower CPU priority (``shadow.process_priority``: ``low`` = nice 10 by default, ``idle`` =
-SCHED_IDLE): the kernel runs the gateway and the backends first, and on a saturated machine it is
-the shadows that wait — past ``max_queue_age_s`` they are dropped and counted, never the clients.
-Priority does not make a shared core free: the sidecar's CPU still lengthens the queue clients wait
-in, so ``shadow.process_cpus`` moves it to cores that do not serve clients.
+:class:`~gateway.shadow.sidecar_client.ShadowSidecar` with its end of a socketpair as ``FD``, at
+the CPU priority and in the log format the gateway chose. Why a process: a shadow costs about
+what the primary request costs again (a second upstream call, the comparison, two contract
+checks). On the gateway's loop that work delays the next client's request; in a thread it would
+fight the data path for the GIL. Here it runs at a lower CPU priority
+(``shadow.process_priority``: ``low`` = nice 10 by default, ``idle`` = SCHED_IDLE): the kernel
+runs the gateway and the backends first, and on a saturated machine it is the shadows that wait —
+past ``max_queue_age_s`` they are dropped and counted, never the clients. Priority does not make
+a shared core free: the sidecar's CPU still lengthens the queue clients wait in, so
+``shadow.process_cpus`` moves it to cores that do not serve clients.
 
 The process runs the same :class:`~gateway.shadow.service.ShadowService` as inline mode, on uvloop,
 with its own registry; every ``publish_interval_s`` it sends the gateway its metric families and the
@@ -51,7 +53,8 @@ log = structlog.get_logger("gateway.shadow.sidecar")
 
 
 class OutcomeTally:
-    """The migration-metrics observer inside the sidecar: counts outcomes until the next publication."""
+    """The migration-metrics observer inside the sidecar: counts outcomes
+    until the next publication."""
 
     def __init__(self) -> None:
         self.shadows: Counter[tuple[str, bool]] = Counter()
@@ -91,7 +94,8 @@ def lower_priority(priority: str) -> str:
 
 
 def pin_cpus(cpus: Sequence[int] | None) -> list[int]:
-    """Run on ``cpus`` (``shadow.process_cpus``; None: where the gateway runs); the CPUs in effect."""
+    """Run on ``cpus`` (``shadow.process_cpus``; None: where the
+    gateway runs); the CPUs in effect."""
     if cpus is not None:
         try:
             os.sched_setaffinity(0, cpus)

@@ -35,7 +35,8 @@ class Calls:
         return len(self._waiting)
 
     async def call(self, send: Callable[[bytes], None], name: str, *args: Any) -> AdminReply:
-        """Send the call with ``send`` and wait for its reply (SidecarUnavailable on timeout or loss)."""
+        """Send the call with ``send`` and wait for its reply
+        (SidecarUnavailable on timeout or loss)."""
         call_id = next(self._ids)
         future: asyncio.Future[AdminReply] = asyncio.get_running_loop().create_future()
         self._waiting[call_id] = future
@@ -48,7 +49,8 @@ class Calls:
             self._waiting.pop(call_id, None)
 
     def reply(self, call_id: int, status: int, body: Any) -> None:
-        """A ``REPLY`` frame arrived: wake its caller (a late reply to a timed-out call is ignored)."""
+        """A ``REPLY`` frame arrived: wake its caller (a late reply to a
+        timed-out call is ignored)."""
         future = self._waiting.pop(call_id, None)
         if future is not None and not future.done():
             future.set_result(AdminReply(status, body))

@@ -83,7 +83,8 @@ class ShadowSidecar:
 
     @property
     def restarts(self) -> int:
-        """How often the sidecar died and was started again (``cutover_shadow_sidecar_restarts_total``)."""
+        """How often the sidecar died and was started again
+        (``cutover_shadow_sidecar_restarts_total``)."""
         return self._process.restarts
 
     @property

@@ -35,7 +35,8 @@ class Link(Protocol):
 
 
 class Handoff:
-    """Batches exchanges into one frame per loop pass to the attached sidecar; drops when it cannot."""
+    """Batches exchanges into one frame per loop pass to the attached
+    sidecar; drops when it cannot."""
 
     def __init__(self, registry: CollectorRegistry, limit_bytes: int = 16 << 20) -> None:
         self._limit = limit_bytes

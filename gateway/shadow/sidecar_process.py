@@ -65,13 +65,15 @@ its copy of that end once this returns."""
 
 
 def log_format() -> str:
-    """``console`` when this process renders logs for a terminal, else ``json``: the sidecar matches."""
+    """``console`` when this process renders logs for a terminal, else
+    ``json``: the sidecar matches."""
     processors = structlog.get_config().get("processors") or [None]
     return "console" if isinstance(processors[-1], structlog.dev.ConsoleRenderer) else "json"
 
 
 async def launch_sidecar(theirs: socket.socket, priority: str) -> Child:
-    """``python -m gateway.shadow.sidecar`` with ``theirs`` inherited; stdin closed, output shared."""
+    """``python -m gateway.shadow.sidecar`` with ``theirs`` inherited;
+    stdin closed, output shared."""
     argv = [sys.executable, "-m", "gateway.shadow.sidecar", str(theirs.fileno())]
     argv += [priority, log_format()]
     return await asyncio.create_subprocess_exec(
@@ -139,7 +141,8 @@ class SidecarProcess:
 
     @property
     def restarts(self) -> int:
-        """How often the sidecar died and was started again (``cutover_shadow_sidecar_restarts_total``)."""
+        """How often the sidecar died and was started again
+        (``cutover_shadow_sidecar_restarts_total``)."""
         value = self._registry.get_sample_value("cutover_shadow_sidecar_restarts_total")
         return int(value or 0)
 

@@ -54,8 +54,9 @@ class SidecarSpec:
     routes: dict[str, RouteShadowConfig]
     upstreams: dict[str, UpstreamConfig]
     contract: str | None
-    """An OpenAPI document's file path, or None (no live validation). The generic gateway knows no
-    API by name: the embedded stack resolves its default contract to a path (``migration.runtime``)."""
+    """An OpenAPI document's file path, or None (no live validation). The generic
+    gateway knows no API by name: the embedded stack resolves its default contract to a
+    path (``migration.runtime``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,8 @@ from gateway.shadow.sidecar_wire import SidecarSpec, load_contract
 
 
 def shadow_routes(config: GatewayConfig, settings: ShadowSettings) -> dict[str, RouteShadowConfig]:
-    """Every gateway route's shadow block (off when it has none); an unknown route name stops start-up."""
+    """Every gateway route's shadow block (off when it has none); an
+    unknown route name stops start-up."""
     names = {route.name for route in config.routes}
     unknown = sorted(set(settings.routes) - names)
     if unknown:
@@ -48,7 +49,8 @@ def build_shadow_service(
     validator: ContractValidator | None = None,
     observers: Sequence[Any] = (),
 ) -> ShadowService:
-    """A :class:`ShadowService` on this loop for every route of ``config``, with its own HTTP client.
+    """A :class:`ShadowService` on this loop for every route of
+    ``config``, with its own HTTP client.
 
     The shadow client has its own connections (not the gateway's pools), so a slow shadow can
     never hold a connection the data path is waiting for.
