@@ -1,5 +1,5 @@
-"""`make bench` / `python -m bench [NAME [FLAG ...]] ...`: run the benchmark suites side by side in
-one run.
+"""`make bench` / `python -m bench [NAME [FLAG ...]] ...`: run the benchmark
+suites side by side in one run.
 
 A suite's flags follow its name and go to it: ``python -m bench gateway --rounds 5 rollback --trials
 20`` runs ``bench.gateway`` with ``--rounds 5`` and then ``bench.rollback`` with ``--trials 20``; no

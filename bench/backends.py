@@ -39,8 +39,8 @@ API_KEY = "bench-key"
 RESULTS = Path(__file__).resolve().parent / "results" / "backends.json"
 REPOSITORY = Path(__file__).resolve().parents[1]
 BACKENDS = ("fastapi-subprocess", "fastapi-inprocess", "custom", "custom-nocache")
-# Not in the default run: the custom app under granian, kept to re-check the server choice (needs
-# granian).
+# Not in the default run: the custom app under granian, kept to re-check the
+# server choice (needs granian).
 EXTRA_BACKENDS = ("custom-granian",)
 ENDPOINTS = {
     "task list": "/api/v1/tasks?limit=20",
@@ -180,12 +180,12 @@ def measure(
     pid: int,
     attempts: int = 3,
 ) -> dict[str, Any]:
-    """One measured run; a run with no completed request at all is repeated (at most ``attempts``
-    times).
+    """One measured run; a run with no completed request at all is
+    repeated (at most ``attempts`` times).
 
-    This machine is shared: now and then every process on it stalls for seconds, and a run that
-    caught such a stall measures the stall, not the server. Slow but answering runs are kept as they
-    are.
+    This machine is shared: now and then every process on it stalls for seconds, and a
+    run that caught such a stall measures the stall, not the server. Slow but
+    answering runs are kept as they are.
     """
     result: dict[str, Any] = {}
     for _ in range(attempts):
@@ -205,8 +205,8 @@ def children(pid: int) -> list[int]:
 
 
 def drain(pid: int, timeout: float = 120.0) -> None:
-    """Wait until the server has no CLI call left running (wrk stops sending, the backlog does not
-    stop).
+    """Wait until the server has no CLI call left running (wrk stops
+    sending, the backlog does not stop).
 
     Without this the legacy backend's queued subprocesses would keep CPU 0 busy during the next run.
     """
@@ -317,8 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS + EXTRA_BACKENDS
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
-    # ``python -m bench`` calls ``main()`` with its own argv in sys.argv: defaults unless given
-    # explicitly.
+    # ``python -m bench`` calls ``main()`` with its own argv in sys.argv:
+    # defaults unless given explicitly.
     args = parser.parse_args([] if argv is None else list(argv))
     if shutil.which("wrk") is None:
         print("wrk is not installed (make system-deps installs it)")

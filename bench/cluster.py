@@ -51,8 +51,8 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 def config_yaml(
     upstream: int, public: int, admin: int, state_db: str, snapshot_cache: Path | None = None
 ) -> str:
-    """Both backends on one upstream, shadowing and contract checks off, the e2e policy, 1 s
-    interval."""
+    """Both backends on one upstream, shadowing and contract checks off,
+    the e2e policy, 1 s interval."""
     migration: dict[str, Any] = {
         "state_db": state_db,
         "interval_s": INTERVAL_S,

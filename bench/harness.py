@@ -1,6 +1,6 @@
-"""What the bench suites (and the tests' real servers) share: free ports, CPU pinning, servers as
-child processes, and wrk. ``tests/support/servers.py`` re-exports the server helpers: one
-implementation.
+"""What the bench suites (and the tests' real servers) share: free ports, CPU pinning,
+servers as child processes, and wrk. ``tests/support/servers.py`` re-exports the
+server helpers: one implementation.
 
 Servers write their output to a temporary file rather than a pipe: a pipe nobody reads fills at
 64 KiB and then blocks the server mid-measurement. The file's tail goes into the error when a

@@ -229,8 +229,8 @@ def table(r: dict[str, Any]) -> str:
         f"{many['all_at_zero_s']['p50']:.2f} s | "
         f"weight 0 per trial: {times(many['all_at_zero_s'])} s |",
         "| difference (3 replicas - 1 process) | "
-        f"{rb['difference_all_at_zero_s']:+.2f} s (decision {rb['difference_decision_s']:+.2f} s) "
-        "| "
+        f"{rb['difference_all_at_zero_s']:+.2f} s "
+        f"(decision {rb['difference_decision_s']:+.2f} s) | "
         f"goal within {rb['goal_s']:g} s: {'met' if rb['met'] else 'MISSED'} |",
     ]  # fmt: skip
     return "\n".join(rows)

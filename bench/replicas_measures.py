@@ -61,8 +61,8 @@ def summary(values: Sequence[float], digits: int = 3) -> dict[str, Any]:
 
 
 def _wrk_run(gateway: Gateway, url: str, duration: float, connections: int) -> dict[str, float]:
-    """One wrk run: its figures, the gateway tree's CPU per request, and others' share of the
-    host."""
+    """One wrk run: its figures, the gateway tree's CPU per request,
+    and others' share of the host."""
     before, host, mine = gateway.cpu_seconds(), host_busy_seconds(), own_tree_seconds()
     began = time.monotonic()
     result = wrk(url, connections, duration, WRK_HEADERS)

@@ -190,29 +190,22 @@ def table(r: dict[str, Any], comp: dict[str, float]) -> str:
             f"{p99['shadowed']:.2f} | {r['p99_ratio']:.2f}x | <= 1.10x ({mark[ok_p99]}) | "
             f"{p99['inline']:.2f} | {r['inline_p99_ratio']:.2f}x |",
             "| shadows compared / dropped, saturated | | | "
-            f"{_compared(r, 'saturated')} / {r['shadow_outcomes']['saturated'].get('dropped', 0)} "
-            "| "
-            "| |",
+            f"{_compared(r, 'saturated')} / "
+            f"{r['shadow_outcomes']['saturated'].get('dropped', 0)} | | |",
             "| shadows compared / dropped, fixed rate | | | "
             f"{_compared(r, 'fixed_rate')} / "
-            f"{r['shadow_outcomes']['fixed_rate'].get('dropped', 0)} | "
-            "| |",
+            f"{r['shadow_outcomes']['fixed_rate'].get('dropped', 0)} | | |",
         ]
     ok_val = comp["validation_us"] <= t["validation_us"]
     lines += [
-        "| "
-        "sidecar hand-off µs per exchange (hot path: tuple + one pickled frame, before the "
-        "write) | "
-        f"| | {comp['handoff_us']:.2f} | | |",
+        "| sidecar hand-off µs per exchange (hot path: tuple + one pickled frame, before the "
+        f"write) | | | {comp['handoff_us']:.2f} | | |",
         "| inline tap call µs (hot path), not sampled / sampled | | | "
         f"{comp['tap_us_unsampled']:.2f} / {comp['tap_us_sampled']:.2f} | | |",
-        "| "
-        "worker µs per shadow, identical / differing bodies (compare+evidence+checks, instant "
-        "sender) | "
-        "| | "
+        "| worker µs per shadow, identical / differing bodies (compare+evidence+checks, "
+        "instant sender) | | | "
         f"{comp['worker_us_per_shadow_identical']:.1f} / "
-        f"{comp['worker_us_per_shadow_differing']:.1f} | "
-        "| |",
+        f"{comp['worker_us_per_shadow_differing']:.1f} | | |",
         f"| contract validation µs per response ({len(BODY)} B) | | | "
         f"{comp['validation_us']:.2f} | | <= 10 ({mark[ok_val]}) |",
     ]

@@ -579,8 +579,8 @@ def operations_panels(layout: Layout) -> list[Json]:
 
 
 def replicas_panels(layout: Layout) -> list[Json]:
-    """Gateway replicas and workers (issue #13): who leads, who applied which config, who is
-    degraded.
+    """Gateway replicas and workers (issue #13): who leads, who applied
+    which config, who is degraded.
 
     Empty on a single gateway without a shared store, which exports none of these series.
     """

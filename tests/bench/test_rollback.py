@@ -1,5 +1,5 @@
-"""The rollback bench's pieces: the traffic model, one replay through the real controller, the
-table."""
+"""The rollback bench's pieces: the traffic model, one replay through the
+real controller, the table."""
 
 from __future__ import annotations
 
