@@ -37,7 +37,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gateway.config import http_methods
+from gateway.config_fields import http_methods
 from gateway.routing import compile_patterns
 
 Distribution = Literal["fixed", "uniform", "normal", "lognormal"]

@@ -32,9 +32,10 @@ from gateway.shadow.config import (
     parse_route_shadow,
     parse_shadow_settings,
 )
+from gateway.shadow.exchanges import SHADOW_HEADER
 from gateway.shadow.policy import BackendPair, ShadowDecision, decide
 from gateway.shadow.sender import PoolSender, ShadowResponse, ShadowSender
-from gateway.shadow.service import SHADOW_HEADER, ShadowRates, ShadowService, ShadowStats
+from gateway.shadow.service import ShadowRates, ShadowService, ShadowStats
 from gateway.shadow.sidecar_client import ShadowSidecar
 from gateway.shadow.sidecar_process import SidecarUnavailable
 from gateway.shadow.wiring import build_shadow, build_shadow_service, shadow_routes

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections.abc import AsyncIterator
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -137,7 +138,7 @@ async def test_upload_streams_intact(make_gateway: GatewayFactory) -> None:
     gateway = await make_gateway()
     payload = bytes(range(256)) * 4096  # 1 MiB, over the replay buffer: streamed
 
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         for i in range(0, len(payload), 100_000):
             yield payload[i : i + 100_000]
 
@@ -174,7 +175,7 @@ async def test_body_over_the_limit_is_413(
     async with client(gateway) as c:
         declared = await c.post("/upload", content=b"x" * 2000)
 
-        async def chunks():  # type: ignore[no-untyped-def]
+        async def chunks() -> AsyncIterator[bytes]:
             for _ in range(20):
                 yield b"y" * 500
 
