@@ -49,10 +49,10 @@ times).
 
 A broken control (item 3): while the baseline itself fails (``baseline_health``: most of its recent
 attempts unreachable, ``stuck_min`` of them in flight past the stuck limit, or its error rate
-significantly above ``baseline_max_error_rate``), comparing
-against it means nothing. The comparisons are skipped, soft failures do not count towards a rollback,
-and the verdict is HOLD (``Verdict.baseline_degraded``), never PROMOTE; the candidate's hard limits
-still apply. ``baseline_health`` is about the control, so it never appears in ``Verdict.failed``.
+significantly above ``baseline_max_error_rate``), comparing against it means nothing. The
+comparisons are skipped, soft failures do not count towards a rollback, and the verdict is HOLD
+(``Verdict.baseline_degraded``), never PROMOTE; the candidate's hard limits still apply.
+``baseline_health`` is about the control, so it never appears in ``Verdict.failed``.
 
 Too few samples makes a check *inconclusive*: an inconclusive required check holds the step, never
 promotes it, never counts as a failure. At 100 % the baseline gets no traffic, so the checks that
@@ -64,8 +64,9 @@ holds the step instead (the whole-rollout simulation lost one healthy rollout in
 when this limit was absolute). At 100 % the baseline's only attempts are the fallbacks of failed
 candidate requests — the same requests, a paired control: when they fail alike the cause is shared;
 without fallbacks (a route with ``fallback: off``, non-idempotent methods) there is no control and
-the limit rolls back. Contract and shadow checks are not required for promotion on live steps (shadowing and contract
-checks may be off for a route); on a shadow-only step the shadow comparison is what is judged.
+the limit rolls back. Contract and shadow checks are not required for promotion on live steps
+(shadowing and contract checks may be off for a route); on a shadow-only step the shadow comparison
+is what is judged.
 """
 
 from __future__ import annotations
@@ -155,9 +156,12 @@ def fallback_after_s(baseline: BackendWindow, policy: Policy) -> float | None:
 def _stuck(cand: BackendWindow, base: BackendWindow, policy: Policy, full: bool) -> CheckResult:
     if full:  # "none on the baseline" means nothing when the baseline serves nothing
         return CheckResult(
-            "stuck", CheckStatus.SKIPPED, float(cand.stuck), samples=cand.inflight,
+            "stuck",
+            CheckStatus.SKIPPED,
+            candidate=float(cand.stuck),
+            samples=cand.inflight,
             detail="no baseline traffic at 100 %: stuck attempts count as slow samples only",
-        )  # fmt: skip
+        )
     failed = cand.stuck >= policy.stuck_min and base.stuck == 0
     if cand.stuck and base.stuck:
         detail = f"{cand.stuck} candidate and {base.stuck} baseline attempts stuck: a shared cause"
@@ -167,9 +171,15 @@ def _stuck(cand: BackendWindow, base: BackendWindow, policy: Policy, full: bool)
             f"{cand.oldest_inflight_s:.1f} s), {base.stuck} on the baseline"
         )
     return CheckResult(
-        "stuck", CheckStatus.FAIL if failed else CheckStatus.PASS, float(cand.stuck),
-        float(base.stuck), float(policy.stuck_min), cand.inflight, base.inflight, detail=detail,
-    )  # fmt: skip
+        "stuck",
+        CheckStatus.FAIL if failed else CheckStatus.PASS,
+        candidate=float(cand.stuck),
+        baseline=float(base.stuck),
+        threshold=float(policy.stuck_min),
+        samples=cand.inflight,
+        baseline_samples=base.inflight,
+        detail=detail,
+    )
 
 
 def _baseline_health(base: BackendWindow, policy: Policy) -> CheckResult:
@@ -177,39 +187,56 @@ def _baseline_health(base: BackendWindow, policy: Policy) -> CheckResult:
     # The numbers are the baseline's: ``baseline`` and ``baseline_samples``, never the candidate's.
     if n >= policy.unreachable_min_attempts and failed >= policy.unreachable_fraction * n:
         return CheckResult(
-            CONTROL_CHECK, CheckStatus.FAIL, None, failed / n, policy.unreachable_fraction,
+            CONTROL_CHECK,
+            CheckStatus.FAIL,
+            candidate=None,
+            baseline=failed / n,
+            threshold=policy.unreachable_fraction,
             baseline_samples=n,
             detail=f"{failed} of the baseline's last {n} attempts failed to connect or timed out",
-        )  # fmt: skip
+        )
     if base.stuck >= policy.stuck_min:
         # A hung baseline finishes nothing: until its read timeouts fire (30 s by default) its
         # window still holds the answers from before the hang and reads as healthy.
         return CheckResult(
-            CONTROL_CHECK, CheckStatus.FAIL, None, float(base.stuck), float(policy.stuck_min),
+            CONTROL_CHECK,
+            CheckStatus.FAIL,
+            candidate=None,
+            baseline=float(base.stuck),
+            threshold=float(policy.stuck_min),
             baseline_samples=base.inflight,
             detail=f"{base.stuck} baseline attempts in flight past the stuck limit (oldest "
             f"{base.oldest_inflight_s:.1f} s)",
-        )  # fmt: skip
+        )
     if base.requests < policy.min_samples:
         return CheckResult(
-            CONTROL_CHECK, CheckStatus.INCONCLUSIVE, baseline_samples=base.requests,
+            CONTROL_CHECK,
+            CheckStatus.INCONCLUSIVE,
+            baseline_samples=base.requests,
             detail=f"{base.requests}/{policy.min_samples} baseline samples",
-        )  # fmt: skip
+        )
     rate = base.errors / base.requests
     _, p = proportion_greater(base.errors, base.requests, policy.baseline_max_error_rate)
     degraded = rate > policy.baseline_max_error_rate and p < policy.alpha
     return CheckResult(
-        CONTROL_CHECK, CheckStatus.FAIL if degraded else CheckStatus.PASS, None, rate,
-        policy.baseline_max_error_rate, baseline_samples=base.requests, p_value=p,
+        CONTROL_CHECK,
+        CheckStatus.FAIL if degraded else CheckStatus.PASS,
+        candidate=None,
+        baseline=rate,
+        threshold=policy.baseline_max_error_rate,
+        baseline_samples=base.requests,
+        p_value=p,
         detail=f"baseline error rate {_pct(rate)} vs {_pct(policy.baseline_max_error_rate)}",
-    )  # fmt: skip
+    )
 
 
 def _invalid(name: str, cand: BackendWindow, control: CheckResult) -> CheckResult:
     return CheckResult(
-        name, CheckStatus.SKIPPED, samples=cand.requests,
+        name,
+        CheckStatus.SKIPPED,
+        samples=cand.requests,
         detail=f"comparison invalid: baseline degraded ({control.detail})",
-    )  # fmt: skip
+    )
 
 
 def _unreachable(cand: BackendWindow, policy: Policy) -> CheckResult:
@@ -217,14 +244,24 @@ def _unreachable(cand: BackendWindow, policy: Policy) -> CheckResult:
     share = failed / n if n else None
     if n < policy.unreachable_min_attempts:
         return CheckResult(
-            "unreachable", CheckStatus.INCONCLUSIVE, share, None, policy.unreachable_fraction, n,
+            "unreachable",
+            CheckStatus.INCONCLUSIVE,
+            candidate=share,
+            baseline=None,
+            threshold=policy.unreachable_fraction,
+            samples=n,
             detail=f"{n}/{policy.unreachable_min_attempts} recent attempts",
-        )  # fmt: skip
+        )
     status = CheckStatus.FAIL if failed >= policy.unreachable_fraction * n else CheckStatus.PASS
     return CheckResult(
-        "unreachable", status, share, None, policy.unreachable_fraction, n,
+        "unreachable",
+        status,
+        candidate=share,
+        baseline=None,
+        threshold=policy.unreachable_fraction,
+        samples=n,
         detail=f"{failed} of the candidate's last {n} attempts failed to connect or timed out",
-    )  # fmt: skip
+    )
 
 
 def _error_rate_limit(
@@ -249,9 +286,15 @@ def _error_rate_limit(
             which = "its fallbacks fail" if full else "the baseline fails"
             detail += f", but {which} alike ({_pct(base.errors / base.requests)})"
     return CheckResult(
-        "error_rate_limit", CheckStatus.FAIL if failed else CheckStatus.PASS, rate, None,
-        policy.max_error_rate, cand.requests, p_value=p, detail=detail,
-    )  # fmt: skip
+        "error_rate_limit",
+        CheckStatus.FAIL if failed else CheckStatus.PASS,
+        candidate=rate,
+        baseline=None,
+        threshold=policy.max_error_rate,
+        samples=cand.requests,
+        p_value=p,
+        detail=detail,
+    )
 
 
 def _error_rate(
@@ -262,9 +305,12 @@ def _error_rate(
     rate = cand.errors / cand.requests
     if full:  # what the baseline still has at 100 % is stale, or a few fallbacks
         return CheckResult(
-            "error_rate", CheckStatus.SKIPPED, rate, samples=cand.requests,
+            "error_rate",
+            CheckStatus.SKIPPED,
+            candidate=rate,
+            samples=cand.requests,
             detail="no baseline traffic at 100 %: only the hard limit applies",
-        )  # fmt: skip
+        )
     if base.requests < policy.min_samples:
         return _few("error_rate", base.requests, policy.min_samples, "baseline")
     base_rate = base.errors / base.requests
@@ -274,10 +320,17 @@ def _error_rate(
     )
     failed = rate > threshold and p < alpha
     return CheckResult(
-        "error_rate", CheckStatus.FAIL if failed else CheckStatus.PASS, rate, base_rate,
-        threshold, cand.requests, base.requests, p,
-        f"candidate {_pct(rate)} vs baseline {_pct(base_rate)} + margin {_pct(policy.error_margin)}",
-    )  # fmt: skip
+        "error_rate",
+        CheckStatus.FAIL if failed else CheckStatus.PASS,
+        candidate=rate,
+        baseline=base_rate,
+        threshold=threshold,
+        samples=cand.requests,
+        baseline_samples=base.requests,
+        p_value=p,
+        detail=f"candidate {_pct(rate)} vs baseline {_pct(base_rate)}"
+        f" + margin {_pct(policy.error_margin)}",
+    )
 
 
 def _latency_p95(
@@ -289,9 +342,12 @@ def _latency_p95(
         return _few("latency_p95", n, policy.min_samples)
     if full:  # what the baseline still has at 100 % is stale, or a few fallbacks
         return CheckResult(
-            "latency_p95", CheckStatus.SKIPPED, cp95, samples=n,
+            "latency_p95",
+            CheckStatus.SKIPPED,
+            candidate=cp95,
+            samples=n,
             detail="no baseline traffic at 100 %: only the absolute limit applies",
-        )  # fmt: skip
+        )
     if nb < policy.min_samples or bp95 is None or base.latency is None:
         return _few("latency_p95", nb, policy.min_samples, "baseline")
     limit = max(bp95 * (1 + policy.p95_tolerance), bp95 + policy.p95_slack_s)
@@ -304,9 +360,16 @@ def _latency_p95(
     p = max(p_quantile, p_baseline)
     failed = (cp95 > limit or cand.p95_at_least(limit)) and p < alpha
     return CheckResult(
-        "latency_p95", CheckStatus.FAIL if failed else CheckStatus.PASS, cp95, bp95, limit, n, nb, p,
-        f"candidate p95 {_ms(cp95)} vs limit {_ms(limit)} (baseline {_ms(bp95)})",
-    )  # fmt: skip
+        "latency_p95",
+        CheckStatus.FAIL if failed else CheckStatus.PASS,
+        candidate=cp95,
+        baseline=bp95,
+        threshold=limit,
+        samples=n,
+        baseline_samples=nb,
+        p_value=p,
+        detail=f"candidate p95 {_ms(cp95)} vs limit {_ms(limit)} (baseline {_ms(bp95)})",
+    )
 
 
 def _latency_limit(
@@ -323,10 +386,16 @@ def _latency_limit(
     worse = bp95 is None or cand.slow_inflight > base.slow_inflight or (cp95 or 0.0) > bp95
     failed = over and p < alpha and worse
     return CheckResult(
-        "latency_limit", CheckStatus.FAIL if failed else CheckStatus.PASS, cp95, bp95,
-        policy.max_p95_s, n, base.latency_count, p,
-        f"candidate p95 {_ms(cp95)} vs absolute limit {_ms(policy.max_p95_s)}",
-    )  # fmt: skip
+        "latency_limit",
+        CheckStatus.FAIL if failed else CheckStatus.PASS,
+        candidate=cp95,
+        baseline=bp95,
+        threshold=policy.max_p95_s,
+        samples=n,
+        baseline_samples=base.latency_count,
+        p_value=p,
+        detail=f"candidate p95 {_ms(cp95)} vs absolute limit {_ms(policy.max_p95_s)}",
+    )
 
 
 def _rate_limit(name: str, sample: RateSample, limit: float, policy: Policy) -> CheckResult:
@@ -336,9 +405,15 @@ def _rate_limit(name: str, sample: RateSample, limit: float, policy: Policy) -> 
     _, p = proportion_greater(sample.bad, sample.events, limit)
     failed = rate > limit and p < policy.alpha
     return CheckResult(
-        name, CheckStatus.FAIL if failed else CheckStatus.PASS, rate, None, limit, sample.events,
-        p_value=p, detail=f"{sample.bad} of {sample.events} ({_pct(rate)}) vs limit {_pct(limit)}",
-    )  # fmt: skip
+        name,
+        CheckStatus.FAIL if failed else CheckStatus.PASS,
+        candidate=rate,
+        baseline=None,
+        threshold=limit,
+        samples=sample.events,
+        p_value=p,
+        detail=f"{sample.bad} of {sample.events} ({_pct(rate)}) vs limit {_pct(limit)}",
+    )
 
 
 def analyse(
@@ -430,10 +505,11 @@ def _judge(
     waiting = [c for c in checks if c.name in required and c.status is CheckStatus.INCONCLUSIVE]
     if waiting:
         why = tuple(
-            f"{c.name}: not shown yet ({c.detail})" if c.name in NON_INFERIORITY
+            f"{c.name}: not shown yet ({c.detail})"
+            if c.name in NON_INFERIORITY
             else f"{c.name}: too few samples ({c.detail})"
             for c in waiting
-        )  # fmt: skip
+        )
         return Verdict(Decision.INCONCLUSIVE, why, checks, progress.consecutive_failures)
     pending = []
     if candidate.slow_inflight and not progress.shadow_only:

@@ -19,7 +19,8 @@ __all__ = ["ANALYSES", "MAX_WINDOW_S", "Policy"]
 #: The analyses a policy can choose (``Policy.analysis``).
 ANALYSES = ("sequential", "windowed")
 
-#: The longest analysis window: :class:`~migration.metrics.MigrationMetrics` keeps 60 one-second buckets.
+#: The longest analysis window: :class:`~migration.metrics.MigrationMetrics` keeps 60 one-second
+#: buckets.
 MAX_WINDOW_S = 60.0
 #: The longest any other duration of the policy may be.
 MAX_DURATION_S = 3600.0
@@ -139,7 +140,8 @@ class Policy:
             if not getattr(self, name) > 0:
                 raise ValueError(f"policy.{name}: must be > 0, got {getattr(self, name)!r}")
         for name in (
-            "alpha", "hard_alpha", "unreachable_fraction", "baseline_max_error_rate", "window_alpha",
+            "alpha", "hard_alpha", "unreachable_fraction", "baseline_max_error_rate",
+            "window_alpha",
         ):  # fmt: skip
             if getattr(self, name) > 1:
                 raise ValueError(f"policy.{name}: must be <= 1, got {getattr(self, name)!r}")

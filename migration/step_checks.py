@@ -27,7 +27,8 @@ or barely moves the mean of logs, and the tail share is what sees it.
 Operations (the contract's ``operationId``s, or the route's own patterns): each operation with
 enough evidence this step gets the two harm tests too, against the same operation on the baseline
 (its own p95, its own error rate), so a regression in an operation that carries 5 % of the traffic
-is not averaged away by the other 95 %. The verdict names the operation (``seq_latency[create_task]``).
+is not averaged away by the other 95 %. The verdict names the operation
+(``seq_latency[create_task]``).
 
 Restarts: a regression that begins after twenty healthy minutes would be diluted by them in the
 step's evidence. :class:`~migration.step_evidence.StepEvidence` also accumulates from a restart
@@ -89,7 +90,10 @@ def _skipped(detail: str) -> tuple[CheckResult, ...]:
 
 def _harm(name: str, c: Comparison, margin: float, what: str) -> CheckResult:
     status = CheckStatus.FAIL if c.harm else CheckStatus.PASS
-    detail = f"{what} {_pt(c.difference)} (shown above {_pt(c.harm_bound)}; rolls back past {_pt(margin)})"
+    detail = (
+        f"{what} {_pt(c.difference)} (shown above {_pt(c.harm_bound)};"
+        f" rolls back past {_pt(margin)})"
+    )
     return CheckResult(
         name, status, c.difference, c.reference, margin, c.n_cand, c.n_base, detail=detail
     )
@@ -106,7 +110,10 @@ def _ni(name: str, c: Comparison, margin: float, what: str, alpha: float) -> Che
             if need is not None
             else "not at these rates"
         )
-        detail = f"{what} {_pt(c.difference)}, below {_pt(c.ni_bound)} so far, needs < {_pt(margin)}: {more}"
+        detail = (
+            f"{what} {_pt(c.difference)}, below {_pt(c.ni_bound)} so far,"
+            f" needs < {_pt(margin)}: {more}"
+        )
         status = CheckStatus.INCONCLUSIVE
     return CheckResult(
         name, status, c.difference, c.reference, margin, c.n_cand, c.n_base, detail=detail
@@ -224,9 +231,10 @@ def _harms(
         since = f" since restart {k} ({cand.requests} candidate samples)" if k else ""
         if full:
             shift = CheckResult(
-                "seq_latency_shift", CheckStatus.SKIPPED,
+                "seq_latency_shift",
+                CheckStatus.SKIPPED,
                 detail="no baseline traffic at 100 %: the tail share against the limit applies",
-            )  # fmt: skip
+            )
         else:
             shift = shift_check(
                 log_shift(strata_of(k, base, cand, strata), policy, budget, policy.seq_min_samples),
@@ -287,9 +295,15 @@ def _compare(
     common = {"harm_alpha": harm_alpha, "ni_alpha": ni_alpha, "harm_tau": HARM_TAU}
     if full:
         errors = compare_rates(
-            cand.errors, cand.requests, 0, 0, harm_margin=0.0, ni_margin=0.0,
-            limit=policy.max_error_rate, **common,
-        )  # fmt: skip
+            cand.errors,
+            cand.requests,
+            0,
+            0,
+            harm_margin=0.0,
+            ni_margin=0.0,
+            limit=policy.max_error_rate,
+            **common,
+        )
         errors_what = f"error rate vs the {policy.max_error_rate:.1%} limit:"
         if errors.harm and _fails_alike(cand, base, policy, harm_alpha):
             errors = replace(errors, harm=False)
@@ -302,9 +316,14 @@ def _compare(
         lat_margin = lat_ni = 0.0
     else:
         errors = compare_rates(
-            cand.errors, cand.requests, base.errors, base.requests,
-            harm_margin=policy.error_margin, ni_margin=policy.error_ni_margin, **common,
-        )  # fmt: skip
+            cand.errors,
+            cand.requests,
+            base.errors,
+            base.requests,
+            harm_margin=policy.error_margin,
+            ni_margin=policy.error_ni_margin,
+            **common,
+        )
         errors_what = "error rate vs baseline"
         err_margin, err_ni = policy.error_margin, policy.error_ni_margin
         threshold = base.p95() or 0.0
@@ -315,9 +334,15 @@ def _compare(
     n_lat = cand.latency_count
     n_base_lat = 0 if full else base.latency_count
     latency = compare_rates(
-        cand_slow, n_lat, base_slow, n_base_lat, harm_margin=lat_margin, ni_margin=lat_ni,
-        limit=lat_limit, **common,
-    )  # fmt: skip
+        cand_slow,
+        n_lat,
+        base_slow,
+        n_base_lat,
+        harm_margin=lat_margin,
+        ni_margin=lat_ni,
+        limit=lat_limit,
+        **common,
+    )
     lat_what = f"share slower than {threshold * 1000:.1f} ms vs " + (
         f"{TAIL_SHARE:.0%}" if full else "baseline"
     )

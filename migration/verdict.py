@@ -114,7 +114,8 @@ class BackendWindow:
 
 @dataclass(frozen=True)
 class StepWindows:
-    """Both backends' evidence since the step began (:class:`~migration.step_evidence.StepEvidence`).
+    """Both backends' evidence since the step began
+    (:class:`~migration.step_evidence.StepEvidence`).
 
     ``restarts``: the same evidence since later points of the step, ``(k, baseline, candidate)``
     for the k-th restart (every ``Policy.seq_restart_s``): a regression that starts late in a long

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 
 
 async def test_health_ready_and_metrics(make_gateway: GatewayFactory) -> None:
-    """Health and readiness answer without a token; /metrics is Prometheus text with our families."""
+    """Health and readiness need no token; /metrics is Prometheus text with our families."""
     registry = CollectorRegistry()
     gateway = await make_gateway(registry=registry)
     async with client(gateway) as c:
@@ -52,9 +52,14 @@ async def test_not_ready_after_stop(upstreams: tuple[Upstream, Upstream]) -> Non
 
 @pytest.mark.parametrize(
     ("headers", "status"),
-    [({}, 401), ({"Authorization": "Bearer wrong"}, 401), ({"Authorization": "Basic " + TOKEN}, 401),
-     ({"X-Admin-Token": TOKEN}, 200), ({"Authorization": f"Bearer {TOKEN}"}, 200)],
-)  # fmt: skip
+    [
+        ({}, 401),
+        ({"Authorization": "Bearer wrong"}, 401),
+        ({"Authorization": "Basic " + TOKEN}, 401),
+        ({"X-Admin-Token": TOKEN}, 200),
+        ({"Authorization": f"Bearer {TOKEN}"}, 200),
+    ],
+)
 async def test_state_changes_need_the_token(
     make_gateway: GatewayFactory, headers: dict[str, str], status: int
 ) -> None:
@@ -213,7 +218,7 @@ async def test_admin_listener_is_separate(make_gateway: GatewayFactory) -> None:
 async def test_admin_bodies_are_strict(
     make_gateway: GatewayFactory, path: str, body: dict[str, object], field: str
 ) -> None:
-    """No coercion in admin bodies: true is not 1 %, "50" is not 50 %; bounds hold (422 naming it)."""
+    """No coercion in admin bodies: true is not 1 %, "50" not 50 %; bounds hold (422 naming it)."""
     gateway = await make_gateway()
     async with admin_client(gateway) as a:
         r = await a.put(path, json=body)
@@ -254,10 +259,19 @@ async def test_body_limit_is_enforced_while_reading(make_gateway: GatewayFactory
 
 @pytest.mark.parametrize(
     ("host", "exposed"),
-    [("127.0.0.1", False), ("127.0.0.2", False), ("::1", False), ("[::1]", False),
-     ("localhost", False), ("0.0.0.0", True), ("", True), ("::", True), ("10.1.2.3", True),
-     ("admin.internal", True)],
-)  # fmt: skip
+    [
+        ("127.0.0.1", False),
+        ("127.0.0.2", False),
+        ("::1", False),
+        ("[::1]", False),
+        ("localhost", False),
+        ("0.0.0.0", True),
+        ("", True),
+        ("::", True),
+        ("10.1.2.3", True),
+        ("admin.internal", True),
+    ],
+)
 def test_admin_exposure_warning(host: str, exposed: bool) -> None:
     """Binding the admin listener beyond loopback logs one structured warning at start-up."""
     assert is_loopback(host) is not exposed

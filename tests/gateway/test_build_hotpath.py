@@ -49,7 +49,7 @@ def test_a_compiled_module_without_a_manifest_is_stale(
 def test_require_fails_without_a_toolchain(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``--require`` (the image's build) exits 1 naming what is missing instead of stepping aside."""
+    """``--require`` (the image's build) exits 1 naming what is missing, not stepping aside."""
     monkeypatch.setattr(build_hotpath, "missing_toolchain", lambda: "no C compiler (cc/gcc)")
     monkeypatch.setattr(build_hotpath, "clean", lambda: pytest.fail("must not clean"))
     assert build_hotpath.main(["--require"]) == 1
@@ -82,7 +82,7 @@ def test_the_gateway_request_paths_are_compiled() -> None:
 
 
 def test_the_sidecar_per_exchange_modules_are_compiled() -> None:
-    """The shadow sidecar's per-exchange modules are in the compiled set, and so covered by ``stale()``."""
+    """The sidecar's per-exchange modules are in the compiled set, so covered by ``stale()``."""
     compiled = set(build_hotpath.HOT_MODULES)
     for name in ("service", "workers", "sender", "policy", "evidence", "contract_check"):
         assert f"shadow/{name}" in compiled

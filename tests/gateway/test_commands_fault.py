@@ -1,4 +1,4 @@
-"""``cutover fault`` shows before it changes, clears only on ``--clear``; both commands summarise."""
+"""``cutover fault`` shows before it changes, clears only on ``--clear``; both summarise."""
 
 from __future__ import annotations
 
@@ -11,8 +11,15 @@ import pytest
 from gateway.commands import describe_fault, describe_weight, register
 from tests.gateway.conftest import TOKEN, GatewayFactory
 
-ABORT = {"delay_ms": 0.0, "delay_distribution": "fixed", "delay_stddev_ms": 0.0,
-         "delay_max_ms": None, "delay_sigma": 0.0, "abort_percent": 100.0, "abort_status": 503}  # fmt: skip
+ABORT = {
+    "delay_ms": 0.0,
+    "delay_distribution": "fixed",
+    "delay_stddev_ms": 0.0,
+    "delay_max_ms": None,
+    "delay_sigma": 0.0,
+    "abort_percent": 100.0,
+    "abort_status": 503,
+}
 
 
 @pytest.mark.parametrize(

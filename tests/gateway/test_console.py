@@ -1,4 +1,4 @@
-"""Operator output: rich tables on a terminal, full-width plain lines on a pipe (issue #15 item 6)."""
+"""Operator output: rich tables on a terminal, full plain lines on a pipe (issue #15 item 6)."""
 
 from __future__ import annotations
 
@@ -16,23 +16,40 @@ REASON = "manual rollback by admin:127.0.0.1: the pager went off during the 50 %
 
 def _event() -> dict[str, object]:
     return {
-        "time": "2026-12-06T09:00:00.123Z", "route": "tasks", "kind": "rolled_back",
-        "phase": "rolled_back", "step_index": 2, "weight_percent": 0.0, "reasons": [REASON],
-    }  # fmt: skip
+        "time": "2026-12-06T09:00:00.123Z",
+        "route": "tasks",
+        "kind": "rolled_back",
+        "phase": "rolled_back",
+        "step_index": 2,
+        "weight_percent": 0.0,
+        "reasons": [REASON],
+    }
 
 
 def test_a_piped_events_table_is_tab_separated_with_full_values() -> None:
-    """Off a terminal, `cutover events` prints a header and one tab-separated line per event, untruncated."""
+    """Off a terminal, `cutover events` prints a header and a whole tab-separated line per event."""
     out = io.StringIO()
     CliConsole(file=out).print(render_events([_event()]))
     lines = out.getvalue().splitlines()
     assert lines[0] == "# Migration events"
     assert lines[1].split("\t") == [
-        "time (UTC)", "route", "event", "phase", "step", "weight", "reasons",
-    ]  # fmt: skip
+        "time (UTC)",
+        "route",
+        "event",
+        "phase",
+        "step",
+        "weight",
+        "reasons",
+    ]
     assert lines[2].split("\t") == [
-        "2026-12-06 09:00:00.123", "tasks", "rolled_back", "rolled_back", "3", "0%", REASON,
-    ]  # fmt: skip
+        "2026-12-06 09:00:00.123",
+        "tasks",
+        "rolled_back",
+        "rolled_back",
+        "3",
+        "0%",
+        REASON,
+    ]
     assert "…" not in out.getvalue()
 
 
@@ -52,8 +69,12 @@ def test_cell_line_breaks_and_captions_stay_on_their_lines() -> None:
     table.add_column("p95 ms\nbase / cand")
     table.add_row("1.0 / 2.0\n(ms)")
     assert plain_lines(table) == [
-        "# t", "p95 ms · base / cand", "1.0 / 2.0 · (ms)", "# FAULT on candidate", "# STORE failing",
-    ]  # fmt: skip
+        "# t",
+        "p95 ms · base / cand",
+        "1.0 / 2.0 · (ms)",
+        "# FAULT on candidate",
+        "# STORE failing",
+    ]
     assert plain_lines(Group(Text("a"), "b\nc")) == ["a", "b", "c"]
 
 

@@ -31,7 +31,7 @@ async def _scenario(durations: RecordingObserver) -> None:
 
 
 def test_durations_are_not_rounded_to_milliseconds() -> None:
-    """uvloop's loop.time() ticks in whole milliseconds; latency histograms must not inherit that."""
+    """uvloop's loop.time() ticks in whole milliseconds; latency histograms must not inherit it."""
     durations = RecordingObserver()
     uvloop.run(_scenario(durations))
     seen = [attempt[3] for attempt in durations.attempts]

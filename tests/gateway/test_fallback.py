@@ -198,7 +198,7 @@ async def test_failing_observer_never_hurts_the_client(make_gateway: GatewayFact
         assert (await c.get("/json")).status_code == 200
 
 
-# ------------------------------------------------------------------ hung candidate (issue #12, item 1)
+# ------------------------------------------------------------ hung candidate (issue #12, item 1)
 
 HUNG_ROUTE = {**ALL_CANDIDATE[0], "fallback_after_s": 0.3}
 
@@ -206,7 +206,7 @@ HUNG_ROUTE = {**ALL_CANDIDATE[0], "fallback_after_s": 0.3}
 async def test_hung_candidate_falls_back_at_the_deadline_on_the_fast_path(
     make_gateway: GatewayFactory, upstreams: tuple[Upstream, Upstream]
 ) -> None:
-    """A pooled candidate connection that stops answering costs fallback_after_s, not the read timeout."""
+    """A pooled candidate connection gone silent costs fallback_after_s, not the read timeout."""
     registry, recorder = CollectorRegistry(), Recorder()
     gateway = await make_gateway(registry=registry, observers=(recorder,), routes=[HUNG_ROUTE])
     async with client(gateway) as c:
@@ -229,7 +229,7 @@ async def test_hung_candidate_falls_back_at_the_deadline_on_the_fast_path(
 async def test_hung_candidate_falls_back_at_the_deadline_on_the_task_path(
     make_gateway: GatewayFactory, upstreams: tuple[Upstream, Upstream]
 ) -> None:
-    """A request on a fresh candidate connection that gets no head goes to the baseline at the deadline."""
+    """On a fresh candidate connection, a request with no head falls back at the deadline."""
     upstreams[1].frozen = True
     gateway = await make_gateway(routes=[HUNG_ROUTE])
     async with client(gateway) as c:
@@ -281,7 +281,7 @@ async def test_post_to_a_hung_candidate_waits_the_read_timeout(
     assert r.elapsed.total_seconds() >= 0.6
 
 
-# ------------------------------------------------------------------ dead baseline (issue #12, item 3)
+# ------------------------------------------------------------- dead baseline (issue #12, item 3)
 
 RANDOM_10 = {"name": "default", "paths": ["/*"], "weight_bps": 1_000,
              "sticky": {"headers": [], "client_address": False}}  # fmt: skip
@@ -359,7 +359,7 @@ async def test_baseline_5xx_is_its_answer(make_gateway: GatewayFactory) -> None:
 async def test_hung_baseline_falls_back_after_its_read_timeout(
     make_gateway: GatewayFactory, upstreams: tuple[Upstream, Upstream]
 ) -> None:
-    """A silent baseline is retried on the candidate once its read timeout fires (no head deadline)."""
+    """A silent baseline is retried on the candidate at its read timeout (no head deadline)."""
     upstreams[0].frozen = True
     gateway = await make_gateway(
         upstreams={"baseline": {"url": upstreams[0].url, "read_timeout_s": 0.4}}

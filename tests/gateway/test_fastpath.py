@@ -1,4 +1,4 @@
-"""The callback fast path serves tapped requests too, with the same exchange the task path builds."""
+"""The callback fast path serves tapped requests too, with the exchange the task path builds."""
 
 from __future__ import annotations
 

@@ -151,8 +151,15 @@ def test_data_round_trips_through_json(spec: FaultSpec) -> None:
 
 def test_data_from_before_filters_loads() -> None:
     """A snapshot written before filters existed reads as a fault on every request."""
-    old = {"delay_ms": 0.0, "delay_distribution": "fixed", "delay_stddev_ms": 0.0,
-           "delay_max_ms": None, "delay_sigma": 0.0, "abort_percent": 50.0, "abort_status": 503}  # fmt: skip
+    old = {
+        "delay_ms": 0.0,
+        "delay_distribution": "fixed",
+        "delay_stddev_ms": 0.0,
+        "delay_max_ms": None,
+        "delay_sigma": 0.0,
+        "abort_percent": 50.0,
+        "abort_status": 503,
+    }
     spec = FaultSpec.from_data(old)
     assert (spec.methods, spec.path) == ((), None)
     assert spec.to_data() == old | {"methods": [], "path": None}

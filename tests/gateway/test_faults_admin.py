@@ -1,4 +1,4 @@
-"""``PUT /faults/{backend}`` with a request filter: validated by field, shown, applied per request."""
+"""``PUT /faults/{backend}`` with a request filter: checked by field, shown, applied per request."""
 
 from __future__ import annotations
 

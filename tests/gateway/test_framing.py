@@ -58,7 +58,7 @@ REFUSED: list[tuple[tuple[bool, bytes | None, bytes | None, int, bytes | None, i
 def test_well_framed_requests_are_forwarded_with_their_framing(
     facts: tuple[bool, bytes | None, bytes | None, int, bytes | None, int], expected: Framing
 ) -> None:
-    """One final chunked, one decimal Content-Length or neither, with one valid Host, is accepted."""
+    """One final chunked, one decimal Content-Length or neither, with one valid Host: accepted."""
     assert decide(*facts) == expected
 
 
@@ -77,8 +77,14 @@ def test_ambiguous_requests_are_refused(
 @pytest.mark.parametrize(
     ("message", "reason"),
     [
-        ("Transfer-Encoding can't be present with Content-Length", "content_length_with_transfer_encoding"),
-        ("Content-Length can't be present with Transfer-Encoding", "content_length_with_transfer_encoding"),
+        (
+            "Transfer-Encoding can't be present with Content-Length",
+            "content_length_with_transfer_encoding",
+        ),
+        (
+            "Content-Length can't be present with Transfer-Encoding",
+            "content_length_with_transfer_encoding",
+        ),
         ("Duplicate Content-Length", "duplicate_content_length"),
         ("Invalid character in Content-Length", "bad_content_length"),
         ("Content-Length overflow", "bad_content_length"),
@@ -87,7 +93,7 @@ def test_ambiguous_requests_are_refused(
         ("Chunk size overflow", "bad_chunk"),
         ("Invalid method encountered", "bad_request"),
     ],
-)  # fmt: skip
+)
 def test_llhttp_errors_map_to_the_same_reasons(message: str, reason: str) -> None:
     """What llhttp refuses while parsing is counted under the reason decide() would give."""
     assert framing.reason_for_parse_error(message) == reason
@@ -103,9 +109,20 @@ def test_common_verdicts_are_shared() -> None:
 def test_all_is_pinned() -> None:
     """The module's public names are deliberate."""
     assert sorted(framing.__all__) == sorted(
-        ["CHUNKED", "EMPTY", "LAST_CHUNK", "NO_BODY", "REASONS", "Framing", "Rejection", "chunk",
-         "decide", "reason_for_parse_error", "response_framing"]
-    )  # fmt: skip
+        [
+            "CHUNKED",
+            "EMPTY",
+            "LAST_CHUNK",
+            "NO_BODY",
+            "REASONS",
+            "Framing",
+            "Rejection",
+            "chunk",
+            "decide",
+            "reason_for_parse_error",
+            "response_framing",
+        ]
+    )
 
 
 #: (length sent, body complete, client HTTP/1.1, client connection may stay) → (chunked, keep-alive)
@@ -126,7 +143,7 @@ RESPONSES: list[tuple[tuple[int | None, bool, bool, bool], tuple[bool, bool]]] =
 def test_response_framing_chooses_chunked_and_keep_alive(
     facts: tuple[int | None, bool, bool, bool], expected: tuple[bool, bool]
 ) -> None:
-    """A response of unknown length is chunked for HTTP/1.1 and closes the connection for HTTP/1.0."""
+    """A response of unknown length is chunked on HTTP/1.1 and closes the connection on HTTP/1.0."""
     assert framing.response_framing(*facts) == expected
 
 

@@ -16,9 +16,12 @@ def parse(head: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]]:
 
 def up(headers: list[tuple[bytes, bytes]], **kw: object) -> tuple[bytes, list[tuple[bytes, bytes]]]:
     args: dict[str, object] = {
-        "authority": b"10.0.0.9:8002", "client_host": "192.0.2.7", "request_id": b"rid-1",
-        "content_length": None, "chunked": False,
-    }  # fmt: skip
+        "authority": b"10.0.0.9:8002",
+        "client_host": "192.0.2.7",
+        "request_id": b"rid-1",
+        "content_length": None,
+        "chunked": False,
+    }
     args.update(kw)
     return parse(upstream_request_head(b"GET", b"/a?b=1", headers, **args))  # type: ignore[arg-type]
 
@@ -68,10 +71,16 @@ def test_forwarding_fields_and_host() -> None:
 def test_client_copies_of_owned_fields_are_replaced() -> None:
     """A client's X-Request-ID, Content-Length, Expect and override header are not passed on."""
     _, pairs = up(
-        [(b"x-request-id", b"client"), (b"content-length", b"99"), (b"expect", b"100-continue"),
-         (b"x-cutover-backend", b"candidate"), (b"x-cutover-override-token", b"t")],
-        strip=frozenset({b"x-cutover-override-token"}), content_length=5,
-    )  # fmt: skip
+        [
+            (b"x-request-id", b"client"),
+            (b"content-length", b"99"),
+            (b"expect", b"100-continue"),
+            (b"x-cutover-backend", b"candidate"),
+            (b"x-cutover-override-token", b"t"),
+        ],
+        strip=frozenset({b"x-cutover-override-token"}),
+        content_length=5,
+    )
     d = dict(pairs)
     assert d[b"x-request-id"] == b"rid-1"
     assert d[b"content-length"] == b"5"
@@ -99,12 +108,23 @@ def test_request_framing_is_the_gateways(kw: dict[str, object], field: bytes, va
 def test_response_head() -> None:
     """Upstream fields pass except hop-by-hop; backend, request id and framing are ours."""
     head = client_response_head(
-        201, b"Created",
-        [(b"content-type", b"application/json"), (b"connection", b"close, x-up"), (b"x-up", b"1"),
-         (b"transfer-encoding", b"chunked"), (b"x-request-id", b"upstream"), (b"set-cookie", b"a=1"),
-         (b"set-cookie", b"b=2")],
-        backend=b"candidate", request_id=b"rid-9", content_length=None, chunked=True, keep_alive=True,
-    )  # fmt: skip
+        201,
+        b"Created",
+        [
+            (b"content-type", b"application/json"),
+            (b"connection", b"close, x-up"),
+            (b"x-up", b"1"),
+            (b"transfer-encoding", b"chunked"),
+            (b"x-request-id", b"upstream"),
+            (b"set-cookie", b"a=1"),
+            (b"set-cookie", b"b=2"),
+        ],
+        backend=b"candidate",
+        request_id=b"rid-9",
+        content_length=None,
+        chunked=True,
+        keep_alive=True,
+    )
     line, pairs = parse(head)
     assert line == b"HTTP/1.1 201 Created"
     names = [n for n, _ in pairs]
@@ -119,9 +139,17 @@ def test_response_head() -> None:
 def test_response_head_close_and_length() -> None:
     """A response on a closing connection says so; a known length is forwarded."""
     _, pairs = parse(
-        client_response_head(200, b"OK", [], backend=b"baseline", request_id=b"r",
-                             content_length=3, chunked=False, keep_alive=False)
-    )  # fmt: skip
+        client_response_head(
+            200,
+            b"OK",
+            [],
+            backend=b"baseline",
+            request_id=b"r",
+            content_length=3,
+            chunked=False,
+            keep_alive=False,
+        )
+    )
     assert dict(pairs)[b"content-length"] == b"3"
     assert dict(pairs)[b"connection"] == b"close"
 
@@ -161,22 +189,40 @@ def test_fields_named_by_connection_are_dropped_wherever_they_appear() -> None:
 
 
 def test_memoised_heads_carry_each_requests_id_and_stay_bounded() -> None:
-    """A head built from the cache differs only by request id, and the cache never outgrows its cap."""
+    """A head built from the cache differs only by request id; the cache never outgrows its cap."""
     from gateway import headers as module
 
     first = upstream_request_head(
-        b"GET", b"/m", [(b"accept", b"*/*")], authority=b"u:1", client_host="192.0.2.1",
-        request_id=b"rid-a", content_length=None, chunked=False,
-    )  # fmt: skip
+        b"GET",
+        b"/m",
+        [(b"accept", b"*/*")],
+        authority=b"u:1",
+        client_host="192.0.2.1",
+        request_id=b"rid-a",
+        content_length=None,
+        chunked=False,
+    )
     again = upstream_request_head(
-        b"GET", b"/m", [(b"accept", b"*/*")], authority=b"u:1", client_host="192.0.2.1",
-        request_id=b"rid-b", content_length=None, chunked=False,
-    )  # fmt: skip
+        b"GET",
+        b"/m",
+        [(b"accept", b"*/*")],
+        authority=b"u:1",
+        client_host="192.0.2.1",
+        request_id=b"rid-b",
+        content_length=None,
+        chunked=False,
+    )
     assert first.replace(b"rid-a", b"rid-b") == again
     assert b"x-request-id: rid-b\r\n" in again
     for i in range(module.HEAD_CACHE_SIZE + 5):
         client_response_head(
-            200, b"OK", [(b"etag", b"%d" % i)], backend=b"candidate", request_id=b"r",
-            content_length=i, chunked=False, keep_alive=True,
-        )  # fmt: skip
+            200,
+            b"OK",
+            [(b"etag", b"%d" % i)],
+            backend=b"candidate",
+            request_id=b"r",
+            content_length=i,
+            chunked=False,
+            keep_alive=True,
+        )
     assert len(module._RESPONSE_HEADS) <= module.HEAD_CACHE_SIZE

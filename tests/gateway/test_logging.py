@@ -1,4 +1,4 @@
-"""The gateway's log lines: one whole JSON line per event, even with several writers on one stream."""
+"""The gateway's log lines: one whole JSON line per event, even with many writers on one stream."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def test_two_processes_on_one_stream_write_only_whole_json_lines(tmp_path: Path)
 
 
 def test_a_fault_change_is_logged_as_json_values() -> None:
-    """``fault_changed`` carries the fault as a JSON object (not a Python repr), and null when cleared."""
+    """``fault_changed`` carries the fault as a JSON object (not a repr), and null when cleared."""
     from gateway.config import build_config
     from gateway.faults import FaultSpec
 

@@ -1,4 +1,4 @@
-"""Each observed attempt carries its request's operation, named once per request over real sockets."""
+"""Each observed attempt carries its request's operation, named once per request (real sockets)."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ async def test_observers_receive_each_requests_operation(start: Start) -> None:
 
 
 async def test_a_fallback_books_both_attempts_under_one_classification(start: Start) -> None:
-    """The candidate's failed attempt and the baseline's answer share the operation, classified once."""
+    """A failed candidate attempt and the baseline's answer share the operation, classified once."""
     recorder, counting = RecordingObserver(), None
 
     def counted(config: GatewayConfig) -> Classify:

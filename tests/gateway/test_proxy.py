@@ -123,7 +123,7 @@ async def test_response_framings(make_gateway: GatewayFactory, path: str, body: 
 
 
 async def test_head_keeps_the_length_without_a_body(make_gateway: GatewayFactory) -> None:
-    """HEAD is answered with the upstream's Content-Length and no body, and the connection lives on."""
+    """HEAD is answered with the upstream's Content-Length, no body, and the connection lives on."""
     gateway = await make_gateway()
     async with client(gateway) as c:
         r = await c.head("/json")
@@ -186,7 +186,8 @@ async def test_body_over_the_limit_is_413(
     assert all(int(str(req["body_size"])) <= 1000 for req in upstreams[0].seen.requests)
 
 
-#: No second attempt: a baseline failure reaches the client as is (``fallback: both`` would retry it).
+#: No second attempt: a baseline failure reaches the client as is
+#: (``fallback: both`` would retry it).
 NO_FALLBACK = [{"name": "default", "paths": ["/*"], "fallback": "off"}]
 
 

@@ -1,4 +1,4 @@
-"""How a Gateway binds for ``--workers``: no public listener, SO_REUSEPORT, an overridden admin address."""
+"""How ``--workers`` gateways bind: no public listener, SO_REUSEPORT, overridden admin address."""
 
 from __future__ import annotations
 

@@ -94,7 +94,7 @@ def test_metrics_exposition() -> None:
 
 
 def test_request_counter_and_histogram() -> None:
-    """record() feeds cutover_requests_total and the duration histogram with Prometheus semantics."""
+    """record() feeds cutover_requests_total and the duration histogram per Prometheus semantics."""
     registry = CollectorRegistry()
     metrics = GatewayMetrics(registry)
     for status, seconds in [(200, 0.0004), (204, 0.001), (503, 0.2), (404, None)]:

@@ -34,7 +34,8 @@ def gateway_process(
     port, admin = free_port(), free_port()
     config = tmp_path / "gateway.yaml"
     config.write_text(
-        f"upstreams:\n  baseline: {{url: '{upstreams[0].url}'}}\n  candidate: {{url: '{upstreams[1].url}'}}\n"
+        f"upstreams:\n  baseline: {{url: '{upstreams[0].url}'}}\n"
+        f"  candidate: {{url: '{upstreams[1].url}'}}\n"
         f"listeners:\n  public: {{port: {port}}}\n  admin: {{port: {admin}}}\n"
     )
     argv = [sys.executable, "-m", "gateway", "--config", str(config), "--log-format", "json"]

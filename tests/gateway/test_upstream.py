@@ -1,4 +1,4 @@
-"""UpstreamConnection's timeout bookkeeping, driven with plain clock values (no sockets, no sleeps)."""
+"""UpstreamConnection's timeout bookkeeping, driven by plain clock values (no sockets or sleeps)."""
 
 from __future__ import annotations
 

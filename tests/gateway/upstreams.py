@@ -123,8 +123,8 @@ class Upstream:
         if parts[0] == "big":
             total = int(parts[1])
             writer.write(
-                b"HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: %d\r\n\r\n"
-                % total
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\n"
+                b"content-length: %d\r\n\r\n" % total
             )
             block = b"x" * 65536
             sent = 0
@@ -136,7 +136,8 @@ class Upstream:
             return target
         if path == "/chunked":
             writer.write(
-                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+                b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                b"transfer-encoding: chunked\r\n\r\n"
             )
             for piece in (b'{"parts":', b"[1,2,3]", b"}"):
                 writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
@@ -145,7 +146,8 @@ class Upstream:
             return target
         if path == "/eof":
             writer.write(
-                b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nuntil-the-end"
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n"
+                b"until-the-end"
             )
             await writer.drain()
             return None
@@ -166,7 +168,8 @@ class Upstream:
             )
         else:
             writer.write(
-                b"HTTP/1.1 %d X\r\ncontent-type: application/json\r\ncontent-length: %d\r\nx-upstream: %s\r\nconnection: keep-alive, x-secret\r\nx-secret: hop\r\n\r\n%s"
+                b"HTTP/1.1 %d X\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
+                b"x-upstream: %s\r\nconnection: keep-alive, x-secret\r\nx-secret: hop\r\n\r\n%s"
                 % (status, len(body), self.name.encode(), body)
             )
         await writer.drain()

@@ -30,7 +30,7 @@ def sample(_: tuple[Difference, ...]) -> Sample:
 
 
 def test_only_expected_differences_is_expected_not_matched() -> None:
-    """A comparison emptied of documented differences is ``expected``: compared, never mismatched."""
+    """A comparison emptied of documented differences is ``expected``: compared, not mismatched."""
     evidence, registry = make()
     assert evidence.record_comparison("r", False, diffs(), sample, expected=2) == "expected"
     assert evidence.record_comparison("r", False, diffs("status"), sample, 1) == "mismatched"

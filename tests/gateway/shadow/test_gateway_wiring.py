@@ -52,7 +52,7 @@ async def running(gateway: Gateway, service: ShadowService) -> AsyncIterator[Gat
 
 
 async def test_gateway_shadows_and_serves_admin_endpoints(upstreams: Upstreams) -> None:
-    """Clients get the primary answer; shadows are compared; /shadow endpoints read and set rates."""
+    """Clients get the primary answer; shadows are compared; /shadow endpoints read/set rates."""
     config = gateway_config(upstreams)
     registry = CollectorRegistry()
     settings = parse_shadow_settings(

@@ -73,7 +73,7 @@ async def test_report_names_real_differences_and_suppresses_noise(
 
 
 async def test_noise_only_shadows_and_rules(upstreams: Upstreams, sender: PoolSender) -> None:
-    """A response differing only by noise is ``noise``; ignore/unordered rules silence real fields."""
+    """A response differing only by noise is ``noise``; ignore/unordered rules mute real fields."""
     clock = RouteShadowConfig(percent=100, same_backend_percent=50)
     ruled = parse_route_shadow(
         {
@@ -299,7 +299,7 @@ async def test_secrets_are_redacted_in_samples(upstreams: Upstreams, sender: Poo
 async def test_contract_violations_counted_per_backend(
     upstreams: Upstreams, sender: PoolSender
 ) -> None:
-    """Primary and shadow responses are validated; the candidate's bad health body is a violation."""
+    """Primary and shadow responses are validated; a bad candidate health body is a violation."""
     from prometheus_client import CollectorRegistry
 
     from gateway.shadow.config import ShadowSettings

@@ -63,7 +63,7 @@ def test_pin_cpus_none_keeps_the_inherited_cpus() -> None:
 
 
 def test_pin_cpus_that_cannot_be_used_name_the_field() -> None:
-    """A CPU the kernel refuses (absent, or outside the cgroup's cpuset) fails the sidecar's start-up."""
+    """A CPU the kernel refuses (absent, or outside the cgroup's cpuset) fails sidecar start-up."""
     before = os.sched_getaffinity(0)
     with pytest.raises(
         ShadowConfigError, match=r"^shadow\.process_cpus: cannot run on CPUs \[4095\]"

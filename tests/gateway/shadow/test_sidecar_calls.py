@@ -1,4 +1,4 @@
-"""Calls to the sidecar without one: replies matched by id, timeouts and loss as SidecarUnavailable."""
+"""Sidecar calls with no sidecar: replies matched by id, timeout and loss as SidecarUnavailable."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ async def test_an_unanswered_call_times_out_as_unavailable() -> None:
 
 
 async def test_fail_all_wakes_every_waiting_caller() -> None:
-    """The sidecar is gone: each caller in flight gets SidecarUnavailable with the reason at once."""
+    """The sidecar gone: each caller in flight gets SidecarUnavailable with the reason at once."""
     calls, wire = Calls(), Wire()
     pending = [asyncio.ensure_future(calls.call(wire.send, "summary")) for _ in range(2)]
     await asyncio.sleep(0)

@@ -115,7 +115,7 @@ async def test_sidecar_compares_publishes_and_answers_admin(upstreams: Upstreams
 
 
 async def test_sidecar_restarts_after_a_crash_with_current_rates(upstreams: Upstreams) -> None:
-    """A killed sidecar is counted and restarted; hand-offs while it is down are dropped, not queued."""
+    """A killed sidecar is counted and restarted; hand-offs while down are dropped, not queued."""
     registry, outcomes = CollectorRegistry(), Outcomes()
     async for gw, shadow in started(upstreams, registry, outcomes, restart_delay_s=0.2):
         public = f"http://127.0.0.1:{gw.public_port}"

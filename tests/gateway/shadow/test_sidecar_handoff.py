@@ -1,4 +1,4 @@
-"""The hand-off to the sidecar, over a fake link: one frame per loop pass, drops counted, never waits."""
+"""The sidecar hand-off over a fake link: one frame per loop pass, drops counted, never waits."""
 
 from __future__ import annotations
 

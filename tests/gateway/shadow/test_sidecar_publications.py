@@ -1,4 +1,4 @@
-"""Publications from the sidecar: families exposed as published, outcome counts replayed to observers."""
+"""Sidecar publications: families exposed as published, outcome counts replayed to observers."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def sidecar_families(value: float) -> list[object]:
 
 
 def test_the_last_publication_families_are_what_the_registry_exposes() -> None:
-    """The gateway's registry yields the families of the latest publication, none before the first."""
+    """The gateway's registry yields the latest publication's families, none before the first."""
     registry = CollectorRegistry()
     publications = Publications(registry)
     assert registry.get_sample_value("cutover_shadow_total", {"route": "a"}) is None
