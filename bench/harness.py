@@ -73,9 +73,12 @@ def process(
     """
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
-            list(argv), env={**os.environ, **(env or {})}, cwd=cwd, stdout=log,
+            list(argv),
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+            stdout=log,
             stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        )
         try:
             wait_http(ready_url, timeout=timeout, proc=proc, log=log)
             yield proc

@@ -128,9 +128,13 @@ class Burst:
 
 
 def _bursts(
-    rng: random.Random, horizon_s: float, every_s: float, length: tuple[float, float],
-    size: tuple[float, float], sided: bool = False,
-) -> list[Burst]:  # fmt: skip
+    rng: random.Random,
+    horizon_s: float,
+    every_s: float,
+    length: tuple[float, float],
+    size: tuple[float, float],
+    sided: bool = False,
+) -> list[Burst]:
     out, t = [], rng.expovariate(1.0 / every_s)
     while t < horizon_s:
         side = rng.choice(("baseline", "candidate")) if sided else "both"

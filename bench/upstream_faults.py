@@ -140,8 +140,11 @@ def run(args: Any) -> dict[str, Any]:
         log = (state / "gateway.log").open("wb")
         gateway = subprocess.Popen(
             [sys.executable, "-m", "gateway", "--config", str(config)],
-            cwd=root, env=genv, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            cwd=root,
+            env=genv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         victim = "custom" if args.scenario == "hung" else "fastapi"
         stopped = False
         try:

@@ -225,9 +225,13 @@ class AdminServer:
             response = AdminResponse.json(payload, exc.status)
         if route is not None and route.mutating:
             log.info(
-                "admin_call", method=method, path=raw_path, status=response.status,
-                client=req.client_host, authorized=response.status not in (401, 403),
-            )  # fmt: skip
+                "admin_call",
+                method=method,
+                path=raw_path,
+                status=response.status,
+                client=req.client_host,
+                authorized=response.status not in (401, 403),
+            )
         extra = (
             b'www-authenticate: Bearer realm="cutover-admin"\r\n' if response.status == 401 else b""
         )

@@ -166,9 +166,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     action.add_argument("--check", action="store_true", help="exit 1 if a build is stale")
     action.add_argument("--force", action="store_true", help="rebuild even when up to date")
     parser.add_argument(
-        "--require", action="store_true",
+        "--require",
+        action="store_true",
         help="exit 1 when the toolchain is missing instead of running as plain Python (images)",
-    )  # fmt: skip
+    )
     args = parser.parse_args(argv)
     if args.clean:
         clean()

@@ -41,23 +41,45 @@ log = structlog.get_logger("gateway.access")
 
 _JSON = [(b"content-type", b"application/json")]
 _REASONS = {
-    400: b"Bad Request", 404: b"Not Found", 413: b"Content Too Large",
-    502: b"Bad Gateway", 504: b"Gateway Timeout",
-}  # fmt: skip
+    400: b"Bad Request",
+    404: b"Not Found",
+    413: b"Content Too Large",
+    502: b"Bad Gateway",
+    504: b"Gateway Timeout",
+}
 
 
 class Context:
     """What one request carries through its attempts (a plain slotted class: built per request)."""
 
     __slots__ = (
-        "backend", "body", "fallback_after", "fallback_methods", "fallback_ok", "method",
-        "operation", "req", "request_id", "route", "sender", "tap_wanted", "too_large", "upgrade",
-    )  # fmt: skip
+        "backend",
+        "body",
+        "fallback_after",
+        "fallback_methods",
+        "fallback_ok",
+        "method",
+        "operation",
+        "req",
+        "request_id",
+        "route",
+        "sender",
+        "tap_wanted",
+        "too_large",
+        "upgrade",
+    )
 
     def __init__(
-        self, req: Request, route: str, method: str, request_id: bytes, body: bytes | None,
-        backend: str, fallback_methods: frozenset[str], fallback_after: float,
-    ) -> None:  # fmt: skip
+        self,
+        req: Request,
+        route: str,
+        method: str,
+        request_id: bytes,
+        body: bytes | None,
+        backend: str,
+        fallback_methods: frozenset[str],
+        fallback_after: float,
+    ) -> None:
         self.req = req
         self.route = route
         self.method = method
@@ -129,9 +151,13 @@ class Books:
         self.metrics.record(x.route, backend, err.status, duration)
         self.observe(x, backend, err.status, duration, err.kind)
         log.warning(
-            "upstream_failed", request_id=x.request_id.decode("latin-1"), route=x.route,
-            backend=backend, kind=err.kind, detail=str(err),
-        )  # fmt: skip
+            "upstream_failed",
+            request_id=x.request_id.decode("latin-1"),
+            route=x.route,
+            backend=backend,
+            kind=err.kind,
+            detail=str(err),
+        )
 
     def aborted(self, x: Context, backend: str, status: int, t0: float) -> None:
         """An attempt answered by an injected abort fault instead of the upstream."""
@@ -186,10 +212,16 @@ class Books:
     ) -> None:
         """Hand the finished exchange to the taps that wanted it (their errors are logged only)."""
         exchange = Exchange(
-            route=x.route, backend=backend, method=x.method, target=x.req.target.decode("latin-1"),
-            request_headers=tuple(x.req.headers), request_body=x.body, status=status,
-            response_headers=tuple(headers), response_body=body,
-        )  # fmt: skip
+            route=x.route,
+            backend=backend,
+            method=x.method,
+            target=x.req.target.decode("latin-1"),
+            request_headers=tuple(x.req.headers),
+            request_body=x.body,
+            status=status,
+            response_headers=tuple(headers),
+            response_body=body,
+        )
         for tap in x.tap_wanted:
             try:
                 tap.on_response(exchange)
@@ -222,15 +254,27 @@ class Books:
         self.reply(req, status, _REASONS[status], _JSON, body, backend, rid)
 
     def reply(
-        self, req: Request, status: int, reason: bytes, headers: list[tuple[bytes, bytes]],
-        body: bytes, backend: bytes, rid: bytes,
-    ) -> None:  # fmt: skip
+        self,
+        req: Request,
+        status: int,
+        reason: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        backend: bytes,
+        rid: bytes,
+    ) -> None:
         """Write a complete response with a body of known length to ``req``'s client."""
         keep_alive = req.keep_alive and not req.conn.close_after
         if not keep_alive:
             req.conn.close_after = True
         head = client_response_head(
-            status, reason, headers, backend=backend, request_id=rid,
-            content_length=len(body), chunked=False, keep_alive=keep_alive,
-        )  # fmt: skip
+            status,
+            reason,
+            headers,
+            backend=backend,
+            request_id=rid,
+            content_length=len(body),
+            chunked=False,
+            keep_alive=keep_alive,
+        )
         req.conn.writelines([head, body])

@@ -33,9 +33,19 @@ class BodyStream:
     """A request body arriving from the socket; read it chunk by chunk or all at once."""
 
     __slots__ = (
-        "_chunks", "_conn", "_continue", "_error", "_size", "_waiter", "active_s", "done",
-        "last_data", "received", "seen", "timed",
-    )  # fmt: skip
+        "_chunks",
+        "_conn",
+        "_continue",
+        "_error",
+        "_size",
+        "_waiter",
+        "active_s",
+        "done",
+        "last_data",
+        "received",
+        "seen",
+        "timed",
+    )
 
     def __init__(self, conn: HttpConnection, expect_continue: bool) -> None:
         self._conn = conn

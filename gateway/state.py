@@ -141,9 +141,13 @@ class GatewayState:
         if self._metrics is not None:
             self._metrics.set_weight(route, weight_bps)
         log.info(
-            "weight_changed", route=route, old_bps=old, new_bps=weight_bps, actor=actor,
+            "weight_changed",
+            route=route,
+            old_bps=old,
+            new_bps=weight_bps,
+            actor=actor,
             reason=reason,
-        )  # fmt: skip
+        )
         change = WeightChange(route, old, weight_bps, actor, reason)
         for listener in tuple(self._listeners):
             try:

@@ -24,8 +24,12 @@ def test_quantiles_are_nearest_rank(q: float, expected: float) -> None:
 def test_summary_rounds_and_keeps_the_values() -> None:
     """A summary says how many samples, p50 (a median), p99, max, and every value in run order."""
     assert summary([0.5, 0.1234, 0.3], 2) == {
-        "samples": 3, "p50": 0.3, "p99": 0.5, "max": 0.5, "values": [0.5, 0.12, 0.3],
-    }  # fmt: skip
+        "samples": 3,
+        "p50": 0.3,
+        "p99": 0.5,
+        "max": 0.5,
+        "values": [0.5, 0.12, 0.3],
+    }
 
 
 def test_the_bench_config_loads_as_a_gateway_config(tmp_path: Path) -> None:

@@ -78,9 +78,12 @@ async def make_gateway(
         baseline, candidate = upstreams
         config = config_for(baseline.url, candidate.url, **extra)
         gateway = Gateway(
-            config, registry or CollectorRegistry(), observers=observers, taps=taps,
+            config,
+            registry or CollectorRegistry(),
+            observers=observers,
+            taps=taps,
             rng=random.Random(seed),
-        )  # fmt: skip
+        )
         await gateway.start()
         started.append(gateway)
         return gateway

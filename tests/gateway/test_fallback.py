@@ -63,9 +63,14 @@ async def test_candidate_5xx_falls_back_to_the_baseline(make_gateway: GatewayFac
             assert r.status_code == 503
             assert r.json()["backend"] == "baseline"
             assert r.headers["x-cutover-backend"] == "baseline"
-    assert recorder.calls == [
-        ("default", "candidate", 503, None), ("default", "baseline", 503, None),
-    ] * 2  # fmt: skip
+    assert (
+        recorder.calls
+        == [
+            ("default", "candidate", 503, None),
+            ("default", "baseline", 503, None),
+        ]
+        * 2
+    )
     labels = {"route": "default", "to": "baseline"}
     assert registry.get_sample_value("cutover_fallbacks_total", labels) == 2
     labels = {"route": "default", "backend": "candidate", "code_class": "5xx"}
@@ -84,8 +89,9 @@ async def test_candidate_connect_error_falls_back(upstreams: tuple[Upstream, Ups
         assert r.status_code == 200
         assert r.headers["x-cutover-backend"] == "baseline"
         assert recorder.calls == [
-            ("default", "candidate", 502, "connect"), ("default", "baseline", 200, None),
-        ]  # fmt: skip
+            ("default", "candidate", 502, "connect"),
+            ("default", "baseline", 200, None),
+        ]
     finally:
         await gateway.stop()
 
@@ -178,8 +184,12 @@ async def test_tap_gets_the_exchange(make_gateway: GatewayFactory) -> None:
     assert len(tap.exchanges) == 2
     first = tap.exchanges[0]
     assert (first.route, first.backend, first.method, first.target, first.status) == (
-        "default", "baseline", "GET", "/json?x=1", 200,
-    )  # fmt: skip
+        "default",
+        "baseline",
+        "GET",
+        "/json?x=1",
+        200,
+    )
     assert first.response_body == r.content
     assert first.request_body == b""
     assert (b"x-trace", b"t") in first.request_headers
@@ -219,8 +229,9 @@ async def test_hung_candidate_falls_back_at_the_deadline_on_the_fast_path(
     assert r.headers["x-cutover-backend"] == "baseline"
     assert 0.3 <= r.elapsed.total_seconds() < 1.0  # the read timeout is 2 s
     assert recorder.calls[1:] == [
-        ("default", "candidate", 504, "fallback_deadline"), ("default", "baseline", 200, None),
-    ]  # fmt: skip
+        ("default", "candidate", 504, "fallback_deadline"),
+        ("default", "baseline", 200, None),
+    ]
     labels = {"route": "default", "backend": "candidate", "kind": "fallback_deadline"}
     assert registry.get_sample_value("cutover_upstream_errors_total", labels) == 1
     await upstreams[1].hang_cancelled.wait()  # the stuck attempt was closed, not left open
@@ -283,8 +294,12 @@ async def test_post_to_a_hung_candidate_waits_the_read_timeout(
 
 # ------------------------------------------------------------- dead baseline (issue #12, item 3)
 
-RANDOM_10 = {"name": "default", "paths": ["/*"], "weight_bps": 1_000,
-             "sticky": {"headers": [], "client_address": False}}  # fmt: skip
+RANDOM_10 = {
+    "name": "default",
+    "paths": ["/*"],
+    "weight_bps": 1_000,
+    "sticky": {"headers": [], "client_address": False},
+}
 
 
 async def test_dead_baseline_gets_are_answered_by_the_candidate(

@@ -160,9 +160,10 @@ def test_raising_the_weight_never_moves_a_client_back(key: bytes, low: int, high
 def test_override_needs_a_trusted_source() -> None:
     """The override header wins only with the token or from a trusted network."""
     override = OverrideConfig(
-        token="t0k", token_header="x-cutover-override-token",
+        token="t0k",
+        token_header="x-cutover-override-token",
         trusted_networks=(ipaddress.ip_network("10.1.0.0/16"),),
-    )  # fmt: skip
+    )
     table = RouteTable([route("default", ("/*",))], override)
     forced = {b"x-cutover-backend": b"candidate"}
     assert table.choose(0, 0, forced, "192.168.1.1", random.random).backend == "baseline"

@@ -350,9 +350,14 @@ def test_policy_from_mapping_takes_environment_strings() -> None:
 def hung(finished: int = 0, slow: int = 40, stuck: int = 40, oldest: float = 3.0) -> BackendWindow:
     """A candidate whose attempts stopped finishing: ``slow``/``stuck`` of them still in flight."""
     return BackendWindow(
-        finished, 0, lognormal(finished, 0.05) if finished else None, inflight=slow,
-        slow_inflight=slow, stuck=stuck, oldest_inflight_s=oldest,
-    )  # fmt: skip
+        finished,
+        0,
+        lognormal(finished, 0.05) if finished else None,
+        inflight=slow,
+        slow_inflight=slow,
+        stuck=stuck,
+        oldest_inflight_s=oldest,
+    )
 
 
 FAULT_CASES = [
@@ -413,8 +418,9 @@ def test_fault_decisions(case: Case) -> None:
 
 def test_stuck_attempts_withhold_promotion_with_a_reason() -> None:
     """A healthy, held step with a candidate attempt hanging says so instead of promoting."""
-    verdict = analyse(progress(), window(), hung(finished=1000, slow=1, stuck=0), RateSample(0, 0),
-                      POLICY)  # fmt: skip
+    verdict = analyse(
+        progress(), window(), hung(finished=1000, slow=1, stuck=0), RateSample(0, 0), POLICY
+    )
     assert verdict.decision is Decision.HOLD
     assert "1 candidate attempts in flight past the latency limit" in verdict.reasons[0]
 
