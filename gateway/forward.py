@@ -22,8 +22,8 @@ from gateway.exchange import Books, Context
 from gateway.faults import decide
 from gateway.framing import LAST_CHUNK, chunk, response_framing
 from gateway.headers import client_response_head, upstream_request_head
-from gateway.http import BodyTooLarge, ClientGone, HttpConnection
 from gateway.observer import BodyCopy
+from gateway.request import BodyTooLarge, ClientConnection, ClientGone
 from gateway.routing import BASELINE, CANDIDATE
 from gateway.state import GatewayState
 from gateway.upstream import (
@@ -266,7 +266,7 @@ class Forwarder:
             self.books.tapped(x, backend, status, conn.headers, body)
 
 
-def _sink(client: HttpConnection, chunked: bool, capture: BodyCopy | None) -> Sink:
+def _sink(client: ClientConnection, chunked: bool, capture: BodyCopy | None) -> Sink:
     """The function that writes each upstream body chunk to the client (and copies it)."""
     if capture is None:
         if not chunked:
