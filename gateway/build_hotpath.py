@@ -47,10 +47,13 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
 #: The gateway's per-request modules, then the shadow sidecar's per-exchange
-#: ones (paths under the package).
+#: ones (paths under the package). ``http`` only re-exports the server layer now; it stays compiled
+#: so that a checkout's older ``http`` extension is rebuilt (or reported stale), never left to
+#: shadow the ``.py``.
 HOT_MODULES = (
-    "client_timeouts", "exchange", "fastpath", "forward", "framing", "headers", "http", "metrics",
-    "observer", "proxy", "request", "routing", "upstream",
+    "client_limits", "client_timeouts", "connection", "exchange", "fastpath", "forward", "framing",
+    "headers", "http", "listener", "metrics", "observer", "proxy", "request", "request_cycle",
+    "routing", "upstream",
     *(
         f"shadow/{name}"
         for name in (

@@ -6,7 +6,8 @@ pooled connection — and those it hands back mid-way (a candidate 5xx or failur
 stale keep-alive connection) run here. Per attempt :meth:`Forwarder.send` builds one upstream head,
 writes it (with the body when that is small: such bodies are buffered so a fallback can replay them)
 and waits for the response head; :meth:`Forwarder.respond` then streams the body straight from the
-upstream socket into the client socket. Fallback is described in :mod:`gateway.proxy`; the decision
+upstream socket into the client socket. Fallback is described in :mod:`gateway.proxy`; every attempt
+(first, fallback, a WebSocket handshake) is settled by :meth:`Forwarder.attempt`, and the decision
 whether a failed first attempt goes to the other backend is :func:`falls_back`.
 
 The books and the local replies are :class:`gateway.exchange.Books`'s, shared with the other paths.
@@ -22,8 +23,8 @@ from gateway.exchange import Books, Context
 from gateway.faults import decide
 from gateway.framing import LAST_CHUNK, chunk, response_framing
 from gateway.headers import client_response_head, upstream_request_head
-from gateway.http import BodyTooLarge, ClientGone, HttpConnection
 from gateway.observer import BodyCopy
+from gateway.request import BodyTooLarge, ClientConnection, ClientGone
 from gateway.routing import BASELINE, CANDIDATE
 from gateway.state import GatewayState
 from gateway.upstream import (
@@ -76,53 +77,65 @@ class Forwarder:
 
     async def serve(self, x: Context, backend: str) -> None:
         """One attempt on ``backend``; a failed attempt falls back when allowed."""
-        books = self.books
         t0 = perf_counter()
+        conn = await self.attempt(x, backend, t0, x.fallback_ok)
+        if conn is not None:
+            await self.respond(x, backend, conn, t0)
+
+    async def fallback(self, x: Context) -> None:
+        """Answer from the other backend after ``x.backend``'s attempt
+        failed (one try, no deadline)."""
+        other = BASELINE if x.backend == CANDIDATE else CANDIDATE
+        self.books.metrics.fallback(x.route, other)
+        t0 = perf_counter()
+        conn = await self.attempt(x, other, t0, False)
+        if conn is not None:
+            await self.respond(x, other, conn, t0)
+
+    async def attempt(
+        self, x: Context, backend: str, t0: float, may_fall_back: bool
+    ) -> UpstreamConnection | None:
+        """Send ``x`` to ``backend`` and settle a failure: the one shape of an upstream attempt.
+
+        Returns the connection holding a response head for the caller to answer with (the task
+        path streams it, the WebSocket relay switches protocols on a 101), or ``None`` once the
+        request is settled here. A body over the limit is answered 413 (the client's fault, not
+        booked against the backend). Any other failure — an :class:`UpstreamError`, an injected
+        abort, a candidate 5xx — is booked against ``backend``, then handed to the other backend
+        when ``may_fall_back`` and the failure allows it (:func:`falls_back`; an abort or a 5xx
+        only from the candidate, as a 5xx is an answer), else answered as a failure.
+        """
+        books = self.books
         try:
             result = await self.send(x, backend)
         except UpstreamError as err:
             if x.too_large:
                 x.req.conn.close_after = True
-                return books.local(
-                    x.req, x.route, 413, "request_body_too_large", b"gateway", x.request_id
-                )
+                books.local(x.req, x.route, 413, "request_body_too_large", b"gateway", x.request_id)
+                return None
             books.attempt_failed(x, backend, err, t0)
-            if not (x.fallback_ok and falls_back(x, err)):
-                return books.error_reply(x, backend, err)
-            return await self.fallback(x)
+            if may_fall_back and falls_back(x, err):
+                await self.fallback(x)
+            else:
+                books.error_reply(x, backend, err)
+            return None
         if isinstance(result, int):
             books.aborted(x, backend, result, t0)
-            if result >= 500 and x.fallback_ok and backend == CANDIDATE:
-                return await self.fallback(x)
-            return books.abort_reply(x, backend, result)
-        if result.status >= 500 and x.fallback_ok and backend == CANDIDATE:
+            if may_fall_back and result >= 500 and backend == CANDIDATE:
+                await self.fallback(x)
+            else:
+                books.abort_reply(x, backend, result)
+            return None
+        if may_fall_back and result.status >= 500 and backend == CANDIDATE:
             self.candidate_5xx(x, result, t0)
-            return await self.fallback(x)
-        await self.respond(x, backend, result, t0)
-        return None
+            await self.fallback(x)
+            return None
+        return result
 
     def candidate_5xx(self, x: Context, conn: UpstreamConnection, t0: float) -> None:
         """Book a candidate 5xx that is about to be replaced by the baseline's answer."""
         self.books.answered(x, CANDIDATE, conn.status, t0)
         conn.finish()  # closes it unless the 5xx body was already complete
-
-    async def fallback(self, x: Context) -> None:
-        """Answer from the other backend after ``x.backend``'s attempt
-        failed (one try, no deadline)."""
-        books = self.books
-        other = BASELINE if x.backend == CANDIDATE else CANDIDATE
-        books.metrics.fallback(x.route, other)
-        t0 = perf_counter()
-        try:
-            result = await self.send(x, other)
-        except UpstreamError as err:
-            books.attempt_failed(x, other, err, t0)
-            return books.error_reply(x, other, err)
-        if isinstance(result, int):
-            books.aborted(x, other, result, t0)
-            return books.abort_reply(x, other, result)
-        await self.respond(x, other, result, t0)
-        return None
 
     # ----------------------------------------------------------------- one attempt
 
@@ -266,7 +279,7 @@ class Forwarder:
             self.books.tapped(x, backend, status, conn.headers, body)
 
 
-def _sink(client: HttpConnection, chunked: bool, capture: BodyCopy | None) -> Sink:
+def _sink(client: ClientConnection, chunked: bool, capture: BodyCopy | None) -> Sink:
     """The function that writes each upstream body chunk to the client (and copies it)."""
     if capture is None:
         if not chunked:

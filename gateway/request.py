@@ -1,10 +1,18 @@
-"""A request as the server layer hands it to a handler: the parsed head and its body stream.
+"""A request as the server layer hands it to a handler: the parsed head, its body stream, and the
+connection it is answered on.
 
-Split from :mod:`gateway.http` (the connection protocol) so each module holds one concept; both are
-compiled with the hot path. :class:`BodyStream` keeps the request body bounded in memory — the
-connection stops reading the socket past :data:`HIGH_WATER` buffered bytes and reads again below
-:data:`LOW_WATER` — and carries the timing state that the listener's sweep uses for the body
-timeouts (written by the sweep only, so nothing per chunk reads the clock).
+The server layer (:mod:`gateway.http`: listener, connection, request cycle) is split so each module
+holds one concept; all of it is compiled with the hot path. :class:`BodyStream` keeps the request
+body bounded in memory — the connection stops reading the socket past :data:`HIGH_WATER` buffered
+bytes and reads again below :data:`LOW_WATER` — and carries the timing state that the listener's
+sweep uses for the body timeouts (written by the sweep only, so nothing per chunk reads the clock).
+
+:class:`ClientConnection` is the client connection as a handler sees it (writes, flow control, the
+hand-back of a callback-driven exchange). It is a native base class of
+:class:`gateway.connection.HttpConnection`, declared here, beside the request that carries it, so
+that this module imports no connection module: compiled by mypyc, ``req.conn.write(...)`` is still a
+direct or vtable call (a Protocol-typed ``conn`` would make it a method lookup by name, several
+per request), and the server layer's modules import downwards only.
 """
 
 from __future__ import annotations
@@ -12,10 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:
-    from gateway.http import HttpConnection
+from typing import Any, Protocol
 
 HIGH_WATER = 256 * 1024
 LOW_WATER = 64 * 1024
@@ -47,7 +52,7 @@ class BodyStream:
         "timed",
     )
 
-    def __init__(self, conn: HttpConnection, expect_continue: bool) -> None:
+    def __init__(self, conn: ClientConnection, expect_continue: bool) -> None:
         self._conn = conn
         self._chunks: deque[bytes] = deque()
         self._size = 0
@@ -142,7 +147,11 @@ class Request:
     )
 
     def __init__(
-        self, conn: HttpConnection, method: bytes, target: bytes, headers: list[tuple[bytes, bytes]]
+        self,
+        conn: ClientConnection,
+        method: bytes,
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
     ) -> None:
         self.conn = conn
         self.client_host = conn.client_host
@@ -161,10 +170,114 @@ class Request:
 Dispatch = Callable[[Request], Coroutine[Any, Any, None] | None]
 """Serve a request: return a coroutine to run as a task, or ``None`` when the handler answered
 already or drives the exchange from callbacks (it then sets ``conn.inflight`` and calls
-:meth:`HttpConnection.request_done` when finished)."""
+:meth:`ClientConnection.request_done` when finished)."""
 
 
 class Inflight(Protocol):
     """A callback-driven exchange the connection must cancel if the client goes away."""
 
     def cancel(self) -> None: ...
+
+
+class ClientConnection(asyncio.Protocol):
+    """One client connection as a handler sees it: writes, flow control, the exchange hand-back.
+
+    Writes are dropped once the connection is closed (a cancelled handler's late bytes). The
+    request cycle (:class:`gateway.request_cycle.RequestCycle`) implements :meth:`adopt`,
+    :meth:`request_done` and :attr:`has_pipelined`; declared here as methods of a native base, not a
+    Protocol, for the reason the module docstring gives.
+    """
+
+    __slots__ = (
+        "_pending", "_reading_paused", "_wrote", "client_host", "close_after", "closed", "inflight",
+        "loop", "relay_from", "timed_body", "transport", "tunnel", "write_paused",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.client_host = ""
+        self.closed = False
+        self.write_paused = False
+        #: The upstream socket relaying into this one: paused while the client cannot keep up.
+        self.relay_from: asyncio.Transport | None = None
+        #: Where bytes go after an upgrade (the WebSocket relay), once attached.
+        self.tunnel: Callable[[bytes], None] | None = None
+        #: Close once the current response is sent, whatever the request asked.
+        self.close_after = False
+        #: The callback-driven exchange in flight, cancelled if the client goes away.
+        self.inflight: Inflight | None = None
+        #: The body the listener's sweep times (set by :meth:`BodyStream.start_timing`).
+        self.timed_body: BodyStream | None = None
+        self._pending: list[bytes] = []
+        self._reading_paused = False
+        self._wrote = False  # a byte of the current response was sent
+
+    def write(self, data: bytes) -> None:
+        """Send bytes to the client (dropped once it is gone)."""
+        if not self.closed and self.transport is not None:
+            self._wrote = True
+            self.transport.write(data)
+
+    def writelines(self, parts: list[bytes]) -> None:
+        """Send several byte strings without joining them."""
+        if not self.closed and self.transport is not None:
+            self._wrote = True
+            self.transport.writelines(parts)
+
+    def write_interim(self, data: bytes) -> None:
+        """Send a 1xx answer: a final answer (408, 400) can still follow it."""
+        if not self.closed and self.transport is not None:
+            self.transport.write(data)
+
+    def close(self) -> None:
+        """Close after the buffered bytes are sent."""
+        if not self.closed and self.transport is not None:
+            self.closed = True
+            self.transport.close()
+
+    def abort(self) -> None:
+        """Drop the connection now (the client sees a truncated response)."""
+        if not self.closed and self.transport is not None:
+            self.closed = True
+            self.transport.abort()
+
+    def take_pending(self) -> list[bytes]:
+        """Bytes the client sent after an upgrade request, before the tunnel was attached."""
+        pending, self._pending = self._pending, []
+        return pending
+
+    def pause_reading(self) -> None:
+        """Stop reading the socket (request body back-pressure)."""
+        if not self._reading_paused and self.transport is not None and not self.closed:
+            self._reading_paused = True
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        """Read the socket again."""
+        if self._reading_paused and self.transport is not None and not self.closed:
+            self._reading_paused = False
+            self.transport.resume_reading()
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+        if self.relay_from is not None:
+            self.relay_from.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        if self.relay_from is not None and not self.relay_from.is_closing():
+            self.relay_from.resume_reading()
+
+    def adopt(self, coro: Coroutine[Any, Any, None], req: Request) -> None:
+        """Continue a callback-driven exchange as a task (fallback, retry)."""
+        raise NotImplementedError
+
+    def request_done(self, req: Request) -> None:
+        """A callback-driven exchange finished: go on with the connection."""
+        raise NotImplementedError
+
+    @property
+    def has_pipelined(self) -> bool:
+        """Whether more requests wait behind the current one."""
+        raise NotImplementedError

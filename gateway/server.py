@@ -37,9 +37,10 @@ from prometheus_client import CollectorRegistry
 
 from gateway.admin import AdminRouter, AdminServer, warn_if_exposed
 from gateway.admin_routes import install_core_routes
+from gateway.client_limits import ClientLimits
 from gateway.config import BACKENDS, GatewayConfig
 from gateway.fault_metrics import FaultCollector
-from gateway.http import ClientLimits, Listener
+from gateway.listener import Listener
 from gateway.metrics import GatewayMetrics
 from gateway.observer import RequestObserver, ResponseTap
 from gateway.proxy import Proxy

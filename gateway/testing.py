@@ -1,9 +1,10 @@
 """In-process fakes of the gateway's two sockets, shipped with the
 package (as httpx's MockTransport).
 
-The proxy talks to the world through two asyncio protocols: :class:`gateway.http.HttpConnection`
-towards the client and :class:`gateway.upstream.UpstreamConnection` towards each upstream. Both are
-fed here by fake transports that hand bytes over through the event loop, never a socket, so a test
+The proxy talks to the world through two asyncio protocols:
+:class:`gateway.connection.HttpConnection` towards the client and
+:class:`gateway.upstream.UpstreamConnection` towards each upstream. Both are fed here by fake
+transports that hand bytes over through the event loop, never a socket, so a test
 of the proxy's behaviour — which path served a request, what the client got, what reached the
 upstream, what was booked — runs in a few milliseconds with no port, no server and no second
 process. The real-server tests stay for integration (``tests/gateway/upstreams.py``).
@@ -12,7 +13,7 @@ process. The real-server tests stay for integration (``tests/gateway/upstreams.p
   :class:`Response`, raw response bytes (for framing the function cannot express), or ``None``
   for an upstream that never answers (a hung one: the pool's deadlines still apply). Pass its
   :meth:`~MockUpstream.open` as the pool's ``opener``; ``refuse`` makes connects fail.
-* :class:`Client` — a client on one keep-alive connection to a :class:`~gateway.http.Listener`
+* :class:`Client` — a client on one keep-alive connection to a :class:`~gateway.listener.Listener`
   (any ``dispatch``), reading whole responses; HEAD responses are not supported.
 * :func:`build_proxy` — a :class:`~gateway.proxy.Proxy` over two mock upstreams.
 
@@ -30,8 +31,10 @@ from typing import Any
 import httptools
 from prometheus_client import CollectorRegistry
 
+from gateway.client_limits import ClientLimits
 from gateway.config import BACKENDS, GatewayConfig
-from gateway.http import ClientLimits, HttpConnection, Listener
+from gateway.connection import HttpConnection
+from gateway.listener import Listener
 from gateway.metrics import GatewayMetrics
 from gateway.observer import RequestObserver, ResponseTap
 from gateway.proxy import Proxy

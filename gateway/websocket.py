@@ -16,7 +16,6 @@ from time import perf_counter
 from gateway.exchange import Context
 from gateway.forward import Forwarder
 from gateway.headers import client_response_head, header_value
-from gateway.upstream import UpstreamConnection, UpstreamError
 
 __all__ = ["relay"]
 
@@ -25,22 +24,16 @@ async def relay(forwarder: Forwarder, x: Context, backend: str) -> None:
     """Forward the upgrade request to ``backend``; on 101 relay the byte streams until one closes.
 
     Anything but a 101 (a refusal, a failed attempt, an injected abort) is answered as on the
-    task path, with the same books and local replies.
+    task path, by the same :meth:`Forwarder.attempt`, with the same books and local replies.
     """
     books = forwarder.books
     client = x.req.conn
     client.close_after = True
     loop = asyncio.get_running_loop()
     t0 = perf_counter()
-    try:
-        result = await forwarder.send(x, backend)
-    except UpstreamError as err:
-        books.attempt_failed(x, backend, err, t0)
-        return books.error_reply(x, backend, err)
-    if isinstance(result, int):
-        books.aborted(x, backend, result, t0)
-        return books.abort_reply(x, backend, result)
-    conn: UpstreamConnection = result
+    conn = await forwarder.attempt(x, backend, t0, False)  # pinned: no fallback
+    if conn is None:
+        return None
     if conn.status != 101:
         return await forwarder.respond(x, backend, conn, t0)
     books.answered(x, backend, 101, t0)

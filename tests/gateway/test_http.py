@@ -190,3 +190,28 @@ async def test_paused_reading_stops_the_body_clock() -> None:
         conn.check_timeouts(float(second), TICK)
     assert status(transport) is None
     assert events.timeouts == []
+
+
+async def test_listener_admits_up_to_max_connections_and_forgets_closed_ones() -> None:
+    """Beyond max_connections a connection is answered 503 at once; a closed one frees its place."""
+
+    async def handle(req: Request) -> None:
+        req.conn.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+
+    listener = Listener("public", handle, ClientLimits(**LIMITS, max_connections=1))
+    first, over = listener.protocol(), listener.protocol()
+    first_transport, over_transport = FakeTransport(), FakeTransport()
+    first.connection_made(first_transport)  # type: ignore[arg-type]
+    over.connection_made(over_transport)  # type: ignore[arg-type]
+    assert status(first_transport) is None
+    assert status(over_transport) == 503
+    assert b"retry-after: 1\r\n" in over_transport.written
+    assert listener.connections == {first}
+    first.connection_lost(None)
+    assert listener.connections == set()
+    again = listener.protocol()
+    again_transport = FakeTransport()
+    again.connection_made(again_transport)  # type: ignore[arg-type]
+    assert status(again_transport) is None
+    listener.close()
+    assert again_transport.closed
