@@ -1,7 +1,8 @@
 """``Forwarder.attempt``: the one shape of an upstream attempt on the task path (no sockets).
 
 A PUT with a small body takes the task path with a replayable body, and the routes here let it fall
-back (``fallback_methods: [PUT]``); a POST may not. Each row names what the candidate does, the route's ``fallback``, and who answers.
+back (``fallback_methods: [PUT]``); a POST may not. Each row names what the candidate does, the
+route's ``fallback``, and who answers.
 """
 
 from __future__ import annotations

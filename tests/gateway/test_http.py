@@ -130,7 +130,7 @@ async def test_a_silent_connection_is_closed_without_an_answer() -> None:
 
 
 async def test_keep_alive_idle_uses_the_idle_timeout() -> None:
-    """After a request the connection may stay idle up to idle_timeout_s, far past the head limit."""
+    """After a request the connection may stay idle up to idle_timeout_s, past the head limit."""
     conn, transport, _, seen = await connect()
     conn.data_received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     await asyncio.sleep(0)  # the handler task runs

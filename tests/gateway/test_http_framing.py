@@ -50,32 +50,105 @@ async def rig() -> AsyncIterator[Rig]:
 
 POST = b"POST /in HTTP/1.1\r\nHost: gw\r\n"
 
+#: A chunked body of one 5-byte chunk ("hello") and the last chunk.
+HELLO_CHUNKED = b"5\r\nhello\r\n0\r\n\r\n"
+
 #: (id, raw bytes, status, reason) — every one refused, nothing forwarded.
 REFUSED = [
-    ("te-xchunked", POST + b"Transfer-Encoding: xchunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 400, "bad_transfer_encoding"),
-    ("te-gzip-chunked", POST + b"Transfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 501, "unsupported_transfer_encoding"),
-    ("te-two-fields", POST + b"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 501, "unsupported_transfer_encoding"),
-    ("te-chunked-gzip", POST + b"Transfer-Encoding: chunked, gzip\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 400, "bad_transfer_encoding"),
-    ("te-http10", b"POST /in HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 400, "bad_transfer_encoding"),
-    ("cl-and-te", POST + b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 400, "content_length_with_transfer_encoding"),
-    ("te-and-cl", POST + b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 400, "content_length_with_transfer_encoding"),
-    ("cl-twice-differ", POST + b"Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", 400, "duplicate_content_length"),
-    ("cl-twice-same", POST + b"Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello", 400, "duplicate_content_length"),
+    (
+        "te-xchunked",
+        POST + b"Transfer-Encoding: xchunked\r\n\r\n" + HELLO_CHUNKED,
+        400,
+        "bad_transfer_encoding",
+    ),
+    (
+        "te-gzip-chunked",
+        POST + b"Transfer-Encoding: gzip, chunked\r\n\r\n" + HELLO_CHUNKED,
+        501,
+        "unsupported_transfer_encoding",
+    ),
+    (
+        "te-two-fields",
+        POST + b"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n" + HELLO_CHUNKED,
+        501,
+        "unsupported_transfer_encoding",
+    ),
+    (
+        "te-chunked-gzip",
+        POST + b"Transfer-Encoding: chunked, gzip\r\n\r\n" + HELLO_CHUNKED,
+        400,
+        "bad_transfer_encoding",
+    ),
+    (
+        "te-http10",
+        b"POST /in HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n" + HELLO_CHUNKED,
+        400,
+        "bad_transfer_encoding",
+    ),
+    (
+        "cl-and-te",
+        POST + b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n" + HELLO_CHUNKED,
+        400,
+        "content_length_with_transfer_encoding",
+    ),
+    (
+        "te-and-cl",
+        POST + b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n" + HELLO_CHUNKED,
+        400,
+        "content_length_with_transfer_encoding",
+    ),
+    (
+        "cl-twice-differ",
+        POST + b"Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+        400,
+        "duplicate_content_length",
+    ),
+    (
+        "cl-twice-same",
+        POST + b"Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+        400,
+        "duplicate_content_length",
+    ),
     ("cl-list", POST + b"Content-Length: 5, 5\r\n\r\nhello", 400, "bad_content_length"),
     ("cl-plus", POST + b"Content-Length: +5\r\n\r\nhello", 400, "bad_content_length"),
-    ("cl-overflow", POST + b"Content-Length: 99999999999999999999999\r\n\r\nhello", 400, "bad_content_length"),
+    (
+        "cl-overflow",
+        POST + b"Content-Length: 99999999999999999999999\r\n\r\nhello",
+        400,
+        "bad_content_length",
+    ),
     ("no-host", b"GET /a HTTP/1.1\r\n\r\n", 400, "missing_host"),
     ("two-hosts", b"GET /a HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "duplicate_host"),
     ("bad-host", b"GET /a HTTP/1.1\r\nHost: a/b@c\r\n\r\n", 400, "bad_host"),
-    ("bad-chunk-size", POST + b"Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", 400, "bad_chunk"),
-    ("chunk-size-overflow", POST + b"Transfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\nx\r\n0\r\n\r\n", 400, "bad_chunk"),
-    ("chunk-lf-only", POST + b"Transfer-Encoding: chunked\r\n\r\n5\nhello\n0\n\n", 400, "bad_chunk"),
-    ("chunk-data-too-long", POST + b"Transfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n", 400, "bad_chunk"),
+    (
+        "bad-chunk-size",
+        POST + b"Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+        400,
+        "bad_chunk",
+    ),
+    (
+        "chunk-size-overflow",
+        POST + b"Transfer-Encoding: chunked\r\n\r\nfffffffffffffffffff\r\nx\r\n0\r\n\r\n",
+        400,
+        "bad_chunk",
+    ),
+    (
+        "chunk-lf-only",
+        POST + b"Transfer-Encoding: chunked\r\n\r\n5\nhello\n0\n\n",
+        400,
+        "bad_chunk",
+    ),
+    (
+        "chunk-data-too-long",
+        POST + b"Transfer-Encoding: chunked\r\n\r\n3\r\nhello\r\n0\r\n\r\n",
+        400,
+        "bad_chunk",
+    ),
     ("obs-fold", b"GET /a HTTP/1.1\r\nHost: gw\r\nX: a\r\n b\r\n\r\n", 400, "bad_request"),
     ("space-before-colon", b"GET /a HTTP/1.1\r\nHost : gw\r\n\r\n", 400, "bad_request"),
     ("bare-lf", b"GET /a HTTP/1.1\nHost: gw\n\n", 400, "bad_request"),
     ("not-http", b"HELLO\r\n\r\n", 400, "bad_request"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(
@@ -84,7 +157,7 @@ REFUSED = [
 async def test_ambiguous_requests_are_refused_and_never_forwarded(
     rig: Rig, data: bytes, status: int, reason: str
 ) -> None:
-    """Each ambiguous request gets its 400/501 JSON with Connection: close; the upstream sees no byte."""
+    """Each ambiguous request gets its 400/501 JSON, Connection: close; no byte goes upstream."""
     out = split_responses(await exchange(rig.gateway.public_port, data))
     assert [r.status for r in out] == [status]
     assert out[0].headers[b"connection"] == b"close"
@@ -94,7 +167,7 @@ async def test_ambiguous_requests_are_refused_and_never_forwarded(
 
 
 async def test_oversize_chunk_extension_is_refused(rig: Rig) -> None:
-    """Chunk extensions beyond 16 KiB in one request are refused 400 before the body reaches anyone."""
+    """Chunk extensions over 16 KiB in a request are refused 400 before the body reaches anyone."""
     head = POST + b"Transfer-Encoding: chunked\r\n\r\n"
     # Longer than one socket read (256 KiB), so it is counted even if it arrives with the head.
     body = b"5;" + b"x" * 400_000 + b"\r\nhello\r\n0\r\n\r\n"
@@ -105,7 +178,7 @@ async def test_oversize_chunk_extension_is_refused(rig: Rig) -> None:
 
 
 async def test_small_chunked_body_is_forwarded_with_a_length_and_no_extensions(rig: Rig) -> None:
-    """A small chunked body is read first and forwarded with Content-Length; extensions never pass."""
+    """A small chunked body is read first, forwarded with Content-Length; extensions never pass."""
     data = (
         POST + b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
         b"5;name=value\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
@@ -118,7 +191,7 @@ async def test_small_chunked_body_is_forwarded_with_a_length_and_no_extensions(r
 
 
 async def test_bad_chunk_after_the_buffered_part_aborts_the_upstream_exchange(rig: Rig) -> None:
-    """A bad chunk beyond the buffer: 400 to the client, and the upstream never gets a last chunk."""
+    """A bad chunk beyond the buffer: 400 to the client; the upstream never gets a last chunk."""
     big = b"%x\r\n%s\r\n" % (100_000, b"a" * 100_000)
     data = POST + b"Transfer-Encoding: chunked\r\n\r\n" + big + b"zz\r\n"
     out = split_responses(await exchange(rig.gateway.public_port, data))
@@ -139,7 +212,8 @@ async def test_bad_chunk_after_the_buffered_part_aborts_the_upstream_exchange(ri
 PIPELINED = [
     (
         "close-then-more",
-        b"GET /a HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\nGET /b HTTP/1.1\r\nHost: gw\r\n\r\n",
+        b"GET /a HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n"
+        b"GET /b HTTP/1.1\r\nHost: gw\r\n\r\n",
         [200],
         [b"/a"],
     ),
@@ -180,7 +254,7 @@ PIPELINED = [
 async def test_pipelined_requests_are_answered_in_order(
     rig: Rig, data: bytes, statuses: list[int], targets: list[bytes]
 ) -> None:
-    """Pipelined requests are answered in order; nothing after a closing or refused one is forwarded."""
+    """Pipelined requests are answered in order; nothing after a closing or refused one goes on."""
     out = split_responses(await exchange(rig.gateway.public_port, data))
     assert [r.status for r in out] == statuses
     for response, target in zip(out, targets, strict=False):
@@ -190,7 +264,7 @@ async def test_pipelined_requests_are_answered_in_order(
 
 
 async def test_held_chunked_body_gets_its_100_continue_from_the_gateway(rig: Rig) -> None:
-    """A small chunked request with Expect: 100-continue is told to go on before it is dispatched."""
+    """A small chunked request with Expect: 100-continue is told to go on before its dispatch."""
     reader, writer = await asyncio.open_connection("127.0.0.1", rig.gateway.public_port)
     try:
         writer.write(

@@ -1,4 +1,4 @@
-"""The gateway package's import graph: the request paths import downwards, never each other in a ring.
+"""The gateway package's import graph: request paths import downwards, never each other in a ring.
 
 Read from the sources with :mod:`ast` (``TYPE_CHECKING`` imports included, since mypyc compiles
 against them too), so the test sees what a reader sees, not what happened to be imported first.

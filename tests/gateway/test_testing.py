@@ -1,4 +1,4 @@
-"""The in-process fakes of ``gateway.testing``, and proxy behaviour driven through them (no sockets)."""
+"""The in-process fakes of ``gateway.testing``, and the proxy driven through them (no socket)."""
 
 from __future__ import annotations
 
@@ -126,7 +126,7 @@ async def test_a_response_of_unknown_length_is_chunked_on_the_fast_path(
 async def test_hung_candidate_on_the_fast_path_falls_back_at_the_deadline(
     upstreams: tuple[MockUpstream, MockUpstream], clients: list[Client]
 ) -> None:
-    """A pooled candidate connection that stops answering costs fallback_after_s, then the baseline answers."""
+    """A pooled candidate that stops answering costs fallback_after_s; then the baseline answers."""
     registry, recorder = CollectorRegistry(), Recorder()
     config = config_for("http://b.test:1", "http://c.test:2", routes=HUNG)
     proxy = build_proxy(config, *upstreams, registry=registry, observers=(recorder,))
