@@ -36,10 +36,10 @@ Decisions where the issue left a choice:
   :attr:`GatewayConfig.workers` is always a number.
 
 Sections owned by other parts live in the same file so an operator edits one document: each route's
-``shadow:`` block and the top-level ``shadow:`` settings are parsed by :mod:`gateway.config_shadow`
-here at start-up (errors name ``routes.N.shadow.FIELD``); ``recording:`` configures the traffic
-recorder that ``cutover contracts replay`` reads; ``migration:`` is kept as a plain mapping and
-validated by :mod:`migration.runtime` when the controller starts (the gateway makes no rollout
+``shadow:`` block and the top-level ``shadow:`` settings are sections like the rest, declared in
+:mod:`gateway.config_shadow` (errors name ``routes.N.shadow.FIELD``); ``recording:`` configures the
+traffic recorder that ``cutover contracts replay`` reads; ``migration:`` is kept as a plain mapping
+and validated by :mod:`migration.runtime` when the controller starts (the gateway makes no rollout
 decisions, so it does not interpret it).
 """
 
@@ -63,16 +63,15 @@ from pydantic import (
     Field,
     PlainValidator,
     ValidationError,
-    WrapValidator,
     create_model,
-    with_config,
 )
 
 from gateway import config_fields as check
 from gateway.config_env import EnvironmentFirst, check_environment
 from gateway.config_fields import MAX_WORKERS as MAX_WORKERS  # re-exported: public names here
 from gateway.config_fields import OTHER_OPERATION as OTHER_OPERATION
-from gateway.config_fields import Network, http_methods
+from gateway.config_fields import SECTION, Lower, Network, describe
+from gateway.config_fields import http_methods as http_methods  # gateway.faults uses it too
 from gateway.config_shadow import RouteShadowConfig, ShadowSettings
 from gateway.redact import DEFAULT_HEADERS as DEFAULT_REDACT_HEADERS
 from gateway.redact import DEFAULT_QUERY_PARAMS as DEFAULT_REDACT_QUERY_PARAMS
@@ -97,14 +96,10 @@ CLI_ENV_VARS = frozenset({"CUTOVER_ADMIN_URL", "CUTOVER_ADMIN_TOKEN", "CUTOVER_R
 DEFAULT_MAX_OPERATIONS = 16
 MAX_OPERATIONS = 256
 
-#: Every section refuses keys it does not declare (``routs:`` is an error, not a silent default).
-_SECTION = with_config(ConfigDict(extra="forbid"))
-
-
 # --------------------------------------------------------------------------- the schema
 
 
-@_SECTION
+@SECTION
 @dataclass(frozen=True, slots=True)
 class UpstreamConfig:
     """One upstream (baseline or candidate) and how the gateway talks to it."""
@@ -129,7 +124,7 @@ class UpstreamConfig:
         return f"{self.host}:{self.port}"
 
 
-@_SECTION
+@SECTION
 @dataclass(frozen=True, slots=True)
 class Upstreams:
     """The two backends the gateway splits traffic between."""
@@ -138,16 +133,12 @@ class Upstreams:
     candidate: UpstreamConfig = UpstreamConfig("http://127.0.0.1:8002")
 
 
-def _lower(names: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(name.lower() for name in names)
-
-
-@_SECTION
+@SECTION
 @dataclass(frozen=True, slots=True)
 class StickyConfig:
     """Where the sticky key of a request comes from, in priority order."""
 
-    headers: Annotated[tuple[str, ...], AfterValidator(_lower)] = ("x-api-key", "authorization")
+    headers: tuple[Lower, ...] = ("x-api-key", "authorization")
     cookie: str | None = None
     client_address: bool = True
     #: ``headers`` as the data path looks them up: lower-case bytes.
@@ -185,7 +176,7 @@ def _operation(value: object) -> OperationPattern:
     return OperationPattern(*check.operation_entry(value))
 
 
-@_SECTION
+@SECTION
 @dataclass(frozen=True, slots=True)
 class RouteConfig:
     """A named group of path patterns with its own candidate weight."""
@@ -202,8 +193,8 @@ class RouteConfig:
         frozenset[Annotated[str, AfterValidator(check.fallback_method)]],
         AfterValidator(IDEMPOTENT_METHODS.union),
     ] = IDEMPOTENT_METHODS
-    #: None: the shadow defaults (rate 0); parsed by :mod:`gateway.config_shadow`.
-    shadow: Annotated[RouteShadowConfig | None, WrapValidator(check.route_shadow)] = None
+    #: None: ``shadow.routes.NAME``, else the shadow defaults (rate 0).
+    shadow: RouteShadowConfig | None = None
     #: ``both``: a failed candidate attempt is retried on the baseline and a baseline connect
     #: error/timeout/reset on the candidate; ``to_baseline``: only the former; ``off``: neither.
     fallback: Annotated[Literal["both", "to_baseline", "off"], BeforeValidator(_off)] = "both"
@@ -230,7 +221,7 @@ def _unique_names(routes: tuple[RouteConfig, ...]) -> tuple[RouteConfig, ...]:
     return routes
 
 
-@_SECTION
+@SECTION
 @dataclass(frozen=True, slots=True)
 class ListenerConfig:
     """A TCP address to listen on."""
@@ -239,7 +230,7 @@ class ListenerConfig:
     port: Annotated[int, Field(ge=0, le=65535)] = 8080
 
 
-@_SECTION
+@SECTION
 @dataclass(frozen=True, slots=True)
 class Listeners:
     """The client-facing listener and the operator's admin API."""
@@ -248,19 +239,19 @@ class Listeners:
     admin: ListenerConfig = ListenerConfig(port=8081)
 
 
-@_SECTION
+@SECTION
 @dataclass(frozen=True, slots=True)
 class OverrideConfig:
     """Who may force a backend with ``X-Cutover-Backend``."""
 
     token: Annotated[str | None, AfterValidator(_none_if_empty)] = None
-    token_header: Annotated[str, AfterValidator(str.lower)] = "x-cutover-override-token"
+    token_header: Lower = "x-cutover-override-token"
     trusted_networks: Annotated[
         tuple[Network, ...], PlainValidator(check.networks), Field(alias="trusted_cidrs")
     ] = ()
 
 
-@_SECTION
+@SECTION
 @dataclass(frozen=True, slots=True)
 class LimitsConfig:
     """Size limits that keep the gateway's memory bounded."""
@@ -282,7 +273,7 @@ class LimitsConfig:
     max_connections: Annotated[int | None, Field(ge=1, le=1_000_000)] = None
 
 
-@_SECTION
+@SECTION
 @dataclass(frozen=True, slots=True)
 class RecordingConfig:
     """Where and how much traffic the recorder keeps for ``cutover contracts replay``."""
@@ -302,7 +293,7 @@ def _with(default: frozenset[str]) -> Any:
     return AfterValidator(lambda names: default | check.redact_names(names))
 
 
-@_SECTION
+@SECTION
 @dataclass(frozen=True, slots=True)
 class RedactConfig:
     """Credentials masked wherever requests are written down (access log, recordings)."""
@@ -319,7 +310,7 @@ class RedactConfig:
         return redact_target(target, self.query_params)
 
 
-@_SECTION
+@SECTION
 @dataclass(frozen=True, slots=True)
 class GatewayConfig:
     """The whole gateway configuration, immutable after start-up.
@@ -337,10 +328,7 @@ class GatewayConfig:
     override: OverrideConfig = OverrideConfig()
     limits: LimitsConfig = LimitsConfig()
     access_log_sample_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
-    #: Parsed by :mod:`gateway.config_shadow` (its environment names are free-form).
-    shadow: Annotated[ShadowSettings, WrapValidator(check.shadow_settings)] = field(
-        default_factory=ShadowSettings
-    )
+    shadow: ShadowSettings = field(default_factory=ShadowSettings)
     recording: RecordingConfig | None = None
     #: Validated by :mod:`migration.runtime` when the controller starts, not here.
     migration: dict[str, Any] = field(default_factory=dict)
@@ -484,32 +472,6 @@ def build_config(data: dict[str, Any], source: str = "config") -> GatewayConfig:
             **{name: getattr(values, name) for name in GatewaySettings.model_fields}
         )
     except ValidationError as exc:
-        raise ConfigError(_format_errors(exc, source)) from None
+        raise ConfigError(f"invalid gateway configuration ({source}): {describe(exc)}") from None
     except ValueError as exc:  # ConfigError from __post_init__, an unknown environment variable
         raise ConfigError(f"invalid gateway configuration ({source}): {exc}") from None
-
-
-#: The words a YAML author knows for what the JSON-mode file check and the dataclasses say.
-_PLAIN_WORDS = {
-    "unexpected_keyword_argument": "Extra inputs are not permitted",
-    **dict.fromkeys(("list_type", "tuple_type", "frozen_set_type"), "Input should be a valid list"),
-    **dict.fromkeys(("dict_type", "dataclass_type"), "Input should be a valid dictionary"),
-}
-
-
-def _format_errors(exc: ValidationError, source: str) -> str:
-    """One line: ``invalid gateway configuration (FILE): field: message; field: message``.
-
-    A validator that parses a whole section with its own parser (``shadow``) names the field
-    inside it: ``shadow.percent: ...`` under ``routes.0.shadow`` reads ``routes.0.shadow.percent``.
-    """
-    problems = []
-    for err in exc.errors():
-        loc = [str(part) for part in err["loc"]]
-        message = str(err["msg"]).removeprefix("Value error, ")
-        message = _PLAIN_WORDS.get(err["type"], message)
-        if loc and message.startswith((f"{loc[-1]}.", f"{loc[-1]}[", f"{loc[-1]}:")):
-            problems.append(".".join([*loc[:-1], message]))
-        else:
-            problems.append(f"{'.'.join(loc) or '(top level)'}: {message}")
-    return f"invalid gateway configuration ({source}): {'; '.join(problems)}"

@@ -13,8 +13,8 @@ schema, not a second list to keep in step:
 
 * every field path, joined by the nested delimiter: ``CUTOVER_LISTENERS__ADMIN__PORT``, and every
   section on its own (``CUTOVER_LISTENERS`` takes JSON);
-* below a free-form mapping field (``migration``) or a section read by its own parser (``shadow``:
-  a plain or wrap validator) any deeper name is accepted: ``CUTOVER_MIGRATION__INTERVAL_S``;
+* below a free-form mapping field (``migration``, ``shadow.routes``) or a section read by its own
+  parser (a plain or wrap validator) any deeper name is accepted: ``CUTOVER_MIGRATION__INTERVAL_S``;
 * names the operator CLI reads (``CUTOVER_ADMIN_URL``), passed in as ``allowed``.
 
 Names compare case-insensitively, as pydantic-settings reads them.
@@ -98,7 +98,7 @@ def _free_form(annotation: Any, metadata: list[Any]) -> bool:
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         return any(_free_form(a, []) for a in typing.get_args(annotation))
-    return origin is dict or annotation is dict
+    return origin in (dict, Mapping) or annotation is dict
 
 
 def known_names(model: type, prefix: str = PREFIX) -> tuple[set[str], set[str]]:

@@ -12,17 +12,10 @@ import ipaddress
 import os
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import ValidationInfo, ValidatorFunctionWrapHandler
-
-from gateway.config_shadow import (
-    RouteShadowConfig,
-    ShadowSettings,
-    parse_route_shadow,
-    parse_shadow_settings,
-)
+from pydantic import ConfigDict, StringConstraints, ValidationError, ValidationInfo, with_config
 
 #: Most data-plane processes one host runs (``workers``); ``auto`` is capped here too.
 MAX_WORKERS = 64
@@ -30,6 +23,27 @@ MAX_WORKERS = 64
 OTHER_OPERATION = "other"
 TEMPLATE_PARAMETER = re.compile(r"\{[^/{}]+\}")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+#: A name compared case-insensitively (a header, a query parameter): kept lower-case.
+Lower = Annotated[str, StringConstraints(to_lower=True)]
+#: Every section refuses keys it does not declare (``routs:`` is an error, not a silent default).
+SECTION = with_config(ConfigDict(extra="forbid"))
+#: The words a YAML author knows for what the JSON-mode file check and the dataclasses say.
+_PLAIN_WORDS = {
+    "unexpected_keyword_argument": "Extra inputs are not permitted",
+    **dict.fromkeys(("list_type", "tuple_type", "frozen_set_type"), "Input should be a valid list"),
+    **dict.fromkeys(("dict_type", "dataclass_type"), "Input should be a valid dictionary"),
+}
+
+
+def describe(exc: ValidationError, where: str = "") -> str:
+    """pydantic's errors on one line, ``field: message; field: message``, each field's dotted name
+    below ``where`` (``routes.0.weight_bps``; ``routes.tasks.shadow.ignore.0``)."""
+    problems = []
+    for err in exc.errors():
+        loc = ".".join([where, *map(str, err["loc"])] if where else map(str, err["loc"]))
+        message = str(err["msg"]).removeprefix("Value error, ")
+        problems.append(f"{loc or '(top level)'}: {_PLAIN_WORDS.get(err['type'], message)}")
+    return "; ".join(problems)
 
 
 def http_url(value: str) -> str:
@@ -147,22 +161,6 @@ def operation_entry(value: object) -> tuple[str, str, str]:
     if name == OTHER_OPERATION:
         raise ValueError(f"name {name!r} is reserved for the operations past max_operations")
     return name, method.upper(), path
-
-
-def route_shadow(value: Any, _schema: ValidatorFunctionWrapHandler) -> RouteShadowConfig | None:
-    """A route's ``shadow:`` block, parsed by :mod:`gateway.config_shadow` (empty: the defaults).
-
-    The shadow sections are wrap validators that never call pydantic's own schema: their parser
-    does it all (a plain validator would too, but then pydantic cannot dump the dataclass).
-    """
-    if isinstance(value, RouteShadowConfig) or not value:
-        return value or None
-    return parse_route_shadow(value, "shadow")
-
-
-def shadow_settings(value: Any, _schema: ValidatorFunctionWrapHandler) -> ShadowSettings:
-    """The top-level ``shadow:`` settings, parsed by :mod:`gateway.config_shadow`."""
-    return value if isinstance(value, ShadowSettings) else parse_shadow_settings(value, "shadow")
 
 
 def workers(value: object, numeric_strings: bool = True) -> int:
