@@ -4,6 +4,11 @@ Each field is declared once, on the frozen, slotted dataclass the data path read
 also from the mypyc-compiled modules): pydantic validates the file against those dataclasses, their
 ``Annotated`` bounds and validators (:mod:`gateway.config_fields`) converting what the file writes
 into what the data path wants; derived values are ``init=False`` fields set in ``__post_init__``.
+The sections are pydantic dataclasses rather than plain ones so that pydantic-settings sees their
+fields (a list or section below the top level may be given as JSON in the environment) and so that
+a section built in code is checked like one read from the file; their validators therefore accept
+their own output. :class:`GatewayConfig` stays a plain dataclass: its ``__post_init__`` checks
+across sections raise :class:`ConfigError` as they are, wherever the values came from.
 Environment variables win over the file (nested fields use ``__``, e.g.
 ``CUTOVER_UPSTREAMS__CANDIDATE__URL``, ``CUTOVER_LISTENERS__PUBLIC__PORT``; list fields such as
 ``routes`` take JSON). Any problem raises :class:`ConfigError` whose message names the field
@@ -65,9 +70,11 @@ from pydantic import (
     ValidationError,
     create_model,
 )
+from pydantic.dataclasses import dataclass as section
+from pydantic_settings import SettingsError
 
 from gateway import config_fields as check
-from gateway.config_env import EnvironmentFirst, check_environment
+from gateway.config_env import EnvironmentFirst, check_environment, undecodable
 from gateway.config_fields import MAX_WORKERS as MAX_WORKERS  # re-exported: public names here
 from gateway.config_fields import OTHER_OPERATION as OTHER_OPERATION
 from gateway.config_fields import SECTION, Lower, Network, describe
@@ -99,8 +106,7 @@ MAX_OPERATIONS = 256
 # --------------------------------------------------------------------------- the schema
 
 
-@SECTION
-@dataclass(frozen=True, slots=True)
+@section(frozen=True, slots=True, config=SECTION)
 class UpstreamConfig:
     """One upstream (baseline or candidate) and how the gateway talks to it."""
 
@@ -124,8 +130,7 @@ class UpstreamConfig:
         return f"{self.host}:{self.port}"
 
 
-@SECTION
-@dataclass(frozen=True, slots=True)
+@section(frozen=True, slots=True, config=SECTION)
 class Upstreams:
     """The two backends the gateway splits traffic between."""
 
@@ -133,8 +138,7 @@ class Upstreams:
     candidate: UpstreamConfig = UpstreamConfig("http://127.0.0.1:8002")
 
 
-@SECTION
-@dataclass(frozen=True, slots=True)
+@section(frozen=True, slots=True, config=SECTION)
 class StickyConfig:
     """Where the sticky key of a request comes from, in priority order."""
 
@@ -173,11 +177,12 @@ def _none_if_empty(value: str | None) -> str | None:
 
 
 def _operation(value: object) -> OperationPattern:
+    if isinstance(value, OperationPattern):  # a section built in code is validated too
+        return value
     return OperationPattern(*check.operation_entry(value))
 
 
-@SECTION
-@dataclass(frozen=True, slots=True)
+@section(frozen=True, slots=True, config=SECTION)
 class RouteConfig:
     """A named group of path patterns with its own candidate weight."""
 
@@ -221,8 +226,7 @@ def _unique_names(routes: tuple[RouteConfig, ...]) -> tuple[RouteConfig, ...]:
     return routes
 
 
-@SECTION
-@dataclass(frozen=True, slots=True)
+@section(frozen=True, slots=True, config=SECTION)
 class ListenerConfig:
     """A TCP address to listen on."""
 
@@ -230,8 +234,7 @@ class ListenerConfig:
     port: Annotated[int, Field(ge=0, le=65535)] = 8080
 
 
-@SECTION
-@dataclass(frozen=True, slots=True)
+@section(frozen=True, slots=True, config=SECTION)
 class Listeners:
     """The client-facing listener and the operator's admin API."""
 
@@ -239,8 +242,7 @@ class Listeners:
     admin: ListenerConfig = ListenerConfig(port=8081)
 
 
-@SECTION
-@dataclass(frozen=True, slots=True)
+@section(frozen=True, slots=True, config=SECTION | ConfigDict(populate_by_name=True))
 class OverrideConfig:
     """Who may force a backend with ``X-Cutover-Backend``."""
 
@@ -251,8 +253,7 @@ class OverrideConfig:
     ] = ()
 
 
-@SECTION
-@dataclass(frozen=True, slots=True)
+@section(frozen=True, slots=True, config=SECTION)
 class LimitsConfig:
     """Size limits that keep the gateway's memory bounded."""
 
@@ -273,8 +274,7 @@ class LimitsConfig:
     max_connections: Annotated[int | None, Field(ge=1, le=1_000_000)] = None
 
 
-@SECTION
-@dataclass(frozen=True, slots=True)
+@section(frozen=True, slots=True, config=SECTION)
 class RecordingConfig:
     """Where and how much traffic the recorder keeps for ``cutover contracts replay``."""
 
@@ -293,8 +293,7 @@ def _with(default: frozenset[str]) -> Any:
     return AfterValidator(lambda names: default | check.redact_names(names))
 
 
-@SECTION
-@dataclass(frozen=True, slots=True)
+@section(frozen=True, slots=True, config=SECTION)
 class RedactConfig:
     """Credentials masked wherever requests are written down (access log, recordings)."""
 
@@ -310,8 +309,7 @@ class RedactConfig:
         return redact_target(target, self.query_params)
 
 
-@SECTION
-@dataclass(frozen=True, slots=True)
+@section(frozen=True, slots=True, config=SECTION)
 class GatewayConfig:
     """The whole gateway configuration, immutable after start-up.
 
@@ -472,6 +470,9 @@ def build_config(data: dict[str, Any], source: str = "config") -> GatewayConfig:
             **{name: getattr(values, name) for name in GatewaySettings.model_fields}
         )
     except ValidationError as exc:
-        raise ConfigError(f"invalid gateway configuration ({source}): {describe(exc)}") from None
+        problem = describe(exc)
+    except SettingsError:  # a list or section in the environment given as broken JSON
+        problem = undecodable(os.environ)
     except ValueError as exc:  # ConfigError from __post_init__, an unknown environment variable
-        raise ConfigError(f"invalid gateway configuration ({source}): {exc}") from None
+        problem = str(exc)
+    raise ConfigError(f"invalid gateway configuration ({source}): {problem}")

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import ConfigDict, StringConstraints, ValidationError, ValidationInfo, with_config
+from pydantic import ConfigDict, StringConstraints, ValidationError, ValidationInfo
 
 #: Most data-plane processes one host runs (``workers``); ``auto`` is capped here too.
 MAX_WORKERS = 64
@@ -25,8 +25,9 @@ TEMPLATE_PARAMETER = re.compile(r"\{[^/{}]+\}")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: A name compared case-insensitively (a header, a query parameter): kept lower-case.
 Lower = Annotated[str, StringConstraints(to_lower=True)]
-#: Every section refuses keys it does not declare (``routs:`` is an error, not a silent default).
-SECTION = with_config(ConfigDict(extra="forbid"))
+#: Every section's config: keys it does not declare are refused (``routs:`` is an error, not a
+#: silent default).
+SECTION = ConfigDict(extra="forbid")
 #: The words a YAML author knows for what the JSON-mode file check and the dataclasses say.
 _PLAIN_WORDS = {
     "unexpected_keyword_argument": "Extra inputs are not permitted",
@@ -73,8 +74,9 @@ def http_methods(value: Iterable[str]) -> list[str]:
 
 
 def fallback_method(value: str) -> str:
-    """One ``fallback_methods`` entry: only the non-idempotent methods may be added."""
-    if value not in ("PUT", "DELETE"):
+    """One ``fallback_methods`` entry: only the non-idempotent methods may be added (the idempotent
+    ones are always in, so a section validated again in code still holds them)."""
+    if value not in ("PUT", "DELETE", "GET", "HEAD", "OPTIONS"):
         raise ValueError("Input should be 'PUT' or 'DELETE'")
     return value
 
@@ -93,7 +95,7 @@ def fallback_after(value: object, info: ValidationInfo) -> float | None:
     A plain validator rather than a ``float | Literal["auto"]`` union, whose errors would name each
     member; an environment value (python mode) may be a numeric string, the file's (json) may not.
     """
-    if value == "auto":
+    if value == "auto" or value is None:
         return None
     if isinstance(value, str) and info.mode == "python":
         with contextlib.suppress(ValueError):

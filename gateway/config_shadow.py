@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -28,6 +28,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
 )
+from pydantic.dataclasses import dataclass as section
 
 from contracts.expected import ExpectedDifferences, ExpectedFileError, load_expected
 from contracts.jsonpath import PathPattern, PathSyntaxError
@@ -118,8 +119,7 @@ JsonPaths = tuple[Annotated[str, Field(min_length=1), AfterValidator(_json_path)
 # --------------------------------------------------------------------------- the schema
 
 
-@SECTION
-@dataclass(frozen=True, slots=True)
+@section(frozen=True, slots=True, config=SECTION)
 class RouteShadowConfig:
     """How one route is shadowed. The default (``percent=0``) shadows nothing."""
 
@@ -156,8 +156,7 @@ class RouteShadowConfig:
         return replace(self, percent=_validate(_PERCENT, percent, "percent"))
 
 
-@SECTION
-@dataclass(frozen=True, slots=True)
+@section(frozen=True, slots=True, config=SECTION)
 class ShadowSettings:
     """Process-wide knobs for the shadow machinery (queues, evidence bounds, noise thresholds)."""
 

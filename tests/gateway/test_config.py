@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from gateway.commands import add_gateway_parser
-from gateway.config import ConfigError, OperationPattern, load_config, parse_config
+from gateway.config import ConfigError, OperationPattern, UpstreamConfig, load_config, parse_config
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "gateway.example.yaml"
 
@@ -389,6 +390,18 @@ def test_broken_environment_json_names_the_field(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("CUTOVER_OVERRIDE__TRUSTED_CIDRS", "[10.")
     with pytest.raises(ConfigError, match=r"override\.trusted_cidrs: the environment value is not"):
         parse_config("")
+    monkeypatch.setenv("CUTOVER_OVERRIDE__TRUSTED_CIDRS", "[]")
+    monkeypatch.setenv("CUTOVER_LISTENERS", "{oops")
+    with pytest.raises(ConfigError, match=r"listeners: the environment value is not JSON \(CUTOV"):
+        parse_config("")
+
+
+def test_a_section_built_in_code_is_checked_like_the_file() -> None:
+    """Sections are validated when code builds them, and a validated section validates again."""
+    with pytest.raises(ValidationError, match=r"^1 validation error for UpstreamConfig\nurl\n"):
+        UpstreamConfig(url="https://10.0.0.1")
+    route = parse_config("routes: [{name: a, paths: ['/*'], operations: ['GET /x']}]").routes[0]
+    assert dataclasses.replace(route) == route
 
 
 def test_sections_are_the_data_path_values() -> None:
