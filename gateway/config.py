@@ -242,12 +242,13 @@ class Listeners:
     admin: ListenerConfig = ListenerConfig(port=8081)
 
 
-@section(frozen=True, slots=True, config=SECTION | ConfigDict(populate_by_name=True))
+@section(frozen=True, slots=True, config=SECTION | ConfigDict(validate_by_name=True))
 class OverrideConfig:
     """Who may force a backend with ``X-Cutover-Backend``."""
 
     token: Annotated[str | None, AfterValidator(_none_if_empty)] = None
     token_header: Lower = "x-cutover-override-token"
+    #: ``trusted_cidrs`` in the file; code passes the field's own name (``validate_by_name``).
     trusted_networks: Annotated[
         tuple[Network, ...], PlainValidator(check.networks), Field(alias="trusted_cidrs")
     ] = ()

@@ -127,7 +127,7 @@ class EnvironmentFirst(BaseSettings):
     file's)."""
 
     model_config = SettingsConfigDict(
-        env_prefix="CUTOVER_", env_nested_delimiter="__", extra="forbid"
+        env_prefix=PREFIX, env_nested_delimiter=DELIMITER, extra="forbid"
     )
 
     @classmethod
