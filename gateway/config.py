@@ -77,7 +77,7 @@ from gateway import config_fields as check
 from gateway.config_env import EnvironmentFirst, check_environment, undecodable
 from gateway.config_fields import MAX_WORKERS as MAX_WORKERS  # re-exported: public names here
 from gateway.config_fields import OTHER_OPERATION as OTHER_OPERATION
-from gateway.config_fields import SECTION, Lower, Network, describe
+from gateway.config_fields import SECTION, Lower, Name, Network, describe
 from gateway.config_fields import http_methods as http_methods  # gateway.faults uses it too
 from gateway.config_shadow import RouteShadowConfig, ShadowSettings
 from gateway.redact import DEFAULT_HEADERS as DEFAULT_REDACT_HEADERS
@@ -289,21 +289,19 @@ class RecordingConfig:
     redact_query_params: frozenset[str] = field(init=False, default=DEFAULT_REDACT_QUERY_PARAMS)
 
 
-def _with(default: frozenset[str]) -> Any:
-    """The file's ``redact:`` names are added to ``default``: adding one never drops ``api_key``."""
-    return AfterValidator(lambda names: default | check.redact_names(names))
-
-
 @section(frozen=True, slots=True, config=SECTION)
 class RedactConfig:
-    """Credentials masked wherever requests are written down (access log, recordings)."""
+    """Credentials masked wherever requests are written down (access log, recordings).
+
+    The file's names are added to the defaults: adding one never drops ``api_key``.
+    """
 
     query_params: Annotated[
-        frozenset[str], Field(max_length=256), _with(DEFAULT_REDACT_QUERY_PARAMS)
+        frozenset[Name], Field(max_length=256), AfterValidator(DEFAULT_REDACT_QUERY_PARAMS.union)
     ] = DEFAULT_REDACT_QUERY_PARAMS
-    headers: Annotated[frozenset[str], Field(max_length=256), _with(DEFAULT_REDACT_HEADERS)] = (
-        DEFAULT_REDACT_HEADERS
-    )
+    headers: Annotated[
+        frozenset[Name], Field(max_length=256), AfterValidator(DEFAULT_REDACT_HEADERS.union)
+    ] = DEFAULT_REDACT_HEADERS
 
     def target(self, target: str) -> str:
         """``target`` with the credential query parameters masked (:func:`redact_target`)."""

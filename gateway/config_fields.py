@@ -25,6 +25,10 @@ TEMPLATE_PARAMETER = re.compile(r"\{[^/{}]+\}")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: A name compared case-insensitively (a header, a query parameter): kept lower-case.
 Lower = Annotated[str, StringConstraints(to_lower=True)]
+#: A name the config adds to a list (redacted, compared, sampled by): non-blank, at most 128.
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=128)
+]
 #: Every section's config: keys it does not declare are refused (``routs:`` is an error, not a
 #: silent default).
 SECTION = ConfigDict(extra="forbid")
@@ -116,14 +120,6 @@ def networks(value: object) -> tuple[Network, ...]:
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{cidr!r} is not a CIDR: {exc}") from None
     return tuple(found)
-
-
-def redact_names(value: frozenset[str]) -> frozenset[str]:
-    """Extra ``redact:`` names: non-blank, at most 128 characters; compared lower-case."""
-    for name in value:
-        if not name.strip() or len(name) > 128:
-            raise ValueError(f"{name!r} is not a parameter or header name")
-    return frozenset(name.strip().lower() for name in value)
 
 
 def operation_entry(value: object) -> tuple[str, str, str]:

@@ -23,7 +23,6 @@ from pydantic import (
     AfterValidator,
     Field,
     PlainValidator,
-    StringConstraints,
     TypeAdapter,
     ValidationError,
     ValidationInfo,
@@ -32,7 +31,7 @@ from pydantic.dataclasses import dataclass as section
 
 from contracts.expected import ExpectedDifferences, ExpectedFileError, load_expected
 from contracts.jsonpath import PathPattern, PathSyntaxError
-from gateway.config_fields import SECTION, Lower, describe
+from gateway.config_fields import SECTION, Name, describe
 from gateway.redact import DEFAULT_HEADERS, DEFAULT_QUERY_PARAMS
 
 #: RFC 9110 §9.2.1 safe methods: the only ones shadowed unless a route lists others explicitly.
@@ -112,7 +111,7 @@ Percent = Annotated[float, Field(ge=0, le=100)]
 Count = Annotated[int, Field(ge=1)]
 Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Share = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Names = tuple[Annotated[Lower, Field(min_length=1)], ...]
+Names = tuple[Name, ...]
 JsonPaths = tuple[Annotated[str, Field(min_length=1), AfterValidator(_json_path)], ...]
 
 
@@ -125,9 +124,7 @@ class RouteShadowConfig:
 
     percent: Percent = 0.0
     """Share of eligible requests shadowed, 0–100."""
-    sticky_header: (
-        Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1)] | None
-    ) = None
+    sticky_header: Name | None = None
     """When set, sampling hashes this request header's value (a client stays in or out); else
     random."""
     methods: Annotated[frozenset[str], AfterValidator(_methods)] = SAFE_METHODS

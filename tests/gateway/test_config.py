@@ -74,6 +74,7 @@ def test_environment_overrides_the_file(monkeypatch: pytest.MonkeyPatch) -> None
             "routes.0.fallback_methods.0",
         ),
         ("routs: []", "routs"),
+        ("redact: {headers: ['  ']}", "redact.headers.0"),
     ],
 )
 def test_errors_name_the_field(text: str, field: str) -> None:
