@@ -29,15 +29,12 @@ Decisions where the issue left a choice:
   are not capped (cap concurrency at the listener or load balancer in front).
 * Only ``http://`` upstreams: the gateway's own HTTP/1.1 client does not speak TLS.
 * ``operations`` (per route): how requests are named for the per-operation windows (issue #14),
-  tried before the contract's OpenAPI operations (:mod:`migration.operations`). Each entry is
-  ``"METHOD /path/{param}"`` (named by the string itself) or ``{name, method, path}``; a
-  ``{param}`` matches one non-empty path segment, the query string is never part of the path.
+  tried before the contract's OpenAPI operations (:mod:`migration.operations`); each entry is
+  ``"METHOD /path/{param}"`` or ``{name, method, path}`` (:func:`~.config_fields.operation_entry`).
   ``max_operations`` (1..256, default 16) bounds the names one route reports: the first names
-  seen keep theirs, later new ones are counted as ``other``. An entry that is not a method and
-  a path starting with ``/`` stops start-up naming it (``routes.0.operations.2: ...``).
+  seen keep theirs, later new ones are counted as ``other``.
 * ``workers``: data-plane processes on this host (``cutover gateway --workers``), a whole number
-  within 1..64 or ``auto`` — the CPUs this process may run on (``os.sched_getaffinity``, so a
-  container's cpuset or ``taskset`` counts, not the host's cores), capped at 64. Resolved here, so
+  within 1..64 or ``auto`` (:func:`~.config_fields.workers`). Resolved here, so
   :attr:`GatewayConfig.workers` is always a number.
 
 Sections owned by other parts live in the same file so an operator edits one document: each route's
@@ -331,7 +328,7 @@ class GatewayConfig:
     migration: dict[str, Any] = field(default_factory=dict)
     redact: RedactConfig = RedactConfig()
     #: Data-plane processes on this host (``auto`` already resolved to a number).
-    workers: Annotated[int, PlainValidator(check.workers_field)] = 1
+    workers: Annotated[int, PlainValidator(check.workers)] = 1
 
     def __post_init__(self) -> None:
         read_timeout = self.upstreams.candidate.read_timeout_s
@@ -396,7 +393,7 @@ def resolve_workers(value: int | str, field: str = "workers") -> int:
     the command line gave it).
     """
     try:
-        return check.workers(value)
+        return check.workers(value, None)
     except ValueError as exc:
         raise ConfigError(f"{field}: {exc}") from None
 

@@ -161,13 +161,13 @@ def operation_entry(value: object) -> tuple[str, str, str]:
     return name, method.upper(), path
 
 
-def workers(value: object, numeric_strings: bool = True) -> int:
+def workers(value: object, info: ValidationInfo | None) -> int:
     """``workers``: a whole number within 1..64, or ``auto``: the CPUs this process may run on.
 
     Those are ``os.sched_getaffinity`` (a container's cpuset or ``taskset`` counts, not the host's
     cores), capped at :data:`MAX_WORKERS`. One message for every bad value instead of an
-    ``int | Literal`` union's two; a quoted number counts only with ``numeric_strings`` (the
-    environment, the command line), not in the file.
+    ``int | Literal`` union's two; a quoted number counts from the environment (pydantic's python
+    mode) and the command line (no ``info``), not in the file (JSON mode).
     """
     text = value.strip() if isinstance(value, str) else None
     if text == "auto":
@@ -176,7 +176,7 @@ def workers(value: object, numeric_strings: bool = True) -> int:
         except AttributeError:  # not Linux: no affinity call
             cpus = os.cpu_count() or 1
         return max(1, min(cpus, MAX_WORKERS))
-    if text is not None and text.isdigit() and numeric_strings:
+    if text is not None and text.isdigit() and (info is None or info.mode == "python"):
         value = int(text)
     if not isinstance(value, int) or isinstance(value, bool):
         raise ValueError(
@@ -185,8 +185,3 @@ def workers(value: object, numeric_strings: bool = True) -> int:
     if not 1 <= value <= MAX_WORKERS:
         raise ValueError(f"must be within 1..{MAX_WORKERS} (or 'auto'), got {value}")
     return value
-
-
-def workers_field(value: object, info: ValidationInfo) -> int:
-    """``workers`` in the config: a quoted number counts from the environment, not the file."""
-    return workers(value, numeric_strings=info.mode == "python")
