@@ -82,7 +82,9 @@ from gateway.redact import DEFAULT_QUERY_PARAMS as DEFAULT_REDACT_QUERY_PARAMS
 from gateway.redact import redact_target
 
 BACKENDS: tuple[str, str] = ("baseline", "candidate")
-IDEMPOTENT_METHODS: frozenset[str] = frozenset({"GET", "HEAD", "OPTIONS"})
+IDEMPOTENT_METHODS: frozenset[Literal["GET", "HEAD", "OPTIONS"]] = frozenset(
+    {"GET", "HEAD", "OPTIONS"}
+)
 
 
 class ConfigError(ValueError):
@@ -190,9 +192,10 @@ class RouteConfig:
     ] = frozenset()  # all
     weight_bps: Annotated[int, Field(ge=0, le=10_000)] = 0
     sticky: StickyConfig = StickyConfig()
-    #: Methods retried on the other backend: the idempotent ones plus those the file adds.
+    #: Methods retried on the other backend: the idempotent ones plus those the file adds (only the
+    #: non-idempotent PUT and DELETE may be; the idempotent ones are in anyway).
     fallback_methods: Annotated[
-        frozenset[Annotated[str, AfterValidator(check.fallback_method)]],
+        frozenset[Literal["PUT", "DELETE", "GET", "HEAD", "OPTIONS"]],
         AfterValidator(IDEMPOTENT_METHODS.union),
     ] = IDEMPOTENT_METHODS
     #: None: ``shadow.routes.NAME``, else the shadow defaults (rate 0).

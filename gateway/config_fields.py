@@ -77,14 +77,6 @@ def http_methods(value: Iterable[str]) -> list[str]:
     return upper
 
 
-def fallback_method(value: str) -> str:
-    """One ``fallback_methods`` entry: only the non-idempotent methods may be added (the idempotent
-    ones are always in, so a section validated again in code still holds them)."""
-    if value not in ("PUT", "DELETE", "GET", "HEAD", "OPTIONS"):
-        raise ValueError("Input should be 'PUT' or 'DELETE'")
-    return value
-
-
 def route_patterns(value: tuple[str, ...]) -> tuple[str, ...]:
     """Path patterns start with ``/`` (or are ``*``)."""
     for pattern in value:
