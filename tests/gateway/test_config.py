@@ -180,7 +180,7 @@ def test_bad_shadow_or_recording_values_name_the_field(text: str, field: str) ->
     ],
 )  # fmt: skip
 def test_file_values_are_strict_and_bounded(text: str, field: str) -> None:
-    """A file value of the wrong type is not coerced (true is not 1, "50" is not 50); bounds hold."""
+    """A file value of the wrong type is not coerced (true is not 1, "50" not 50); bounds hold."""
     with pytest.raises(ConfigError) as info:
         parse_config(text, "test.yaml")
     assert f"(test.yaml): {field}: " in str(info.value)
@@ -240,7 +240,7 @@ def test_known_and_documented_variables_are_accepted(
 
 
 def test_python_m_gateway_exits_2_with_one_line(tmp_path: Path) -> None:
-    """``python -m gateway --config bad.yaml`` exits 2 with one line naming the field, no traceback."""
+    """``python -m gateway --config bad.yaml`` exits 2 with one line naming the field."""
     import os
     import subprocess
     import sys
@@ -282,7 +282,8 @@ def test_unquoted_fallback_off_means_off() -> None:
     [
         ("routes: [{name: a, paths: ['/*'], fallback: sometimes}]", "routes.0.fallback"),
         ("routes: [{name: a, paths: ['/*'], fallback_after_s: 0}]", "routes.0.fallback_after_s"),
-        ("routes: [{name: a, paths: ['/*'], fallback_after_s: never}]", "routes.0.fallback_after_s"),
+        ("routes: [{name: a, paths: ['/*'], fallback_after_s: never}]",
+         "routes.0.fallback_after_s"),
         ("routes: [{name: a, paths: ['/*'], fallback_after_s: 31}]", "routes.0.fallback_after_s"),
         ("routes: [{name: a, paths: ['/*'], fallback_after_floor_s: -1}]",
          "routes.0.fallback_after_floor_s"),
@@ -312,7 +313,7 @@ def test_slow_client_limits_have_defaults_and_bounds() -> None:
 
 
 def test_route_operations_in_both_forms() -> None:
-    """``operations`` takes 'METHOD /path' (named by itself) or {name, method, path}; the bound is kept."""
+    """``operations`` takes 'METHOD /path' (named by itself) or {name, method, path}, bounded."""
     config = parse_config(
         "routes: [{name: a, paths: ['/*'], max_operations: 4, operations: ["
         "'POST /api/v1/tasks', {name: one task, method: get, path: '/api/v1/tasks/{task_id}'}]}]",

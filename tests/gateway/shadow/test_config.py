@@ -99,7 +99,7 @@ def test_with_percent_validates() -> None:
 
 
 def test_isolation_and_priority_are_choices() -> None:
-    """``isolation`` and ``process_priority`` accept their listed values and name the field otherwise."""
+    """``isolation`` and ``process_priority`` take their listed values, else name the field."""
     settings = parse_shadow_settings({"isolation": "inline", "process_priority": "low"})
     assert (settings.isolation, settings.process_priority) == ("inline", "low")
     assert parse_shadow_settings({}).isolation == "process"
@@ -110,7 +110,7 @@ def test_isolation_and_priority_are_choices() -> None:
 
 
 def test_process_cpus_take_a_list_or_a_cpuset_string() -> None:
-    """``process_cpus`` accepts ``[1, 3]`` or ``"0,2-3"``, sorted and without repeats; default None."""
+    """``process_cpus`` takes ``[1, 3]`` or ``"0,2-3"``, sorted, without repeats; default None."""
     assert parse_shadow_settings({}).process_cpus is None
     assert parse_cpus([3, 1, 3], available=4) == (1, 3)
     assert parse_cpus("0,2-3", available=4) == (0, 2, 3)
