@@ -4,6 +4,11 @@ Each field is declared once, on the frozen, slotted dataclass the data path read
 also from the mypyc-compiled modules): pydantic validates the file against those dataclasses, their
 ``Annotated`` bounds and validators (:mod:`gateway.config_fields`) converting what the file writes
 into what the data path wants; derived values are ``init=False`` fields set in ``__post_init__``.
+The sections are pydantic dataclasses rather than plain ones so that pydantic-settings sees their
+fields (a list or section below the top level may be given as JSON in the environment) and so that
+a section built in code is checked like one read from the file; their validators therefore accept
+their own output. :class:`GatewayConfig` stays a plain dataclass: its ``__post_init__`` checks
+across sections raise :class:`ConfigError` as they are, wherever the values came from.
 Environment variables win over the file (nested fields use ``__``, e.g.
 ``CUTOVER_UPSTREAMS__CANDIDATE__URL``, ``CUTOVER_LISTENERS__PUBLIC__PORT``; list fields such as
 ``routes`` take JSON). Any problem raises :class:`ConfigError` whose message names the field
@@ -24,22 +29,19 @@ Decisions where the issue left a choice:
   are not capped (cap concurrency at the listener or load balancer in front).
 * Only ``http://`` upstreams: the gateway's own HTTP/1.1 client does not speak TLS.
 * ``operations`` (per route): how requests are named for the per-operation windows (issue #14),
-  tried before the contract's OpenAPI operations (:mod:`migration.operations`). Each entry is
-  ``"METHOD /path/{param}"`` (named by the string itself) or ``{name, method, path}``; a
-  ``{param}`` matches one non-empty path segment, the query string is never part of the path.
+  tried before the contract's OpenAPI operations (:mod:`migration.operations`); each entry is
+  ``"METHOD /path/{param}"`` or ``{name, method, path}`` (:func:`~.config_fields.operation_entry`).
   ``max_operations`` (1..256, default 16) bounds the names one route reports: the first names
-  seen keep theirs, later new ones are counted as ``other``. An entry that is not a method and
-  a path starting with ``/`` stops start-up naming it (``routes.0.operations.2: ...``).
+  seen keep theirs, later new ones are counted as ``other``.
 * ``workers``: data-plane processes on this host (``cutover gateway --workers``), a whole number
-  within 1..64 or ``auto`` — the CPUs this process may run on (``os.sched_getaffinity``, so a
-  container's cpuset or ``taskset`` counts, not the host's cores), capped at 64. Resolved here, so
+  within 1..64 or ``auto`` (:func:`~.config_fields.workers`). Resolved here, so
   :attr:`GatewayConfig.workers` is always a number.
 
 Sections owned by other parts live in the same file so an operator edits one document: each route's
-``shadow:`` block and the top-level ``shadow:`` settings are parsed by :mod:`gateway.config_shadow`
-here at start-up (errors name ``routes.N.shadow.FIELD``); ``recording:`` configures the traffic
-recorder that ``cutover contracts replay`` reads; ``migration:`` is kept as a plain mapping and
-validated by :mod:`migration.runtime` when the controller starts (the gateway makes no rollout
+``shadow:`` block and the top-level ``shadow:`` settings are sections like the rest, declared in
+:mod:`gateway.config_shadow` (errors name ``routes.N.shadow.FIELD``); ``recording:`` configures the
+traffic recorder that ``cutover contracts replay`` reads; ``migration:`` is kept as a plain mapping
+and validated by :mod:`migration.runtime` when the controller starts (the gateway makes no rollout
 decisions, so it does not interpret it).
 """
 
@@ -63,23 +65,26 @@ from pydantic import (
     Field,
     PlainValidator,
     ValidationError,
-    WrapValidator,
     create_model,
-    with_config,
 )
+from pydantic.dataclasses import dataclass as section
+from pydantic_settings import SettingsError
 
 from gateway import config_fields as check
-from gateway.config_env import EnvironmentFirst, check_environment
+from gateway.config_env import EnvironmentFirst, check_environment, undecodable
 from gateway.config_fields import MAX_WORKERS as MAX_WORKERS  # re-exported: public names here
 from gateway.config_fields import OTHER_OPERATION as OTHER_OPERATION
-from gateway.config_fields import Network, http_methods
+from gateway.config_fields import SECTION, Lower, Name, Network, describe
+from gateway.config_fields import http_methods as http_methods  # gateway.faults uses it too
 from gateway.config_shadow import RouteShadowConfig, ShadowSettings
 from gateway.redact import DEFAULT_HEADERS as DEFAULT_REDACT_HEADERS
 from gateway.redact import DEFAULT_QUERY_PARAMS as DEFAULT_REDACT_QUERY_PARAMS
 from gateway.redact import redact_target
 
 BACKENDS: tuple[str, str] = ("baseline", "candidate")
-IDEMPOTENT_METHODS: frozenset[str] = frozenset({"GET", "HEAD", "OPTIONS"})
+IDEMPOTENT_METHODS: frozenset[Literal["GET", "HEAD", "OPTIONS"]] = frozenset(
+    {"GET", "HEAD", "OPTIONS"}
+)
 
 
 class ConfigError(ValueError):
@@ -97,15 +102,10 @@ CLI_ENV_VARS = frozenset({"CUTOVER_ADMIN_URL", "CUTOVER_ADMIN_TOKEN", "CUTOVER_R
 DEFAULT_MAX_OPERATIONS = 16
 MAX_OPERATIONS = 256
 
-#: Every section refuses keys it does not declare (``routs:`` is an error, not a silent default).
-_SECTION = with_config(ConfigDict(extra="forbid"))
-
-
 # --------------------------------------------------------------------------- the schema
 
 
-@_SECTION
-@dataclass(frozen=True, slots=True)
+@section(frozen=True, slots=True, config=SECTION)
 class UpstreamConfig:
     """One upstream (baseline or candidate) and how the gateway talks to it."""
 
@@ -129,8 +129,7 @@ class UpstreamConfig:
         return f"{self.host}:{self.port}"
 
 
-@_SECTION
-@dataclass(frozen=True, slots=True)
+@section(frozen=True, slots=True, config=SECTION)
 class Upstreams:
     """The two backends the gateway splits traffic between."""
 
@@ -138,16 +137,11 @@ class Upstreams:
     candidate: UpstreamConfig = UpstreamConfig("http://127.0.0.1:8002")
 
 
-def _lower(names: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(name.lower() for name in names)
-
-
-@_SECTION
-@dataclass(frozen=True, slots=True)
+@section(frozen=True, slots=True, config=SECTION)
 class StickyConfig:
     """Where the sticky key of a request comes from, in priority order."""
 
-    headers: Annotated[tuple[str, ...], AfterValidator(_lower)] = ("x-api-key", "authorization")
+    headers: tuple[Lower, ...] = ("x-api-key", "authorization")
     cookie: str | None = None
     client_address: bool = True
     #: ``headers`` as the data path looks them up: lower-case bytes.
@@ -182,11 +176,12 @@ def _none_if_empty(value: str | None) -> str | None:
 
 
 def _operation(value: object) -> OperationPattern:
+    if isinstance(value, OperationPattern):  # a section built in code is validated too
+        return value
     return OperationPattern(*check.operation_entry(value))
 
 
-@_SECTION
-@dataclass(frozen=True, slots=True)
+@section(frozen=True, slots=True, config=SECTION)
 class RouteConfig:
     """A named group of path patterns with its own candidate weight."""
 
@@ -197,13 +192,14 @@ class RouteConfig:
     ] = frozenset()  # all
     weight_bps: Annotated[int, Field(ge=0, le=10_000)] = 0
     sticky: StickyConfig = StickyConfig()
-    #: Methods retried on the other backend: the idempotent ones plus those the file adds.
+    #: Methods retried on the other backend: the idempotent ones plus those the file adds (only the
+    #: non-idempotent PUT and DELETE may be; the idempotent ones are in anyway).
     fallback_methods: Annotated[
-        frozenset[Annotated[str, AfterValidator(check.fallback_method)]],
+        frozenset[Literal["PUT", "DELETE", "GET", "HEAD", "OPTIONS"]],
         AfterValidator(IDEMPOTENT_METHODS.union),
     ] = IDEMPOTENT_METHODS
-    #: None: the shadow defaults (rate 0); parsed by :mod:`gateway.config_shadow`.
-    shadow: Annotated[RouteShadowConfig | None, WrapValidator(check.route_shadow)] = None
+    #: None: ``shadow.routes.NAME``, else the shadow defaults (rate 0).
+    shadow: RouteShadowConfig | None = None
     #: ``both``: a failed candidate attempt is retried on the baseline and a baseline connect
     #: error/timeout/reset on the candidate; ``to_baseline``: only the former; ``off``: neither.
     fallback: Annotated[Literal["both", "to_baseline", "off"], BeforeValidator(_off)] = "both"
@@ -230,8 +226,7 @@ def _unique_names(routes: tuple[RouteConfig, ...]) -> tuple[RouteConfig, ...]:
     return routes
 
 
-@_SECTION
-@dataclass(frozen=True, slots=True)
+@section(frozen=True, slots=True, config=SECTION)
 class ListenerConfig:
     """A TCP address to listen on."""
 
@@ -239,8 +234,7 @@ class ListenerConfig:
     port: Annotated[int, Field(ge=0, le=65535)] = 8080
 
 
-@_SECTION
-@dataclass(frozen=True, slots=True)
+@section(frozen=True, slots=True, config=SECTION)
 class Listeners:
     """The client-facing listener and the operator's admin API."""
 
@@ -248,20 +242,19 @@ class Listeners:
     admin: ListenerConfig = ListenerConfig(port=8081)
 
 
-@_SECTION
-@dataclass(frozen=True, slots=True)
+@section(frozen=True, slots=True, config=SECTION | ConfigDict(validate_by_name=True))
 class OverrideConfig:
     """Who may force a backend with ``X-Cutover-Backend``."""
 
     token: Annotated[str | None, AfterValidator(_none_if_empty)] = None
-    token_header: Annotated[str, AfterValidator(str.lower)] = "x-cutover-override-token"
+    token_header: Lower = "x-cutover-override-token"
+    #: ``trusted_cidrs`` in the file; code passes the field's own name (``validate_by_name``).
     trusted_networks: Annotated[
         tuple[Network, ...], PlainValidator(check.networks), Field(alias="trusted_cidrs")
     ] = ()
 
 
-@_SECTION
-@dataclass(frozen=True, slots=True)
+@section(frozen=True, slots=True, config=SECTION)
 class LimitsConfig:
     """Size limits that keep the gateway's memory bounded."""
 
@@ -282,8 +275,7 @@ class LimitsConfig:
     max_connections: Annotated[int | None, Field(ge=1, le=1_000_000)] = None
 
 
-@_SECTION
-@dataclass(frozen=True, slots=True)
+@section(frozen=True, slots=True, config=SECTION)
 class RecordingConfig:
     """Where and how much traffic the recorder keeps for ``cutover contracts replay``."""
 
@@ -297,30 +289,26 @@ class RecordingConfig:
     redact_query_params: frozenset[str] = field(init=False, default=DEFAULT_REDACT_QUERY_PARAMS)
 
 
-def _with(default: frozenset[str]) -> Any:
-    """The file's ``redact:`` names are added to ``default``: adding one never drops ``api_key``."""
-    return AfterValidator(lambda names: default | check.redact_names(names))
-
-
-@_SECTION
-@dataclass(frozen=True, slots=True)
+@section(frozen=True, slots=True, config=SECTION)
 class RedactConfig:
-    """Credentials masked wherever requests are written down (access log, recordings)."""
+    """Credentials masked wherever requests are written down (access log, recordings).
+
+    The file's names are added to the defaults: adding one never drops ``api_key``.
+    """
 
     query_params: Annotated[
-        frozenset[str], Field(max_length=256), _with(DEFAULT_REDACT_QUERY_PARAMS)
+        frozenset[Name], Field(max_length=256), AfterValidator(DEFAULT_REDACT_QUERY_PARAMS.union)
     ] = DEFAULT_REDACT_QUERY_PARAMS
-    headers: Annotated[frozenset[str], Field(max_length=256), _with(DEFAULT_REDACT_HEADERS)] = (
-        DEFAULT_REDACT_HEADERS
-    )
+    headers: Annotated[
+        frozenset[Name], Field(max_length=256), AfterValidator(DEFAULT_REDACT_HEADERS.union)
+    ] = DEFAULT_REDACT_HEADERS
 
     def target(self, target: str) -> str:
         """``target`` with the credential query parameters masked (:func:`redact_target`)."""
         return redact_target(target, self.query_params)
 
 
-@_SECTION
-@dataclass(frozen=True, slots=True)
+@section(frozen=True, slots=True, config=SECTION)
 class GatewayConfig:
     """The whole gateway configuration, immutable after start-up.
 
@@ -337,16 +325,13 @@ class GatewayConfig:
     override: OverrideConfig = OverrideConfig()
     limits: LimitsConfig = LimitsConfig()
     access_log_sample_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
-    #: Parsed by :mod:`gateway.config_shadow` (its environment names are free-form).
-    shadow: Annotated[ShadowSettings, WrapValidator(check.shadow_settings)] = field(
-        default_factory=ShadowSettings
-    )
+    shadow: ShadowSettings = field(default_factory=ShadowSettings)
     recording: RecordingConfig | None = None
     #: Validated by :mod:`migration.runtime` when the controller starts, not here.
     migration: dict[str, Any] = field(default_factory=dict)
     redact: RedactConfig = RedactConfig()
     #: Data-plane processes on this host (``auto`` already resolved to a number).
-    workers: Annotated[int, PlainValidator(check.workers_field)] = 1
+    workers: Annotated[int, PlainValidator(check.workers)] = 1
 
     def __post_init__(self) -> None:
         read_timeout = self.upstreams.candidate.read_timeout_s
@@ -411,7 +396,7 @@ def resolve_workers(value: int | str, field: str = "workers") -> int:
     the command line gave it).
     """
     try:
-        return check.workers(value)
+        return check.workers(value, None)
     except ValueError as exc:
         raise ConfigError(f"{field}: {exc}") from None
 
@@ -484,32 +469,9 @@ def build_config(data: dict[str, Any], source: str = "config") -> GatewayConfig:
             **{name: getattr(values, name) for name in GatewaySettings.model_fields}
         )
     except ValidationError as exc:
-        raise ConfigError(_format_errors(exc, source)) from None
+        problem = describe(exc)
+    except SettingsError:  # a list or section in the environment given as broken JSON
+        problem = undecodable(os.environ)
     except ValueError as exc:  # ConfigError from __post_init__, an unknown environment variable
-        raise ConfigError(f"invalid gateway configuration ({source}): {exc}") from None
-
-
-#: The words a YAML author knows for what the JSON-mode file check and the dataclasses say.
-_PLAIN_WORDS = {
-    "unexpected_keyword_argument": "Extra inputs are not permitted",
-    **dict.fromkeys(("list_type", "tuple_type", "frozen_set_type"), "Input should be a valid list"),
-    **dict.fromkeys(("dict_type", "dataclass_type"), "Input should be a valid dictionary"),
-}
-
-
-def _format_errors(exc: ValidationError, source: str) -> str:
-    """One line: ``invalid gateway configuration (FILE): field: message; field: message``.
-
-    A validator that parses a whole section with its own parser (``shadow``) names the field
-    inside it: ``shadow.percent: ...`` under ``routes.0.shadow`` reads ``routes.0.shadow.percent``.
-    """
-    problems = []
-    for err in exc.errors():
-        loc = [str(part) for part in err["loc"]]
-        message = str(err["msg"]).removeprefix("Value error, ")
-        message = _PLAIN_WORDS.get(err["type"], message)
-        if loc and message.startswith((f"{loc[-1]}.", f"{loc[-1]}[", f"{loc[-1]}:")):
-            problems.append(".".join([*loc[:-1], message]))
-        else:
-            problems.append(f"{'.'.join(loc) or '(top level)'}: {message}")
-    return f"invalid gateway configuration ({source}): {'; '.join(problems)}"
+        problem = str(exc)
+    raise ConfigError(f"invalid gateway configuration ({source}): {problem}")

@@ -12,17 +12,10 @@ import ipaddress
 import os
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import ValidationInfo, ValidatorFunctionWrapHandler
-
-from gateway.config_shadow import (
-    RouteShadowConfig,
-    ShadowSettings,
-    parse_route_shadow,
-    parse_shadow_settings,
-)
+from pydantic import ConfigDict, StringConstraints, ValidationError, ValidationInfo
 
 #: Most data-plane processes one host runs (``workers``); ``auto`` is capped here too.
 MAX_WORKERS = 64
@@ -30,6 +23,32 @@ MAX_WORKERS = 64
 OTHER_OPERATION = "other"
 TEMPLATE_PARAMETER = re.compile(r"\{[^/{}]+\}")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+#: A name compared case-insensitively (a header, a query parameter): kept lower-case.
+Lower = Annotated[str, StringConstraints(to_lower=True)]
+#: A name the config adds to a list (redacted, compared, sampled by): non-blank, at most 128.
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=128)
+]
+#: Every section's config: keys it does not declare are refused (``routs:`` is an error, not a
+#: silent default).
+SECTION = ConfigDict(extra="forbid")
+#: The words a YAML author knows for what the JSON-mode file check and the dataclasses say.
+_PLAIN_WORDS = {
+    "unexpected_keyword_argument": "Extra inputs are not permitted",
+    **dict.fromkeys(("list_type", "tuple_type", "frozen_set_type"), "Input should be a valid list"),
+    **dict.fromkeys(("dict_type", "dataclass_type"), "Input should be a valid dictionary"),
+}
+
+
+def describe(exc: ValidationError, where: str = "") -> str:
+    """pydantic's errors on one line, ``field: message; field: message``, each field's dotted name
+    below ``where`` (``routes.0.weight_bps``; ``routes.tasks.shadow.ignore.0``)."""
+    problems = []
+    for err in exc.errors():
+        loc = ".".join([where, *map(str, err["loc"])] if where else map(str, err["loc"]))
+        message = str(err["msg"]).removeprefix("Value error, ")
+        problems.append(f"{loc or '(top level)'}: {_PLAIN_WORDS.get(err['type'], message)}")
+    return "; ".join(problems)
 
 
 def http_url(value: str) -> str:
@@ -58,13 +77,6 @@ def http_methods(value: Iterable[str]) -> list[str]:
     return upper
 
 
-def fallback_method(value: str) -> str:
-    """One ``fallback_methods`` entry: only the non-idempotent methods may be added."""
-    if value not in ("PUT", "DELETE"):
-        raise ValueError("Input should be 'PUT' or 'DELETE'")
-    return value
-
-
 def route_patterns(value: tuple[str, ...]) -> tuple[str, ...]:
     """Path patterns start with ``/`` (or are ``*``)."""
     for pattern in value:
@@ -79,7 +91,7 @@ def fallback_after(value: object, info: ValidationInfo) -> float | None:
     A plain validator rather than a ``float | Literal["auto"]`` union, whose errors would name each
     member; an environment value (python mode) may be a numeric string, the file's (json) may not.
     """
-    if value == "auto":
+    if value == "auto" or value is None:
         return None
     if isinstance(value, str) and info.mode == "python":
         with contextlib.suppress(ValueError):
@@ -100,14 +112,6 @@ def networks(value: object) -> tuple[Network, ...]:
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{cidr!r} is not a CIDR: {exc}") from None
     return tuple(found)
-
-
-def redact_names(value: frozenset[str]) -> frozenset[str]:
-    """Extra ``redact:`` names: non-blank, at most 128 characters; compared lower-case."""
-    for name in value:
-        if not name.strip() or len(name) > 128:
-            raise ValueError(f"{name!r} is not a parameter or header name")
-    return frozenset(name.strip().lower() for name in value)
 
 
 def operation_entry(value: object) -> tuple[str, str, str]:
@@ -149,29 +153,13 @@ def operation_entry(value: object) -> tuple[str, str, str]:
     return name, method.upper(), path
 
 
-def route_shadow(value: Any, _schema: ValidatorFunctionWrapHandler) -> RouteShadowConfig | None:
-    """A route's ``shadow:`` block, parsed by :mod:`gateway.config_shadow` (empty: the defaults).
-
-    The shadow sections are wrap validators that never call pydantic's own schema: their parser
-    does it all (a plain validator would too, but then pydantic cannot dump the dataclass).
-    """
-    if isinstance(value, RouteShadowConfig) or not value:
-        return value or None
-    return parse_route_shadow(value, "shadow")
-
-
-def shadow_settings(value: Any, _schema: ValidatorFunctionWrapHandler) -> ShadowSettings:
-    """The top-level ``shadow:`` settings, parsed by :mod:`gateway.config_shadow`."""
-    return value if isinstance(value, ShadowSettings) else parse_shadow_settings(value, "shadow")
-
-
-def workers(value: object, numeric_strings: bool = True) -> int:
+def workers(value: object, info: ValidationInfo | None) -> int:
     """``workers``: a whole number within 1..64, or ``auto``: the CPUs this process may run on.
 
     Those are ``os.sched_getaffinity`` (a container's cpuset or ``taskset`` counts, not the host's
     cores), capped at :data:`MAX_WORKERS`. One message for every bad value instead of an
-    ``int | Literal`` union's two; a quoted number counts only with ``numeric_strings`` (the
-    environment, the command line), not in the file.
+    ``int | Literal`` union's two; a quoted number counts from the environment (pydantic's python
+    mode) and the command line (no ``info``), not in the file (JSON mode).
     """
     text = value.strip() if isinstance(value, str) else None
     if text == "auto":
@@ -180,7 +168,7 @@ def workers(value: object, numeric_strings: bool = True) -> int:
         except AttributeError:  # not Linux: no affinity call
             cpus = os.cpu_count() or 1
         return max(1, min(cpus, MAX_WORKERS))
-    if text is not None and text.isdigit() and numeric_strings:
+    if text is not None and text.isdigit() and (info is None or info.mode == "python"):
         value = int(text)
     if not isinstance(value, int) or isinstance(value, bool):
         raise ValueError(
@@ -189,8 +177,3 @@ def workers(value: object, numeric_strings: bool = True) -> int:
     if not 1 <= value <= MAX_WORKERS:
         raise ValueError(f"must be within 1..{MAX_WORKERS} (or 'auto'), got {value}")
     return value
-
-
-def workers_field(value: object, info: ValidationInfo) -> int:
-    """``workers`` in the config: a quoted number counts from the environment, not the file."""
-    return workers(value, numeric_strings=info.mode == "python")

@@ -4,7 +4,6 @@ It lives beside :mod:`gateway.config`, which embeds the shadow blocks and must i
 without importing this package (whose ``__init__`` imports the gateway config).
 """
 
-from gateway.config_shadow import DEFAULT_REDACT_HEADERS as DEFAULT_REDACT_HEADERS
 from gateway.config_shadow import KNOWN_METHODS as KNOWN_METHODS
 from gateway.config_shadow import SAFE_METHODS as SAFE_METHODS
 from gateway.config_shadow import RouteShadowConfig as RouteShadowConfig

@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from gateway.commands import add_gateway_parser
-from gateway.config import ConfigError, OperationPattern, load_config, parse_config
+from gateway.config import ConfigError, OperationPattern, UpstreamConfig, load_config, parse_config
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "gateway.example.yaml"
 
@@ -73,6 +74,7 @@ def test_environment_overrides_the_file(monkeypatch: pytest.MonkeyPatch) -> None
             "routes.0.fallback_methods.0",
         ),
         ("routs: []", "routs"),
+        ("redact: {headers: ['  ']}", "redact.headers.0"),
     ],
 )
 def test_errors_name_the_field(text: str, field: str) -> None:
@@ -178,7 +180,7 @@ def test_bad_shadow_or_recording_values_name_the_field(text: str, field: str) ->
     ],
 )  # fmt: skip
 def test_file_values_are_strict_and_bounded(text: str, field: str) -> None:
-    """A file value of the wrong type is not coerced (true is not 1, "50" is not 50); bounds hold."""
+    """A file value of the wrong type is not coerced (true is not 1, "50" not 50); bounds hold."""
     with pytest.raises(ConfigError) as info:
         parse_config(text, "test.yaml")
     assert f"(test.yaml): {field}: " in str(info.value)
@@ -238,7 +240,7 @@ def test_known_and_documented_variables_are_accepted(
 
 
 def test_python_m_gateway_exits_2_with_one_line(tmp_path: Path) -> None:
-    """``python -m gateway --config bad.yaml`` exits 2 with one line naming the field, no traceback."""
+    """``python -m gateway --config bad.yaml`` exits 2 with one line naming the field."""
     import os
     import subprocess
     import sys
@@ -280,7 +282,8 @@ def test_unquoted_fallback_off_means_off() -> None:
     [
         ("routes: [{name: a, paths: ['/*'], fallback: sometimes}]", "routes.0.fallback"),
         ("routes: [{name: a, paths: ['/*'], fallback_after_s: 0}]", "routes.0.fallback_after_s"),
-        ("routes: [{name: a, paths: ['/*'], fallback_after_s: never}]", "routes.0.fallback_after_s"),
+        ("routes: [{name: a, paths: ['/*'], fallback_after_s: never}]",
+         "routes.0.fallback_after_s"),
         ("routes: [{name: a, paths: ['/*'], fallback_after_s: 31}]", "routes.0.fallback_after_s"),
         ("routes: [{name: a, paths: ['/*'], fallback_after_floor_s: -1}]",
          "routes.0.fallback_after_floor_s"),
@@ -310,7 +313,7 @@ def test_slow_client_limits_have_defaults_and_bounds() -> None:
 
 
 def test_route_operations_in_both_forms() -> None:
-    """``operations`` takes 'METHOD /path' (named by itself) or {name, method, path}; the bound is kept."""
+    """``operations`` takes 'METHOD /path' (named by itself) or {name, method, path}, bounded."""
     config = parse_config(
         "routes: [{name: a, paths: ['/*'], max_operations: 4, operations: ["
         "'POST /api/v1/tasks', {name: one task, method: get, path: '/api/v1/tasks/{task_id}'}]}]",
@@ -389,6 +392,18 @@ def test_broken_environment_json_names_the_field(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("CUTOVER_OVERRIDE__TRUSTED_CIDRS", "[10.")
     with pytest.raises(ConfigError, match=r"override\.trusted_cidrs: the environment value is not"):
         parse_config("")
+    monkeypatch.setenv("CUTOVER_OVERRIDE__TRUSTED_CIDRS", "[]")
+    monkeypatch.setenv("CUTOVER_LISTENERS", "{oops")
+    with pytest.raises(ConfigError, match=r"listeners: the environment value is not JSON \(CUTOV"):
+        parse_config("")
+
+
+def test_a_section_built_in_code_is_checked_like_the_file() -> None:
+    """Sections are validated when code builds them, and a validated section validates again."""
+    with pytest.raises(ValidationError, match=r"^1 validation error for UpstreamConfig\nurl\n"):
+        UpstreamConfig(url="https://10.0.0.1")
+    route = parse_config("routes: [{name: a, paths: ['/*'], operations: ['GET /x']}]").routes[0]
+    assert dataclasses.replace(route) == route
 
 
 def test_sections_are_the_data_path_values() -> None:
