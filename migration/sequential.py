@@ -85,7 +85,8 @@ def _smoothed(bad: int, n: int) -> float:
 
 
 def _null_variance(cand_bad: int, n_cand: int, base_bad: int, n_base: int, margin: float) -> float:
-    """Variance of ``candidate rate - baseline rate`` where the candidate's is the baseline's + ``margin``.
+    """Variance of ``candidate rate - baseline rate`` where the candidate's is the baseline's +
+    ``margin``.
 
     Both rates are estimated from the pooled counts under that constraint (a closed-form stand-in
     for the restricted maximum likelihood of Miettinen and Nurminen): the baseline's rate alone
