@@ -56,9 +56,9 @@ Decided here, and why (what a statistician reviewing Kayenta's Mann-Whitney judg
   candidate one point worse (10 % of 20 req/s) and slows a healthy 50 %-of-4 step (63 % shown
   within 360 s instead of 82 %); Farrington-Manning's variance at the margin clears 1.5 % and takes
   a healthy thin step's median from 250 s to 380 s. None both keeps the budget and speeds a thin
-  route, and none could reach "promotes within hold + 5 min in 95 % of steps" there: even one look
-  at 360 s that knows the baseline's error rate at every instant (the most powerful test of that
-  question at 5 % and a 1-point margin; a sequential test deciding by then can do no better)
+  route, and none could reach "promotes within hold + 5 min in 95 % of steps" there: even an
+  oracle, one look at 360 s that knows the baseline's error rate at every instant (a count test at
+  5 % and a 1-point margin, with more to go on than any sequential test deciding by then has),
   promotes at most 188 of the bench's 200 healthy steps at 10 % of 20 req/s and 191 at 50 % of 4.
   The margin decides that row (the same bound at 1.5 points: 200 of 200), not the test's form.
 * **Harm and non-inferiority are separate one-sided tests** with separate budgets. Harm (roll back)
