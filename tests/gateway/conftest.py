@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from gateway.config import GatewayConfig, build_config
 from gateway.observer import RequestObserver, ResponseTap
 from gateway.server import Gateway
+from gateway.testing import Client
 from tests.gateway.upstreams import Upstream
 
 TOKEN = "admin-secret"
@@ -106,3 +107,12 @@ def admin_client(gateway: Gateway, token: str | None = TOKEN) -> httpx.AsyncClie
     return httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{gateway.admin_port}", timeout=10.0, headers=headers
     )
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[list[Client]]:
+    """In-process clients (``gateway.testing.Client``) a test makes, closed after it."""
+    made: list[Client] = []
+    yield made
+    for client in made:
+        client.close()

@@ -7,8 +7,6 @@ route's ``fallback``, and who answers.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from gateway.testing import (
@@ -31,15 +29,6 @@ def upstream(name: str, status: int = 200) -> MockUpstream:
         return Response(status, (), name.encode())
 
     return MockUpstream(handler)
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[list[Client]]:
-    """Clients closed after the test."""
-    made: list[Client] = []
-    yield made
-    for client in made:
-        client.close()
 
 
 @pytest.mark.parametrize(

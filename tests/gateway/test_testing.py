@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import Coroutine
 from typing import Any
 
 import pytest
@@ -45,15 +45,6 @@ class Paths:
 def upstreams() -> tuple[MockUpstream, MockUpstream]:
     """A baseline and a candidate, in process."""
     return named("baseline"), named("candidate")
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[list[Client]]:
-    """Clients closed after the test."""
-    made: list[Client] = []
-    yield made
-    for client in made:
-        client.close()
 
 
 def connect(made: list[Client], proxy: Proxy) -> tuple[Client, Paths]:
