@@ -5,9 +5,10 @@ weights (the embedded SQLite default of ``make run`` and ``cutover up``). With a
 ``postgresql://`` ``migration.state_db``, or ``--workers N`` on one host over the SQLite file —
 every gateway process is a *member* of a cluster:
 
-* evidence: each data-plane process publishes its completed per-second window buckets
-  (:mod:`migration.cluster.evidence`) to the store; the leader merges every replica's buckets into
-  one :class:`~migration.seams.WindowSource` (sketches merged, never averaged);
+* evidence: each data-plane process publishes its per-second window buckets
+  (:mod:`migration.cluster.evidence`, :mod:`migration.cluster.exporter`) to the store, the one in
+  progress as a partial the completed one supersedes; the leader merges every replica's buckets
+  into one :class:`~migration.seams.WindowSource` (sketches merged, never averaged);
 * one controller: members race for a lease timed by the database's clock
   (:mod:`migration.cluster.store`); the holder runs the controller and every controller write is
   fenced by the lease's epoch, so a deposed leader writes nothing;

@@ -1,11 +1,12 @@
-"""One replica's window buckets as evidence rows: the codec, and the exporter that publishes them.
+"""One replica's window buckets as evidence rows: what a bucket carries, and its wire format.
 
-Every data-plane process publishes its *completed* per-second buckets to the shared store as rows
-``(route, tag, payload)``; the leader merges every replica's rows into one window source
-(:mod:`migration.cluster.merged`). What a bucket carries is what the analysis reads: per backend the
-attempts, errors, connect errors, timeouts and latency sketch (bucket counts, never a quantile: only
-counts merge exactly, an average of p95s is no p95), contract checks and violations; and the route's
-shadow comparisons and mismatches.
+Every data-plane process publishes its per-second buckets to the shared store as rows ``(route, tag,
+payload)`` (:mod:`migration.cluster.exporter`): each completed bucket once, and the bucket in
+progress as a *partial* that a newer partial, then the completed bucket, supersedes. The leader
+merges every replica's rows into one window source (:mod:`migration.cluster.merged`). What a bucket
+carries is what the analysis reads: per backend the attempts, errors, connect errors, timeouts and
+latency sketch (bucket counts, never a quantile: only counts merge exactly, an average of p95s is no
+p95), contract checks and violations; and the route's shadow comparisons and mismatches.
 
 The payload is compact JSON (orjson), format version 1::
 
@@ -13,14 +14,17 @@ The payload is compact JSON (orjson), format version 1::
      "baseline": {"n": 40, "err": 1, "conn": 0, "tmo": 1, "zero": 0, "bins": [k1, c1, k2, c2, ...],
                   "cn": 3, "cbad": 0},
      "candidate": {...},
-     "shadow": [events, bad]}
+     "shadow": [events, bad], "partial": true}
 
-A backend or the shadow with nothing in the bucket is left out. ``acc`` is the sketch's relative
-accuracy: sketches of another accuracy do not merge, so :meth:`RouteBucket.merge` refuses them.
-Decoding is strict — a payload from a newer format, a broken writer or a hostile store raises
-:class:`ValueError` (the merger skips and counts it): counts are non-negative integers, errors and
-latency samples never exceed attempts, bad events never exceed events, and sketch keys lie in the
-sketch's bounded key range (so a payload cannot make a merger allocate without bound).
+``partial`` is written only for a bucket still filling (a completed bucket's payload is exactly what
+it was before partials existed, so a leader of the previous release reads it; such a leader refuses
+a partial as an unknown field, counts it as rejected, and merges the completed bucket when it comes,
+as it always did). A backend or the shadow with nothing in the bucket is left out. ``acc`` is the
+sketch's relative accuracy: sketches of another accuracy do not merge, so :meth:`RouteBucket.merge`
+refuses them. Decoding is strict — a payload from a newer format, a broken writer or a hostile store
+raises :class:`ValueError` (the merger skips and counts it): counts are non-negative integers,
+errors and latency samples never exceed attempts, bad events never exceed events, and sketch keys
+lie in the sketch's bounded key range (so a payload cannot make a merger allocate without bound).
 
 What is lost on the wire: a sketch's exact sum (:attr:`LatencySketch.total`) — the decoded sketch
 sums its buckets' representative values instead (within the accuracy); nothing in the analysis reads
@@ -36,15 +40,12 @@ from typing import Any
 
 import orjson
 
-from migration.metrics import MigrationMetrics
 from migration.seams import BACKENDS, RateSample
 from migration.sketch import DEFAULT_RELATIVE_ACCURACY, MAX_VALUE, MIN_VALUE, LatencySketch
-from migration.windows import Bucket
 
 __all__ = [
     "FORMAT_VERSION",
     "BackendBucket",
-    "BucketExporter",
     "RouteBucket",
     "decode_bucket",
     "encode_bucket",
@@ -82,11 +83,16 @@ class BackendBucket:
 
 @dataclass
 class RouteBucket:
-    """Both backends and the shadow comparisons of one route in one bucket."""
+    """Both backends and the shadow comparisons of one route in one bucket.
+
+    ``partial``: the bucket was still filling when it was read (a later row of the same replica,
+    route and bucket number supersedes it).
+    """
 
     accuracy: float = DEFAULT_RELATIVE_ACCURACY
     backends: dict[str, BackendBucket] = field(default_factory=dict)
     shadow: RateSample = _NO_EVENTS
+    partial: bool = False
 
     def backend(self, name: str) -> BackendBucket:
         """``name``'s counts, created empty (with this bucket's accuracy) on first use."""
@@ -99,6 +105,13 @@ class RouteBucket:
     def empty(self) -> bool:
         """Nothing was recorded: such a bucket is never published."""
         return not self.shadow.events and all(b.empty for b in self.backends.values())
+
+    @property
+    def events(self) -> int:
+        """Everything counted in it (attempts, contract checks, shadow comparisons): a bucket
+        only grows while it fills, so of two partials of one bucket the larger is the newer."""
+        counted = sum(b.requests + b.contract.events for b in self.backends.values())
+        return counted + self.shadow.events
 
     def merge(self, other: RouteBucket) -> None:
         """Add ``other`` into this bucket; :class:`ValueError` if its sketch accuracy differs."""
@@ -140,6 +153,8 @@ def encode_bucket(bucket: RouteBucket) -> str:
         }
     if bucket.shadow.events:
         doc["shadow"] = [bucket.shadow.events, bucket.shadow.bad]
+    if bucket.partial:
+        doc["partial"] = True
     return orjson.dumps(doc).decode()
 
 
@@ -153,13 +168,16 @@ def decode_bucket(payload: str | bytes) -> RouteBucket:
         raise ValueError("evidence payload is not a JSON object")
     if doc.get("v") != FORMAT_VERSION:
         raise ValueError(f"evidence payload version {doc.get('v')!r}, expected {FORMAT_VERSION}")
-    unknown = set(doc) - {"v", "acc", "shadow", *BACKENDS}
+    unknown = set(doc) - {"v", "acc", "shadow", "partial", *BACKENDS}
     if unknown:
         raise ValueError(f"evidence payload has unknown fields {sorted(unknown)}")
     accuracy = doc.get("acc")
     if not isinstance(accuracy, float) or not 0.0 < accuracy < 1.0:
         raise ValueError(f"evidence payload accuracy {accuracy!r} is not in (0, 1)")
-    bucket = RouteBucket(accuracy)
+    partial = doc.get("partial", False)
+    if partial is not True and "partial" in doc:
+        raise ValueError(f"evidence payload partial is {partial!r}, not true")
+    bucket = RouteBucket(accuracy, partial=partial)
     for name in BACKENDS:
         if name in doc:
             bucket.backends[name] = _decode_backend(name, doc[name], accuracy)
@@ -237,84 +255,3 @@ def _inside(sketch: LatencySketch, key: int, name: str) -> float:
     if sketch.key(value) != key:
         raise ValueError(f"evidence payload {name}.bins: key {key} out of range")
     return value
-
-
-# -- the exporter ------------------------------------------------------------------------------
-
-
-class BucketExporter:
-    """Turns a member's completed window buckets into evidence rows, each published once.
-
-    The publisher's cycle is ``rows = export(now)``, ``store.publish_evidence(replica, rows)``, then
-    :meth:`acknowledge` — only after the store took them. Until acknowledged, every export returns
-    the same rows again (plus newer ones), so a failed publish loses nothing still in the window;
-    once acknowledged, nothing up to that export is sent again (the store ignores a repeated key
-    anyway, so a lost acknowledgement costs a resend, never a double count).
-
-    One mark covers every route: an export covers every bucket number below ``floor(now /
-    bucket_s)``, and no attempt recorded after it can land in those buckets (the clock moves on).
-    How far back: at most the window (``metrics.window_buckets``); rows exported but never
-    acknowledged that fell out of it since are counted in :attr:`dropped`.
-    """
-
-    def __init__(self, metrics: MigrationMetrics) -> None:
-        self.metrics = metrics
-        self.bucket_s = metrics.bucket_s
-        #: Rows exported, never acknowledged, that left the window before they could be.
-        self.dropped = 0
-        self._acked_through: int | None = None  # newest bucket number covered by an ack
-        self._pending: tuple[int, list[tuple[str, int, str]]] | None = None
-
-    def export(self, now: float) -> list[tuple[str, int, str]]:
-        """``(route, tag, payload)`` of every non-empty completed bucket not acknowledged yet."""
-        current = math.floor(now / self.bucket_s)
-        oldest = current - self.metrics.window_buckets + 1
-        if self._acked_through is not None:
-            oldest = max(oldest, self._acked_through + 1)
-        newest = current - 1
-        if self._pending is not None:
-            self.dropped += sum(1 for _, tag, _ in self._pending[1] if tag < oldest)
-        rows: list[tuple[str, int, str]] = []
-        if oldest <= newest:
-            for route in self.metrics.window_keys():
-                rows.extend(self._route_rows(route, oldest, newest))
-        self._pending = (newest, rows)
-        return rows
-
-    def acknowledge(self) -> None:
-        """The rows of the last :meth:`export` are in the store: never export them again."""
-        if self._pending is None:
-            return
-        newest, _ = self._pending
-        if self._acked_through is None or newest > self._acked_through:
-            self._acked_through = newest
-        self._pending = None
-
-    def _route_rows(self, route: str, oldest: int, newest: int) -> list[tuple[str, int, str]]:
-        slots = self.metrics.buckets(route, oldest, newest)
-        if slots is None:
-            return []
-        by_tag: dict[int, RouteBucket] = {}
-
-        def at(slot: Bucket) -> RouteBucket:
-            found = by_tag.get(slot.tag)
-            if found is None:
-                found = by_tag[slot.tag] = RouteBucket(slot.latency.accuracy)
-            return found
-
-        for backend, window in slots.windows.items():
-            for slot in window:
-                counts = at(slot).backend(backend)
-                counts.requests, counts.errors = slot.requests, slot.errors
-                counts.connect_errors, counts.timeouts = slot.connect_errors, slot.timeouts
-                counts.latency = slot.latency
-        for backend, window in slots.contract.items():
-            for slot in window:
-                at(slot).backend(backend).contract = RateSample(slot.requests, slot.errors)
-        for slot in slots.shadow:
-            at(slot).shadow = RateSample(slot.requests, slot.errors)
-        return [
-            (route, tag, encode_bucket(bucket))
-            for tag, bucket in sorted(by_tag.items())
-            if not bucket.empty
-        ]

@@ -7,14 +7,23 @@ loop, as on one process.
 
 * **follow** (every process): read the snapshot when NOTIFY wakes it, at least every
   :data:`POLL_S`; apply it if newer; publish the weights lowered while fail-static first.
-* **beat** (every process, four times a second): merge its own completed window buckets into its
-  merged windows and publish them (each once, within a quarter second of its second ending); once a
-  second the heartbeat (role, applied version, fail-static, in-flight ages, admin URL) and the
-  :class:`~migration.cluster.guard.LocalGuard`.
+* **beat** (every process, four times a second): merge its own window buckets into its merged
+  windows and publish them — each completed bucket once, the bucket in progress as a partial
+  (:mod:`migration.cluster.exporter`); once a second the heartbeat (role, applied version,
+  fail-static, in-flight ages, admin URL) and the :class:`~migration.cluster.guard.LocalGuard`.
 * **lead** (members that may lead): renew or take the lease every ``renew_s``; merge every replica's
   evidence four times a second (followers too, so a new leader starts with warm windows); while
   holding the lease, run the controller every ``interval_s``. A write refused by the fence, or the
   lease's margin running out, stops it at once.
+
+Both loops keep time with the wall clock's quarter seconds (every member's, NTP-synchronised):
+beats at :data:`BEAT_PHASE_S` past each quarter, so a completed bucket is published ~20 ms after
+its second ends rather than anywhere in the next quarter second; the leader reads at
+:data:`READ_PHASE_S`, after the members' publications, so its evaluation finds the bucket that
+just ended settled (:meth:`~migration.cluster.merged.MergedWindows.settled`). A clock skew between
+hosts only moves a member's beats, never stops them; the store calls run on threads and fail
+within the store's call timeout (0.25 s on PostgreSQL), so a slow or absent database delays a
+publication, never the gateway's loop, and a failed one is sent again with the next beat.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ from typing import Any
 import structlog
 
 from migration.cluster.config_watch import ConfigWatcher
-from migration.cluster.evidence import BucketExporter
+from migration.cluster.exporter import BucketExporter
 from migration.cluster.follower import ConfigFollower
 from migration.cluster.guard import LocalGuard
 from migration.cluster.inflight import MergedInflight
@@ -39,7 +48,7 @@ from migration.cluster.seams import ClusterStore, EvidenceRow, FencedOut, Replic
 from migration.cluster.weights import publish_local_changes
 from migration.controller import MigrationController
 
-__all__ = ["POLL_S", "ClusterMember"]
+__all__ = ["BEAT_PHASE_S", "POLL_S", "READ_PHASE_S", "ClusterMember", "until_phase"]
 
 log = structlog.get_logger("cutover.cluster")
 
@@ -50,6 +59,17 @@ POLL_S = 0.5
 BEATS_PER_PUBLISH = 4
 #: Evidence older than this is pruned by the leader (the windows read at most 60 s).
 KEEP_EVIDENCE_S = 120
+#: Where in each quarter second of the wall clock a member publishes (just after a bucket ends).
+BEAT_PHASE_S = 0.02
+#: Where in each quarter second the leader reads the evidence (after the publications).
+READ_PHASE_S = 0.1
+
+
+def until_phase(now: float, phase_s: float, period_s: float = 1.0 / BEATS_PER_PUBLISH) -> float:
+    """Seconds from ``now`` to the next ``phase_s`` past a multiple of ``period_s``, at least a
+    fifth of a period (a loop that ran late skips ahead instead of running twice at once)."""
+    wait = (phase_s - now) % period_s
+    return wait if wait >= period_s / 5 else wait + period_s
 
 
 class ClusterMember:
@@ -169,15 +189,23 @@ class ClusterMember:
                 if tick % BEATS_PER_PUBLISH == 0:
                     await self.beat()
                 else:
-                    await self._publish(self._ingest_own())
+                    await self.publish()
             except Exception:
                 log.exception("cluster_beat_failed")
             tick += 1
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 1.0 / BEATS_PER_PUBLISH)
+                await asyncio.wait_for(stop.wait(), until_phase(self.clock(), BEAT_PHASE_S))
+
+    async def publish(self) -> None:
+        """Merge and publish this process' buckets; a store failure is the follower's to count
+        (as a failed read is), not an error to log four times a second while the store is down."""
+        try:
+            await self._publish(self._ingest_own())
+        except Exception as exc:
+            self.follower.failed(exc)
 
     async def _publish(self, rows: list[tuple[str, int, str]]) -> None:
-        """Send completed buckets to the store (within a quarter second of a second ending)."""
+        """Send the exported rows to the store, then acknowledge them to the exporter."""
         if not rows:
             return
         await asyncio.to_thread(self.store.publish_evidence, self.replica, rows)
@@ -186,11 +214,11 @@ class ClusterMember:
         self.metrics.evidence.labels("published").inc(len(rows))
 
     def _ingest_own(self) -> list[tuple[str, int, str]]:
-        """This process' completed buckets into its merged windows (no store, no round trip).
+        """This process' buckets into its merged windows (no store, no round trip).
 
-        Four times a second, so a leader sees its own traffic within ~0.25 s of a second ending,
-        even while the store is unreachable; a row seen again (re-exported until published) is
-        ignored by the merge.
+        Four times a second, so a leader sees its own traffic within ~0.25 s, even while the store
+        is unreachable; a row seen again (re-exported until published, or the store's copy of a
+        partial already superseded here) is ignored by the merge.
         """
         rows = self.exporter.export(self.clock()) if self.exporter is not None else []
         if rows and self.merged is not None:
@@ -252,11 +280,12 @@ class ClusterMember:
                 if self.on_term is not None:
                     self._guarded(self.on_term)
             if elector.leading and now >= next_step:
-                next_step = now + self.interval_s
+                # Half a read early: steps stay on the reads' phase instead of slipping a read.
+                next_step = now + self.interval_s - 0.5 / BEATS_PER_PUBLISH
                 self._guarded(controller.step)
             self._gauges()
-            with contextlib.suppress(TimeoutError):  # evidence within ~0.25 s of its publication
-                await asyncio.wait_for(stop.wait(), 1.0 / BEATS_PER_PUBLISH)
+            with contextlib.suppress(TimeoutError):  # evidence within ~0.1 s of its publication
+                await asyncio.wait_for(stop.wait(), until_phase(self.clock(), READ_PHASE_S))
 
     def _guarded(self, action: Callable[[], object]) -> None:
         """Run a controller action as the leader; a refused fence ends the term."""

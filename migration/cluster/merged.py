@@ -9,26 +9,45 @@ attempts (``tests/migration/cluster/test_merged.py`` proves it).
 
 Decided here, and why:
 
-* **Spans cover completed buckets.** A member publishes a bucket once its second is over, so the
-  newest bucket the leader can have is ``now_tag - 1`` (``now_tag = floor(now / bucket_s)``). A span
-  of ``n`` seconds covers the ``n`` completed buckets ``now_tag - n .. now_tag - 1`` and reports
-  ``WindowStats.span_s = n * bucket_s``; ``n = max(1, round(min(span_s, window) / bucket_s))``, as
-  :meth:`SlidingWindow.stats <migration.windows.SlidingWindow.stats>` counts its buckets. The merged
-  view therefore lags one process' by under a bucket plus the publish delay: within one interval.
+* **Partials are replaceable.** A member publishes its bucket in progress four times a second as a
+  *partial* (:mod:`migration.cluster.exporter`), then the completed bucket. A slot keeps, per
+  bucket number, the completed buckets added up and, beside them, the newest partial of each
+  replica whose completed bucket is not in yet: a partial replaces that replica's previous one only
+  when it counts more (a bucket only grows while it fills, so a smaller or equal one is a replay or
+  an older copy — the leader merges its own rows locally before the store's copy comes back), and
+  the completed bucket replaces it for good. Nothing is counted twice however rows are replayed or
+  reordered. A replica killed mid-bucket leaves its last partial: those attempts happened (and
+  were answered, or failed, on its clients), so they stay counted, once.
+* **Spans end in the bucket in progress**, as one process' windows do: a span of ``n`` seconds
+  covers buckets ``now_tag - n + 1 .. now_tag`` (``now_tag = floor(now / bucket_s)``, ``n = max(1,
+  round(min(span_s, window) / bucket_s))``) and reports the same ``span_s`` as
+  :meth:`SlidingWindow.stats <migration.windows.SlidingWindow.stats>`. The newest buckets hold the
+  replicas' partials, at most a publication plus a read old (~0.5 s), instead of the completed
+  buckets only (a bucket plus the trip, 1 to 1.75 s, before partials).
 * **Recent attempts** (the "is it reachable at all" check): a process keeps its last 20 attempts of
   the last 10 s; the order of attempts within a bucket does not travel, so the merged answer is the
-  newest completed buckets, going back until they hold :attr:`recent_min_attempts` (20) attempts or
-  :attr:`recent_max_buckets` (10) buckets were taken. Whole seconds, so the count may exceed 20 on a
-  busy route; the check is a fraction, and a sudden outage fills the newest second first.
+  newest buckets (partials included), going back until they hold :attr:`recent_min_attempts` (20)
+  attempts or :attr:`recent_max_buckets` (10) buckets were taken. Whole seconds, so the count may
+  exceed 20 on a busy route; the check is a fraction, and a sudden outage fills the newest second
+  first.
+* **Settling** (the step's evidence, :meth:`settled`): a bucket is counted once, so only when no
+  more rows are coming for it — as soon as every replica that published the route in it or the two
+  before is past it (its completed row is in, or any row of a later bucket, which a member
+  publishes with or after all its completed rows), and in any case :attr:`settle_buckets` (2)
+  buckets back. A replica killed mid-bucket, or one whose clock runs behind, only brings back the
+  two-bucket wait; a row later than that still counts in the windows and totals.
 * **Memory** is bounded by the window, not by traffic or time: per route, one merged bucket (with
-  the set of replicas in it) per bucket number from ``now_tag - window_buckets`` to ``now_tag +``
-  :attr:`max_ahead_buckets` (hosts' clocks differ by a second or so); older ones are dropped as
-  the clock moves. Routes are capped at ``max_routes``, as each member's metrics cap theirs.
-* **Totals** (step progress) are monotonic: every well-formed row ever ingested counts once, also
-  one too old for the window (its attempts still happened). A row is identified by ``(replica,
-  route, tag)``: a repeat of a row still in the window is ignored (:attr:`duplicates`), so
-  re-reading an overlap of the evidence table is harmless there; older rows cannot be checked, so
-  the caller reads each row once (``evidence_after(last_id)``).
+  the set of replicas in it, and at most :attr:`max_partials` partials) per bucket number from
+  ``now_tag - window_buckets`` to ``now_tag +``   :attr:`max_ahead_buckets` (hosts' clocks differ by
+  a second or so); older ones are dropped as   the clock moves. Routes are capped at ``max_routes``,
+  as each member's metrics cap theirs.
+* **Totals** (step progress) are monotonic: every well-formed completed row ever ingested counts
+  once, also one too old for the window (its attempts still happened); a partial counts what it
+  adds to the one it replaces, and its completed row only the rest. A row is identified by
+  ``(replica, route, tag)``: a repeat of a row still in the window is ignored (:attr:`duplicates`),
+  so re-reading an overlap of the evidence table is harmless there; older rows cannot be checked,
+  so the caller reads each row once (``evidence_after(last_id)``). A partial outside the kept bucket
+  numbers is ignored (its completed row counts).
 * **Operations** travel as keys of their own (``route/operation``, see
   :func:`~migration.operations.op_key`): a member publishes each operation's buckets like a route's,
   and :meth:`routes` lists the routes only, :meth:`operations` a route's operations.
@@ -40,7 +59,7 @@ Decided here, and why:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from migration.cluster.evidence import BackendBucket, RouteBucket, decode_bucket
@@ -55,10 +74,22 @@ __all__ = ["MergedWindows"]
 
 @dataclass
 class _Slot:
-    """Every replica's bucket of one route at one bucket number, added up."""
+    """One route at one bucket number: the completed buckets added up, and the newest partial of
+    each replica whose completed bucket is not in yet."""
 
-    bucket: RouteBucket
-    replicas: set[str] = field(default_factory=set)
+    done: RouteBucket
+    finished: set[str] = field(default_factory=set)
+    partials: dict[str, RouteBucket] = field(default_factory=dict)
+
+    def parts(self) -> Iterator[RouteBucket]:
+        """What the slot counts: the completed sum, then each partial."""
+        yield self.done
+        yield from self.partials.values()
+
+    @property
+    def replicas(self) -> set[str]:
+        """Replicas with any row here."""
+        return self.finished | self.partials.keys()
 
 
 @dataclass
@@ -81,6 +112,7 @@ class MergedWindows:
         recent_min_attempts: int = 20,
         recent_max_buckets: int = 10,
         max_ahead_buckets: int = 2,
+        max_partials: int = 256,
     ) -> None:
         if window_buckets < 1 or bucket_s <= 0:
             raise ValueError("window_buckets must be >= 1 and bucket_s > 0")
@@ -92,12 +124,15 @@ class MergedWindows:
         self.recent_min_attempts = recent_min_attempts
         self.recent_max_buckets = recent_max_buckets
         self.max_ahead_buckets = max_ahead_buckets
-        #: How many buckets back from now a bucket counts as settled (see :meth:`settled`).
+        self.max_partials = max_partials
+        #: How many buckets back from now a bucket settles at the latest (see :meth:`settled`).
         self.settle_buckets = 2
-        #: Rows skipped: undecodable payload, another sketch accuracy, a route past the cap.
+        #: Rows skipped: undecodable payload, another sketch accuracy, a route past the cap, a
+        #: partial past :attr:`max_partials` in its bucket.
         self.rejected = 0
         self.last_rejection: str | None = None
-        #: Rows already ingested (same replica, route and bucket number): ignored.
+        #: Rows ignored: already ingested (same replica, route and bucket number), or a partial no
+        #: newer than what is held for that replica.
         self.duplicates = 0
         #: Well-formed rows outside the kept bucket numbers: in the totals, not in any window.
         self.outside = 0
@@ -135,24 +170,44 @@ class MergedWindows:
                 self.rejected += 1
                 self.last_rejection = f"row {row.id} from {row.replica!r}: {exc}"
                 continue
-            if oldest <= row.tag <= newest:
-                slots = self._slots.setdefault(row.route, {})
-                slot = slots.get(row.tag)
-                if slot is None:
-                    slot = slots[row.tag] = _Slot(RouteBucket(self.accuracy))
-                elif row.replica in slot.replicas:
-                    self.duplicates += 1
-                    continue
-                slot.bucket.merge(bucket)
-                slot.replicas.add(row.replica)
-            else:
+            if not oldest <= row.tag <= newest:
                 self.outside += 1
-            totals = self._totals.setdefault(row.route, _Totals())
-            for name, counts in bucket.backends.items():
-                totals.requests[name] += counts.requests
-            totals.shadow += bucket.shadow.events
+                if not bucket.partial:  # a partial's completed row will count
+                    self._count(row.route, bucket, None)
+                    accepted += 1
+                continue
+            slot = self._slots.setdefault(row.route, {}).get(row.tag)
+            if slot is None:
+                slot = self._slots[row.route][row.tag] = _Slot(RouteBucket(self.accuracy))
+            held = slot.partials.get(row.replica)
+            if row.replica in slot.finished or (
+                bucket.partial and held is not None and bucket.events <= held.events
+            ):
+                self.duplicates += 1
+                continue
+            if bucket.partial:
+                if held is None and len(slot.partials) >= self.max_partials:
+                    self.rejected += 1
+                    self.last_rejection = f"row {row.id}: over {self.max_partials} partials"
+                    continue
+                slot.partials[row.replica] = bucket
+            else:
+                slot.partials.pop(row.replica, None)
+                slot.done.merge(bucket)
+                slot.finished.add(row.replica)
+            self._count(row.route, bucket, held)
             accepted += 1
         return accepted
+
+    def _count(self, route: str, bucket: RouteBucket, held: RouteBucket | None) -> None:
+        """Add to the totals what ``bucket`` counts beyond ``held`` (the partial it replaces)."""
+        totals = self._totals.setdefault(route, _Totals())
+        for name, counts in bucket.backends.items():
+            before = held.backends.get(name) if held is not None else None
+            gained = counts.requests - (before.requests if before is not None else 0)
+            totals.requests[name] += max(0, gained)  # monotonic, even for a shrinking replay
+        shadow_before = held.shadow.events if held is not None else 0
+        totals.shadow += max(0, bucket.shadow.events - shadow_before)
 
     def _prune(self, now_tag: int) -> None:
         oldest = now_tag - self.window_buckets
@@ -166,22 +221,32 @@ class MergedWindows:
     # -- reading (the WindowSource seam) ---------------------------------------------------------
 
     def _span(self, route: str, span_s: float) -> tuple[list[RouteBucket], float]:
-        """The merged buckets of the completed buckets ``span_s`` covers, and that span."""
+        """Every part of the buckets ``span_s`` covers (the newest in progress), and that span."""
         count = max(1, round(min(span_s, self.window_s) / self.bucket_s))
-        now_tag = self._now_tag()
+        now = self._clock()
+        now_tag = math.floor(now / self.bucket_s)
         slots = self._slots.get(route, {})
-        found = [slots[t].bucket for t in range(now_tag - count, now_tag) if t in slots]
-        return found, count * self.bucket_s
+        found = [
+            part
+            for t in range(now_tag - count + 1, now_tag + 1)
+            if t in slots
+            for part in slots[t].parts()
+        ]
+        return found, (count - 1) * self.bucket_s + (now - now_tag * self.bucket_s)
 
-    def window(self, route: str, backend: str, span_s: float) -> WindowStats:
-        """``backend``'s merged statistics on ``route`` over the ``span_s`` s of completed
-        buckets."""
-        buckets, covered = self._span(route, span_s)
-        total = BackendBucket(latency=LatencySketch(self.accuracy))
+    @staticmethod
+    def _added(buckets: Iterable[RouteBucket], backend: str, accuracy: float) -> BackendBucket:
+        total = BackendBucket(latency=LatencySketch(accuracy))
         for bucket in buckets:
             counts = bucket.backends.get(backend)
             if counts is not None:
                 total.add(counts)
+        return total
+
+    def window(self, route: str, backend: str, span_s: float) -> WindowStats:
+        """``backend``'s merged statistics on ``route`` over the last ``span_s`` seconds."""
+        buckets, covered = self._span(route, span_s)
+        total = self._added(buckets, backend, self.accuracy)
         return WindowStats(
             total.requests,
             total.errors,
@@ -191,25 +256,47 @@ class MergedWindows:
             covered,
         )
 
-    def settled(self, route: str, backend: str, after_tag: int | None) -> tuple[WindowStats, int]:
-        """Merged buckets ``after_tag + 1 ..`` now - :attr:`settle_buckets` (the step's evidence).
+    def settled_through(self, route: str) -> int:
+        """The newest bucket number of ``route`` no more rows are expected for (module docstring).
 
-        A bucket settles :attr:`settle_buckets` (2) buckets after its own: members publish four
-        times a second and the leader reads as often, so every replica's row for it is in by then
-        (a later one still counts in the totals and the windows, not in the step's evidence).
+        At least ``now_tag - settle_buckets``; the completed bucket after it too once every replica
+        that published the route in it or the two before has its completed row in, or any row of a
+        later bucket (published with, or after, every completed row before it).
         """
-        newest = self._now_tag() - self.settle_buckets
+        now_tag = self._now_tag()
+        newest = now_tag - self.settle_buckets
+        slots = self._slots.get(route, {})
+        for tag in range(newest + 1, now_tag):
+            expected: set[str] = set()
+            for t in range(tag - self.settle_buckets, tag + 1):
+                if t in slots:
+                    expected |= slots[t].replicas
+            past = set(slots[tag].finished) if tag in slots else set()
+            for t in range(tag + 1, now_tag + self.max_ahead_buckets + 1):
+                if t in slots:
+                    past |= slots[t].replicas
+            if not expected or not expected <= past:
+                break  # nobody seen (a row may still come), or someone not past it yet
+            newest = tag
+        return newest
+
+    def settled(self, route: str, backend: str, after_tag: int | None) -> tuple[WindowStats, int]:
+        """Merged buckets ``after_tag + 1 ..`` :meth:`settled_through` (the step's evidence).
+
+        Members publish four times a second and the leader reads as often, so a bucket usually
+        settles within half a second of its end, and at the latest :attr:`settle_buckets` (2)
+        buckets after its own (a later row still counts in the totals and the windows, not in the
+        step's evidence). A partial still held then (a replica killed mid-bucket) counts.
+        """
         if after_tag is None:  # the bucket in progress mixes the step's start with what came before
             return WindowStats.empty(), start_mark(self._clock(), self.bucket_s)
+        newest = self.settled_through(route)
         if after_tag >= newest:
             return WindowStats.empty(), after_tag
         slots = self._slots.get(route, {})
-        total = BackendBucket(latency=LatencySketch(self.accuracy))
-        for tag in range(max(after_tag + 1, newest - self.window_buckets + 1), newest + 1):
-            slot = slots.get(tag)
-            counts = None if slot is None else slot.bucket.backends.get(backend)
-            if counts is not None:
-                total.add(counts)
+        first = max(after_tag + 1, newest - self.window_buckets + 1)
+        parts = (p for t in range(first, newest + 1) if t in slots for p in slots[t].parts())
+        total = self._added(parts, backend, self.accuracy)
         stats = WindowStats(
             total.requests,
             total.errors,
@@ -221,15 +308,13 @@ class MergedWindows:
         return stats, newest
 
     def recent_attempts(self, route: str, backend: str) -> tuple[int, int]:
-        """``(attempts, connect errors or timeouts)`` in the newest completed buckets (see
-        above)."""
+        """``(attempts, connect errors or timeouts)`` in the newest buckets (see above)."""
         slots = self._slots.get(route, {})
         now_tag = self._now_tag()
         attempts = failed = 0
-        for tag in range(now_tag - 1, now_tag - 1 - self.recent_max_buckets, -1):
-            slot = slots.get(tag)
-            counts = None if slot is None else slot.bucket.backends.get(backend)
-            if counts is not None:
+        for tag in range(now_tag, now_tag - self.recent_max_buckets, -1):
+            if tag in slots:
+                counts = self._added(slots[tag].parts(), backend, self.accuracy)
                 attempts += counts.requests
                 failed += counts.connect_errors + counts.timeouts
             if attempts >= self.recent_min_attempts:
@@ -237,12 +322,12 @@ class MergedWindows:
         return attempts, failed
 
     def shadow(self, route: str, span_s: float) -> RateSample:
-        """Shadow comparisons and mismatches over the span's completed buckets."""
+        """Shadow comparisons and mismatches over the span."""
         buckets, _ = self._span(route, span_s)
         return RateSample(sum(b.shadow.events for b in buckets), sum(b.shadow.bad for b in buckets))
 
     def contract(self, route: str, backend: str, span_s: float) -> RateSample:
-        """Contract checks and violations of ``backend`` over the span's completed buckets."""
+        """Contract checks and violations of ``backend`` over the span."""
         buckets, _ = self._span(route, span_s)
         samples = [b.backends[backend].contract for b in buckets if backend in b.backends]
         return RateSample(sum(s.events for s in samples), sum(s.bad for s in samples))

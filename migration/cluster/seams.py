@@ -94,7 +94,7 @@ class ReplicaRow:
 
 @dataclass(frozen=True)
 class EvidenceRow:
-    """One published window bucket (insert-only; ``id`` grows)."""
+    """One published window bucket (``id`` grows; a replaced row comes back under a new id)."""
 
     id: int
     replica: str
@@ -150,7 +150,8 @@ class ClusterStore(Protocol):
         ...
 
     def publish_evidence(self, replica: str, rows: Sequence[tuple[str, int, str]]) -> None:
-        """Insert ``(route, tag, payload)`` buckets of ``replica`` (a repeated key is ignored)."""
+        """Store ``(route, tag, payload)`` buckets of ``replica``; a repeated key with another
+        payload replaces the stored row under a new id, with the same payload it is ignored."""
         ...
 
     def evidence_after(self, last_id: int, limit: int = 5000) -> list[EvidenceRow]:

@@ -23,6 +23,13 @@ Decisions:
   the events table already records who changed what. Before the first update there is no row
   (:meth:`read_config` is None); the first update starts from
   ``{"weights": {}, "faults": {}, "shadow": {}}``.
+* Evidence rows are replaced, not duplicated: a row of a ``(replica, route, tag)`` already stored
+  with *another* payload (a newer partial of the bucket in progress, or the completed bucket after
+  its partials; :mod:`migration.cluster.exporter`) is deleted and inserted again, so it gets a new
+  id a reader paging by id sees; the same payload again (a resend after a lost acknowledgement)
+  changes nothing. No schema change: which rows are partial is in the payload, and ordering (never
+  a partial after its completed bucket) is the one publisher's per replica. Identity (PostgreSQL)
+  and ``AUTOINCREMENT`` (SQLite) never hand out an id twice, so a replaced row's id is new.
 * Evidence ids must grow in commit order, or a reader paging by ``id > last_id`` would skip a row
   committed late with a smaller id. PostgreSQL hands out identity values before commit, so
   publishers take one transaction-scoped advisory lock: a few milliseconds of serialisation per
@@ -52,8 +59,9 @@ __all__ = ["EMPTY_CONFIG", "EVIDENCE_CHUNK", "REPLICA_FORGET_S", "ClusterSqlStor
 
 #: A heartbeat older than this is deleted by the next heartbeat of anyone.
 REPLICA_FORGET_S = 3600.0
-#: Evidence rows per INSERT statement (SQLite allows 32766 parameters; 4 per row).
-EVIDENCE_CHUNK = 500
+#: Evidence rows per statement (SQLite allows 32766 parameters, 4 per row, and an expression
+#: depth of 1000: the replacing DELETE ORs one term per row).
+EVIDENCE_CHUNK = 250
 #: The config data before the first update.
 EMPTY_CONFIG: dict[str, Any] = {"weights": {}, "faults": {}, "shadow": {}}
 
@@ -242,7 +250,8 @@ class ClusterSqlStore(SqlStore):
     # -- evidence ---------------------------------------------------------------------------------
 
     def publish_evidence(self, replica: str, rows: Sequence[tuple[str, int, str]]) -> None:
-        """Insert ``(route, tag, payload)`` buckets of ``replica`` (a repeated key is ignored)."""
+        """Store ``(route, tag, payload)`` buckets of ``replica``: a key stored with another
+        payload is replaced (a new id), with the same payload left as it is."""
         values = [(replica, str(route), int(tag), str(payload)) for route, tag, payload in rows]
         if not values:
             return
@@ -252,6 +261,14 @@ class ClusterSqlStore(SqlStore):
                 x(self.dialect.append_lock)
             for start in range(0, len(values), EVIDENCE_CHUNK):
                 chunk = values[start : start + EVIDENCE_CHUNK]
+                x(
+                    self.dialect.sql(
+                        "DELETE FROM cluster_evidence WHERE replica = ? AND ("
+                        + " OR ".join(["(route = ? AND tag = ? AND payload <> ?)"] * len(chunk))
+                        + ")"
+                    ),
+                    [replica, *(field for row in chunk for field in row[1:])],
+                )
                 x(
                     self.dialect.sql(
                         "INSERT INTO cluster_evidence (replica, route, tag, payload) VALUES "

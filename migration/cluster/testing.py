@@ -40,7 +40,7 @@ class _Tables:
         self.config: ConfigSnapshot | None = None
         self.replicas: dict[str, tuple[dict[str, Any], float]] = {}
         self.evidence: list[EvidenceRow] = []
-        self.evidence_keys: set[tuple[str, str, int]] = set()
+        self.evidence_keys: dict[tuple[str, str, int], EvidenceRow] = {}
         self.next_id = 1
         self.watchers: list[FakeConfigWatcher] = []
         self.down = False
@@ -209,10 +209,14 @@ class InMemoryClusterStore(InMemoryStore):
         tables = self._tables
         for route, tag, payload in rows:
             key = (replica, route, int(tag))
-            if key in tables.evidence_keys:
-                continue
-            tables.evidence_keys.add(key)
-            tables.evidence.append(EvidenceRow(tables.next_id, replica, route, int(tag), payload))
+            found = tables.evidence_keys.get(key)
+            if found is not None:
+                if found.payload == payload:
+                    continue
+                tables.evidence.remove(found)  # replaced: a new id, as the SQL stores do
+            stored = EvidenceRow(tables.next_id, replica, route, int(tag), payload)
+            tables.evidence_keys[key] = stored
+            tables.evidence.append(stored)
             tables.next_id += 1
 
     def evidence_after(self, last_id: int, limit: int = 5000) -> list[EvidenceRow]:
@@ -223,7 +227,7 @@ class InMemoryClusterStore(InMemoryStore):
         self._reach()
         tables = self._tables
         tables.evidence = [row for row in tables.evidence if row.tag >= before_tag]
-        tables.evidence_keys = {(r.replica, r.route, r.tag) for r in tables.evidence}
+        tables.evidence_keys = {(r.replica, r.route, r.tag): r for r in tables.evidence}
 
 
 def _copied(data: dict[str, Any]) -> dict[str, Any]:

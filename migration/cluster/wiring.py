@@ -20,7 +20,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from gateway.server import Gateway
-from migration.cluster.evidence import BucketExporter
+from migration.cluster.exporter import BucketExporter
 from migration.cluster.follower import ConfigFollower
 from migration.cluster.guard import LocalGuard
 from migration.cluster.inflight import MergedInflight, inflight_report

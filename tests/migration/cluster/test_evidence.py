@@ -1,5 +1,4 @@
-"""Evidence buckets: the payload codec, and the exporter that publishes
-each completed bucket once."""
+"""Evidence buckets: the counts one bucket carries and their strict payload codec."""
 
 from __future__ import annotations
 
@@ -8,17 +7,12 @@ import pytest
 
 from migration.cluster.evidence import (
     BackendBucket,
-    BucketExporter,
     RouteBucket,
     decode_bucket,
     encode_bucket,
 )
-from migration.metrics import MigrationMetrics
 from migration.seams import RateSample
 from migration.sketch import MAX_VALUE, MIN_VALUE, LatencySketch
-from migration.testing import FakeClock
-
-T0 = 1_764_000_000.0  # a bucket boundary
 
 
 def sample_bucket() -> RouteBucket:
@@ -130,6 +124,8 @@ def variant(**changes: object) -> bytes:
         orjson.dumps({**GOOD, "shadow": [1]}),
         orjson.dumps({**GOOD, "shadow": [1, 2]}),
         orjson.dumps({**GOOD, "baseline": {"n": 1}}),
+        orjson.dumps({**GOOD, "partial": False}),  # only ever written as true
+        orjson.dumps({**GOOD, "partial": 1}),
     ],
 )
 def test_decode_is_strict(payload: bytes) -> None:
@@ -139,122 +135,18 @@ def test_decode_is_strict(payload: bytes) -> None:
         decode_bucket(payload)
 
 
-# -- the exporter ------------------------------------------------------------------------------
+def test_partial_travels_and_a_completed_payload_is_unchanged() -> None:
+    """A partial is marked in its payload; a completed bucket's payload has no new field, so a
+    leader of the previous release still reads it."""
+    bucket = sample_bucket()
+    assert "partial" not in orjson.loads(encode_bucket(bucket))
+    assert decode_bucket(encode_bucket(bucket)).partial is False
+    bucket.partial = True
+    assert orjson.loads(encode_bucket(bucket))["partial"] is True
+    assert decode_bucket(encode_bucket(bucket)).partial is True
 
 
-def metrics_at(clock: FakeClock, **kw: int) -> MigrationMetrics:
-    return MigrationMetrics(clock, **kw)
-
-
-def tags(rows: list[tuple[str, int, str]]) -> list[tuple[str, int]]:
-    return [(route, tag) for route, tag, _ in rows]
-
-
-def test_exports_completed_buckets_once_after_acknowledgement() -> None:
-    """Only buckets before the current second are exported, and none again once acknowledged."""
-    clock = FakeClock(T0)
-    metrics = metrics_at(clock)
-    exporter = BucketExporter(metrics)
-    tag = int(T0)
-    metrics.observe("api", "candidate", 200, 0.01, None)
-    assert exporter.export(clock.now) == []  # the current bucket is still filling
-    clock.advance(1.0)
-    metrics.observe("api", "baseline", 503, 0.02, None)
-    rows = exporter.export(clock.now)
-    assert tags(rows) == [("api", tag)]
-    exporter.acknowledge()
-    clock.advance(1.0)
-    metrics.observe_shadow("web", mismatched=True)
-    clock.advance(1.0)
-    rows = exporter.export(clock.now)
-    assert tags(rows) == [("api", tag + 1), ("web", tag + 2)]
-    exporter.acknowledge()
-    assert exporter.export(clock.now + 0.5) == []  # same second: nothing new
-    assert decode_bucket(rows[1][2]).shadow == RateSample(1, 1)
-
-
-def test_failed_publish_is_resent_with_newer_rows() -> None:
-    """Without an acknowledgement the next export repeats the rows, plus the newer buckets."""
-    clock = FakeClock(T0)
-    metrics = metrics_at(clock)
-    exporter = BucketExporter(metrics)
-    metrics.observe("api", "candidate", 200, 0.01, None)
-    clock.advance(1.0)
-    first = exporter.export(clock.now)  # the publish fails: no acknowledge()
-    metrics.observe("api", "candidate", 200, 0.01, None)
-    clock.advance(1.0)
-    second = exporter.export(clock.now)
-    assert second[:1] == first
-    assert tags(second) == [("api", int(T0)), ("api", int(T0) + 1)]
-    exporter.acknowledge()
-    clock.advance(5.0)
-    assert exporter.export(clock.now) == []
-    assert exporter.dropped == 0
-
-
-def test_rows_older_than_the_window_are_dropped_and_counted() -> None:
-    """After an outage longer than the window, the unpublished buckets that left it are counted."""
-    clock = FakeClock(T0)
-    metrics = metrics_at(clock, window_buckets=5)
-    exporter = BucketExporter(metrics)
-    for _ in range(3):
-        metrics.observe("api", "baseline", 200, 0.01, None)
-        clock.advance(1.0)
-    assert len(exporter.export(clock.now)) == 3  # tags T0..T0+2; the publish fails
-    clock.advance(3.0)
-    metrics.observe("api", "baseline", 200, 0.01, None)  # bucket T0+6
-    clock.advance(1.0)
-    rows = exporter.export(clock.now)  # the window is now T0+3 .. T0+7: T0..T0+2 left it
-    assert tags(rows) == [("api", int(T0) + 6)]
-    assert exporter.dropped == 3
-    exporter.acknowledge()
-    assert exporter.dropped == 3
-
-
-def test_export_reads_at_most_the_window_back() -> None:
-    """The first export of a long-running process starts at the window, not at the beginning."""
-    clock = FakeClock(T0)
-    metrics = metrics_at(clock, window_buckets=4)
-    exporter = BucketExporter(metrics)
-    for _ in range(10):
-        metrics.observe("api", "baseline", 200, 0.01, None)
-        clock.advance(1.0)
-    assert [tag - int(T0) for _, tag, _ in exporter.export(clock.now)] == [7, 8, 9]
-
-
-def test_exported_bucket_carries_all_windows_of_the_route() -> None:
-    """Attempts, latency, contract checks and shadow comparisons of one second go in one row."""
-    clock = FakeClock(T0)
-    metrics = metrics_at(clock)
-    metrics.observe("api", "candidate", 0, 5.0, "timeout")
-    metrics.observe("api", "candidate", 0, 0.001, "connect")
-    metrics.observe("api", "candidate", 200, 0.05, None)
-    metrics.observe_contract("api", "candidate", violated=True)
-    metrics.observe_contract("api", "baseline", violated=False)
-    metrics.observe_shadow("api", mismatched=False)
-    clock.advance(1.0)
-    [(_, _, payload)] = BucketExporter(metrics).export(clock.now)
-    bucket = decode_bucket(payload)
-    cand = bucket.backends["candidate"]
-    assert (cand.requests, cand.errors, cand.connect_errors, cand.timeouts) == (3, 2, 1, 1)
-    assert cand.latency.count == 2  # the connect error carries no latency
-    assert cand.contract == RateSample(1, 1)
-    assert bucket.backends["baseline"].contract == RateSample(1, 0)
-    assert bucket.backends["baseline"].requests == 0
-    assert bucket.shadow == RateSample(1, 0)
-
-
-def test_metrics_expose_raw_buckets_by_number() -> None:
-    """MigrationMetrics.buckets lists a window's slots in a bucket-number range, oldest first."""
-    clock = FakeClock(T0)
-    metrics = metrics_at(clock)
-    assert metrics.buckets("api", 0, 10**10) is None
-    for _ in range(3):
-        metrics.observe("api", "baseline", 200, 0.01, None)
-        clock.advance(2.0)
-    slots = metrics.buckets("api", int(T0) + 1, int(T0) + 4)
-    assert slots is not None
-    assert [b.tag - int(T0) for b in slots.windows["baseline"]] == [2, 4]
-    assert slots.windows["candidate"] == []
-    assert slots.shadow == []
-    assert (metrics.bucket_s, metrics.window_buckets) == (1.0, 60)
+def test_events_count_attempts_contract_checks_and_shadow_comparisons() -> None:
+    """A bucket's size (what orders two partials of it) is everything counted in it."""
+    assert sample_bucket().events == 9 + 4 + 2 + 5
+    assert RouteBucket().events == 0

@@ -326,22 +326,27 @@ def test_members_silent_for_an_hour_are_forgotten(opener: Opener) -> None:
 # -- evidence --------------------------------------------------------------------------------------
 
 
-def test_evidence_is_insert_only_ordered_and_deduplicated(opener: Opener) -> None:
-    """Repeated (replica, route, tag) keys are ignored; rows come back by id, paged by last id."""
+def test_evidence_is_ordered_by_id_and_replaced_by_key(opener: Opener) -> None:
+    """A key published again with another payload (a newer partial, the completed bucket) is
+    replaced under a new, higher id; with the same payload (a resend) nothing changes; rows come
+    back by id, paged by last id."""
     a, b = opener(), opener()
     a.publish_evidence("r1", [("api", 100, "p1"), ("web", 100, "w1")])
     b.publish_evidence("r2", [("api", 100, "q1")])
-    a.publish_evidence("r1", [("api", 100, "again"), ("api", 101, "p2")])
+    before = b.evidence_after(0)
+    a.publish_evidence("r1", [("api", 100, "again"), ("api", 101, "p2"), ("web", 100, "w1")])
     a.publish_evidence("r1", [])
     rows = b.evidence_after(0)
     assert [(r.replica, r.route, r.tag, r.payload) for r in rows] == [
-        ("r1", "api", 100, "p1"),
         ("r1", "web", 100, "w1"),
         ("r2", "api", 100, "q1"),
+        ("r1", "api", 100, "again"),
         ("r1", "api", 101, "p2"),
     ]
     ids = [r.id for r in rows]
     assert ids == sorted(ids)
+    assert rows[:2] == before[1:]  # the unchanged rows kept their ids
+    assert b.evidence_after(before[-1].id) == rows[2:]  # a reader paging by id sees the new one
     assert b.evidence_after(ids[1], limit=1) == [rows[2]]
     assert b.evidence_after(ids[-1]) == []
 
