@@ -47,6 +47,7 @@ from migration.cluster.metrics import ClusterMetrics
 from migration.cluster.seams import ClusterStore, EvidenceRow, FencedOut, ReplicaRow, Role
 from migration.cluster.weights import publish_local_changes
 from migration.controller import MigrationController
+from migration.store_sql import StateStoreError
 
 __all__ = ["BEAT_PHASE_S", "POLL_S", "READ_PHASE_S", "ClusterMember", "until_phase"]
 
@@ -201,7 +202,7 @@ class ClusterMember:
         (as a failed read is), not an error to log four times a second while the store is down."""
         try:
             await self._publish(self._ingest_own())
-        except Exception as exc:
+        except StateStoreError as exc:
             self.follower.failed(exc)
 
     async def _publish(self, rows: list[tuple[str, int, str]]) -> None:
