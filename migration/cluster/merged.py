@@ -10,14 +10,11 @@ attempts (``tests/migration/cluster/test_merged.py`` proves it).
 Decided here, and why:
 
 * **Partials are replaceable.** A member publishes its bucket in progress four times a second as a
-  *partial* (:mod:`migration.cluster.exporter`), then the completed bucket. A slot keeps, per
-  bucket number, the completed buckets added up and, beside them, the newest partial of each
-  replica whose completed bucket is not in yet: a partial replaces that replica's previous one only
-  when it counts more (a bucket only grows while it fills, so a smaller or equal one is a replay or
-  an older copy — the leader merges its own rows locally before the store's copy comes back), and
-  the completed bucket replaces it for good. Nothing is counted twice however rows are replayed or
-  reordered. A replica killed mid-bucket leaves its last partial: those attempts happened (and
-  were answered, or failed, on its clients), so they stay counted, once.
+  *partial* (:mod:`migration.cluster.exporter`), then the completed bucket; each replica's newest
+  partial is kept beside the completed sum and replaced, never added
+  (:class:`~migration.cluster.slots.Slot`), so nothing counts twice however rows are replayed or
+  reordered. A replica killed mid-bucket leaves its last partial: those attempts happened, so they
+  stay counted, once.
 * **Spans end in the bucket in progress**, as one process' windows do: a span of ``n`` seconds
   covers buckets ``now_tag - n + 1 .. now_tag`` (``now_tag = floor(now / bucket_s)``, ``n = max(1,
   round(min(span_s, window) / bucket_s))``) and reports the same ``span_s`` as
@@ -30,16 +27,15 @@ Decided here, and why:
   attempts or :attr:`recent_max_buckets` (10) buckets were taken. Whole seconds, so the count may
   exceed 20 on a busy route; the check is a fraction, and a sudden outage fills the newest second
   first.
-* **Settling** (the step's evidence, :meth:`settled`): a bucket is counted once, so only when no
-  more rows are coming for it — as soon as every replica that published the route in it or the two
-  before is past it (its completed row is in, or any row of a later bucket, which a member
-  publishes with or after all its completed rows), and in any case :attr:`settle_buckets` (2)
-  buckets back. A replica killed mid-bucket, or one whose clock runs behind, only brings back the
-  two-bucket wait; a row later than that still counts in the windows and totals.
+* **Settling** (the step's evidence, :meth:`settled`): a bucket counts once, so only when no more
+  rows are coming for it: as soon as every replica recently seen on the route is past it, and at
+  the latest :attr:`settle_buckets` (2) buckets back
+  (:func:`~migration.cluster.slots.settled_through`). A row later than that still counts in the
+  windows and totals.
 * **Memory** is bounded by the window, not by traffic or time: per route, one merged bucket (with
   the set of replicas in it, and at most :attr:`max_partials` partials) per bucket number from
-  ``now_tag - window_buckets`` to ``now_tag +``   :attr:`max_ahead_buckets` (hosts' clocks differ by
-  a second or so); older ones are dropped as   the clock moves. Routes are capped at ``max_routes``,
+  ``now_tag - window_buckets`` to ``now_tag +`` :attr:`max_ahead_buckets` (hosts' clocks differ by
+  a second or so); older ones are dropped as the clock moves. Routes are capped at ``max_routes``,
   as each member's metrics cap theirs.
 * **Totals** (step progress) are monotonic: every well-formed completed row ever ingested counts
   once, also one too old for the window (its attempts still happened); a partial counts what it
@@ -59,37 +55,18 @@ Decided here, and why:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from migration.cluster.evidence import BackendBucket, RouteBucket, decode_bucket
 from migration.cluster.seams import EvidenceRow
+from migration.cluster.slots import Slot, settled_through
 from migration.operations import split_key
 from migration.seams import BACKENDS, RateSample
 from migration.sketch import DEFAULT_RELATIVE_ACCURACY, LatencySketch
 from migration.windows import WindowStats, start_mark
 
 __all__ = ["MergedWindows"]
-
-
-@dataclass
-class _Slot:
-    """One route at one bucket number: the completed buckets added up, and the newest partial of
-    each replica whose completed bucket is not in yet."""
-
-    done: RouteBucket
-    finished: set[str] = field(default_factory=set)
-    partials: dict[str, RouteBucket] = field(default_factory=dict)
-
-    def parts(self) -> Iterator[RouteBucket]:
-        """What the slot counts: the completed sum, then each partial."""
-        yield self.done
-        yield from self.partials.values()
-
-    @property
-    def replicas(self) -> set[str]:
-        """Replicas with any row here."""
-        return self.finished | self.partials.keys()
 
 
 @dataclass
@@ -138,7 +115,7 @@ class MergedWindows:
         self.outside = 0
         #: The highest row id seen (the next ``evidence_after`` starts here).
         self.last_id = 0
-        self._slots: dict[str, dict[int, _Slot]] = {}
+        self._slots: dict[str, dict[int, Slot]] = {}
         self._totals: dict[str, _Totals] = {}
 
     @property
@@ -178,23 +155,15 @@ class MergedWindows:
                 continue
             slot = self._slots.setdefault(row.route, {}).get(row.tag)
             if slot is None:
-                slot = self._slots[row.route][row.tag] = _Slot(RouteBucket(self.accuracy))
-            held = slot.partials.get(row.replica)
-            if row.replica in slot.finished or (
-                bucket.partial and held is not None and bucket.events <= held.events
-            ):
-                self.duplicates += 1
-                continue
-            if bucket.partial:
-                if held is None and len(slot.partials) >= self.max_partials:
+                slot = self._slots[row.route][row.tag] = Slot(RouteBucket(self.accuracy))
+            taken, held = slot.take(row.replica, bucket, self.max_partials)
+            if not taken:
+                if held is None:
                     self.rejected += 1
                     self.last_rejection = f"row {row.id}: over {self.max_partials} partials"
-                    continue
-                slot.partials[row.replica] = bucket
-            else:
-                slot.partials.pop(row.replica, None)
-                slot.done.merge(bucket)
-                slot.finished.add(row.replica)
+                else:
+                    self.duplicates += 1
+                continue
             self._count(row.route, bucket, held)
             accepted += 1
         return accepted
@@ -257,28 +226,11 @@ class MergedWindows:
         )
 
     def settled_through(self, route: str) -> int:
-        """The newest bucket number of ``route`` no more rows are expected for (module docstring).
-
-        At least ``now_tag - settle_buckets``; the completed bucket after it too once every replica
-        that published the route in it or the two before has its completed row in, or any row of a
-        later bucket (published with, or after, every completed row before it).
-        """
-        now_tag = self._now_tag()
-        newest = now_tag - self.settle_buckets
+        """The newest bucket number of ``route`` no more rows are expected for
+        (:func:`~migration.cluster.slots.settled_through`)."""
         slots = self._slots.get(route, {})
-        for tag in range(newest + 1, now_tag):
-            expected: set[str] = set()
-            for t in range(tag - self.settle_buckets, tag + 1):
-                if t in slots:
-                    expected |= slots[t].replicas
-            past = set(slots[tag].finished) if tag in slots else set()
-            for t in range(tag + 1, now_tag + self.max_ahead_buckets + 1):
-                if t in slots:
-                    past |= slots[t].replicas
-            if not expected or not expected <= past:
-                break  # nobody seen (a row may still come), or someone not past it yet
-            newest = tag
-        return newest
+        now_tag = self._now_tag()
+        return settled_through(slots, now_tag, self.settle_buckets, self.max_ahead_buckets)
 
     def settled(self, route: str, backend: str, after_tag: int | None) -> tuple[WindowStats, int]:
         """Merged buckets ``after_tag + 1 ..`` :meth:`settled_through` (the step's evidence).
