@@ -8,7 +8,8 @@ one (:class:`SettledSource`): whole buckets that will receive no more attempts. 
 latency sketch per backend, whatever the step's length.
 
 A bucket settles when its second is over (one process); on a cluster the leader also waits for the
-replicas' publications (:class:`~migration.cluster.merged.MergedWindows` settles two buckets back).
+replicas' publications (:class:`~migration.cluster.merged.MergedWindows` settles a bucket once every
+recent replica has moved past it, at the latest two buckets back).
 A leader that takes over, or a restarted gateway, starts a step's evidence afresh from the buckets
 it can still see: the tests then need new evidence to conclude either way, which delays a decision
 and never makes a wrong one likelier.
