@@ -99,10 +99,6 @@ def radius(variance: float, alpha: float, tau: float) -> float:
     return math.sqrt(2.0 * variance * (variance + t2) / t2 * spread)
 
 
-def _smoothed(bad: int, n: int) -> float:
-    return (bad + 0.5) / (n + 1.0)
-
-
 def _null_variance(cand_bad: int, n_cand: int, base_bad: int, n_base: int, margin: float) -> float:
     """Variance of ``candidate rate - baseline rate`` where the candidate's is the baseline's +
     ``margin``.
@@ -117,13 +113,22 @@ def _null_variance(cand_bad: int, n_cand: int, base_bad: int, n_base: int, margi
     return cand * (1.0 - cand) / n_cand + base * (1.0 - base) / n_base
 
 
-def _observed_variance(cand_bad: int, n_cand: int, base_bad: int, n_base: int) -> float:
-    cand = _smoothed(cand_bad, n_cand)
-    spread = cand * (1.0 - cand) / n_cand
+def _plus_four(cand_bad: int, n_cand: int, base_bad: int, n_base: int) -> tuple[float, float]:
+    """Agresti-Caffo's adjusted difference and its variance: one event and one non-event added to
+    each side (to the candidate alone against a fixed limit), in the estimate *and* its variance.
+
+    Agresti and Caffo, "Simple and effective confidence intervals for proportions and differences
+    of proportions result from adding two successes and two failures", 2000. The added events pull
+    a low observed rate up, so a thin candidate with no errors yet is not taken for a perfect one.
+    """
+    cand = (cand_bad + 1.0) / (n_cand + 2.0)
+    diff = cand
+    spread = cand * (1.0 - cand) / (n_cand + 2.0)
     if n_base:
-        base = _smoothed(base_bad, n_base)
-        spread += base * (1.0 - base) / n_base
-    return spread
+        base = (base_bad + 1.0) / (n_base + 2.0)
+        diff -= base
+        spread += base * (1.0 - base) / (n_base + 2.0)
+    return diff, spread
 
 
 @dataclass(frozen=True)
@@ -181,9 +186,10 @@ def compare_rates(
         edge = min(max(limit + harm_margin, 1e-9), 1.0 - 1e-9)
         harm_variance = edge * (1.0 - edge) / n_cand
     lower = diff - radius(harm_variance, harm_alpha, harm_tau)
-    upper = diff + radius(
-        _observed_variance(cand_bad, n_cand, base_bad, nb), ni_alpha, max(ni_margin, 1e-3)
-    )
+    adjusted, ni_variance = _plus_four(cand_bad, n_cand, base_bad, nb)
+    if limit is not None:
+        adjusted -= limit
+    upper = adjusted + radius(ni_variance, ni_alpha, max(ni_margin, 1e-3))
     return Comparison(
         diff, observed, lower > harm_margin, upper < ni_margin, lower, upper, n_cand, nb
     )
@@ -198,19 +204,24 @@ def samples_needed(
     would do). Both sides are scaled in their current proportion; the answer is a forecast for the
     operator ("the traffic it would need"), not part of any test.
     """
-    gap = ni_margin - comparison.difference
-    if gap <= 0 or comparison.n_cand == 0:
+    if ni_margin - comparison.difference <= 0 or comparison.n_cand == 0:
         return None
     ratio = comparison.n_base / comparison.n_cand if comparison.n_base else 0.0
-    cand = min(max(comparison.reference + comparison.difference, 1e-4), 1.0 - 1e-4)
-    base = min(max(comparison.reference, 1e-4), 1.0 - 1e-4)
+    cand = min(max(comparison.reference + comparison.difference, 0.0), 1.0)
+    base = min(max(comparison.reference, 0.0), 1.0)
     tau = max(ni_margin, 1e-3)
 
     def fits(n: int) -> bool:
-        v = cand * (1.0 - cand) / n
+        # The test's own estimate (Agresti-Caffo, as in compare_rates) on counts at these rates.
+        c = (cand * n + 1.0) / (n + 2.0)
+        adjusted, v = c, c * (1.0 - c) / (n + 2.0)
         if ratio:
-            v += base * (1.0 - base) / max(1.0, n * ratio)
-        return radius(v, ni_alpha, tau) < gap
+            m = max(1.0, n * ratio)
+            b = (base * m + 1.0) / (m + 2.0)
+            adjusted, v = adjusted - b, v + b * (1.0 - b) / (m + 2.0)
+        else:
+            adjusted -= base
+        return adjusted + radius(v, ni_alpha, tau) < ni_margin
 
     low, high = comparison.n_cand, comparison.n_cand
     while not fits(high):
