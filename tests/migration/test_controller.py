@@ -104,10 +104,11 @@ def test_step_is_held_for_time_and_requests() -> None:
     rig.drive(1)
     assert rig.state().step_index == 1
     rig2 = Rig()
-    rig2.controller.start(plan(Step(1000, hold_s=5, min_requests=300), Step(10_000)))
-    rig2.drive(14)  # 20 candidate requests per second
+    # 500, not fewer: with no errors non-inferiority is shown at 400 candidate samples (20 s).
+    rig2.controller.start(plan(Step(1000, hold_s=5, min_requests=500), Step(10_000)))
+    rig2.drive(24)  # 20 candidate requests per second
     assert rig2.state().step_index == 0
-    assert rig2.state().step_requests == 280
+    assert rig2.state().step_requests == 480
     rig2.drive(1)
     assert rig2.state().step_index == 1
 
@@ -246,7 +247,9 @@ def test_a_split_that_moves_nobody_is_a_condition_with_one_event() -> None:
 def test_pause_stops_the_hold_clock_and_counting() -> None:
     """Time and requests while paused do not count towards the hold."""
     rig = Rig()
-    rig.controller.start(plan(Step(1000, hold_s=20, min_requests=10), Step(10_000)))
+    # A 40 s hold: the sequential evidence starts afresh at the resume, and non-inferiority needs
+    # 20 s of it (400 candidate samples), so a shorter hold would not be what holds the step.
+    rig.controller.start(plan(Step(1000, hold_s=40, min_requests=10), Step(10_000)))
     rig.drive(10)
     paused = rig.controller.pause(ROUTE)
     assert paused.held_s(rig.clock.now) == pytest.approx(10.0)
@@ -255,7 +258,7 @@ def test_pause_stops_the_hold_clock_and_counting() -> None:
     resumed = rig.controller.resume(ROUTE)
     assert resumed.held_s(rig.clock.now) == pytest.approx(10.0)
     assert resumed.step_requests == 200
-    rig.drive(9)
+    rig.drive(29)
     assert rig.state().step_index == 0
     rig.drive(2)
     assert rig.state().step_index == 1
@@ -350,8 +353,8 @@ def test_restart_mid_step_resumes_exactly(tmp_path: Path) -> None:
     # 24 s < 25 s held and 480 < 500 requests: still on the first step, counting from where it was.
     assert (state.step_index, state.step_requests) == (0, 480)
     # The step's evidence (the sequential tests') starts afresh at the restart: non-inferiority
-    # needs a few more seconds of it once hold and count are met.
-    second.drive(5)
+    # needs a few more seconds of it once hold and count are met (400 candidate samples: 20 s).
+    second.drive(10)
     assert second.state().step_index == 1
     kinds = [e.kind for e in second.store.events(ROUTE)]
     assert kinds.index("decision_inconclusive") < kinds.index("promoted")

@@ -109,25 +109,41 @@ def test_harm_stays_under_its_alpha_however_often_it_is_read(rate: float) -> Non
     assert rejected / runs <= alpha
 
 
-def test_non_inferiority_at_the_margin_is_shown_no_more_than_measured() -> None:
-    """A candidate exactly 1 point worse, read 150 times, is cleared in under 12 % of runs.
-
-    The observed-variance bound is optimistic at small counts: about 11 % at alpha 5 % here (5,000
-    runs; these 1,000 see 8.9 %). The pin is the measured rate, so a change that makes the bound
-    more optimistic fails; see the module docstring for why it is used anyway.
-    """
-    rng = random.Random(3)
+def _cleared_at_the_margin(cand: float, base: float, margins: dict[str, float], seed: int) -> float:
+    """Share of 1,000 runs in which a candidate exactly at the NI margin is cleared, read 150 times
+    (20 candidate and 60 baseline samples a look, as at 10 % of a thin route)."""
+    rng = random.Random(seed)
     runs, shown = 1000, 0
     for _ in range(runs):
         xc = xb = n = 0
         for _look in range(150):
-            xc += sum(rng.random() < 0.013 for _ in range(20))
-            xb += sum(rng.random() < 0.003 for _ in range(60))
+            xc += sum(rng.random() < cand for _ in range(20))
+            xb += sum(rng.random() < base for _ in range(60))
             n += 20
-            if compare_rates(xc, n, xb, 3 * n, harm_tau=0.05, **HARM).non_inferior:
+            if compare_rates(xc, n, xb, 3 * n, harm_tau=0.05, **margins).non_inferior:
                 shown += 1
                 break
-    assert shown / runs <= 0.12
+    return shown / runs
+
+
+def test_non_inferiority_at_the_margin_keeps_its_nominal_level() -> None:
+    """A candidate exactly 1 point worse in errors is cleared in at most 5 % of runs at alpha 5 %.
+
+    Measured: 3.7 % of these 1,000 (3.0 % and 3.8 % in 5,000-run batches of two seeds). The
+    previous half-event-smoothed Wald bound cleared 8.9 % here (9.4 % and 10.4 %), so this fails
+    if the bound becomes that optimistic again; see the module docstring.
+    """
+    assert _cleared_at_the_margin(0.013, 0.003, HARM, seed=3) <= 0.05
+
+
+def test_tail_share_non_inferiority_at_the_margin_keeps_its_nominal_level() -> None:
+    """A slow share exactly 5 points worse (10 % against 5 %) is cleared in at most 5 % of runs.
+
+    Measured: 2.7 % of these 1,000 (2.8 % and 2.7 % in 5,000-run batches); the previous bound
+    was at its level here already (4.5 %; 5.0 % and 5.1 %).
+    """
+    margins = {"harm_margin": 0.05, "ni_margin": 0.05, "harm_alpha": 0.001, "ni_alpha": 0.05}
+    assert _cleared_at_the_margin(0.10, 0.05, margins, seed=3) <= 0.05
 
 
 SHIFT = {"harm_margin": math.log(1.05), "harm_alpha": 0.001, "harm_tau": 0.1}
