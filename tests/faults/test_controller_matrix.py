@@ -65,8 +65,9 @@ CELLS = [
     Cell("candidate", "5xx", "rolled_back", _checks("error_rate_limit"), 3, OK),
     Cell("candidate", "cut", "rolled_back", _checks("error_rate_limit"), 3, CUT_OK),
     Cell("baseline", "hung", "held", _checks(), 3, OK),
-    # Promotion also needs non-inferiority shown: ~400 candidate samples at 0 errors, 1-3 s more.
-    Cell("baseline", SLOW, "promoted", _checks(), HOLD_S + 4, OK),
+    # Promotion also needs non-inferiority shown (the plus-four bound): ~500 candidate samples at
+    # 0 errors, promoted 9.0-10.0 s after the fault in three runs.
+    Cell("baseline", SLOW, "promoted", _checks(), HOLD_S + 7, OK),
     Cell("baseline", "5xx", "held", _checks(), 3, frozenset({200, 503})),
     Cell("baseline", "cut", "held", _checks(), 3, CUT_OK),
 ]
