@@ -9,17 +9,10 @@ import json
 import pytest
 
 from gateway.commands import describe_fault, describe_weight, register
+from gateway.faults import FaultSpec
 from tests.gateway.conftest import TOKEN, GatewayFactory
 
-ABORT = {
-    "delay_ms": 0.0,
-    "delay_distribution": "fixed",
-    "delay_stddev_ms": 0.0,
-    "delay_max_ms": None,
-    "delay_sigma": 0.0,
-    "abort_percent": 100.0,
-    "abort_status": 503,
-}
+ABORT = FaultSpec(abort_percent=100.0).to_data()  # the API's JSON of a full abort
 
 
 @pytest.mark.parametrize(

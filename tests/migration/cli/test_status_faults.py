@@ -7,17 +7,10 @@ from typing import Any
 
 from rich.console import Console
 
+from gateway.faults import FaultSpec
 from migration.cli.operator import faults_of, render_status
 
-ABORT = {
-    "delay_ms": 0.0,
-    "delay_distribution": "fixed",
-    "delay_stddev_ms": 0.0,
-    "delay_max_ms": None,
-    "delay_sigma": 0.0,
-    "abort_percent": 100.0,
-    "abort_status": 503,
-}
+ABORT = FaultSpec(abort_percent=100.0).to_data()  # the API's JSON of a full abort
 STATUS = {
     "ready": True,
     "routes": [],
