@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-APT_PACKAGES := prometheus nginx wrk gcc postgresql chromium
+APT_PACKAGES := prometheus nginx wrk gcc postgresql chromium valgrind
 
 .PHONY: run demo up test test-plain fuzz lint fmt bench install system-deps compile clean
 

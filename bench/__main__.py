@@ -15,7 +15,15 @@ from __future__ import annotations
 import importlib
 import sys
 
-SUITES = ("backends", "gateway", "shadow", "rollback", "replicas", "contracts_diff")
+SUITES = (
+    "backends",
+    "gateway",
+    "gateway_instructions",
+    "shadow",
+    "rollback",
+    "replicas",
+    "contracts_diff",
+)
 
 
 def plan(argv: list[str]) -> list[tuple[str, list[str]]] | str:
