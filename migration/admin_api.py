@@ -57,7 +57,8 @@ or an operator promotes or rolls back: history, not the present. In a cluster an
 these views; all read the shared store, so a follower shows the leader's evaluations.
 
 ``GET /migration`` also carries ``"state_store": {"ok", "failing_since", "errors",
-"pending_routes", "last_error", "promotions": "allowed" | "refused"}``.
+"pending_routes", "journaled", "last_error", "promotions": "allowed" | "refused"}``
+(``journaled``: the buffered writes kept in the local journal, see :mod:`migration.journal`).
 
 ``weight.bps`` is the weight in force in the gateway, ``planned_bps`` the controller's. Windows
 cover the analysis span (``Policy.window_s``). Events: ``{"events": [{"route", "at", "time" (ISO
@@ -206,7 +207,12 @@ class MigrationAdmin:
             {
                 "window_s": self.controller.policy.window_s,
                 "state_store": store_view(
-                    s.failing, s.failing_since, s.errors, s.pending, s.last_error
+                    s.failing,
+                    s.failing_since,
+                    s.errors,
+                    s.pending,
+                    s.last_error,
+                    s.journal.pending if s.journal is not None else 0,
                 ),
                 "routes": [self._view(r, live) for r in self.routes()],
                 **({"cluster": self.cluster()} if self.cluster is not None else {}),

@@ -138,14 +138,21 @@ def _plan_view(state: MigrationState, now: float) -> dict[str, Any]:
 
 
 def store_view(
-    failing: bool, since: float | None, errors: int, pending: int, error: str
+    failing: bool,
+    since: float | None,
+    errors: int,
+    pending: int,
+    error: str,
+    journaled: int = 0,
 ) -> dict[str, Any]:
-    """The state store's health for ``GET /migration`` (``failing``: promotions are refused)."""
+    """The state store's health for ``GET /migration`` (``failing``: promotions are refused;
+    ``journaled``: buffered writes kept in the local journal, which survive a crash)."""
     return {
         "ok": not failing,
         "failing_since": None if since is None else _iso(since),
         "errors": errors,
         "pending_routes": pending,
+        "journaled": journaled,
         "last_error": error or None,
         "promotions": "refused" if failing else "allowed",
     }

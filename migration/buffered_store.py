@@ -16,16 +16,23 @@ now applies the safe weight first and writes afterwards through :class:`Buffered
 Writes that must *not* happen unless durable (a promotion: raising a weight whose record could be
 lost) use :meth:`commit_now`, which raises instead of buffering. Etcd-backed controllers such as
 Flagger get the same effect from the API server refusing the write; here the refusal is explicit.
+
+With a :class:`~migration.journal.Journal`, every buffered write is also appended to a local file
+before the call returns, and :meth:`replay` puts them back after a crash (see that module for the
+decisions: last writer wins for state, events are matched by route, time and kind so a journal
+replayed twice records each once).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 
 from migration.cluster.seams import FencedOut
+from migration.journal import Journal, Replay, commit_entry, entry_events, weight_entry
 from migration.seams import Clock
 from migration.state import Event, MigrationState, Snapshot
 from migration.store import StateStore
@@ -55,9 +62,11 @@ class _Pending:
 class BufferedStore:
     """:class:`~migration.store.StateStore` over another one, buffering the writes that fail."""
 
-    def __init__(self, store: StateStore, clock: Clock) -> None:
+    def __init__(self, store: StateStore, clock: Clock, journal: Journal | None = None) -> None:
         self.inner = store
         self.clock = clock
+        self.journal = journal
+        self._replayed: set[str] = set()  # routes whose events may already be in the store
         self.errors = 0
         self.failing_since: float | None = None
         self.last_error = ""
@@ -104,15 +113,104 @@ class BufferedStore:
         self._pending.clear()
         self._states.clear()
         self._weights.clear()
+        self._replayed.clear()
         self.failing_since = None
+        if self.journal is not None:
+            self.journal.clear()
 
     # -- writing ----------------------------------------------------------------------------------
 
     def _write(self, route: str, p: _Pending) -> None:
+        events = p.events
+        if route in self._replayed:  # the store may have taken these before the crash
+            stored = self.inner.events(route, len(events) + MAX_PENDING_EVENTS)
+            seen = {(e.at, e.kind) for e in stored}
+            events = [e for e in events if (e.at, e.kind) not in seen]
         if p.state is not None:
-            self.inner.commit(p.state, p.events, p.snapshot)
+            self.inner.commit(p.state, events, p.snapshot)
         elif p.weight_bps is not None:
-            self.inner.save_weight(route, p.weight_bps, p.events)
+            self.inner.save_weight(route, p.weight_bps, events)
+        self._replayed.discard(route)
+
+    def _written(self, route: str) -> None:
+        del self._pending[route]
+        if not self._pending and self.journal is not None:
+            self.journal.clear()
+
+    def _journal(self, entry: dict[str, object]) -> None:
+        """Append a buffered write to the journal (after the weight is in force; never raises)."""
+        if self.journal is not None:
+            self.journal.append(entry, self._entries())
+
+    def _entries(self) -> list[dict[str, object]]:
+        """Every pending write as journal lines (to rewrite the file)."""
+        out: list[dict[str, object]] = []
+        for route, p in self._pending.items():
+            if p.state is not None:
+                out.append(commit_entry(p.state, p.events, p.snapshot))
+            elif p.weight_bps is not None:
+                out.append(weight_entry(route, p.weight_bps, p.events))
+        return out
+
+    def replay(self) -> Replay:
+        """Buffer again the writes the journal kept (call once, at start-up, before any read).
+
+        The store is not written here: the controller's next :meth:`flush` does it (in a cluster,
+        only as the leader, under its fence). Until then the store counts as failing, so no
+        promotion can jump over a replayed rollback.
+        """
+        if self.journal is None:
+            return Replay(())
+        replay = self.journal.read()
+        skipped = replay.skipped
+        for entry in replay.entries:
+            try:
+                self._replay_entry(entry)
+            except (KeyError, ValueError, TypeError) as exc:  # a line another version wrote
+                skipped += 1
+                log.warning("journal_entry_skipped", path=str(self.journal.path), error=str(exc))
+        if replay.entries:
+            self.failing_since = self.clock()
+            self.last_error = f"writes replayed from {self.journal.path}, not yet in the store"
+        if replay.entries or skipped:
+            log.warning(
+                "journal_replayed",
+                path=str(self.journal.path),
+                entries=len(replay.entries) - (skipped - replay.skipped),
+                routes=sorted(self._pending),
+                events=sum(len(p.events) for p in self._pending.values()),
+                skipped=skipped,
+                epoch=replay.epoch,
+            )
+        return replay
+
+    def _replay_entry(self, entry: dict[str, Any]) -> None:
+        route, events = str(entry["route"]), entry_events(entry)
+        if entry["op"] == "commit":
+            state = MigrationState.from_dict(entry["state"])
+            snapshot = Snapshot.from_dict(entry["snapshot"]) if entry.get("snapshot") else None
+            p = self._buffer(route, events)
+            p.state, p.weight_bps, p.snapshot = state, None, snapshot or p.snapshot
+            self._states[route] = state
+        else:
+            bps = int(entry["weight_bps"])
+            p = self._buffer(route, events)
+            self._weights[route] = bps
+            if p.state is not None:
+                p.state = self._states[route] = p.state.with_(weight_bps=bps)
+            else:
+                p.weight_bps = bps
+        self._replayed.add(route)
+
+    def buffered_weights(self) -> dict[str, int]:
+        """The weight each buffered write puts in force (a dry run's state puts none)."""
+        out = {}
+        for route, p in self._pending.items():
+            if p.state is not None and not p.state.dry_run:
+                out[route] = p.state.weight_bps
+            elif p.state is None and p.weight_bps is not None:
+                out[route] = p.weight_bps
+        return out
 
     def flush(self) -> bool:
         """Retry every buffered write; True when nothing is left buffered."""
@@ -125,7 +223,7 @@ class BufferedStore:
             except Exception as exc:
                 self._failed(exc, "retry")
                 return False
-            del self._pending[route]
+            self._written(route)
         self._recovered()
         return True
 
@@ -148,7 +246,8 @@ class BufferedStore:
         self._states[state.route] = state
         p = self._buffer(state.route, events)
         p.state, p.weight_bps, p.snapshot = state, None, snapshot or p.snapshot
-        self._try(state.route)
+        if not self._try(state.route):
+            self._journal(commit_entry(state, events, snapshot))
 
     def save_weight(self, route: str, weight_bps: int, events: Sequence[Event] = ()) -> None:
         """Write a manual weight now if the store takes it, else keep it for :meth:`flush`."""
@@ -159,13 +258,15 @@ class BufferedStore:
             self._states[route] = p.state
         else:
             p.weight_bps = weight_bps
-        self._try(route)
+        if not self._try(route):
+            self._journal(weight_entry(route, weight_bps, events))
 
-    def _try(self, route: str) -> None:
+    def _try(self, route: str) -> bool:
+        """Write ``route``'s pending writes now; False when they stay buffered."""
         if self.failing:
             # Only flush() retries while failing: one failed try (one busy timeout on a locked
             # file, with the gateway's event loop waiting) per tick, and older writes go first.
-            return
+            return False
         try:
             self._write(route, self._pending[route])
         except FencedOut:
@@ -173,9 +274,10 @@ class BufferedStore:
             raise
         except Exception as exc:
             self._failed(exc, "commit")
-            return
-        del self._pending[route]
+            return False
+        self._written(route)
         self._recovered()
+        return True
 
     def commit_now(
         self,

@@ -19,6 +19,8 @@ admin endpoints. ``cutover gateway``, ``cutover up`` and ``cutover demo`` all ru
     plan: {route: default, steps: [shadow, 10, 50, 100], hold: 60s, min_requests: 500}
     memory_scrape: true                # read each backend's /metrics for the report
     snapshot_cache: .cutover/config-snapshot.json   # a cluster member's copy of the last snapshot
+    journal: .cutover/state-journal.jsonl  # writes the store refused, kept across a crash
+                                           # (default: beside snapshot_cache)
     notifications: [{url, format: json|slack, events, routes, timeout_s, ...}]   # webhooks
     hooks: {pre_promotion: {url, timeout_s, ...}, post_rollback: {url, timeout_s}}
 
@@ -72,6 +74,7 @@ from gateway.shadow.sidecar_client import ShadowSidecar
 from gateway.state import WeightChange
 from gateway.tasks import TaskSet
 from migration.admin_api import install_migration_routes
+from migration.buffered_store import BufferedStore
 from migration.cluster.admin import cluster_view, install_cluster_routes
 from migration.cluster.config_watch import ConfigWatcher, open_config_watcher
 from migration.cluster.follower import has_snapshot_of
@@ -89,6 +92,7 @@ from migration.cluster.wiring import (
 from migration.controller import MigrationController
 from migration.decision_metrics import DecisionMetrics
 from migration.hooks import HookMetrics, PostRollbackHook, PrePromotionHook
+from migration.journal import Journal, JournalError
 from migration.memory import HttpMemoryScraper
 from migration.metrics import MigrationMetrics
 from migration.notify import Notifier
@@ -115,6 +119,7 @@ _KEYS = {
     "memory_scrape",
     "contract",
     "snapshot_cache",
+    "journal",
     "notifications",
     "hooks",
 }
@@ -132,6 +137,7 @@ class MigrationSettings:
     memory_scrape: bool
     contract: str | None
     snapshot_cache: Path | None = None  # a replica's copy of the last config snapshot
+    journal: Path | None = None  # the buffered writes' journal (migration.journal)
     notifications: tuple[SinkSettings, ...] = ()
     hooks: HooksSettings = field(default_factory=HooksSettings)
 
@@ -206,6 +212,15 @@ def parse_migration_settings(
         cache_path = Path(cache)
     if not cache_path.is_absolute() and base_dir is not None:
         cache_path = base_dir / cache_path
+    journal = data.get("journal")
+    if journal is None:
+        journal_path = cache_path.parent / "state-journal.jsonl"
+    elif not isinstance(journal, str) or not journal.strip():
+        raise ConfigError(f"migration.journal: expected a file path, got {journal!r}")
+    else:
+        journal_path = Path(journal)
+        if not journal_path.is_absolute() and base_dir is not None:
+            journal_path = base_dir / journal_path
     contract = data.get("contract", "llmstruct")
     return MigrationSettings(
         state_db=state_db,
@@ -216,6 +231,7 @@ def parse_migration_settings(
         memory_scrape=_flag(data.get("memory_scrape", True), "migration.memory_scrape"),
         contract=None if contract in (None, "", "none") else str(contract),
         snapshot_cache=cache_path,
+        journal=journal_path,
         notifications=parse_notifications(data.get("notifications"), routes),
         hooks=parse_hooks(data.get("hooks"), routes),
     )
@@ -371,8 +387,9 @@ class CutoverRuntime:
         gate: PrePromotionHook | None = None
         if role is not Role.WORKER:  # only where a controller may run
             sinks, gate = self._notifications(clock)
+        buffered = BufferedStore(self.store, clock, self._journal(role, store_id))
         self.controller = MigrationController(
-            store=self.store,
+            store=buffered,
             source=c.merged if c is not None and c.merged is not None else self.metrics,
             weights=c.weights if c is not None else self.gateway.state,
             policy=self.settings.policy,
@@ -386,6 +403,7 @@ class CutoverRuntime:
             gate=gate,
         )
         self.gateway.state.on_weight_change(self._weight_changed)
+        self._replay_journal()
         if self.shadow is not None:
             install_shadow_routes(self.gateway.router, self.shadow)
         if c is not None:
@@ -405,6 +423,50 @@ class CutoverRuntime:
             if self.member is not None:
                 install_cluster_routes(self.gateway.router, self.member)
         self._stop = asyncio.Event()
+
+    def _journal(self, role: Role, store_id: str) -> Journal | None:
+        """The local journal of refused writes, where a controller may run."""
+        path = self.settings.journal
+        if role is Role.WORKER or path is None:
+            return None
+        elector = self.cluster.elector if self.cluster is not None else None
+        epoch = (lambda: elector.epoch) if elector is not None else (lambda: 0)
+        return Journal(path, store_id, epoch=epoch, registry=self.registry)
+
+    def _replay_journal(self) -> None:
+        """Buffer again the decisions a crashed predecessor could not store (before any weight).
+
+        On one process :meth:`start`'s ``recover`` then applies them with the store's weights. In
+        a cluster the lease epoch they were made under is handed to the elector, so a lease taken
+        right after it continues that term (the replayed writes are flushed) while one taken after
+        another member led discards them; :meth:`_apply_journal` lowers the weights locally.
+        """
+        try:
+            replay = self.controller.store.replay()
+        except JournalError as exc:
+            self.store.close()
+            raise ConfigError(f"migration.journal: {exc}") from None
+        elector = self.cluster.elector if self.cluster is not None else None
+        if replay.entries and elector is not None:
+            elector.resume_after(replay.epoch)
+
+    def _apply_journal(self) -> None:
+        """A member restarted with replayed decisions and no store: put their lower weights in
+        force here now.
+
+        They are kept as fail-static changes (published when the store answers, as an operator's
+        lowering during an outage is). When the store answers at start-up its snapshot is the
+        truth: the leader's term flushes the replayed writes (or discards them if another member
+        led since) and publishes their weights.
+        """
+        assert self.cluster is not None
+        follower, state = self.cluster.follower, self.gateway.state
+        if follower.store_up:
+            return
+        for route, bps in sorted(self.controller.store.buffered_weights().items()):
+            if route in state.route_names and bps < state.get_weight(route):
+                state.set_weight(route, bps, actor=LOCAL_ACTOR, reason="replayed from the journal")
+                follower.keep_local("weight", route, bps, "a decision replayed from the journal")
 
     def _join(
         self, c: ClusterParts, watcher: ConfigWatcher, clock: Callable[[], float]
@@ -520,6 +582,7 @@ class CutoverRuntime:
                 not self.cluster.follower.synced
             ):  # the store did not answer: serve what it said last
                 self.cluster.follower.load_cache()
+            self._apply_journal()
         if self.shadow is not None:
             await self.shadow.open()  # the sidecar is ready before the first request can reach it
         await self.gateway.start()

@@ -152,7 +152,12 @@ def _status_caption(data: dict[str, Any], faults: Mapping[str, Any] | None) -> T
         lines.append(
             (
                 f"STATE STORE FAILING since {store['failing_since']} ({store['errors']} errors: "
-                f"{store['last_error']}): promotions refused, rollbacks still applied",
+                f"{store['last_error']}): promotions refused, rollbacks still applied"
+                + (
+                    f"; {store['journaled']} write(s) kept in the local journal"
+                    if store.get("journaled")
+                    else ""
+                ),
                 "bold red",
             )
         )

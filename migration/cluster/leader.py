@@ -78,6 +78,13 @@ class LeaderElector:
         """
         return Fence(self.holder, self.epoch)
 
+    def resume_after(self, epoch: int) -> None:
+        """Count the term at ``epoch`` as this member's last one (before a restart, as its state
+        journal says), so a lease taken right after it continues it (:attr:`continued`) and the
+        decisions buffered in that term are kept; a lease taken after another member led is not."""
+        if self.terms == 0 and self.epoch == 0:
+            self.epoch = epoch
+
     def tick(self) -> bool:
         """Renew or try to take the lease (one store call); returns :attr:`leading`.
 

@@ -51,3 +51,18 @@ def test_a_failing_store_and_a_fault_are_both_shown() -> None:
     }
     text = shown({"window_s": 60, "routes": [], "state_store": store}, faults_of(STATUS))
     assert text.index("STATE STORE FAILING") < text.index("FAULT on candidate")
+
+
+def test_a_failing_store_says_how_many_writes_the_journal_keeps() -> None:
+    """Writes kept in the local journal (they survive a crash) are counted on the store's line."""
+    store = {
+        "ok": False,
+        "failing_since": "2026-01-01T00:00:00Z",
+        "errors": 3,
+        "last_error": "connection refused",
+        "journaled": 2,
+    }
+    text = shown({"window_s": 60, "routes": [], "state_store": store}, None)
+    assert "2 write(s) kept in the local journal" in text
+    store["journaled"] = 0
+    assert "journal" not in shown({"window_s": 60, "routes": [], "state_store": store}, None)
