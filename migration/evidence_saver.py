@@ -12,7 +12,8 @@ route) and reads it back; why evidence with a gap is still valid evidence is arg
   one, another migration of the route) is ignored, and the next save replaces it.
 * **When.** At most every ``every_s`` (5 s by default) and at a clean shutdown, after the
   evaluation's decisions: a save never delays a decision, least of all a rollback. A save costs a
-  serialisation and one upsert of a few tens of kilobytes (measured in the README).
+  serialisation and one upsert of 35-130 KB per route with five operations, 1-4 ms (measured on
+  the bench traffic, README "A restart keeps the step's evidence").
 * **Failure.** A failing or slow store costs the evidence since the last save, nothing else: a
   failed save is counted (``cutover_step_evidence_save_errors_total``) and logged once per
   outage, never buffered or retried (the next save supersedes it). While the state store is
