@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
+from migration.cluster.seams import Fence, FencedOut
+from migration.cluster.testing import InMemoryClusterStore
 from migration.evidence_saver import step_key
 from migration.plan import Plan, Step
 from migration.state import Phase, SavedEvidence
@@ -156,3 +158,29 @@ def test_the_save_comes_after_the_evaluations_rollback() -> None:
     assert (event.at, 1000) in store.saves
     assert (event.at, 5000) not in store.saves
     assert all(bps == 5000 for at, bps in store.saves if at < event.at)
+
+
+def test_a_new_leader_resumes_and_a_deposed_ones_save_is_fenced() -> None:
+    """On a cluster the new leader resumes the last leader's save; the old one cannot overwrite."""
+    clock = FakeClock()
+    shared = InMemoryClusterStore(clock)
+    old_store, new_store = shared.member(), shared.member()
+    lease = old_store.acquire_lease("a", 5.0)
+    old_store.fence = Fence("a", lease.epoch)
+    old = Rig(store=old_store, clock=clock)
+    old.controller.start(SLOW)
+    old.drive(12)
+    old.controller.save_evidence()
+    saved = old.controller.evidence_view(ROUTE)["candidate_requests"]
+    clock.advance(6)  # the lease expires; "b" takes over
+    lease = new_store.acquire_lease("b", 5.0)
+    new_store.fence = Fence("b", lease.epoch)
+    new = Rig(store=new_store, clock=clock)
+    new.controller.begin_term()
+    new.controller.step()
+    assert new.controller.evidence_view(ROUTE)["restored_candidate_requests"] == saved
+    with pytest.raises(FencedOut):
+        old.controller.save_evidence()
+    row = shared.load_evidence(ROUTE)
+    assert row is not None
+    assert row.saved_at == clock.now  # the new leader's first save, not the old one's
