@@ -429,12 +429,15 @@ class MigrationController:
         if self.store.failing:
             return  # the outage is counted already; a save would only wait on it again
         for state in list(self._judged.values()):
-            self._save_route(state)
+            if not self._save_route(state):
+                return  # a store that refused one would make each of the others wait too
 
-    def _save_route(self, state: MigrationState) -> None:
+    def _save_route(self, state: MigrationState) -> bool:
+        """Save ``state.route``'s evidence; False when the store refused it."""
         evidence = self._route_evidence(state.route)
         if _analysed(state) and state.route in evidence:
-            self._saver.save(state, evidence, self._aa.fired(state.route))
+            return self._saver.save(state, evidence, self._aa.fired(state.route))
+        return True
 
     def evidence_view(self, route: str) -> dict[str, Any]:
         """``route``'s step evidence as this process holds it (the leader's, on a cluster).

@@ -16,8 +16,10 @@ route) and reads it back; why evidence with a gap is still valid evidence is arg
   the bench traffic, README "A restart keeps the step's evidence").
 * **Failure.** A failing or slow store costs the evidence since the last save, nothing else: a
   failed save is counted (``cutover_step_evidence_save_errors_total``) and logged once per
-  outage, never buffered or retried (the next save supersedes it). While the state store is
-  known to be failing the controller skips the saves altogether. A row that cannot be read back
+  outage, never buffered or retried (the next save supersedes it), and ends that round of
+  saves, so a hung store (PostgreSQL's 0.25 s call deadline, SQLite's 50 ms busy timeout) costs
+  the loop one deadline per ``every_s``, not one per route. While the state store is known to be
+  failing the controller skips the saves altogether. A row that cannot be read back
   (another format, a broken payload) is logged and the step starts afresh, as before.
 * **Fenced.** On a cluster a save is fenced like every controller write: a deposed leader cannot
   overwrite what the new leader saved.

@@ -184,3 +184,14 @@ def test_a_new_leader_resumes_and_a_deposed_ones_save_is_fenced() -> None:
     row = shared.load_evidence(ROUTE)
     assert row is not None
     assert row.saved_at == clock.now  # the new leader's first save, not the old one's
+
+
+def test_a_refused_save_ends_the_round() -> None:
+    """After one refused save the other routes wait for the next round, not on the store."""
+    clock, weights = FakeClock(), RecordingWeights()
+    store = RefusesEvidence(clock, weights)
+    rig = Rig(store=store, clock=clock, weights=weights)
+    for route in (ROUTE, "web"):
+        rig.controller.start(Plan(route, SLOW.steps))
+    rig.drive(1)
+    assert len(store.saves) == 1
