@@ -42,7 +42,14 @@ after the action, and those ``all`` passed over with the controller's word why);
      "last_decision": null | {"decision", "current", <event fields>},
      "why": null | {"head", "reasons", "decision", "source", "at", "text"},
      "calibration": {"steps", "alarms": {check: n}, "rate": {check: n / steps},
-                     "budget_per_check"}}
+                     "budget_per_check"},
+     "evidence": {"candidate_requests", "baseline_requests", "seconds", "saved_at",
+                  "restored_at", "restored_from", "restored_candidate_requests"}}
+
+``evidence`` is the step's sequential evidence as the controller holds it (the leader's; ``null``
+counts on a member that does not lead): ``restored_at`` is set when it was resumed from a save after
+a restart or a change of leader, with the save's time (``restored_from``) and the candidate requests
+it held, so an operator sees the step did not start over (:mod:`migration.evidence_saver`).
 
 ``calibration`` is the live A/A calibration (:mod:`migration.calibration`): in how many of the
 steps observed each sequential harm check fired on the baseline against itself.
@@ -195,7 +202,7 @@ class MigrationAdmin:
         )
         if self.sticky_keys is not None and route in live:
             view["weight"]["sticky_keys"] = self.sticky_keys(route, c.clock())
-        return view | {"calibration": c.calibration(route)}
+        return view | {"calibration": c.calibration(route), "evidence": c.evidence_view(route)}
 
     # -- handlers ---------------------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ import structlog
 from migration.cluster.seams import FencedOut
 from migration.journal import Journal, Replay, commit_entry, entry_events, weight_entry
 from migration.seams import Clock
-from migration.state import Event, MigrationState, Snapshot
+from migration.state import Event, MigrationState, SavedEvidence, Snapshot
 from migration.store import StateStore
 
 __all__ = ["BufferedStore", "StoreUnavailable"]
@@ -298,7 +298,15 @@ class BufferedStore:
             raise StoreUnavailable(self.last_error) from exc
         self._states[state.route] = state
 
+    def save_evidence(self, saved: SavedEvidence) -> None:
+        """Straight to the store, never buffered: the next save supersedes a failed one."""
+        self.inner.save_evidence(saved)
+
     # -- reading ----------------------------------------------------------------------------------
+
+    def load_evidence(self, route: str) -> SavedEvidence | None:
+        """The store's saved step evidence of ``route`` (raises as the store does)."""
+        return self.inner.load_evidence(route)
 
     def load(self, route: str) -> MigrationState | None:
         """The state of ``route``: a buffered one, else the store's (else the last one read)."""

@@ -9,7 +9,9 @@ steps`` is the check's observed false-alarm rate per step, to set beside its bud
 
 Shown in ``GET /migration`` (``calibration``) and on ``/metrics``
 (``cutover_analysis_aa_steps_total{route}``, ``cutover_analysis_aa_alarms_total{route,check}``).
-Counts live in the process (a restart or a new leader starts them again).
+The counts live in the process (a restart or a new leader starts them again); which checks
+fired in the current step is saved with the step's evidence, so a step resumed after a restart
+(:mod:`migration.evidence_saver`) counts as one trial of this process with the alarms it had.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ class Calibration:
         self._fired[route] = set()
         if self.metrics is not None:
             self.metrics.aa_step(route)
+
+    def fired(self, route: str) -> tuple[str, ...]:
+        """The checks whose A/A pair fired in ``route``'s current step."""
+        return tuple(sorted(self._fired.get(route, ())))
 
     def observe(self, route: str, alarms: Iterable[str]) -> None:
         """One evaluation's A/A firings; each check counts once per step."""

@@ -78,6 +78,7 @@ from migration.calibration import Calibration
 from migration.cluster.seams import FencedOut
 from migration.decision_metrics import DecisionMetrics
 from migration.evidence import read_windows
+from migration.evidence_saver import EvidenceSaver
 from migration.history import migration_id
 from migration.operations import op_key
 from migration.plan import Plan
@@ -108,6 +109,13 @@ _ANALYSED = (Phase.RUNNING, Phase.AWAITING_GATE, Phase.ROLLED_BACK)
 ACTOR = "controller"
 #: The actor of an operator action when the caller names none (the admin API names its client).
 OPERATOR = "operator"
+
+
+def _analysed(state: MigrationState) -> bool:
+    """Under analysis: running, at a gate, or rolled back to a weight above 0 (step-down)."""
+    return state.phase in _ANALYSED and not (
+        state.phase is Phase.ROLLED_BACK and state.weight_bps == 0
+    )
 
 
 def _steered(states: Sequence[MigrationState]) -> set[str]:
@@ -176,6 +184,7 @@ class MigrationController:
         deadlines: FallbackDeadlines | None = None,
         sinks: Sequence[EventSink] = (),
         gate: PromotionGate | None = None,
+        evidence_save_s: float = 5.0,
     ) -> None:
         if interval_s <= 0:
             raise ValueError(f"interval_s must be > 0, got {interval_s}")
@@ -197,6 +206,11 @@ class MigrationController:
         self._conditions: dict[str, set[str]] = {}
         self._evidence: dict[str, StepEvidence] = {}
         self._aa = Calibration(metrics)
+        self._saver = EvidenceSaver(self.store, clock, evidence_save_s, metrics)
+        #: Each route's state after its last evaluation: what :meth:`save_evidence` saves for.
+        self._judged: dict[str, MigrationState] = {}
+        #: Per route whose step evidence was restored: when, from which save, how much.
+        self._restored: dict[str, dict[str, Any]] = {}
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -327,11 +341,16 @@ class MigrationController:
         if state is not None:
             self._commit(state, kind, reasons, numbers, applied=True)
 
+    def _route_evidence(self, route: str) -> dict[str, StepEvidence]:
+        """``route``'s step evidence and its operations', by key."""
+        prefix = op_key(route, "")
+        return {k: e for k, e in self._evidence.items() if k == route or k.startswith(prefix)}
+
     def _fresh_evidence(self, route: str) -> None:
         """Start ``route``'s step evidence (and its operations') now: a new step, a resume."""
-        prefix = op_key(route, "")
-        for key in [k for k in self._evidence if k.startswith(prefix) or k == route]:
+        for key in self._route_evidence(route):
             del self._evidence[key]
+        self._restored.pop(route, None)
         self._aa.new_step(route)
         self._pulled(route)
         if isinstance(self.source, OperationSource):  # each starts where the route's does
@@ -352,10 +371,15 @@ class MigrationController:
             evidence.baseline, evidence.candidate, evidence.restarts(), evidence.halves()
         )
 
-    def _step_windows(self, route: str) -> tuple[StepWindows | None, dict[str, StepWindows]]:
+    def _step_windows(
+        self, state: MigrationState
+    ) -> tuple[StepWindows | None, dict[str, StepWindows]]:
         """The step's evidence so far, the route's and each operation's."""
-        if route not in self._evidence and isinstance(self.source, SettledSource):
-            self._fresh_evidence(route)  # a recovered step, or a new leader's: from now on
+        route = state.route
+        # A recovered step, or a new leader's: resumed from its last save, else from now on.
+        fresh = route not in self._evidence and isinstance(self.source, SettledSource)
+        if fresh and not self._restore(state):
+            self._fresh_evidence(route)
         step = self._pulled(route)
         ops: dict[str, StepWindows] = {}
         if step is not None and isinstance(self.source, OperationSource):
@@ -364,6 +388,76 @@ class MigrationController:
                 if found is not None:
                     ops[operation] = found
         return step, ops
+
+    def _restore(self, state: MigrationState) -> bool:
+        """Resume ``state``'s step evidence from its last save; False when there is none.
+
+        The restored evidence is not pulled here: its first pull (in :meth:`_pulled`) only marks
+        where counting resumes, so no bucket is added twice (:mod:`migration.step_evidence`).
+        """
+        route = state.route
+        restored = self._saver.load(state)
+        if restored is None:
+            return False
+        for key in self._route_evidence(route):
+            del self._evidence[key]
+        self._evidence.update(restored.evidence)
+        self._aa.new_step(route)  # one trial of this process, with the alarms it had
+        self._aa.observe(route, restored.aa_fired)
+        now, requests = self.clock(), restored.evidence[route].candidate_requests
+        self._restored[route] = {
+            "restored_at": now,
+            "saved_at": restored.saved_at,
+            "candidate_requests": requests,
+        }
+        log.info(
+            "step_evidence_restored",
+            route=route,
+            step=state.step_index,
+            age_s=round(now - restored.saved_at, 3),
+            candidate_requests=requests,
+        )
+        return True
+
+    def save_evidence(self) -> None:
+        """Save the step evidence of every route under analysis (every ``evidence_save_s`` after
+        an evaluation's decisions, and at a clean shutdown); skipped while the store is failing.
+
+        Never raises but for a refused fence (:mod:`migration.evidence_saver`).
+        """
+        self._saver.saved()
+        if self.store.failing:
+            return  # the outage is counted already; a save would only wait on it again
+        for state in list(self._judged.values()):
+            if not self._save_route(state):
+                return  # a store that refused one would make each of the others wait too
+
+    def _save_route(self, state: MigrationState) -> bool:
+        """Save ``state.route``'s evidence; False when the store refused it."""
+        evidence = self._route_evidence(state.route)
+        if _analysed(state) and state.route in evidence:
+            return self._saver.save(state, evidence, self._aa.fired(state.route))
+        return True
+
+    def evidence_view(self, route: str) -> dict[str, Any]:
+        """``route``'s step evidence as this process holds it (the leader's, on a cluster).
+
+        ``restored_at`` is set when the step's evidence was resumed from a save after a restart
+        or a change of leader (with the save's time and the candidate requests it held).
+        """
+        evidence = self._evidence.get(route)
+        restored = self._restored.get(route)
+        return {
+            "candidate_requests": None if evidence is None else evidence.candidate_requests,
+            "baseline_requests": None if evidence is None else evidence.baseline.requests,
+            "seconds": None if evidence is None else round(evidence.seconds, 3),
+            "saved_at": self._saver.saved_at.get(route),
+            "restored_at": None if restored is None else restored["restored_at"],
+            "restored_from": None if restored is None else restored["saved_at"],
+            "restored_candidate_requests": (
+                None if restored is None else restored["candidate_requests"]
+            ),
+        }
 
     def _enter_step(self, state: MigrationState, index: int, phase: Phase) -> MigrationState:
         now = self.clock()
@@ -399,11 +493,11 @@ class MigrationController:
 
         Step progress counts requests from this term's first evaluation on (the stored
         ``step_requests`` carries what earlier leaders counted); the sequential tests' step
-        evidence starts afresh at the takeover (decisions wait for new evidence, never act on
-        a gap).
+        evidence resumes from the last leader's save at each route's first evaluation
+        (:meth:`_restore`; a gap in it is valid evidence, :mod:`migration.step_evidence`).
         """
         self._conditions.clear()
-        self._evidence.clear()  # an earlier term's evidence has a gap in it: start afresh
+        self._evidence.clear()  # what this process held may be older than the last leader's save
         states = self.recover()
         self._seen = {s.route: self._counters(s.route) for s in states}
         return states
@@ -562,7 +656,9 @@ class MigrationController:
             consecutive_failures=0,
             weight_bps=state.step.weight_bps,  # undoes a manual override
         )
-        return self._durably(resumed, "resumed", (why,), numbers)
+        resumed = self._durably(resumed, "resumed", (why,), numbers)
+        self._save_route(resumed)  # same step: the saved pre-pause evidence must not come back
+        return resumed
 
     def rollback(
         self, route: str, reason: str | None = None, *, actor: str = OPERATOR
@@ -636,11 +732,12 @@ class MigrationController:
         for state in states:
             if not state.dry_run:
                 self._apply(state.route, state.weight_bps, reconcile=True)
-            if state.phase in _ANALYSED and not (
-                state.phase is Phase.ROLLED_BACK and state.weight_bps == 0
-            ):
+            if _analysed(state):
                 results.append(self._evaluate(state))
         self._apply_manual(_steered(states), reconcile=True)
+        self._judged = {e.route: e.state for e in results}
+        if self._saver.due():  # after every decision of this evaluation, never before
+            self.save_evidence()
         if self.metrics is not None:
             self.metrics.store(self.store.failing, self.store.errors, self.store.pending)
         return results
@@ -672,7 +769,7 @@ class MigrationController:
             state.step.min_requests,
             state.consecutive_failures,
         )
-        step, operations = self._step_windows(route)
+        step, operations = self._step_windows(state)
         state = self._check_share(state, step, weight)
         shadow = self.source.shadow(route, span)
         verdict = analyse(progress, baseline, candidate, shadow, self.policy, step, operations)
@@ -836,10 +933,16 @@ class MigrationController:
         A failing step is logged and the loop goes on; the gateway spawns this coroutine through
         its named-task helper.
         """
-        while not stop.is_set():
+        try:
+            while not stop.is_set():
+                try:
+                    self.step()
+                except Exception:
+                    log.exception("migration step failed")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.interval_s)
+        finally:  # a clean shutdown (stopped or cancelled) saves the evidence since the last save
             try:
-                self.step()
+                self.save_evidence()
             except Exception:
-                log.exception("migration step failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.interval_s)
+                log.exception("step evidence not saved at shutdown")

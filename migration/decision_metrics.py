@@ -12,7 +12,8 @@ Faults (issue #12): the attempts in flight per backend (all, past the latency li
 one's age) are decision inputs too; ``cutover_migration_condition`` says what holds a route
 (``baseline_degraded``, ``candidate_stuck``); ``cutover_state_store_errors_total`` and
 ``cutover_state_store_failing`` show a store that cannot be written (alert
-``CutoverStateStoreFailing``), while rollbacks go on and promotions are refused.
+``CutoverStateStoreFailing``), while rollbacks go on and promotions are refused;
+``cutover_step_evidence_save_errors_total`` counts saves of step evidence it refused.
 """
 
 from __future__ import annotations
@@ -118,6 +119,12 @@ class DecisionMetrics:
         self._store_errors_seen = 0
         self.store_failing.set(0)
         self.store_pending.set(0)
+        self.evidence_save_errors = Counter(
+            "cutover_step_evidence_save_errors",
+            "Saves of a step's sequential evidence the state store refused (each is superseded "
+            "by the next; a restart then resumes from an older save).",
+            registry=registry,
+        )
         self.aa_steps = Counter(
             "cutover_analysis_aa_steps",
             "Steps whose baseline evidence was also judged against itself (live A/A calibration).",
@@ -136,6 +143,10 @@ class DecisionMetrics:
             ["route"],
             registry=registry,
         )
+
+    def evidence_save_failed(self) -> None:
+        """Count a save of step evidence that failed (:mod:`migration.evidence_saver`)."""
+        self.evidence_save_errors.inc()
 
     def aa_step(self, route: str) -> None:
         """Count a step whose baseline halves are an A/A trial (:mod:`migration.calibration`)."""

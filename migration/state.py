@@ -21,7 +21,7 @@ from typing import Any
 
 from migration.plan import Plan, Step
 
-__all__ = ["PHASE_CODES", "Event", "MigrationState", "Phase", "Snapshot"]
+__all__ = ["PHASE_CODES", "Event", "MigrationState", "Phase", "SavedEvidence", "Snapshot"]
 
 
 class Phase(StrEnum):
@@ -191,3 +191,18 @@ class Snapshot:
         values["reasons"] = tuple(values.get("reasons", ()))
         values["checks"] = dict(values.get("checks", {}))
         return cls(**values)
+
+
+@dataclass(frozen=True)
+class SavedEvidence:
+    """A route's step evidence as last saved (:mod:`migration.evidence_saver`).
+
+    ``step`` names the step instance it belongs to (:func:`migration.evidence_saver.step_key`);
+    ``payload`` is the JSON of the route's and its operations' evidence; ``saved_at`` the saving
+    controller's clock. One row per route: the next save of any step replaces it.
+    """
+
+    route: str
+    step: str
+    payload: str
+    saved_at: float

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from migration.cluster.store import ClusterSqlStore
-from migration.state import Event, MigrationState, Snapshot
+from migration.state import Event, MigrationState, SavedEvidence, Snapshot
 from migration.store_sql import SQLITE, Execute, StateStoreError, one_line
 
 __all__ = ["BUSY_TIMEOUT_S", "SQLiteStore", "StateStore", "StateStoreError", "open_store"]
@@ -67,6 +67,10 @@ class StateStore(Protocol):
     def save_weight(self, route: str, weight_bps: int, events: Sequence[Event] = ()) -> None: ...
 
     def load_weights(self) -> dict[str, int]: ...
+
+    def save_evidence(self, saved: SavedEvidence) -> None: ...
+
+    def load_evidence(self, route: str) -> SavedEvidence | None: ...
 
 
 class ClosableStore(StateStore, Protocol):

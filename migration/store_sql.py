@@ -17,8 +17,9 @@ rows it does not fully understand could lose what the newer one stored — the s
 Alembic's "can't locate revision" refusal or Flyway's ``validateOnMigrate``. Version 0 is a file
 from before versioning (tables, no version row); step 1 is the schema as it was then, made
 idempotent; step 2 adds the cluster tables of issue #13 (lease, config snapshot, heartbeats,
-evidence). A gateway of schema 1 refuses a store a schema-2 gateway has opened: upgrade every
-member before (or while) pointing them at one store.
+evidence); step 3 adds ``step_evidence`` (one row per route: the step's sequential evidence,
+so a restart resumes it). A gateway of schema 2 refuses a store a schema-3 gateway has opened:
+upgrade every member before (or while) pointing them at one store.
 
 Snapshots older than 15 minutes are thinned at each write (:mod:`migration.snapshot_thinning`),
 so the bounded ring covers hours of evaluations, not minutes.
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from migration.snapshot_thinning import THIN_SQL, TIERS
-from migration.state import Event, MigrationState, Snapshot
+from migration.state import Event, MigrationState, SavedEvidence, Snapshot
 
 __all__ = [
     "MIGRATIONS",
@@ -138,6 +139,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         " UNIQUE (replica, route, tag))",
         "CREATE INDEX IF NOT EXISTS cluster_evidence_tag ON cluster_evidence (tag)",
     ),
+    # 3: each route's step evidence, saved so a restart resumes it (issue #14).
+    (
+        "CREATE TABLE IF NOT EXISTS step_evidence (route TEXT PRIMARY KEY, step TEXT NOT NULL,"
+        " payload TEXT NOT NULL, saved_at {real} NOT NULL)",
+    ),
 )
 
 #: The version this gateway writes and understands.
@@ -152,6 +158,11 @@ _UPSERT_STATE = (
 _UPSERT_WEIGHT = (
     "INSERT INTO route_weight (route, weight_bps) VALUES (?, ?)"
     " ON CONFLICT(route) DO UPDATE SET weight_bps=excluded.weight_bps"
+)
+_UPSERT_EVIDENCE = (
+    "INSERT INTO step_evidence (route, step, payload, saved_at) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT(route) DO UPDATE SET step=excluded.step, payload=excluded.payload,"
+    " saved_at=excluded.saved_at"
 )
 _INSERT_EVENT = "INSERT INTO migration_event (route, at, kind, event_json) VALUES (?, ?, ?, ?)"
 _INSERT_SNAPSHOT = "INSERT INTO migration_snapshot (route, at, snapshot_json) VALUES (?, ?, ?)"
@@ -283,6 +294,16 @@ class SqlStore:
 
         self._transaction(work)
 
+    def save_evidence(self, saved: SavedEvidence) -> None:
+        """Replace the route's saved step evidence (fenced: a deposed leader's save is refused)."""
+        row = (saved.route, saved.step, saved.payload, saved.saved_at)
+
+        def work(x: Execute) -> None:
+            self._check_fence(x)
+            x(self.dialect.sql(_UPSERT_EVIDENCE), row)
+
+        self._transaction(work)
+
     def add_events(self, events: Sequence[Event]) -> None:
         """Append ``events`` on their own, unfenced: a replica's report (a local rollback it made
         while the store was unreachable), never a controller decision."""
@@ -320,6 +341,16 @@ class SqlStore:
         """Every stored route's state, by route name."""
         rows = self._read("SELECT state_json FROM migration_state ORDER BY route")
         return [MigrationState.from_dict(json.loads(r[0])) for r in rows]
+
+    def load_evidence(self, route: str) -> SavedEvidence | None:
+        """The route's last saved step evidence, of whichever step saved it."""
+        rows = self._read(
+            "SELECT step, payload, saved_at FROM step_evidence WHERE route = ?", (route,)
+        )
+        if not rows:
+            return None
+        step, payload, saved_at = rows[0]
+        return SavedEvidence(route, str(step), str(payload), float(saved_at))
 
     def load_weights(self) -> dict[str, int]:
         """Manual weights of routes without a migration (a migration's state carries its own)."""

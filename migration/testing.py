@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from migration.seams import GateAnswer
 from migration.snapshot_thinning import keep
-from migration.state import Event, MigrationState, Snapshot
+from migration.state import Event, MigrationState, SavedEvidence, Snapshot
 
 __all__ = [
     "FakeClock",
@@ -122,6 +122,7 @@ class InMemoryStore:
         self.commits = 0
         self.fail = False
         self._weights: dict[str, int] = {}
+        self._evidence: dict[str, SavedEvidence] = {}
 
     def _write(self) -> None:
         if self.fail:
@@ -172,6 +173,13 @@ class InMemoryStore:
 
     def load_weights(self) -> dict[str, int]:
         return dict(self._weights)
+
+    def save_evidence(self, saved: SavedEvidence) -> None:
+        self._write()
+        self._evidence[saved.route] = saved
+
+    def load_evidence(self, route: str) -> SavedEvidence | None:
+        return self._evidence.get(route)
 
     def events(self, route: str | None = None, limit: int = 100) -> list[Event]:
         if route is None:

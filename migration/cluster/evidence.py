@@ -47,6 +47,8 @@ __all__ = [
     "FORMAT_VERSION",
     "BackendBucket",
     "RouteBucket",
+    "bucket_doc",
+    "bucket_from_doc",
     "decode_bucket",
     "encode_bucket",
 ]
@@ -133,6 +135,12 @@ def _sum(a: RateSample, b: RateSample) -> RateSample:
 
 def encode_bucket(bucket: RouteBucket) -> str:
     """The compact JSON payload of ``bucket`` (see the module docstring for the format)."""
+    return orjson.dumps(bucket_doc(bucket)).decode()
+
+
+def bucket_doc(bucket: RouteBucket) -> dict[str, Any]:
+    """``bucket`` as the payload's JSON object (for a document that nests buckets, such as a
+    step's saved evidence, :meth:`~migration.step_evidence.StepEvidence.to_data`)."""
     doc: dict[str, Any] = {"v": FORMAT_VERSION, "acc": bucket.accuracy}
     for name in BACKENDS:
         counts = bucket.backends.get(name)
@@ -155,7 +163,7 @@ def encode_bucket(bucket: RouteBucket) -> str:
         doc["shadow"] = [bucket.shadow.events, bucket.shadow.bad]
     if bucket.partial:
         doc["partial"] = True
-    return orjson.dumps(doc).decode()
+    return doc
 
 
 def decode_bucket(payload: str | bytes) -> RouteBucket:
@@ -164,6 +172,12 @@ def decode_bucket(payload: str | bytes) -> RouteBucket:
         doc = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
         raise ValueError(f"evidence payload is not JSON: {exc}") from None
+    return bucket_from_doc(doc)
+
+
+def bucket_from_doc(doc: object) -> RouteBucket:
+    """The bucket in a decoded payload object (:func:`bucket_doc`'s inverse), checked as strictly
+    as :func:`decode_bucket`."""
     if not isinstance(doc, dict):
         raise ValueError("evidence payload is not a JSON object")
     if doc.get("v") != FORMAT_VERSION:

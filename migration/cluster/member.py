@@ -155,6 +155,8 @@ class ClusterMember:
         try:
             await asyncio.gather(*loops)
         finally:
+            if self.elector is not None and self.controller is not None:
+                self._guarded(self.controller.save_evidence)  # a clean shutdown keeps it
             if self.elector is not None:
                 await asyncio.to_thread(self.elector.step_down)
 

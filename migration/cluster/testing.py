@@ -24,7 +24,7 @@ from typing import Any
 from migration.cluster.lease_decision import LeaseRow, decide_lease, lease_as_read, release
 from migration.cluster.seams import ConfigSnapshot, EvidenceRow, Fence, FencedOut, Lease, ReplicaRow
 from migration.cluster.store import REPLICA_FORGET_S, empty_config
-from migration.state import Event, MigrationState, Snapshot
+from migration.state import Event, MigrationState, SavedEvidence, Snapshot
 from migration.store_sql import StateStoreError
 from migration.testing import InMemoryStore
 
@@ -124,6 +124,15 @@ class InMemoryClusterStore(InMemoryStore):
     def load_weights(self) -> dict[str, int]:
         self._reach()
         return super().load_weights()
+
+    def save_evidence(self, saved: SavedEvidence) -> None:
+        self._reach()
+        self._check_fence()
+        super().save_evidence(saved)
+
+    def load_evidence(self, route: str) -> SavedEvidence | None:
+        self._reach()
+        return super().load_evidence(route)
 
     def events(self, route: str | None = None, limit: int = 100) -> list[Event]:
         self._reach()

@@ -31,6 +31,7 @@ class Rig:
         rollback_mode: str = "zero",
         weights: RecordingWeights | None = None,
         policy: Policy | None = None,
+        evidence_save_s: float = 5.0,
     ) -> None:
         self.clock = clock or FakeClock()
         self.metrics = MigrationMetrics(self.clock)
@@ -50,6 +51,7 @@ class Rig:
             rollback_mode=rollback_mode,  # type: ignore[arg-type]
             inflight=self.inflight,
             deadlines=self,
+            evidence_save_s=evidence_save_s,
         )
         self.weights.listeners.append(self.controller.weight_changed)
         self.traffic = Traffic(self.metrics, self.clock, self.weights)
@@ -352,8 +354,9 @@ def test_restart_mid_step_resumes_exactly(tmp_path: Path) -> None:
     state = second.state()
     # 24 s < 25 s held and 480 < 500 requests: still on the first step, counting from where it was.
     assert (state.step_index, state.step_requests) == (0, 480)
-    # The step's evidence (the sequential tests') starts afresh at the restart: non-inferiority
-    # needs a few more seconds of it once hold and count are met (400 candidate samples: 20 s).
+    # The step's evidence (the sequential tests') resumed from the last save before the crash
+    # (tests/migration/test_controller_evidence.py), not from 0.
+    assert second.controller.evidence_view(ROUTE)["restored_candidate_requests"] >= 160
     second.drive(10)
     assert second.state().step_index == 1
     kinds = [e.kind for e in second.store.events(ROUTE)]

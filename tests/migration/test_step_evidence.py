@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
+from migration.analysis import Policy
 from migration.metrics import MigrationMetrics
+from migration.step_checks import aa_alarms, sequential_checks
 from migration.step_evidence import SettledSource, StepEvidence
 from migration.testing import FakeClock
+from migration.verdict import StepWindows
 
 
 def feed(metrics: MigrationMetrics, clock: FakeClock, seconds: int, errors_every: int = 0) -> None:
@@ -96,3 +103,98 @@ def test_an_unseen_route_has_no_evidence() -> None:
     evidence.pull(metrics, "other")
     assert evidence.candidate.requests == 0
     assert evidence.candidate.latency is not None
+
+
+def grown(
+    seconds: int = 150, errors_every: int = 0
+) -> tuple[StepEvidence, MigrationMetrics, FakeClock]:
+    """Evidence pulled every second over ``seconds`` of feed (restarts every 60 s)."""
+    clock = FakeClock(1000.0)
+    metrics = MigrationMetrics(clock)
+    evidence = StepEvidence()
+    evidence.pull(metrics, "api")
+    for _ in range(seconds):
+        feed(metrics, clock, 1, errors_every)
+        evidence.pull(metrics, "api")
+    return evidence, metrics, clock
+
+
+def windows(evidence: StepEvidence) -> StepWindows:
+    """The evidence as the controller hands it to the analysis."""
+    return StepWindows(
+        evidence.baseline, evidence.candidate, evidence.restarts(), evidence.halves()
+    )
+
+
+def totals(evidence: StepEvidence) -> tuple[object, ...]:
+    """What the tests read, sketches by their bucket counts."""
+    w = windows(evidence)
+    sides = [w.baseline, w.candidate, *w.halves] if w.halves else []
+    sides += [side for _, b, c in w.restarts for side in (b, c)]
+    return (
+        evidence.seconds,
+        [k for k, _, _ in w.restarts],
+        [(s.requests, s.errors, s.latency.keyed_counts() if s.latency else None) for s in sides],
+    )
+
+
+@pytest.mark.parametrize(("seconds", "errors_every"), [(0, 0), (3, 0), (59, 5), (150, 0), (400, 3)])
+def test_to_data_round_trips(seconds: int, errors_every: int) -> None:
+    """from_data(to_data()) holds the same totals, restarts and halves, through JSON."""
+    evidence, _, _ = grown(seconds, errors_every)
+    restored = StepEvidence.from_data(json.loads(json.dumps(evidence.to_data())))
+    assert totals(restored) == totals(evidence)
+    assert restored.to_data() == evidence.to_data()
+    assert restored.candidate_requests == seconds * 10
+
+
+@pytest.mark.parametrize(("seconds", "errors_every"), [(30, 0), (150, 0), (150, 2)])
+def test_a_restored_evidence_gets_the_same_verdict(seconds: int, errors_every: int) -> None:
+    """The sequential checks and the A/A pair judge a restored evidence as the original."""
+    evidence, _, _ = grown(seconds, errors_every)
+    restored = StepEvidence.from_data(evidence.to_data())
+    policy = Policy()
+    for full in (False, True):
+        judged = [
+            sequential_checks(windows(e), policy, full, False, "") for e in (evidence, restored)
+        ]
+        assert judged[0] == judged[1]
+    assert aa_alarms(windows(restored), policy) == aa_alarms(windows(evidence), policy)
+
+
+def test_the_first_pull_after_a_restore_adds_nothing() -> None:
+    """A restored evidence's first pull marks where counting resumes; later ones add once."""
+    evidence, metrics, clock = grown(10)
+    restored = StepEvidence.from_data(evidence.to_data())
+    feed(metrics, clock, 5)  # settled before the restored one's first pull: the gap
+    restored.pull(metrics, "api")
+    assert restored.candidate.requests == 100
+    feed(metrics, clock, 3)
+    restored.pull(metrics, "api")
+    restored.pull(metrics, "api")
+    assert restored.candidate.requests == 130
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        [],
+        {"v": 2},
+        {"v": 1},
+        {
+            "v": 1,
+            "restart_s": 60.0,
+            "keep": 4,
+            "seconds": 1.0,
+            "pulls": 2,
+            "step": {"v": 1},
+            "restarts": [],
+            "halves": [],
+        },
+    ],
+)
+def test_from_data_refuses_anything_else(data: object) -> None:
+    """Another version, a missing field or a bad bucket is a ValueError (the step starts anew)."""
+    with pytest.raises(ValueError, match=r"step evidence|evidence payload"):
+        StepEvidence.from_data(data)

@@ -16,7 +16,7 @@ import pytest
 
 from migration.cluster.store import ClusterSqlStore
 from migration.plan import Plan, Step
-from migration.state import Event, MigrationState, Phase, Snapshot
+from migration.state import Event, MigrationState, Phase, SavedEvidence, Snapshot
 from migration.store import SQLiteStore, StateStore, StateStoreError
 from migration.store_postgres import PostgresStore
 from migration.store_sql import SCHEMA_VERSION, Execute, SqlStore
@@ -229,10 +229,38 @@ def test_a_version_1_store_is_migrated_to_the_cluster_tables(opener: Opener) -> 
     old._transaction(downgrade)
     assert old.schema_version() == 1
     reopened = sql_store(opener)
-    assert reopened.schema_version() == SCHEMA_VERSION == 2
+    assert reopened.schema_version() == SCHEMA_VERSION == 3
     assert reopened.load("api") == state()
     assert reopened.load_weights() == {"web": 700}
     assert [e.kind for e in reopened.events()] == ["started"]
     assert isinstance(reopened, ClusterSqlStore)
     assert reopened.acquire_lease("a", 5.0).epoch == 1
     assert reopened.update_config(lambda d: d).version == 1
+
+
+def test_a_version_2_store_is_migrated_to_the_step_evidence_table(opener: Opener) -> None:
+    """A schema 2 store (no step_evidence) opens at version 3, keeps its rows, saves evidence."""
+    old = sql_store(opener)
+    old.commit(state(), [event("started")])
+
+    def downgrade(x: Execute) -> None:
+        x("DROP TABLE step_evidence")
+        x("UPDATE schema_version SET version = 2")
+
+    old._transaction(downgrade)
+    reopened = sql_store(opener)
+    assert reopened.schema_version() == SCHEMA_VERSION == 3
+    assert reopened.load("api") == state()
+    assert reopened.load_evidence("api") is None
+    reopened.save_evidence(SavedEvidence("api", "s", "{}", 1.0))
+    assert reopened.load_evidence("api") == SavedEvidence("api", "s", "{}", 1.0)
+
+
+def test_saved_evidence_is_one_row_per_route_the_latest_save(store: StateStore) -> None:
+    """A save replaces the route's row (whichever step wrote it); other routes keep theirs."""
+    assert store.load_evidence("api") is None
+    store.save_evidence(SavedEvidence("api", "step-1", '{"v": 1}', 10.5))
+    store.save_evidence(SavedEvidence("web", "step-9", "{}", 11.0))
+    store.save_evidence(SavedEvidence("api", "step-2", '{"v": 1, "n": 2}', 12.25))
+    assert store.load_evidence("api") == SavedEvidence("api", "step-2", '{"v": 1, "n": 2}', 12.25)
+    assert store.load_evidence("web") == SavedEvidence("web", "step-9", "{}", 11.0)
