@@ -330,6 +330,20 @@ def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 60.0) 
         time.sleep(0.25)
 
 
+def driven_until(
+    stack: Stack, predicate: Callable[[], bool], what: str, clients: Iterator[int]
+) -> None:
+    """:func:`wait_until` that sends 10 more GETs per poll: on a loaded machine the four-slot
+    shadow queue drops comparisons, and a step that waits for samples must keep getting traffic
+    (one CI run timed out with the shadow step short of them)."""
+    deadline = time.monotonic() + 60.0
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        first = next(clients)
+        drive(stack, range(first, first + 10))
+        time.sleep(0.25)
+
+
 def drive_broken_status(stack: Stack, clients: range) -> None:
     """GET the one endpoint the broken candidate answers off-contract (200 with a wrong type)."""
     with httpx.Client(base_url=stack.gateway, timeout=10.0) as client:
@@ -415,8 +429,9 @@ def test_every_panel_and_rule_after_shadow_ramp_and_rollback(ramped: Stack) -> N
         plan = {"steps": "shadow,50,100", "hold": "1s", "min_requests": 10, "gates": [2]}
         migration_post(stack, f"/migration/{route}/start", plan)
     drive(stack, range(200, 260))  # shadow step: every GET is shadowed to the candidate
+    more = iter(range(1000, 100_000, 10))
     for route in ROUTES:
-        wait_until(partial(at_weight, stack, route, 5000), f"{route} at 50%")
+        driven_until(stack, partial(at_weight, stack, route, 5000), f"{route} at 50%", more)
     drive(stack, range(260, 320))
     migration_post(stack, "/migration/tasks/rollback", {"reason": "deploy test"})
     wait_until(lambda: route_view(stack, "tasks")["phase"] == "rolled_back", "tasks rolled back")

@@ -79,13 +79,14 @@ def gateway_yaml(
     shadow_percent: float = 20,
     plan: Mapping[str, Any] | None = None,
     sticky_headers: Sequence[str] = (CLIENT_HEADER,),
+    policy: Mapping[str, Any] | None = None,
 ) -> str:
     """One catch-all route, sticky per load-generator client (``sticky_headers``), the controller
-    every second."""
+    every second; ``policy`` overrides fields of ``TEST_POLICY``."""
     migration: dict[str, Any] = {
         "state_db": str(state_db),
         "interval_s": 1,
-        "policy": TEST_POLICY,
+        "policy": {**TEST_POLICY, **(policy or {})},
         "memory_scrape": True,
     }
     if plan is not None:

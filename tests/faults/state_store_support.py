@@ -29,7 +29,7 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,14 +108,23 @@ class Stack:
 
 
 @contextlib.contextmanager
-def stack(tmp_path: Path, *, quiet: bool = False, state_dir: Path | None = None) -> Iterator[Stack]:
-    """Two ``ok`` upstreams and a started ``cutover gateway`` (``quiet``: output to /dev/null)."""
+def stack(
+    tmp_path: Path,
+    *,
+    quiet: bool = False,
+    state_dir: Path | None = None,
+    policy: Mapping[str, Any] | None = None,
+) -> Iterator[Stack]:
+    """Two ``ok`` upstreams and a started ``cutover gateway`` (``quiet``: output to /dev/null;
+    ``policy``: fields over the e2e stack's test policy)."""
     with upstream_process("baseline") as base, upstream_process("candidate") as cand:
         public, admin = free_port(), free_port()
         state_db = (state_dir or tmp_path / "state") / "migration.db"
         config = tmp_path / "gateway.yaml"
         ports = BackendPorts(base.port, cand.port)
-        config.write_text(gateway_yaml(ports, public, admin, state_db, shadow_percent=0), "utf-8")
+        config.write_text(
+            gateway_yaml(ports, public, admin, state_db, shadow_percent=0, policy=policy), "utf-8"
+        )
         log = Path("/dev/null") if quiet else tmp_path / "gateway.log"
         gateway = GatewayProcess(config, public, admin, log)
         gateway.start()

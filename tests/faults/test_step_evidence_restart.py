@@ -12,12 +12,22 @@ from tests.faults.state_store_support import ROUTE, stack, steady_load
 
 #: A 50 % step that cannot promote within the test (hold 10 min).
 PLAN = {"steps": [50, 100], "hold": "10m", "min_requests": 10}
+#: Two healthy upstreams on a loaded machine can differ by half (one CI run: the shift test rolled
+#: the step back at x1.52 two seconds in); this test is about the evidence, not the verdict, so
+#: only a candidate twice as slow, or 5 s at p95, may roll it back.
+LENIENT = {
+    "latency_shift_margin": 0.99,
+    "latency_margin": 0.99,
+    "p95_tolerance": 1.0,
+    "p95_slack_s": 1.0,
+    "max_p95_s": 5.0,
+}
 
 
 def test_kill_9_resumes_the_steps_evidence(tmp_path: Path) -> None:
     """Before the kill N candidate requests of evidence; after the restart the step resumes
     from the last save (at most ~5 s of evidence behind N), not from 0, and counts on."""
-    with stack(tmp_path) as running:
+    with stack(tmp_path, policy=LENIENT) as running:
         running.call("POST", f"/migration/{ROUTE}/start", PLAN)
 
         def evidence() -> dict[str, Any]:
