@@ -78,7 +78,12 @@ from migration.buffered_store import BufferedStore
 from migration.cluster.admin import cluster_view, install_cluster_routes
 from migration.cluster.config_watch import ConfigWatcher, open_config_watcher
 from migration.cluster.follower import has_snapshot_of
-from migration.cluster.local_journal import LocalJournal, journal_hook, replay_local_changes
+from migration.cluster.local_journal import (
+    LocalJournal,
+    journal_hook,
+    local_journal_path,
+    replay_local_changes,
+)
 from migration.cluster.member import ClusterMember
 from migration.cluster.seams import ClusterStore, FencedOut, Role
 from migration.cluster.shadow_rates import ShadowRates, install_shadow_rates
@@ -438,14 +443,18 @@ class CutoverRuntime:
         return Journal(path, store_id, epoch=epoch, metrics=self._journal_metrics)
 
     def _local_journal(self, role: Role, store_id: str) -> LocalJournal | None:
-        """A member's journal of its fail-static changes (beside the buffered writes' journal),
-        read back now, before anything can append to it; :meth:`_apply_journal` replays it."""
+        """A member's (or a ``--workers`` data plane's) journal of its fail-static changes, beside
+        the buffered writes' journal, read back now, before anything can append to it;
+        :meth:`_apply_journal` replays it."""
         path, c = self.settings.journal, self.cluster
-        if c is None or path is None or role is Role.WORKER:
+        if c is None or path is None:
             return None
+        if self._journal_metrics is None:  # a worker: no buffered writes' journal
+            self._journal_metrics = JournalMetrics(self.registry)
+        worker = self.replica if role is Role.WORKER else None
         local = LocalJournal(
             Journal(
-                path.with_name(f"{path.stem}-local{path.suffix}"),
+                local_journal_path(path, worker),
                 store_id,
                 metrics=self._journal_metrics,
                 ops=("local",),

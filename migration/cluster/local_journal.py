@@ -25,15 +25,21 @@ Decisions:
 * **Exactly one event.** A crash after the store took a change but before the file was rewritten
   replays it once more; the publisher skips the ``local_change`` event the store already has
   (matched by route, time and kind, as the buffered store does).
+* **One file per process.** A member's file is ``<journal>-local.jsonl``; each ``--workers`` data
+  plane (its guard rolls back on its own) has ``<journal>-local-w<i>.jsonl``, named by its slot,
+  which the supervisor's restart of that slot reads back. Not by replica name: a pod's name changes
+  with each restart, and the file would never be found again.
 * **Never in the way.** A failing append (full or read-only disk) is counted and logged once by the
   journal; the change stays in force and in memory, as before the journal existed.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -43,12 +49,28 @@ from gateway.state import GatewayState
 from migration.cluster.follower import ConfigFollower
 from migration.journal import Journal
 
-__all__ = ["OP", "LocalJournal", "journal_hook", "local_entry", "replay_local_changes"]
+__all__ = [
+    "OP",
+    "LocalJournal",
+    "journal_hook",
+    "local_entry",
+    "local_journal_path",
+    "replay_local_changes",
+]
 
 log = structlog.get_logger("cutover.cluster")
 
 #: The journal op of a fail-static change.
 OP = "local"
+
+
+def local_journal_path(journal: Path, worker: str | None = None) -> Path:
+    """The local journal beside ``journal``; ``worker``: a ``--workers`` slot's replica
+    (``<replica>/w<i>``), whose slot names the file."""
+    if worker is None:
+        return journal.with_name(f"{journal.stem}-local{journal.suffix}")
+    slot = re.sub(r"[^A-Za-z0-9_-]", "_", worker.rsplit("/", 1)[-1])
+    return journal.with_name(f"{journal.stem}-local-{slot}{journal.suffix}")
 
 
 def local_entry(kind: str, key: str, value: object, why: str, at: float) -> dict[str, Any]:

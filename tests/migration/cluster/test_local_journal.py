@@ -12,7 +12,12 @@ from gateway.config import build_config
 from gateway.faults import FaultSpec
 from gateway.state import GatewayState
 from migration.cluster.follower import ConfigFollower, set_weight_in
-from migration.cluster.local_journal import LocalJournal, journal_hook, replay_local_changes
+from migration.cluster.local_journal import (
+    LocalJournal,
+    journal_hook,
+    local_journal_path,
+    replay_local_changes,
+)
 from migration.cluster.testing import InMemoryClusterStore
 from migration.cluster.weights import LOCAL_ACTOR, SnapshotGuard, publish_local_changes
 from migration.journal import Journal, JournalMetrics
@@ -201,3 +206,11 @@ def test_the_pending_gauge_sums_both_journals(tmp_path: Path) -> None:
     assert registry.get_sample_value("cutover_state_journal_pending") == 2
     m.publish()
     assert registry.get_sample_value("cutover_state_journal_pending") == 1
+
+
+def test_each_process_has_its_own_file_named_by_a_stable_slot() -> None:
+    """A member's file sits beside the journal; a worker's is named by its slot, not its host."""
+    journal = Path("/var/lib/cutover/state-journal.jsonl")
+    assert local_journal_path(journal).name == "state-journal-local.jsonl"
+    assert local_journal_path(journal, "pod-7f9c/w2").name == "state-journal-local-w2.jsonl"
+    assert local_journal_path(journal, "a/../b").parent == journal.parent
