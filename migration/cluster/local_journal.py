@@ -174,7 +174,9 @@ def _replay(
     return True
 
 
-def journal_hook(journal: LocalJournal, follower: ConfigFollower) -> Callable[..., None]:
+def journal_hook(
+    journal: LocalJournal, follower: ConfigFollower
+) -> Callable[[str, str, object, str, float], None]:
     """The follower's ``on_keep``: append each change it keeps locally."""
 
     def keep(kind: str, key: str, value: object, why: str, at: float) -> None:
