@@ -26,6 +26,10 @@ returns. It is removed once every buffered write is in the store. Decisions it p
   starting without it could serve the higher weight it exists to prevent.
 * **Compaction.** Each tick of an outage may append a line per route; after
   :data:`COMPACT_EVERY` appends the file is rewritten (atomically) from what is still pending.
+
+The same class keeps a cluster member's fail-static changes in a sibling file
+(:mod:`migration.cluster.local_journal`, entries ``local``): ``ops`` names the entries a file may
+hold, and :class:`JournalMetrics` lets both files share one pending gauge and one error counter.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ __all__ = [
     "COMPACT_EVERY",
     "Journal",
     "JournalError",
+    "JournalMetrics",
     "Replay",
     "commit_entry",
     "entry_events",
@@ -74,6 +79,29 @@ class Replay:
     skipped: int = 0
 
 
+class JournalMetrics:
+    """The journals' metrics, shared by every journal file of a process: the pending gauge sums
+    them."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.journals: list[Journal] = []
+        self.pending = Gauge(
+            "cutover_state_journal_pending",
+            "Writes held in the local journals, buffered store writes and a cluster member's "
+            "fail-static changes (0: nothing to replay)",
+            registry=registry,
+        )
+        self.errors = Counter(
+            "cutover_state_journal_errors",
+            "Journal appends or removals that failed (the decision stayed in memory only)",
+            registry=registry,
+        )
+
+    def export(self) -> None:
+        """Set the gauge from every journal's pending entries."""
+        self.pending.set(sum(j.pending for j in self.journals))
+
+
 class Journal:
     """One journal file for one store (``store_id``, redacted URL or resolved SQLite path)."""
 
@@ -84,30 +112,26 @@ class Journal:
         *,
         epoch: Callable[[], int] = lambda: 0,
         registry: CollectorRegistry | None = None,
+        metrics: JournalMetrics | None = None,
+        ops: tuple[str, ...] = ("commit", "weight"),
     ) -> None:
-        """``epoch``: the lease epoch the writes are made under (a cluster leader's fence)."""
+        """``epoch``: the lease epoch the writes are made under (a cluster leader's fence);
+        ``metrics`` (or a fresh one in ``registry``); ``ops``: the entries this file may hold."""
         self.path = path
         self.store_id = store_id
         self.epoch_now = epoch
+        self.ops = ops
         self.epoch = 0  # the epoch of the journal read back at start-up
         self.pending = 0  # entries in the file now
         self.errors = 0
         self._appends = 0
         self._complained = False
         self._gap = False  # an append failed: the file misses a write until it is rewritten
-        self._pending_gauge: Gauge | None = None
-        self._errors_counter: Counter | None = None
-        if registry is not None:
-            self._pending_gauge = Gauge(
-                "cutover_state_journal_pending",
-                "Buffered state-store writes held in the local journal (0: nothing to replay)",
-                registry=registry,
-            )
-            self._errors_counter = Counter(
-                "cutover_state_journal_errors",
-                "Journal appends or removals that failed (the decision stayed in memory only)",
-                registry=registry,
-            )
+        if metrics is None and registry is not None:
+            metrics = JournalMetrics(registry)
+        self.metrics = metrics
+        if metrics is not None:
+            metrics.journals.append(self)
 
     # -- writing ----------------------------------------------------------------------------------
 
@@ -121,6 +145,7 @@ class Journal:
             if self._gap or self._appends >= COMPACT_EVERY:
                 self._rewrite(current)
                 self._gap = False
+                log.info("journal_compacted", path=str(self.path), entries=self.pending)
             else:
                 self._append_lines([entry], header=self.pending == 0)
                 self.pending += 1
@@ -132,6 +157,20 @@ class Journal:
         self._complained = False
         self._export()
         return True
+
+    def replace(self, entries: list[dict[str, Any]]) -> None:
+        """Rewrite the file with ``entries`` only (remove it when there are none); never raises."""
+        if not entries:
+            self.clear()
+            return
+        try:
+            self._rewrite(entries)
+        except OSError as exc:
+            self._gap = True
+            self._failed("rewrite", exc)
+            return
+        self._gap = False
+        self._export()
 
     def clear(self) -> None:
         """Remove the file: every write it held is in the store."""
@@ -172,12 +211,11 @@ class Journal:
             os.fsync(f.fileno())
         os.replace(tmp, self.path)
         self.pending, self._appends = len(entries), 0
-        log.info("journal_compacted", path=str(self.path), entries=len(entries))
 
     def _failed(self, what: str, exc: OSError) -> None:
         self.errors += 1
-        if self._errors_counter is not None:
-            self._errors_counter.inc()
+        if self.metrics is not None:
+            self.metrics.errors.inc()
         if not self._complained:  # once per run of failures: every tick of a full disk would log
             self._complained = True
             log.error(
@@ -188,8 +226,8 @@ class Journal:
             )
 
     def _export(self) -> None:
-        if self._pending_gauge is not None:
-            self._pending_gauge.set(self.pending)
+        if self.metrics is not None:
+            self.metrics.export()
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -212,7 +250,7 @@ class Journal:
             return Replay(())
         entries = []
         for number, entry in enumerate(parsed[1:], start=2):
-            if entry is None or entry.get("op") not in ("commit", "weight"):
+            if entry is None or entry.get("op") not in self.ops:
                 skipped += 1
                 log.warning("journal_line_skipped", path=str(self.path), line=number)
                 continue

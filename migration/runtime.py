@@ -78,6 +78,12 @@ from migration.buffered_store import BufferedStore
 from migration.cluster.admin import cluster_view, install_cluster_routes
 from migration.cluster.config_watch import ConfigWatcher, open_config_watcher
 from migration.cluster.follower import has_snapshot_of
+from migration.cluster.local_journal import (
+    LocalJournal,
+    journal_hook,
+    local_journal_path,
+    replay_local_changes,
+)
 from migration.cluster.member import ClusterMember
 from migration.cluster.seams import ClusterStore, FencedOut, Role
 from migration.cluster.shadow_rates import ShadowRates, install_shadow_rates
@@ -92,7 +98,7 @@ from migration.cluster.wiring import (
 from migration.controller import MigrationController
 from migration.decision_metrics import DecisionMetrics
 from migration.hooks import HookMetrics, PostRollbackHook, PrePromotionHook
-from migration.journal import Journal, JournalError
+from migration.journal import Journal, JournalError, JournalMetrics
 from migration.memory import HttpMemoryScraper
 from migration.metrics import MigrationMetrics
 from migration.notify import Notifier
@@ -387,6 +393,7 @@ class CutoverRuntime:
         gate: PrePromotionHook | None = None
         if role is not Role.WORKER:  # only where a controller may run
             sinks, gate = self._notifications(clock)
+        self._journal_metrics: JournalMetrics | None = None
         buffered = BufferedStore(self.store, clock, self._journal(role, store_id))
         self.controller = MigrationController(
             store=buffered,
@@ -404,6 +411,7 @@ class CutoverRuntime:
         )
         self.gateway.state.on_weight_change(self._weight_changed)
         self._replay_journal()
+        self.local_journal = self._local_journal(role, store_id)
         if self.shadow is not None:
             install_shadow_routes(self.gateway.router, self.shadow)
         if c is not None:
@@ -431,7 +439,35 @@ class CutoverRuntime:
             return None
         elector = self.cluster.elector if self.cluster is not None else None
         epoch = (lambda: elector.epoch) if elector is not None else (lambda: 0)
-        return Journal(path, store_id, epoch=epoch, registry=self.registry)
+        self._journal_metrics = JournalMetrics(self.registry)
+        return Journal(path, store_id, epoch=epoch, metrics=self._journal_metrics)
+
+    def _local_journal(self, role: Role, store_id: str) -> LocalJournal | None:
+        """A member's (or a ``--workers`` data plane's) journal of its fail-static changes, beside
+        the buffered writes' journal, read back now, before anything can append to it;
+        :meth:`_apply_journal` replays it."""
+        path, c = self.settings.journal, self.cluster
+        if c is None or path is None:
+            return None
+        if self._journal_metrics is None:  # a worker: no buffered writes' journal
+            self._journal_metrics = JournalMetrics(self.registry)
+        worker = self.replica if role is Role.WORKER else None
+        local = LocalJournal(
+            Journal(
+                local_journal_path(path, worker),
+                store_id,
+                metrics=self._journal_metrics,
+                ops=("local",),
+            )
+        )
+        try:
+            local.read()
+        except JournalError as exc:
+            self.store.close()
+            raise ConfigError(f"migration.journal: {exc}") from None
+        c.follower.on_keep = journal_hook(local, c.follower)
+        c.follower.on_published = lambda: local.rewrite(c.follower)
+        return local
 
     def _replay_journal(self) -> None:
         """Buffer again the decisions a crashed predecessor could not store (before any weight).
@@ -457,16 +493,22 @@ class CutoverRuntime:
         They are kept as fail-static changes (published when the store answers, as an operator's
         lowering during an outage is). When the store answers at start-up its snapshot is the
         truth: the leader's term flushes the replayed writes (or discards them if another member
-        led since) and publishes their weights.
+        led since) and publishes their weights. The member's own fail-static changes
+        (:mod:`migration.cluster.local_journal`) come back either way, where lower than the
+        snapshot's: they are published with the member's next read of the store.
         """
         assert self.cluster is not None
         follower, state = self.cluster.follower, self.gateway.state
-        if follower.store_up:
-            return
-        for route, bps in sorted(self.controller.store.buffered_weights().items()):
-            if route in state.route_names and bps < state.get_weight(route):
-                state.set_weight(route, bps, actor=LOCAL_ACTOR, reason="replayed from the journal")
-                follower.keep_local("weight", route, bps, "a decision replayed from the journal")
+        if not follower.store_up:
+            for route, bps in sorted(self.controller.store.buffered_weights().items()):
+                if route in state.route_names and bps < state.get_weight(route):
+                    reason = "replayed from the journal"
+                    state.set_weight(route, bps, actor=LOCAL_ACTOR, reason=reason)
+                    follower.keep_local(
+                        "weight", route, bps, "a decision replayed from the journal"
+                    )
+        if self.local_journal is not None:  # lower-only, store up or not: they were made
+            replay_local_changes(self.local_journal, follower, state, LOCAL_ACTOR)
 
     def _join(
         self, c: ClusterParts, watcher: ConfigWatcher, clock: Callable[[], float]

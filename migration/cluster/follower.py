@@ -13,7 +13,9 @@ snapshot. Every applied snapshot is also written to a local file (``cache_path``
 back at start-up before the store answers, so a replica restarted during an outage serves the same
 weights as before it. While fail-static a process may still *lower* a weight on its own
 (:mod:`migration.cluster.guard`): such changes are kept in :attr:`ConfigFollower.local_changes` and
-published to the store when it returns, which is how the leader records them as events.
+published to the store when it returns, which is how the leader records them as events. With a
+local journal (:mod:`migration.cluster.local_journal`, via :attr:`ConfigFollower.on_keep`) they
+also survive a crash before the store returns.
 """
 
 from __future__ import annotations
@@ -106,6 +108,12 @@ class ConfigFollower:
         self.on_shadow: Callable[[dict[str, float]], None] | None = None
         #: Faults set here while the store was unreachable (same).
         self.local_faults: dict[str, FaultSpec | None] = {}
+        #: Told of each change kept locally, ``(kind, key, value, why, at)``: the local journal.
+        self.on_keep: Callable[[str, str, object, str, float], None] | None = None
+        #: Told once local changes were published (any thread): the journal drops them.
+        self.on_published: Callable[[], None] | None = None
+        #: Routes whose local change came back from the journal: the store may have its event.
+        self.replayed: set[str] = set()
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -170,12 +178,19 @@ class ConfigFollower:
 
     def keep_local(self, kind: str, key: str, value: object, why: str) -> None:
         """Remember a change made here while the store was unreachable (published on its return)."""
+        at = time.time()
         if kind == "weight":
             assert isinstance(value, int)
-            self.local_changes[key] = (value, why, time.time())
+            self.local_changes[key] = (value, why, at)
+            self.replayed.discard(key)
         else:
             self.local_faults[key] = value if isinstance(value, FaultSpec) else None
         log.warning("change_kept_locally", kind=kind, key=key, why=why)
+        if self.on_keep is not None:
+            try:
+                self.on_keep(kind, key, value, why, at)
+            except Exception as exc:  # the change is in force; its journal must not undo that
+                log.error("local_journal_failed", kind=kind, key=key, error=repr(exc))
 
     # -- applying ---------------------------------------------------------------------------------
 

@@ -64,8 +64,9 @@ class LocalGuard:
             if not verdict.hard_breach:
                 continue
             why = "; ".join(c.detail for c in verdict.failed if c.hard) or "hard breach"
-            self.follower.keep_local("weight", route, 0, f"hard breach while fail-static: {why}")
             self.state.set_weight(route, 0, actor=LOCAL_ACTOR, reason=why)
+            # after the weight is in force: keeping it may append to the local journal (fsync)
+            self.follower.keep_local("weight", route, 0, f"hard breach while fail-static: {why}")
             self.rollbacks += 1
             dropped.append(route)
             log.error("local_rollback", route=route, old_bps=weight, reasons=why)

@@ -149,6 +149,10 @@ class ClusterStore(Protocol):
         """Append events outside any state change, unfenced (a replica's own report)."""
         ...
 
+    def events(self, route: str | None = None, limit: int = 100) -> list[Event]:
+        """The newest ``limit`` events (of ``route``), oldest first."""
+        ...
+
     def publish_evidence(self, replica: str, rows: Sequence[tuple[str, int, str]]) -> None:
         """Store ``(route, tag, payload)`` buckets of ``replica``; a repeated key with another
         payload replaces the stored row under a new id, with the same payload it is ignored."""

@@ -132,21 +132,42 @@ def publish_local_changes(store: ClusterStore, follower: ConfigFollower, replica
     A lowered weight goes into the snapshot with the actor ``fail-static`` and a reason naming the
     replica and why, so the leader records it as a manual change (an ``overridden`` event pausing
     the migration) — the event the outage could not record. A failure keeps them for the next try.
+    A change replayed from the local journal may already be in the store (a crash after the publish,
+    before the journal dropped it): its event is then not added again.
     """
     published = 0
-    for route, (bps, why, at) in sorted(follower.local_changes.items()):
-        store.update_config(_setter(route, bps, f"{replica}: {why}"))
-        state = store.load(route)
-        phase, step = (state.phase, state.step_index) if state is not None else (Phase.PENDING, 0)
-        reasons = (f"{replica} set {bps / 100:g}% on its own while the store was unreachable", why)
-        numbers = {"replica": replica, "actor": LOCAL_ACTOR, "new_bps": bps}
-        store.add_events([Event(route, at, "local_change", phase, step, bps, reasons, numbers)])
-        del follower.local_changes[route]
-        published += 1
-        log.info("local_change_published", route=route, weight_bps=bps, replica=replica)
-    for backend, spec in sorted(follower.local_faults.items()):
-        store.update_config(_fault_setter(backend, spec))
-        del follower.local_faults[backend]
-        published += 1
-        log.info("local_fault_published", backend=backend, replica=replica)
+    try:
+        for route, (bps, why, at) in sorted(follower.local_changes.items()):
+            store.update_config(_setter(route, bps, f"{replica}: {why}"))
+            if route not in follower.replayed or not _has_event(store, route, at):
+                state = store.load(route)
+                phase, step = (
+                    (state.phase, state.step_index) if state is not None else (Phase.PENDING, 0)
+                )
+                reasons = (
+                    f"{replica} set {bps / 100:g}% on its own while the store was unreachable",
+                    why,
+                )
+                numbers = {"replica": replica, "actor": LOCAL_ACTOR, "new_bps": bps}
+                event = Event(route, at, "local_change", phase, step, bps, reasons, numbers)
+                store.add_events([event])
+            del follower.local_changes[route]
+            follower.replayed.discard(route)
+            published += 1
+            log.info("local_change_published", route=route, weight_bps=bps, replica=replica)
+        for backend, spec in sorted(follower.local_faults.items()):
+            store.update_config(_fault_setter(backend, spec))
+            del follower.local_faults[backend]
+            published += 1
+            log.info("local_fault_published", backend=backend, replica=replica)
+    finally:
+        if published and follower.on_published is not None:
+            follower.on_published()
     return published
+
+
+def _has_event(store: ClusterStore, route: str, at: float) -> bool:
+    """Whether the store already has ``route``'s ``local_change`` event of time ``at``."""
+    return any(
+        e.kind == "local_change" and abs(e.at - at) < 1e-3 for e in store.events(route, 1000)
+    )

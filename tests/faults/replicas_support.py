@@ -194,6 +194,7 @@ async def replica_set(
         )
         data["migration"]["state_db"] = server.url()
         data["migration"]["snapshot_cache"] = str(tmp_path / f"r{i}-snapshot.json")
+        data["migration"]["journal"] = str(tmp_path / f"r{i}-state-journal.jsonl")  # its own
         config = tmp_path / f"r{i}.yaml"
         config.write_text(yaml.safe_dump(data), "utf-8")
         log = tmp_path / f"r{i}.log"

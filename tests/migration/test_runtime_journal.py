@@ -1,4 +1,5 @@
-"""The runtime and the state journal: its setting, and a crashed process' rollback replayed."""
+"""The runtime and the state journals: the setting, a crashed process' rollback and a member's own
+lowering replayed."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from gateway.config import ConfigError
+from migration.cluster.follower import set_weight_in
+from migration.cluster.local_journal import local_entry
+from migration.cluster.seams import Role
 from migration.journal import Journal, commit_entry
 from migration.plan import Plan, Step
 from migration.runtime import CutoverRuntime, parse_migration_settings
 from migration.state import Event, MigrationState, Phase
-from migration.store import open_store
+from migration.store import SQLiteStore, open_store
 from tests.gateway.conftest import config_for, upstreams  # noqa: F401 - fixture
 from tests.gateway.upstreams import Upstream
 
@@ -97,3 +101,43 @@ def test_an_unreadable_journal_stops_start_up_naming_it(
     (tmp_path / "state-journal.jsonl").mkdir()
     with pytest.raises(ConfigError, match=r"^migration\.journal: cannot read .*state-journal"):
         CutoverRuntime(_config(tmp_path, *upstreams), CollectorRegistry())
+
+
+def _member_crashed_during_an_outage(tmp_path: Path, *weights: int) -> None:
+    """The store's snapshot says 50 %; the member's local journal holds its own lowerings."""
+    db = tmp_path / "migration.db"
+    store = open_store(db)
+    assert isinstance(store, SQLiteStore)  # a cluster store
+    store.update_config(lambda d: set_weight_in(d, "default", 5000, "alice", None))
+    store.close()
+    journal = Journal(tmp_path / "state-journal-local.jsonl", str(db.resolve()), ops=("local",))
+    for at, bps in enumerate(weights, start=1):
+        journal.append(local_entry("weight", "default", bps, "alice", float(at)))
+
+
+@pytest.mark.parametrize(("journaled", "served"), [(1000, 1000), (8000, 5000)])
+async def test_a_members_journaled_lowering_is_in_force_and_published_once(
+    upstreams: tuple[Upstream, Upstream],  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+    journaled: int,
+    served: int,
+) -> None:
+    """Store answering at start: a lower journaled weight is served, then published with one
+    event; a higher one is dropped."""
+    _member_crashed_during_an_outage(tmp_path, journaled)
+    rt = CutoverRuntime(_config(tmp_path, *upstreams), CollectorRegistry(), role=Role.MEMBER)
+    await rt.start()
+    try:
+        assert rt.gateway.state.get_weight("default") == served
+        async with asyncio.timeout(5.0):
+            while (tmp_path / "state-journal-local.jsonl").exists():  # noqa: ASYNC110 - polls
+                await asyncio.sleep(0.02)
+        kinds = [e.kind for e in rt.store.events("default")]
+        assert kinds.count("local_change") == (1 if journaled < 5000 else 0)
+        assert isinstance(rt.store, SQLiteStore)
+        snapshot = rt.store.read_config()
+        assert snapshot is not None
+        assert snapshot.data["weights"]["default"]["bps"] == served
+        assert rt.gateway.state.get_weight("default") == served
+    finally:
+        await rt.stop()
