@@ -74,13 +74,10 @@ from migration.analysis import (
     fallback_after_s,
 )
 from migration.buffered_store import BufferedStore, StoreUnavailable
-from migration.calibration import Calibration
 from migration.cluster.seams import FencedOut
 from migration.decision_metrics import DecisionMetrics
 from migration.evidence import read_windows
-from migration.evidence_saver import EvidenceSaver
 from migration.history import migration_id
-from migration.operations import op_key
 from migration.plan import Plan
 from migration.seams import (
     CANDIDATE,
@@ -96,7 +93,7 @@ from migration.seams import (
 from migration.share import share_mismatch
 from migration.stall import is_stalled, stall_reasons
 from migration.state import Event, MigrationState, Phase, Snapshot
-from migration.step_evidence import OperationSource, SettledSource, StepEvidence
+from migration.step_ledger import StepLedger, under_analysis
 from migration.store import StateStore
 
 __all__ = ["Evaluation", "MigrationController", "MigrationError"]
@@ -104,18 +101,10 @@ __all__ = ["Evaluation", "MigrationController", "MigrationError"]
 log = structlog.get_logger("cutover.migration")
 
 _ACTIVE = (Phase.RUNNING, Phase.PAUSED, Phase.AWAITING_GATE)
-_ANALYSED = (Phase.RUNNING, Phase.AWAITING_GATE, Phase.ROLLED_BACK)
 #: The actor the controller sets weights as; every other actor's change is a manual one.
 ACTOR = "controller"
 #: The actor of an operator action when the caller names none (the admin API names its client).
 OPERATOR = "operator"
-
-
-def _analysed(state: MigrationState) -> bool:
-    """Under analysis: running, at a gate, or rolled back to a weight above 0 (step-down)."""
-    return state.phase in _ANALYSED and not (
-        state.phase is Phase.ROLLED_BACK and state.weight_bps == 0
-    )
 
 
 def _steered(states: Sequence[MigrationState]) -> set[str]:
@@ -204,13 +193,15 @@ class MigrationController:
         self.gate = gate
         self._seen: dict[str, tuple[int, int]] = {}
         self._conditions: dict[str, set[str]] = {}
-        self._evidence: dict[str, StepEvidence] = {}
-        self._aa = Calibration(metrics)
-        self._saver = EvidenceSaver(self.store, clock, evidence_save_s, metrics)
-        #: Each route's state after its last evaluation: what :meth:`save_evidence` saves for.
-        self._judged: dict[str, MigrationState] = {}
-        #: Per route whose step evidence was restored: when, from which save, how much.
-        self._restored: dict[str, dict[str, Any]] = {}
+        #: Each step's sequential evidence, calibration and saves (:mod:`migration.step_ledger`).
+        self.ledger = StepLedger(
+            store=self.store,
+            source=source,
+            policy=self.policy,
+            clock=clock,
+            metrics=metrics,
+            save_every_s=evidence_save_s,
+        )
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -233,11 +224,6 @@ class MigrationController:
             raise  # deposed: nothing more to do here (the member steps down)
         except Exception:
             log.exception("set_weight failed; retrying next step", route=route)
-
-    def calibration(self, route: str) -> dict[str, Any]:
-        """The live A/A calibration of ``route``'s harm checks (see :class:`Calibration`)."""
-        budget = self.policy.false_rollback_budget / 2
-        return self._aa.view(route, budget)
 
     def conditions(self, route: str) -> list[str]:
         """What currently stands in a route's way (``baseline_degraded``, ``candidate_stuck``)."""
@@ -341,128 +327,10 @@ class MigrationController:
         if state is not None:
             self._commit(state, kind, reasons, numbers, applied=True)
 
-    def _route_evidence(self, route: str) -> dict[str, StepEvidence]:
-        """``route``'s step evidence and its operations', by key."""
-        prefix = op_key(route, "")
-        return {k: e for k, e in self._evidence.items() if k == route or k.startswith(prefix)}
-
-    def _fresh_evidence(self, route: str) -> None:
-        """Start ``route``'s step evidence (and its operations') now: a new step, a resume."""
-        for key in self._route_evidence(route):
-            del self._evidence[key]
-        self._restored.pop(route, None)
-        self._aa.new_step(route)
-        self._pulled(route)
-        if isinstance(self.source, OperationSource):  # each starts where the route's does
-            for operation in self.source.operations(route):
-                self._pulled(op_key(route, operation))
-
-    def _pulled(self, key: str) -> StepWindows | None:
-        """The evidence of ``key`` (a route or an operation) with what settled since the last
-        pull."""
-        if not isinstance(self.source, SettledSource):
-            return None  # a source without settled buckets: the windowed analysis only
-        evidence = self._evidence.get(key)
-        if evidence is None:  # the first pull marks where the evidence starts
-            evidence = self._evidence[key] = StepEvidence(self.policy.seq_restart_s)
-            evidence.pull(self.source, key)
-        evidence.pull(self.source, key)
-        return StepWindows(
-            evidence.baseline, evidence.candidate, evidence.restarts(), evidence.halves()
-        )
-
-    def _step_windows(
-        self, state: MigrationState
-    ) -> tuple[StepWindows | None, dict[str, StepWindows]]:
-        """The step's evidence so far, the route's and each operation's."""
-        route = state.route
-        # A recovered step, or a new leader's: resumed from its last save, else from now on.
-        fresh = route not in self._evidence and isinstance(self.source, SettledSource)
-        if fresh and not self._restore(state):
-            self._fresh_evidence(route)
-        step = self._pulled(route)
-        ops: dict[str, StepWindows] = {}
-        if step is not None and isinstance(self.source, OperationSource):
-            for operation in self.source.operations(route):
-                found = self._pulled(op_key(route, operation))
-                if found is not None:
-                    ops[operation] = found
-        return step, ops
-
-    def _restore(self, state: MigrationState) -> bool:
-        """Resume ``state``'s step evidence from its last save; False when there is none.
-
-        The restored evidence is not pulled here: its first pull (in :meth:`_pulled`) only marks
-        where counting resumes, so no bucket is added twice (:mod:`migration.step_evidence`).
-        """
-        route = state.route
-        restored = self._saver.load(state)
-        if restored is None:
-            return False
-        for key in self._route_evidence(route):
-            del self._evidence[key]
-        self._evidence.update(restored.evidence)
-        self._aa.new_step(route)  # one trial of this process, with the alarms it had
-        self._aa.observe(route, restored.aa_fired)
-        now, requests = self.clock(), restored.evidence[route].candidate_requests
-        self._restored[route] = {
-            "restored_at": now,
-            "saved_at": restored.saved_at,
-            "candidate_requests": requests,
-        }
-        log.info(
-            "step_evidence_restored",
-            route=route,
-            step=state.step_index,
-            age_s=round(now - restored.saved_at, 3),
-            candidate_requests=requests,
-        )
-        return True
-
-    def save_evidence(self) -> None:
-        """Save the step evidence of every route under analysis (every ``evidence_save_s`` after
-        an evaluation's decisions, and at a clean shutdown); skipped while the store is failing.
-
-        Never raises but for a refused fence (:mod:`migration.evidence_saver`).
-        """
-        self._saver.saved()
-        if self.store.failing:
-            return  # the outage is counted already; a save would only wait on it again
-        for state in list(self._judged.values()):
-            if not self._save_route(state):
-                return  # a store that refused one would make each of the others wait too
-
-    def _save_route(self, state: MigrationState) -> bool:
-        """Save ``state.route``'s evidence; False when the store refused it."""
-        evidence = self._route_evidence(state.route)
-        if _analysed(state) and state.route in evidence:
-            return self._saver.save(state, evidence, self._aa.fired(state.route))
-        return True
-
-    def evidence_view(self, route: str) -> dict[str, Any]:
-        """``route``'s step evidence as this process holds it (the leader's, on a cluster).
-
-        ``restored_at`` is set when the step's evidence was resumed from a save after a restart
-        or a change of leader (with the save's time and the candidate requests it held).
-        """
-        evidence = self._evidence.get(route)
-        restored = self._restored.get(route)
-        return {
-            "candidate_requests": None if evidence is None else evidence.candidate_requests,
-            "baseline_requests": None if evidence is None else evidence.baseline.requests,
-            "seconds": None if evidence is None else round(evidence.seconds, 3),
-            "saved_at": self._saver.saved_at.get(route),
-            "restored_at": None if restored is None else restored["restored_at"],
-            "restored_from": None if restored is None else restored["saved_at"],
-            "restored_candidate_requests": (
-                None if restored is None else restored["candidate_requests"]
-            ),
-        }
-
     def _enter_step(self, state: MigrationState, index: int, phase: Phase) -> MigrationState:
         now = self.clock()
         self._seen[state.route] = self._counters(state.route)
-        self._fresh_evidence(state.route)
+        self.ledger.start(state.route)
         return state.with_(
             phase=phase,
             step_index=index,
@@ -494,10 +362,11 @@ class MigrationController:
         Step progress counts requests from this term's first evaluation on (the stored
         ``step_requests`` carries what earlier leaders counted); the sequential tests' step
         evidence resumes from the last leader's save at each route's first evaluation
-        (:meth:`_restore`; a gap in it is valid evidence, :mod:`migration.step_evidence`).
+        (:meth:`migration.step_ledger.StepLedger.windows`; a gap in it is valid evidence,
+        :mod:`migration.step_evidence`).
         """
         self._conditions.clear()
-        self._evidence.clear()  # what this process held may be older than the last leader's save
+        self.ledger.forget()  # what this process held may be older than the last leader's save
         states = self.recover()
         self._seen = {s.route: self._counters(s.route) for s in states}
         return states
@@ -649,7 +518,7 @@ class MigrationController:
             reasons = (why, "retrying the step after a rollback")
             return self._durably(retried, "resumed", reasons, numbers)
         self._seen[route] = self._counters(route)  # requests during the pause do not count
-        self._fresh_evidence(route)  # nor does their evidence (the weight may have differed)
+        self.ledger.start(route)  # nor does their evidence (the weight may have differed)
         resumed = state.with_(
             phase=Phase.RUNNING,
             running_since=self.clock(),
@@ -657,7 +526,9 @@ class MigrationController:
             weight_bps=state.step.weight_bps,  # undoes a manual override
         )
         resumed = self._durably(resumed, "resumed", (why,), numbers)
-        self._save_route(resumed)  # same step: the saved pre-pause evidence must not come back
+        self.ledger.save_route(
+            resumed
+        )  # same step: the saved pre-pause evidence must not come back
         return resumed
 
     def rollback(
@@ -732,12 +603,12 @@ class MigrationController:
         for state in states:
             if not state.dry_run:
                 self._apply(state.route, state.weight_bps, reconcile=True)
-            if _analysed(state):
+            if under_analysis(state):
                 results.append(self._evaluate(state))
         self._apply_manual(_steered(states), reconcile=True)
-        self._judged = {e.route: e.state for e in results}
-        if self._saver.due():  # after every decision of this evaluation, never before
-            self.save_evidence()
+        self.ledger.judged([e.state for e in results])
+        if self.ledger.due():  # after every decision of this evaluation, never before
+            self.ledger.save()
         if self.metrics is not None:
             self.metrics.store(self.store.failing, self.store.errors, self.store.pending)
         return results
@@ -769,13 +640,13 @@ class MigrationController:
             state.step.min_requests,
             state.consecutive_failures,
         )
-        step, operations = self._step_windows(state)
+        step, operations = self.ledger.windows(state)
         state = self._check_share(state, step, weight)
         shadow = self.source.shadow(route, span)
         verdict = analyse(progress, baseline, candidate, shadow, self.policy, step, operations)
         if self.metrics is not None:
             self.metrics.verdict(route, verdict, baseline, candidate)
-        self._aa.observe(route, verdict.aa_alarms)
+        self.ledger.observe(route, verdict.aa_alarms)
         numbers = _numbers(verdict)
         snapshot = Snapshot(
             route,
@@ -943,6 +814,6 @@ class MigrationController:
                     await asyncio.wait_for(stop.wait(), self.interval_s)
         finally:  # a clean shutdown (stopped or cancelled) saves the evidence since the last save
             try:
-                self.save_evidence()
+                self.ledger.save()
             except Exception:
                 log.exception("step evidence not saved at shutdown")

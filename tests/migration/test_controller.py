@@ -356,7 +356,7 @@ def test_restart_mid_step_resumes_exactly(tmp_path: Path) -> None:
     assert (state.step_index, state.step_requests) == (0, 480)
     # The step's evidence (the sequential tests') resumed from the last save before the crash
     # (tests/migration/test_controller_evidence.py), not from 0.
-    assert second.controller.evidence_view(ROUTE)["restored_candidate_requests"] >= 160
+    assert second.controller.ledger.view(ROUTE)["restored_candidate_requests"] >= 160
     second.drive(10)
     assert second.state().step_index == 1
     kinds = [e.kind for e in second.store.events(ROUTE)]
