@@ -3,17 +3,20 @@ actions.
 
 ``step()`` gathers each running route's window statistics (and the attempts still in flight), asks
 the pure :func:`~migration.analysis.analyse` for a verdict, and acts: promote to the next step, wait
-at a gate, hold, or roll back. Every transition is one store commit (state + events + snapshot).
+at a gate, hold, or roll back. Every transition is one store commit (state + events + snapshot),
+made by the :class:`~migration.recorder.Recorder`; the step's sequential evidence is kept by the
+:class:`~migration.step_ledger.StepLedger`.
 
-The safe direction never waits for the disk (issue #12, item 2): a change that lowers or keeps the
-weight (rollback, step-down, abort, hold) is applied to the gateway *first* and then written through
-:class:`~migration.buffered_store.BufferedStore`, which keeps a failed write and retries it every
-tick. A change that raises the weight (promotion, start, resume) is written first and applied only
-once durable, and is refused while the store is failing (:class:`MigrationError` for an operator, a
-hold for the analysis): a promotion whose record could be lost would come back as a lower weight
-after a restart. :meth:`recover` re-applies the stored weights after a restart, and each ``step()``
-re-applies the stored weight of every route whose live weight differs (a weight the gateway failed
-to take, a restart, a change that bypassed the listener).
+The safe direction never waits for the disk (issue #12, item 2; :mod:`migration.recorder`): a change
+that lowers or keeps the weight (rollback, step-down, abort, hold) is applied to the gateway *first*
+and then written through :class:`~migration.buffered_store.BufferedStore`, which keeps a failed
+write and retries it every tick. A change that raises the weight (promotion, start, resume) is
+written first and applied only once durable, and is refused while the store is failing
+(:class:`MigrationError` for an operator, a hold for the analysis): a promotion whose record could
+be lost would come back as a lower weight after a restart. :meth:`recover` re-applies the stored
+weights after a restart, and each ``step()`` re-applies the stored weight of every route whose live
+weight differs (a weight the gateway failed to take, a restart, a change that bypassed the
+listener).
 
 Operator actions (issue #15, item 3): start, promote, pause, resume, rollback and abort each take
 the acting ``actor`` (the admin API passes ``admin:<client address>``) and an optional ``reason``;
@@ -74,11 +77,11 @@ from migration.analysis import (
     fallback_after_s,
 )
 from migration.buffered_store import BufferedStore, StoreUnavailable
-from migration.cluster.seams import FencedOut
 from migration.decision_metrics import DecisionMetrics
 from migration.evidence import read_windows
 from migration.history import migration_id
 from migration.plan import Plan
+from migration.recorder import ACTOR, Recorder
 from migration.seams import (
     CANDIDATE,
     Clock,
@@ -101,8 +104,6 @@ __all__ = ["Evaluation", "MigrationController", "MigrationError"]
 log = structlog.get_logger("cutover.migration")
 
 _ACTIVE = (Phase.RUNNING, Phase.PAUSED, Phase.AWAITING_GATE)
-#: The actor the controller sets weights as; every other actor's change is a manual one.
-ACTOR = "controller"
 #: The actor of an operator action when the caller names none (the admin API names its client).
 OPERATOR = "operator"
 
@@ -189,8 +190,11 @@ class MigrationController:
         self.metrics = metrics
         self.interval_s = interval_s
         self.rollback_mode = rollback_mode
-        self.sinks = tuple(sinks)
         self.gate = gate
+        #: Every commit and weight change goes through it (:mod:`migration.recorder`).
+        self.recorder = Recorder(
+            store=self.store, weights=weights, clock=clock, metrics=metrics, sinks=sinks
+        )
         self._seen: dict[str, tuple[int, int]] = {}
         self._conditions: dict[str, set[str]] = {}
         #: Each step's sequential evidence, calibration and saves (:mod:`migration.step_ledger`).
@@ -204,26 +208,6 @@ class MigrationController:
         )
 
     # -- plumbing ---------------------------------------------------------------------------------
-
-    def _live(self, route: str) -> int | None:
-        try:
-            return self.weights.get_weight(route)
-        except Exception:  # a stored route the gateway no longer has
-            return None
-
-    def _apply(self, route: str, bps: int, *, reconcile: bool = False) -> None:
-        """Make the gateway's weight ``bps`` (a no-op when it already is)."""
-        live = self._live(route)
-        if live is None or live == bps:
-            return  # in force already, or a stored route the gateway no longer has
-        if reconcile:
-            log.warning("weight_reconciled", route=route, live_bps=live, stored_bps=bps)
-        try:
-            self.weights.set_weight(route, bps, actor=ACTOR)
-        except FencedOut:
-            raise  # deposed: nothing more to do here (the member steps down)
-        except Exception:
-            log.exception("set_weight failed; retrying next step", route=route)
 
     def conditions(self, route: str) -> list[str]:
         """What currently stands in a route's way (``baseline_degraded``, ``candidate_stuck``)."""
@@ -249,83 +233,12 @@ class MigrationController:
     def _counters(self, route: str) -> tuple[int, int]:
         return (self.source.total_requests(route, CANDIDATE), self.source.total_shadow(route))
 
-    def _commit(
-        self,
-        state: MigrationState,
-        kind: str | None,
-        reasons: Sequence[str] = (),
-        numbers: dict[str, Any] | None = None,
-        snapshot: Snapshot | None = None,
-        *,
-        applied: bool = False,
-    ) -> MigrationState:
-        """Record ``state`` and put its weight in force, the safe direction first.
-
-        Lowering (or keeping) the weight: applied, then written (buffered if the store fails).
-        Raising it: written durably, then applied; :class:`StoreUnavailable` if it cannot be.
-        ``applied``: the gateway already has this weight (an operator set it).
-        """
-        now = self.clock()
-        state = state.with_(updated_at=now)
-        events: tuple[Event, ...] = ()
-        if kind is not None:
-            if state.dry_run:
-                reasons = [f"[dry run] {r}" for r in reasons]
-                numbers = (numbers or {}) | {"dry_run": True}
-            event = Event(
-                state.route,
-                now,
-                kind,
-                state.phase,
-                state.step_index,
-                state.weight_bps,
-                tuple(reasons),
-                numbers or {},
-                state.migration_id,
-            )
-            events = (event,)
-            log.info(
-                "migration event",
-                route=state.route,
-                kind=kind,
-                phase=state.phase.value,
-                step=state.step_index,
-                weight_bps=state.weight_bps,
-                reasons=list(reasons),
-            )
-        live = self._live(state.route)
-        raising = not applied and live is not None and state.weight_bps > live
-        if state.dry_run:  # analysis only: the weight is the operator's, the record buffered
-            self.store.commit(state, events, snapshot)
-        elif raising:
-            self.store.commit_now(state, events, snapshot)
-            self._apply(state.route, state.weight_bps)
-        else:
-            if not applied:
-                self._apply(state.route, state.weight_bps)
-            self.store.commit(state, events, snapshot)
-        if self.metrics is not None:
-            self.metrics.state(state)
-            self.metrics.store(self.store.failing, self.store.errors, self.store.pending)
-        self._emit(events, state)
-        return state
-
-    def _emit(self, events: Sequence[Event], state: MigrationState | None) -> None:
-        """Tell the sinks of recorded events; a failing sink is logged, never the controller's
-        problem."""
-        for event in events:
-            for sink in self.sinks:
-                try:
-                    sink.emitted(event, state)
-                except Exception:
-                    log.exception("event sink failed", route=event.route, kind=event.kind)
-
     def note(self, route: str, kind: str, reasons: Sequence[str], numbers: dict[str, Any]) -> None:
         """Record an event that changes nothing (a post-rollback hook's outcome) at the route's
         state."""
         state = self.store.load(route)
         if state is not None:
-            self._commit(state, kind, reasons, numbers, applied=True)
+            self.recorder.commit(state, kind, reasons, numbers, applied=True)
 
     def _enter_step(self, state: MigrationState, index: int, phase: Phase) -> MigrationState:
         now = self.clock()
@@ -385,17 +298,11 @@ class MigrationController:
                 self.store.commit(state)
             states.append(state)
             if not state.dry_run:
-                self._apply(state.route, state.weight_bps)
+                self.recorder.apply(state.route, state.weight_bps)
             if self.metrics is not None:
                 self.metrics.state(state)
-        self._apply_manual(_steered(states))
+        self.recorder.apply_manual(_steered(states))
         return states
-
-    def _apply_manual(self, migrated: set[str], *, reconcile: bool = False) -> None:
-        """Put the stored manual weights of routes without a migration in force."""
-        for route, bps in sorted(self.store.load_weights().items()):
-            if route not in migrated:
-                self._apply(route, bps, reconcile=reconcile)
 
     def weight_changed(
         self, route: str, old_bps: int, new_bps: int, actor: str, reason: str | None
@@ -420,7 +327,7 @@ class MigrationController:
             phase = Phase.PENDING if state is None else state.phase
             event = Event(route, now, "weight_set", phase, 0, new_bps, why, numbers, ident)
             self.store.save_weight(route, new_bps, (event,))
-            self._emit((event,), None)
+            self.recorder.emit((event,), None)
         elif state.phase in _ACTIVE:
             paused = state.with_(
                 phase=Phase.PAUSED,
@@ -429,9 +336,11 @@ class MigrationController:
                 running_since=None,
             )
             note = (*why, "migration paused: resume re-applies the plan's weight, or abort")
-            self._commit(paused, "overridden", note, numbers, applied=True)
+            self.recorder.commit(paused, "overridden", note, numbers, applied=True)
         else:
-            self._commit(state.with_(weight_bps=new_bps), "weight_set", why, numbers, applied=True)
+            self.recorder.commit(
+                state.with_(weight_bps=new_bps), "weight_set", why, numbers, applied=True
+            )
 
     def status(self, route: str) -> MigrationState | None:
         """The stored state of ``route``."""
@@ -476,7 +385,7 @@ class MigrationController:
     ) -> MigrationState:
         """An operator's transition that may raise the weight: refused if it cannot be recorded."""
         try:
-            return self._commit(state, kind, reasons, numbers)
+            return self.recorder.commit(state, kind, reasons, numbers)
         except StoreUnavailable as exc:
             raise MigrationError(
                 f"route {state.route!r}: {kind} refused, the state store is failing ({exc})"
@@ -504,7 +413,7 @@ class MigrationController:
             phase=Phase.PAUSED, held_before_s=state.held_s(now), running_since=None
         )
         why, numbers = _by("paused", actor, reason)
-        return self._commit(paused, "paused", (why,), numbers)
+        return self.recorder.commit(paused, "paused", (why,), numbers)
 
     def resume(
         self, route: str, *, actor: str = OPERATOR, reason: str | None = None
@@ -550,7 +459,7 @@ class MigrationController:
         if self.metrics is not None and state.weight_bps > 0 and not state.dry_run:
             self.metrics.rolled_back(route, ["abort"])
         why, numbers = _by("aborted", actor, reason)
-        return self._commit(aborted, "aborted", (why,), numbers)
+        return self.recorder.commit(aborted, "aborted", (why,), numbers)
 
     # -- transitions ------------------------------------------------------------------------------
 
@@ -566,9 +475,9 @@ class MigrationController:
         last = state.step_index + 1 >= len(state.plan.steps)
         if last:
             done = state.with_(phase=Phase.COMPLETED, running_since=None)
-            return self._commit(done, "completed", reasons, numbers, snapshot)
+            return self.recorder.commit(done, "completed", reasons, numbers, snapshot)
         moved = self._enter_step(state, state.step_index + 1, Phase.RUNNING)
-        return self._commit(moved, "promoted", reasons, numbers, snapshot)
+        return self.recorder.commit(moved, "promoted", reasons, numbers, snapshot)
 
     def _roll_back(
         self,
@@ -591,7 +500,7 @@ class MigrationController:
         )
         if self.metrics is not None and not state.dry_run:
             self.metrics.rolled_back(state.route, labels)
-        return self._commit(rolled, "rolled_back", reasons, numbers, snapshot)
+        return self.recorder.commit(rolled, "rolled_back", reasons, numbers, snapshot)
 
     # -- the evaluation ---------------------------------------------------------------------------
 
@@ -602,10 +511,10 @@ class MigrationController:
         states = self.store.load_all()
         for state in states:
             if not state.dry_run:
-                self._apply(state.route, state.weight_bps, reconcile=True)
+                self.recorder.apply(state.route, state.weight_bps, reconcile=True)
             if under_analysis(state):
                 results.append(self._evaluate(state))
-        self._apply_manual(_steered(states), reconcile=True)
+        self.recorder.apply_manual(_steered(states), reconcile=True)
         self.ledger.judged([e.state for e in results])
         if self.ledger.due():  # after every decision of this evaluation, never before
             self.ledger.save()
@@ -667,7 +576,7 @@ class MigrationController:
         episode = self._condition(route, "baseline_degraded", verdict.baseline_degraded)
         if episode:  # once per episode, not once per evaluation
             what = "baseline_degraded" if verdict.baseline_degraded else "baseline_recovered"
-            state = self._commit(state, what, verdict.reasons[:1], numbers)
+            state = self.recorder.commit(state, what, verdict.reasons[:1], numbers)
         if decision is Decision.PROMOTE and state.phase is Phase.RUNNING and self.store.failing:
             return self._refused(state, verdict, numbers, snapshot)
         stalled = state.phase is Phase.RUNNING and is_stalled(state, verdict, now)
@@ -678,7 +587,7 @@ class MigrationController:
             if state.plan.on_stall == "rollback":
                 rolled = self._roll_back(state, why, ["stalled"], numbers, snapshot)
                 return Evaluation(route, verdict, rolled)
-            state = self._commit(state, "stalled", why, numbers)
+            state = self.recorder.commit(state, "stalled", why, numbers)
 
         if decision is Decision.ROLLBACK:
             labels = [c.name for c in verdict.failed]
@@ -696,7 +605,7 @@ class MigrationController:
                     *verdict.reasons,
                     f"gate: waiting for an operator to promote to {upcoming}",
                 )
-                state = self._commit(gated, "awaiting_gate", reasons, numbers, snapshot)
+                state = self.recorder.commit(gated, "awaiting_gate", reasons, numbers, snapshot)
             else:
                 state, answer = self._ask_gate(state, verdict)
                 if not answer.approved:
@@ -710,14 +619,14 @@ class MigrationController:
             changed = decision.value != state.last_decision or bool(verdict.failed)
             state = state.with_(last_decision=decision.value)
             kind = f"decision_{decision.value}" if changed else None
-            state = self._commit(state, kind, verdict.reasons, numbers, snapshot)
+            state = self.recorder.commit(state, kind, verdict.reasons, numbers, snapshot)
         return Evaluation(route, verdict, state)
 
     def _judged_weight(self, state: MigrationState) -> int:
         """The weight the evidence was served at: the plan's, or in a dry run the live one."""
         if not state.dry_run:
             return state.weight_bps
-        live = self._live(state.route)
+        live = self.recorder.live(state.route)
         return state.weight_bps if live is None else live
 
     def _check_share(
@@ -742,7 +651,7 @@ class MigrationController:
         log.warning("share_mismatch", route=state.route, reason=reason)
         total = step.baseline.requests + step.candidate.requests
         numbers = {"observed_share": round(step.candidate.requests / total, 4)}
-        return self._commit(state, "share_mismatch", (reason,), numbers)
+        return self.recorder.commit(state, "share_mismatch", (reason,), numbers)
 
     def _refused(
         self, state: MigrationState, verdict: Verdict, numbers: dict[str, Any], snapshot: Snapshot
@@ -754,7 +663,7 @@ class MigrationController:
         state = state.with_(last_decision="promotion_refused")
         kind = "decision_hold" if changed else None
         refused = replace(snapshot, decision="promotion_refused", reasons=reasons)
-        state = self._commit(state, kind, reasons, numbers, refused)
+        state = self.recorder.commit(state, kind, reasons, numbers, refused)
         held = Verdict(Decision.HOLD, reasons, verdict.checks, 0, False, verdict.baseline_degraded)
         return Evaluation(state.route, held, state)
 
@@ -774,7 +683,7 @@ class MigrationController:
             answer = GateAnswer(False, ("pre-promotion hook failed to run; holding",))
         if answer.outcome is not None:
             numbers = {"hook": dict(answer.outcome)}
-            state = self._commit(state, "hook", answer.reasons, numbers, applied=True)
+            state = self.recorder.commit(state, "hook", answer.reasons, numbers, applied=True)
         return state, answer
 
     def _held_by_gate(
@@ -790,7 +699,9 @@ class MigrationController:
         changed = state.last_decision != "awaiting_hook"
         state = state.with_(last_decision="awaiting_hook")
         held = replace(snapshot, decision="awaiting_hook", reasons=reasons)
-        state = self._commit(state, "awaiting_hook" if changed else None, reasons, numbers, held)
+        state = self.recorder.commit(
+            state, "awaiting_hook" if changed else None, reasons, numbers, held
+        )
         verdict = Verdict(
             Decision.HOLD, reasons, verdict.checks, 0, False, verdict.baseline_degraded
         )
