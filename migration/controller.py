@@ -22,11 +22,8 @@ Operator actions (issue #15, item 3): start, promote, pause, resume, rollback an
 the acting ``actor`` (the admin API passes ``admin:<client address>``) and an optional ``reason``;
 the event's reasons say ``"<action> by <actor>: <reason>"`` and its numbers carry both.
 
-Manual weights (item 4): the gateway reports every weight change to :meth:`weight_changed`. One
-made by anybody but the controller is persisted with an event naming the actor and the reason
-(``weight_set``); during an active migration it also pauses the migration (``overridden``), so the
-plan and the live weight never silently disagree — the operator resumes (the plan's weight comes
-back) or aborts.
+Manual weights (item 4): a weight change made by anybody but the controller is recorded, and pauses
+an active migration, by :class:`~migration.manual_weights.ManualWeights` (``manual_weights``).
 
 A broken control (item 3): while the analysis finds the baseline degraded the step holds, with one
 ``baseline_degraded`` event per episode (and ``baseline_recovered`` at its end). While candidate
@@ -80,8 +77,10 @@ from migration.buffered_store import BufferedStore, StoreUnavailable
 from migration.decision_metrics import DecisionMetrics
 from migration.evidence import read_windows
 from migration.history import migration_id
+from migration.manual_weights import ManualWeights
 from migration.plan import Plan
-from migration.recorder import ACTOR, Recorder
+from migration.recorder import ACTOR as ACTOR  # named here by migration/cluster/weights.py
+from migration.recorder import Recorder
 from migration.seams import (
     CANDIDATE,
     Clock,
@@ -95,7 +94,7 @@ from migration.seams import (
 )
 from migration.share import share_mismatch
 from migration.stall import is_stalled, stall_reasons
-from migration.state import Event, MigrationState, Phase, Snapshot
+from migration.state import MigrationState, Phase, Snapshot
 from migration.step_ledger import StepLedger, under_analysis
 from migration.store import StateStore
 
@@ -103,7 +102,6 @@ __all__ = ["Evaluation", "MigrationController", "MigrationError"]
 
 log = structlog.get_logger("cutover.migration")
 
-_ACTIVE = (Phase.RUNNING, Phase.PAUSED, Phase.AWAITING_GATE)
 #: The actor of an operator action when the caller names none (the admin API names its client).
 OPERATOR = "operator"
 
@@ -195,6 +193,8 @@ class MigrationController:
         self.recorder = Recorder(
             store=self.store, weights=weights, clock=clock, metrics=metrics, sinks=sinks
         )
+        #: The gateway's weight changes go here (:mod:`migration.manual_weights`).
+        self.manual_weights = ManualWeights(self.recorder)
         self._seen: dict[str, tuple[int, int]] = {}
         self._conditions: dict[str, set[str]] = {}
         #: Each step's sequential evidence, calibration and saves (:mod:`migration.step_ledger`).
@@ -304,44 +304,6 @@ class MigrationController:
         self.recorder.apply_manual(_steered(states))
         return states
 
-    def weight_changed(
-        self, route: str, old_bps: int, new_bps: int, actor: str, reason: str | None
-    ) -> None:
-        """The gateway's report of a weight change (``GatewayState.on_weight_change``).
-
-        The controller's own changes are ignored; any other is persisted with an event naming
-        the actor and the reason, and an active migration is paused (``overridden``). The weight
-        is already in force, so this never changes it; a store failure buffers the record.
-        """
-        if actor == ACTOR or old_bps == new_bps:
-            return  # its own change, or one that changed nothing
-        now = self.clock()
-        why = (
-            f"weight {old_bps / 100:g}% -> {new_bps / 100:g}% set by {actor}",
-            f"reason: {reason}" if reason else "no reason given",
-        )
-        numbers = {"actor": actor, "reason": reason, "old_bps": old_bps, "new_bps": new_bps}
-        state = self.store.load(route)
-        if state is None or state.dry_run:  # a dry run leaves the weight to the operator
-            ident = "" if state is None else state.migration_id
-            phase = Phase.PENDING if state is None else state.phase
-            event = Event(route, now, "weight_set", phase, 0, new_bps, why, numbers, ident)
-            self.store.save_weight(route, new_bps, (event,))
-            self.recorder.emit((event,), None)
-        elif state.phase in _ACTIVE:
-            paused = state.with_(
-                phase=Phase.PAUSED,
-                weight_bps=new_bps,
-                held_before_s=state.held_s(now),
-                running_since=None,
-            )
-            note = (*why, "migration paused: resume re-applies the plan's weight, or abort")
-            self.recorder.commit(paused, "overridden", note, numbers, applied=True)
-        else:
-            self.recorder.commit(
-                state.with_(weight_bps=new_bps), "weight_set", why, numbers, applied=True
-            )
-
     def status(self, route: str) -> MigrationState | None:
         """The stored state of ``route``."""
         return self.store.load(route)
@@ -361,7 +323,7 @@ class MigrationController:
         traffic at the live weight, which stays the operator's (Argo Rollouts' dry-run analysis).
         """
         current = self.store.load(plan.route)
-        if current is not None and current.phase in _ACTIVE:
+        if current is not None and current.phase.active:
             raise MigrationError(
                 f"route {plan.route!r} is {current.phase.value}; abort it before starting anew"
             )

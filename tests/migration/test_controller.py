@@ -53,7 +53,7 @@ class Rig:
             deadlines=self,
             evidence_save_s=evidence_save_s,
         )
-        self.weights.listeners.append(self.controller.weight_changed)
+        self.weights.listeners.append(self.controller.manual_weights.changed)
         self.traffic = Traffic(self.metrics, self.clock, self.weights)
 
     def set_fallback_after(self, route: str, seconds: float | None) -> None:
