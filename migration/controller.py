@@ -43,10 +43,9 @@ further failure takes it to 0.
 Notifications and hooks (issue #15): every committed event goes to the ``sinks``
 (:class:`~migration.seams.EventSink`: the notifier, the post-rollback hook) after it is recorded; a
 promotion the analysis would make on its own first asks the ``gate``
-(:class:`~migration.seams.PromotionGate`, the pre-promotion hook), which answers at once: approved,
-or a hold (``awaiting_hook``) while its call is pending or after it denied. An operator's
-``promote`` (a gate, a forced step) is a human decision and does not ask it; rollbacks never ask
-anything.
+(:class:`~migration.seams.PromotionGate`, the pre-promotion hook); how a promotion is held, by the
+hook or by a failing store, is :mod:`migration.promotion_holds`. An operator's ``promote`` (a gate,
+a forced step) is a human decision and does not ask it; rollbacks never ask anything.
 
 The default interval is 5 s. The rollback targets (hard breach within 2 s, soft regression within
 10 s) need a 1 s interval; see ``bench/rollback.py``.
@@ -58,7 +57,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import structlog
@@ -79,6 +78,7 @@ from migration.evidence import read_windows
 from migration.history import migration_id
 from migration.manual_weights import ManualWeights
 from migration.plan import Plan
+from migration.promotion_holds import ask_gate, held_by_gate, refused
 from migration.recorder import ACTOR as ACTOR  # named here by migration/cluster/weights.py
 from migration.recorder import Recorder
 from migration.seams import (
@@ -86,7 +86,6 @@ from migration.seams import (
     Clock,
     EventSink,
     FallbackDeadlines,
-    GateAnswer,
     InflightSource,
     PromotionGate,
     WeightControl,
@@ -540,7 +539,8 @@ class MigrationController:
             what = "baseline_degraded" if verdict.baseline_degraded else "baseline_recovered"
             state = self.recorder.commit(state, what, verdict.reasons[:1], numbers)
         if decision is Decision.PROMOTE and state.phase is Phase.RUNNING and self.store.failing:
-            return self._refused(state, verdict, numbers, snapshot)
+            state, held = refused(self.recorder, state, verdict, numbers, snapshot)
+            return Evaluation(route, held, state)
         stalled = state.phase is Phase.RUNNING and is_stalled(state, verdict, now)
         if self._condition(route, "stalled", stalled) and stalled:
             rps = (step.candidate.requests if step else 0) / max(state.held_s(now), 1e-9)
@@ -569,14 +569,18 @@ class MigrationController:
                 )
                 state = self.recorder.commit(gated, "awaiting_gate", reasons, numbers, snapshot)
             else:
-                state, answer = self._ask_gate(state, verdict)
+                state, answer = ask_gate(self.gate, self.recorder, state, verdict)
                 if not answer.approved:
-                    return self._held_by_gate(state, verdict, answer, numbers, snapshot)
+                    state, held = held_by_gate(
+                        self.recorder, state, verdict, answer, numbers, snapshot
+                    )
+                    return Evaluation(route, held, state)
                 reasons = (*verdict.reasons, *answer.reasons)  # the hook's approval, if asked
                 try:
                     state = self._advance(state, reasons, numbers, snapshot)
                 except StoreUnavailable:
-                    return self._refused(state, verdict, numbers, snapshot)
+                    state, held = refused(self.recorder, state, verdict, numbers, snapshot)
+                    return Evaluation(route, held, state)
         else:
             changed = decision.value != state.last_decision or bool(verdict.failed)
             state = state.with_(last_decision=decision.value)
@@ -614,60 +618,6 @@ class MigrationController:
         total = step.baseline.requests + step.candidate.requests
         numbers = {"observed_share": round(step.candidate.requests / total, 4)}
         return self.recorder.commit(state, "share_mismatch", (reason,), numbers)
-
-    def _refused(
-        self, state: MigrationState, verdict: Verdict, numbers: dict[str, Any], snapshot: Snapshot
-    ) -> Evaluation:
-        """A promotion the analysis allowed, refused because it could not be recorded."""
-        why = f"promotion refused: state store failing ({self.store.last_error})"
-        reasons = (why, *verdict.reasons)
-        changed = state.last_decision != "promotion_refused"
-        state = state.with_(last_decision="promotion_refused")
-        kind = "decision_hold" if changed else None
-        refused = replace(snapshot, decision="promotion_refused", reasons=reasons)
-        state = self.recorder.commit(state, kind, reasons, numbers, refused)
-        held = Verdict(Decision.HOLD, reasons, verdict.checks, 0, False, verdict.baseline_degraded)
-        return Evaluation(state.route, held, state)
-
-    def _ask_gate(
-        self, state: MigrationState, verdict: Verdict
-    ) -> tuple[MigrationState, GateAnswer]:
-        """The promotion gate's answer; a finished call's outcome is recorded as a ``hook`` event.
-
-        A dry run asks nobody: its promotions change no weight, so there is nothing to approve.
-        """
-        if self.gate is None or state.dry_run:
-            return state, GateAnswer(True)
-        try:
-            answer = self.gate.ask(state, verdict.reasons)
-        except Exception:  # a broken gate holds the step (the safe side), and says so
-            log.exception("promotion gate failed", route=state.route)
-            answer = GateAnswer(False, ("pre-promotion hook failed to run; holding",))
-        if answer.outcome is not None:
-            numbers = {"hook": dict(answer.outcome)}
-            state = self.recorder.commit(state, "hook", answer.reasons, numbers, applied=True)
-        return state, answer
-
-    def _held_by_gate(
-        self,
-        state: MigrationState,
-        verdict: Verdict,
-        answer: GateAnswer,
-        numbers: dict[str, Any],
-        snapshot: Snapshot,
-    ) -> Evaluation:
-        """A promotion the analysis allowed, held by the gate (pending or denied)."""
-        reasons = (*answer.reasons, *verdict.reasons)
-        changed = state.last_decision != "awaiting_hook"
-        state = state.with_(last_decision="awaiting_hook")
-        held = replace(snapshot, decision="awaiting_hook", reasons=reasons)
-        state = self.recorder.commit(
-            state, "awaiting_hook" if changed else None, reasons, numbers, held
-        )
-        verdict = Verdict(
-            Decision.HOLD, reasons, verdict.checks, 0, False, verdict.baseline_degraded
-        )
-        return Evaluation(state.route, verdict, state)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Call :meth:`step` every ``interval_s`` until ``stop`` is set.
