@@ -67,12 +67,12 @@ from migration.analysis import (
     Decision,
     Policy,
     StepProgress,
-    StepWindows,
     Verdict,
     analyse,
     fallback_after_s,
 )
 from migration.buffered_store import BufferedStore, StoreUnavailable
+from migration.conditions import Conditions, check_share
 from migration.decision_metrics import DecisionMetrics
 from migration.evidence import read_windows
 from migration.history import migration_id
@@ -91,7 +91,6 @@ from migration.seams import (
     WeightControl,
     WindowSource,
 )
-from migration.share import share_mismatch
 from migration.stall import is_stalled, stall_reasons
 from migration.state import MigrationState, Phase, Snapshot
 from migration.step_ledger import StepLedger, under_analysis
@@ -195,7 +194,7 @@ class MigrationController:
         #: The gateway's weight changes go here (:mod:`migration.manual_weights`).
         self.manual_weights = ManualWeights(self.recorder)
         self._seen: dict[str, tuple[int, int]] = {}
-        self._conditions: dict[str, set[str]] = {}
+        self._conditions = Conditions(metrics)
         #: Each step's sequential evidence, calibration and saves (:mod:`migration.step_ledger`).
         self.ledger = StepLedger(
             store=self.store,
@@ -210,17 +209,7 @@ class MigrationController:
 
     def conditions(self, route: str) -> list[str]:
         """What currently stands in a route's way (``baseline_degraded``, ``candidate_stuck``)."""
-        return sorted(self._conditions.get(route, ()))
-
-    def _condition(self, route: str, name: str, on: bool) -> bool:
-        """Set or clear a condition; True when that changed it."""
-        held = self._conditions.setdefault(route, set())
-        if on == (name in held):
-            return False
-        held.add(name) if on else held.discard(name)
-        if self.metrics is not None:
-            self.metrics.condition(route, name, on)
-        return True
+        return self._conditions.of(route)
 
     def _refuse_raise(self, route: str, what: str) -> None:
         if self.store.failing:
@@ -500,7 +489,7 @@ class MigrationController:
             # Hold time never accrues while candidate attempts hang: the segment closes at the
             # last evaluation (the state's last commit) and the time since then is dropped.
             state = state.with_(held_before_s=state.held_s(state.updated_at), running_since=now)
-        self._condition(route, "candidate_stuck", candidate.slow_inflight > 0)
+        self._conditions.set(route, "candidate_stuck", candidate.slow_inflight > 0)
         weight = self._judged_weight(state)
         progress = StepProgress(
             weight,
@@ -511,7 +500,7 @@ class MigrationController:
             state.consecutive_failures,
         )
         step, operations = self.ledger.windows(state)
-        state = self._check_share(state, step, weight)
+        state = check_share(self._conditions, self.recorder, self.policy, state, step, weight)
         shadow = self.source.shadow(route, span)
         verdict = analyse(progress, baseline, candidate, shadow, self.policy, step, operations)
         if self.metrics is not None:
@@ -534,7 +523,7 @@ class MigrationController:
         )
         decision = verdict.decision
         state = state.with_(consecutive_failures=verdict.consecutive_failures)
-        episode = self._condition(route, "baseline_degraded", verdict.baseline_degraded)
+        episode = self._conditions.set(route, "baseline_degraded", verdict.baseline_degraded)
         if episode:  # once per episode, not once per evaluation
             what = "baseline_degraded" if verdict.baseline_degraded else "baseline_recovered"
             state = self.recorder.commit(state, what, verdict.reasons[:1], numbers)
@@ -542,7 +531,7 @@ class MigrationController:
             state, held = refused(self.recorder, state, verdict, numbers, snapshot)
             return Evaluation(route, held, state)
         stalled = state.phase is Phase.RUNNING and is_stalled(state, verdict, now)
-        if self._condition(route, "stalled", stalled) and stalled:
+        if self._conditions.set(route, "stalled", stalled) and stalled:
             rps = (step.candidate.requests if step else 0) / max(state.held_s(now), 1e-9)
             why = stall_reasons(state, verdict, now, rps)
             log.warning("migration stalled", route=route, reasons=list(why))
@@ -594,30 +583,6 @@ class MigrationController:
             return state.weight_bps
         live = self.recorder.live(state.route)
         return state.weight_bps if live is None else live
-
-    def _check_share(
-        self, state: MigrationState, step: StepWindows | None, weight: int
-    ) -> MigrationState:
-        """Warn, once per episode, when the step's observed candidate share is not ``weight`` (the
-        one the evidence was served at, :meth:`_judged_weight`; :mod:`migration.share`); the
-        condition clears when the share comes back or the step ends."""
-        reason = None
-        if step is not None and state.phase in (Phase.RUNNING, Phase.AWAITING_GATE):
-            p = self.policy
-            reason = share_mismatch(
-                weight,
-                step.baseline.requests,
-                step.candidate.requests,
-                p.share_tolerance,
-                p.share_min_requests,
-            )
-        if not (self._condition(state.route, "share_mismatch", reason is not None) and reason):
-            return state
-        assert step is not None
-        log.warning("share_mismatch", route=state.route, reason=reason)
-        total = step.baseline.requests + step.candidate.requests
-        numbers = {"observed_share": round(step.candidate.requests / total, 4)}
-        return self.recorder.commit(state, "share_mismatch", (reason,), numbers)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Call :meth:`step` every ``interval_s`` until ``stop`` is set.
