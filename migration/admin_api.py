@@ -202,7 +202,10 @@ class MigrationAdmin:
         )
         if self.sticky_keys is not None and route in live:
             view["weight"]["sticky_keys"] = self.sticky_keys(route, c.clock())
-        return view | {"calibration": c.calibration(route), "evidence": c.evidence_view(route)}
+        return view | {
+            "calibration": c.ledger.calibration(route),
+            "evidence": c.ledger.view(route),
+        }
 
     # -- handlers ---------------------------------------------------------------------------------
 
@@ -358,7 +361,7 @@ class MigrationAdmin:
                 memory=self.memory,
                 store=c.store,
                 clock=c.clock,
-                calibration=None if route is None else c.calibration(route),
+                calibration=None if route is None else c.ledger.calibration(route),
                 since=since,
                 migration=migration,
             )

@@ -3,27 +3,27 @@ actions.
 
 ``step()`` gathers each running route's window statistics (and the attempts still in flight), asks
 the pure :func:`~migration.analysis.analyse` for a verdict, and acts: promote to the next step, wait
-at a gate, hold, or roll back. Every transition is one store commit (state + events + snapshot).
+at a gate, hold, or roll back. Every transition is one store commit (state + events + snapshot),
+made by the :class:`~migration.recorder.Recorder`; the step's sequential evidence is kept by the
+:class:`~migration.step_ledger.StepLedger`.
 
-The safe direction never waits for the disk (issue #12, item 2): a change that lowers or keeps the
-weight (rollback, step-down, abort, hold) is applied to the gateway *first* and then written through
-:class:`~migration.buffered_store.BufferedStore`, which keeps a failed write and retries it every
-tick. A change that raises the weight (promotion, start, resume) is written first and applied only
-once durable, and is refused while the store is failing (:class:`MigrationError` for an operator, a
-hold for the analysis): a promotion whose record could be lost would come back as a lower weight
-after a restart. :meth:`recover` re-applies the stored weights after a restart, and each ``step()``
-re-applies the stored weight of every route whose live weight differs (a weight the gateway failed
-to take, a restart, a change that bypassed the listener).
+The safe direction never waits for the disk (issue #12, item 2; :mod:`migration.recorder`): a change
+that lowers or keeps the weight (rollback, step-down, abort, hold) is applied to the gateway *first*
+and then written through :class:`~migration.buffered_store.BufferedStore`, which keeps a failed
+write and retries it every tick. A change that raises the weight (promotion, start, resume) is
+written first and applied only once durable, and is refused while the store is failing
+(:class:`MigrationError` for an operator, a hold for the analysis): a promotion whose record could
+be lost would come back as a lower weight after a restart. :meth:`recover` re-applies the stored
+weights after a restart, and each ``step()`` re-applies the stored weight of every route whose live
+weight differs (a weight the gateway failed to take, a restart, a change that bypassed the
+listener).
 
 Operator actions (issue #15, item 3): start, promote, pause, resume, rollback and abort each take
 the acting ``actor`` (the admin API passes ``admin:<client address>``) and an optional ``reason``;
 the event's reasons say ``"<action> by <actor>: <reason>"`` and its numbers carry both.
 
-Manual weights (item 4): the gateway reports every weight change to :meth:`weight_changed`. One
-made by anybody but the controller is persisted with an event naming the actor and the reason
-(``weight_set``); during an active migration it also pauses the migration (``overridden``), so the
-plan and the live weight never silently disagree — the operator resumes (the plan's weight comes
-back) or aborts.
+Manual weights (item 4): a weight change made by anybody but the controller is recorded, and pauses
+an active migration, by :class:`~migration.manual_weights.ManualWeights` (``manual_weights``).
 
 A broken control (item 3): while the analysis finds the baseline degraded the step holds, with one
 ``baseline_degraded`` event per episode (and ``baseline_recovered`` at its end). While candidate
@@ -43,10 +43,9 @@ further failure takes it to 0.
 Notifications and hooks (issue #15): every committed event goes to the ``sinks``
 (:class:`~migration.seams.EventSink`: the notifier, the post-rollback hook) after it is recorded; a
 promotion the analysis would make on its own first asks the ``gate``
-(:class:`~migration.seams.PromotionGate`, the pre-promotion hook), which answers at once: approved,
-or a hold (``awaiting_hook``) while its call is pending or after it denied. An operator's
-``promote`` (a gate, a forced step) is a human decision and does not ask it; rollbacks never ask
-anything.
+(:class:`~migration.seams.PromotionGate`, the pre-promotion hook); how a promotion is held, by the
+hook or by a failing store, is :mod:`migration.promotion_holds`. An operator's ``promote`` (a gate,
+a forced step) is a human decision and does not ask it; rollbacks never ask anything.
 
 The default interval is 5 s. The rollback targets (hard breach within 2 s, soft regression within
 10 s) need a 1 s interval; see ``bench/rollback.py``.
@@ -58,7 +57,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import structlog
@@ -68,54 +67,41 @@ from migration.analysis import (
     Decision,
     Policy,
     StepProgress,
-    StepWindows,
     Verdict,
     analyse,
     fallback_after_s,
 )
 from migration.buffered_store import BufferedStore, StoreUnavailable
-from migration.calibration import Calibration
-from migration.cluster.seams import FencedOut
+from migration.conditions import Conditions, check_share
 from migration.decision_metrics import DecisionMetrics
 from migration.evidence import read_windows
-from migration.evidence_saver import EvidenceSaver
 from migration.history import migration_id
-from migration.operations import op_key
+from migration.manual_weights import ManualWeights
 from migration.plan import Plan
+from migration.promotion_holds import ask_gate, held_by_gate, refused
+from migration.recorder import ACTOR as ACTOR  # named here by migration/cluster/weights.py
+from migration.recorder import Recorder
 from migration.seams import (
     CANDIDATE,
     Clock,
     EventSink,
     FallbackDeadlines,
-    GateAnswer,
     InflightSource,
     PromotionGate,
     WeightControl,
     WindowSource,
 )
-from migration.share import share_mismatch
 from migration.stall import is_stalled, stall_reasons
-from migration.state import Event, MigrationState, Phase, Snapshot
-from migration.step_evidence import OperationSource, SettledSource, StepEvidence
+from migration.state import MigrationState, Phase, Snapshot
+from migration.step_ledger import StepLedger, under_analysis
 from migration.store import StateStore
 
 __all__ = ["Evaluation", "MigrationController", "MigrationError"]
 
 log = structlog.get_logger("cutover.migration")
 
-_ACTIVE = (Phase.RUNNING, Phase.PAUSED, Phase.AWAITING_GATE)
-_ANALYSED = (Phase.RUNNING, Phase.AWAITING_GATE, Phase.ROLLED_BACK)
-#: The actor the controller sets weights as; every other actor's change is a manual one.
-ACTOR = "controller"
 #: The actor of an operator action when the caller names none (the admin API names its client).
 OPERATOR = "operator"
-
-
-def _analysed(state: MigrationState) -> bool:
-    """Under analysis: running, at a gate, or rolled back to a weight above 0 (step-down)."""
-    return state.phase in _ANALYSED and not (
-        state.phase is Phase.ROLLED_BACK and state.weight_bps == 0
-    )
 
 
 def _steered(states: Sequence[MigrationState]) -> set[str]:
@@ -200,58 +186,30 @@ class MigrationController:
         self.metrics = metrics
         self.interval_s = interval_s
         self.rollback_mode = rollback_mode
-        self.sinks = tuple(sinks)
         self.gate = gate
+        #: Every commit and weight change goes through it (:mod:`migration.recorder`).
+        self.recorder = Recorder(
+            store=self.store, weights=weights, clock=clock, metrics=metrics, sinks=sinks
+        )
+        #: The gateway's weight changes go here (:mod:`migration.manual_weights`).
+        self.manual_weights = ManualWeights(self.recorder)
         self._seen: dict[str, tuple[int, int]] = {}
-        self._conditions: dict[str, set[str]] = {}
-        self._evidence: dict[str, StepEvidence] = {}
-        self._aa = Calibration(metrics)
-        self._saver = EvidenceSaver(self.store, clock, evidence_save_s, metrics)
-        #: Each route's state after its last evaluation: what :meth:`save_evidence` saves for.
-        self._judged: dict[str, MigrationState] = {}
-        #: Per route whose step evidence was restored: when, from which save, how much.
-        self._restored: dict[str, dict[str, Any]] = {}
+        self._conditions = Conditions(metrics)
+        #: Each step's sequential evidence, calibration and saves (:mod:`migration.step_ledger`).
+        self.ledger = StepLedger(
+            store=self.store,
+            source=source,
+            policy=self.policy,
+            clock=clock,
+            metrics=metrics,
+            save_every_s=evidence_save_s,
+        )
 
     # -- plumbing ---------------------------------------------------------------------------------
 
-    def _live(self, route: str) -> int | None:
-        try:
-            return self.weights.get_weight(route)
-        except Exception:  # a stored route the gateway no longer has
-            return None
-
-    def _apply(self, route: str, bps: int, *, reconcile: bool = False) -> None:
-        """Make the gateway's weight ``bps`` (a no-op when it already is)."""
-        live = self._live(route)
-        if live is None or live == bps:
-            return  # in force already, or a stored route the gateway no longer has
-        if reconcile:
-            log.warning("weight_reconciled", route=route, live_bps=live, stored_bps=bps)
-        try:
-            self.weights.set_weight(route, bps, actor=ACTOR)
-        except FencedOut:
-            raise  # deposed: nothing more to do here (the member steps down)
-        except Exception:
-            log.exception("set_weight failed; retrying next step", route=route)
-
-    def calibration(self, route: str) -> dict[str, Any]:
-        """The live A/A calibration of ``route``'s harm checks (see :class:`Calibration`)."""
-        budget = self.policy.false_rollback_budget / 2
-        return self._aa.view(route, budget)
-
     def conditions(self, route: str) -> list[str]:
         """What currently stands in a route's way (``baseline_degraded``, ``candidate_stuck``)."""
-        return sorted(self._conditions.get(route, ()))
-
-    def _condition(self, route: str, name: str, on: bool) -> bool:
-        """Set or clear a condition; True when that changed it."""
-        held = self._conditions.setdefault(route, set())
-        if on == (name in held):
-            return False
-        held.add(name) if on else held.discard(name)
-        if self.metrics is not None:
-            self.metrics.condition(route, name, on)
-        return True
+        return self._conditions.of(route)
 
     def _refuse_raise(self, route: str, what: str) -> None:
         if self.store.failing:
@@ -263,206 +221,17 @@ class MigrationController:
     def _counters(self, route: str) -> tuple[int, int]:
         return (self.source.total_requests(route, CANDIDATE), self.source.total_shadow(route))
 
-    def _commit(
-        self,
-        state: MigrationState,
-        kind: str | None,
-        reasons: Sequence[str] = (),
-        numbers: dict[str, Any] | None = None,
-        snapshot: Snapshot | None = None,
-        *,
-        applied: bool = False,
-    ) -> MigrationState:
-        """Record ``state`` and put its weight in force, the safe direction first.
-
-        Lowering (or keeping) the weight: applied, then written (buffered if the store fails).
-        Raising it: written durably, then applied; :class:`StoreUnavailable` if it cannot be.
-        ``applied``: the gateway already has this weight (an operator set it).
-        """
-        now = self.clock()
-        state = state.with_(updated_at=now)
-        events: tuple[Event, ...] = ()
-        if kind is not None:
-            if state.dry_run:
-                reasons = [f"[dry run] {r}" for r in reasons]
-                numbers = (numbers or {}) | {"dry_run": True}
-            event = Event(
-                state.route,
-                now,
-                kind,
-                state.phase,
-                state.step_index,
-                state.weight_bps,
-                tuple(reasons),
-                numbers or {},
-                state.migration_id,
-            )
-            events = (event,)
-            log.info(
-                "migration event",
-                route=state.route,
-                kind=kind,
-                phase=state.phase.value,
-                step=state.step_index,
-                weight_bps=state.weight_bps,
-                reasons=list(reasons),
-            )
-        live = self._live(state.route)
-        raising = not applied and live is not None and state.weight_bps > live
-        if state.dry_run:  # analysis only: the weight is the operator's, the record buffered
-            self.store.commit(state, events, snapshot)
-        elif raising:
-            self.store.commit_now(state, events, snapshot)
-            self._apply(state.route, state.weight_bps)
-        else:
-            if not applied:
-                self._apply(state.route, state.weight_bps)
-            self.store.commit(state, events, snapshot)
-        if self.metrics is not None:
-            self.metrics.state(state)
-            self.metrics.store(self.store.failing, self.store.errors, self.store.pending)
-        self._emit(events, state)
-        return state
-
-    def _emit(self, events: Sequence[Event], state: MigrationState | None) -> None:
-        """Tell the sinks of recorded events; a failing sink is logged, never the controller's
-        problem."""
-        for event in events:
-            for sink in self.sinks:
-                try:
-                    sink.emitted(event, state)
-                except Exception:
-                    log.exception("event sink failed", route=event.route, kind=event.kind)
-
     def note(self, route: str, kind: str, reasons: Sequence[str], numbers: dict[str, Any]) -> None:
         """Record an event that changes nothing (a post-rollback hook's outcome) at the route's
         state."""
         state = self.store.load(route)
         if state is not None:
-            self._commit(state, kind, reasons, numbers, applied=True)
-
-    def _route_evidence(self, route: str) -> dict[str, StepEvidence]:
-        """``route``'s step evidence and its operations', by key."""
-        prefix = op_key(route, "")
-        return {k: e for k, e in self._evidence.items() if k == route or k.startswith(prefix)}
-
-    def _fresh_evidence(self, route: str) -> None:
-        """Start ``route``'s step evidence (and its operations') now: a new step, a resume."""
-        for key in self._route_evidence(route):
-            del self._evidence[key]
-        self._restored.pop(route, None)
-        self._aa.new_step(route)
-        self._pulled(route)
-        if isinstance(self.source, OperationSource):  # each starts where the route's does
-            for operation in self.source.operations(route):
-                self._pulled(op_key(route, operation))
-
-    def _pulled(self, key: str) -> StepWindows | None:
-        """The evidence of ``key`` (a route or an operation) with what settled since the last
-        pull."""
-        if not isinstance(self.source, SettledSource):
-            return None  # a source without settled buckets: the windowed analysis only
-        evidence = self._evidence.get(key)
-        if evidence is None:  # the first pull marks where the evidence starts
-            evidence = self._evidence[key] = StepEvidence(self.policy.seq_restart_s)
-            evidence.pull(self.source, key)
-        evidence.pull(self.source, key)
-        return StepWindows(
-            evidence.baseline, evidence.candidate, evidence.restarts(), evidence.halves()
-        )
-
-    def _step_windows(
-        self, state: MigrationState
-    ) -> tuple[StepWindows | None, dict[str, StepWindows]]:
-        """The step's evidence so far, the route's and each operation's."""
-        route = state.route
-        # A recovered step, or a new leader's: resumed from its last save, else from now on.
-        fresh = route not in self._evidence and isinstance(self.source, SettledSource)
-        if fresh and not self._restore(state):
-            self._fresh_evidence(route)
-        step = self._pulled(route)
-        ops: dict[str, StepWindows] = {}
-        if step is not None and isinstance(self.source, OperationSource):
-            for operation in self.source.operations(route):
-                found = self._pulled(op_key(route, operation))
-                if found is not None:
-                    ops[operation] = found
-        return step, ops
-
-    def _restore(self, state: MigrationState) -> bool:
-        """Resume ``state``'s step evidence from its last save; False when there is none.
-
-        The restored evidence is not pulled here: its first pull (in :meth:`_pulled`) only marks
-        where counting resumes, so no bucket is added twice (:mod:`migration.step_evidence`).
-        """
-        route = state.route
-        restored = self._saver.load(state)
-        if restored is None:
-            return False
-        for key in self._route_evidence(route):
-            del self._evidence[key]
-        self._evidence.update(restored.evidence)
-        self._aa.new_step(route)  # one trial of this process, with the alarms it had
-        self._aa.observe(route, restored.aa_fired)
-        now, requests = self.clock(), restored.evidence[route].candidate_requests
-        self._restored[route] = {
-            "restored_at": now,
-            "saved_at": restored.saved_at,
-            "candidate_requests": requests,
-        }
-        log.info(
-            "step_evidence_restored",
-            route=route,
-            step=state.step_index,
-            age_s=round(now - restored.saved_at, 3),
-            candidate_requests=requests,
-        )
-        return True
-
-    def save_evidence(self) -> None:
-        """Save the step evidence of every route under analysis (every ``evidence_save_s`` after
-        an evaluation's decisions, and at a clean shutdown); skipped while the store is failing.
-
-        Never raises but for a refused fence (:mod:`migration.evidence_saver`).
-        """
-        self._saver.saved()
-        if self.store.failing:
-            return  # the outage is counted already; a save would only wait on it again
-        for state in list(self._judged.values()):
-            if not self._save_route(state):
-                return  # a store that refused one would make each of the others wait too
-
-    def _save_route(self, state: MigrationState) -> bool:
-        """Save ``state.route``'s evidence; False when the store refused it."""
-        evidence = self._route_evidence(state.route)
-        if _analysed(state) and state.route in evidence:
-            return self._saver.save(state, evidence, self._aa.fired(state.route))
-        return True
-
-    def evidence_view(self, route: str) -> dict[str, Any]:
-        """``route``'s step evidence as this process holds it (the leader's, on a cluster).
-
-        ``restored_at`` is set when the step's evidence was resumed from a save after a restart
-        or a change of leader (with the save's time and the candidate requests it held).
-        """
-        evidence = self._evidence.get(route)
-        restored = self._restored.get(route)
-        return {
-            "candidate_requests": None if evidence is None else evidence.candidate_requests,
-            "baseline_requests": None if evidence is None else evidence.baseline.requests,
-            "seconds": None if evidence is None else round(evidence.seconds, 3),
-            "saved_at": self._saver.saved_at.get(route),
-            "restored_at": None if restored is None else restored["restored_at"],
-            "restored_from": None if restored is None else restored["saved_at"],
-            "restored_candidate_requests": (
-                None if restored is None else restored["candidate_requests"]
-            ),
-        }
+            self.recorder.commit(state, kind, reasons, numbers, applied=True)
 
     def _enter_step(self, state: MigrationState, index: int, phase: Phase) -> MigrationState:
         now = self.clock()
         self._seen[state.route] = self._counters(state.route)
-        self._fresh_evidence(state.route)
+        self.ledger.start(state.route)
         return state.with_(
             phase=phase,
             step_index=index,
@@ -494,10 +263,11 @@ class MigrationController:
         Step progress counts requests from this term's first evaluation on (the stored
         ``step_requests`` carries what earlier leaders counted); the sequential tests' step
         evidence resumes from the last leader's save at each route's first evaluation
-        (:meth:`_restore`; a gap in it is valid evidence, :mod:`migration.step_evidence`).
+        (:meth:`migration.step_ledger.StepLedger.windows`; a gap in it is valid evidence,
+        :mod:`migration.step_evidence`).
         """
         self._conditions.clear()
-        self._evidence.clear()  # what this process held may be older than the last leader's save
+        self.ledger.forget()  # what this process held may be older than the last leader's save
         states = self.recover()
         self._seen = {s.route: self._counters(s.route) for s in states}
         return states
@@ -516,53 +286,11 @@ class MigrationController:
                 self.store.commit(state)
             states.append(state)
             if not state.dry_run:
-                self._apply(state.route, state.weight_bps)
+                self.recorder.apply(state.route, state.weight_bps)
             if self.metrics is not None:
                 self.metrics.state(state)
-        self._apply_manual(_steered(states))
+        self.recorder.apply_manual(_steered(states))
         return states
-
-    def _apply_manual(self, migrated: set[str], *, reconcile: bool = False) -> None:
-        """Put the stored manual weights of routes without a migration in force."""
-        for route, bps in sorted(self.store.load_weights().items()):
-            if route not in migrated:
-                self._apply(route, bps, reconcile=reconcile)
-
-    def weight_changed(
-        self, route: str, old_bps: int, new_bps: int, actor: str, reason: str | None
-    ) -> None:
-        """The gateway's report of a weight change (``GatewayState.on_weight_change``).
-
-        The controller's own changes are ignored; any other is persisted with an event naming
-        the actor and the reason, and an active migration is paused (``overridden``). The weight
-        is already in force, so this never changes it; a store failure buffers the record.
-        """
-        if actor == ACTOR or old_bps == new_bps:
-            return  # its own change, or one that changed nothing
-        now = self.clock()
-        why = (
-            f"weight {old_bps / 100:g}% -> {new_bps / 100:g}% set by {actor}",
-            f"reason: {reason}" if reason else "no reason given",
-        )
-        numbers = {"actor": actor, "reason": reason, "old_bps": old_bps, "new_bps": new_bps}
-        state = self.store.load(route)
-        if state is None or state.dry_run:  # a dry run leaves the weight to the operator
-            ident = "" if state is None else state.migration_id
-            phase = Phase.PENDING if state is None else state.phase
-            event = Event(route, now, "weight_set", phase, 0, new_bps, why, numbers, ident)
-            self.store.save_weight(route, new_bps, (event,))
-            self._emit((event,), None)
-        elif state.phase in _ACTIVE:
-            paused = state.with_(
-                phase=Phase.PAUSED,
-                weight_bps=new_bps,
-                held_before_s=state.held_s(now),
-                running_since=None,
-            )
-            note = (*why, "migration paused: resume re-applies the plan's weight, or abort")
-            self._commit(paused, "overridden", note, numbers, applied=True)
-        else:
-            self._commit(state.with_(weight_bps=new_bps), "weight_set", why, numbers, applied=True)
 
     def status(self, route: str) -> MigrationState | None:
         """The stored state of ``route``."""
@@ -583,7 +311,7 @@ class MigrationController:
         traffic at the live weight, which stays the operator's (Argo Rollouts' dry-run analysis).
         """
         current = self.store.load(plan.route)
-        if current is not None and current.phase in _ACTIVE:
+        if current is not None and current.phase.active:
             raise MigrationError(
                 f"route {plan.route!r} is {current.phase.value}; abort it before starting anew"
             )
@@ -607,7 +335,7 @@ class MigrationController:
     ) -> MigrationState:
         """An operator's transition that may raise the weight: refused if it cannot be recorded."""
         try:
-            return self._commit(state, kind, reasons, numbers)
+            return self.recorder.commit(state, kind, reasons, numbers)
         except StoreUnavailable as exc:
             raise MigrationError(
                 f"route {state.route!r}: {kind} refused, the state store is failing ({exc})"
@@ -635,7 +363,7 @@ class MigrationController:
             phase=Phase.PAUSED, held_before_s=state.held_s(now), running_since=None
         )
         why, numbers = _by("paused", actor, reason)
-        return self._commit(paused, "paused", (why,), numbers)
+        return self.recorder.commit(paused, "paused", (why,), numbers)
 
     def resume(
         self, route: str, *, actor: str = OPERATOR, reason: str | None = None
@@ -649,7 +377,7 @@ class MigrationController:
             reasons = (why, "retrying the step after a rollback")
             return self._durably(retried, "resumed", reasons, numbers)
         self._seen[route] = self._counters(route)  # requests during the pause do not count
-        self._fresh_evidence(route)  # nor does their evidence (the weight may have differed)
+        self.ledger.start(route)  # nor does their evidence (the weight may have differed)
         resumed = state.with_(
             phase=Phase.RUNNING,
             running_since=self.clock(),
@@ -657,7 +385,9 @@ class MigrationController:
             weight_bps=state.step.weight_bps,  # undoes a manual override
         )
         resumed = self._durably(resumed, "resumed", (why,), numbers)
-        self._save_route(resumed)  # same step: the saved pre-pause evidence must not come back
+        self.ledger.save_route(
+            resumed
+        )  # same step: the saved pre-pause evidence must not come back
         return resumed
 
     def rollback(
@@ -679,7 +409,7 @@ class MigrationController:
         if self.metrics is not None and state.weight_bps > 0 and not state.dry_run:
             self.metrics.rolled_back(route, ["abort"])
         why, numbers = _by("aborted", actor, reason)
-        return self._commit(aborted, "aborted", (why,), numbers)
+        return self.recorder.commit(aborted, "aborted", (why,), numbers)
 
     # -- transitions ------------------------------------------------------------------------------
 
@@ -695,9 +425,9 @@ class MigrationController:
         last = state.step_index + 1 >= len(state.plan.steps)
         if last:
             done = state.with_(phase=Phase.COMPLETED, running_since=None)
-            return self._commit(done, "completed", reasons, numbers, snapshot)
+            return self.recorder.commit(done, "completed", reasons, numbers, snapshot)
         moved = self._enter_step(state, state.step_index + 1, Phase.RUNNING)
-        return self._commit(moved, "promoted", reasons, numbers, snapshot)
+        return self.recorder.commit(moved, "promoted", reasons, numbers, snapshot)
 
     def _roll_back(
         self,
@@ -720,7 +450,7 @@ class MigrationController:
         )
         if self.metrics is not None and not state.dry_run:
             self.metrics.rolled_back(state.route, labels)
-        return self._commit(rolled, "rolled_back", reasons, numbers, snapshot)
+        return self.recorder.commit(rolled, "rolled_back", reasons, numbers, snapshot)
 
     # -- the evaluation ---------------------------------------------------------------------------
 
@@ -731,13 +461,13 @@ class MigrationController:
         states = self.store.load_all()
         for state in states:
             if not state.dry_run:
-                self._apply(state.route, state.weight_bps, reconcile=True)
-            if _analysed(state):
+                self.recorder.apply(state.route, state.weight_bps, reconcile=True)
+            if under_analysis(state):
                 results.append(self._evaluate(state))
-        self._apply_manual(_steered(states), reconcile=True)
-        self._judged = {e.route: e.state for e in results}
-        if self._saver.due():  # after every decision of this evaluation, never before
-            self.save_evidence()
+        self.recorder.apply_manual(_steered(states), reconcile=True)
+        self.ledger.judged([e.state for e in results])
+        if self.ledger.due():  # after every decision of this evaluation, never before
+            self.ledger.save()
         if self.metrics is not None:
             self.metrics.store(self.store.failing, self.store.errors, self.store.pending)
         return results
@@ -759,7 +489,7 @@ class MigrationController:
             # Hold time never accrues while candidate attempts hang: the segment closes at the
             # last evaluation (the state's last commit) and the time since then is dropped.
             state = state.with_(held_before_s=state.held_s(state.updated_at), running_since=now)
-        self._condition(route, "candidate_stuck", candidate.slow_inflight > 0)
+        self._conditions.set(route, "candidate_stuck", candidate.slow_inflight > 0)
         weight = self._judged_weight(state)
         progress = StepProgress(
             weight,
@@ -769,13 +499,13 @@ class MigrationController:
             state.step.min_requests,
             state.consecutive_failures,
         )
-        step, operations = self._step_windows(state)
-        state = self._check_share(state, step, weight)
+        step, operations = self.ledger.windows(state)
+        state = check_share(self._conditions, self.recorder, self.policy, state, step, weight)
         shadow = self.source.shadow(route, span)
         verdict = analyse(progress, baseline, candidate, shadow, self.policy, step, operations)
         if self.metrics is not None:
             self.metrics.verdict(route, verdict, baseline, candidate)
-        self._aa.observe(route, verdict.aa_alarms)
+        self.ledger.observe(route, verdict.aa_alarms)
         numbers = _numbers(verdict)
         snapshot = Snapshot(
             route,
@@ -793,21 +523,22 @@ class MigrationController:
         )
         decision = verdict.decision
         state = state.with_(consecutive_failures=verdict.consecutive_failures)
-        episode = self._condition(route, "baseline_degraded", verdict.baseline_degraded)
+        episode = self._conditions.set(route, "baseline_degraded", verdict.baseline_degraded)
         if episode:  # once per episode, not once per evaluation
             what = "baseline_degraded" if verdict.baseline_degraded else "baseline_recovered"
-            state = self._commit(state, what, verdict.reasons[:1], numbers)
+            state = self.recorder.commit(state, what, verdict.reasons[:1], numbers)
         if decision is Decision.PROMOTE and state.phase is Phase.RUNNING and self.store.failing:
-            return self._refused(state, verdict, numbers, snapshot)
+            state, held = refused(self.recorder, state, verdict, numbers, snapshot)
+            return Evaluation(route, held, state)
         stalled = state.phase is Phase.RUNNING and is_stalled(state, verdict, now)
-        if self._condition(route, "stalled", stalled) and stalled:
+        if self._conditions.set(route, "stalled", stalled) and stalled:
             rps = (step.candidate.requests if step else 0) / max(state.held_s(now), 1e-9)
             why = stall_reasons(state, verdict, now, rps)
             log.warning("migration stalled", route=route, reasons=list(why))
             if state.plan.on_stall == "rollback":
                 rolled = self._roll_back(state, why, ["stalled"], numbers, snapshot)
                 return Evaluation(route, verdict, rolled)
-            state = self._commit(state, "stalled", why, numbers)
+            state = self.recorder.commit(state, "stalled", why, numbers)
 
         if decision is Decision.ROLLBACK:
             labels = [c.name for c in verdict.failed]
@@ -825,105 +556,33 @@ class MigrationController:
                     *verdict.reasons,
                     f"gate: waiting for an operator to promote to {upcoming}",
                 )
-                state = self._commit(gated, "awaiting_gate", reasons, numbers, snapshot)
+                state = self.recorder.commit(gated, "awaiting_gate", reasons, numbers, snapshot)
             else:
-                state, answer = self._ask_gate(state, verdict)
+                state, answer = ask_gate(self.gate, self.recorder, state, verdict)
                 if not answer.approved:
-                    return self._held_by_gate(state, verdict, answer, numbers, snapshot)
+                    state, held = held_by_gate(
+                        self.recorder, state, verdict, answer, numbers, snapshot
+                    )
+                    return Evaluation(route, held, state)
                 reasons = (*verdict.reasons, *answer.reasons)  # the hook's approval, if asked
                 try:
                     state = self._advance(state, reasons, numbers, snapshot)
                 except StoreUnavailable:
-                    return self._refused(state, verdict, numbers, snapshot)
+                    state, held = refused(self.recorder, state, verdict, numbers, snapshot)
+                    return Evaluation(route, held, state)
         else:
             changed = decision.value != state.last_decision or bool(verdict.failed)
             state = state.with_(last_decision=decision.value)
             kind = f"decision_{decision.value}" if changed else None
-            state = self._commit(state, kind, verdict.reasons, numbers, snapshot)
+            state = self.recorder.commit(state, kind, verdict.reasons, numbers, snapshot)
         return Evaluation(route, verdict, state)
 
     def _judged_weight(self, state: MigrationState) -> int:
         """The weight the evidence was served at: the plan's, or in a dry run the live one."""
         if not state.dry_run:
             return state.weight_bps
-        live = self._live(state.route)
+        live = self.recorder.live(state.route)
         return state.weight_bps if live is None else live
-
-    def _check_share(
-        self, state: MigrationState, step: StepWindows | None, weight: int
-    ) -> MigrationState:
-        """Warn, once per episode, when the step's observed candidate share is not ``weight`` (the
-        one the evidence was served at, :meth:`_judged_weight`; :mod:`migration.share`); the
-        condition clears when the share comes back or the step ends."""
-        reason = None
-        if step is not None and state.phase in (Phase.RUNNING, Phase.AWAITING_GATE):
-            p = self.policy
-            reason = share_mismatch(
-                weight,
-                step.baseline.requests,
-                step.candidate.requests,
-                p.share_tolerance,
-                p.share_min_requests,
-            )
-        if not (self._condition(state.route, "share_mismatch", reason is not None) and reason):
-            return state
-        assert step is not None
-        log.warning("share_mismatch", route=state.route, reason=reason)
-        total = step.baseline.requests + step.candidate.requests
-        numbers = {"observed_share": round(step.candidate.requests / total, 4)}
-        return self._commit(state, "share_mismatch", (reason,), numbers)
-
-    def _refused(
-        self, state: MigrationState, verdict: Verdict, numbers: dict[str, Any], snapshot: Snapshot
-    ) -> Evaluation:
-        """A promotion the analysis allowed, refused because it could not be recorded."""
-        why = f"promotion refused: state store failing ({self.store.last_error})"
-        reasons = (why, *verdict.reasons)
-        changed = state.last_decision != "promotion_refused"
-        state = state.with_(last_decision="promotion_refused")
-        kind = "decision_hold" if changed else None
-        refused = replace(snapshot, decision="promotion_refused", reasons=reasons)
-        state = self._commit(state, kind, reasons, numbers, refused)
-        held = Verdict(Decision.HOLD, reasons, verdict.checks, 0, False, verdict.baseline_degraded)
-        return Evaluation(state.route, held, state)
-
-    def _ask_gate(
-        self, state: MigrationState, verdict: Verdict
-    ) -> tuple[MigrationState, GateAnswer]:
-        """The promotion gate's answer; a finished call's outcome is recorded as a ``hook`` event.
-
-        A dry run asks nobody: its promotions change no weight, so there is nothing to approve.
-        """
-        if self.gate is None or state.dry_run:
-            return state, GateAnswer(True)
-        try:
-            answer = self.gate.ask(state, verdict.reasons)
-        except Exception:  # a broken gate holds the step (the safe side), and says so
-            log.exception("promotion gate failed", route=state.route)
-            answer = GateAnswer(False, ("pre-promotion hook failed to run; holding",))
-        if answer.outcome is not None:
-            numbers = {"hook": dict(answer.outcome)}
-            state = self._commit(state, "hook", answer.reasons, numbers, applied=True)
-        return state, answer
-
-    def _held_by_gate(
-        self,
-        state: MigrationState,
-        verdict: Verdict,
-        answer: GateAnswer,
-        numbers: dict[str, Any],
-        snapshot: Snapshot,
-    ) -> Evaluation:
-        """A promotion the analysis allowed, held by the gate (pending or denied)."""
-        reasons = (*answer.reasons, *verdict.reasons)
-        changed = state.last_decision != "awaiting_hook"
-        state = state.with_(last_decision="awaiting_hook")
-        held = replace(snapshot, decision="awaiting_hook", reasons=reasons)
-        state = self._commit(state, "awaiting_hook" if changed else None, reasons, numbers, held)
-        verdict = Verdict(
-            Decision.HOLD, reasons, verdict.checks, 0, False, verdict.baseline_degraded
-        )
-        return Evaluation(state.route, verdict, state)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Call :meth:`step` every ``interval_s`` until ``stop`` is set.
@@ -943,6 +602,6 @@ class MigrationController:
                     await asyncio.wait_for(stop.wait(), self.interval_s)
         finally:  # a clean shutdown (stopped or cancelled) saves the evidence since the last save
             try:
-                self.save_evidence()
+                self.ledger.save()
             except Exception:
                 log.exception("step evidence not saved at shutdown")

@@ -86,7 +86,7 @@ class MigrationReport:
     events: tuple[Event, ...] = ()
     snapshots: tuple[Snapshot, ...] = ()
     operations: tuple[OperationRow, ...] = ()
-    #: The controller's live A/A calibration of the route (``MigrationController.calibration``).
+    #: The controller's live A/A calibration of the route (``StepLedger.calibration``).
     calibration: Mapping[str, Any] | None = None
     #: Start of the history (snapshots, events) the report covers; ``None``: all that is stored.
     since: float | None = None

@@ -593,18 +593,18 @@ class CutoverRuntime:
         (:meth:`_published`); the ones the follower applies here are those, not made here.
         """
         if self.member is None:
-            self.controller.weight_changed(*change)
+            self.controller.manual_weights.changed(*change)
             return
         assert self.cluster is not None
         mine = not self.cluster.follower.applying and change.actor != LOCAL_ACTOR
         if mine and self.member.leading:  # a fail-static change is recorded once published
-            self.controller.weight_changed(*change)
+            self.controller.manual_weights.changed(*change)
 
     def _published(self, change: WeightChange) -> None:
         """A weight another member published (an operator, a fail-static rollback): the leader
         records it."""
         if self.member is not None and self.member.leading:
-            self.controller.weight_changed(*change)
+            self.controller.manual_weights.changed(*change)
 
     def _start_plans(self) -> None:
         """Start the config file's plans on routes the store has no migration for."""

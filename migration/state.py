@@ -40,6 +40,11 @@ class Phase(StrEnum):
         """True when only an operator's new ``start`` moves it again."""
         return self in (Phase.COMPLETED, Phase.ABORTED)
 
+    @property
+    def active(self) -> bool:
+        """True while a plan is under way (another ``start`` must abort it first)."""
+        return self in (Phase.RUNNING, Phase.PAUSED, Phase.AWAITING_GATE)
+
 
 #: Numeric codes exported as ``cutover_migration_phase`` (stable; append only).
 PHASE_CODES: Mapping[Phase, int] = {

@@ -156,7 +156,7 @@ class ClusterMember:
             await asyncio.gather(*loops)
         finally:
             if self.elector is not None and self.controller is not None:
-                self._guarded(self.controller.save_evidence)  # a clean shutdown keeps it
+                self._guarded(self.controller.ledger.save)  # a clean shutdown keeps it
             if self.elector is not None:
                 await asyncio.to_thread(self.elector.step_down)
 

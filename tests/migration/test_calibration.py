@@ -60,7 +60,7 @@ def test_the_controller_calibrates_every_step_it_runs() -> None:
     rig = Rig()
     rig.controller.start(Plan(ROUTE, (Step(5000, hold_s=5, min_requests=0), Step(10_000))))
     rig.drive(40)
-    view = rig.controller.calibration(ROUTE)
+    view = rig.controller.ledger.calibration(ROUTE)
     assert view["steps"] == 2
     assert view["alarms"] == {}
 
@@ -73,4 +73,4 @@ def test_a_recovered_step_counts_as_a_trial() -> None:
     again = Rig(store=rig.store, clock=rig.clock)
     again.controller.recover()
     again.drive(3)
-    assert again.controller.calibration(ROUTE)["steps"] == 1
+    assert again.controller.ledger.calibration(ROUTE)["steps"] == 1

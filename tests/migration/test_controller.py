@@ -53,7 +53,7 @@ class Rig:
             deadlines=self,
             evidence_save_s=evidence_save_s,
         )
-        self.weights.listeners.append(self.controller.weight_changed)
+        self.weights.listeners.append(self.controller.manual_weights.changed)
         self.traffic = Traffic(self.metrics, self.clock, self.weights)
 
     def set_fallback_after(self, route: str, seconds: float | None) -> None:
@@ -356,7 +356,7 @@ def test_restart_mid_step_resumes_exactly(tmp_path: Path) -> None:
     assert (state.step_index, state.step_requests) == (0, 480)
     # The step's evidence (the sequential tests') resumed from the last save before the crash
     # (tests/migration/test_controller_evidence.py), not from 0.
-    assert second.controller.evidence_view(ROUTE)["restored_candidate_requests"] >= 160
+    assert second.controller.ledger.view(ROUTE)["restored_candidate_requests"] >= 160
     second.drive(10)
     assert second.state().step_index == 1
     kinds = [e.kind for e in second.store.events(ROUTE)]

@@ -24,7 +24,7 @@ SLOW = Plan(ROUTE, (Step(5000, hold_s=600, min_requests=0), Step(10_000)))
 def evidence(rig: Rig) -> dict[str, Any]:
     """The route's and its operations' evidence as data, by key (the pull count aside: a
     restored evidence's marking pull counts one)."""
-    held: dict[str, StepEvidence] = rig.controller._route_evidence(ROUTE)
+    held: dict[str, StepEvidence] = rig.controller.ledger.held(ROUTE)
     return {key: e.to_data() | {"pulls": None} for key, e in held.items()}
 
 
@@ -41,7 +41,7 @@ def started(store: InMemoryStore | None = None, seconds: int = 30) -> Rig:
 def test_a_second_controller_resumes_the_same_evidence(how: str) -> None:
     """A new gateway (recover) or leader (begin_term) on the same store resumes saved totals."""
     first = started(seconds=30)
-    first.controller.save_evidence()  # a clean shutdown
+    first.controller.ledger.save()  # a clean shutdown
     saved = evidence(first)
     assert set(saved) == {ROUTE, *(f"{ROUTE}/{op}" for op in OPERATIONS)}
     first.clock.advance(4)  # the downtime
@@ -55,11 +55,11 @@ def test_a_second_controller_resumes_the_same_evidence(how: str) -> None:
     before = saved[ROUTE]["step"]["candidate"]["n"]
     assert (line["route"], line["step"], line["age_s"]) == (ROUTE, 0, 4.0)
     assert line["candidate_requests"] == before
-    view = second.controller.evidence_view(ROUTE)
+    view = second.controller.ledger.view(ROUTE)
     assert view["restored_at"] == first.clock.now
     assert view["restored_candidate_requests"] == view["candidate_requests"] == before
     second.drive(5)
-    assert second.controller.evidence_view(ROUTE)["candidate_requests"] >= before + 400
+    assert second.controller.ledger.view(ROUTE)["candidate_requests"] >= before + 400
 
 
 def test_saves_come_every_evidence_save_s_and_hold_the_step() -> None:
@@ -68,7 +68,7 @@ def test_saves_come_every_evidence_save_s_and_hold_the_step() -> None:
     row = rig.store.load_evidence(ROUTE)
     assert row is not None
     assert row.step == step_key(rig.state())
-    assert row.saved_at == rig.controller.evidence_view(ROUTE)["saved_at"]
+    assert row.saved_at == rig.controller.ledger.view(ROUTE)["saved_at"]
     assert rig.clock.now - row.saved_at < 5.0
     assert rig.clock.now - row.saved_at >= 1.0  # not at every evaluation
 
@@ -76,12 +76,12 @@ def test_saves_come_every_evidence_save_s_and_hold_the_step() -> None:
 def test_another_steps_record_is_ignored_and_replaced() -> None:
     """A row saved for an earlier step is not restored; the next save replaces it."""
     first = started(seconds=20)
-    first.controller.save_evidence()
+    first.controller.ledger.save()
     first.controller.promote(ROUTE)  # a new step, its evidence never saved
     second = Rig(store=first.store, clock=first.clock)
     second.controller.recover()
     second.drive(6)
-    view = second.controller.evidence_view(ROUTE)
+    view = second.controller.ledger.view(ROUTE)
     assert view["restored_at"] is None
     assert view["candidate_requests"] == 5 * 200  # the new step at 100 %, after its first pull
     row = second.store.load_evidence(ROUTE)
@@ -98,7 +98,7 @@ def test_an_unreadable_row_starts_the_step_afresh() -> None:
     with capture_logs() as logs:
         second.drive(2)
     assert "step_evidence_unreadable" in [entry["event"] for entry in logs]
-    assert second.controller.evidence_view(ROUTE)["restored_at"] is None
+    assert second.controller.ledger.view(ROUTE)["restored_at"] is None
 
 
 def test_a_resume_after_a_pause_replaces_the_saved_evidence() -> None:
@@ -109,7 +109,7 @@ def test_a_resume_after_a_pause_replaces_the_saved_evidence() -> None:
     second = Rig(store=first.store, clock=first.clock)
     second.controller.recover()
     second.controller.step()
-    assert second.controller.evidence_view(ROUTE)["candidate_requests"] == 0
+    assert second.controller.ledger.view(ROUTE)["candidate_requests"] == 0
 
 
 class RefusesEvidence(InMemoryStore):
@@ -170,17 +170,17 @@ def test_a_new_leader_resumes_and_a_deposed_ones_save_is_fenced() -> None:
     old = Rig(store=old_store, clock=clock)
     old.controller.start(SLOW)
     old.drive(12)
-    old.controller.save_evidence()
-    saved = old.controller.evidence_view(ROUTE)["candidate_requests"]
+    old.controller.ledger.save()
+    saved = old.controller.ledger.view(ROUTE)["candidate_requests"]
     clock.advance(6)  # the lease expires; "b" takes over
     lease = new_store.acquire_lease("b", 5.0)
     new_store.fence = Fence("b", lease.epoch)
     new = Rig(store=new_store, clock=clock)
     new.controller.begin_term()
     new.controller.step()
-    assert new.controller.evidence_view(ROUTE)["restored_candidate_requests"] == saved
+    assert new.controller.ledger.view(ROUTE)["restored_candidate_requests"] == saved
     with pytest.raises(FencedOut):
-        old.controller.save_evidence()
+        old.controller.ledger.save()
     row = shared.load_evidence(ROUTE)
     assert row is not None
     assert row.saved_at == clock.now  # the new leader's first save, not the old one's

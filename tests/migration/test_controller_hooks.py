@@ -21,7 +21,7 @@ APPROVED = GateAnswer(True, ("pre-promotion hook approved (HTTP 200)",), {"verdi
 def rig_with(gate: ScriptedGate | None = None, sink: RecordingSink | None = None) -> Rig:
     rig = Rig()
     rig.controller.gate = gate
-    rig.controller.sinks = (sink,) if sink is not None else ()
+    rig.controller.recorder.sinks = (sink,) if sink is not None else ()
     return rig
 
 

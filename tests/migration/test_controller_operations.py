@@ -35,7 +35,7 @@ def test_a_new_step_forgets_the_operations_evidence() -> None:
     rig.controller.start(Plan(ROUTE, (Step(5000, hold_s=5, min_requests=0), Step(10_000))))
     rig.drive(30)
     assert rig.state().step_index == 1
-    route, ops = rig.controller._step_windows(rig.state())
+    route, ops = rig.controller.ledger.windows(rig.state())
     assert route is not None
     assert set(ops) == set(OPERATIONS[:3])
     # Every request has an operation: the operations' evidence adds up to the route's step.

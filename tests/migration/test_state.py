@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from migration.state import Snapshot
+from migration.state import Phase, Snapshot
 
 CHECKS = {
     "error_rate_limit": {
@@ -79,3 +79,9 @@ def test_snapshot_positional_fields_keep_their_order() -> None:
     """The headline numbers stay positional (the controller builds snapshots that way)."""
     snap = Snapshot("tasks", 5.0, 1000, "hold", 0.04, 0.05, 0.0, 0.01, 100, 10)
     assert (snap.candidate_requests, snap.reasons, snap.checks) == (10, (), {})
+
+
+def test_active_phases_are_the_ones_a_new_start_must_abort_first() -> None:
+    """Running, paused and awaiting a gate are active; pending, rolled back and finished are not."""
+    active = {p for p in Phase if p.active}
+    assert active == {Phase.RUNNING, Phase.PAUSED, Phase.AWAITING_GATE}
