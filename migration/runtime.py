@@ -148,6 +148,17 @@ class MigrationSettings:
     hooks: HooksSettings = field(default_factory=HooksSettings)
 
 
+def _file_path(value: Any, field: str, base_dir: Path | None) -> Path:
+    """A file-path setting, relative to ``base_dir`` when given."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"migration.{field}: expected a file path, got {value!r}")
+    return _under(Path(value), base_dir)
+
+
+def _under(path: Path, base_dir: Path | None) -> Path:
+    return base_dir / path if base_dir is not None and not path.is_absolute() else path
+
+
 def _flag(value: Any, field: str) -> bool:
     """A boolean: ``true``/``false`` (or those words, as an environment override spells them)."""
     if isinstance(value, bool):
@@ -207,26 +218,20 @@ def parse_migration_settings(
     state_db = _state_db(data.get("state_db", ".cutover/migration.db"), base_dir)
     cache = data.get("snapshot_cache")
     if cache is None:  # beside the SQLite file, or in .cutover/ for a PostgreSQL store
-        cache_path = (
+        default = (
             state_db.parent / "config-snapshot.json"
             if isinstance(state_db, Path)
             else Path(".cutover/config-snapshot.json")
         )
-    elif not isinstance(cache, str) or not cache.strip():
-        raise ConfigError(f"migration.snapshot_cache: expected a file path, got {cache!r}")
+        cache_path = _under(default, base_dir)
     else:
-        cache_path = Path(cache)
-    if not cache_path.is_absolute() and base_dir is not None:
-        cache_path = base_dir / cache_path
+        cache_path = _file_path(cache, "snapshot_cache", base_dir)
     journal = data.get("journal")
-    if journal is None:
-        journal_path = cache_path.parent / "state-journal.jsonl"
-    elif not isinstance(journal, str) or not journal.strip():
-        raise ConfigError(f"migration.journal: expected a file path, got {journal!r}")
-    else:
-        journal_path = Path(journal)
-        if not journal_path.is_absolute() and base_dir is not None:
-            journal_path = base_dir / journal_path
+    journal_path = (
+        cache_path.parent / "state-journal.jsonl"  # beside the cache
+        if journal is None
+        else _file_path(journal, "journal", base_dir)
+    )
     contract = data.get("contract", "llmstruct")
     return MigrationSettings(
         state_db=state_db,

@@ -34,11 +34,21 @@ def test_the_journal_defaults_beside_the_snapshot_cache(tmp_path: Path) -> None:
     assert settings.journal == tmp_path / "j.jsonl"
 
 
+def test_a_set_snapshot_cache_is_read_beside_the_config_and_carries_the_journal(
+    tmp_path: Path,
+) -> None:
+    """A relative snapshot_cache is under the config's directory; the journal follows it."""
+    settings = parse_migration_settings({"snapshot_cache": "c/s.json"}, ROUTES, base_dir=tmp_path)
+    assert settings.snapshot_cache == tmp_path / "c" / "s.json"
+    assert settings.journal == tmp_path / "c" / "state-journal.jsonl"
+
+
+@pytest.mark.parametrize("field", ["journal", "snapshot_cache"])
 @pytest.mark.parametrize("value", ["", "  ", 3, ["a"]])
-def test_a_bad_journal_setting_names_the_field(value: Any) -> None:
-    """Anything but a file path stops start-up naming migration.journal."""
-    with pytest.raises(ConfigError, match=r"^migration\.journal: expected a file path"):
-        parse_migration_settings({"journal": value}, ROUTES)
+def test_a_bad_path_setting_names_the_field(field: str, value: Any) -> None:
+    """Anything but a file path stops start-up naming the field."""
+    with pytest.raises(ConfigError, match=rf"^migration\.{field}: expected a file path"):
+        parse_migration_settings({field: value}, ROUTES)
 
 
 def _config(tmp_path: Path, baseline: Upstream, candidate: Upstream) -> Any:
