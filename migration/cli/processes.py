@@ -8,6 +8,7 @@ stops.
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -39,8 +40,47 @@ class BackendSpec:
         return [sys.executable, "-m", module, "--host", self.host, "--port", str(self.port)]
 
 
+#: The kernel's range for the local ports of outgoing connections ("low high").
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+#: Where :func:`free_port` picks from, up to the ephemeral range's start.
+FIRST_PICKED = 20000
+_given: set[int] = set()
+_pick = random.Random()
+
+
+def picking_range(ephemeral: Path = EPHEMERAL_RANGE) -> range | None:
+    """The ports below the kernel's ephemeral range :func:`free_port` picks from (None: unknown,
+    or fewer than 1,000 of them)."""
+    try:
+        low = int(ephemeral.read_text(encoding="ascii").split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return range(FIRST_PICKED, low) if low - FIRST_PICKED >= 1000 else None
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port on ``host`` that was free a moment ago (the demo picks its ports this way)."""
+    """A TCP port on ``host`` that was free a moment ago (the demo picks its ports this way).
+
+    Picked below the kernel's ephemeral range when it can: a port from ``bind(0)`` is an ephemeral
+    one, which any outgoing connection may take before the server that was handed it binds (a
+    replica test lost that race: its port was the local end of another replica's connection to
+    PostgreSQL by the time it started). A port is not handed out twice by one process.
+    """
+    ports = picking_range()
+    if ports is not None and len(_given) > len(ports) // 2:
+        _given.clear()  # those handed out long ago are bound by now, or done with
+    for _ in range(100 if ports is not None else 0):
+        assert ports is not None
+        port = _pick.choice(ports)
+        if port in _given:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+        _given.add(port)
+        return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
