@@ -20,6 +20,7 @@ also survive a crash before the store returns.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -176,8 +177,15 @@ class ConfigFollower:
         self.fail_static = False
         self._failing_since = None
 
-    def keep_local(self, kind: str, key: str, value: object, why: str) -> None:
-        """Remember a change made here while the store was unreachable (published on its return)."""
+    def keep_local(
+        self, kind: str, key: str, value: object, why: str, *, journal_soon: bool = False
+    ) -> None:
+        """Remember a change made here while the store was unreachable (published on its return).
+
+        ``journal_soon``: the caller runs before the change is in force (the state's guard), so on
+        an event loop the journal append (an ``fsync``) is left to the loop's next turn, after the
+        lower weight applies; the safe direction never waits on the disk.
+        """
         at = time.time()
         if kind == "weight":
             assert isinstance(value, int)
@@ -186,11 +194,24 @@ class ConfigFollower:
         else:
             self.local_faults[key] = value if isinstance(value, FaultSpec) else None
         log.warning("change_kept_locally", kind=kind, key=key, why=why)
-        if self.on_keep is not None:
-            try:
-                self.on_keep(kind, key, value, why, at)
-            except Exception as exc:  # the change is in force; its journal must not undo that
-                log.error("local_journal_failed", kind=kind, key=key, error=repr(exc))
+        if self.on_keep is None:
+            return
+        try:
+            loop = asyncio.get_running_loop() if journal_soon else None
+        except RuntimeError:  # no loop (a thread, a test): the caller waits, as before
+            loop = None
+        if loop is not None:
+            loop.call_soon(self._journal, kind, key, value, why, at)
+        else:
+            self._journal(kind, key, value, why, at)
+
+    def _journal(self, kind: str, key: str, value: object, why: str, at: float) -> None:
+        if self.on_keep is None:
+            return
+        try:
+            self.on_keep(kind, key, value, why, at)
+        except Exception as exc:  # the change is in force; its journal must not undo that
+            log.error("local_journal_failed", kind=kind, key=key, error=repr(exc))
 
     # -- applying ---------------------------------------------------------------------------------
 

@@ -101,7 +101,8 @@ class SnapshotGuard:
                 "the shared state store is unreachable, so no weight can be raised (the other "
                 f"replicas could not learn it); lowering still works ({f.last_error})"
             )
-        f.keep_local(kind, key, value, f"{actor}: {reason}" if reason else actor)
+        why = f"{actor}: {reason}" if reason else actor
+        f.keep_local(kind, key, value, why, journal_soon=True)  # journaled once in force
 
     @staticmethod
     def _change(

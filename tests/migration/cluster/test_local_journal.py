@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from pathlib import Path
@@ -81,6 +82,20 @@ def test_an_operators_lowering_while_fail_static_is_appended(tmp_path: Path) -> 
     assert entry["value"] == 1000
     assert entry["why"] == "alice: drill"
     assert entry["at"] == m.follower.local_changes[ROUTE][2]
+
+
+async def test_on_the_event_loop_the_lowering_applies_before_its_journal_append(
+    tmp_path: Path,
+) -> None:
+    """The guard runs before the state applies: the fsync waits for the loop's next turn."""
+    path = tmp_path / "j-local.jsonl"
+    m = Member(path, InMemoryClusterStore(clock=lambda: 0.0))
+    m.outage()
+    m.state.set_weight(ROUTE, 1000, actor="alice")
+    assert m.state.get_weight(ROUTE) == 1000
+    assert not path.exists()
+    await asyncio.sleep(0)
+    assert [e["value"] for e in _lines(path)[1:]] == [1000]
 
 
 def test_publishing_removes_the_journal(tmp_path: Path) -> None:
